@@ -1,0 +1,566 @@
+//! Inventory v1: the list of portals to audit, read from YAML.
+//!
+//! Parse, don't validate: [`InventoryFile`] is the file as written (serde with
+//! `deny_unknown_fields`, values kept with their locations); [`Inventory`] is
+//! the compiled form, with defaults applied, URLs parsed and ids checked, so no
+//! later code re-checks anything. Every problem names the file, line, column
+//! and field.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use url::Url;
+
+use crate::report::Stage;
+use crate::source::{MAX_YAML_BYTES, SourceError, SourceErrors, yaml_options};
+
+/// The schema tag of a v1 inventory.
+pub const INVENTORY_SCHEMA: &str = "v6audit/inventory/v1";
+
+/// Whom a portal serves; citizen and business services come first in the plan
+/// (Directive 02/CT-TTg puts the portals that serve citizens and businesses first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Public services for citizens.
+    Citizen,
+    /// Public services for businesses.
+    Business,
+    /// Information portals.
+    Information,
+    /// Intranet portals; a unique local (ULA) address is fine for them.
+    Internal,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Citizen => "citizen",
+            Category::Business => "business",
+            Category::Information => "information",
+            Category::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// # v6audit inventory
+/// A list of portals for v6audit to audit.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "v6audit inventory v1")]
+pub struct InventoryFile {
+    /// Always `v6audit/inventory/v1`.
+    #[schemars(with = "String", extend("const" = "v6audit/inventory/v1"))]
+    pub schema: Spanned<String>,
+    /// A title for the inventory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Values for portals that do not set them.
+    #[serde(default, skip_serializing_if = "Defaults::is_empty")]
+    pub defaults: Defaults,
+    pub portals: Vec<PortalEntry>,
+}
+
+/// Values applied to every portal that does not set its own.
+#[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    /// Ports probed on every address (default 80 and 443).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(range(min = 1)))]
+    pub ports: Option<Vec<u16>>,
+    /// Tags added to every portal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The stage every portal should reach (0 to 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 4))]
+    pub target_stage: Option<u8>,
+}
+
+impl Defaults {
+    fn is_empty(&self) -> bool {
+        self.category.is_none()
+            && self.ports.is_none()
+            && self.tags.is_empty()
+            && self.target_stage.is_none()
+    }
+}
+
+/// One portal.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalEntry {
+    /// Unique within the inventory: lower-case letters, digits and hyphens.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
+    pub id: Spanned<String>,
+    /// The portal's address, `https://host/` or `http://host:port/path`.
+    #[schemars(with = "String", url)]
+    pub url: Spanned<String>,
+    /// The portal's name, in the language its users read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The agency that runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// Whom it serves (default: the inventory's default, else `information`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    /// How many people use it (a weight for priority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<u64>,
+    /// Ports probed on every address (default 80 and 443; a URL with a port: that port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<u16>>")]
+    pub ports: Option<Spanned<Vec<u16>>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The stage this portal should reach (0 to 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<u8>", range(max = 4))]
+    pub target_stage: Option<Spanned<u8>>,
+}
+
+/// A port to probe, and whether it speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PortSpec {
+    pub port: u16,
+    pub tls: bool,
+}
+
+/// A compiled inventory: every portal valid, defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inventory {
+    pub name: Option<String>,
+    /// Where it was read from, as the user named it.
+    pub source: String,
+    pub portals: Vec<Portal>,
+}
+
+/// A portal ready to audit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Portal {
+    pub id: String,
+    pub url: Url,
+    /// The URL's host, lower case, without a trailing dot (IDNs in their A-label form).
+    pub host: String,
+    pub name: Option<String>,
+    pub agency: Option<String>,
+    pub category: Category,
+    pub audience: Option<u64>,
+    pub ports: Vec<PortSpec>,
+    pub tags: Vec<String>,
+    pub target_stage: Option<Stage>,
+}
+
+impl Portal {
+    /// The port the URL points at (explicit, or the scheme's default).
+    pub fn url_port(&self) -> u16 {
+        self.url.port_or_known_default().unwrap_or(443)
+    }
+
+    /// A portal from a `--target` argument: a URL, or a bare host name (audited as `https://host/`).
+    pub fn from_target(target: &str) -> Result<Portal, String> {
+        let text = target.trim();
+        let url_text = if text.contains("://") {
+            text.to_owned()
+        } else {
+            format!("https://{text}/")
+        };
+        let url = parse_portal_url(&url_text)?;
+        let host = host_of(&url)?;
+        let id = id_from_host(&host);
+        Ok(Portal {
+            id,
+            ports: default_ports(&url),
+            url,
+            host,
+            name: None,
+            agency: None,
+            category: Category::Information,
+            audience: None,
+            tags: Vec::new(),
+            target_stage: None,
+        })
+    }
+}
+
+/// Why an inventory could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InventoryError {
+    /// The file could not be read.
+    #[error("cannot read inventory {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than v6audit reads.
+    #[error("{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads")]
+    TooLarge { path: String, size: usize },
+    /// The YAML is malformed or does not match the inventory format.
+    #[error("{0}")]
+    Syntax(SourceError),
+    /// The YAML is well formed but some portals are not valid; every problem is listed.
+    #[error("{0}")]
+    Invalid(SourceErrors),
+}
+
+impl InventoryError {
+    /// Every problem with its place in the file.
+    pub fn errors(&self) -> Vec<SourceError> {
+        match self {
+            InventoryError::Syntax(e) => vec![e.clone()],
+            InventoryError::Invalid(errs) => errs.0.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Inventory {
+    /// Reads and compiles an inventory file.
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Inventory::parse(&text, &name)
+    }
+
+    /// Compiles an inventory from its text; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Inventory, InventoryError> {
+        if text.len() > MAX_YAML_BYTES {
+            return Err(InventoryError::TooLarge {
+                path: source.to_owned(),
+                size: text.len(),
+            });
+        }
+        let file: InventoryFile = serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| InventoryError::Syntax(SourceError::from_yaml(source, &e)))?;
+        file.compile(source)
+    }
+
+    /// An inventory of `--target` arguments.
+    pub fn from_targets(targets: &[String]) -> Result<Inventory, InventoryError> {
+        let mut portals: Vec<Portal> = Vec::new();
+        let mut errors = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            match Portal::from_target(t) {
+                Ok(mut p) => {
+                    // Two targets on one host (different paths, say) keep distinct ids.
+                    let base = p.id.clone();
+                    let mut n = 2;
+                    while portals.iter().any(|q| q.id == p.id) {
+                        p.id = format!("{base}-{n}");
+                        n += 1;
+                    }
+                    portals.push(p);
+                }
+                Err(message) => errors.push(SourceError {
+                    file: "--target".to_owned(),
+                    line: 0,
+                    column: 0,
+                    field: Some(format!("target {} `{t}`", i + 1)),
+                    message,
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Inventory {
+                name: None,
+                source: "--target".to_owned(),
+                portals,
+            })
+        } else {
+            Err(InventoryError::Invalid(SourceErrors(errors)))
+        }
+    }
+
+    pub fn portal(&self, id: &str) -> Option<&Portal> {
+        self.portals.iter().find(|p| p.id == id)
+    }
+}
+
+impl InventoryFile {
+    /// Applies defaults and checks every portal, collecting every problem.
+    pub fn compile(self, file: &str) -> Result<Inventory, InventoryError> {
+        if self.schema.value != INVENTORY_SCHEMA {
+            return Err(InventoryError::Syntax(SourceError::spanned(
+                file,
+                &self.schema,
+                "schema".to_owned(),
+                format!(
+                    "unknown inventory schema `{}`; this v6audit reads `{INVENTORY_SCHEMA}`",
+                    self.schema.value
+                ),
+            )));
+        }
+        let mut errors = Vec::new();
+        if let Some(ports) = &self.defaults.ports {
+            if let Some(message) = check_ports(ports) {
+                errors.push(SourceError {
+                    file: file.to_owned(),
+                    line: 0,
+                    column: 0,
+                    field: Some("defaults.ports".to_owned()),
+                    message,
+                });
+            }
+        }
+        let default_target = match self.defaults.target_stage.map(Stage::try_from) {
+            Some(Err(message)) => {
+                errors.push(SourceError {
+                    file: file.to_owned(),
+                    line: 0,
+                    column: 0,
+                    field: Some("defaults.target_stage".to_owned()),
+                    message,
+                });
+                None
+            }
+            Some(Ok(stage)) => Some(stage),
+            None => None,
+        };
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut portals = Vec::with_capacity(self.portals.len());
+        for (i, entry) in self.portals.into_iter().enumerate() {
+            let at = |field: &str| format!("portals[{i}].{field}");
+            let id = &entry.id.value;
+            if !is_valid_id(id) {
+                errors.push(SourceError::spanned(
+                    file,
+                    &entry.id,
+                    at("id"),
+                    format!("invalid id `{id}`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen"),
+                ));
+            } else if let Some(first) = seen.get(id) {
+                errors.push(SourceError::spanned(
+                    file,
+                    &entry.id,
+                    at("id"),
+                    format!("duplicate id `{id}` (first used at line {first})"),
+                ));
+            } else {
+                seen.insert(id.clone(), entry.id.referenced.line());
+            }
+            let url = match parse_portal_url(&entry.url.value).and_then(|u| host_of(&u).map(|h| (u, h))) {
+                Ok(pair) => Some(pair),
+                Err(message) => {
+                    errors.push(SourceError::spanned(file, &entry.url, at("url"), message));
+                    None
+                }
+            };
+            let target_stage = match &entry.target_stage {
+                Some(t) => match Stage::try_from(t.value) {
+                    Ok(s) => Some(s),
+                    Err(message) => {
+                        errors.push(SourceError::spanned(file, t, at("target_stage"), message));
+                        None
+                    }
+                },
+                None => default_target,
+            };
+            let Some((url, host)) = url else { continue };
+            let ports = match (&entry.ports, &self.defaults.ports) {
+                (Some(own), _) => match check_ports(&own.value).or_else(|| {
+                    (!own.value.contains(&url.port_or_known_default().unwrap_or(443))).then(|| {
+                        format!(
+                            "ports {:?} must include the URL's port {}",
+                            own.value,
+                            url.port_or_known_default().unwrap_or(443)
+                        )
+                    })
+                }) {
+                    Some(message) => {
+                        errors.push(SourceError::spanned(file, own, at("ports"), message));
+                        continue;
+                    }
+                    None => port_specs(&url, &own.value),
+                },
+                // Inventory-wide ports apply unless the URL names its own port.
+                (None, Some(defaults)) if url.port().is_none() => {
+                    let mut list = defaults.clone();
+                    let url_port = url.port_or_known_default().unwrap_or(443);
+                    if !list.contains(&url_port) {
+                        list.push(url_port);
+                    }
+                    port_specs(&url, &list)
+                }
+                (None, _) => default_ports(&url),
+            };
+            let mut tags = self.defaults.tags.clone();
+            for t in entry.tags {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            portals.push(Portal {
+                id: entry.id.value,
+                url,
+                host,
+                name: entry.name,
+                agency: entry.agency,
+                category: entry
+                    .category
+                    .or(self.defaults.category)
+                    .unwrap_or(Category::Information),
+                audience: entry.audience,
+                ports,
+                tags,
+                target_stage,
+            });
+        }
+        if errors.is_empty() {
+            Ok(Inventory {
+                name: self.name,
+                source: file.to_owned(),
+                portals,
+            })
+        } else {
+            Err(InventoryError::Invalid(SourceErrors(errors)))
+        }
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+fn parse_portal_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("invalid URL `{text}`: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "invalid URL `{text}`: the scheme must be http or https, not `{}`",
+            url.scheme()
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("invalid URL `{text}`: a portal URL must not carry credentials"));
+    }
+    if url.port() == Some(0) {
+        return Err(format!("invalid URL `{text}`: port 0"));
+    }
+    Ok(url)
+}
+
+fn host_of(url: &Url) -> Result<String, String> {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let host = d.trim_end_matches('.').to_ascii_lowercase();
+            if host.is_empty() || !host.contains('.') {
+                return Err(format!(
+                    "invalid URL `{url}`: `{host}` is not a fully qualified host name"
+                ));
+            }
+            Ok(host)
+        }
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => Err(format!(
+            "invalid URL `{url}`: the host must be a name (an address literal has no AAAA record to audit)"
+        )),
+        None => Err(format!("invalid URL `{url}`: no host")),
+    }
+}
+
+fn id_from_host(host: &str) -> String {
+    let mut id: String = host
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    while id.contains("--") {
+        id = id.replace("--", "-");
+    }
+    id.trim_matches('-').to_owned()
+}
+
+fn check_ports(ports: &[u16]) -> Option<String> {
+    if ports.is_empty() {
+        return Some("ports must list at least one port".to_owned());
+    }
+    if ports.contains(&0) {
+        return Some("port 0 is not a port".to_owned());
+    }
+    None
+}
+
+/// Ports probed by default: the URL's own port when it names one, else 80 and 443.
+fn default_ports(url: &Url) -> Vec<PortSpec> {
+    match url.port() {
+        Some(p) => port_specs(url, &[p]),
+        None => port_specs(url, &[80, 443]),
+    }
+}
+
+/// A port speaks TLS when it is 443 or the port of an `https` URL.
+fn port_specs(url: &Url, ports: &[u16]) -> Vec<PortSpec> {
+    let url_port = url.port_or_known_default().unwrap_or(443);
+    let mut out: Vec<PortSpec> = Vec::new();
+    for &port in ports {
+        if out.iter().any(|p| p.port == port) {
+            continue;
+        }
+        let tls = port == 443 || (url.scheme() == "https" && port == url_port);
+        out.push(PortSpec { port, tls });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_host_becomes_https_portal_with_default_ports() {
+        let p = Portal::from_target("DichVuCong.gov.vn").unwrap();
+        assert_eq!(p.id, "dichvucong-gov-vn");
+        assert_eq!(p.url.as_str(), "https://dichvucong.gov.vn/");
+        assert_eq!(p.host, "dichvucong.gov.vn");
+        assert_eq!(
+            p.ports,
+            vec![PortSpec { port: 80, tls: false }, PortSpec { port: 443, tls: true }]
+        );
+    }
+
+    #[test]
+    fn target_url_with_port_probes_only_that_port() {
+        let p = Portal::from_target("https://portal.lab.test:8443/dv").unwrap();
+        assert_eq!(p.ports, vec![PortSpec { port: 8443, tls: true }]);
+        assert_eq!(p.url_port(), 8443);
+    }
+
+    #[test]
+    fn targets_on_one_host_get_distinct_ids() {
+        let inv = Inventory::from_targets(&["a.gov.vn/x".into(), "https://a.gov.vn/y".into()]);
+        // "a.gov.vn/x" is read as https://a.gov.vn/x/
+        let inv = inv.unwrap();
+        assert_eq!(inv.portals[0].id, "a-gov-vn");
+        assert_eq!(inv.portals[1].id, "a-gov-vn-2");
+    }
+
+    #[test]
+    fn address_literal_targets_are_refused() {
+        let err = Portal::from_target("https://[2001:db8::1]/").unwrap_err();
+        assert!(err.contains("must be a name"), "{err}");
+    }
+}

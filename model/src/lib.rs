@@ -1,0 +1,14 @@
+//! The vocabulary of v6audit: inventories, observations, verdicts and reports,
+//! and their versioned wire formats. No I/O beyond reading an inventory file.
+
+pub mod inventory;
+pub mod lang;
+pub mod observation;
+pub mod report;
+pub mod source;
+
+pub use inventory::{Category, Inventory, InventoryError, Portal, PortSpec};
+pub use lang::Lang;
+pub use observation::*;
+pub use report::*;
+pub use source::{SourceError, SourceErrors};

@@ -1,0 +1,522 @@
+//! Observation: the raw facts an agent saw about one portal, with no judgement.
+//!
+//! Everything here is a measurement (an address, a status code, a handshake
+//! outcome, a time). Rules turn it into a verdict later, so the collector can
+//! re-score history when a rule changes without probing again. Every fact that
+//! depends on an address family records the family and the address used.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::inventory::PortSpec;
+
+/// An IP address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Family {
+    #[serde(rename = "ipv4")]
+    V4,
+    #[serde(rename = "ipv6")]
+    V6,
+}
+
+impl Family {
+    /// The family of an address. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
+    /// is reached over IPv4, but it was published as an AAAA record, so it
+    /// counts as IPv6 here; `dns.aaaa-global` flags it.
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// `IPv4` or `IPv6`, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// What this agent's network position can reach, measured before a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Vantage {
+    /// The agent can send IPv4 traffic to the portals it audits.
+    pub ipv4: bool,
+    /// The agent can send IPv6 traffic to the portals it audits.
+    pub ipv6: bool,
+}
+
+impl Vantage {
+    pub fn has(&self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.ipv4,
+            Family::V6 => self.ipv6,
+        }
+    }
+}
+
+/// All facts about one portal from one agent run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The host name probed (lower case, no trailing dot).
+    pub host: String,
+    /// The URL the portal is reached at.
+    pub url: String,
+    /// The ports probed, each with whether it speaks TLS.
+    pub ports: Vec<PortSpec>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub duration_ms: u64,
+    /// The per-portal budget ran out before every probe finished; facts that
+    /// were not established are recorded as timeouts.
+    #[serde(default)]
+    pub budget_exhausted: bool,
+    /// The agent's connectivity during this observation.
+    pub vantage: Vantage,
+    pub dns: DnsObservation,
+    /// One entry per address and port: the TCP connect, the TLS handshake on a
+    /// TLS port, and the first HTTP exchange, all over one connection.
+    pub endpoints: Vec<Endpoint>,
+    /// The page fetched over each family, following redirects in that family.
+    pub http: PerFamily<Option<HttpFetch>>,
+    /// Similarity (0..=1) of the normalised text of the final pages fetched
+    /// over IPv4 and over IPv6, when both were fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_similarity: Option<f64>,
+}
+
+/// A pair of values, one per address family.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PerFamily<T> {
+    pub ipv4: T,
+    pub ipv6: T,
+}
+
+impl<T> PerFamily<T> {
+    pub fn get(&self, family: Family) -> &T {
+        match family {
+            Family::V4 => &self.ipv4,
+            Family::V6 => &self.ipv6,
+        }
+    }
+
+    pub fn get_mut(&mut self, family: Family) -> &mut T {
+        match family {
+            Family::V4 => &mut self.ipv4,
+            Family::V6 => &mut self.ipv6,
+        }
+    }
+}
+
+/// How a DNS question ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsOutcome {
+    /// Records of the asked type came back.
+    Ok,
+    /// The name exists but has no records of this type (NOERROR, empty answer).
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+    /// The server answered SERVFAIL.
+    ServFail,
+    /// The server refused to answer.
+    Refused,
+    /// No answer within the timeout.
+    Timeout,
+    /// Any other failure; see the error text.
+    Error,
+    /// Not asked, because an earlier step failed or the budget ran out.
+    NotAsked,
+}
+
+impl DnsOutcome {
+    /// The name server gave a definite answer (records, no data, no such name).
+    pub fn is_definite(self) -> bool {
+        matches!(self, DnsOutcome::Ok | DnsOutcome::NoData | DnsOutcome::NxDomain)
+    }
+}
+
+/// An A or AAAA lookup through the agent's resolver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddressLookup {
+    pub outcome: DnsOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addrs: Vec<IpAddr>,
+    /// The CNAME chain followed from the host, in order (targets only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub ms: u64,
+}
+
+impl AddressLookup {
+    pub fn not_asked(reason: &str) -> Self {
+        AddressLookup {
+            outcome: DnsOutcome::NotAsked,
+            addrs: Vec::new(),
+            cname_chain: Vec::new(),
+            error: Some(reason.to_owned()),
+            ms: 0,
+        }
+    }
+}
+
+/// Everything the agent learnt from DNS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsObservation {
+    /// The resolver used: `system` or an `IP:PORT`.
+    pub resolver: String,
+    pub a: AddressLookup,
+    pub aaaa: AddressLookup,
+    pub zone: ZoneObservation,
+    pub mx: MxObservation,
+}
+
+impl DnsObservation {
+    /// The addresses of one family, in the order the resolver gave them.
+    pub fn addrs(&self, family: Family) -> &[IpAddr] {
+        match family {
+            Family::V4 => &self.a.addrs,
+            Family::V6 => &self.aaaa.addrs,
+        }
+    }
+}
+
+/// The zone that holds the host and its name servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZoneObservation {
+    /// The zone apex, found by walking up the host's labels until an SOA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apex: Option<String>,
+    pub outcome: DnsOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_servers: Vec<NameServer>,
+}
+
+/// One of the zone's name servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameServer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub a: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aaaa: Vec<Ipv6Addr>,
+    /// Set when the name server's own A or AAAA lookup failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The zone's SOA asked of this server directly, per address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<NsQuery>,
+}
+
+/// A transport for a DNS question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsTransport {
+    Udp,
+    Tcp,
+}
+
+/// The zone's SOA asked of one name server address directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NsQuery {
+    pub family: Family,
+    pub addr: IpAddr,
+    pub port: u16,
+    /// The transport of the last attempt (UDP first, TCP when UDP failed or was truncated).
+    pub transport: DnsTransport,
+    pub outcome: DnsOutcome,
+    /// The answer had the AA (authoritative answer) flag.
+    #[serde(default)]
+    pub authoritative: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soa_serial: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub ms: u64,
+}
+
+/// The zone's mail exchangers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MxObservation {
+    pub outcome: DnsOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<MailExchange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailExchange {
+    pub preference: u16,
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub a: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aaaa: Vec<Ipv6Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How a TCP connect ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpOutcome {
+    Connected,
+    Refused,
+    Timeout,
+    /// Host or network unreachable (an ICMP error came back).
+    Unreachable,
+    /// The agent has no route to this address.
+    NoRoute,
+    /// This vantage cannot send traffic of this family, so nothing was tried.
+    NoVantage,
+    Error,
+    /// Not tried, because the portal's budget ran out first.
+    NotTried,
+}
+
+/// One address and port of the portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub family: Family,
+    pub addr: IpAddr,
+    pub port: u16,
+    /// Whether the port is probed with TLS.
+    pub tls_port: bool,
+    pub tcp: TcpProbe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsProbe>,
+    /// The first HTTP exchange, sent over this same connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpExchange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TcpProbe {
+    pub outcome: TcpOutcome,
+    /// Connect time, or the time until the failure.
+    pub ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How a TLS handshake ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsOutcome {
+    /// The handshake completed (the chain verdict is recorded separately).
+    Ok,
+    /// The server did not complete the handshake within the timeout.
+    Timeout,
+    /// The server sent a TLS alert.
+    Alert,
+    /// No protocol version in common (the server speaks only TLS 1.1 or older, say).
+    ProtocolVersion,
+    /// The server closed the connection during the handshake.
+    Closed,
+    /// Any other failure; see the error text.
+    Error,
+}
+
+/// The result of validating the certificate chain the server presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainStatus {
+    Valid,
+    Expired,
+    NotYetValid,
+    NameMismatch,
+    UnknownIssuer,
+    Revoked,
+    /// Any other reason the chain was rejected; see the reason text.
+    Invalid,
+}
+
+/// Our own TLS handshake with one address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsProbe {
+    pub outcome: TlsOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub ms: u64,
+    /// `TLSv1.2` or `TLSv1.3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher_suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The chain verdict, when the server presented certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainVerdict>,
+    /// The leaf certificate, when the server presented one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainVerdict {
+    pub status: ChainStatus,
+    /// Why the chain was rejected, in the verifier's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether the leaf is valid for the host name, checked on its own: the
+    /// verifier reports only its first problem, so an expired certificate for
+    /// the wrong name would otherwise show only "expired".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_matches: Option<bool>,
+}
+
+/// Facts read from the leaf certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateFacts {
+    /// SHA-256 of the leaf certificate's DER, lower-case hex.
+    pub sha256: String,
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses the certificate is valid for.
+    pub sans: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Number of certificates the server sent, leaf included.
+    pub chain_len: usize,
+}
+
+/// How an HTTP exchange ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpOutcome {
+    /// A complete response (head and body, the body possibly cut at the cap).
+    Ok,
+    /// No response head within the timeout.
+    Timeout,
+    /// The head arrived but the body did not finish within the timeout.
+    BodyTimeout,
+    /// The response head exceeded the header size cap.
+    HeadersTooLarge,
+    /// The peer did not speak valid HTTP/1.1.
+    Protocol,
+    /// The connection closed before a response.
+    Closed,
+    /// Not sent, because the connection or handshake before it failed.
+    NotSent,
+    Error,
+}
+
+/// One HTTP request and its response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpExchange {
+    pub url: String,
+    pub outcome: HttpOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Time from sending the request to the end of the body.
+    pub ms: u64,
+    /// A few response headers worth keeping (`location`, `server`, `content-type`,
+    /// `strict-transport-security`, `alt-svc`), names in lower case.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Body bytes read (at most the cap).
+    #[serde(default)]
+    pub body_bytes: u64,
+    /// The body was longer than the cap and reading stopped there.
+    #[serde(default)]
+    pub body_truncated: bool,
+    /// The page's `<title>`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// SHA-256 of the normalised page text, lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
+}
+
+impl HttpExchange {
+    /// The `Location` of a redirect response.
+    pub fn redirect_location(&self) -> Option<&str> {
+        match self.status {
+            Some(301 | 302 | 303 | 307 | 308) => self.headers.get("location").map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// How fetching the page over one family ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchOutcome {
+    /// A final, non-redirect response was reached.
+    Complete,
+    /// A redirect pointed at a host with no address in this family.
+    LeftFamily,
+    /// A redirect pointed back at a URL already visited.
+    RedirectLoop,
+    /// More redirects than the limit.
+    TooManyRedirects,
+    /// A hop failed (connect, TLS, HTTP or DNS); see the hop.
+    Failed,
+    /// No address of this family to start from.
+    NoAddress,
+    /// This vantage cannot send traffic of this family.
+    NoVantage,
+}
+
+/// One hop of a redirect chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hop {
+    pub url: String,
+    /// The address the request went to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<IpAddr>,
+    pub exchange: HttpExchange,
+    /// For a redirect: whether the next hop's host has an AAAA record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_host_has_aaaa: Option<bool>,
+}
+
+/// The page fetched over one family, redirects followed hop by hop in that family.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpFetch {
+    pub family: Family,
+    pub outcome: FetchOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<Hop>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl HttpFetch {
+    /// The last hop, which holds the final response when the fetch completed.
+    pub fn last(&self) -> Option<&Hop> {
+        self.hops.last()
+    }
+
+    /// The final response's status, when a final (non-redirect) response was reached.
+    pub fn final_status(&self) -> Option<u16> {
+        match self.outcome {
+            FetchOutcome::Complete => self.last().and_then(|hop| hop.exchange.status),
+            _ => None,
+        }
+    }
+
+    /// The final URL, when a final response was reached.
+    pub fn final_url(&self) -> Option<&str> {
+        match self.outcome {
+            FetchOutcome::Complete => self.last().map(|hop| hop.url.as_str()),
+            _ => None,
+        }
+    }
+}

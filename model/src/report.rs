@@ -1,0 +1,325 @@
+//! Report: the v1 wire format an agent writes (`--format json`) and a collector
+//! ingests, with the verdict vocabulary (status, severity, stage) it carries.
+//!
+//! The field names here are a contract (DESIGN.md): extend them, never rename.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::inventory::{Category, Portal};
+use crate::observation::{Observation, Vantage};
+
+/// The schema tag of a v1 report.
+pub const REPORT_SCHEMA: &str = "v6audit/report/v1";
+
+/// A whole audit run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_SCHEMA`].
+    pub schema: String,
+    /// A UUID v7 made by the agent for this run.
+    pub id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    pub agent: AgentInfo,
+    /// The inventory audited, when there was a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<String>,
+    /// The rule pack that judged the observations.
+    pub rules: PackInfo,
+    pub results: Vec<PortalResult>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// The agent's id (its configured name, or the host name).
+    pub id: String,
+    /// The v6audit version that produced the report.
+    pub version: String,
+    pub vantage: Vantage,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackInfo {
+    pub name: String,
+    pub version: u32,
+}
+
+/// One portal's facts and verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalResult {
+    /// A UUID v7 made by the agent; the collector stores each id once.
+    pub id: Uuid,
+    pub portal: PortalInfo,
+    pub observation: Observation,
+    pub verdict: Verdict,
+}
+
+/// What a report says about the portal itself (from the inventory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalInfo {
+    pub id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_stage: Option<Stage>,
+}
+
+impl From<&Portal> for PortalInfo {
+    fn from(p: &Portal) -> Self {
+        PortalInfo {
+            id: p.id.clone(),
+            url: p.url.to_string(),
+            name: p.name.clone(),
+            agency: p.agency.clone(),
+            category: p.category,
+            audience: p.audience,
+            tags: p.tags.clone(),
+            target_stage: p.target_stage,
+        }
+    }
+}
+
+/// The judgement of one observation by a rule pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub stage: Stage,
+    pub stage_name: String,
+    /// False when a rule that could have lifted the portal to a higher stage
+    /// ended in `error` (a fact the agent could not establish), so the stage is
+    /// a floor, not a measurement.
+    pub stage_certain: bool,
+    /// 0..=100, the weighted share of rules that pass.
+    pub score: u8,
+    /// Larger is more urgent: broken portals first, then by the portal's weight
+    /// (category, audience) times its distance to stage 3.
+    pub priority: u32,
+    pub findings: Vec<Finding>,
+}
+
+impl Verdict {
+    /// The finding of a rule.
+    pub fn finding(&self, rule: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.rule == rule)
+    }
+
+    /// The status of a rule, when the pack has it.
+    pub fn status(&self, rule: &str) -> Option<Status> {
+        self.finding(rule).map(|f| f.status)
+    }
+
+    /// The most important finding that is not a pass: the one a table shows.
+    pub fn top_finding(&self) -> Option<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
+            .max_by_key(|f| (f.status.urgency(), f.severity))
+    }
+}
+
+/// The outcome of one rule for one portal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub message: String,
+    /// What to do about it; empty for a pass or a skip.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remediation: String,
+}
+
+/// A rule's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Info,
+    /// The rule does not apply to this portal.
+    Skip,
+    /// The agent could not establish the fact (for example: no IPv6 at this vantage).
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Info => "info",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+
+    /// How much a status asks for attention: fail > error > warn > the rest.
+    pub fn urgency(self) -> u8 {
+        match self {
+            Status::Fail => 3,
+            Status::Error => 2,
+            Status::Warn => 1,
+            Status::Pass | Status::Info | Status::Skip => 0,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much a failing rule matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// A migration stage, 0..=4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum Stage {
+    /// No AAAA record.
+    Ipv4Only = 0,
+    /// AAAA published but not working: worse than none, since clients stall.
+    Broken = 1,
+    /// Reachable over IPv6 (TCP, HTTP and TLS work).
+    Reachable = 2,
+    /// Parity with IPv4, valid TLS, name servers on IPv6.
+    DualStack = 3,
+    /// Redirects, sub-resources and mail on IPv6 too.
+    Ipv6Complete = 4,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Ipv4Only,
+        Stage::Broken,
+        Stage::Reachable,
+        Stage::DualStack,
+        Stage::Ipv6Complete,
+    ];
+
+    /// The stable name of the stage (DESIGN.md).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ipv4Only => "ipv4-only",
+            Stage::Broken => "broken",
+            Stage::Reachable => "reachable",
+            Stage::DualStack => "dual-stack",
+            Stage::Ipv6Complete => "ipv6-complete",
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+}
+
+impl TryFrom<u8> for Stage {
+    type Error = String;
+    fn try_from(n: u8) -> Result<Self, Self::Error> {
+        Stage::ALL
+            .get(usize::from(n))
+            .copied()
+            .ok_or_else(|| format!("stage must be 0 to 4, not {n}"))
+    }
+}
+
+impl From<Stage> for u8 {
+    fn from(s: Stage) -> u8 {
+        s.number()
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.number(), self.name())
+    }
+}
+
+/// Totals over a report's results.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub portals: usize,
+    /// Portals per stage name, every stage present.
+    pub stages: BTreeMap<String, usize>,
+    /// Findings per status over all portals.
+    pub statuses: BTreeMap<String, usize>,
+    /// Mean score over the portals, rounded.
+    pub mean_score: u8,
+    /// Portals whose stage is a floor because a fact could not be established.
+    pub uncertain: usize,
+    pub duration_ms: u64,
+}
+
+impl Summary {
+    /// Totals over the given results.
+    pub fn of(results: &[PortalResult], duration_ms: u64) -> Summary {
+        let mut stages: BTreeMap<String, usize> =
+            Stage::ALL.iter().map(|s| (s.name().to_owned(), 0)).collect();
+        let mut statuses = BTreeMap::new();
+        let mut score_sum = 0u64;
+        let mut uncertain = 0;
+        for r in results {
+            *stages.entry(r.verdict.stage.name().to_owned()).or_default() += 1;
+            for f in &r.verdict.findings {
+                *statuses.entry(f.status.as_str().to_owned()).or_default() += 1;
+            }
+            score_sum += u64::from(r.verdict.score);
+            if !r.verdict.stage_certain {
+                uncertain += 1;
+            }
+        }
+        let mean_score = match results.len() as u64 {
+            0 => 0,
+            n => u8::try_from((score_sum + n / 2) / n).unwrap_or(100),
+        };
+        Summary {
+            portals: results.len(),
+            stages,
+            statuses,
+            mean_score,
+            uncertain,
+            duration_ms,
+        }
+    }
+
+    /// Portals at a stage.
+    pub fn at(&self, stage: Stage) -> usize {
+        self.stages.get(stage.name()).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,893 @@
+//! The engine: one pure function from an Observation (and the portal's
+//! inventory facts) to a Verdict — findings, stage, score and priority.
+//!
+//! Each rule is a function here that reads facts and returns an outcome key,
+//! a status and the values for its message; the words come from the pack.
+//! Statuses follow DESIGN.md: `skip` when a rule does not apply, `error` when
+//! the agent could not establish the fact (never `fail` for that).
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use v6audit_model::{
+    Category, ChainStatus, DnsOutcome, Endpoint, Family, FetchOutcome, Finding, HttpExchange, HttpFetch,
+    HttpOutcome, Lang, Observation, PortalInfo, Stage, Status, TcpOutcome, TlsOutcome, Verdict,
+};
+
+use crate::addr::AddressClass;
+use crate::pack::{Pack, Params};
+use crate::spec::RuleId;
+
+/// What a rule concluded, before the pack puts it into words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub key: &'static str,
+    pub vars: Vec<(&'static str, String)>,
+}
+
+fn out(status: Status, key: &'static str, vars: Vec<(&'static str, String)>) -> Outcome {
+    Outcome { status, key, vars }
+}
+
+/// Judges one observation.
+pub fn evaluate(pack: &Pack, obs: &Observation, portal: &PortalInfo, lang: Lang) -> Verdict {
+    let mut findings = Vec::with_capacity(RuleId::ALL.len());
+    let mut statuses = Vec::with_capacity(RuleId::ALL.len());
+    for id in RuleId::ALL {
+        let outcome = check(id, obs, portal, &pack.params);
+        let rule = pack.rule(id);
+        let message = match rule.messages.get(outcome.key) {
+            Some(t) => t.render(lang, &outcome.vars),
+            // The spec table and the checks are tested to agree; this keeps a
+            // report readable if they ever do not.
+            None => format!("{}: {}", id.as_str(), outcome.key),
+        };
+        let remediation = match outcome.status {
+            Status::Fail | Status::Warn | Status::Error => rule.remediation.get(lang).trim().to_owned(),
+            _ => String::new(),
+        };
+        statuses.push((id, outcome.status));
+        findings.push(Finding {
+            rule: id.as_str().to_owned(),
+            status: outcome.status,
+            severity: rule.severity,
+            message,
+            remediation,
+        });
+    }
+    let (stage, certain) = stage_of(pack, &statuses);
+    let score = score_of(pack, &statuses);
+    let priority = priority_of(pack, stage, certain, portal.category, portal.audience);
+    Verdict {
+        stage,
+        stage_name: stage.name().to_owned(),
+        stage_certain: certain,
+        score,
+        priority,
+        findings,
+    }
+}
+
+/// The highest stage whose rules all hold (anything but `fail` and `error`),
+/// and whether an `error` rather than a `fail` stopped it from going higher.
+pub fn stage_of(pack: &Pack, statuses: &[(RuleId, Status)]) -> (Stage, bool) {
+    let status = |id: RuleId| {
+        statuses
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map_or(Status::Skip, |(_, s)| *s)
+    };
+    match status(RuleId::DnsAaaa) {
+        Status::Pass => {}
+        Status::Error => return (Stage::Ipv4Only, false),
+        _ => return (Stage::Ipv4Only, true),
+    }
+    let mut stage = Stage::Broken;
+    for (i, next) in [Stage::Reachable, Stage::DualStack, Stage::Ipv6Complete].into_iter().enumerate() {
+        let needed = &pack.stages[i];
+        let failed = needed.iter().any(|r| status(*r) == Status::Fail);
+        let errored = needed.iter().any(|r| status(*r) == Status::Error);
+        if failed {
+            return (stage, true);
+        }
+        if errored {
+            return (stage, false);
+        }
+        stage = next;
+    }
+    (stage, true)
+}
+
+/// 0..=100: the weighted share of rules that hold. `skip` and `error` rules
+/// are left out (they say nothing about the portal); a `warn` counts half.
+pub fn score_of(pack: &Pack, statuses: &[(RuleId, Status)]) -> u8 {
+    let mut got = 0.0;
+    let mut total = 0.0;
+    for (id, status) in statuses {
+        let w = f64::from(pack.rule(*id).weight);
+        let v = match status {
+            Status::Pass | Status::Info => 1.0,
+            Status::Warn => 0.5,
+            Status::Fail => 0.0,
+            Status::Skip | Status::Error => continue,
+        };
+        got += w * v;
+        total += w;
+    }
+    if total == 0.0 {
+        0
+    } else {
+        (100.0 * got / total).round().clamp(0.0, 100.0) as u8
+    }
+}
+
+/// Larger is more urgent. A broken portal (AAAA published but not working)
+/// gets the pack's bonus, so it comes before everything else; then the
+/// portal's weight (category, growing with audience) times its distance to
+/// stage 3.
+pub fn priority_of(pack: &Pack, stage: Stage, certain: bool, category: Category, audience: Option<u64>) -> u32 {
+    let p = &pack.priority;
+    let cat = p.category.get(&category).copied().unwrap_or(1.0);
+    let decades = audience.map_or(0.0, |a| (a.max(1) as f64).log10());
+    let weight = cat * (1.0 + p.audience_per_decade * decades);
+    let distance = f64::from(Stage::DualStack.number().saturating_sub(stage.number()));
+    let base = (weight * distance * 100.0).round().max(0.0) as u32;
+    if stage == Stage::Broken && certain {
+        base + p.broken_bonus
+    } else {
+        base
+    }
+}
+
+fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) -> Outcome {
+    match id {
+        RuleId::DnsAaaa => dns_aaaa(obs),
+        RuleId::DnsAaaaGlobal => dns_aaaa_global(obs, portal, params),
+        RuleId::DnsNsAaaa => dns_ns_aaaa(obs, params),
+        RuleId::DnsNsV6Answers => dns_ns_v6_answers(obs),
+        RuleId::DnsMxAaaa => dns_mx_aaaa(obs),
+        RuleId::WebV6Reachable => web_v6_reachable(obs),
+        RuleId::WebV6Http => web_v6_http(obs),
+        RuleId::WebParity => web_parity(obs, params),
+        RuleId::WebRedirectsV6 => web_redirects_v6(obs),
+        RuleId::TlsV6Handshake => tls_v6_handshake(obs),
+        RuleId::TlsV6Cert => tls_v6_cert(obs, params),
+        RuleId::TlsParity => tls_parity(obs),
+        // Their probes come with the deeper checks; until then they say so.
+        RuleId::WebSubresourcesV6 | RuleId::NetIcmpv6Echo | RuleId::NetV6Latency => {
+            out(Status::Skip, "not_checked", vec![])
+        }
+    }
+}
+
+fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn endpoint_label(e: &Endpoint) -> String {
+    std::net::SocketAddr::new(e.addr, e.port).to_string()
+}
+
+fn dns_reason(outcome: DnsOutcome, error: Option<&str>) -> String {
+    let what = match outcome {
+        DnsOutcome::Timeout => "timeout",
+        DnsOutcome::ServFail => "SERVFAIL",
+        DnsOutcome::Refused => "REFUSED",
+        DnsOutcome::NotAsked => "not asked",
+        DnsOutcome::NxDomain => "NXDOMAIN",
+        DnsOutcome::NoData => "no data",
+        DnsOutcome::Ok => "ok",
+        DnsOutcome::Error => "error",
+    };
+    match error {
+        Some(e) if !e.is_empty() && outcome == DnsOutcome::Error => e.to_owned(),
+        Some(e) if !e.is_empty() => format!("{what} ({e})"),
+        _ => what.to_owned(),
+    }
+}
+
+fn host_vars(obs: &Observation) -> Vec<(&'static str, String)> {
+    vec![("host", obs.host.clone())]
+}
+
+/// AAAA facts exist; otherwise the outcome that IPv6 rules report.
+fn has_aaaa(obs: &Observation) -> bool {
+    !obs.dns.aaaa.addrs.is_empty()
+}
+
+fn dns_aaaa(obs: &Observation) -> Outcome {
+    let aaaa = &obs.dns.aaaa;
+    match aaaa.outcome {
+        DnsOutcome::Ok if !aaaa.addrs.is_empty() => out(
+            Status::Pass,
+            "present",
+            vec![
+                ("host", obs.host.clone()),
+                ("count", aaaa.addrs.len().to_string()),
+                ("addrs", join(&aaaa.addrs)),
+            ],
+        ),
+        DnsOutcome::Ok | DnsOutcome::NoData => out(
+            Status::Fail,
+            "absent",
+            vec![("host", obs.host.clone()), ("ipv4", join(&obs.dns.a.addrs))],
+        ),
+        DnsOutcome::NxDomain => out(Status::Fail, "nxdomain", host_vars(obs)),
+        other => out(
+            Status::Error,
+            "lookup_failed",
+            vec![
+                ("host", obs.host.clone()),
+                ("reason", dns_reason(other, aaaa.error.as_deref())),
+            ],
+        ),
+    }
+}
+
+fn dns_aaaa_global(obs: &Observation, portal: &PortalInfo, params: &Params) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let mut bad = Vec::new();
+    for addr in &obs.dns.aaaa.addrs {
+        let IpAddr::V6(v6) = addr else { continue };
+        let class = AddressClass::of(v6);
+        let allowed = class.is_global()
+            || params.allow.iter().any(|net| net.contains(v6))
+            || (class == AddressClass::UniqueLocal
+                && params.allow_ula_for_internal
+                && portal.category == Category::Internal);
+        if !allowed {
+            bad.push(format!("{v6} ({class})"));
+        }
+    }
+    if bad.is_empty() {
+        out(Status::Pass, "global", vec![("addrs", join(&obs.dns.aaaa.addrs))])
+    } else {
+        out(
+            Status::Fail,
+            "not_global",
+            vec![("count", bad.len().to_string()), ("bad", bad.join(", "))],
+        )
+    }
+}
+
+/// The zone's apex and name servers, or the outcome explaining why they are unknown.
+fn zone_or_error(obs: &Observation) -> Result<&str, Outcome> {
+    let zone = &obs.dns.zone;
+    match (&zone.apex, zone.outcome) {
+        (Some(apex), DnsOutcome::Ok) if !zone.name_servers.is_empty() => Ok(apex),
+        (_, outcome) => Err(out(
+            Status::Error,
+            "zone_unknown",
+            vec![
+                ("host", obs.host.clone()),
+                (
+                    "reason",
+                    if outcome == DnsOutcome::Ok {
+                        "no NS records".to_owned()
+                    } else {
+                        dns_reason(outcome, zone.error.as_deref())
+                    },
+                ),
+            ],
+        )),
+    }
+}
+
+fn dns_ns_aaaa(obs: &Observation, params: &Params) -> Outcome {
+    let apex = match zone_or_error(obs) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let ns = &obs.dns.zone.name_servers;
+    let with: Vec<_> = ns.iter().filter(|n| !n.aaaa.is_empty()).collect();
+    let without: Vec<_> = ns.iter().filter(|n| n.aaaa.is_empty()).map(|n| n.name.as_str()).collect();
+    let min = params.min_name_servers as usize;
+    let zone = ("zone", apex.to_owned());
+    if with.len() >= min {
+        out(
+            Status::Pass,
+            "enough",
+            vec![zone, ("count", with.len().to_string()), ("total", ns.len().to_string())],
+        )
+    } else if with.is_empty() {
+        out(
+            Status::Fail,
+            "none",
+            vec![zone, ("total", ns.len().to_string()), ("names", join(without))],
+        )
+    } else {
+        out(
+            Status::Warn,
+            "too_few",
+            vec![
+                zone,
+                ("count", with.len().to_string()),
+                ("total", ns.len().to_string()),
+                ("min", min.to_string()),
+                ("missing", join(without)),
+            ],
+        )
+    }
+}
+
+fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
+    let apex = match zone_or_error(obs) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let zone = ("zone", apex.to_owned());
+    let v6_servers: Vec<_> = obs.dns.zone.name_servers.iter().filter(|n| !n.aaaa.is_empty()).collect();
+    if v6_servers.is_empty() {
+        return out(Status::Skip, "no_v6_ns", vec![zone]);
+    }
+    if !obs.vantage.ipv6 {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    let mut total = 0;
+    let mut good = 0;
+    let mut failed = Vec::new();
+    for ns in &v6_servers {
+        for addr in &ns.aaaa {
+            total += 1;
+            let q = ns.queries.iter().find(|q| q.addr == IpAddr::V6(*addr));
+            match q {
+                Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
+                Some(q) if q.outcome.is_definite() => {
+                    failed.push(format!("{} [{addr}] answered without authority (lame)", ns.name));
+                }
+                Some(q) => failed.push(format!(
+                    "{} [{addr}] {}",
+                    ns.name,
+                    dns_reason(q.outcome, q.error.as_deref())
+                )),
+                None => failed.push(format!("{} [{addr}] not asked", ns.name)),
+            }
+        }
+    }
+    if failed.is_empty() {
+        out(Status::Pass, "all", vec![zone, ("count", good.to_string())])
+    } else if good == 0 {
+        out(Status::Fail, "none", vec![zone, ("failed", failed.join("; "))])
+    } else {
+        out(
+            Status::Warn,
+            "some",
+            vec![
+                zone,
+                ("failed", failed.join("; ")),
+                ("count", good.to_string()),
+                ("total", total.to_string()),
+            ],
+        )
+    }
+}
+
+fn dns_mx_aaaa(obs: &Observation) -> Outcome {
+    let apex = match zone_or_error(obs) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let zone = ("zone", apex.to_owned());
+    let mx = &obs.dns.mx;
+    match mx.outcome {
+        DnsOutcome::NoData | DnsOutcome::NxDomain => return out(Status::Skip, "no_mx", vec![zone]),
+        DnsOutcome::Ok => {}
+        other => {
+            return out(
+                Status::Error,
+                "lookup_failed",
+                vec![zone, ("reason", dns_reason(other, mx.error.as_deref()))],
+            );
+        }
+    }
+    // RFC 7505: a single "." exchange says the domain takes no mail.
+    if mx.exchanges.is_empty() || mx.exchanges.iter().all(|m| m.host == "." || m.host.is_empty()) {
+        return out(Status::Skip, "null_mx", vec![zone]);
+    }
+    let with: Vec<_> = mx.exchanges.iter().filter(|m| !m.aaaa.is_empty()).map(|m| m.host.as_str()).collect();
+    let without: Vec<_> = mx.exchanges.iter().filter(|m| m.aaaa.is_empty()).map(|m| m.host.as_str()).collect();
+    if without.is_empty() {
+        out(
+            Status::Pass,
+            "all",
+            vec![zone, ("count", with.len().to_string()), ("hosts", join(with))],
+        )
+    } else if with.is_empty() {
+        out(Status::Fail, "none", vec![zone, ("missing", join(without))])
+    } else {
+        out(
+            Status::Warn,
+            "some",
+            vec![
+                zone,
+                ("missing", join(without)),
+                ("count", with.len().to_string()),
+                ("total", mx.exchanges.len().to_string()),
+            ],
+        )
+    }
+}
+
+fn v6_endpoints(obs: &Observation) -> impl Iterator<Item = &Endpoint> {
+    obs.endpoints.iter().filter(|e| e.family == Family::V6)
+}
+
+fn tcp_reason(e: &Endpoint) -> &'static str {
+    match e.tcp.outcome {
+        TcpOutcome::Connected => "connected",
+        TcpOutcome::Refused => "refused",
+        TcpOutcome::Timeout => "timeout",
+        TcpOutcome::Unreachable => "unreachable",
+        TcpOutcome::NoRoute => "no route",
+        TcpOutcome::NoVantage => "no IPv6 at this vantage",
+        TcpOutcome::Error => "error",
+        TcpOutcome::NotTried => "not tried",
+    }
+}
+
+fn web_v6_reachable(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let eps: Vec<_> = v6_endpoints(obs).collect();
+    if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    let failed: Vec<_> = eps
+        .iter()
+        .filter(|e| !matches!(e.tcp.outcome, TcpOutcome::Connected | TcpOutcome::NotTried))
+        .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
+        .collect();
+    if !failed.is_empty() {
+        return out(
+            Status::Fail,
+            "unreachable",
+            vec![
+                ("failed", failed.join(", ")),
+                ("count", failed.len().to_string()),
+                ("total", eps.len().to_string()),
+            ],
+        );
+    }
+    if eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NotTried) {
+        return out(Status::Error, "not_tried", vec![]);
+    }
+    let ports: BTreeSet<u16> = eps.iter().map(|e| e.port).collect();
+    out(
+        Status::Pass,
+        "all",
+        vec![("count", eps.len().to_string()), ("ports", join(ports))],
+    )
+}
+
+/// Why an exchange gave no usable response, in a few words.
+pub fn exchange_reason(x: &HttpExchange) -> String {
+    let what = match x.outcome {
+        HttpOutcome::Ok => "ok",
+        HttpOutcome::Timeout => "no response within the timeout",
+        HttpOutcome::BodyTimeout => "the body did not finish within the timeout",
+        HttpOutcome::HeadersTooLarge => "response headers larger than the cap",
+        HttpOutcome::Protocol => "not valid HTTP",
+        HttpOutcome::Closed => "connection closed before a response",
+        HttpOutcome::NotSent => "not sent",
+        HttpOutcome::Error => "error",
+    };
+    match &x.error {
+        Some(e) if !e.is_empty() => format!("{what}: {e}"),
+        _ => what.to_owned(),
+    }
+}
+
+fn fetch_failure_reason(fetch: &HttpFetch) -> String {
+    match fetch.last() {
+        Some(hop) if hop.exchange.outcome != HttpOutcome::Ok => exchange_reason(&hop.exchange),
+        _ => fetch.error.clone().unwrap_or_else(|| "failed".to_owned()),
+    }
+}
+
+fn host_of_url(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// The first hop whose next host has no AAAA: where the chain leaves IPv6.
+fn left_at(fetch: &HttpFetch) -> Option<String> {
+    fetch
+        .hops
+        .iter()
+        .find(|h| h.next_host_has_aaaa == Some(false))
+        .and_then(|h| h.exchange.redirect_location().map(|loc| resolve_location(&h.url, loc)))
+        .map(|u| host_of_url(&u))
+}
+
+fn resolve_location(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .and_then(|b| b.join(location))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| location.to_owned())
+}
+
+fn web_v6_http(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let Some(fetch) = &obs.http.ipv6 else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    let last_url = fetch.last().map_or_else(|| obs.url.clone(), |h| h.url.clone());
+    match fetch.outcome {
+        FetchOutcome::NoVantage => out(Status::Error, "no_vantage", vec![]),
+        FetchOutcome::NoAddress => out(Status::Skip, "no_aaaa", host_vars(obs)),
+        FetchOutcome::Complete => {
+            let Some(hop) = fetch.last() else {
+                return out(Status::Error, "no_vantage", vec![]);
+            };
+            let status = hop.exchange.status.unwrap_or(0);
+            let vars = vec![("status", status.to_string()), ("url", hop.url.clone())];
+            if status >= 500 {
+                out(Status::Warn, "server_error", vars)
+            } else if hop.exchange.body_truncated {
+                let mut vars = vars;
+                vars.push(("cap", format!("{} KiB", hop.exchange.body_bytes / 1024)));
+                out(Status::Warn, "body_truncated", vars)
+            } else {
+                out(Status::Pass, "ok", vars)
+            }
+        }
+        FetchOutcome::LeftFamily => {
+            let status = fetch.hops.first().and_then(|h| h.exchange.status).unwrap_or(0);
+            out(
+                Status::Pass,
+                "left_family",
+                vec![
+                    ("status", status.to_string()),
+                    ("host", left_at(fetch).unwrap_or_default()),
+                ],
+            )
+        }
+        FetchOutcome::RedirectLoop => out(Status::Fail, "redirect_loop", vec![("url", last_url)]),
+        FetchOutcome::TooManyRedirects => out(
+            Status::Fail,
+            "too_many_redirects",
+            vec![("count", fetch.hops.len().to_string()), ("url", last_url)],
+        ),
+        FetchOutcome::Failed => out(
+            Status::Fail,
+            "failed",
+            vec![("url", last_url), ("reason", fetch_failure_reason(fetch))],
+        ),
+    }
+}
+
+fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
+    obs.endpoints
+        .iter()
+        .filter(|e| e.family == family && e.tcp.outcome == TcpOutcome::Connected)
+        .map(|e| e.port)
+        .collect()
+}
+
+fn ports_text(ports: &BTreeSet<u16>) -> String {
+    if ports.is_empty() {
+        "none".to_owned()
+    } else {
+        join(ports)
+    }
+}
+
+fn web_parity(obs: &Observation, params: &Params) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    if obs.dns.a.addrs.is_empty() {
+        return out(Status::Skip, "no_a", host_vars(obs));
+    }
+    let (Some(v4), Some(v6)) = (&obs.http.ipv4, &obs.http.ipv6) else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    if v4.outcome == FetchOutcome::NoVantage || v6.outcome == FetchOutcome::NoVantage {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    let p4 = open_ports(obs, Family::V4);
+    let p6 = open_ports(obs, Family::V6);
+    if p4 != p6 {
+        return out(
+            Status::Fail,
+            "ports_differ",
+            vec![("ipv4_ports", ports_text(&p4)), ("ipv6_ports", ports_text(&p6))],
+        );
+    }
+    if v6.outcome == FetchOutcome::LeftFamily {
+        return out(Status::Warn, "v6_left_family", vec![("host", left_at(v6).unwrap_or_default())]);
+    }
+    let done4 = v4.outcome == FetchOutcome::Complete;
+    let done6 = v6.outcome == FetchOutcome::Complete;
+    match (done4, done6) {
+        (false, false) => return out(Status::Skip, "neither", vec![]),
+        (true, false) => {
+            return out(
+                Status::Fail,
+                "one_failed",
+                vec![
+                    ("family", "IPv6".to_owned()),
+                    ("other", "IPv4".to_owned()),
+                    ("reason", fetch_failure_reason(v6)),
+                ],
+            );
+        }
+        (false, true) => {
+            return out(
+                Status::Fail,
+                "one_failed",
+                vec![
+                    ("family", "IPv4".to_owned()),
+                    ("other", "IPv6".to_owned()),
+                    ("reason", fetch_failure_reason(v4)),
+                ],
+            );
+        }
+        (true, true) => {}
+    }
+    let (s4, s6) = (v4.final_status().unwrap_or(0), v6.final_status().unwrap_or(0));
+    if s4 != s6 {
+        return out(
+            Status::Fail,
+            "status_differ",
+            vec![("ipv4_status", s4.to_string()), ("ipv6_status", s6.to_string())],
+        );
+    }
+    let (u4, u6) = (v4.final_url().unwrap_or(""), v6.final_url().unwrap_or(""));
+    if u4 != u6 {
+        return out(
+            Status::Warn,
+            "url_differ",
+            vec![("ipv4_url", u4.to_owned()), ("ipv6_url", u6.to_owned())],
+        );
+    }
+    let similarity = obs.content_similarity.unwrap_or(1.0);
+    let sim_text = format!("{:.0}%", similarity * 100.0);
+    if similarity < params.similarity_threshold {
+        return out(
+            Status::Warn,
+            "content_differ",
+            vec![
+                ("similarity", sim_text),
+                ("threshold", format!("{:.0}%", params.similarity_threshold * 100.0)),
+            ],
+        );
+    }
+    out(
+        Status::Pass,
+        "same",
+        vec![("status", s4.to_string()), ("similarity", sim_text)],
+    )
+}
+
+fn web_redirects_v6(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let Some(v6) = &obs.http.ipv6 else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    match v6.outcome {
+        FetchOutcome::NoVantage => return out(Status::Error, "no_vantage", vec![]),
+        FetchOutcome::NoAddress => return out(Status::Skip, "no_aaaa", host_vars(obs)),
+        _ => {}
+    }
+    if v6.hops.is_empty() || v6.hops[0].exchange.outcome != HttpOutcome::Ok {
+        return out(Status::Skip, "not_fetched", vec![]);
+    }
+    let redirects: Vec<_> = v6.hops.iter().filter(|h| h.next_host_has_aaaa.is_some()).collect();
+    if redirects.is_empty() {
+        return out(Status::Skip, "no_redirects", vec![]);
+    }
+    let leaving: BTreeSet<String> = redirects
+        .iter()
+        .filter(|h| h.next_host_has_aaaa == Some(false))
+        .filter_map(|h| h.exchange.redirect_location().map(|l| host_of_url(&resolve_location(&h.url, l))))
+        .collect();
+    if !leaving.is_empty() {
+        return out(Status::Fail, "leaves_v6", vec![("hosts", join(leaving))]);
+    }
+    let hosts: BTreeSet<String> = v6.hops.iter().map(|h| host_of_url(&h.url)).collect();
+    out(
+        Status::Pass,
+        "all_v6",
+        vec![("count", redirects.len().to_string()), ("hosts", join(hosts))],
+    )
+}
+
+fn tls_reason(e: &Endpoint) -> String {
+    let Some(tls) = &e.tls else {
+        return tcp_reason(e).to_owned();
+    };
+    let what = match tls.outcome {
+        TlsOutcome::Ok => "ok",
+        TlsOutcome::Timeout => "handshake timeout",
+        TlsOutcome::Alert => "alert",
+        TlsOutcome::ProtocolVersion => "no TLS 1.2 or newer",
+        TlsOutcome::Closed => "closed during handshake",
+        TlsOutcome::Error => "error",
+    };
+    match &tls.error {
+        Some(err) if !err.is_empty() => format!("{what} ({err})"),
+        _ => what.to_owned(),
+    }
+}
+
+fn tls_v6_handshake(obs: &Observation) -> Outcome {
+    let tls_ports: BTreeSet<u16> = obs.ports.iter().filter(|p| p.tls).map(|p| p.port).collect();
+    if tls_ports.is_empty() {
+        return out(Status::Skip, "no_tls_port", vec![]);
+    }
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let eps: Vec<_> = v6_endpoints(obs).filter(|e| e.tls_port).collect();
+    if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    let connected: Vec<_> = eps.iter().filter(|e| e.tcp.outcome == TcpOutcome::Connected).collect();
+    if connected.is_empty() {
+        return out(Status::Fail, "no_connection", vec![("ports", join(tls_ports))]);
+    }
+    let failed: Vec<_> = connected
+        .iter()
+        .filter(|e| e.tls.as_ref().is_none_or(|t| t.outcome != TlsOutcome::Ok))
+        .map(|e| format!("{} {}", endpoint_label(e), tls_reason(e)))
+        .collect();
+    if !failed.is_empty() {
+        return out(
+            Status::Fail,
+            "failed",
+            vec![
+                ("failures", failed.join(", ")),
+                ("count", failed.len().to_string()),
+                ("total", connected.len().to_string()),
+            ],
+        );
+    }
+    let versions: BTreeSet<&str> = connected
+        .iter()
+        .filter_map(|e| e.tls.as_ref().and_then(|t| t.version.as_deref()))
+        .collect();
+    out(
+        Status::Pass,
+        "ok",
+        vec![("count", connected.len().to_string()), ("versions", join(versions))],
+    )
+}
+
+fn chain_problem(status: ChainStatus) -> &'static str {
+    match status {
+        ChainStatus::Valid => "valid",
+        ChainStatus::Expired => "expired",
+        ChainStatus::NotYetValid => "not yet valid",
+        ChainStatus::NameMismatch => "name mismatch",
+        ChainStatus::UnknownIssuer => "unknown issuer",
+        ChainStatus::Revoked => "revoked",
+        ChainStatus::Invalid => "invalid",
+    }
+}
+
+fn handshaken(obs: &Observation, family: Family) -> Vec<&Endpoint> {
+    obs.endpoints
+        .iter()
+        .filter(|e| e.family == family && e.tls.as_ref().is_some_and(|t| t.outcome == TlsOutcome::Ok))
+        .collect()
+}
+
+fn tls_v6_cert(obs: &Observation, params: &Params) -> Outcome {
+    let eps = handshaken(obs, Family::V6);
+    if eps.is_empty() {
+        return out(Status::Skip, "no_handshake", vec![]);
+    }
+    let mut problems = Vec::new();
+    let mut soonest: Option<(i64, time::OffsetDateTime, String)> = None;
+    for e in &eps {
+        let Some(tls) = &e.tls else { continue };
+        if let Some(chain) = &tls.chain {
+            if chain.status != ChainStatus::Valid {
+                let mut p = format!("{}: {}", endpoint_label(e), chain_problem(chain.status));
+                if let Some(cert) = &tls.certificate {
+                    match chain.status {
+                        ChainStatus::Expired => p.push_str(&format!(" on {}", cert.not_after.date())),
+                        ChainStatus::NameMismatch => p.push_str(&format!(" (valid for {})", cert.sans.join(", "))),
+                        ChainStatus::UnknownIssuer => p.push_str(&format!(" ({})", cert.issuer)),
+                        _ => {}
+                    }
+                    if chain.status != ChainStatus::NameMismatch && chain.name_matches == Some(false) {
+                        p.push_str(&format!(", and name mismatch (valid for {})", cert.sans.join(", ")));
+                    }
+                }
+                problems.push(p);
+                continue;
+            }
+        }
+        if let Some(cert) = &tls.certificate {
+            let days = (cert.not_after - obs.started_at).whole_days();
+            if soonest.as_ref().is_none_or(|(d, _, _)| days < *d) {
+                soonest = Some((days, cert.not_after, cert.issuer.clone()));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return out(Status::Fail, "invalid", vec![("problems", problems.join("; "))]);
+    }
+    let Some((days, not_after, issuer)) = soonest else {
+        return out(Status::Skip, "no_handshake", vec![]);
+    };
+    let date = not_after.date().to_string();
+    if days < i64::from(params.expiry_warning_days) {
+        out(
+            Status::Warn,
+            "expiring",
+            vec![("days", days.to_string()), ("not_after", date)],
+        )
+    } else {
+        out(
+            Status::Pass,
+            "valid",
+            vec![("days", days.to_string()), ("not_after", date), ("issuer", issuer)],
+        )
+    }
+}
+
+fn certs_of(eps: &[&Endpoint]) -> BTreeSet<String> {
+    eps.iter()
+        .filter_map(|e| e.tls.as_ref().and_then(|t| t.certificate.as_ref()).map(|c| c.sha256.clone()))
+        .collect()
+}
+
+fn versions_of(eps: &[&Endpoint]) -> BTreeSet<String> {
+    eps.iter()
+        .filter_map(|e| e.tls.as_ref().and_then(|t| t.version.clone()))
+        .collect()
+}
+
+fn short_certs(certs: &BTreeSet<String>) -> String {
+    join(certs.iter().map(|c| format!("sha256:{}", &c[..c.len().min(16)])))
+}
+
+fn tls_parity(obs: &Observation) -> Outcome {
+    let v4 = handshaken(obs, Family::V4);
+    let v6 = handshaken(obs, Family::V6);
+    if v4.is_empty() || v6.is_empty() {
+        return out(Status::Skip, "not_both", vec![]);
+    }
+    let (c4, c6) = (certs_of(&v4), certs_of(&v6));
+    if c4 != c6 {
+        let describe = |eps: &[&Endpoint], certs: &BTreeSet<String>| {
+            let subjects: BTreeSet<String> = eps
+                .iter()
+                .filter_map(|e| e.tls.as_ref().and_then(|t| t.certificate.as_ref()))
+                .map(|c| c.subject.clone())
+                .collect();
+            format!("{} [{}]", join(subjects), short_certs(certs))
+        };
+        return out(
+            Status::Fail,
+            "cert_differs",
+            vec![("ipv4_cert", describe(&v4, &c4)), ("ipv6_cert", describe(&v6, &c6))],
+        );
+    }
+    let (ver4, ver6) = (versions_of(&v4), versions_of(&v6));
+    if ver4 != ver6 {
+        return out(
+            Status::Warn,
+            "version_differs",
+            vec![("ipv4_version", join(ver4)), ("ipv6_version", join(ver6))],
+        );
+    }
+    out(
+        Status::Pass,
+        "same",
+        vec![("cert", short_certs(&c6)), ("version", join(ver6))],
+    )
+}

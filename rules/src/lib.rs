@@ -1,0 +1,13 @@
+//! The v6audit rule engine: turns an Observation into a Verdict (findings, a
+//! migration stage, a score and a priority) with a YAML rule pack. Pure: no
+//! I/O beyond reading a pack file.
+
+pub mod addr;
+pub mod engine;
+pub mod pack;
+pub mod spec;
+
+pub use addr::AddressClass;
+pub use engine::{evaluate, priority_of, score_of, stage_of};
+pub use pack::{Pack, PackError, Text};
+pub use spec::RuleId;

@@ -1,0 +1,284 @@
+//! The rules the engine knows: their stable ids (DESIGN.md), the outcomes each
+//! can report and the placeholders each outcome's text may use, and the
+//! parameters each takes. A pack is checked against this table when it is
+//! loaded, so a missing translation or a misspelt placeholder is an error at
+//! load time, never a blank message in a report.
+
+use std::fmt;
+
+/// A rule of the default pack. The string ids are a contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuleId {
+    DnsAaaa,
+    DnsAaaaGlobal,
+    DnsNsAaaa,
+    DnsNsV6Answers,
+    DnsMxAaaa,
+    WebV6Reachable,
+    WebV6Http,
+    WebParity,
+    WebRedirectsV6,
+    WebSubresourcesV6,
+    TlsV6Handshake,
+    TlsV6Cert,
+    TlsParity,
+    NetIcmpv6Echo,
+    NetV6Latency,
+}
+
+impl RuleId {
+    /// Every rule, in the order findings are reported.
+    pub const ALL: [RuleId; 15] = [
+        RuleId::DnsAaaa,
+        RuleId::DnsAaaaGlobal,
+        RuleId::DnsNsAaaa,
+        RuleId::DnsNsV6Answers,
+        RuleId::DnsMxAaaa,
+        RuleId::WebV6Reachable,
+        RuleId::WebV6Http,
+        RuleId::WebParity,
+        RuleId::WebRedirectsV6,
+        RuleId::WebSubresourcesV6,
+        RuleId::TlsV6Handshake,
+        RuleId::TlsV6Cert,
+        RuleId::TlsParity,
+        RuleId::NetIcmpv6Echo,
+        RuleId::NetV6Latency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.spec().id
+    }
+
+    pub fn parse(s: &str) -> Option<RuleId> {
+        RuleId::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn spec(self) -> &'static RuleSpec {
+        &SPECS[self as usize]
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pack parameter a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `dns.aaaa-global`: prefixes accepted as if they were global.
+    Allow,
+    /// `dns.aaaa-global`: accept ULA addresses for `internal` portals.
+    AllowUlaForInternal,
+    /// `dns.ns-aaaa`: how many name servers must have AAAA.
+    MinNameServers,
+    /// `web.parity`: the content similarity under which the pages differ.
+    SimilarityThreshold,
+    /// `tls.v6-cert`: days before expiry at which to warn.
+    ExpiryWarningDays,
+}
+
+impl Param {
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::Allow => "allow",
+            Param::AllowUlaForInternal => "allow_ula_for_internal",
+            Param::MinNameServers => "min_name_servers",
+            Param::SimilarityThreshold => "similarity_threshold",
+            Param::ExpiryWarningDays => "expiry_warning_days",
+        }
+    }
+}
+
+/// What the engine can say about one rule.
+#[derive(Debug)]
+pub struct RuleSpec {
+    pub id: &'static str,
+    /// Each outcome key with the placeholders its text may use.
+    pub outcomes: &'static [(&'static str, &'static [&'static str])],
+    pub params: &'static [Param],
+}
+
+impl RuleSpec {
+    pub fn placeholders(&self, key: &str) -> Option<&'static [&'static str]> {
+        self.outcomes.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+const ZONE_UNKNOWN: (&str, &[&str]) = ("zone_unknown", &["host", "reason"]);
+const NO_AAAA: (&str, &[&str]) = ("no_aaaa", &["host"]);
+const NO_VANTAGE: (&str, &[&str]) = ("no_vantage", &[]);
+const NOT_CHECKED: (&str, &[&str]) = ("not_checked", &[]);
+
+/// Indexed by `RuleId as usize`.
+static SPECS: [RuleSpec; 15] = [
+    RuleSpec {
+        id: "dns.aaaa",
+        outcomes: &[
+            ("present", &["host", "count", "addrs"]),
+            ("absent", &["host", "ipv4"]),
+            ("nxdomain", &["host"]),
+            ("lookup_failed", &["host", "reason"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "dns.aaaa-global",
+        outcomes: &[NO_AAAA, ("global", &["addrs"]), ("not_global", &["bad", "count"])],
+        params: &[Param::Allow, Param::AllowUlaForInternal],
+    },
+    RuleSpec {
+        id: "dns.ns-aaaa",
+        outcomes: &[
+            ZONE_UNKNOWN,
+            ("enough", &["zone", "count", "total"]),
+            ("too_few", &["zone", "count", "total", "min", "missing"]),
+            ("none", &["zone", "total", "names"]),
+        ],
+        params: &[Param::MinNameServers],
+    },
+    RuleSpec {
+        id: "dns.ns-v6-answers",
+        outcomes: &[
+            ZONE_UNKNOWN,
+            ("no_v6_ns", &["zone"]),
+            NO_VANTAGE,
+            ("all", &["zone", "count"]),
+            ("some", &["zone", "failed", "count", "total"]),
+            ("none", &["zone", "failed"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "dns.mx-aaaa",
+        outcomes: &[
+            ZONE_UNKNOWN,
+            ("no_mx", &["zone"]),
+            ("null_mx", &["zone"]),
+            ("lookup_failed", &["zone", "reason"]),
+            ("all", &["zone", "count", "hosts"]),
+            ("some", &["zone", "missing", "count", "total"]),
+            ("none", &["zone", "missing"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "web.v6-reachable",
+        outcomes: &[
+            NO_AAAA,
+            NO_VANTAGE,
+            ("not_tried", &[]),
+            ("all", &["count", "ports"]),
+            ("unreachable", &["failed", "count", "total"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "web.v6-http",
+        outcomes: &[
+            NO_AAAA,
+            NO_VANTAGE,
+            ("ok", &["status", "url"]),
+            ("left_family", &["status", "host"]),
+            ("body_truncated", &["status", "url", "cap"]),
+            ("server_error", &["status", "url"]),
+            ("redirect_loop", &["url"]),
+            ("too_many_redirects", &["count", "url"]),
+            ("failed", &["url", "reason"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "web.parity",
+        outcomes: &[
+            NO_AAAA,
+            ("no_a", &["host"]),
+            NO_VANTAGE,
+            ("ports_differ", &["ipv4_ports", "ipv6_ports"]),
+            ("v6_left_family", &["host"]),
+            ("one_failed", &["family", "other", "reason"]),
+            ("neither", &[]),
+            ("status_differ", &["ipv4_status", "ipv6_status"]),
+            ("url_differ", &["ipv4_url", "ipv6_url"]),
+            ("content_differ", &["similarity", "threshold"]),
+            ("same", &["status", "similarity"]),
+        ],
+        params: &[Param::SimilarityThreshold],
+    },
+    RuleSpec {
+        id: "web.redirects-v6",
+        outcomes: &[
+            NO_AAAA,
+            NO_VANTAGE,
+            ("not_fetched", &[]),
+            ("no_redirects", &[]),
+            ("all_v6", &["count", "hosts"]),
+            ("leaves_v6", &["hosts"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "web.subresources-v6",
+        outcomes: &[NOT_CHECKED],
+        params: &[],
+    },
+    RuleSpec {
+        id: "tls.v6-handshake",
+        outcomes: &[
+            ("no_tls_port", &[]),
+            NO_AAAA,
+            NO_VANTAGE,
+            ("no_connection", &["ports"]),
+            ("ok", &["count", "versions"]),
+            ("failed", &["failures", "count", "total"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "tls.v6-cert",
+        outcomes: &[
+            ("no_handshake", &[]),
+            ("invalid", &["problems"]),
+            ("expiring", &["days", "not_after"]),
+            ("valid", &["days", "not_after", "issuer"]),
+        ],
+        params: &[Param::ExpiryWarningDays],
+    },
+    RuleSpec {
+        id: "tls.parity",
+        outcomes: &[
+            ("not_both", &[]),
+            ("cert_differs", &["ipv4_cert", "ipv6_cert"]),
+            ("version_differs", &["ipv4_version", "ipv6_version"]),
+            ("same", &["cert", "version"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "net.icmpv6-echo",
+        outcomes: &[NOT_CHECKED],
+        params: &[],
+    },
+    RuleSpec {
+        id: "net.v6-latency",
+        outcomes: &[NOT_CHECKED],
+        params: &[],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_table_is_indexed_by_rule_id() {
+        for id in RuleId::ALL {
+            assert_eq!(RuleId::parse(id.as_str()), Some(id));
+        }
+        assert_eq!(RuleId::DnsAaaa.as_str(), "dns.aaaa");
+        assert_eq!(RuleId::NetV6Latency.as_str(), "net.v6-latency");
+        assert_eq!(RuleId::parse("dns.nope"), None);
+    }
+}
