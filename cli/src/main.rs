@@ -1,1 +1,88 @@
-fn main() {}
+//! `v6audit`, the one binary: argument parsing and wiring only. Each
+//! subcommand lives in its own module and calls into the library crates.
+
+mod audit;
+mod demo;
+mod lab;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Audit and drive the IPv6 transition of public-service portals.
+///
+/// v6audit probes every portal of an inventory for AAAA records, IPv6
+/// reachability, HTTP and TLS over IPv6 and parity with IPv4, and judges each
+/// with a rule pack: findings, a migration stage (0 ipv4-only, 1 broken,
+/// 2 reachable, 3 dual-stack, 4 ipv6-complete), a score and a priority.
+#[derive(Debug, Parser)]
+#[command(name = "v6audit", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Audit the portals of an inventory (or --target) and print the results.
+    Audit(audit::AuditArgs),
+    /// Run the simulated portals of the lab on loopback.
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
+    /// Start the lab, audit it and print the table: v6audit in one command.
+    Demo(demo::DemoArgs),
+}
+
+/// How a command ended, as the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Bad input: an inventory, a pack, a flag or a file that cannot be used.
+    BadInput,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("v6audit: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Audit(args) => audit::run(args).await,
+            Command::Lab(cmd) => lab::run(cmd).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    });
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::BadInput) => ExitCode::from(2),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("v6audit: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A closed pipe (`v6audit audit ... | head`) is not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("V6AUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

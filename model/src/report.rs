@@ -123,10 +123,15 @@ impl Verdict {
 
     /// The most important finding that is not a pass: the one a table shows.
     pub fn top_finding(&self) -> Option<&Finding> {
+        // The first of the most urgent, so rules keep their pack order (the
+        // cause, dns before web before tls, comes before its consequences).
         self.findings
             .iter()
             .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
-            .max_by_key(|f| (f.status.urgency(), f.severity))
+            .fold(None, |best: Option<&Finding>, f| match best {
+                Some(b) if (b.status.urgency(), b.severity) >= (f.status.urgency(), f.severity) => Some(b),
+                _ => Some(f),
+            })
     }
 }
 

@@ -1,0 +1,16 @@
+//! The v6audit agent: probes (DNS, TCP, TLS, HTTP), the audit runner that
+//! turns an inventory into observations and verdicts, and the output formats.
+//! It depends on the model and the rules, never on the collector.
+
+pub mod error;
+pub mod net;
+pub mod output;
+pub mod probe;
+pub mod resolver;
+pub mod runner;
+pub mod settings;
+pub mod text;
+
+pub use error::AgentError;
+pub use runner::{Auditor, Event};
+pub use settings::{ResolverChoice, Settings};

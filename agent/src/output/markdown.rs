@@ -1,0 +1,58 @@
+//! Markdown: the summary, a table of portals most urgent first, and each
+//! portal's problems with what to do, for tickets and wikis.
+
+use v6audit_model::{Lang, Report, Status};
+
+use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
+
+/// Escapes text for a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report, lang: Lang) -> String {
+    let mut out = String::new();
+    let (title, portal, stage, score, problems) = match lang {
+        Lang::En => ("IPv6 audit", "Portal", "Stage", "Score", "Problems and what to do"),
+        Lang::Vi => ("Đánh giá IPv6", "Cổng", "Giai đoạn", "Điểm", "Vấn đề và cách khắc phục"),
+    };
+    out.push_str(&format!("# {title}\n\n{}\n\n", summary_line(report, lang)));
+    out.push_str(&format!("| {portal} | {stage} |"));
+    for (_, en, vi) in KEY_RULES {
+        out.push_str(&format!(" {} |", if lang == Lang::Vi { vi } else { en }));
+    }
+    out.push_str(&format!(" {score} |\n|---|---|"));
+    for _ in KEY_RULES {
+        out.push_str("---|");
+    }
+    out.push_str("---:|\n");
+    let rows = by_priority(&report.results);
+    for r in &rows {
+        out.push_str(&format!("| [{}]({}) | {} |", cell(&r.portal.id), r.portal.url, stage_cell(r)));
+        for (rule, _, _) in KEY_RULES {
+            out.push_str(&format!(" {} |", status_cell(r.verdict.status(rule))));
+        }
+        out.push_str(&format!(" {} |\n", r.verdict.score));
+    }
+    out.push_str(&format!("\n## {problems}\n"));
+    for r in &rows {
+        let bad: Vec<_> = r
+            .verdict
+            .findings
+            .iter()
+            .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
+            .collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let name = r.portal.name.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+        out.push_str(&format!("\n### {}{} ({})\n\n", r.portal.id, cell(&name), stage_cell(r)));
+        for f in bad {
+            out.push_str(&format!("- **{}** `{}`: {}\n", f.status, f.rule, f.message));
+            if !f.remediation.is_empty() {
+                out.push_str(&format!("  - {}\n", f.remediation));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,145 @@
+//! Output formats of an audit: a coloured table for people, the v1 JSON
+//! report and JSON lines for programs, CSV for spreadsheets and Markdown for
+//! tickets and wikis.
+
+pub mod csv;
+pub mod markdown;
+pub mod table;
+
+use std::fmt;
+use std::str::FromStr;
+
+use v6audit_model::{Lang, PortalResult, Report, Stage, Status};
+
+/// An output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Markdown,
+}
+
+impl Format {
+    pub const NAMES: [&'static str; 5] = ["table", "json", "jsonl", "csv", "markdown"];
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            "markdown" | "md" => Ok(Format::Markdown),
+            other => Err(format!("unknown format `{other}` (expected one of {})", Format::NAMES.join(", "))),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Markdown => "markdown",
+        })
+    }
+}
+
+/// The whole report as pretty JSON (the v1 contract), ending in a newline.
+pub fn json(report: &Report) -> String {
+    // A Report holds only strings, numbers, booleans and maps with string
+    // keys, so serialising it cannot fail.
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// One result as a JSON line.
+pub fn jsonl_line(result: &PortalResult) -> String {
+    let mut s = serde_json::to_string(result).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The columns that summarise a portal, in table order.
+pub const KEY_RULES: [(&str, &str, &str); 5] = [
+    ("dns.aaaa", "AAAA", "AAAA"),
+    ("web.v6-reachable", "v6 TCP", "TCP v6"),
+    ("web.v6-http", "v6 HTTP", "HTTP v6"),
+    ("tls.v6-handshake", "v6 TLS", "TLS v6"),
+    ("web.parity", "parity", "tương đồng"),
+];
+
+/// A short cell for a rule status.
+pub fn status_cell(status: Option<Status>) -> &'static str {
+    match status {
+        Some(Status::Pass) => "ok",
+        Some(Status::Fail) => "FAIL",
+        Some(Status::Warn) => "warn",
+        Some(Status::Info) => "info",
+        Some(Status::Skip) | None => "-",
+        Some(Status::Error) => "?",
+    }
+}
+
+/// "2 reachable", with a mark when the stage is only a floor.
+pub fn stage_cell(result: &PortalResult) -> String {
+    let v = &result.verdict;
+    let mark = if v.stage_certain { "" } else { "?" };
+    format!("{} {}{mark}", v.stage.number(), v.stage.name())
+}
+
+/// Results in the order to act on them: most urgent first, then by id.
+pub fn by_priority(results: &[PortalResult]) -> Vec<&PortalResult> {
+    let mut sorted: Vec<&PortalResult> = results.iter().collect();
+    sorted.sort_by(|a, b| {
+        b.verdict
+            .priority
+            .cmp(&a.verdict.priority)
+            .then(a.verdict.stage.cmp(&b.verdict.stage))
+            .then(a.portal.id.cmp(&b.portal.id))
+    });
+    sorted
+}
+
+/// The summary line: portals per stage.
+pub fn summary_line(report: &Report, lang: Lang) -> String {
+    let s = &report.summary;
+    let stages: Vec<String> = Stage::ALL
+        .iter()
+        .map(|st| format!("{} {}", s.at(*st), st.name()))
+        .collect();
+    let secs = s.duration_ms as f64 / 1000.0;
+    match lang {
+        Lang::En => {
+            let mut line = format!(
+                "{} portals: {} · mean score {} · {secs:.1} s",
+                s.portals,
+                stages.join(", "),
+                s.mean_score
+            );
+            if s.uncertain > 0 {
+                line.push_str(&format!(" · {} with a stage not fully measured (?)", s.uncertain));
+            }
+            line
+        }
+        Lang::Vi => {
+            let mut line = format!(
+                "{} cổng: {} · điểm trung bình {} · {secs:.1} giây",
+                s.portals,
+                stages.join(", "),
+                s.mean_score
+            );
+            if s.uncertain > 0 {
+                line.push_str(&format!(" · {} cổng chưa đo đủ giai đoạn (?)", s.uncertain));
+            }
+            line
+        }
+    }
+}

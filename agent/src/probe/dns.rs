@@ -1,0 +1,416 @@
+//! DNS probe: the host's A and AAAA (CNAME chains recorded), the zone that
+//! holds it (found by walking up the labels until the DNS names the zone, never
+//! by taking the last two labels), its name servers with their addresses, each
+//! name server asked for the zone's SOA directly over each family (UDP, then
+//! TCP), and the zone's mail exchangers. Zone facts are cached per zone, so
+//! fifty portals under one ministry ask its name servers once.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures_util::future::join_all;
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{RData, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::OnceCell;
+use v6audit_model::{
+    AddressLookup, DnsOutcome, DnsTransport, Family, MailExchange, MxObservation, NameServer, NsQuery,
+    ZoneObservation,
+};
+
+use crate::net::Reach;
+use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
+
+/// At most this many name servers and mail exchangers are followed, so a
+/// hostile zone cannot make the agent ask thousands of questions.
+const MAX_NAME_SERVERS: usize = 13;
+const MAX_MAIL_EXCHANGERS: usize = 10;
+
+/// The host's A and AAAA, looked up at the same time.
+pub async fn host_addresses(dns: &Dns, host: &str) -> (AddressLookup, AddressLookup) {
+    tokio::join!(dns.addresses(host, RecordType::A), dns.addresses(host, RecordType::AAAA))
+}
+
+/// What is known about one zone, shared by every portal in it.
+#[derive(Debug, Clone)]
+pub struct ZoneFacts {
+    pub name_servers: Vec<NameServer>,
+    pub ns_outcome: DnsOutcome,
+    pub ns_error: Option<String>,
+    pub mx: MxObservation,
+}
+
+/// Zone facts by apex, each computed once even when many portals ask at once.
+#[derive(Debug, Default)]
+pub struct ZoneCache {
+    zones: Mutex<HashMap<String, Arc<OnceCell<ZoneFacts>>>>,
+}
+
+impl ZoneCache {
+    fn cell(&self, apex: &str) -> Arc<OnceCell<ZoneFacts>> {
+        // A poisoned lock only means another task panicked mid-insert; the map is still usable.
+        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        zones.entry(apex.to_owned()).or_default().clone()
+    }
+}
+
+/// How the zone facts of a host are gathered.
+#[derive(Debug, Clone, Copy)]
+pub struct ZoneSettings {
+    pub ns_port: u16,
+    pub ns_timeout: std::time::Duration,
+}
+
+/// The zone of `host` with its name servers and mail exchangers.
+pub async fn zone(
+    dns: &Dns,
+    cache: &ZoneCache,
+    reach: &Reach,
+    settings: ZoneSettings,
+    host: &str,
+) -> (ZoneObservation, MxObservation) {
+    let apex = match find_apex(dns, host).await {
+        Ok(apex) => apex,
+        Err(f) => {
+            return (
+                ZoneObservation {
+                    apex: None,
+                    outcome: f.outcome,
+                    error: f.error,
+                    name_servers: Vec::new(),
+                },
+                MxObservation {
+                    outcome: DnsOutcome::NotAsked,
+                    error: Some("the zone is unknown".to_owned()),
+                    exchanges: Vec::new(),
+                },
+            );
+        }
+    };
+    let cell = cache.cell(&apex);
+    let facts = cell
+        .get_or_init(|| zone_facts(dns, reach, settings, &apex))
+        .await
+        .clone();
+    (
+        ZoneObservation {
+            apex: Some(apex),
+            outcome: facts.ns_outcome,
+            error: facts.ns_error,
+            name_servers: facts.name_servers,
+        },
+        facts.mx,
+    )
+}
+
+/// Walks from the host towards the root, asking for the SOA at each name: an
+/// SOA owned by the name itself, or the SOA a negative answer carries (which
+/// names the enclosing zone, RFC 2308), says where the zone starts.
+pub async fn find_apex(dns: &Dns, host: &str) -> Result<String, LookupFailure> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    for i in 0..labels.len() {
+        let name = labels[i..].join(".");
+        match dns.lookup(&name, RecordType::SOA).await {
+            Ok(records) => {
+                if records
+                    .iter()
+                    .any(|r| matches!(r.data, RData::SOA(_)) && name_text(&r.name) == name)
+                {
+                    return Ok(name);
+                }
+                // An SOA for another name came back through a CNAME: go up.
+            }
+            Err(f) => match f.outcome {
+                DnsOutcome::NoData | DnsOutcome::NxDomain => {
+                    if let Some(zone) = &f.soa_zone {
+                        if !zone.is_empty() && (name == *zone || name.ends_with(&format!(".{zone}"))) {
+                            return Ok(zone.clone());
+                        }
+                    }
+                }
+                _ => return Err(f),
+            },
+        }
+    }
+    Err(LookupFailure {
+        outcome: DnsOutcome::Error,
+        error: Some(format!("no zone found above {host}")),
+        soa_zone: None,
+    })
+}
+
+async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings, apex: &str) -> ZoneFacts {
+    let (ns, mx) = tokio::join!(name_servers(dns, reach, settings, apex), mail_exchangers(dns, apex));
+    let (name_servers, ns_outcome, ns_error) = ns;
+    ZoneFacts {
+        name_servers,
+        ns_outcome,
+        ns_error,
+        mx,
+    }
+}
+
+async fn name_servers(
+    dns: &Dns,
+    reach: &Reach,
+    settings: ZoneSettings,
+    apex: &str,
+) -> (Vec<NameServer>, DnsOutcome, Option<String>) {
+    let names: Vec<String> = match dns.lookup(apex, RecordType::NS).await {
+        Ok(records) => {
+            let mut names: Vec<String> = records
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::NS(ns) => Some(name_text(&ns.0)),
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names.truncate(MAX_NAME_SERVERS);
+            names
+        }
+        Err(f) => return (Vec::new(), f.outcome, f.error),
+    };
+    let servers = names.into_iter().map(|name| async move {
+        let (a, aaaa) = host_addresses(dns, &name).await;
+        let mut error = None;
+        for l in [&a, &aaaa] {
+            if !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData) {
+                error = Some(format!(
+                    "{} lookup: {}",
+                    if std::ptr::eq(l, &a) { "A" } else { "AAAA" },
+                    l.error.clone().unwrap_or_else(|| format!("{:?}", l.outcome))
+                ));
+            }
+        }
+        let v4: Vec<_> = a
+            .addrs
+            .iter()
+            .filter_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let v6: Vec<_> = aaaa
+            .addrs
+            .iter()
+            .filter_map(|a| match a {
+                IpAddr::V6(v) => Some(*v),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        let targets: Vec<IpAddr> = v6.iter().map(|a| IpAddr::V6(*a)).chain(v4.iter().map(|a| IpAddr::V4(*a))).collect();
+        let queries = join_all(
+            targets
+                .into_iter()
+                .map(|addr| ask_soa(reach, settings, SocketAddr::new(addr, settings.ns_port), apex)),
+        )
+        .await;
+        NameServer {
+            name,
+            a: v4,
+            aaaa: v6,
+            error,
+            queries,
+        }
+    });
+    let servers = join_all(servers).await;
+    (servers, DnsOutcome::Ok, None)
+}
+
+async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
+    let mut mx: Vec<(u16, String)> = match dns.lookup(apex, RecordType::MX).await {
+        Ok(records) => records
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::MX(mx) => Some((mx.preference, name_text(&mx.exchange))),
+                _ => None,
+            })
+            .collect(),
+        Err(f) => {
+            return MxObservation {
+                outcome: f.outcome,
+                error: f.error,
+                exchanges: Vec::new(),
+            };
+        }
+    };
+    mx.sort();
+    mx.dedup();
+    mx.truncate(MAX_MAIL_EXCHANGERS);
+    let exchanges = join_all(mx.into_iter().map(|(preference, host)| async move {
+        if host.is_empty() || host == "." {
+            return MailExchange {
+                preference,
+                host: ".".to_owned(),
+                a: Vec::new(),
+                aaaa: Vec::new(),
+                error: None,
+            };
+        }
+        let (a, aaaa) = host_addresses(dns, &host).await;
+        let error = [&a, &aaaa]
+            .iter()
+            .find(|l| !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData))
+            .map(|l| l.error.clone().unwrap_or_else(|| format!("{:?}", l.outcome)));
+        MailExchange {
+            preference,
+            host,
+            a: a.addrs
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V4(v) => Some(*v),
+                    IpAddr::V6(_) => None,
+                })
+                .collect(),
+            aaaa: aaaa
+                .addrs
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V6(v) => Some(*v),
+                    IpAddr::V4(_) => None,
+                })
+                .collect(),
+            error,
+        }
+    }))
+    .await;
+    MxObservation {
+        outcome: if exchanges.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+        error: None,
+        exchanges,
+    }
+}
+
+/// Asks one name server address for the zone's SOA: UDP first, then TCP when
+/// UDP gets no answer or a truncated one.
+pub async fn ask_soa(reach: &Reach, settings: ZoneSettings, server: SocketAddr, zone: &str) -> NsQuery {
+    let family = Family::of(&server.ip());
+    let mut q = NsQuery {
+        family,
+        addr: server.ip(),
+        port: server.port(),
+        transport: DnsTransport::Udp,
+        outcome: DnsOutcome::NotAsked,
+        authoritative: false,
+        soa_serial: None,
+        error: None,
+        ms: 0,
+    };
+    if !reach.can_reach(server.ip()) {
+        q.error = Some(format!("this vantage has no {}", family.label()));
+        return q;
+    }
+    let wire = match soa_query(zone) {
+        Ok(w) => w,
+        Err(e) => {
+            q.outcome = DnsOutcome::Error;
+            q.error = Some(e);
+            return q;
+        }
+    };
+    let start = Instant::now();
+    let udp = tokio::time::timeout(settings.ns_timeout, udp_exchange(server, &wire.1)).await;
+    let answer = match udp {
+        Ok(Ok(msg)) if !msg.metadata.truncation => Ok(msg),
+        _ => {
+            q.transport = DnsTransport::Tcp;
+            match tokio::time::timeout(settings.ns_timeout, tcp_exchange(server, &wire.1)).await {
+                Ok(r) => r,
+                Err(_) => Err((DnsOutcome::Timeout, "no answer over UDP or TCP".to_owned())),
+            }
+        }
+    };
+    q.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match answer {
+        Ok(msg) if msg.metadata.id != wire.0 || msg.metadata.message_type != MessageType::Response => {
+            q.outcome = DnsOutcome::Error;
+            q.error = Some("the answer does not match the question".to_owned());
+        }
+        Ok(msg) => {
+            use hickory_proto::op::ResponseCode;
+            q.authoritative = msg.metadata.authoritative;
+            q.soa_serial = msg.answers.iter().find_map(|r| match &r.data {
+                RData::SOA(soa) => Some(soa.serial),
+                _ => None,
+            });
+            q.outcome = match msg.metadata.response_code {
+                ResponseCode::NoError if q.soa_serial.is_some() => DnsOutcome::Ok,
+                ResponseCode::NoError => DnsOutcome::NoData,
+                ResponseCode::NXDomain => DnsOutcome::NxDomain,
+                ResponseCode::ServFail => DnsOutcome::ServFail,
+                ResponseCode::Refused => DnsOutcome::Refused,
+                other => {
+                    q.error = Some(format!("response code {other}"));
+                    DnsOutcome::Error
+                }
+            };
+        }
+        Err((outcome, error)) => {
+            q.outcome = outcome;
+            q.error = Some(error);
+        }
+    }
+    q
+}
+
+fn soa_query(zone: &str) -> Result<(u16, Vec<u8>), String> {
+    let id: u16 = rand_id();
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = false;
+    msg.add_query(Query::query(fqdn(zone)?, RecordType::SOA));
+    let wire = msg.to_vec().map_err(|e| e.to_string())?;
+    Ok((id, wire))
+}
+
+/// A query id that differs between questions (not a secret: the source port
+/// and the exact question are checked too).
+fn rand_id() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (NEXT.fetch_add(0x9e37, Ordering::Relaxed) ^ seed) as u16
+}
+
+async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
+    let bind: SocketAddr = match server {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
+    let sock = UdpSocket::bind(bind).await.map_err(io)?;
+    sock.connect(server).await.map_err(io)?;
+    sock.send(wire).await.map_err(io)?;
+    let mut buf = vec![0u8; 4096];
+    let n = sock.recv(&mut buf).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            (DnsOutcome::Error, "port unreachable (nothing listens on port 53)".to_owned())
+        } else {
+            io(e)
+        }
+    })?;
+    Message::from_vec(&buf[..n]).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
+}
+
+async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
+    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
+    let mut stream = TcpStream::connect(server).await.map_err(io)?;
+    let len = u16::try_from(wire.len()).map_err(|_| (DnsOutcome::Error, "query too long".to_owned()))?;
+    let mut framed = Vec::with_capacity(wire.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(wire);
+    stream.write_all(&framed).await.map_err(io)?;
+    let mut len_buf = [0u8; 2];
+    stream.read_exact(&mut len_buf).await.map_err(io)?;
+    // At most 65,535 bytes: the two-byte length bounds the read.
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
+    stream.read_exact(&mut buf).await.map_err(io)?;
+    Message::from_vec(&buf).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
+}

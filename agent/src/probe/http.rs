@@ -1,0 +1,322 @@
+//! HTTP probe: a GET over a connection the agent opened itself (plain TCP or
+//! our TLS stream) with hyper, bounded in time, header size and body size; and
+//! the redirect chain of one family, followed hop by hop in that family, each
+//! hop recording its URL, status, address and whether the next host has AAAA.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper::{Request, header};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use url::Url;
+use v6audit_model::{Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome};
+
+use crate::probe::{Context, tcp};
+use crate::text;
+
+/// Headers kept in the Observation.
+const KEPT_HEADERS: [&str; 6] = [
+    "location",
+    "server",
+    "content-type",
+    "strict-transport-security",
+    "alt-svc",
+    "content-length",
+];
+
+/// A response and the body bytes read (kept in memory only, for the parity check).
+#[derive(Debug)]
+pub struct Fetched {
+    pub exchange: HttpExchange,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Fetched {
+    /// No request was sent, for the reason given.
+    pub fn not_sent(url: &Url, reason: String) -> Fetched {
+        Fetched {
+            exchange: HttpExchange {
+                url: url.to_string(),
+                outcome: HttpOutcome::NotSent,
+                status: None,
+                error: Some(reason),
+                ms: 0,
+                headers: BTreeMap::new(),
+                body_bytes: 0,
+                body_truncated: false,
+                title: None,
+                text_sha256: None,
+            },
+            body: None,
+        }
+    }
+}
+
+/// The `Host` header for a URL: the host, and the port when it is not the scheme's default.
+fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// Sends `GET url` over `io` and reads the response by the deadline.
+pub async fn exchange<IO>(ctx: &Context, io: IO, url: &Url, deadline: tokio::time::Instant) -> Fetched
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let start = Instant::now();
+    let mut fetched = Fetched::not_sent(url, String::new());
+    fetched.exchange.error = None;
+    let finish = |mut f: Fetched, outcome: HttpOutcome, error: Option<String>| {
+        f.exchange.outcome = outcome;
+        f.exchange.error = error;
+        f.exchange.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        f
+    };
+    let settings = &ctx.settings;
+    let handshake = http1::Builder::new()
+        .max_buf_size(settings.header_cap.max(8192))
+        .max_headers(200)
+        .handshake::<_, Empty<Bytes>>(TokioIo::new(io));
+    let (mut sender, conn) = match tokio::time::timeout_at(deadline, handshake).await {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => return finish(fetched, HttpOutcome::Error, Some(e.to_string())),
+        Err(_) => return finish(fetched, HttpOutcome::Timeout, None),
+    };
+    let conn_task = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    // Dropping the guard aborts the connection task however this function ends.
+    let _guard = AbortOnDrop(conn_task);
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let request = Request::builder()
+        .method("GET")
+        .uri(path)
+        .header(header::HOST, host_header(url))
+        .header(header::USER_AGENT, settings.user_agent.as_str())
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header(header::ACCEPT_ENCODING, "identity")
+        .header(header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new());
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => return finish(fetched, HttpOutcome::Error, Some(format!("cannot build the request: {e}"))),
+    };
+    let response = match tokio::time::timeout_at(deadline, sender.send_request(request)).await {
+        Err(_) => return finish(fetched, HttpOutcome::Timeout, Some("no response head within the timeout".to_owned())),
+        Ok(Err(e)) => {
+            let (outcome, reason) = classify_hyper_error(&e, settings.header_cap);
+            return finish(fetched, outcome, Some(reason));
+        }
+        Ok(Ok(r)) => r,
+    };
+    fetched.exchange.status = Some(response.status().as_u16());
+    for name in KEPT_HEADERS {
+        if let Some(v) = response.headers().get(name) {
+            let value: String = String::from_utf8_lossy(v.as_bytes()).chars().take(512).collect();
+            fetched.exchange.headers.insert(name.to_owned(), value);
+        }
+    }
+    let mut body = response.into_body();
+    let mut buf: Vec<u8> = Vec::new();
+    let cap = settings.body_cap;
+    let mut outcome = HttpOutcome::Ok;
+    let mut error = None;
+    loop {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                outcome = HttpOutcome::BodyTimeout;
+                error = Some(format!("{} bytes read before the timeout", buf.len()));
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                // A body cut short after a good head is still a response.
+                if buf.is_empty() {
+                    let (o, reason) = classify_hyper_error(&e, settings.header_cap);
+                    outcome = o;
+                    error = Some(reason);
+                }
+                break;
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    let room = cap - buf.len();
+                    if data.len() > room {
+                        buf.extend_from_slice(&data[..room]);
+                        fetched.exchange.body_truncated = true;
+                        break;
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    fetched.exchange.body_bytes = buf.len() as u64;
+    let page = text::page_text(&buf);
+    fetched.exchange.title = page.title;
+    fetched.exchange.text_sha256 = Some(crate::probe::tls::hex(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes()).as_ref(),
+    ));
+    fetched.body = Some(buf);
+    finish(fetched, outcome, error)
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, String) {
+    // hyper offers is_parse_too_large() only with its server feature; its
+    // message for a head over the buffer limit is stable and tested by the
+    // hostile-headers lab scenario.
+    if e.is_parse() && e.to_string().contains("too large") {
+        (
+            HttpOutcome::HeadersTooLarge,
+            format!("the response head is larger than {} KiB", header_cap / 1024),
+        )
+    } else if e.is_parse() || e.is_parse_status() {
+        (HttpOutcome::Protocol, e.to_string())
+    } else if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        (HttpOutcome::Closed, "the connection closed before a response".to_owned())
+    } else if e.is_timeout() {
+        (HttpOutcome::Timeout, e.to_string())
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        (HttpOutcome::Error, msg)
+    }
+}
+
+/// Connects to `addr` (with TLS when the URL is https) and sends one GET.
+pub async fn fetch_at(ctx: &Context, url: &Url, addr: SocketAddr, deadline: tokio::time::Instant) -> Fetched {
+    let (stream, tcp) = tcp::connect(addr, deadline, &ctx.reach).await;
+    let Some(stream) = stream else {
+        return Fetched::not_sent(
+            url,
+            format!(
+                "TCP to {addr} {}",
+                match tcp.outcome {
+                    TcpOutcome::Refused => "refused".to_owned(),
+                    TcpOutcome::Timeout => "timed out".to_owned(),
+                    _ => tcp.error.unwrap_or_else(|| format!("{:?}", tcp.outcome)),
+                }
+            ),
+        );
+    };
+    if url.scheme() == "https" {
+        let host = url.host_str().unwrap_or_default();
+        let (tls, probe) = ctx.tls.handshake(stream, host, deadline).await;
+        match tls {
+            Some(tls) => exchange(ctx, tls, url, deadline).await,
+            None => Fetched::not_sent(
+                url,
+                format!(
+                    "TLS with {addr} failed: {}",
+                    probe.error.unwrap_or_else(|| match probe.outcome {
+                        TlsOutcome::Timeout => "timeout".to_owned(),
+                        other => format!("{other:?}"),
+                    })
+                ),
+            ),
+        }
+    } else {
+        exchange(ctx, stream, url, deadline).await
+    }
+}
+
+/// Follows the redirect chain of one family from its first exchange.
+pub async fn follow(
+    ctx: &Context,
+    family: Family,
+    first_addr: SocketAddr,
+    first: Fetched,
+    deadline: tokio::time::Instant,
+) -> (HttpFetch, Option<Vec<u8>>) {
+    let mut hops = vec![Hop {
+        url: first.exchange.url.clone(),
+        addr: Some(first_addr.ip()),
+        exchange: first.exchange,
+        next_host_has_aaaa: None,
+    }];
+    let mut body = first.body;
+    let mut visited: HashSet<String> = HashSet::new();
+    let done = |outcome, hops, error: Option<String>| HttpFetch {
+        family,
+        outcome,
+        hops,
+        error,
+    };
+    loop {
+        let Some(last) = hops.last_mut() else {
+            return (done(FetchOutcome::Failed, hops, None), None);
+        };
+        visited.insert(last.url.clone());
+        if last.exchange.outcome != HttpOutcome::Ok {
+            return (done(FetchOutcome::Failed, hops, None), None);
+        }
+        let Some(location) = last.exchange.redirect_location().map(str::to_owned) else {
+            return (done(FetchOutcome::Complete, hops, None), body);
+        };
+        let next = match Url::parse(&last.url).and_then(|base| base.join(&location)) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+            _ => {
+                let error = format!("the redirect to `{location}` is not an http(s) URL");
+                return (done(FetchOutcome::Failed, hops, Some(error)), None);
+            }
+        };
+        let Some(next_host) = next.host_str().map(str::to_owned) else {
+            return (done(FetchOutcome::Failed, hops, None), None);
+        };
+        // Where the next hop lives: its AAAA decides web.redirects-v6.
+        let ip_literal: Option<std::net::IpAddr> = next_host.trim_matches(['[', ']']).parse().ok();
+        let (addrs, has_aaaa) = match ip_literal {
+            Some(ip) => (vec![ip], ip.is_ipv6()),
+            None => {
+                let (a, aaaa) = crate::probe::dns::host_addresses(&ctx.dns, &next_host).await;
+                let has = !aaaa.addrs.is_empty();
+                (a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(), has)
+            }
+        };
+        last.next_host_has_aaaa = Some(has_aaaa);
+        if visited.contains(next.as_str()) {
+            return (done(FetchOutcome::RedirectLoop, hops, None), None);
+        }
+        if hops.len() > ctx.settings.max_redirects {
+            return (done(FetchOutcome::TooManyRedirects, hops, None), None);
+        }
+        let Some(ip) = crate::net::of_family(&addrs, family).next() else {
+            let error = format!("{next_host} has no {} address", family.label());
+            return (done(FetchOutcome::LeftFamily, hops, Some(error)), None);
+        };
+        let port = next.port_or_known_default().unwrap_or(443);
+        let addr = SocketAddr::new(ip, port);
+        let fetched = fetch_at(ctx, &next, addr, deadline).await;
+        body = fetched.body;
+        hops.push(Hop {
+            url: next.to_string(),
+            addr: Some(ip),
+            exchange: fetched.exchange,
+            next_host_has_aaaa: None,
+        });
+    }
+}

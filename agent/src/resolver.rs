@@ -1,0 +1,205 @@
+//! The agent's DNS resolver: hickory with an explicit upstream (or the
+//! system's), an explicit lookup strategy, and answers classified into the
+//! outcomes an Observation records (NXDOMAIN, no data, SERVFAIL, timeout...).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError, NoRecords};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::{Resolver, TokioResolver};
+use v6audit_model::{AddressLookup, DnsOutcome};
+
+use crate::error::AgentError;
+use crate::settings::ResolverChoice;
+
+/// A resolver and the label it is reported under.
+#[derive(Debug)]
+pub struct Dns {
+    resolver: TokioResolver,
+    label: String,
+    timeout: Duration,
+}
+
+/// A failed lookup, classified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupFailure {
+    pub outcome: DnsOutcome,
+    pub error: Option<String>,
+    /// For a negative answer: the zone apex named by its SOA (RFC 2308).
+    pub soa_zone: Option<String>,
+}
+
+fn opts(timeout: Duration) -> ResolverOpts {
+    let mut o = ResolverOpts::default();
+    // Every lookup the agent makes names its record type; the strategy only
+    // matters for lookup_ip, but is set so nothing races the families.
+    o.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    o.timeout = timeout;
+    o.attempts = 1;
+    o.cache_size = 4096;
+    // /etc/hosts would answer for names the audit must ask DNS about.
+    o.use_hosts_file = ResolveHosts::Never;
+    o.preserve_intermediates = true;
+    o.ndots = 0;
+    o
+}
+
+impl Dns {
+    pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Dns, AgentError> {
+        let resolver = match choice {
+            ResolverChoice::System => {
+                let mut b = TokioResolver::builder_tokio().map_err(|e| AgentError::SystemResolver(e.to_string()))?;
+                let keep = b.options_mut().clone();
+                let mut o = opts(timeout);
+                o.ndots = keep.ndots;
+                b = b.with_options(o);
+                b.build().map_err(|e| AgentError::Resolver {
+                    resolver: "system".to_owned(),
+                    reason: e.to_string(),
+                })?
+            }
+            ResolverChoice::At(addr) => {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
+                Resolver::builder_with_config(ResolverConfig::from_name_servers(vec![ns]), TokioRuntimeProvider::default())
+                    .with_options(opts(timeout))
+                    .build()
+                    .map_err(|e| AgentError::Resolver {
+                        resolver: addr.to_string(),
+                        reason: e.to_string(),
+                    })?
+            }
+        };
+        Ok(Dns {
+            resolver,
+            label: choice.label(),
+            timeout,
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Looks up `name` (a host name, with or without the final dot).
+    pub async fn lookup(&self, name: &str, rtype: RecordType) -> Result<Vec<Record>, LookupFailure> {
+        let fqdn = fqdn(name).map_err(|e| LookupFailure {
+            outcome: DnsOutcome::Error,
+            error: Some(e),
+            soa_zone: None,
+        })?;
+        // hickory bounds each try by its timeout; this bounds the whole lookup
+        // (retries and CNAME chasing included).
+        let limit = self.timeout * 3;
+        match tokio::time::timeout(limit, self.resolver.lookup(fqdn, rtype)).await {
+            Ok(Ok(lookup)) => Ok(lookup.answers().to_vec()),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(LookupFailure {
+                outcome: DnsOutcome::Timeout,
+                error: Some(format!("no answer within {} s", limit.as_secs())),
+                soa_zone: None,
+            }),
+        }
+    }
+
+    /// A or AAAA for a host, with the CNAME chain followed and recorded.
+    pub async fn addresses(&self, host: &str, rtype: RecordType) -> AddressLookup {
+        let start = Instant::now();
+        let result = self.lookup(host, rtype).await;
+        let ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(records) => {
+                let mut addrs = Vec::new();
+                let mut cname_chain = Vec::new();
+                for r in &records {
+                    match &r.data {
+                        RData::A(a) if rtype == RecordType::A => addrs.push(IpAddr::V4(a.0)),
+                        RData::AAAA(a) if rtype == RecordType::AAAA => addrs.push(IpAddr::V6(a.0)),
+                        RData::CNAME(c) => cname_chain.push(name_text(&c.0)),
+                        _ => {}
+                    }
+                }
+                AddressLookup {
+                    outcome: if addrs.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+                    addrs,
+                    cname_chain,
+                    error: None,
+                    ms,
+                }
+            }
+            Err(f) => AddressLookup {
+                outcome: f.outcome,
+                addrs: Vec::new(),
+                cname_chain: Vec::new(),
+                error: f.error,
+                ms,
+            },
+        }
+    }
+}
+
+/// `name` as an absolute DNS name.
+pub fn fqdn(name: &str) -> Result<Name, String> {
+    let text = if name.ends_with('.') {
+        name.to_owned()
+    } else {
+        format!("{name}.")
+    };
+    Name::from_ascii(&text).map_err(|e| format!("`{name}` is not a valid DNS name: {e}"))
+}
+
+/// A DNS name as reported: lower case, no final dot.
+pub fn name_text(name: &Name) -> String {
+    let s = name.to_ascii();
+    s.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Classifies a failed lookup.
+pub fn classify(e: &NetError) -> LookupFailure {
+    let fail = |outcome, error: Option<String>| LookupFailure {
+        outcome,
+        error,
+        soa_zone: None,
+    };
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(NoRecords {
+            response_code, soa, ..
+        })) => {
+            let soa_zone = soa.as_ref().map(|s| name_text(&s.name));
+            let outcome = match *response_code {
+                ResponseCode::NXDomain => DnsOutcome::NxDomain,
+                ResponseCode::NoError => DnsOutcome::NoData,
+                ResponseCode::ServFail => DnsOutcome::ServFail,
+                ResponseCode::Refused => DnsOutcome::Refused,
+                _ => DnsOutcome::Error,
+            };
+            LookupFailure {
+                outcome,
+                error: (outcome == DnsOutcome::Error).then(|| format!("response code {response_code}")),
+                soa_zone,
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => fail(DnsOutcome::ServFail, None),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => fail(DnsOutcome::Refused, None),
+        NetError::Dns(DnsError::ResponseCode(code)) => fail(DnsOutcome::Error, Some(format!("response code {code}"))),
+        NetError::Timeout => fail(DnsOutcome::Timeout, Some("no answer from the resolver".to_owned())),
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            fail(DnsOutcome::Error, Some("the resolver refused the connection".to_owned()))
+        }
+        other => fail(DnsOutcome::Error, Some(other.to_string())),
+    }
+}
+
+/// Whether a resolver address is on loopback (a lab, or a local cache).
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}

@@ -1,0 +1,335 @@
+//! The audit runner: observes each portal (probes in parallel within a portal,
+//! portals in parallel up to the concurrency limit), bounds each portal by its
+//! budget, judges each observation with the rule pack, and streams results as
+//! they finish, so a table, a TUI or a JSON-lines writer can show them live.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::future::join_all;
+use time::OffsetDateTime;
+use tokio::sync::{Semaphore, mpsc};
+use uuid::Uuid;
+use v6audit_model::{
+    AddressLookup, AgentInfo, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang, MxObservation,
+    Observation, PackInfo, PerFamily, Portal, PortalInfo, PortalResult, REPORT_SCHEMA, Report, Summary, Vantage,
+    ZoneObservation,
+};
+use v6audit_rules::Pack;
+
+use crate::error::AgentError;
+use crate::net::{self, Reach};
+use crate::probe::{self, Context, dns, http};
+use crate::resolver::{self, Dns};
+use crate::settings::{ResolverChoice, Settings};
+use crate::text;
+
+/// Something that happened during a run.
+#[derive(Debug)]
+pub enum Event {
+    /// A portal's probes started.
+    Started { index: usize, id: String },
+    /// A portal is done.
+    Finished { index: usize, result: Box<PortalResult> },
+}
+
+/// Probes portals and judges them.
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    ctx: Arc<Context>,
+    vantage: Vantage,
+}
+
+impl Auditor {
+    /// Sets up the resolver, trust anchors and the vantage check.
+    pub async fn new(settings: Settings) -> Result<Auditor, AgentError> {
+        let dns = Dns::new(&settings.resolver, settings.ns_timeout.min(settings.timeout))?;
+        let tls = probe::tls::TlsClient::new(settings.ca_file.as_deref())?;
+        let reach = Reach::measure().await;
+        let on_loopback = match &settings.resolver {
+            ResolverChoice::At(a) => resolver::is_loopback(a),
+            ResolverChoice::System => false,
+        };
+        let vantage = reach.vantage(on_loopback);
+        Ok(Auditor {
+            ctx: Arc::new(Context {
+                settings,
+                dns,
+                tls,
+                reach,
+                zones: dns::ZoneCache::default(),
+            }),
+            vantage,
+        })
+    }
+
+    pub fn vantage(&self) -> Vantage {
+        self.vantage
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.ctx.settings
+    }
+
+    /// Observes one portal within its budget.
+    pub async fn observe(&self, portal: &Portal) -> Observation {
+        let budget = self.ctx.settings.portal_budget;
+        let started_at = OffsetDateTime::now_utc();
+        let start = Instant::now();
+        let deadline = tokio::time::Instant::now() + budget;
+        // The steps inside respect the deadline; this outer bound is a last
+        // guard (a second of grace) should one of them not.
+        let guard = deadline + std::time::Duration::from_secs(1);
+        match tokio::time::timeout_at(guard, observe_within(&self.ctx, self.vantage, portal, deadline, started_at)).await {
+            Ok(mut obs) => {
+                obs.duration_ms = ms(start);
+                obs.budget_exhausted = tokio::time::Instant::now() >= deadline;
+                obs
+            }
+            Err(_) => {
+                let mut obs = empty_observation(&self.ctx, self.vantage, portal, started_at, "the portal's time budget ran out");
+                obs.duration_ms = ms(start);
+                obs.budget_exhausted = true;
+                obs
+            }
+        }
+    }
+
+    /// Audits portals concurrently; results arrive on the channel as they finish.
+    pub fn run(&self, portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang) -> mpsc::Receiver<Event> {
+        let (tx, rx) = mpsc::channel(256);
+        let limit = Arc::new(Semaphore::new(self.ctx.settings.concurrency.max(1)));
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for (index, portal) in portals.into_iter().enumerate() {
+                // Acquire before spawning: at most `concurrency` portals exist at once.
+                let Ok(permit) = limit.clone().acquire_owned().await else {
+                    break;
+                };
+                let (me, pack, tx) = (me.clone(), pack.clone(), tx.clone());
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let _ = tx
+                        .send(Event::Started {
+                            index,
+                            id: portal.id.clone(),
+                        })
+                        .await;
+                    let result = me.audit_one(&portal, &pack, lang).await;
+                    let _ = tx
+                        .send(Event::Finished {
+                            index,
+                            result: Box::new(result),
+                        })
+                        .await;
+                });
+                // Reap finished tasks as we go so the set stays small.
+                while tasks.try_join_next().is_some() {}
+            }
+            while tasks.join_next().await.is_some() {}
+        });
+        rx
+    }
+
+    /// Observes and judges one portal.
+    pub async fn audit_one(&self, portal: &Portal, pack: &Pack, lang: Lang) -> PortalResult {
+        let observation = self.observe(portal).await;
+        let info = PortalInfo::from(portal);
+        let verdict = v6audit_rules::evaluate(pack, &observation, &info, lang);
+        PortalResult {
+            id: Uuid::now_v7(),
+            portal: info,
+            observation,
+            verdict,
+        }
+    }
+
+    /// Audits every portal and returns the whole report, in inventory order.
+    pub async fn audit(&self, portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang, agent_id: &str, inventory: Option<String>) -> Report {
+        let start = Instant::now();
+        let n = portals.len();
+        let mut rx = self.run(portals, pack.clone(), lang);
+        let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();
+        while let Some(ev) = rx.recv().await {
+            if let Event::Finished { index, result } = ev {
+                slots[index] = Some(*result);
+            }
+        }
+        let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
+        self.report(results, &pack, agent_id, inventory, ms(start))
+    }
+
+    /// Wraps results into a v1 report.
+    pub fn report(
+        &self,
+        results: Vec<PortalResult>,
+        pack: &Pack,
+        agent_id: &str,
+        inventory: Option<String>,
+        duration_ms: u64,
+    ) -> Report {
+        let summary = Summary::of(&results, duration_ms);
+        Report {
+            schema: REPORT_SCHEMA.to_owned(),
+            id: Uuid::now_v7(),
+            generated_at: OffsetDateTime::now_utc(),
+            agent: AgentInfo {
+                id: agent_id.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                vantage: self.vantage,
+            },
+            inventory,
+            rules: PackInfo {
+                name: pack.name.clone(),
+                version: pack.version,
+            },
+            results,
+            summary,
+        }
+    }
+}
+
+fn ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn empty_observation(ctx: &Context, vantage: Vantage, portal: &Portal, started_at: OffsetDateTime, why: &str) -> Observation {
+    Observation {
+        host: portal.host.clone(),
+        url: portal.url.to_string(),
+        ports: portal.ports.clone(),
+        started_at,
+        duration_ms: 0,
+        budget_exhausted: false,
+        vantage,
+        dns: DnsObservation {
+            resolver: ctx.dns.label().to_owned(),
+            a: AddressLookup::not_asked(why),
+            aaaa: AddressLookup::not_asked(why),
+            zone: ZoneObservation {
+                apex: None,
+                outcome: DnsOutcome::NotAsked,
+                error: Some(why.to_owned()),
+                name_servers: Vec::new(),
+            },
+            mx: MxObservation {
+                outcome: DnsOutcome::NotAsked,
+                error: Some(why.to_owned()),
+                exchanges: Vec::new(),
+            },
+        },
+        endpoints: Vec::new(),
+        http: PerFamily::default(),
+        content_similarity: None,
+    }
+}
+
+async fn observe_within(
+    ctx: &Context,
+    vantage: Vantage,
+    portal: &Portal,
+    deadline: tokio::time::Instant,
+    started_at: OffsetDateTime,
+) -> Observation {
+    let mut obs = empty_observation(ctx, vantage, portal, started_at, "not asked");
+    let host = portal.host.as_str();
+    let (a, aaaa) = dns::host_addresses(&ctx.dns, host).await;
+    obs.dns.a = a;
+    obs.dns.aaaa = aaaa;
+    let addrs: Vec<IpAddr> = obs.dns.aaaa.addrs.iter().chain(&obs.dns.a.addrs).copied().collect();
+
+    // The zone (cached per zone) and every address × port, all at once.
+    let zone_settings = dns::ZoneSettings {
+        ns_port: ctx.settings.ns_port,
+        ns_timeout: ctx.settings.ns_timeout,
+    };
+    let zone = dns::zone(&ctx.dns, &ctx.zones, &ctx.reach, zone_settings, host);
+    let endpoints = join_all(addrs.iter().flat_map(|ip| {
+        portal
+            .ports
+            .iter()
+            .map(move |spec| probe::endpoint(ctx, portal, *ip, *spec, deadline))
+    }));
+    let ((zone, mx), probed) = tokio::join!(zone, endpoints);
+    obs.dns.zone = zone;
+    obs.dns.mx = mx;
+
+    // Each family's page: its first exchange came over the endpoint connection
+    // on the URL's port; redirects are followed from there in that family.
+    let url_port = portal.url_port();
+    let mut firsts: PerFamily<Option<(std::net::SocketAddr, http::Fetched)>> = PerFamily::default();
+    let mut endpoints = Vec::with_capacity(probed.len());
+    for (endpoint, fetched) in probed {
+        let family = endpoint.family;
+        if endpoint.port == url_port {
+            if let Some(f) = fetched {
+                let slot = firsts.get_mut(family);
+                let better = slot
+                    .as_ref()
+                    .is_none_or(|(_, prev)| prev.exchange.outcome != v6audit_model::HttpOutcome::Ok);
+                if better {
+                    *slot = Some((std::net::SocketAddr::new(endpoint.addr, endpoint.port), f));
+                }
+            }
+        }
+        endpoints.push(endpoint);
+    }
+    let mut bodies: PerFamily<Option<Vec<u8>>> = PerFamily::default();
+    let fetches = [Family::V4, Family::V6].map(|family| {
+        let first = firsts.get_mut(family).take();
+        let has_addr = net::of_family(&addrs, family).next().is_some();
+        let eps: Vec<_> = endpoints.iter().filter(|e| e.family == family && e.port == url_port).collect();
+        let failure = match (has_addr, eps.first()) {
+            (false, _) => Some((FetchOutcome::NoAddress, None)),
+            (true, Some(e)) if e.tcp.outcome == v6audit_model::TcpOutcome::NoVantage => {
+                Some((FetchOutcome::NoVantage, Some(format!("this vantage has no {}", family.label()))))
+            }
+            _ => None,
+        };
+        let describe = eps.iter().map(|e| describe_endpoint_failure(e)).collect::<Vec<_>>().join("; ");
+        async move {
+            if let Some((outcome, error)) = failure {
+                return (HttpFetch { family, outcome, hops: Vec::new(), error }, None);
+            }
+            match first {
+                Some((addr, fetched)) => http::follow(ctx, family, addr, fetched, ctx.step_deadline(deadline)).await,
+                None => (
+                    HttpFetch {
+                        family,
+                        outcome: FetchOutcome::Failed,
+                        hops: Vec::new(),
+                        error: Some(if describe.is_empty() { "no connection".to_owned() } else { describe }),
+                    },
+                    None,
+                ),
+            }
+        }
+    });
+    let [v4, v6] = fetches;
+    let ((f4, b4), (f6, b6)) = tokio::join!(v4, v6);
+    obs.http.ipv4 = Some(f4);
+    obs.http.ipv6 = Some(f6);
+    bodies.ipv4 = b4;
+    bodies.ipv6 = b6;
+    obs.endpoints = endpoints;
+    if let (Some(b4), Some(b6)) = (&bodies.ipv4, &bodies.ipv6) {
+        let (t4, t6) = (text::page_text(b4), text::page_text(b6));
+        obs.content_similarity = Some((text::similarity(&t4.text, &t6.text) * 1000.0).round() / 1000.0);
+    }
+    obs
+}
+
+fn describe_endpoint_failure(e: &v6audit_model::Endpoint) -> String {
+    let addr = std::net::SocketAddr::new(e.addr, e.port);
+    if e.tcp.outcome != v6audit_model::TcpOutcome::Connected {
+        return format!("TCP to {addr}: {}", e.tcp.error.clone().unwrap_or_else(|| format!("{:?}", e.tcp.outcome)));
+    }
+    match &e.tls {
+        Some(t) if t.outcome != v6audit_model::TlsOutcome::Ok => {
+            format!("TLS with {addr}: {}", t.error.clone().unwrap_or_else(|| format!("{:?}", t.outcome)))
+        }
+        _ => format!("{addr}: no HTTP exchange"),
+    }
+}

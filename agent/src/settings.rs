@@ -1,0 +1,71 @@
+//! The bounds and choices of one audit run: timeouts, budgets, caps and
+//! concurrency. Every wait and every buffer in the agent is bounded by one of
+//! these, so a hostile or slow portal cannot stall or exhaust the agent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where DNS questions go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolverChoice {
+    /// The system's resolvers, from /etc/resolv.conf.
+    System,
+    /// One resolver at this address (UDP, then TCP on truncation).
+    At(SocketAddr),
+}
+
+impl ResolverChoice {
+    pub fn label(&self) -> String {
+        match self {
+            ResolverChoice::System => "system".to_owned(),
+            ResolverChoice::At(a) => a.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub resolver: ResolverChoice,
+    /// Extra trust anchors (PEM) besides the Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Portals audited at once.
+    pub concurrency: usize,
+    /// Each network step (a DNS question, a connect, a handshake, an HTTP
+    /// exchange) gets at most this long.
+    pub timeout: Duration,
+    /// A whole portal gets at most this long; steps still running then are
+    /// recorded as timeouts.
+    pub portal_budget: Duration,
+    /// Direct questions to a zone's name servers get at most this long.
+    pub ns_timeout: Duration,
+    /// The port name servers are asked on (53; labs use another).
+    pub ns_port: u16,
+    pub max_redirects: usize,
+    /// Response bodies are read up to this many bytes.
+    pub body_cap: usize,
+    /// A response head larger than this is refused.
+    pub header_cap: usize,
+    pub user_agent: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            resolver: ResolverChoice::System,
+            ca_file: None,
+            concurrency: 64,
+            timeout: Duration::from_secs(10),
+            portal_budget: Duration::from_secs(30),
+            ns_timeout: Duration::from_secs(5),
+            ns_port: 53,
+            max_redirects: 10,
+            body_cap: 1 << 20,
+            header_cap: 64 << 10,
+            user_agent: format!(
+                "v6audit/{} (+https://github.com/v6audit/v6audit; IPv6 readiness audit)",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Page text for the parity check: the visible text of an HTML page (markup,
+//! scripts and styles dropped, entities for the common cases decoded, white
+//! space collapsed, lower case), its title, and how similar two pages are
+//! (Jaccard similarity of their word 3-shingles), so that a timestamp or a
+//! session token does not make two copies of one page look different.
+
+use std::collections::HashSet;
+
+/// The normalised text of a page and its title.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageText {
+    pub title: Option<String>,
+    pub text: String,
+}
+
+/// Elements whose content is not visible text.
+const HIDDEN: [&str; 4] = ["script", "style", "noscript", "template"];
+
+/// Extracts the visible text of an HTML (or plain text) body.
+pub fn page_text(body: &[u8]) -> PageText {
+    let html = String::from_utf8_lossy(body);
+    let mut text = String::with_capacity(html.len() / 2);
+    let mut title: Option<String> = None;
+    let mut in_title = false;
+    let mut title_buf = String::new();
+    let mut rest: &str = &html;
+    while let Some(lt) = rest.find('<') {
+        push_text(&mut text, &rest[..lt]);
+        if in_title {
+            title_buf.push_str(&rest[..lt]);
+        }
+        let tag_src = &rest[lt..];
+        if tag_src.starts_with("<!--") {
+            rest = match tag_src.find("-->") {
+                Some(end) => &tag_src[end + 3..],
+                None => "",
+            };
+            continue;
+        }
+        let Some(gt) = tag_src.find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &tag_src[1..gt];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let closing = tag.starts_with('/');
+        rest = &tag_src[gt + 1..];
+        if !closing && HIDDEN.contains(&name.as_str()) {
+            // Skip to the matching end tag.
+            let end_tag = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&end_tag) {
+                Some(i) => match rest[i..].find('>') {
+                    Some(g) => &rest[i + g + 1..],
+                    None => "",
+                },
+                None => "",
+            };
+            continue;
+        }
+        if name == "title" {
+            if closing {
+                if in_title && title.is_none() {
+                    let t = collapse(&decode_entities(&title_buf));
+                    if !t.is_empty() {
+                        title = Some(t.chars().take(200).collect());
+                    }
+                }
+                in_title = false;
+            } else {
+                in_title = true;
+                title_buf.clear();
+            }
+        }
+        text.push(' ');
+    }
+    push_text(&mut text, rest);
+    PageText {
+        title,
+        text: collapse(&decode_entities(&text)).to_lowercase(),
+    }
+}
+
+fn push_text(out: &mut String, s: &str) {
+    out.push_str(s);
+}
+
+/// Collapses runs of white space into one space.
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decodes the entities that matter for comparing text.
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let tail = &rest[amp..];
+        let end = tail[1..].find(';').map(|i| i + 1).filter(|&i| i <= 12);
+        let Some(end) = end else {
+            out.push('&');
+            rest = &tail[1..];
+            continue;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" | "#39" => Some('\''),
+            "nbsp" => Some(' '),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Word 3-shingles of a text, hashed.
+fn shingles(text: &str) -> HashSet<u64> {
+    use std::hash::{Hash, Hasher};
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut set = HashSet::new();
+    if words.len() < 3 {
+        if !words.is_empty() {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            words.hash(&mut h);
+            set.insert(h.finish());
+        }
+        return set;
+    }
+    for w in words.windows(3) {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        w.hash(&mut h);
+        set.insert(h.finish());
+    }
+    set
+}
+
+/// How similar two normalised texts are, 0..=1 (1 when both are empty).
+pub fn similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let (sa, sb) = (shingles(a), shingles(b));
+    if sa.is_empty() && sb.is_empty() {
+        return 1.0;
+    }
+    let inter = sa.intersection(&sb).count();
+    let union = sa.len() + sb.len() - inter;
+    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_text_without_markup_scripts_or_styles() {
+        let page = page_text(
+            b"<html><head><title> C\xe1\xbb\x95ng D&#7883;ch v&#7909; c\xc3\xb4ng </title><style>p{x:1}</style>\
+              <script>var a = '<p>';</script></head><body><!-- note --><P>Xin&nbsp;ch\xc3\xa0o</P>\n<b>Ng\xc6\xb0\xe1\xbb\x9di d\xc3\xa2n</b></body></html>",
+        );
+        assert_eq!(page.title.as_deref(), Some("Cổng Dịch vụ công"));
+        assert_eq!(page.text, "cổng dịch vụ công xin chào người dân");
+    }
+
+    #[test]
+    fn similarity_of_same_different_and_nearly_same_pages() {
+        let base: String = (0..200).map(|i| format!("word{i} ")).collect();
+        let a = page_text(base.as_bytes()).text;
+        assert_eq!(similarity(&a, &a), 1.0);
+        // One changed word (a timestamp, say) in 200 keeps the pages similar.
+        let b = page_text(base.replace("word100 ", "12:00:01 ").as_bytes()).text;
+        let s = similarity(&a, &b);
+        assert!(s > 0.95 && s < 1.0, "{s}");
+        // A different page is not.
+        let c: String = (0..200).map(|i| format!("other{i} ")).collect();
+        assert!(similarity(&a, &page_text(c.as_bytes()).text) < 0.05);
+        assert_eq!(similarity("", ""), 1.0);
+    }
+
+    #[test]
+    fn unterminated_markup_does_not_panic() {
+        for body in [&b"<html><title>x"[..], b"<scr", b"<!-- never closed", b"&#xZZ; &", b"<script>no end"] {
+            let _ = page_text(body);
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! `v6audit audit`: read the inventory and the pack, audit, print.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use v6audit_agent::output::{self, Format};
+use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
+use v6audit_model::{Inventory, Lang, PortalResult, Report};
+use v6audit_rules::Pack;
+
+use crate::Outcome;
+
+/// Inputs shared by the commands that audit (`audit` now; `check`, `tui`, `plan` later).
+#[derive(Debug, Clone, Args)]
+pub struct AuditInputs {
+    /// The inventory to audit (YAML, schema v6audit/inventory/v1).
+    #[arg(value_name = "INVENTORY.yaml")]
+    pub inventory: Option<PathBuf>,
+    /// Audit this URL or host name (repeatable), with or without an inventory.
+    #[arg(long = "target", value_name = "HOST_OR_URL")]
+    pub targets: Vec<String>,
+    /// The rule pack (default: the built-in pack).
+    #[arg(long, value_name = "PACK.yaml")]
+    pub rules: Option<PathBuf>,
+    /// Ask this DNS resolver (IP:PORT, [IPv6]:PORT or IP) instead of the system's.
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_resolver)]
+    pub resolver: Option<SocketAddr>,
+    /// The port the zone's name servers are asked on directly (labs use another).
+    #[arg(long, value_name = "PORT", default_value_t = 53)]
+    pub ns_port: u16,
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Portals audited at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub concurrency: u16,
+    /// Seconds each network step (DNS, connect, handshake, HTTP) may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_secs)]
+    pub timeout: f64,
+    /// Seconds one portal may take in all.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_secs)]
+    pub budget: f64,
+    /// Language of messages and remediation.
+    #[arg(long, value_name = "en|vi", default_value = "en")]
+    pub lang: Lang,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit status: 0 when the audit completed (whatever it found), 2 on bad input.
+
+Examples:
+  v6audit audit inventories/vn-public-services.yaml
+  v6audit audit --target https://dichvucong.gov.vn/ --format json
+  v6audit audit inv.yaml --resolver [::1]:5353 --ca-file ca.pem --format jsonl")]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub inputs: AuditInputs,
+    /// Output format: table, json (the v1 report), jsonl (a result per line as
+    /// each portal finishes), csv or markdown.
+    #[arg(long, short = 'f', value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The agent's name in the report (default: the host name).
+    #[arg(long, value_name = "ID")]
+    pub agent_id: Option<String>,
+    /// No progress bar on standard error.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!("`{s}` is not IP:PORT (write 192.0.2.53:53, [2001:db8::53]:53 or an address alone for port 53)"))
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(0.05..=3600.0).contains(&v) {
+        return Err(format!("{v} s is out of range (0.05 to 3600)"));
+    }
+    Ok(v)
+}
+
+/// What an audit needs, loaded and checked.
+pub struct Loaded {
+    pub inventory: Inventory,
+    pub pack: Arc<Pack>,
+    pub settings: Settings,
+    pub lang: Lang,
+}
+
+/// Loads the inventory and pack; on bad input prints every problem and returns None.
+pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
+    let mut inventory = match &inputs.inventory {
+        Some(path) => match Inventory::load(path) {
+            Ok(inv) => inv,
+            Err(e) => {
+                eprintln!("v6audit: invalid inventory:\n{e}");
+                return None;
+            }
+        },
+        None => Inventory {
+            name: None,
+            source: "--target".to_owned(),
+            portals: Vec::new(),
+        },
+    };
+    if !inputs.targets.is_empty() {
+        match Inventory::from_targets(&inputs.targets) {
+            Ok(extra) => {
+                for p in extra.portals {
+                    if inventory.portal(&p.id).is_some() {
+                        eprintln!("v6audit: --target {} has the id `{}`, already used in the inventory", p.url, p.id);
+                        return None;
+                    }
+                    inventory.portals.push(p);
+                }
+            }
+            Err(e) => {
+                eprintln!("v6audit: invalid target:\n{e}");
+                return None;
+            }
+        }
+    }
+    if inventory.portals.is_empty() {
+        eprintln!("v6audit: nothing to audit: give an INVENTORY.yaml or --target HOST_OR_URL (see --help)");
+        return None;
+    }
+    let pack = match &inputs.rules {
+        Some(path) => match Pack::load(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("v6audit: invalid rule pack:\n{e}");
+                return None;
+            }
+        },
+        None => Pack::default_pack(),
+    };
+    let settings = Settings {
+        resolver: inputs.resolver.map_or(ResolverChoice::System, ResolverChoice::At),
+        ca_file: inputs.ca_file.clone(),
+        concurrency: usize::from(inputs.concurrency),
+        timeout: Duration::from_secs_f64(inputs.timeout),
+        portal_budget: Duration::from_secs_f64(inputs.budget.max(inputs.timeout)),
+        ns_port: inputs.ns_port,
+        ..Settings::default()
+    };
+    Some(Loaded {
+        inventory,
+        pack: Arc::new(pack),
+        settings,
+        lang: inputs.lang,
+    })
+}
+
+/// The agent's default name: this machine's host name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "v6audit-agent".to_owned())
+}
+
+/// A progress bar on standard error, when it is a terminal.
+pub fn progress(total: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} portals · {per_sec} · eta {eta} {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Runs the audit, streaming events to `on_result` as portals finish.
+pub async fn audit(
+    loaded: &Loaded,
+    agent_id: &str,
+    bar: &ProgressBar,
+    mut on_result: impl FnMut(&PortalResult) -> std::io::Result<()>,
+) -> anyhow::Result<Option<Report>> {
+    let auditor = match Auditor::new(loaded.settings.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            bar.finish_and_clear();
+            eprintln!("v6audit: {e}");
+            return Ok(None);
+        }
+    };
+    let lang = loaded.lang;
+    let start = Instant::now();
+    let portals = loaded.inventory.portals.clone();
+    let n = portals.len();
+    let mut rx = auditor.run(portals, loaded.pack.clone(), lang);
+    let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();
+    while let Some(event) = rx.recv().await {
+        match event {
+            Event::Started { id, .. } => bar.set_message(id),
+            Event::Finished { index, result } => {
+                bar.inc(1);
+                on_result(&result)?;
+                slots[index] = Some(*result);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
+    let inventory = (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
+    let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(Some(auditor.report(results, &loaded.pack, agent_id, inventory, duration_ms)))
+}
+
+/// Where output goes: a file, or standard output (coloured when it is a terminal).
+fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
+    match path {
+        Some(p) => {
+            let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            Ok((Box::new(std::io::BufWriter::new(f)), false))
+        }
+        None => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            Ok((Box::new(anstream::stdout()), color))
+        }
+    }
+}
+
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(120)
+}
+
+/// Writes a finished report in a format that needs all results.
+pub fn write_report(out: &mut dyn Write, report: &Report, format: Format, lang: Lang, color: bool) -> std::io::Result<()> {
+    let text = match format {
+        Format::Table => output::table::render(report, lang, color, terminal_width()),
+        Format::Json => output::json(report),
+        Format::Csv => output::csv::render(report),
+        Format::Markdown => output::markdown::render(report, lang),
+        Format::Jsonl => String::new(),
+    };
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+    let Some(loaded) = load(&args.inputs) else {
+        return Ok(Outcome::BadInput);
+    };
+    let (mut out, color) = sink(&args.output)?;
+    let agent_id = args.agent_id.clone().unwrap_or_else(host_name);
+    let bar = progress(loaded.inventory.portals.len(), args.quiet);
+    let streaming = args.format == Format::Jsonl;
+    let report = audit(&loaded, &agent_id, &bar, |result| {
+        if streaming {
+            out.write_all(output::jsonl_line(result).as_bytes())?;
+            out.flush()?;
+        }
+        Ok(())
+    })
+    .await?;
+    let Some(report) = report else {
+        return Ok(Outcome::BadInput);
+    };
+    write_report(&mut out, &report, args.format, args.inputs.lang, color)?;
+    Ok(Outcome::Ok)
+}

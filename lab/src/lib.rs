@@ -1,0 +1,325 @@
+//! The lab: a simulated fleet of portals on loopback for tests, benchmarks
+//! and the demo. An authoritative DNS server, dual-stack HTTP and TLS
+//! listeners with chosen faults, a throw-away CA, and the matching inventory,
+//! CA file and rule pack written out. Nothing here reaches beyond loopback.
+
+pub mod dns;
+pub mod pki;
+pub mod scenario;
+pub mod web;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::{Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use v6audit_model::{Category, Family};
+
+pub use dns::{DnsServer, RecordData, Zone};
+pub use scenario::{Mix, Scenario};
+
+/// The lab's zones, under the reserved `.test` TLD (RFC 6761).
+pub const ZONE: &str = "lab.test";
+pub const ZONE_V4NS: &str = "v4ns.lab.test";
+pub const ZONE_MAILV4: &str = "mailv4.lab.test";
+const V4_ONLY_TARGET: &str = "sso-v4only.lab.test";
+const CNAME_EDGE: &str = "edge.lab.test";
+
+/// Agencies the lab's portals are spread over.
+const AGENCIES: [&str; 4] = [
+    "Bộ Thí nghiệm (Lab Ministry)",
+    "Sở Mô phỏng Hà Nội",
+    "Tổng cục Kiểm thử",
+    "UBND tỉnh Loopback",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    #[error("cannot bind a lab socket: {0}")]
+    Bind(String),
+    #[error("lab DNS: {0}")]
+    Dns(String),
+    #[error("lab certificates: {0}")]
+    Pki(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    pub portals: usize,
+    pub mix: Mix,
+    /// Where the inventory, CA and pack are written.
+    pub dir: PathBuf,
+}
+
+/// One simulated portal.
+#[derive(Debug, Clone)]
+pub struct LabPortal {
+    pub id: String,
+    pub host: String,
+    pub url: String,
+    pub scenario: Scenario,
+}
+
+/// A running lab. Dropping it stops every listener.
+#[derive(Debug)]
+pub struct Lab {
+    pub dns: DnsServer,
+    pub portals: Vec<LabPortal>,
+    pub inventory_path: PathBuf,
+    pub ca_path: PathBuf,
+    pub pack_path: PathBuf,
+    /// Ports: plain HTTP and TLS on both families; the pair that refuses IPv6;
+    /// the TLS port that is silent over IPv6.
+    pub ports: LabPorts,
+    tasks: JoinSet<()>,
+    // Held so the refusing IPv6 ports stay bound.
+    _held: Vec<web::V6Side>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LabPorts {
+    pub http: u16,
+    pub https: u16,
+    pub http_v6_refused: u16,
+    pub https_v6_refused: u16,
+    pub https_v6_silent: u16,
+}
+
+impl Lab {
+    /// Starts the lab and writes its files into `config.dir`.
+    pub async fn start(config: LabConfig) -> Result<Lab, LabError> {
+        let bind = |e: std::io::Error| LabError::Bind(e.to_string());
+        std::fs::create_dir_all(&config.dir).map_err(|source| LabError::Write {
+            path: config.dir.clone(),
+            source,
+        })?;
+        // Listeners first: the inventory names their ports.
+        let (main_http, main_http6, http) = web::bind_pair(true).map_err(bind)?;
+        let (main_tls, main_tls6, https) = web::bind_pair(true).map_err(bind)?;
+        let (ref_http, ref_http6, http_v6_refused) = web::bind_pair(false).map_err(bind)?;
+        let (ref_tls, ref_tls6, https_v6_refused) = web::bind_pair(false).map_err(bind)?;
+        let (sil_tls, sil_tls6, https_v6_silent) = web::bind_pair(true).map_err(bind)?;
+        let ports = LabPorts {
+            http,
+            https,
+            http_v6_refused,
+            https_v6_refused,
+            https_v6_silent,
+        };
+
+        // Portals and their DNS.
+        let mut zone = Zone::new(ZONE);
+        let mut zone_v4ns = Zone::new(ZONE_V4NS);
+        let mut zone_mailv4 = Zone::new(ZONE_MAILV4);
+        for z in [&mut zone, &mut zone_mailv4] {
+            let origin = z.origin.clone();
+            z.add(&origin, RecordData::Ns(format!("ns1.{ZONE}")));
+            z.add(&origin, RecordData::Ns(format!("ns2.{ZONE}")));
+        }
+        for ns in ["ns1", "ns2"] {
+            zone.host(&format!("{ns}.{ZONE}"), true, Some(Ipv6Addr::LOCALHOST));
+            zone_v4ns.host(&format!("{ns}.{ZONE_V4NS}"), true, None);
+            zone_v4ns.add(ZONE_V4NS, RecordData::Ns(format!("{ns}.{ZONE_V4NS}")));
+        }
+        zone.add(ZONE, RecordData::Mx(10, format!("mail.{ZONE}")));
+        zone.host(&format!("mail.{ZONE}"), true, Some(Ipv6Addr::LOCALHOST));
+        zone_mailv4.add(ZONE_MAILV4, RecordData::Mx(10, format!("mx.{ZONE_MAILV4}")));
+        zone_mailv4.host(&format!("mx.{ZONE_MAILV4}"), true, None);
+        zone.host(V4_ONLY_TARGET, true, None);
+        zone.host(CNAME_EDGE, true, Some(Ipv6Addr::LOCALHOST));
+
+        let mut portals = Vec::with_capacity(config.portals);
+        let mut by_host = HashMap::new();
+        let mut inventory = String::new();
+        let _ = writeln!(
+            inventory,
+            "# Written by `v6audit lab serve`: {} simulated portals on loopback.\n\
+             # Audit them with the lab's resolver, CA file and pack (see lab-audit.txt).\n\
+             schema: v6audit/inventory/v1\n\
+             name: v6audit lab — {} portals ({})\n\
+             portals:",
+            config.portals,
+            config.portals,
+            match &config.mix {
+                Mix::All => "all scenarios".to_owned(),
+                Mix::Realistic => "realistic mix".to_owned(),
+                Mix::Fast => "fast scenarios".to_owned(),
+                Mix::Only(s) => format!("{s} only"),
+            }
+        );
+        for i in 0..config.portals {
+            let scenario = config.mix.scenario(i);
+            let id = format!("{}-{:04}", scenario.name(), i + 1);
+            let zone_name = scenario.zone();
+            let host = format!("{id}.{zone_name}");
+            let target = match scenario.zone() {
+                ZONE_V4NS => &mut zone_v4ns,
+                ZONE_MAILV4 => &mut zone_mailv4,
+                _ => &mut zone,
+            };
+            match scenario {
+                Scenario::Ipv4Only => {
+                    target.host(&host, true, None);
+                }
+                Scenario::Gone => {}
+                Scenario::NonGlobal => {
+                    // ::ffff:127.0.0.1 reaches the IPv4 listener: it "works", but no
+                    // IPv6-only client could use it.
+                    target.host(&host, true, Some(std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped()));
+                }
+                Scenario::Cname => {
+                    target.add(&host, RecordData::Cname(CNAME_EDGE.to_owned()));
+                }
+                _ => {
+                    target.host(&host, true, Some(Ipv6Addr::LOCALHOST));
+                }
+            }
+            let (plain, tls) = match scenario {
+                Scenario::V6Refused => (http_v6_refused, https_v6_refused),
+                Scenario::V6TlsSilent => (http, https_v6_silent),
+                _ => (http, https),
+            };
+            let url = format!("https://{host}:{tls}/");
+            let name = format!("Cổng thử nghiệm {} ({})", i + 1, scenario.description());
+            let category = [Category::Citizen, Category::Business, Category::Information][i % 3];
+            let audience = [1_000_000u64, 50_000, 2_000][i % 3];
+            let _ = writeln!(
+                inventory,
+                "  - id: {id}\n    url: {url}\n    name: \"{name}\"\n    agency: \"{}\"\n    category: {category}\n    audience: {audience}\n    ports: [{plain}, {tls}]\n    tags: [lab, {}]",
+                AGENCIES[i % AGENCIES.len()],
+                scenario.name()
+            );
+            by_host.insert(
+                host.clone(),
+                web::Site {
+                    scenario,
+                    name,
+                    tls_port: tls,
+                },
+            );
+            portals.push(LabPortal { id, host, url, scenario });
+        }
+
+        let names: Vec<String> = vec![
+            ZONE.to_owned(),
+            format!("*.{ZONE}"),
+            format!("*.{ZONE_V4NS}"),
+            format!("*.{ZONE_MAILV4}"),
+        ];
+        let pki = pki::Pki::new(&names)?;
+        let sites = Arc::new(web::Sites {
+            by_host,
+            pki: pki.clone(),
+            v4_only_target: (V4_ONLY_TARGET.to_owned(), https),
+        });
+
+        let dns = DnsServer::start(&[zone, zone_v4ns, zone_mailv4]).await?;
+
+        let mut tasks = JoinSet::new();
+        let mut held = Vec::new();
+        let v6 = |side: web::V6Side, held: &mut Vec<web::V6Side>| -> Result<Option<TcpListener>, LabError> {
+            match side {
+                web::V6Side::Listening(l) => {
+                    l.set_nonblocking(true).map_err(|e| LabError::Bind(e.to_string()))?;
+                    Ok(Some(TcpListener::from_std(l).map_err(|e| LabError::Bind(e.to_string()))?))
+                }
+                refusing => {
+                    held.push(refusing);
+                    Ok(None)
+                }
+            }
+        };
+        use web::Mode;
+        for (v4, v6side, mode, v6mode) in [
+            (main_http, main_http6, Mode::Plain, Mode::Plain),
+            (main_tls, main_tls6, Mode::Tls, Mode::Tls),
+            (ref_http, ref_http6, Mode::Plain, Mode::Plain),
+            (ref_tls, ref_tls6, Mode::Tls, Mode::Tls),
+            (sil_tls, sil_tls6, Mode::Tls, Mode::Silent),
+        ] {
+            web::serve(&mut tasks, v4, mode, Family::V4, sites.clone());
+            if let Some(l6) = v6(v6side, &mut held)? {
+                web::serve(&mut tasks, l6, v6mode, Family::V6, sites.clone());
+            }
+        }
+
+        // Files a user (or a test) audits the lab with.
+        let inventory_path = config.dir.join("lab-inventory.yaml");
+        let ca_path = config.dir.join("lab-ca.pem");
+        let pack_path = config.dir.join("lab-pack.yaml");
+        write(&inventory_path, &inventory)?;
+        write(&ca_path, &pki.ca_pem)?;
+        write(&pack_path, LAB_PACK)?;
+        let lab = Lab {
+            dns,
+            portals,
+            inventory_path,
+            ca_path,
+            pack_path,
+            ports,
+            tasks,
+            _held: held,
+        };
+        write(&config.dir.join("lab-audit.txt"), &format!("{}\n", lab.audit_args().join(" ")))?;
+        Ok(lab)
+    }
+
+    /// The resolver the agent should use (the lab's DNS server over IPv6).
+    pub fn resolver(&self) -> SocketAddr {
+        self.dns.addr_v6()
+    }
+
+    /// The arguments of `v6audit audit` that audit this lab.
+    pub fn audit_args(&self) -> Vec<String> {
+        vec![
+            "v6audit".to_owned(),
+            "audit".to_owned(),
+            self.inventory_path.display().to_string(),
+            "--resolver".to_owned(),
+            self.resolver().to_string(),
+            "--ns-port".to_owned(),
+            self.dns.port.to_string(),
+            "--ca-file".to_owned(),
+            self.ca_path.display().to_string(),
+            "--rules".to_owned(),
+            self.pack_path.display().to_string(),
+        ]
+    }
+
+    /// Stops every listener.
+    pub async fn shutdown(mut self) {
+        self.tasks.shutdown().await;
+        self.dns.shutdown().await;
+    }
+}
+
+/// The lab's rule pack: the default pack, with the lab's loopback prefix
+/// allowed through `dns.aaaa-global` (never a special case in code).
+pub const LAB_PACK: &str = "\
+# The rule pack for auditing the v6audit lab: the default pack, with the
+# lab's own loopback address accepted as if it were global unicast.
+schema: v6audit/rules/v1
+name: lab
+extends: default
+rules:
+  dns.aaaa-global:
+    allow: [\"::1/128\"]
+";
+
+fn write(path: &Path, text: &str) -> Result<(), LabError> {
+    std::fs::write(path, text).map_err(|source| LabError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}

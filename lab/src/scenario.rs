@@ -1,0 +1,303 @@
+//! The lab's scenarios: each a kind of portal met in the field, with what it
+//! publishes in DNS, how it behaves per address family, and what an audit
+//! must conclude about it (the stage and the key rule statuses), so tests and
+//! `v6audit lab serve` share one statement of the expected outcome.
+
+use std::fmt;
+use std::str::FromStr;
+
+use v6audit_model::{Stage, Status};
+
+/// A kind of lab portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    /// Dual-stack done right: same site, same certificate, IPv6 name and mail servers.
+    Good,
+    /// Like `Good`, reached through a CNAME.
+    Cname,
+    /// No AAAA at all.
+    Ipv4Only,
+    /// The name does not exist any more (NXDOMAIN).
+    Gone,
+    /// AAAA published, but nothing accepts connections on it.
+    V6Refused,
+    /// AAAA published, TCP accepted, but the TLS handshake never gets an answer.
+    V6TlsSilent,
+    /// A different status over IPv6 (404 instead of 200).
+    V6Status,
+    /// Different page content over IPv6 (a default page).
+    V6Content,
+    /// Another name's certificate over IPv6.
+    V6WrongCert,
+    /// An expired certificate over IPv6.
+    V6ExpiredCert,
+    /// An AAAA that is not global unicast (an IPv4-mapped address).
+    NonGlobal,
+    /// The page redirects to a host that has no AAAA.
+    RedirectV4Only,
+    /// The zone's name servers have no AAAA.
+    NsV4Only,
+    /// The zone's mail server has no AAAA.
+    MailV4Only,
+    /// Response headers that never end.
+    HostileHeaders,
+    /// A response body that never ends.
+    HostileBody,
+    /// A response sent one byte per second.
+    HostileSlow,
+    /// Redirects in a circle.
+    HostileRedirectLoop,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 18] = [
+        Scenario::Good,
+        Scenario::Cname,
+        Scenario::Ipv4Only,
+        Scenario::Gone,
+        Scenario::V6Refused,
+        Scenario::V6TlsSilent,
+        Scenario::V6Status,
+        Scenario::V6Content,
+        Scenario::V6WrongCert,
+        Scenario::V6ExpiredCert,
+        Scenario::NonGlobal,
+        Scenario::RedirectV4Only,
+        Scenario::NsV4Only,
+        Scenario::MailV4Only,
+        Scenario::HostileHeaders,
+        Scenario::HostileBody,
+        Scenario::HostileSlow,
+        Scenario::HostileRedirectLoop,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Good => "good",
+            Scenario::Cname => "cname",
+            Scenario::Ipv4Only => "ipv4-only",
+            Scenario::Gone => "gone",
+            Scenario::V6Refused => "v6-refused",
+            Scenario::V6TlsSilent => "v6-tls-silent",
+            Scenario::V6Status => "v6-status",
+            Scenario::V6Content => "v6-content",
+            Scenario::V6WrongCert => "v6-wrong-cert",
+            Scenario::V6ExpiredCert => "v6-expired-cert",
+            Scenario::NonGlobal => "non-global",
+            Scenario::RedirectV4Only => "redirect-v4-only",
+            Scenario::NsV4Only => "ns-v4-only",
+            Scenario::MailV4Only => "mail-v4-only",
+            Scenario::HostileHeaders => "hostile-headers",
+            Scenario::HostileBody => "hostile-body",
+            Scenario::HostileSlow => "hostile-slow",
+            Scenario::HostileRedirectLoop => "hostile-redirect-loop",
+        }
+    }
+
+    /// What a person sees in `lab serve`'s listing.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scenario::Good => "dual-stack done right",
+            Scenario::Cname => "dual-stack behind a CNAME",
+            Scenario::Ipv4Only => "no AAAA record",
+            Scenario::Gone => "name no longer exists (NXDOMAIN)",
+            Scenario::V6Refused => "AAAA, but connections over IPv6 are refused",
+            Scenario::V6TlsSilent => "AAAA, but TLS over IPv6 never answers",
+            Scenario::V6Status => "404 over IPv6, 200 over IPv4",
+            Scenario::V6Content => "a different page over IPv6",
+            Scenario::V6WrongCert => "another name's certificate over IPv6",
+            Scenario::V6ExpiredCert => "an expired certificate over IPv6",
+            Scenario::NonGlobal => "AAAA is an IPv4-mapped address",
+            Scenario::RedirectV4Only => "redirects to a host without AAAA",
+            Scenario::NsV4Only => "name servers without AAAA",
+            Scenario::MailV4Only => "mail server without AAAA",
+            Scenario::HostileHeaders => "endless response headers",
+            Scenario::HostileBody => "endless response body",
+            Scenario::HostileSlow => "answers one byte per second",
+            Scenario::HostileRedirectLoop => "redirect loop",
+        }
+    }
+
+    /// The zone the portal's name lives in.
+    pub fn zone(self) -> &'static str {
+        match self {
+            Scenario::NsV4Only => crate::ZONE_V4NS,
+            Scenario::MailV4Only => crate::ZONE_MAILV4,
+            _ => crate::ZONE,
+        }
+    }
+
+    /// The stage an audit must find.
+    pub fn expected_stage(self) -> Stage {
+        match self {
+            Scenario::Good | Scenario::Cname | Scenario::V6Content | Scenario::HostileBody => Stage::Ipv6Complete,
+            Scenario::RedirectV4Only | Scenario::MailV4Only => Stage::DualStack,
+            Scenario::V6Status | Scenario::V6WrongCert | Scenario::V6ExpiredCert | Scenario::NsV4Only => {
+                Stage::Reachable
+            }
+            Scenario::V6Refused
+            | Scenario::V6TlsSilent
+            | Scenario::NonGlobal
+            | Scenario::HostileHeaders
+            | Scenario::HostileSlow
+            | Scenario::HostileRedirectLoop => Stage::Broken,
+            Scenario::Ipv4Only | Scenario::Gone => Stage::Ipv4Only,
+        }
+    }
+
+    /// The rule statuses an audit must report (the rest follow from these).
+    pub fn expected_statuses(self) -> &'static [(&'static str, Status)] {
+        use Status::*;
+        match self {
+            Scenario::Good | Scenario::Cname => &[
+                ("dns.aaaa", Pass),
+                ("dns.aaaa-global", Pass),
+                ("dns.ns-aaaa", Pass),
+                ("dns.ns-v6-answers", Pass),
+                ("dns.mx-aaaa", Pass),
+                ("web.v6-reachable", Pass),
+                ("web.v6-http", Pass),
+                ("web.parity", Pass),
+                ("web.redirects-v6", Skip),
+                ("tls.v6-handshake", Pass),
+                ("tls.v6-cert", Pass),
+                ("tls.parity", Pass),
+            ],
+            Scenario::Ipv4Only => &[
+                ("dns.aaaa", Fail),
+                ("dns.aaaa-global", Skip),
+                ("web.v6-reachable", Skip),
+                ("web.v6-http", Skip),
+                ("tls.v6-handshake", Skip),
+                ("dns.ns-aaaa", Pass),
+            ],
+            Scenario::Gone => &[("dns.aaaa", Fail), ("web.v6-reachable", Skip), ("web.parity", Skip)],
+            Scenario::V6Refused => &[
+                ("dns.aaaa", Pass),
+                ("web.v6-reachable", Fail),
+                ("web.v6-http", Fail),
+                ("tls.v6-handshake", Fail),
+                ("web.parity", Fail),
+            ],
+            Scenario::V6TlsSilent => &[
+                ("web.v6-reachable", Pass),
+                ("tls.v6-handshake", Fail),
+                ("web.v6-http", Fail),
+                ("tls.v6-cert", Skip),
+            ],
+            Scenario::V6Status => &[("web.v6-http", Pass), ("web.parity", Fail), ("tls.parity", Pass)],
+            Scenario::V6Content => &[("web.v6-http", Pass), ("web.parity", Warn)],
+            Scenario::V6WrongCert => &[
+                ("tls.v6-handshake", Pass),
+                ("tls.v6-cert", Fail),
+                ("tls.parity", Fail),
+                ("web.parity", Pass),
+            ],
+            Scenario::V6ExpiredCert => &[("tls.v6-handshake", Pass), ("tls.v6-cert", Fail), ("tls.parity", Fail)],
+            Scenario::NonGlobal => &[("dns.aaaa", Pass), ("dns.aaaa-global", Fail)],
+            Scenario::RedirectV4Only => &[
+                ("web.v6-http", Pass),
+                ("web.redirects-v6", Fail),
+                ("web.parity", Warn),
+            ],
+            Scenario::NsV4Only => &[("dns.ns-aaaa", Fail), ("dns.ns-v6-answers", Skip), ("web.parity", Pass)],
+            Scenario::MailV4Only => &[("dns.mx-aaaa", Fail), ("dns.ns-aaaa", Pass), ("web.parity", Pass)],
+            Scenario::HostileHeaders => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
+            Scenario::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
+            Scenario::HostileSlow => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
+            Scenario::HostileRedirectLoop => &[("web.v6-http", Fail)],
+        }
+    }
+
+    /// Whether a scenario makes the agent wait out a timeout (tests use a short one).
+    pub fn is_slow(self) -> bool {
+        matches!(self, Scenario::V6TlsSilent | Scenario::HostileSlow)
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s)
+            .ok_or_else(|| format!("unknown scenario `{s}`"))
+    }
+}
+
+/// How scenarios are spread over the lab's portals (`--mix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mix {
+    /// Every scenario in turn.
+    All,
+    /// Roughly what an inventory of government portals looks like today:
+    /// mostly IPv4-only, some dual-stack, a few broken.
+    Realistic,
+    /// Only the scenarios that answer at once (no timeouts to wait out).
+    Fast,
+    /// One scenario only.
+    Only(Scenario),
+}
+
+impl Mix {
+    pub const NAMES: &'static str = "all, realistic, fast, or a scenario name";
+
+    /// The scenario of the `i`-th portal.
+    pub fn scenario(&self, i: usize) -> Scenario {
+        match self {
+            Mix::All => Scenario::ALL[i % Scenario::ALL.len()],
+            Mix::Fast => {
+                let fast: Vec<Scenario> = Scenario::ALL.into_iter().filter(|s| !s.is_slow()).collect();
+                fast[i % fast.len()]
+            }
+            Mix::Only(s) => *s,
+            Mix::Realistic => {
+                // Out of 20: 10 IPv4-only, 4 good, 1 gone, 5 of the faults that matter most.
+                const PLAN: [Scenario; 20] = [
+                    Scenario::Ipv4Only,
+                    Scenario::Good,
+                    Scenario::Ipv4Only,
+                    Scenario::V6Refused,
+                    Scenario::Ipv4Only,
+                    Scenario::Cname,
+                    Scenario::Ipv4Only,
+                    Scenario::V6WrongCert,
+                    Scenario::Ipv4Only,
+                    Scenario::Good,
+                    Scenario::Ipv4Only,
+                    Scenario::NsV4Only,
+                    Scenario::Ipv4Only,
+                    Scenario::RedirectV4Only,
+                    Scenario::Ipv4Only,
+                    Scenario::Good,
+                    Scenario::Ipv4Only,
+                    Scenario::Gone,
+                    Scenario::Ipv4Only,
+                    Scenario::MailV4Only,
+                ];
+                PLAN[i % PLAN.len()]
+            }
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Mix::All),
+            "realistic" => Ok(Mix::Realistic),
+            "fast" => Ok(Mix::Fast),
+            other => other
+                .parse::<Scenario>()
+                .map(Mix::Only)
+                .map_err(|_| format!("unknown mix `{other}` (expected {})", Mix::NAMES)),
+        }
+    }
+}

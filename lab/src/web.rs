@@ -1,0 +1,342 @@
+//! The lab's web listeners on loopback: plain HTTP and TLS, per address
+//! family, answering per portal (found by the Host header or SNI) with the
+//! behaviour of its scenario. Every hostile behaviour is bounded in bytes and
+//! time, so the lab cannot run away either.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::LazyConfigAcceptor;
+use v6audit_model::Family;
+
+use crate::pki::Pki;
+use crate::scenario::Scenario;
+
+/// How long the lab waits for a request head, and its largest size.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_REQUEST_HEAD: usize = 16 << 10;
+/// Bounds on the hostile behaviours.
+const HOSTILE_MAX_BYTES: usize = 64 << 20;
+const HOSTILE_MAX_TIME: Duration = Duration::from_secs(120);
+/// How long a silent listener holds a connection.
+const SILENT_HOLD: Duration = Duration::from_secs(120);
+
+/// What one listener does with a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plain,
+    Tls,
+    /// Accept, then never say a word.
+    Silent,
+}
+
+/// A lab portal as the web side sees it.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub scenario: Scenario,
+    pub name: String,
+    /// The TLS port, for redirects from plain HTTP.
+    pub tls_port: u16,
+}
+
+/// Sites by host name, shared by every listener.
+#[derive(Debug)]
+pub struct Sites {
+    pub by_host: HashMap<String, Site>,
+    pub pki: Pki,
+    /// The host without AAAA that `redirect-v4-only` portals send visitors to,
+    /// and its TLS port.
+    pub v4_only_target: (String, u16),
+}
+
+/// Serves one listener until the task set is dropped.
+pub fn serve(tasks: &mut JoinSet<()>, listener: TcpListener, mode: Mode, family: Family, sites: Arc<Sites>) {
+    tasks.spawn(async move {
+        let mut conns = JoinSet::new();
+        loop {
+            let Ok((stream, _peer)) = listener.accept().await else {
+                continue;
+            };
+            let sites = sites.clone();
+            conns.spawn(async move {
+                let _ = tokio::time::timeout(HOSTILE_MAX_TIME + Duration::from_secs(10), handle(stream, mode, family, sites)).await;
+            });
+            while conns.try_join_next().is_some() {}
+        }
+    });
+}
+
+async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>) {
+    match mode {
+        Mode::Silent => {
+            // Read (and drop) whatever comes until the peer leaves or time is up.
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = tokio::time::timeout(SILENT_HOLD, async {
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        Mode::Plain => respond(stream, false, family, &sites).await,
+        Mode::Tls => {
+            let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+            let Ok(Ok(start)) = tokio::time::timeout(REQUEST_TIMEOUT, acceptor).await else {
+                return;
+            };
+            let host = start.client_hello().server_name().map(str::to_ascii_lowercase);
+            let scenario = host.as_deref().and_then(|h| sites.by_host.get(h)).map(|s| s.scenario);
+            let config = match (scenario, family) {
+                (Some(Scenario::V6WrongCert), Family::V6) => sites.pki.wrong_name.clone(),
+                (Some(Scenario::V6ExpiredCert), Family::V6) => sites.pki.expired.clone(),
+                _ => sites.pki.good.clone(),
+            };
+            let Ok(Ok(tls)) = tokio::time::timeout(REQUEST_TIMEOUT, start.into_stream(config)).await else {
+                return;
+            };
+            respond(tls, true, family, &sites).await;
+        }
+    }
+}
+
+/// The request line's path and the Host header, once the head has arrived.
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(String, String)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let read = async {
+        loop {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                return Some(());
+            }
+            if buf.len() > MAX_REQUEST_HEAD {
+                return None;
+            }
+        }
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, read).await.ok()??;
+    let head = String::from_utf8_lossy(&buf);
+    let mut lines = head.split("\r\n");
+    let path = lines.next()?.split(' ').nth(1)?.to_owned();
+    let host = lines
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    // Drop the port.
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h.to_owned(),
+        _ => host,
+    };
+    Some((path, host.to_ascii_lowercase()))
+}
+
+fn page(title: &str, paragraphs: &[String]) -> String {
+    let mut body = format!(
+        "<!doctype html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif}}</style><script>var started = Date.now();</script></head><body>\n<h1>{title}</h1>\n"
+    );
+    for p in paragraphs {
+        body.push_str(&format!("<p>{p}</p>\n"));
+    }
+    body.push_str("</body></html>\n");
+    body
+}
+
+fn portal_page(site: &Site) -> String {
+    let name = &site.name;
+    page(
+        name,
+        &[
+            format!("Chào mừng đến với {name}. Cổng cung cấp thông tin và dịch vụ công trực tuyến cho người dân và doanh nghiệp."),
+            "Tra cứu hồ sơ, nộp hồ sơ trực tuyến, thanh toán phí và lệ phí, theo dõi kết quả giải quyết thủ tục hành chính.".to_owned(),
+            "Welcome. This portal offers public information and online services to citizens and businesses: \
+             search records, submit applications, pay fees and follow the progress of administrative procedures."
+                .to_owned(),
+            "Đường dây nóng: 1900 0000. Giờ làm việc: thứ Hai đến thứ Sáu, 7 giờ 30 đến 17 giờ.".to_owned(),
+        ],
+    )
+}
+
+fn default_page() -> String {
+    page(
+        "Welcome to nginx!",
+        &[
+            "If you see this page, the nginx web server is successfully installed and working. Further configuration is required.".to_owned(),
+            "For online documentation and support please refer to nginx.org.".to_owned(),
+            "Thank you for using nginx.".to_owned(),
+        ],
+    )
+}
+
+async fn write_response<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, extra: &[(&str, String)], body: &str) {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nServer: v6audit-lab\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.flush().await;
+    let _ = stream.shutdown().await;
+}
+
+async fn respond<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, tls: bool, family: Family, sites: &Sites) {
+    let Some((path, host)) = read_head(&mut stream).await else {
+        return;
+    };
+    let site = if host == sites.v4_only_target.0 {
+        None
+    } else {
+        match sites.by_host.get(&host) {
+            Some(s) => Some(s),
+            None => {
+                write_response(&mut stream, "404 Not Found", &[], &page("Not found", &[format!("No lab portal is called {host}.")])).await;
+                return;
+            }
+        }
+    };
+    let Some(site) = site else {
+        // The IPv4-only redirect target: an ordinary page.
+        let body = page("Đăng nhập một cửa", &["Trang đăng nhập dùng chung (single sign-on) của các cổng dịch vụ công.".to_owned()]);
+        write_response(&mut stream, "200 OK", &[], &body).await;
+        return;
+    };
+    match site.scenario {
+        Scenario::HostileHeaders => return hostile_headers(&mut stream).await,
+        Scenario::HostileBody => return hostile_body(&mut stream).await,
+        Scenario::HostileSlow => return hostile_slow(&mut stream, &portal_page(site)).await,
+        Scenario::HostileRedirectLoop => {
+            let next = if path == "/a" { "/b" } else { "/a" };
+            return write_response(&mut stream, "302 Found", &[("Location", next.to_owned())], "").await;
+        }
+        _ => {}
+    }
+    if !tls {
+        // Plain HTTP sends visitors to HTTPS, as a well-run portal does.
+        let location = format!("https://{host}:{}{path}", site.tls_port);
+        return write_response(&mut stream, "301 Moved Permanently", &[("Location", location)], "").await;
+    }
+    match (site.scenario, family) {
+        (Scenario::RedirectV4Only, _) if path == "/" => {
+            let (target, port) = &sites.v4_only_target;
+            let location = format!("https://{target}:{port}/login");
+            write_response(&mut stream, "302 Found", &[("Location", location)], "").await;
+        }
+        (Scenario::V6Status, Family::V6) => {
+            write_response(&mut stream, "404 Not Found", &[], &page("404 Not Found", &["The requested URL was not found on this server.".to_owned()])).await;
+        }
+        (Scenario::V6Content, Family::V6) => write_response(&mut stream, "200 OK", &[], &default_page()).await,
+        _ => write_response(&mut stream, "200 OK", &[], &portal_page(site)).await,
+    }
+}
+
+/// A status line, then headers forever (bounded by the lab's limits).
+async fn hostile_headers<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = tokio::time::timeout(HOSTILE_MAX_TIME, async {
+        if stream.write_all(b"HTTP/1.1 200 OK\r\n").await.is_err() {
+            return;
+        }
+        let line = format!("X-Padding: {}\r\n", "a".repeat(1000));
+        let mut sent = 0;
+        while sent < HOSTILE_MAX_BYTES {
+            if stream.write_all(line.as_bytes()).await.is_err() {
+                return;
+            }
+            sent += line.len();
+        }
+    })
+    .await;
+}
+
+/// A complete head, then a body that never ends (bounded by the lab's limits).
+async fn hostile_body<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = tokio::time::timeout(HOSTILE_MAX_TIME, async {
+        let head = "HTTP/1.1 200 OK\r\nServer: v6audit-lab\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><head><title>Endless</title></head><body>";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = "<p>Dữ liệu không bao giờ kết thúc. Endless data.</p>\n".repeat(64);
+        let mut sent = 0;
+        while sent < HOSTILE_MAX_BYTES {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+            sent += chunk.len();
+        }
+    })
+    .await;
+}
+
+/// A whole response, one byte per second.
+async fn hostile_slow<S: AsyncWrite + Unpin>(stream: &mut S, body: &str) {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(HOSTILE_MAX_TIME, async {
+        for b in response.as_bytes() {
+            if stream.write_all(&[*b]).await.is_err() || stream.flush().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+}
+
+/// Binds an IPv4 listener and the same port on IPv6, retrying until both are free.
+/// `v6` chooses what the IPv6 side is: a listener, or a socket that is bound
+/// but never listens (so connections to it are refused).
+pub fn bind_pair(v6_listens: bool) -> std::io::Result<(TcpListener, V6Side, u16)> {
+    let mut last_err = None;
+    for _ in 0..50 {
+        let v4 = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        let port = v4.local_addr()?.port();
+        let v6_addr = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port);
+        let v6 = if v6_listens {
+            std::net::TcpListener::bind(v6_addr).map(V6Side::Listening)
+        } else {
+            bound_only(v6_addr).map(V6Side::Refusing)
+        };
+        match v6 {
+            Ok(side) => {
+                v4.set_nonblocking(true)?;
+                return Ok((TcpListener::from_std(v4)?, side, port));
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no free port pair on loopback")))
+}
+
+/// The IPv6 half of a port pair.
+#[derive(Debug)]
+pub enum V6Side {
+    Listening(std::net::TcpListener),
+    /// Bound, never listening: holds the port so connecting is refused.
+    Refusing(socket2::Socket),
+}
+
+fn bound_only(addr: SocketAddr) -> std::io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None)?;
+    s.set_only_v6(true)?;
+    s.bind(&addr.into())?;
+    Ok(s)
+}
