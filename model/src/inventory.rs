@@ -438,6 +438,17 @@ impl InventoryFile {
     }
 }
 
+/// The JSON Schema of inventory v1 (draft 2020-12), generated from the types.
+/// `inventories/schema/inventory-v1.schema.json` is this text; a test keeps them equal.
+pub fn json_schema() -> String {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<InventoryFile>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128

@@ -1,0 +1,185 @@
+//! Inventory v1: good files load, and each invalid file gives exactly the error
+//! a user must see (file, line, column, field, what is wrong).
+
+use std::path::{Path, PathBuf};
+
+use v6audit_model::inventory::{INVENTORY_SCHEMA, InventoryFile, json_schema};
+use v6audit_model::{Category, Inventory, PortSpec, Stage};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Loads a fixture under the short name errors should show.
+fn load(rel: &str) -> Result<Inventory, String> {
+    let text = std::fs::read_to_string(fixtures().join(rel)).unwrap();
+    Inventory::parse(&text, rel).map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_good_fixture_loads() {
+    for entry in std::fs::read_dir(fixtures().join("good")).unwrap() {
+        let path = entry.unwrap().path();
+        Inventory::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+#[test]
+fn invalid_fixtures_give_exact_errors() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "invalid/duplicate-id.yaml",
+            "invalid/duplicate-id.yaml:7:9: portals[2].id: duplicate id `dichvucong` (first used at line 3)",
+        ),
+        (
+            "invalid/unknown-field.yaml",
+            "invalid/unknown-field.yaml:5:5: unknown field `agnecy`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage",
+        ),
+        (
+            "invalid/bad-url.yaml",
+            "invalid/bad-url.yaml:6:10: portals[1].url: invalid URL `https://dich vu cong.gov.vn/`: invalid international domain name",
+        ),
+        (
+            "invalid/ftp-url.yaml",
+            "invalid/ftp-url.yaml:4:10: portals[0].url: invalid URL `ftp://files.example.gov.vn/`: the scheme must be http or https, not `ftp`",
+        ),
+        (
+            "invalid/unknown-category.yaml",
+            "invalid/unknown-category.yaml:5:15: unknown variant `citizens`, expected one of citizen, business, information, internal",
+        ),
+        (
+            "invalid/wrong-schema.yaml",
+            "invalid/wrong-schema.yaml:1:9: schema: unknown inventory schema `v6audit/inventory/v2`; this v6audit reads `v6audit/inventory/v1`",
+        ),
+        (
+            "invalid/bad-id.yaml",
+            "invalid/bad-id.yaml:3:9: portals[0].id: invalid id `Dịch_vụ_công`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen",
+        ),
+        (
+            "invalid/port-not-listed.yaml",
+            "invalid/port-not-listed.yaml:5:12: portals[0].ports: ports [80, 443] must include the URL's port 8443",
+        ),
+        (
+            "invalid/address-literal.yaml",
+            "invalid/address-literal.yaml:4:10: portals[0].url: invalid URL `https://[2001:db8::10]/`: the host must be a name (an address literal has no AAAA record to audit)",
+        ),
+        (
+            "invalid/target-stage.yaml",
+            "invalid/target-stage.yaml:5:19: portals[0].target_stage: stage must be 0 to 4, not 7",
+        ),
+        (
+            "invalid/several.yaml",
+            "invalid/several.yaml:5:9: portals[1].id: duplicate id `a` (first used at line 3)\n\
+             invalid/several.yaml:8:10: portals[2].url: invalid URL `not a url`: relative URL without a base\n\
+             invalid/several.yaml:9:9: portals[3].id: invalid id `-d`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen",
+        ),
+        ("invalid/missing-url.yaml", "invalid/missing-url.yaml:4:5: missing field `url`"),
+        (
+            "invalid/not-yaml.yaml",
+            "invalid/not-yaml.yaml:4:10: unclosed quote",
+        ),
+        ("invalid/empty.yaml", "invalid/empty.yaml:1:1: unexpected end of input"),
+    ];
+    let mut seen = 0;
+    let mut wrong = Vec::new();
+    for (file, want) in cases {
+        match load(file) {
+            Ok(_) => wrong.push(format!("{file} loaded, but must fail with:\n  {want}")),
+            Err(got) if got != *want => wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}")),
+            Err(_) => {}
+        }
+        seen += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Every invalid fixture has its row in the table.
+    let on_disk = std::fs::read_dir(fixtures().join("invalid")).unwrap().count();
+    assert_eq!(seen, on_disk, "each file under invalid/ needs a row in this table");
+}
+
+#[test]
+fn defaults_ports_and_names_are_applied() {
+    let inv = load("good/ports-and-defaults.yaml").unwrap();
+    let a = inv.portal("a").unwrap();
+    assert_eq!(a.category, Category::Business);
+    assert_eq!(a.target_stage, Some(Stage::Reachable));
+    assert_eq!(a.tags, vec!["national".to_owned()]);
+    assert_eq!(
+        a.ports,
+        vec![
+            PortSpec { port: 80, tls: false },
+            PortSpec { port: 443, tls: true },
+            PortSpec { port: 8443, tls: false },
+        ]
+    );
+    // A URL with its own port probes that port (plus the defaults do not apply).
+    let b = inv.portal("b").unwrap();
+    assert_eq!(b.category, Category::Citizen);
+    assert_eq!(b.target_stage, Some(Stage::Ipv6Complete));
+    assert_eq!(b.tags, vec!["national".to_owned(), "pilot".to_owned()]);
+    assert_eq!(b.ports, vec![PortSpec { port: 8080, tls: false }]);
+    assert_eq!(b.url.as_str(), "http://b.example.gov.vn:8080/dv?x=1");
+    // Host names are lower-cased and lose the final dot.
+    let c = inv.portal("c").unwrap();
+    assert_eq!(c.host, "c.example.gov.vn");
+    assert_eq!(c.ports, vec![PortSpec { port: 443, tls: true }]);
+}
+
+#[test]
+fn the_vietnamese_inventory_loads_with_every_portal_classified() {
+    let inv = Inventory::load(&repo().join("inventories/vn-public-services.yaml")).unwrap();
+    assert!(inv.portals.len() >= 50, "{}", inv.portals.len());
+    let dvc = inv.portal("dichvucong").unwrap();
+    assert_eq!(dvc.name.as_deref(), Some("Cổng Dịch vụ công quốc gia"));
+    assert_eq!(dvc.agency.as_deref(), Some("Văn phòng Chính phủ"));
+    assert_eq!(dvc.category, Category::Citizen);
+    assert_eq!(dvc.target_stage, Some(Stage::DualStack));
+    // The zone cut of this one is below gov.vn: the DNS probe must find it.
+    assert_eq!(inv.portal("dichvucong-hanoi").unwrap().host, "dichvucong.hanoi.gov.vn");
+    for p in &inv.portals {
+        assert!(p.agency.is_some(), "{} has no agency", p.id);
+        assert!(p.name.is_some(), "{} has no name", p.id);
+    }
+    let citizen = inv.portals.iter().filter(|p| p.category == Category::Citizen).count();
+    let business = inv.portals.iter().filter(|p| p.category == Category::Business).count();
+    assert!(citizen >= 9 && business >= 6, "{citizen} citizen, {business} business");
+}
+
+#[test]
+fn vietnamese_text_round_trips_through_yaml() {
+    let path = repo().join("inventories/vn-public-services.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let file: InventoryFile = serde_saphyr::from_str(&text).unwrap();
+    let written = serde_saphyr::to_string(&file).unwrap();
+    // Written as UTF-8, not escaped.
+    assert!(written.contains("Cổng Dịch vụ công quốc gia"), "{written}");
+    let again = Inventory::parse(&written, "round-trip").unwrap();
+    let original = Inventory::parse(&text, "round-trip").unwrap();
+    assert_eq!(again.portals, original.portals);
+    assert_eq!(again.name, original.name);
+}
+
+#[test]
+fn json_schema_file_is_in_sync_with_the_types() {
+    let path = repo().join("inventories/schema/inventory-v1.schema.json");
+    let generated = json_schema();
+    if std::env::var_os("V6AUDIT_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "{} is out of date; regenerate it with: V6AUDIT_BLESS=1 cargo test -p v6audit-model --test inventory",
+        path.display()
+    );
+    let schema: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(schema["properties"]["schema"]["const"], INVENTORY_SCHEMA);
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(
+        schema["$defs"]["PortalEntry"]["properties"]["category"]["anyOf"][0]["$ref"],
+        "#/$defs/Category"
+    );
+}

@@ -1,0 +1,665 @@
+//! The rule engine and packs, as a user meets them: packs that load, packs
+//! that fail with an exact error, and verdicts (statuses, stage, score,
+//! priority) for observations that stand for portals met in the field.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use time::macros::datetime;
+use v6audit_model::*;
+use v6audit_rules::{Pack, RuleId, evaluate, priority_of};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
+}
+
+fn load(rel: &str) -> Result<Pack, String> {
+    let text = std::fs::read_to_string(fixtures().join(rel)).unwrap();
+    Pack::parse(&text, rel).map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------- packs
+
+#[test]
+fn good_packs_load_and_override_only_what_they_name() {
+    let lab = load("good/lab.yaml").unwrap();
+    assert_eq!(lab.name, "lab");
+    assert_eq!(lab.params.allow.len(), 1);
+    assert_eq!(lab.params.allow[0].to_string(), "::1/128");
+    // Everything else is the default pack's.
+    assert_eq!(lab.params.similarity_threshold, 0.9);
+
+    let strict = load("good/strict-ministry.yaml").unwrap();
+    assert_eq!(strict.version, 3);
+    assert_eq!(strict.params.similarity_threshold, 0.95);
+    assert_eq!(strict.params.expiry_warning_days, 30);
+    assert_eq!(strict.params.min_name_servers, 3);
+    assert_eq!(strict.rule(RuleId::WebParity).severity, Severity::Critical);
+    // A message override is used, with its placeholders filled.
+    let obs = ObsBuilder::good().no_aaaa().build();
+    let v = evaluate(&strict, &obs, &portal(Category::Citizen), Lang::Vi);
+    assert_eq!(
+        v.finding("dns.aaaa").unwrap().message,
+        "portal.example.gov.vn vẫn chỉ có IPv4 (192.0.2.10): xem bước 1 của kế hoạch IPv6 của Bộ."
+    );
+}
+
+#[test]
+fn invalid_packs_give_exact_errors() {
+    let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency";
+    let unknown_rule = format!("invalid/unknown-rule.yaml:5:3: rules: unknown rule `dns.aaa`; the rules are: {rules}");
+    let cases: Vec<(&str, String)> = vec![
+        ("invalid/unknown-rule.yaml", unknown_rule),
+        (
+            "invalid/unknown-field.yaml",
+            "invalid/unknown-field.yaml:6:5: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
+        ),
+        (
+            "invalid/bad-severity.yaml",
+            "invalid/bad-severity.yaml:6:15: unknown variant `urgent`, expected one of info, low, medium, high, critical".into(),
+        ),
+        (
+            "invalid/wrong-param.yaml",
+            "invalid/wrong-param.yaml:6:12: rules.web.parity.allow: web.parity does not take `allow` (it belongs to dns.aaaa-global)".into(),
+        ),
+        (
+            "invalid/bad-prefix.yaml",
+            "invalid/bad-prefix.yaml:8:9: rules.dns.aaaa-global.allow: `2001:db8::/129` is not an IPv6 prefix (write it like 2001:db8::/32 or ::1/128)".into(),
+        ),
+        (
+            "invalid/bad-threshold.yaml",
+            "invalid/bad-threshold.yaml:6:27: rules.web.parity.similarity_threshold: must be between 0 and 1, not 1.5".into(),
+        ),
+        (
+            "invalid/unknown-placeholder.yaml",
+            "invalid/unknown-placeholder.yaml:7:7: rules.dns.aaaa.messages.absent.en: unknown placeholder `{hots}`; this outcome offers: {host}, {ipv4}".into(),
+        ),
+        (
+            "invalid/unknown-outcome.yaml",
+            "invalid/unknown-outcome.yaml:7:7: rules.dns.aaaa.messages: `passed` is not an outcome of dns.aaaa; its outcomes are: present, absent, nxdomain, lookup_failed".into(),
+        ),
+        (
+            "invalid/missing-translation.yaml",
+            "invalid/missing-translation.yaml:7:7: missing field `vi`".into(),
+        ),
+        (
+            "invalid/wrong-schema.yaml",
+            "invalid/wrong-schema.yaml:1:9: schema: unknown rule pack schema `v6audit/rules/v9`; this v6audit reads `v6audit/rules/v1`".into(),
+        ),
+        (
+            "invalid/bad-extends.yaml",
+            "invalid/bad-extends.yaml:3:10: extends: unknown base pack `strict` (only `default` can be extended)".into(),
+        ),
+        (
+            "invalid/stage-unknown-rule.yaml",
+            "invalid/stage-unknown-rule.yaml:5:33: stages.reachable: unknown rule `web.v6-https`".into(),
+        ),
+        (
+            "invalid/bad-braces.yaml",
+            "invalid/bad-braces.yaml:7:7: rules.web.v6-http.messages.ok.en: `{url answers {status}` is not a placeholder name".into(),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (file, want) in &cases {
+        match load(file) {
+            Ok(_) => wrong.push(format!("{file} loaded, but must fail with:\n  {want}")),
+            Err(got) if got != *want => wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}")),
+            Err(_) => {}
+        }
+    }
+    // The incomplete pack lists what every rule lacks; check its first lines.
+    let incomplete = load("invalid/incomplete.yaml").unwrap_err();
+    assert!(
+        incomplete.contains(
+            "invalid/incomplete.yaml: rules.dns.aaaa: missing title, weight, why, standard, remediation, messages.present, messages.absent, messages.nxdomain, messages.lookup_failed\n\
+             invalid/incomplete.yaml: rules.dns.aaaa-global: missing title, severity,"
+        ),
+        "{incomplete}"
+    );
+    assert_eq!(incomplete.lines().count(), 2 + RuleId::ALL.len() + 5, "{incomplete}");
+    assert!(incomplete.contains("invalid/incomplete.yaml: stages: missing: a pack without `extends: default` must list the rules of each stage"));
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let on_disk = std::fs::read_dir(fixtures().join("invalid")).unwrap().count();
+    assert_eq!(cases.len() + 1, on_disk, "each file under invalid/ needs a row in this test");
+}
+
+#[test]
+fn every_rule_has_both_languages_for_every_outcome_in_the_default_pack() {
+    let pack = Pack::default_pack();
+    for id in RuleId::ALL {
+        let rule = pack.rule(id);
+        assert!(!rule.title.en.is_empty() && !rule.title.vi.is_empty(), "{id}");
+        assert!(!rule.why.vi.is_empty() && !rule.remediation.vi.is_empty(), "{id}");
+        assert!(!rule.standard.is_empty(), "{id}");
+        for (key, _) in id.spec().outcomes {
+            assert!(rule.messages.contains_key(key), "{id} {key}");
+        }
+        // Vietnamese text is not a copy of the English.
+        assert_ne!(rule.remediation.en, rule.remediation.vi, "{id}");
+    }
+}
+
+// ---------------------------------------------------------------- observations
+
+fn portal(category: Category) -> PortalInfo {
+    PortalInfo {
+        id: "portal".into(),
+        url: "https://portal.example.gov.vn/".into(),
+        name: Some("Cổng".into()),
+        agency: Some("Bộ Ví dụ".into()),
+        category,
+        audience: None,
+        tags: vec![],
+        target_stage: None,
+    }
+}
+
+const V6: &str = "2001:ee0:100::10";
+const V4: &str = "192.0.2.10";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn exchange(url: &str, status: u16) -> HttpExchange {
+    HttpExchange {
+        url: url.into(),
+        outcome: HttpOutcome::Ok,
+        status: Some(status),
+        error: None,
+        ms: 20,
+        headers: BTreeMap::new(),
+        body_bytes: 5000,
+        body_truncated: false,
+        title: Some("Cổng".into()),
+        text_sha256: Some("ab".into()),
+    }
+}
+
+fn cert(sha: &str, not_after: time::OffsetDateTime) -> CertificateFacts {
+    CertificateFacts {
+        sha256: sha.repeat(32),
+        subject: "CN=portal.example.gov.vn".into(),
+        issuer: "CN=Example CA".into(),
+        sans: vec!["portal.example.gov.vn".into()],
+        not_before: datetime!(2026-01-01 0:00 UTC),
+        not_after,
+        chain_len: 2,
+    }
+}
+
+fn tls_ok(sha: &str) -> TlsProbe {
+    TlsProbe {
+        outcome: TlsOutcome::Ok,
+        error: None,
+        ms: 10,
+        version: Some("TLSv1.3".into()),
+        cipher_suite: Some("TLS13_AES_128_GCM_SHA256".into()),
+        alpn: Some("http/1.1".into()),
+        chain: Some(ChainVerdict {
+            status: ChainStatus::Valid,
+            reason: None,
+            name_matches: Some(true),
+        }),
+        certificate: Some(cert(sha, datetime!(2027-06-01 0:00 UTC))),
+    }
+}
+
+fn endpoint(addr: &str, port: u16) -> Endpoint {
+    let a = ip(addr);
+    Endpoint {
+        family: Family::of(&a),
+        addr: a,
+        port,
+        tls_port: port == 443,
+        tcp: TcpProbe {
+            outcome: TcpOutcome::Connected,
+            ms: 5,
+            error: None,
+        },
+        tls: (port == 443).then(|| tls_ok("a")),
+        http: Some(exchange("https://portal.example.gov.vn/", 200)),
+    }
+}
+
+fn fetch(family: Family, addr: &str) -> HttpFetch {
+    HttpFetch {
+        family,
+        outcome: FetchOutcome::Complete,
+        hops: vec![Hop {
+            url: "https://portal.example.gov.vn/".into(),
+            addr: Some(ip(addr)),
+            exchange: exchange("https://portal.example.gov.vn/", 200),
+            next_host_has_aaaa: None,
+        }],
+        error: None,
+    }
+}
+
+fn lookup(addrs: &[&str]) -> AddressLookup {
+    AddressLookup {
+        outcome: if addrs.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+        addrs: addrs.iter().map(|a| ip(a)).collect(),
+        cname_chain: vec![],
+        error: None,
+        ms: 3,
+    }
+}
+
+fn ns(name: &str, v6: bool) -> NameServer {
+    let v6addr: std::net::Ipv6Addr = "2001:ee0:1::53".parse().unwrap();
+    NameServer {
+        name: name.into(),
+        a: vec!["192.0.2.53".parse().unwrap()],
+        aaaa: if v6 { vec![v6addr] } else { vec![] },
+        error: None,
+        queries: if v6 {
+            vec![NsQuery {
+                family: Family::V6,
+                addr: IpAddr::V6(v6addr),
+                port: 53,
+                transport: DnsTransport::Udp,
+                outcome: DnsOutcome::Ok,
+                authoritative: true,
+                soa_serial: Some(1),
+                error: None,
+                ms: 4,
+            }]
+        } else {
+            vec![]
+        },
+    }
+}
+
+/// A dual-stack portal done right, to be spoilt one fact at a time.
+struct ObsBuilder(Observation);
+
+impl ObsBuilder {
+    fn good() -> Self {
+        ObsBuilder(Observation {
+            host: "portal.example.gov.vn".into(),
+            url: "https://portal.example.gov.vn/".into(),
+            ports: vec![PortSpec { port: 80, tls: false }, PortSpec { port: 443, tls: true }],
+            started_at: datetime!(2026-11-27 0:00 UTC),
+            duration_ms: 300,
+            budget_exhausted: false,
+            vantage: Vantage { ipv4: true, ipv6: true },
+            dns: DnsObservation {
+                resolver: "system".into(),
+                a: lookup(&[V4]),
+                aaaa: lookup(&[V6]),
+                zone: ZoneObservation {
+                    apex: Some("example.gov.vn".into()),
+                    outcome: DnsOutcome::Ok,
+                    error: None,
+                    name_servers: vec![ns("ns1.example.gov.vn", true), ns("ns2.example.gov.vn", true)],
+                },
+                mx: MxObservation {
+                    outcome: DnsOutcome::Ok,
+                    error: None,
+                    exchanges: vec![MailExchange {
+                        preference: 10,
+                        host: "mail.example.gov.vn".into(),
+                        a: vec!["192.0.2.25".parse().unwrap()],
+                        aaaa: vec!["2001:ee0:1::25".parse().unwrap()],
+                        error: None,
+                    }],
+                },
+            },
+            endpoints: vec![endpoint(V6, 80), endpoint(V6, 443), endpoint(V4, 80), endpoint(V4, 443)],
+            http: PerFamily {
+                ipv4: Some(fetch(Family::V4, V4)),
+                ipv6: Some(fetch(Family::V6, V6)),
+            },
+            content_similarity: Some(1.0),
+        })
+    }
+
+    fn no_aaaa(mut self) -> Self {
+        self.0.dns.aaaa = lookup(&[]);
+        self.0.endpoints.retain(|e| e.family == Family::V4);
+        self.0.http.ipv6 = Some(HttpFetch {
+            family: Family::V6,
+            outcome: FetchOutcome::NoAddress,
+            hops: vec![],
+            error: None,
+        });
+        self.0.content_similarity = None;
+        self
+    }
+
+    fn v6_endpoints(mut self, f: impl Fn(&mut Endpoint)) -> Self {
+        for e in self.0.endpoints.iter_mut().filter(|e| e.family == Family::V6) {
+            f(e);
+        }
+        self
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Observation)) -> Self {
+        f(&mut self.0);
+        self
+    }
+
+    fn build(self) -> Observation {
+        self.0
+    }
+}
+
+fn verdict(obs: &Observation) -> Verdict {
+    evaluate(&Pack::default_pack(), obs, &portal(Category::Citizen), Lang::En)
+}
+
+fn status(v: &Verdict, rule: &str) -> Status {
+    v.status(rule).unwrap_or_else(|| panic!("no finding for {rule}"))
+}
+
+// ---------------------------------------------------------------- verdicts
+
+#[test]
+fn a_dual_stack_portal_done_right_is_ipv6_complete() {
+    let v = verdict(&ObsBuilder::good().build());
+    for f in &v.findings {
+        assert!(matches!(f.status, Status::Pass | Status::Skip), "{}: {:?} {}", f.rule, f.status, f.message);
+    }
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+    assert!(v.stage_certain);
+    assert_eq!(v.score, 100);
+    assert_eq!(v.priority, 0);
+    // Rules whose probes come later say so, never missing.
+    assert_eq!(v.finding("net.icmpv6-echo").unwrap().message, "Not checked by this version of the agent.");
+    assert_eq!(v.findings.len(), RuleId::ALL.len());
+}
+
+#[test]
+fn no_aaaa_is_stage_0_and_ipv6_rules_do_not_apply() {
+    let v = verdict(&ObsBuilder::good().no_aaaa().build());
+    assert_eq!(v.stage, Stage::Ipv4Only);
+    assert_eq!(status(&v, "dns.aaaa"), Status::Fail);
+    assert_eq!(
+        v.finding("dns.aaaa").unwrap().message,
+        "portal.example.gov.vn has no AAAA record (IPv4 only: 192.0.2.10)."
+    );
+    for rule in ["dns.aaaa-global", "web.v6-reachable", "web.v6-http", "web.parity", "tls.v6-handshake", "tls.v6-cert"] {
+        assert_eq!(status(&v, rule), Status::Skip, "{rule}");
+    }
+    assert!(!v.finding("dns.aaaa").unwrap().remediation.is_empty());
+}
+
+#[test]
+fn refused_ipv6_is_broken_and_comes_first() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            e.tcp.outcome = TcpOutcome::Refused;
+            e.tls = None;
+            e.http = None;
+        })
+        .with(|o| {
+            o.http.ipv6 = Some(HttpFetch {
+                family: Family::V6,
+                outcome: FetchOutcome::Failed,
+                hops: vec![],
+                error: Some("TCP refused".into()),
+            })
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.v6-reachable"), Status::Fail);
+    assert_eq!(
+        v.finding("web.v6-reachable").unwrap().message,
+        "2 of 2 IPv6 endpoints do not accept TCP: [2001:ee0:100::10]:80 refused, [2001:ee0:100::10]:443 refused."
+    );
+    assert_eq!(status(&v, "tls.v6-handshake"), Status::Fail);
+    assert_eq!(status(&v, "web.parity"), Status::Fail);
+    assert_eq!(v.stage, Stage::Broken);
+    // Broken outranks an IPv4-only citizen portal with a million users.
+    let pack = Pack::default_pack();
+    let ipv4_only_big = priority_of(&pack, Stage::Ipv4Only, true, Category::Citizen, Some(1_000_000));
+    assert!(v.priority > ipv4_only_big, "{} vs {ipv4_only_big}", v.priority);
+}
+
+#[test]
+fn no_ipv6_at_the_vantage_is_error_not_fail() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            e.tcp.outcome = TcpOutcome::NoVantage;
+            e.tls = None;
+            e.http = None;
+        })
+        .with(|o| {
+            o.vantage.ipv6 = false;
+            o.http.ipv6 = Some(HttpFetch {
+                family: Family::V6,
+                outcome: FetchOutcome::NoVantage,
+                hops: vec![],
+                error: None,
+            });
+        })
+        .build();
+    let v = verdict(&obs);
+    for rule in ["web.v6-reachable", "web.v6-http", "tls.v6-handshake", "dns.ns-v6-answers", "web.parity"] {
+        assert_eq!(status(&v, rule), Status::Error, "{rule}");
+        assert!(v.finding(rule).unwrap().message.contains("this vantage has no IPv6"), "{rule}");
+    }
+    assert_eq!(v.findings.iter().filter(|f| f.status == Status::Fail).count(), 0);
+    // The stage is a floor, and no portal is called broken for it.
+    assert_eq!(v.stage, Stage::Broken);
+    assert!(!v.stage_certain);
+    assert!(v.priority < 10_000, "{}", v.priority);
+}
+
+#[test]
+fn non_global_aaaa_fails_unless_the_pack_allows_it() {
+    let obs = ObsBuilder::good().with(|o| o.dns.aaaa = lookup(&["fd00::10", "2001:db8::1", V6])).build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.aaaa-global"), Status::Fail);
+    assert_eq!(
+        v.finding("dns.aaaa-global").unwrap().message,
+        "2 AAAA record(s) cannot be reached from the Internet: fd00::10 (unique local (ULA)), 2001:db8::1 (documentation)."
+    );
+    assert_eq!(v.stage, Stage::Broken);
+    // An internal portal may use ULA; documentation space still fails.
+    let internal = evaluate(&Pack::default_pack(), &obs, &portal(Category::Internal), Lang::En);
+    assert!(internal.finding("dns.aaaa-global").unwrap().message.starts_with("1 AAAA record(s)"));
+    // A pack that allows the prefixes (as tests in network namespaces do) passes.
+    let pack = Pack::parse(
+        "schema: v6audit/rules/v1\nname: netns\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [2001:db8::/32, fd00::/8]\n",
+        "netns.yaml",
+    )
+    .unwrap();
+    let allowed = evaluate(&pack, &obs, &portal(Category::Citizen), Lang::En);
+    assert_eq!(allowed.status("dns.aaaa-global"), Some(Status::Pass));
+}
+
+#[test]
+fn parity_fails_on_status_and_warns_on_content() {
+    let obs = ObsBuilder::good()
+        .with(|o| o.http.ipv6.as_mut().unwrap().hops[0].exchange.status = Some(404))
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.parity"), Status::Fail);
+    assert_eq!(v.finding("web.parity").unwrap().message, "Different status: 200 over IPv4, 404 over IPv6.");
+    assert_eq!(v.stage, Stage::Reachable);
+
+    let obs = ObsBuilder::good().with(|o| o.content_similarity = Some(0.42)).build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.parity"), Status::Warn);
+    assert_eq!(
+        v.finding("web.parity").unwrap().message,
+        "The page text differs between IPv4 and IPv6: 42% similar (threshold 90%)."
+    );
+    // Just above the threshold is the same page.
+    let obs = ObsBuilder::good().with(|o| o.content_similarity = Some(0.91)).build();
+    assert_eq!(status(&verdict(&obs), "web.parity"), Status::Pass);
+}
+
+#[test]
+fn certificate_problems_over_ipv6_are_named() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            if let Some(tls) = &mut e.tls {
+                tls.chain = Some(ChainVerdict {
+                    status: ChainStatus::Expired,
+                    reason: Some("certificate expired".into()),
+                    name_matches: Some(false),
+                });
+                tls.certificate = Some(cert("b", datetime!(2026-11-01 0:00 UTC)));
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "tls.v6-cert"), Status::Fail);
+    assert_eq!(
+        v.finding("tls.v6-cert").unwrap().message,
+        "The certificate over IPv6 is not valid: [2001:ee0:100::10]:443: expired on 2026-11-01, and name mismatch (valid for portal.example.gov.vn)."
+    );
+    assert_eq!(status(&v, "tls.parity"), Status::Fail);
+    assert_eq!(v.stage, Stage::Reachable);
+
+    // Ten days left: a warning, and the stage holds.
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            if let Some(tls) = &mut e.tls {
+                tls.certificate = Some(cert("a", datetime!(2026-12-07 0:00 UTC)));
+            }
+        })
+        .with(|o| {
+            for e in o.endpoints.iter_mut().filter(|e| e.family == Family::V4) {
+                if let Some(tls) = &mut e.tls {
+                    tls.certificate = Some(cert("a", datetime!(2026-12-07 0:00 UTC)));
+                }
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "tls.v6-cert"), Status::Warn);
+    assert_eq!(
+        v.finding("tls.v6-cert").unwrap().message,
+        "The certificate over IPv6 expires in 10 day(s), on 2026-12-07."
+    );
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+}
+
+#[test]
+fn a_redirect_off_ipv6_stops_at_dual_stack() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            let v6 = o.http.ipv6.as_mut().unwrap();
+            v6.outcome = FetchOutcome::LeftFamily;
+            let hop = &mut v6.hops[0];
+            hop.exchange.status = Some(302);
+            hop.exchange.headers.insert("location".into(), "https://sso.example.gov.vn/login".into());
+            hop.next_host_has_aaaa = Some(false);
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.redirects-v6"), Status::Fail);
+    assert_eq!(
+        v.finding("web.redirects-v6").unwrap().message,
+        "Over IPv6 the redirects lead to hosts without AAAA: sso.example.gov.vn."
+    );
+    assert_eq!(status(&v, "web.v6-http"), Status::Pass);
+    assert_eq!(status(&v, "web.parity"), Status::Warn);
+    assert_eq!(v.stage, Stage::DualStack);
+}
+
+#[test]
+fn name_servers_and_mail() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            o.dns.zone.name_servers = vec![ns("ns1.example.gov.vn", true), ns("ns2.example.gov.vn", false)];
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.ns-aaaa"), Status::Warn);
+    assert_eq!(
+        v.finding("dns.ns-aaaa").unwrap().message,
+        "Only 1 of the 2 name servers of example.gov.vn have AAAA (at least 2 needed); without: ns2.example.gov.vn."
+    );
+    assert_eq!(v.stage, Stage::Ipv6Complete, "a warning does not hold the stage back");
+
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            for n in &mut o.dns.zone.name_servers {
+                n.queries[0].authoritative = false;
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.ns-v6-answers"), Status::Fail);
+    assert!(v.finding("dns.ns-v6-answers").unwrap().message.contains("answered without authority (lame)"));
+    assert_eq!(v.stage, Stage::Reachable);
+
+    let obs = ObsBuilder::good().with(|o| o.dns.mx.exchanges[0].aaaa.clear()).build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.mx-aaaa"), Status::Fail);
+    assert_eq!(v.stage, Stage::DualStack);
+
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            o.dns.mx.outcome = DnsOutcome::NoData;
+            o.dns.mx.exchanges.clear();
+        })
+        .build();
+    assert_eq!(status(&verdict(&obs), "dns.mx-aaaa"), Status::Skip);
+}
+
+#[test]
+fn failures_of_the_ipv6_page_are_explained() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            let x = &mut o.http.ipv6.as_mut().unwrap();
+            x.outcome = FetchOutcome::Failed;
+            x.hops[0].exchange.outcome = HttpOutcome::HeadersTooLarge;
+            x.hops[0].exchange.status = None;
+            x.hops[0].exchange.error = Some("the response head is larger than 64 KiB".into());
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.v6-http"), Status::Fail);
+    assert_eq!(
+        v.finding("web.v6-http").unwrap().message,
+        "Over IPv6, https://portal.example.gov.vn/ gives no usable response: response headers larger than the cap: the response head is larger than 64 KiB."
+    );
+    assert_eq!(v.stage, Stage::Broken);
+}
+
+#[test]
+fn vietnamese_verdicts_read_in_vietnamese() {
+    let v = evaluate(&Pack::default_pack(), &ObsBuilder::good().no_aaaa().build(), &portal(Category::Citizen), Lang::Vi);
+    let f = v.finding("dns.aaaa").unwrap();
+    assert_eq!(f.message, "portal.example.gov.vn không có bản ghi AAAA (chỉ có IPv4: 192.0.2.10).");
+    assert!(f.remediation.starts_with("Cấp cho máy chủ web"), "{}", f.remediation);
+}
+
+#[test]
+fn priority_puts_broken_first_then_citizen_and_business_by_audience_and_distance() {
+    let pack = Pack::default_pack();
+    let p = |stage, cat, aud| priority_of(&pack, stage, true, cat, aud);
+    let order = [
+        p(Stage::Broken, Category::Information, None),
+        p(Stage::Ipv4Only, Category::Citizen, Some(1_000_000)),
+        p(Stage::Ipv4Only, Category::Citizen, Some(1_000)),
+        p(Stage::Ipv4Only, Category::Business, None),
+        // An information portal without IPv6 is further from stage 3 than a
+        // citizen portal that is already reachable.
+        p(Stage::Ipv4Only, Category::Information, None),
+        p(Stage::Reachable, Category::Citizen, None),
+        p(Stage::Ipv4Only, Category::Internal, None),
+        p(Stage::DualStack, Category::Citizen, Some(1_000_000)),
+    ];
+    for pair in order.windows(2) {
+        assert!(pair[0] > pair[1], "{order:?}");
+    }
+    assert_eq!(p(Stage::Ipv6Complete, Category::Citizen, None), 0);
+}
+
+#[test]
+fn scores_weigh_rules_and_leave_out_skips_and_errors() {
+    let good = verdict(&ObsBuilder::good().build());
+    let warned = verdict(&ObsBuilder::good().with(|o| o.content_similarity = Some(0.5)).build());
+    let v4 = verdict(&ObsBuilder::good().no_aaaa().build());
+    assert_eq!(good.score, 100);
+    assert!(warned.score < 100 && warned.score > 90, "{}", warned.score);
+    assert!(v4.score < 50, "{}", v4.score);
+}
