@@ -283,6 +283,9 @@ pub enum TcpOutcome {
     Error,
     /// Not tried, because the portal's budget ran out first.
     NotTried,
+    /// The agent itself could not open a socket (too many open files, say):
+    /// says nothing about the portal.
+    LocalError,
 }
 
 /// One address and port of the portal.

@@ -425,6 +425,7 @@ fn tcp_reason(e: &Endpoint) -> &'static str {
         TcpOutcome::NoVantage => "no IPv6 at this vantage",
         TcpOutcome::Error => "error",
         TcpOutcome::NotTried => "not tried",
+        TcpOutcome::LocalError => "agent out of sockets",
     }
 }
 
@@ -438,7 +439,7 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
     }
     let failed: Vec<_> = eps
         .iter()
-        .filter(|e| !matches!(e.tcp.outcome, TcpOutcome::Connected | TcpOutcome::NotTried))
+        .filter(|e| !matches!(e.tcp.outcome, TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError))
         .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
         .collect();
     if !failed.is_empty() {
@@ -452,7 +453,10 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
             ],
         );
     }
-    if eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NotTried) {
+    if eps
+        .iter()
+        .any(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+    {
         return out(Status::Error, "not_tried", vec![]);
     }
     let ports: BTreeSet<u16> = eps.iter().map(|e| e.port).collect();

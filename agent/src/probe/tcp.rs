@@ -72,6 +72,10 @@ pub async fn connect(addr: SocketAddr, deadline: tokio::time::Instant, reach: &R
 
 /// Maps a connect error to its outcome.
 pub fn classify_connect_error(e: &io::Error) -> TcpOutcome {
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the agent's own limits, not the portal's.
+    if matches!(e.raw_os_error(), Some(23 | 24 | 105 | 12)) {
+        return TcpOutcome::LocalError;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => TcpOutcome::Refused,
         io::ErrorKind::TimedOut => TcpOutcome::Timeout,
