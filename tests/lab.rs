@@ -1,6 +1,9 @@
 //! End to end on loopback: the lab's portals, probed by the agent, judged by
 //! the rules. Each scenario must give exactly its stage and rule statuses.
 
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +13,8 @@ use v6audit_agent::resolver::Dns;
 use v6audit_agent::{Auditor, ResolverChoice, Settings};
 use v6audit_lab::{Lab, LabConfig, Mix, RecordData, Scenario, Zone};
 use v6audit_model::{
-    DnsOutcome, FetchOutcome, HttpOutcome, Inventory, Lang, PortalResult, Stage, Status, TcpOutcome, TlsOutcome,
+    DnsOutcome, FetchOutcome, HttpOutcome, Inventory, Lang, PortalResult, Stage, Status,
+    TcpOutcome, TlsOutcome,
 };
 use v6audit_rules::Pack;
 
@@ -43,15 +47,30 @@ async fn run(portals: usize, mix: Mix, timeout: Duration, budget: Duration) -> R
     let inventory = Inventory::load(&lab.inventory_path).unwrap();
     let pack = Arc::new(Pack::load(&lab.pack_path).unwrap());
     let auditor = Auditor::new(settings(&lab, timeout, budget)).await.unwrap();
-    let report = auditor.audit(inventory.portals, pack, Lang::En, "test", None).await;
+    let report = auditor
+        .audit(inventory.portals, pack, Lang::En, "test", None)
+        .await;
     assert_eq!(report.results.len(), portals, "every portal gets a result");
-    let results = report.results.into_iter().map(|r| (r.portal.id.clone(), r)).collect();
-    Run { lab, results, _dir: dir }
+    let results = report
+        .results
+        .into_iter()
+        .map(|r| (r.portal.id.clone(), r))
+        .collect();
+    Run {
+        lab,
+        results,
+        _dir: dir,
+    }
 }
 
 impl Run {
     fn of(&self, scenario: Scenario) -> &PortalResult {
-        let portal = self.lab.portals.iter().find(|p| p.scenario == scenario).unwrap();
+        let portal = self
+            .lab
+            .portals
+            .iter()
+            .find(|p| p.scenario == scenario)
+            .unwrap();
         &self.results[&portal.id]
     }
 }
@@ -67,7 +86,13 @@ fn describe(r: &PortalResult) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_gives_its_stage_and_rule_statuses() {
-    let run = run(Scenario::ALL.len(), Mix::All, Duration::from_secs(2), Duration::from_secs(8)).await;
+    let run = run(
+        Scenario::ALL.len(),
+        Mix::All,
+        Duration::from_secs(2),
+        Duration::from_secs(8),
+    )
+    .await;
     let mut wrong = Vec::new();
     for s in Scenario::ALL {
         let r = run.of(s);
@@ -83,7 +108,10 @@ async fn every_scenario_gives_its_stage_and_rule_statuses() {
         for (rule, want) in s.expected_statuses() {
             let got = r.verdict.status(rule);
             if got != Some(*want) {
-                wrong.push(format!("{s}: {rule} is {got:?}, expected {want}\n{}", describe(r)));
+                wrong.push(format!(
+                    "{s}: {rule} is {got:?}, expected {want}\n{}",
+                    describe(r)
+                ));
             }
         }
     }
@@ -92,17 +120,32 @@ async fn every_scenario_gives_its_stage_and_rule_statuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observations_record_the_facts_behind_each_scenario() {
-    let run = run(Scenario::ALL.len(), Mix::All, Duration::from_secs(2), Duration::from_secs(8)).await;
+    let run = run(
+        Scenario::ALL.len(),
+        Mix::All,
+        Duration::from_secs(2),
+        Duration::from_secs(8),
+    )
+    .await;
 
     // A CNAME chain is followed and recorded.
     let cname = &run.of(Scenario::Cname).observation;
     assert_eq!(cname.dns.aaaa.cname_chain, vec!["edge.lab.test".to_owned()]);
-    assert_eq!(cname.dns.aaaa.addrs, vec!["::1".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        cname.dns.aaaa.addrs,
+        vec!["::1".parse::<std::net::IpAddr>().unwrap()]
+    );
 
     // A name that is gone: NXDOMAIN, and the finding says so.
     let gone = run.of(Scenario::Gone);
     assert_eq!(gone.observation.dns.aaaa.outcome, DnsOutcome::NxDomain);
-    assert!(gone.verdict.finding("dns.aaaa").unwrap().message.contains("NXDOMAIN"));
+    assert!(
+        gone.verdict
+            .finding("dns.aaaa")
+            .unwrap()
+            .message
+            .contains("NXDOMAIN")
+    );
 
     // The good portal: zone, name servers asked directly over IPv6 with authority, TLS facts.
     let good = &run.of(Scenario::Good).observation;
@@ -127,7 +170,11 @@ async fn observations_record_the_facts_behind_each_scenario() {
     assert_eq!(cert.sha256.len(), 64);
     assert_eq!(good.content_similarity, Some(1.0));
     // Port 80 (the lab's plain port) redirects to HTTPS, recorded on its endpoint.
-    let plain6 = good.endpoints.iter().find(|e| e.addr.is_ipv6() && !e.tls_port).unwrap();
+    let plain6 = good
+        .endpoints
+        .iter()
+        .find(|e| e.addr.is_ipv6() && !e.tls_port)
+        .unwrap();
     assert_eq!(plain6.http.as_ref().unwrap().status, Some(301));
 
     // The ns-v4-only portal's zone is found below lab.test, not by taking two labels.
@@ -137,7 +184,11 @@ async fn observations_record_the_facts_behind_each_scenario() {
     // Refused over IPv6, connected over IPv4.
     let refused = &run.of(Scenario::V6Refused).observation;
     for e in &refused.endpoints {
-        let want = if e.addr.is_ipv6() { TcpOutcome::Refused } else { TcpOutcome::Connected };
+        let want = if e.addr.is_ipv6() {
+            TcpOutcome::Refused
+        } else {
+            TcpOutcome::Connected
+        };
         assert_eq!(e.tcp.outcome, want, "{e:?}");
     }
 
@@ -154,13 +205,28 @@ async fn observations_record_the_facts_behind_each_scenario() {
     // Wrong and expired certificates over IPv6 are named, and the page still arrives.
     let wrong = run.of(Scenario::V6WrongCert);
     assert!(
-        wrong.verdict.finding("tls.v6-cert").unwrap().message.contains("name mismatch (valid for portal.other.test)"),
+        wrong
+            .verdict
+            .finding("tls.v6-cert")
+            .unwrap()
+            .message
+            .contains("name mismatch (valid for portal.other.test)"),
         "{}",
         describe(wrong)
     );
-    assert_eq!(wrong.observation.http.ipv6.as_ref().unwrap().final_status(), Some(200));
+    assert_eq!(
+        wrong.observation.http.ipv6.as_ref().unwrap().final_status(),
+        Some(200)
+    );
     let expired = run.of(Scenario::V6ExpiredCert);
-    assert!(expired.verdict.finding("tls.v6-cert").unwrap().message.contains(": expired on "));
+    assert!(
+        expired
+            .verdict
+            .finding("tls.v6-cert")
+            .unwrap()
+            .message
+            .contains(": expired on ")
+    );
 
     // Redirect to a host without AAAA: the IPv6 chain stops there, the IPv4 one completes.
     let redirect = &run.of(Scenario::RedirectV4Only).observation;
@@ -174,7 +240,11 @@ async fn observations_record_the_facts_behind_each_scenario() {
 
     // Different content over IPv6: similarity well under the threshold.
     let content = &run.of(Scenario::V6Content).observation;
-    assert!(content.content_similarity.unwrap() < 0.5, "{:?}", content.content_similarity);
+    assert!(
+        content.content_similarity.unwrap() < 0.5,
+        "{:?}",
+        content.content_similarity
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,9 +275,13 @@ async fn hostile_portals_are_cut_off_and_the_audit_finishes() {
     assert_eq!(portals.len(), 8);
     let pack = Arc::new(Pack::load(&lab.pack_path).unwrap());
     // Each step may take 5 s but a portal only 2 s: the budget must win.
-    let auditor = Auditor::new(settings(&lab, Duration::from_secs(5), Duration::from_secs(2)))
-        .await
-        .unwrap();
+    let auditor = Auditor::new(settings(
+        &lab,
+        Duration::from_secs(5),
+        Duration::from_secs(2),
+    ))
+    .await
+    .unwrap();
     let report = auditor.audit(portals, pack, Lang::En, "test", None).await;
     assert_eq!(report.results.len(), 8);
     for r in &report.results {
@@ -215,9 +289,18 @@ async fn hostile_portals_are_cut_off_and_the_audit_finishes() {
         let http = r.verdict.finding("web.v6-http").unwrap();
         let id = &r.portal.id;
         if id.starts_with("hostile-headers") {
-            assert_eq!(v6.hops[0].exchange.outcome, HttpOutcome::HeadersTooLarge, "{id}");
+            assert_eq!(
+                v6.hops[0].exchange.outcome,
+                HttpOutcome::HeadersTooLarge,
+                "{id}"
+            );
             assert_eq!(http.status, Status::Fail);
-            assert!(http.message.contains("response headers larger than the cap"), "{}", http.message);
+            assert!(
+                http.message
+                    .contains("response headers larger than the cap"),
+                "{}",
+                http.message
+            );
         } else if id.starts_with("hostile-body") {
             let x = &v6.hops[0].exchange;
             assert!(x.body_truncated, "{id}");
@@ -225,7 +308,10 @@ async fn hostile_portals_are_cut_off_and_the_audit_finishes() {
             assert_eq!(http.status, Status::Warn);
         } else if id.starts_with("hostile-slow") {
             assert_eq!(http.status, Status::Fail, "{}", describe(r));
-            assert!(r.observation.budget_exhausted, "{id}: the 2 s budget ran out before the 5 s step timeout");
+            assert!(
+                r.observation.budget_exhausted,
+                "{id}: the 2 s budget ran out before the 5 s step timeout"
+            );
             assert_eq!(r.verdict.stage, Stage::Broken);
         } else {
             assert_eq!(v6.outcome, FetchOutcome::RedirectLoop, "{id}");
@@ -241,14 +327,29 @@ async fn the_zone_cut_is_found_by_walking_up_not_by_counting_labels() {
     gov.add("gov.vn", RecordData::Ns("ns1.gov.vn".into()))
         .host("ns1.gov.vn", true, Some(std::net::Ipv6Addr::LOCALHOST))
         .host("www.mic.gov.vn", true, None)
-        .add("alias.gov.vn", RecordData::Cname("dichvucong.hanoi.gov.vn".into()));
+        .add(
+            "alias.gov.vn",
+            RecordData::Cname("dichvucong.hanoi.gov.vn".into()),
+        );
     let mut hanoi = Zone::new("hanoi.gov.vn");
     hanoi
         .add("hanoi.gov.vn", RecordData::Ns("ns1.hanoi.gov.vn".into()))
-        .host("ns1.hanoi.gov.vn", true, Some(std::net::Ipv6Addr::LOCALHOST))
-        .host("dichvucong.hanoi.gov.vn", true, Some(std::net::Ipv6Addr::LOCALHOST));
+        .host(
+            "ns1.hanoi.gov.vn",
+            true,
+            Some(std::net::Ipv6Addr::LOCALHOST),
+        )
+        .host(
+            "dichvucong.hanoi.gov.vn",
+            true,
+            Some(std::net::Ipv6Addr::LOCALHOST),
+        );
     let server = v6audit_lab::DnsServer::start(&[gov, hanoi]).await.unwrap();
-    let dns = Dns::new(&ResolverChoice::At(server.addr_v6()), Duration::from_secs(2)).unwrap();
+    let dns = Dns::new(
+        &ResolverChoice::At(server.addr_v6()),
+        Duration::from_secs(2),
+    )
+    .unwrap();
     let cases = [
         ("dichvucong.hanoi.gov.vn", "hanoi.gov.vn"),
         ("hanoi.gov.vn", "hanoi.gov.vn"),
@@ -267,9 +368,16 @@ async fn the_zone_cut_is_found_by_walking_up_not_by_counting_labels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_resolver_is_an_error_not_a_missing_aaaa() {
     // A resolver address where nothing answers: every DNS fact is unknown.
-    let port = std::net::UdpSocket::bind("[::1]:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::UdpSocket::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let settings = Settings {
-        resolver: ResolverChoice::At(std::net::SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port)),
+        resolver: ResolverChoice::At(std::net::SocketAddr::new(
+            std::net::Ipv6Addr::LOCALHOST.into(),
+            port,
+        )),
         timeout: Duration::from_millis(500),
         ns_timeout: Duration::from_millis(500),
         portal_budget: Duration::from_secs(5),
@@ -278,10 +386,26 @@ async fn an_unreachable_resolver_is_an_error_not_a_missing_aaaa() {
     let auditor = Auditor::new(settings).await.unwrap();
     let inventory = Inventory::from_targets(&["portal.lab.test".to_owned()]).unwrap();
     let report = auditor
-        .audit(inventory.portals, Arc::new(Pack::default_pack()), Lang::En, "test", None)
+        .audit(
+            inventory.portals,
+            Arc::new(Pack::default_pack()),
+            Lang::En,
+            "test",
+            None,
+        )
         .await;
     let v = &report.results[0].verdict;
-    assert_eq!(v.status("dns.aaaa"), Some(Status::Error), "{}", describe(&report.results[0]));
-    assert!(v.finding("dns.aaaa").unwrap().message.starts_with("Unknown: the AAAA lookup"));
+    assert_eq!(
+        v.status("dns.aaaa"),
+        Some(Status::Error),
+        "{}",
+        describe(&report.results[0])
+    );
+    assert!(
+        v.finding("dns.aaaa")
+            .unwrap()
+            .message
+            .starts_with("Unknown: the AAAA lookup")
+    );
     assert!(!v.stage_certain);
 }

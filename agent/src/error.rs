@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum AgentError {
     /// The system resolver configuration could not be read.
-    #[error("cannot read the system resolver configuration (/etc/resolv.conf): {0}; pass --resolver IP:PORT")]
+    #[error(
+        "cannot read the system resolver configuration (/etc/resolv.conf): {0}; pass --resolver IP:PORT"
+    )]
     SystemResolver(String),
     /// The resolver could not be built.
     #[error("cannot set up the DNS resolver {resolver}: {reason}")]

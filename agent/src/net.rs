@@ -83,7 +83,10 @@ async fn has_route(dest: SocketAddr) -> bool {
 
 /// The addresses of one family from a lookup, in the resolver's order.
 pub fn of_family(addrs: &[IpAddr], family: Family) -> impl Iterator<Item = IpAddr> + '_ {
-    addrs.iter().copied().filter(move |a| Family::of(a) == family)
+    addrs
+        .iter()
+        .copied()
+        .filter(move |a| Family::of(a) == family)
 }
 
 #[cfg(test)]
@@ -112,7 +115,19 @@ mod tests {
             ipv4_loopback: true,
             ipv6_loopback: true,
         };
-        assert_eq!(reach.vantage(false), Vantage { ipv4: true, ipv6: false });
-        assert_eq!(reach.vantage(true), Vantage { ipv4: true, ipv6: true });
+        assert_eq!(
+            reach.vantage(false),
+            Vantage {
+                ipv4: true,
+                ipv6: false
+            }
+        );
+        assert_eq!(
+            reach.vantage(true),
+            Vantage {
+                ipv4: true,
+                ipv6: true
+            }
+        );
     }
 }

@@ -6,7 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,
+    ResolverOpts,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError, NoRecords};
@@ -54,7 +55,8 @@ impl Dns {
     pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Dns, AgentError> {
         let resolver = match choice {
             ResolverChoice::System => {
-                let mut b = TokioResolver::builder_tokio().map_err(|e| AgentError::SystemResolver(e.to_string()))?;
+                let mut b = TokioResolver::builder_tokio()
+                    .map_err(|e| AgentError::SystemResolver(e.to_string()))?;
                 let keep = b.options_mut().clone();
                 let mut o = opts(timeout);
                 o.ndots = keep.ndots;
@@ -70,13 +72,16 @@ impl Dns {
                 let mut tcp = ConnectionConfig::tcp();
                 tcp.port = addr.port();
                 let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
-                Resolver::builder_with_config(ResolverConfig::from_name_servers(vec![ns]), TokioRuntimeProvider::default())
-                    .with_options(opts(timeout))
-                    .build()
-                    .map_err(|e| AgentError::Resolver {
-                        resolver: addr.to_string(),
-                        reason: e.to_string(),
-                    })?
+                Resolver::builder_with_config(
+                    ResolverConfig::from_name_servers(vec![ns]),
+                    TokioRuntimeProvider::default(),
+                )
+                .with_options(opts(timeout))
+                .build()
+                .map_err(|e| AgentError::Resolver {
+                    resolver: addr.to_string(),
+                    reason: e.to_string(),
+                })?
             }
         };
         Ok(Dns {
@@ -91,7 +96,11 @@ impl Dns {
     }
 
     /// Looks up `name` (a host name, with or without the final dot).
-    pub async fn lookup(&self, name: &str, rtype: RecordType) -> Result<Vec<Record>, LookupFailure> {
+    pub async fn lookup(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Record>, LookupFailure> {
         let fqdn = fqdn(name).map_err(|e| LookupFailure {
             outcome: DnsOutcome::Error,
             error: Some(e),
@@ -129,7 +138,11 @@ impl Dns {
                     }
                 }
                 AddressLookup {
-                    outcome: if addrs.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+                    outcome: if addrs.is_empty() {
+                        DnsOutcome::NoData
+                    } else {
+                        DnsOutcome::Ok
+                    },
                     addrs,
                     cname_chain,
                     error: None,
@@ -184,17 +197,28 @@ pub fn classify(e: &NetError) -> LookupFailure {
             };
             LookupFailure {
                 outcome,
-                error: (outcome == DnsOutcome::Error).then(|| format!("response code {response_code}")),
+                error: (outcome == DnsOutcome::Error)
+                    .then(|| format!("response code {response_code}")),
                 soa_zone,
             }
         }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => fail(DnsOutcome::ServFail, None),
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => fail(DnsOutcome::Refused, None),
-        NetError::Dns(DnsError::ResponseCode(code)) => fail(DnsOutcome::Error, Some(format!("response code {code}"))),
-        NetError::Timeout => fail(DnsOutcome::Timeout, Some("no answer from the resolver".to_owned())),
-        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            fail(DnsOutcome::Error, Some("the resolver refused the connection".to_owned()))
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            fail(DnsOutcome::ServFail, None)
         }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
+            fail(DnsOutcome::Refused, None)
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            fail(DnsOutcome::Error, Some(format!("response code {code}")))
+        }
+        NetError::Timeout => fail(
+            DnsOutcome::Timeout,
+            Some("no answer from the resolver".to_owned()),
+        ),
+        NetError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => fail(
+            DnsOutcome::Error,
+            Some("the resolver refused the connection".to_owned()),
+        ),
         other => fail(DnsOutcome::Error, Some(other.to_string())),
     }
 }

@@ -12,9 +12,9 @@ use time::OffsetDateTime;
 use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 use v6audit_model::{
-    AddressLookup, AgentInfo, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang, MxObservation,
-    Observation, PackInfo, PerFamily, Portal, PortalInfo, PortalResult, REPORT_SCHEMA, Report, Summary, Vantage,
-    ZoneObservation,
+    AddressLookup, AgentInfo, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
+    MxObservation, Observation, PackInfo, PerFamily, Portal, PortalInfo, PortalResult,
+    REPORT_SCHEMA, Report, Summary, Vantage, ZoneObservation,
 };
 use v6audit_rules::Pack;
 
@@ -31,7 +31,10 @@ pub enum Event {
     /// A portal's probes started.
     Started { index: usize, id: String },
     /// A portal is done.
-    Finished { index: usize, result: Box<PortalResult> },
+    Finished {
+        index: usize,
+        result: Box<PortalResult>,
+    },
 }
 
 /// Probes portals and judges them.
@@ -44,7 +47,10 @@ pub struct Auditor {
 impl Auditor {
     /// Sets up the resolver, trust anchors and the vantage check.
     pub async fn new(settings: Settings) -> Result<Auditor, AgentError> {
-        let dns = Dns::new(&settings.resolver, settings.ns_timeout.min(settings.timeout))?;
+        let dns = Dns::new(
+            &settings.resolver,
+            settings.ns_timeout.min(settings.timeout),
+        )?;
         let tls = probe::tls::TlsClient::new(settings.ca_file.as_deref())?;
         let reach = Reach::measure().await;
         let on_loopback = match &settings.resolver {
@@ -81,14 +87,25 @@ impl Auditor {
         // The steps inside respect the deadline; this outer bound is a last
         // guard (a second of grace) should one of them not.
         let guard = deadline + std::time::Duration::from_secs(1);
-        match tokio::time::timeout_at(guard, observe_within(&self.ctx, self.vantage, portal, deadline, started_at)).await {
+        match tokio::time::timeout_at(
+            guard,
+            observe_within(&self.ctx, self.vantage, portal, deadline, started_at),
+        )
+        .await
+        {
             Ok(mut obs) => {
                 obs.duration_ms = ms(start);
                 obs.budget_exhausted = tokio::time::Instant::now() >= deadline;
                 obs
             }
             Err(_) => {
-                let mut obs = empty_observation(&self.ctx, self.vantage, portal, started_at, "the portal's time budget ran out");
+                let mut obs = empty_observation(
+                    &self.ctx,
+                    self.vantage,
+                    portal,
+                    started_at,
+                    "the portal's time budget ran out",
+                );
                 obs.duration_ms = ms(start);
                 obs.budget_exhausted = true;
                 obs
@@ -147,7 +164,14 @@ impl Auditor {
     }
 
     /// Audits every portal and returns the whole report, in inventory order.
-    pub async fn audit(&self, portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang, agent_id: &str, inventory: Option<String>) -> Report {
+    pub async fn audit(
+        &self,
+        portals: Vec<Portal>,
+        pack: Arc<Pack>,
+        lang: Lang,
+        agent_id: &str,
+        inventory: Option<String>,
+    ) -> Report {
         let start = Instant::now();
         let n = portals.len();
         let mut rx = self.run(portals, pack.clone(), lang);
@@ -195,7 +219,13 @@ fn ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-fn empty_observation(ctx: &Context, vantage: Vantage, portal: &Portal, started_at: OffsetDateTime, why: &str) -> Observation {
+fn empty_observation(
+    ctx: &Context,
+    vantage: Vantage,
+    portal: &Portal,
+    started_at: OffsetDateTime,
+    why: &str,
+) -> Observation {
     Observation {
         host: portal.host.clone(),
         url: portal.url.to_string(),
@@ -238,7 +268,14 @@ async fn observe_within(
     let (a, aaaa) = dns::host_addresses(&ctx.dns, host).await;
     obs.dns.a = a;
     obs.dns.aaaa = aaaa;
-    let addrs: Vec<IpAddr> = obs.dns.aaaa.addrs.iter().chain(&obs.dns.a.addrs).copied().collect();
+    let addrs: Vec<IpAddr> = obs
+        .dns
+        .aaaa
+        .addrs
+        .iter()
+        .chain(&obs.dns.a.addrs)
+        .copied()
+        .collect();
 
     // The zone (cached per zone) and every address × port, all at once.
     let zone_settings = dns::ZoneSettings {
@@ -263,15 +300,15 @@ async fn observe_within(
     let mut endpoints = Vec::with_capacity(probed.len());
     for (endpoint, fetched) in probed {
         let family = endpoint.family;
-        if endpoint.port == url_port {
-            if let Some(f) = fetched {
-                let slot = firsts.get_mut(family);
-                let better = slot
-                    .as_ref()
-                    .is_none_or(|(_, prev)| prev.exchange.outcome != v6audit_model::HttpOutcome::Ok);
-                if better {
-                    *slot = Some((std::net::SocketAddr::new(endpoint.addr, endpoint.port), f));
-                }
+        if endpoint.port == url_port
+            && let Some(f) = fetched
+        {
+            let slot = firsts.get_mut(family);
+            let better = slot
+                .as_ref()
+                .is_none_or(|(_, prev)| prev.exchange.outcome != v6audit_model::HttpOutcome::Ok);
+            if better {
+                *slot = Some((std::net::SocketAddr::new(endpoint.addr, endpoint.port), f));
             }
         }
         endpoints.push(endpoint);
@@ -280,27 +317,49 @@ async fn observe_within(
     let fetches = [Family::V4, Family::V6].map(|family| {
         let first = firsts.get_mut(family).take();
         let has_addr = net::of_family(&addrs, family).next().is_some();
-        let eps: Vec<_> = endpoints.iter().filter(|e| e.family == family && e.port == url_port).collect();
+        let eps: Vec<_> = endpoints
+            .iter()
+            .filter(|e| e.family == family && e.port == url_port)
+            .collect();
         let failure = match (has_addr, eps.first()) {
             (false, _) => Some((FetchOutcome::NoAddress, None)),
-            (true, Some(e)) if e.tcp.outcome == v6audit_model::TcpOutcome::NoVantage => {
-                Some((FetchOutcome::NoVantage, Some(format!("this vantage has no {}", family.label()))))
-            }
+            (true, Some(e)) if e.tcp.outcome == v6audit_model::TcpOutcome::NoVantage => Some((
+                FetchOutcome::NoVantage,
+                Some(format!("this vantage has no {}", family.label())),
+            )),
             _ => None,
         };
-        let describe = eps.iter().map(|e| describe_endpoint_failure(e)).collect::<Vec<_>>().join("; ");
+        let describe = eps
+            .iter()
+            .map(|e| describe_endpoint_failure(e))
+            .collect::<Vec<_>>()
+            .join("; ");
         async move {
             if let Some((outcome, error)) = failure {
-                return (HttpFetch { family, outcome, hops: Vec::new(), error }, None);
+                return (
+                    HttpFetch {
+                        family,
+                        outcome,
+                        hops: Vec::new(),
+                        error,
+                    },
+                    None,
+                );
             }
             match first {
-                Some((addr, fetched)) => http::follow(ctx, family, addr, fetched, ctx.step_deadline(deadline)).await,
+                Some((addr, fetched)) => {
+                    http::follow(ctx, family, addr, fetched, ctx.step_deadline(deadline)).await
+                }
                 None => (
                     HttpFetch {
                         family,
                         outcome: FetchOutcome::Failed,
                         hops: Vec::new(),
-                        error: Some(if describe.is_empty() { "no connection".to_owned() } else { describe }),
+                        error: Some(if describe.is_empty() {
+                            "no connection".to_owned()
+                        } else {
+                            describe
+                        }),
                     },
                     None,
                 ),
@@ -316,7 +375,8 @@ async fn observe_within(
     obs.endpoints = endpoints;
     if let (Some(b4), Some(b6)) = (&bodies.ipv4, &bodies.ipv6) {
         let (t4, t6) = (text::page_text(b4), text::page_text(b6));
-        obs.content_similarity = Some((text::similarity(&t4.text, &t6.text) * 1000.0).round() / 1000.0);
+        obs.content_similarity =
+            Some((text::similarity(&t4.text, &t6.text) * 1000.0).round() / 1000.0);
     }
     obs
 }
@@ -324,11 +384,22 @@ async fn observe_within(
 fn describe_endpoint_failure(e: &v6audit_model::Endpoint) -> String {
     let addr = std::net::SocketAddr::new(e.addr, e.port);
     if e.tcp.outcome != v6audit_model::TcpOutcome::Connected {
-        return format!("TCP to {addr}: {}", e.tcp.error.clone().unwrap_or_else(|| format!("{:?}", e.tcp.outcome)));
+        return format!(
+            "TCP to {addr}: {}",
+            e.tcp
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("{:?}", e.tcp.outcome))
+        );
     }
     match &e.tls {
         Some(t) if t.outcome != v6audit_model::TlsOutcome::Ok => {
-            format!("TLS with {addr}: {}", t.error.clone().unwrap_or_else(|| format!("{:?}", t.outcome)))
+            format!(
+                "TLS with {addr}: {}",
+                t.error
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", t.outcome))
+            )
         }
         _ => format!("{addr}: no HTTP exchange"),
     }

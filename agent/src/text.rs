@@ -119,7 +119,9 @@ fn decode_entities(s: &str) -> String {
             "quot" => Some('"'),
             "apos" | "#39" => Some('\''),
             "nbsp" => Some(' '),
-            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -170,7 +172,11 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     }
     let inter = sa.intersection(&sb).count();
     let union = sa.len() + sb.len() - inter;
-    if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+    if union == 0 {
+        1.0
+    } else {
+        inter as f64 / union as f64
+    }
 }
 
 #[cfg(test)]
@@ -204,7 +210,13 @@ mod tests {
 
     #[test]
     fn unterminated_markup_does_not_panic() {
-        for body in [&b"<html><title>x"[..], b"<scr", b"<!-- never closed", b"&#xZZ; &", b"<script>no end"] {
+        for body in [
+            &b"<html><title>x"[..],
+            b"<scr",
+            b"<!-- never closed",
+            b"&#xZZ; &",
+            b"<script>no end",
+        ] {
             let _ = page_text(body);
         }
     }

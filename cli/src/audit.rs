@@ -84,11 +84,15 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     if let Ok(ip) = s.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
         return Ok(SocketAddr::new(ip, 53));
     }
-    Err(format!("`{s}` is not IP:PORT (write 192.0.2.53:53, [2001:db8::53]:53 or an address alone for port 53)"))
+    Err(format!(
+        "`{s}` is not IP:PORT (write 192.0.2.53:53, [2001:db8::53]:53 or an address alone for port 53)"
+    ))
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !(0.05..=3600.0).contains(&v) {
         return Err(format!("{v} s is out of range (0.05 to 3600)"));
     }
@@ -124,7 +128,10 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
             Ok(extra) => {
                 for p in extra.portals {
                     if inventory.portal(&p.id).is_some() {
-                        eprintln!("v6audit: --target {} has the id `{}`, already used in the inventory", p.url, p.id);
+                        eprintln!(
+                            "v6audit: --target {} has the id `{}`, already used in the inventory",
+                            p.url, p.id
+                        );
                         return None;
                     }
                     inventory.portals.push(p);
@@ -137,7 +144,9 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         }
     }
     if inventory.portals.is_empty() {
-        eprintln!("v6audit: nothing to audit: give an INVENTORY.yaml or --target HOST_OR_URL (see --help)");
+        eprintln!(
+            "v6audit: nothing to audit: give an INVENTORY.yaml or --target HOST_OR_URL (see --help)"
+        );
         return None;
     }
     let pack = match &inputs.rules {
@@ -151,7 +160,9 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         None => Pack::default_pack(),
     };
     let settings = Settings {
-        resolver: inputs.resolver.map_or(ResolverChoice::System, ResolverChoice::At),
+        resolver: inputs
+            .resolver
+            .map_or(ResolverChoice::System, ResolverChoice::At),
         ca_file: inputs.ca_file.clone(),
         concurrency: usize::from(inputs.concurrency),
         timeout: Duration::from_secs_f64(inputs.timeout),
@@ -182,7 +193,9 @@ pub fn progress(total: usize, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} portals · {per_sec} · eta {eta} {msg}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} portals · {per_sec} · eta {eta} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -222,20 +235,29 @@ pub async fn audit(
     }
     bar.finish_and_clear();
     let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
-    let inventory = (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
+    let inventory =
+        (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
     let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(Some(auditor.report(results, &loaded.pack, agent_id, inventory, duration_ms)))
+    Ok(Some(auditor.report(
+        results,
+        &loaded.pack,
+        agent_id,
+        inventory,
+        duration_ms,
+    )))
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).
 fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
     match path {
         Some(p) => {
-            let f = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot create {}", p.display()))?;
             Ok((Box::new(std::io::BufWriter::new(f)), false))
         }
         None => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             Ok((Box::new(anstream::stdout()), color))
         }
     }
@@ -250,7 +272,13 @@ pub fn terminal_width() -> usize {
 }
 
 /// Writes a finished report in a format that needs all results.
-pub fn write_report(out: &mut dyn Write, report: &Report, format: Format, lang: Lang, color: bool) -> std::io::Result<()> {
+pub fn write_report(
+    out: &mut dyn Write,
+    report: &Report,
+    format: Format,
+    lang: Lang,
+    color: bool,
+) -> std::io::Result<()> {
     let text = match format {
         Format::Table => output::table::render(report, lang, color, terminal_width()),
         Format::Json => output::json(report),

@@ -58,7 +58,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     let Some(report) = audit::audit(&loaded, "demo", &bar, |_| Ok(())).await? else {
         return Ok(Outcome::BadInput);
     };
-    let color = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut out = anstream::stdout();
     audit::write_report(&mut out, &report, Format::Table, args.lang, color)?;
     println!();

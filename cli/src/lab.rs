@@ -52,11 +52,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     })
     .await?;
     println!("v6audit lab: {} portals on loopback", lab.portals.len());
-    println!("  resolver   {} (and {})", lab.resolver(), lab.dns.addr_v4());
+    println!(
+        "  resolver   {} (and {})",
+        lab.resolver(),
+        lab.dns.addr_v4()
+    );
     println!("  inventory  {}", lab.inventory_path.display());
     println!("  CA file    {}", lab.ca_path.display());
     println!("  rule pack  {}", lab.pack_path.display());
-    println!("  web ports  http {}, https {}", lab.ports.http, lab.ports.https);
+    println!(
+        "  web ports  http {}, https {}",
+        lab.ports.http, lab.ports.https
+    );
     println!();
     println!("Audit it from another terminal with:");
     println!("  {}", lab.audit_args().join(" "));

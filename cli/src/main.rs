@@ -16,7 +16,12 @@ use clap::{Parser, Subcommand};
 /// with a rule pack: findings, a migration stage (0 ipv4-only, 1 broken,
 /// 2 reachable, 3 dual-stack, 4 ipv6-complete), a score and a priority.
 #[derive(Debug, Parser)]
-#[command(name = "v6audit", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "v6audit",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +50,10 @@ pub enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("v6audit: cannot start the async runtime: {e}");

@@ -42,7 +42,8 @@ impl Zone {
     }
 
     pub fn add(&mut self, name: &str, data: RecordData) -> &mut Self {
-        self.records.push((name.trim_end_matches('.').to_owned(), data));
+        self.records
+            .push((name.trim_end_matches('.').to_owned(), data));
         self
     }
 
@@ -59,13 +60,18 @@ impl Zone {
 }
 
 fn name(s: &str) -> Result<Name, LabError> {
-    let text = if s.ends_with('.') { s.to_owned() } else { format!("{s}.") };
+    let text = if s.ends_with('.') {
+        s.to_owned()
+    } else {
+        format!("{s}.")
+    };
     Name::from_ascii(&text).map_err(|e| LabError::Dns(format!("bad name `{s}`: {e}")))
 }
 
 fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError> {
     let origin = name(&zone.origin)?;
-    let mut handler: InMemoryZoneHandler = InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+    let mut handler: InMemoryZoneHandler =
+        InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
     let mname = zone
         .records
         .iter()
@@ -74,9 +80,20 @@ fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError>
             _ => None,
         })
         .unwrap_or_else(|| format!("ns1.{}", zone.origin));
-    let soa = SOA::new(name(&mname)?, name(&format!("hostmaster.{}", zone.origin))?, serial, 3600, 600, 86400, 60);
+    let soa = SOA::new(
+        name(&mname)?,
+        name(&format!("hostmaster.{}", zone.origin))?,
+        serial,
+        3600,
+        600,
+        86400,
+        60,
+    );
     if !handler.upsert_mut(Record::from_rdata(origin, 3600, RData::SOA(soa)), serial) {
-        return Err(LabError::Dns(format!("cannot add the SOA of {}", zone.origin)));
+        return Err(LabError::Dns(format!(
+            "cannot add the SOA of {}",
+            zone.origin
+        )));
     }
     for (owner, data) in &zone.records {
         let rdata = match data {
@@ -87,7 +104,10 @@ fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError>
             RecordData::Mx(pref, host) => RData::MX(MX::new(*pref, name(host)?)),
         };
         if !handler.upsert_mut(Record::from_rdata(name(owner)?, 60, rdata), serial) {
-            return Err(LabError::Dns(format!("cannot add {owner} {data:?} to {}", zone.origin)));
+            return Err(LabError::Dns(format!(
+                "cannot add {owner} {data:?} to {}",
+                zone.origin
+            )));
         }
     }
     Ok(Arc::new(handler))
@@ -101,7 +121,9 @@ pub struct DnsServer {
 
 impl std::fmt::Debug for DnsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DnsServer").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("DnsServer")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,7 +132,7 @@ impl DnsServer {
     pub async fn start(zones: &[Zone]) -> Result<DnsServer, LabError> {
         let mut catalog = Catalog::new();
         for zone in zones {
-            let handler: Arc<dyn ZoneHandler> = build(zone, 2026_11_27_01 % u32::MAX)?;
+            let handler: Arc<dyn ZoneHandler> = build(zone, 2_026_112_701)?;
             catalog.upsert(LowerName::from(name(&zone.origin)?), vec![handler]);
         }
         let (udp6, tcp6, udp4, tcp4, port) = bind_dns().await?;
@@ -144,7 +166,10 @@ async fn bind_dns() -> Result<(UdpSocket, TcpListener, UdpSocket, TcpListener, u
         let udp6 = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0))
             .await
             .map_err(|e| LabError::Bind(format!("UDP [::1]: {e}")))?;
-        let port = udp6.local_addr().map_err(|e| LabError::Bind(e.to_string()))?.port();
+        let port = udp6
+            .local_addr()
+            .map_err(|e| LabError::Bind(e.to_string()))?
+            .port();
         let rest = async {
             let tcp6 = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await?;
             let udp4 = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).await?;
@@ -156,5 +181,7 @@ async fn bind_dns() -> Result<(UdpSocket, TcpListener, UdpSocket, TcpListener, u
             Err(e) => last = e.to_string(),
         }
     }
-    Err(LabError::Bind(format!("no free DNS port on loopback: {last}")))
+    Err(LabError::Bind(format!(
+        "no free DNS port on loopback: {last}"
+    )))
 }

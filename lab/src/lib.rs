@@ -176,7 +176,11 @@ impl Lab {
                 Scenario::NonGlobal => {
                     // ::ffff:127.0.0.1 reaches the IPv4 listener: it "works", but no
                     // IPv6-only client could use it.
-                    target.host(&host, true, Some(std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped()));
+                    target.host(
+                        &host,
+                        true,
+                        Some(std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped()),
+                    );
                 }
                 Scenario::Cname => {
                     target.add(&host, RecordData::Cname(CNAME_EDGE.to_owned()));
@@ -208,7 +212,12 @@ impl Lab {
                     tls_port: tls,
                 },
             );
-            portals.push(LabPortal { id, host, url, scenario });
+            portals.push(LabPortal {
+                id,
+                host,
+                url,
+                scenario,
+            });
         }
 
         let names: Vec<String> = vec![
@@ -228,11 +237,16 @@ impl Lab {
 
         let mut tasks = JoinSet::new();
         let mut held = Vec::new();
-        let v6 = |side: web::V6Side, held: &mut Vec<web::V6Side>| -> Result<Option<TcpListener>, LabError> {
+        let v6 = |side: web::V6Side,
+                  held: &mut Vec<web::V6Side>|
+         -> Result<Option<TcpListener>, LabError> {
             match side {
                 web::V6Side::Listening(l) => {
-                    l.set_nonblocking(true).map_err(|e| LabError::Bind(e.to_string()))?;
-                    Ok(Some(TcpListener::from_std(l).map_err(|e| LabError::Bind(e.to_string()))?))
+                    l.set_nonblocking(true)
+                        .map_err(|e| LabError::Bind(e.to_string()))?;
+                    Ok(Some(
+                        TcpListener::from_std(l).map_err(|e| LabError::Bind(e.to_string()))?,
+                    ))
                 }
                 refusing => {
                     held.push(refusing);
@@ -271,7 +285,10 @@ impl Lab {
             tasks,
             _held: held,
         };
-        write(&config.dir.join("lab-audit.txt"), &format!("{}\n", lab.audit_args().join(" ")))?;
+        write(
+            &config.dir.join("lab-audit.txt"),
+            &format!("{}\n", lab.audit_args().join(" ")),
+        )?;
         Ok(lab)
     }
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -33,8 +33,12 @@ impl Pki {
     pub fn new(names: &[String]) -> Result<Pki, LabError> {
         let now = OffsetDateTime::now_utc();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
-        ca_params.distinguished_name.push(DnType::CommonName, "v6audit lab CA");
-        ca_params.distinguished_name.push(DnType::OrganizationName, "v6audit lab");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "v6audit lab CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "v6audit lab");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -43,13 +47,19 @@ impl Pki {
         ];
         ca_params.not_before = now - Duration::days(1);
         ca_params.not_after = now + Duration::days(3650);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(pki_err)?).map_err(pki_err)?;
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(pki_err)?)
+            .map_err(pki_err)?;
 
-        let leaf = |names: &[String], not_before: OffsetDateTime, not_after: OffsetDateTime| -> Result<Arc<ServerConfig>, LabError> {
+        let leaf = |names: &[String],
+                    not_before: OffsetDateTime,
+                    not_after: OffsetDateTime|
+         -> Result<Arc<ServerConfig>, LabError> {
             let key = KeyPair::generate().map_err(pki_err)?;
             let mut p = CertificateParams::new(names.to_vec()).map_err(pki_err)?;
-            p.distinguished_name
-                .push(DnType::CommonName, names.first().map_or("lab", String::as_str));
+            p.distinguished_name.push(
+                DnType::CommonName,
+                names.first().map_or("lab", String::as_str),
+            );
             p.is_ca = IsCa::NoCa;
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
             p.use_authority_key_identifier_extension = true;
@@ -73,7 +83,10 @@ impl Pki {
     }
 }
 
-fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<ServerConfig>, LabError> {
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, LabError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])

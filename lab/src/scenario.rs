@@ -130,11 +130,14 @@ impl Scenario {
     /// The stage an audit must find.
     pub fn expected_stage(self) -> Stage {
         match self {
-            Scenario::Good | Scenario::Cname | Scenario::V6Content | Scenario::HostileBody => Stage::Ipv6Complete,
-            Scenario::RedirectV4Only | Scenario::MailV4Only => Stage::DualStack,
-            Scenario::V6Status | Scenario::V6WrongCert | Scenario::V6ExpiredCert | Scenario::NsV4Only => {
-                Stage::Reachable
+            Scenario::Good | Scenario::Cname | Scenario::V6Content | Scenario::HostileBody => {
+                Stage::Ipv6Complete
             }
+            Scenario::RedirectV4Only | Scenario::MailV4Only => Stage::DualStack,
+            Scenario::V6Status
+            | Scenario::V6WrongCert
+            | Scenario::V6ExpiredCert
+            | Scenario::NsV4Only => Stage::Reachable,
             Scenario::V6Refused
             | Scenario::V6TlsSilent
             | Scenario::NonGlobal
@@ -171,7 +174,11 @@ impl Scenario {
                 ("tls.v6-handshake", Skip),
                 ("dns.ns-aaaa", Pass),
             ],
-            Scenario::Gone => &[("dns.aaaa", Fail), ("web.v6-reachable", Skip), ("web.parity", Skip)],
+            Scenario::Gone => &[
+                ("dns.aaaa", Fail),
+                ("web.v6-reachable", Skip),
+                ("web.parity", Skip),
+            ],
             Scenario::V6Refused => &[
                 ("dns.aaaa", Pass),
                 ("web.v6-reachable", Fail),
@@ -185,7 +192,11 @@ impl Scenario {
                 ("web.v6-http", Fail),
                 ("tls.v6-cert", Skip),
             ],
-            Scenario::V6Status => &[("web.v6-http", Pass), ("web.parity", Fail), ("tls.parity", Pass)],
+            Scenario::V6Status => &[
+                ("web.v6-http", Pass),
+                ("web.parity", Fail),
+                ("tls.parity", Pass),
+            ],
             Scenario::V6Content => &[("web.v6-http", Pass), ("web.parity", Warn)],
             Scenario::V6WrongCert => &[
                 ("tls.v6-handshake", Pass),
@@ -193,15 +204,27 @@ impl Scenario {
                 ("tls.parity", Fail),
                 ("web.parity", Pass),
             ],
-            Scenario::V6ExpiredCert => &[("tls.v6-handshake", Pass), ("tls.v6-cert", Fail), ("tls.parity", Fail)],
+            Scenario::V6ExpiredCert => &[
+                ("tls.v6-handshake", Pass),
+                ("tls.v6-cert", Fail),
+                ("tls.parity", Fail),
+            ],
             Scenario::NonGlobal => &[("dns.aaaa", Pass), ("dns.aaaa-global", Fail)],
             Scenario::RedirectV4Only => &[
                 ("web.v6-http", Pass),
                 ("web.redirects-v6", Fail),
                 ("web.parity", Warn),
             ],
-            Scenario::NsV4Only => &[("dns.ns-aaaa", Fail), ("dns.ns-v6-answers", Skip), ("web.parity", Pass)],
-            Scenario::MailV4Only => &[("dns.mx-aaaa", Fail), ("dns.ns-aaaa", Pass), ("web.parity", Pass)],
+            Scenario::NsV4Only => &[
+                ("dns.ns-aaaa", Fail),
+                ("dns.ns-v6-answers", Skip),
+                ("web.parity", Pass),
+            ],
+            Scenario::MailV4Only => &[
+                ("dns.mx-aaaa", Fail),
+                ("dns.ns-aaaa", Pass),
+                ("web.parity", Pass),
+            ],
             Scenario::HostileHeaders => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
             Scenario::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
             Scenario::HostileSlow => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
@@ -253,7 +276,8 @@ impl Mix {
         match self {
             Mix::All => Scenario::ALL[i % Scenario::ALL.len()],
             Mix::Fast => {
-                let fast: Vec<Scenario> = Scenario::ALL.into_iter().filter(|s| !s.is_slow()).collect();
+                let fast: Vec<Scenario> =
+                    Scenario::ALL.into_iter().filter(|s| !s.is_slow()).collect();
                 fast[i % fast.len()]
             }
             Mix::Only(s) => *s,

@@ -55,7 +55,13 @@ pub struct Sites {
 }
 
 /// Serves one listener until the task set is dropped.
-pub fn serve(tasks: &mut JoinSet<()>, listener: TcpListener, mode: Mode, family: Family, sites: Arc<Sites>) {
+pub fn serve(
+    tasks: &mut JoinSet<()>,
+    listener: TcpListener,
+    mode: Mode,
+    family: Family,
+    sites: Arc<Sites>,
+) {
     tasks.spawn(async move {
         let mut conns = JoinSet::new();
         loop {
@@ -64,7 +70,11 @@ pub fn serve(tasks: &mut JoinSet<()>, listener: TcpListener, mode: Mode, family:
             };
             let sites = sites.clone();
             conns.spawn(async move {
-                let _ = tokio::time::timeout(HOSTILE_MAX_TIME + Duration::from_secs(10), handle(stream, mode, family, sites)).await;
+                let _ = tokio::time::timeout(
+                    HOSTILE_MAX_TIME + Duration::from_secs(10),
+                    handle(stream, mode, family, sites),
+                )
+                .await;
             });
             while conns.try_join_next().is_some() {}
         }
@@ -92,14 +102,22 @@ async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>
             let Ok(Ok(start)) = tokio::time::timeout(REQUEST_TIMEOUT, acceptor).await else {
                 return;
             };
-            let host = start.client_hello().server_name().map(str::to_ascii_lowercase);
-            let scenario = host.as_deref().and_then(|h| sites.by_host.get(h)).map(|s| s.scenario);
+            let host = start
+                .client_hello()
+                .server_name()
+                .map(str::to_ascii_lowercase);
+            let scenario = host
+                .as_deref()
+                .and_then(|h| sites.by_host.get(h))
+                .map(|s| s.scenario);
             let config = match (scenario, family) {
                 (Some(Scenario::V6WrongCert), Family::V6) => sites.pki.wrong_name.clone(),
                 (Some(Scenario::V6ExpiredCert), Family::V6) => sites.pki.expired.clone(),
                 _ => sites.pki.good.clone(),
             };
-            let Ok(Ok(tls)) = tokio::time::timeout(REQUEST_TIMEOUT, start.into_stream(config)).await else {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(REQUEST_TIMEOUT, start.into_stream(config)).await
+            else {
                 return;
             };
             respond(tls, true, family, &sites).await;
@@ -133,7 +151,9 @@ async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(String, Stri
     let host = lines
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case("host").then(|| v.trim().to_owned())
+            k.trim()
+                .eq_ignore_ascii_case("host")
+                .then(|| v.trim().to_owned())
         })
         .unwrap_or_default();
     // Drop the port.
@@ -182,7 +202,12 @@ fn default_page() -> String {
     )
 }
 
-async fn write_response<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, extra: &[(&str, String)], body: &str) {
+async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    extra: &[(&str, String)],
+    body: &str,
+) {
     let mut head = format!(
         "HTTP/1.1 {status}\r\nServer: v6audit-lab\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
@@ -197,7 +222,12 @@ async fn write_response<S: AsyncWrite + Unpin>(stream: &mut S, status: &str, ext
     let _ = stream.shutdown().await;
 }
 
-async fn respond<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, tls: bool, family: Family, sites: &Sites) {
+async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    tls: bool,
+    family: Family,
+    sites: &Sites,
+) {
     let Some((path, host)) = read_head(&mut stream).await else {
         return;
     };
@@ -207,14 +237,23 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, tls: bool, fa
         match sites.by_host.get(&host) {
             Some(s) => Some(s),
             None => {
-                write_response(&mut stream, "404 Not Found", &[], &page("Not found", &[format!("No lab portal is called {host}.")])).await;
+                write_response(
+                    &mut stream,
+                    "404 Not Found",
+                    &[],
+                    &page("Not found", &[format!("No lab portal is called {host}.")]),
+                )
+                .await;
                 return;
             }
         }
     };
     let Some(site) = site else {
         // The IPv4-only redirect target: an ordinary page.
-        let body = page("Đăng nhập một cửa", &["Trang đăng nhập dùng chung (single sign-on) của các cổng dịch vụ công.".to_owned()]);
+        let body = page(
+            "Đăng nhập một cửa",
+            &["Trang đăng nhập dùng chung (single sign-on) của các cổng dịch vụ công.".to_owned()],
+        );
         write_response(&mut stream, "200 OK", &[], &body).await;
         return;
     };
@@ -224,14 +263,26 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, tls: bool, fa
         Scenario::HostileSlow => return hostile_slow(&mut stream, &portal_page(site)).await,
         Scenario::HostileRedirectLoop => {
             let next = if path == "/a" { "/b" } else { "/a" };
-            return write_response(&mut stream, "302 Found", &[("Location", next.to_owned())], "").await;
+            return write_response(
+                &mut stream,
+                "302 Found",
+                &[("Location", next.to_owned())],
+                "",
+            )
+            .await;
         }
         _ => {}
     }
     if !tls {
         // Plain HTTP sends visitors to HTTPS, as a well-run portal does.
         let location = format!("https://{host}:{}{path}", site.tls_port);
-        return write_response(&mut stream, "301 Moved Permanently", &[("Location", location)], "").await;
+        return write_response(
+            &mut stream,
+            "301 Moved Permanently",
+            &[("Location", location)],
+            "",
+        )
+        .await;
     }
     match (site.scenario, family) {
         (Scenario::RedirectV4Only, _) if path == "/" => {
@@ -240,9 +291,20 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, tls: bool, fa
             write_response(&mut stream, "302 Found", &[("Location", location)], "").await;
         }
         (Scenario::V6Status, Family::V6) => {
-            write_response(&mut stream, "404 Not Found", &[], &page("404 Not Found", &["The requested URL was not found on this server.".to_owned()])).await;
+            write_response(
+                &mut stream,
+                "404 Not Found",
+                &[],
+                &page(
+                    "404 Not Found",
+                    &["The requested URL was not found on this server.".to_owned()],
+                ),
+            )
+            .await;
         }
-        (Scenario::V6Content, Family::V6) => write_response(&mut stream, "200 OK", &[], &default_page()).await,
+        (Scenario::V6Content, Family::V6) => {
+            write_response(&mut stream, "200 OK", &[], &default_page()).await
+        }
         _ => write_response(&mut stream, "200 OK", &[], &portal_page(site)).await,
     }
 }

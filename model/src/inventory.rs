@@ -23,7 +23,9 @@ pub const INVENTORY_SCHEMA: &str = "v6audit/inventory/v1";
 
 /// Whom a portal serves; citizen and business services come first in the plan
 /// (Directive 02/CT-TTg puts the portals that serve citizens and businesses first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// Public services for citizens.
@@ -211,7 +213,9 @@ pub enum InventoryError {
         source: std::io::Error,
     },
     /// The file is larger than v6audit reads.
-    #[error("{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads")]
+    #[error(
+        "{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
+    )]
     TooLarge { path: String, size: usize },
     /// The YAML is malformed or does not match the inventory format.
     #[error("{0}")]
@@ -312,16 +316,14 @@ impl InventoryFile {
             )));
         }
         let mut errors = Vec::new();
-        if let Some(ports) = &self.defaults.ports {
-            if let Some(message) = check_ports(ports) {
-                errors.push(SourceError {
-                    file: file.to_owned(),
-                    line: 0,
-                    column: 0,
-                    field: Some("defaults.ports".to_owned()),
-                    message,
-                });
-            }
+        if let Some(message) = self.defaults.ports.as_deref().and_then(check_ports) {
+            errors.push(SourceError {
+                file: file.to_owned(),
+                line: 0,
+                column: 0,
+                field: Some("defaults.ports".to_owned()),
+                message,
+            });
         }
         let default_target = match self.defaults.target_stage.map(Stage::try_from) {
             Some(Err(message)) => {
@@ -359,7 +361,9 @@ impl InventoryFile {
             } else {
                 seen.insert(id.clone(), entry.id.referenced.line());
             }
-            let url = match parse_portal_url(&entry.url.value).and_then(|u| host_of(&u).map(|h| (u, h))) {
+            let url = match parse_portal_url(&entry.url.value)
+                .and_then(|u| host_of(&u).map(|h| (u, h)))
+            {
                 Ok(pair) => Some(pair),
                 Err(message) => {
                     errors.push(SourceError::spanned(file, &entry.url, at("url"), message));
@@ -379,7 +383,10 @@ impl InventoryFile {
             let Some((url, host)) = url else { continue };
             let ports = match (&entry.ports, &self.defaults.ports) {
                 (Some(own), _) => match check_ports(&own.value).or_else(|| {
-                    (!own.value.contains(&url.port_or_known_default().unwrap_or(443))).then(|| {
+                    (!own
+                        .value
+                        .contains(&url.port_or_known_default().unwrap_or(443)))
+                    .then(|| {
                         format!(
                             "ports {:?} must include the URL's port {}",
                             own.value,
@@ -468,7 +475,9 @@ fn parse_portal_url(text: &str) -> Result<Url, String> {
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("invalid URL `{text}`: a portal URL must not carry credentials"));
+        return Err(format!(
+            "invalid URL `{text}`: a portal URL must not carry credentials"
+        ));
     }
     if url.port() == Some(0) {
         return Err(format!("invalid URL `{text}`: port 0"));
@@ -497,7 +506,13 @@ fn host_of(url: &Url) -> Result<String, String> {
 fn id_from_host(host: &str) -> String {
     let mut id: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     while id.contains("--") {
         id = id.replace("--", "-");
@@ -549,14 +564,29 @@ mod tests {
         assert_eq!(p.host, "dichvucong.gov.vn");
         assert_eq!(
             p.ports,
-            vec![PortSpec { port: 80, tls: false }, PortSpec { port: 443, tls: true }]
+            vec![
+                PortSpec {
+                    port: 80,
+                    tls: false
+                },
+                PortSpec {
+                    port: 443,
+                    tls: true
+                }
+            ]
         );
     }
 
     #[test]
     fn target_url_with_port_probes_only_that_port() {
         let p = Portal::from_target("https://portal.lab.test:8443/dv").unwrap();
-        assert_eq!(p.ports, vec![PortSpec { port: 8443, tls: true }]);
+        assert_eq!(
+            p.ports,
+            vec![PortSpec {
+                port: 8443,
+                tls: true
+            }]
+        );
         assert_eq!(p.url_port(), 8443);
     }
 

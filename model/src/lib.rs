@@ -7,7 +7,7 @@ pub mod observation;
 pub mod report;
 pub mod source;
 
-pub use inventory::{Category, Inventory, InventoryError, Portal, PortSpec};
+pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};
 pub use lang::Lang;
 pub use observation::*;
 pub use report::*;

@@ -138,7 +138,10 @@ pub enum DnsOutcome {
 impl DnsOutcome {
     /// The name server gave a definite answer (records, no data, no such name).
     pub fn is_definite(self) -> bool {
-        matches!(self, DnsOutcome::Ok | DnsOutcome::NoData | DnsOutcome::NxDomain)
+        matches!(
+            self,
+            DnsOutcome::Ok | DnsOutcome::NoData | DnsOutcome::NxDomain
+        )
     }
 }
 

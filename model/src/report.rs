@@ -129,7 +129,9 @@ impl Verdict {
             .iter()
             .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
             .fold(None, |best: Option<&Finding>, f| match best {
-                Some(b) if (b.status.urgency(), b.severity) >= (f.status.urgency(), f.severity) => Some(b),
+                Some(b) if (b.status.urgency(), b.severity) >= (f.status.urgency(), f.severity) => {
+                    Some(b)
+                }
                 _ => Some(f),
             })
     }
@@ -294,8 +296,10 @@ pub struct Summary {
 impl Summary {
     /// Totals over the given results.
     pub fn of(results: &[PortalResult], duration_ms: u64) -> Summary {
-        let mut stages: BTreeMap<String, usize> =
-            Stage::ALL.iter().map(|s| (s.name().to_owned(), 0)).collect();
+        let mut stages: BTreeMap<String, usize> = Stage::ALL
+            .iter()
+            .map(|s| (s.name().to_owned(), 0))
+            .collect();
         let mut statuses = BTreeMap::new();
         let mut score_sum = 0u64;
         let mut uncertain = 0;

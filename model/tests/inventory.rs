@@ -1,6 +1,9 @@
 //! Inventory v1: good files load, and each invalid file gives exactly the error
 //! a user must see (file, line, column, field, what is wrong).
 
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 
 use v6audit_model::inventory::{INVENTORY_SCHEMA, InventoryFile, json_schema};
@@ -77,27 +80,40 @@ fn invalid_fixtures_give_exact_errors() {
              invalid/several.yaml:8:10: portals[2].url: invalid URL `not a url`: relative URL without a base\n\
              invalid/several.yaml:9:9: portals[3].id: invalid id `-d`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen",
         ),
-        ("invalid/missing-url.yaml", "invalid/missing-url.yaml:4:5: missing field `url`"),
+        (
+            "invalid/missing-url.yaml",
+            "invalid/missing-url.yaml:4:5: missing field `url`",
+        ),
         (
             "invalid/not-yaml.yaml",
             "invalid/not-yaml.yaml:4:10: unclosed quote",
         ),
-        ("invalid/empty.yaml", "invalid/empty.yaml:1:1: unexpected end of input"),
+        (
+            "invalid/empty.yaml",
+            "invalid/empty.yaml:1:1: unexpected end of input",
+        ),
     ];
     let mut seen = 0;
     let mut wrong = Vec::new();
     for (file, want) in cases {
         match load(file) {
             Ok(_) => wrong.push(format!("{file} loaded, but must fail with:\n  {want}")),
-            Err(got) if got != *want => wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}")),
+            Err(got) if got != *want => {
+                wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}"))
+            }
             Err(_) => {}
         }
         seen += 1;
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // Every invalid fixture has its row in the table.
-    let on_disk = std::fs::read_dir(fixtures().join("invalid")).unwrap().count();
-    assert_eq!(seen, on_disk, "each file under invalid/ needs a row in this table");
+    let on_disk = std::fs::read_dir(fixtures().join("invalid"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        seen, on_disk,
+        "each file under invalid/ needs a row in this table"
+    );
 }
 
 #[test]
@@ -110,9 +126,18 @@ fn defaults_ports_and_names_are_applied() {
     assert_eq!(
         a.ports,
         vec![
-            PortSpec { port: 80, tls: false },
-            PortSpec { port: 443, tls: true },
-            PortSpec { port: 8443, tls: false },
+            PortSpec {
+                port: 80,
+                tls: false
+            },
+            PortSpec {
+                port: 443,
+                tls: true
+            },
+            PortSpec {
+                port: 8443,
+                tls: false
+            },
         ]
     );
     // A URL with its own port probes that port (plus the defaults do not apply).
@@ -120,12 +145,24 @@ fn defaults_ports_and_names_are_applied() {
     assert_eq!(b.category, Category::Citizen);
     assert_eq!(b.target_stage, Some(Stage::Ipv6Complete));
     assert_eq!(b.tags, vec!["national".to_owned(), "pilot".to_owned()]);
-    assert_eq!(b.ports, vec![PortSpec { port: 8080, tls: false }]);
+    assert_eq!(
+        b.ports,
+        vec![PortSpec {
+            port: 8080,
+            tls: false
+        }]
+    );
     assert_eq!(b.url.as_str(), "http://b.example.gov.vn:8080/dv?x=1");
     // Host names are lower-cased and lose the final dot.
     let c = inv.portal("c").unwrap();
     assert_eq!(c.host, "c.example.gov.vn");
-    assert_eq!(c.ports, vec![PortSpec { port: 443, tls: true }]);
+    assert_eq!(
+        c.ports,
+        vec![PortSpec {
+            port: 443,
+            tls: true
+        }]
+    );
 }
 
 #[test]
@@ -138,14 +175,28 @@ fn the_vietnamese_inventory_loads_with_every_portal_classified() {
     assert_eq!(dvc.category, Category::Citizen);
     assert_eq!(dvc.target_stage, Some(Stage::DualStack));
     // The zone cut of this one is below gov.vn: the DNS probe must find it.
-    assert_eq!(inv.portal("dichvucong-hanoi").unwrap().host, "dichvucong.hanoi.gov.vn");
+    assert_eq!(
+        inv.portal("dichvucong-hanoi").unwrap().host,
+        "dichvucong.hanoi.gov.vn"
+    );
     for p in &inv.portals {
         assert!(p.agency.is_some(), "{} has no agency", p.id);
         assert!(p.name.is_some(), "{} has no name", p.id);
     }
-    let citizen = inv.portals.iter().filter(|p| p.category == Category::Citizen).count();
-    let business = inv.portals.iter().filter(|p| p.category == Category::Business).count();
-    assert!(citizen >= 9 && business >= 6, "{citizen} citizen, {business} business");
+    let citizen = inv
+        .portals
+        .iter()
+        .filter(|p| p.category == Category::Citizen)
+        .count();
+    let business = inv
+        .portals
+        .iter()
+        .filter(|p| p.category == Category::Business)
+        .count();
+    assert!(
+        citizen >= 9 && business >= 6,
+        "{citizen} citizen, {business} business"
+    );
 }
 
 #[test]

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use v6audit_model::{
-    Category, ChainStatus, DnsOutcome, Endpoint, Family, FetchOutcome, Finding, HttpExchange, HttpFetch,
-    HttpOutcome, Lang, Observation, PortalInfo, Stage, Status, TcpOutcome, TlsOutcome, Verdict,
+    Category, ChainStatus, DnsOutcome, Endpoint, Family, FetchOutcome, Finding, HttpExchange,
+    HttpFetch, HttpOutcome, Lang, Observation, PortalInfo, Stage, Status, TcpOutcome, TlsOutcome,
+    Verdict,
 };
 
 use crate::addr::AddressClass;
@@ -44,7 +45,9 @@ pub fn evaluate(pack: &Pack, obs: &Observation, portal: &PortalInfo, lang: Lang)
             None => format!("{}: {}", id.as_str(), outcome.key),
         };
         let remediation = match outcome.status {
-            Status::Fail | Status::Warn | Status::Error => rule.remediation.get(lang).trim().to_owned(),
+            Status::Fail | Status::Warn | Status::Error => {
+                rule.remediation.get(lang).trim().to_owned()
+            }
             _ => String::new(),
         };
         statuses.push((id, outcome.status));
@@ -84,7 +87,10 @@ pub fn stage_of(pack: &Pack, statuses: &[(RuleId, Status)]) -> (Stage, bool) {
         _ => return (Stage::Ipv4Only, true),
     }
     let mut stage = Stage::Broken;
-    for (i, next) in [Stage::Reachable, Stage::DualStack, Stage::Ipv6Complete].into_iter().enumerate() {
+    for (i, next) in [Stage::Reachable, Stage::DualStack, Stage::Ipv6Complete]
+        .into_iter()
+        .enumerate()
+    {
         let needed = &pack.stages[i];
         let failed = needed.iter().any(|r| status(*r) == Status::Fail);
         let errored = needed.iter().any(|r| status(*r) == Status::Error);
@@ -126,7 +132,13 @@ pub fn score_of(pack: &Pack, statuses: &[(RuleId, Status)]) -> u8 {
 /// gets the pack's bonus, so it comes before everything else; then the
 /// portal's weight (category, growing with audience) times its distance to
 /// stage 3.
-pub fn priority_of(pack: &Pack, stage: Stage, certain: bool, category: Category, audience: Option<u64>) -> u32 {
+pub fn priority_of(
+    pack: &Pack,
+    stage: Stage,
+    certain: bool,
+    category: Category,
+    audience: Option<u64>,
+) -> u32 {
     let p = &pack.priority;
     let cat = p.category.get(&category).copied().unwrap_or(1.0);
     let decades = audience.map_or(0.0, |a| (a.max(1) as f64).log10());
@@ -162,7 +174,11 @@ fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) ->
 }
 
 fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn endpoint_label(e: &Endpoint) -> String {
@@ -243,7 +259,11 @@ fn dns_aaaa_global(obs: &Observation, portal: &PortalInfo, params: &Params) -> O
         }
     }
     if bad.is_empty() {
-        out(Status::Pass, "global", vec![("addrs", join(&obs.dns.aaaa.addrs))])
+        out(
+            Status::Pass,
+            "global",
+            vec![("addrs", join(&obs.dns.aaaa.addrs))],
+        )
     } else {
         out(
             Status::Fail,
@@ -283,20 +303,32 @@ fn dns_ns_aaaa(obs: &Observation, params: &Params) -> Outcome {
     };
     let ns = &obs.dns.zone.name_servers;
     let with: Vec<_> = ns.iter().filter(|n| !n.aaaa.is_empty()).collect();
-    let without: Vec<_> = ns.iter().filter(|n| n.aaaa.is_empty()).map(|n| n.name.as_str()).collect();
+    let without: Vec<_> = ns
+        .iter()
+        .filter(|n| n.aaaa.is_empty())
+        .map(|n| n.name.as_str())
+        .collect();
     let min = params.min_name_servers as usize;
     let zone = ("zone", apex.to_owned());
     if with.len() >= min {
         out(
             Status::Pass,
             "enough",
-            vec![zone, ("count", with.len().to_string()), ("total", ns.len().to_string())],
+            vec![
+                zone,
+                ("count", with.len().to_string()),
+                ("total", ns.len().to_string()),
+            ],
         )
     } else if with.is_empty() {
         out(
             Status::Fail,
             "none",
-            vec![zone, ("total", ns.len().to_string()), ("names", join(without))],
+            vec![
+                zone,
+                ("total", ns.len().to_string()),
+                ("names", join(without)),
+            ],
         )
     } else {
         out(
@@ -319,7 +351,13 @@ fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
         Err(o) => return o,
     };
     let zone = ("zone", apex.to_owned());
-    let v6_servers: Vec<_> = obs.dns.zone.name_servers.iter().filter(|n| !n.aaaa.is_empty()).collect();
+    let v6_servers: Vec<_> = obs
+        .dns
+        .zone
+        .name_servers
+        .iter()
+        .filter(|n| !n.aaaa.is_empty())
+        .collect();
     if v6_servers.is_empty() {
         return out(Status::Skip, "no_v6_ns", vec![zone]);
     }
@@ -336,7 +374,10 @@ fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
             match q {
                 Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
                 Some(q) if q.outcome.is_definite() => {
-                    failed.push(format!("{} [{addr}] answered without authority (lame)", ns.name));
+                    failed.push(format!(
+                        "{} [{addr}] answered without authority (lame)",
+                        ns.name
+                    ));
                 }
                 Some(q) => failed.push(format!(
                     "{} [{addr}] {}",
@@ -350,7 +391,11 @@ fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
     if failed.is_empty() {
         out(Status::Pass, "all", vec![zone, ("count", good.to_string())])
     } else if good == 0 {
-        out(Status::Fail, "none", vec![zone, ("failed", failed.join("; "))])
+        out(
+            Status::Fail,
+            "none",
+            vec![zone, ("failed", failed.join("; "))],
+        )
     } else {
         out(
             Status::Warn,
@@ -384,16 +429,35 @@ fn dns_mx_aaaa(obs: &Observation) -> Outcome {
         }
     }
     // RFC 7505: a single "." exchange says the domain takes no mail.
-    if mx.exchanges.is_empty() || mx.exchanges.iter().all(|m| m.host == "." || m.host.is_empty()) {
+    if mx.exchanges.is_empty()
+        || mx
+            .exchanges
+            .iter()
+            .all(|m| m.host == "." || m.host.is_empty())
+    {
         return out(Status::Skip, "null_mx", vec![zone]);
     }
-    let with: Vec<_> = mx.exchanges.iter().filter(|m| !m.aaaa.is_empty()).map(|m| m.host.as_str()).collect();
-    let without: Vec<_> = mx.exchanges.iter().filter(|m| m.aaaa.is_empty()).map(|m| m.host.as_str()).collect();
+    let with: Vec<_> = mx
+        .exchanges
+        .iter()
+        .filter(|m| !m.aaaa.is_empty())
+        .map(|m| m.host.as_str())
+        .collect();
+    let without: Vec<_> = mx
+        .exchanges
+        .iter()
+        .filter(|m| m.aaaa.is_empty())
+        .map(|m| m.host.as_str())
+        .collect();
     if without.is_empty() {
         out(
             Status::Pass,
             "all",
-            vec![zone, ("count", with.len().to_string()), ("hosts", join(with))],
+            vec![
+                zone,
+                ("count", with.len().to_string()),
+                ("hosts", join(with)),
+            ],
         )
     } else if with.is_empty() {
         out(Status::Fail, "none", vec![zone, ("missing", join(without))])
@@ -439,7 +503,12 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
     }
     let failed: Vec<_> = eps
         .iter()
-        .filter(|e| !matches!(e.tcp.outcome, TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError))
+        .filter(|e| {
+            !matches!(
+                e.tcp.outcome,
+                TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError
+            )
+        })
         .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
         .collect();
     if !failed.is_empty() {
@@ -505,7 +574,11 @@ fn left_at(fetch: &HttpFetch) -> Option<String> {
         .hops
         .iter()
         .find(|h| h.next_host_has_aaaa == Some(false))
-        .and_then(|h| h.exchange.redirect_location().map(|loc| resolve_location(&h.url, loc)))
+        .and_then(|h| {
+            h.exchange
+                .redirect_location()
+                .map(|loc| resolve_location(&h.url, loc))
+        })
         .map(|u| host_of_url(&u))
 }
 
@@ -523,7 +596,9 @@ fn web_v6_http(obs: &Observation) -> Outcome {
     let Some(fetch) = &obs.http.ipv6 else {
         return out(Status::Error, "no_vantage", vec![]);
     };
-    let last_url = fetch.last().map_or_else(|| obs.url.clone(), |h| h.url.clone());
+    let last_url = fetch
+        .last()
+        .map_or_else(|| obs.url.clone(), |h| h.url.clone());
     match fetch.outcome {
         FetchOutcome::NoVantage => out(Status::Error, "no_vantage", vec![]),
         FetchOutcome::NoAddress => out(Status::Skip, "no_aaaa", host_vars(obs)),
@@ -544,7 +619,11 @@ fn web_v6_http(obs: &Observation) -> Outcome {
             }
         }
         FetchOutcome::LeftFamily => {
-            let status = fetch.hops.first().and_then(|h| h.exchange.status).unwrap_or(0);
+            let status = fetch
+                .hops
+                .first()
+                .and_then(|h| h.exchange.status)
+                .unwrap_or(0);
             out(
                 Status::Pass,
                 "left_family",
@@ -603,11 +682,18 @@ fn web_parity(obs: &Observation, params: &Params) -> Outcome {
         return out(
             Status::Fail,
             "ports_differ",
-            vec![("ipv4_ports", ports_text(&p4)), ("ipv6_ports", ports_text(&p6))],
+            vec![
+                ("ipv4_ports", ports_text(&p4)),
+                ("ipv6_ports", ports_text(&p6)),
+            ],
         );
     }
     if v6.outcome == FetchOutcome::LeftFamily {
-        return out(Status::Warn, "v6_left_family", vec![("host", left_at(v6).unwrap_or_default())]);
+        return out(
+            Status::Warn,
+            "v6_left_family",
+            vec![("host", left_at(v6).unwrap_or_default())],
+        );
     }
     let done4 = v4.outcome == FetchOutcome::Complete;
     let done6 = v6.outcome == FetchOutcome::Complete;
@@ -637,12 +723,18 @@ fn web_parity(obs: &Observation, params: &Params) -> Outcome {
         }
         (true, true) => {}
     }
-    let (s4, s6) = (v4.final_status().unwrap_or(0), v6.final_status().unwrap_or(0));
+    let (s4, s6) = (
+        v4.final_status().unwrap_or(0),
+        v6.final_status().unwrap_or(0),
+    );
     if s4 != s6 {
         return out(
             Status::Fail,
             "status_differ",
-            vec![("ipv4_status", s4.to_string()), ("ipv6_status", s6.to_string())],
+            vec![
+                ("ipv4_status", s4.to_string()),
+                ("ipv6_status", s6.to_string()),
+            ],
         );
     }
     let (u4, u6) = (v4.final_url().unwrap_or(""), v6.final_url().unwrap_or(""));
@@ -661,7 +753,10 @@ fn web_parity(obs: &Observation, params: &Params) -> Outcome {
             "content_differ",
             vec![
                 ("similarity", sim_text),
-                ("threshold", format!("{:.0}%", params.similarity_threshold * 100.0)),
+                (
+                    "threshold",
+                    format!("{:.0}%", params.similarity_threshold * 100.0),
+                ),
             ],
         );
     }
@@ -687,14 +782,22 @@ fn web_redirects_v6(obs: &Observation) -> Outcome {
     if v6.hops.is_empty() || v6.hops[0].exchange.outcome != HttpOutcome::Ok {
         return out(Status::Skip, "not_fetched", vec![]);
     }
-    let redirects: Vec<_> = v6.hops.iter().filter(|h| h.next_host_has_aaaa.is_some()).collect();
+    let redirects: Vec<_> = v6
+        .hops
+        .iter()
+        .filter(|h| h.next_host_has_aaaa.is_some())
+        .collect();
     if redirects.is_empty() {
         return out(Status::Skip, "no_redirects", vec![]);
     }
     let leaving: BTreeSet<String> = redirects
         .iter()
         .filter(|h| h.next_host_has_aaaa == Some(false))
-        .filter_map(|h| h.exchange.redirect_location().map(|l| host_of_url(&resolve_location(&h.url, l))))
+        .filter_map(|h| {
+            h.exchange
+                .redirect_location()
+                .map(|l| host_of_url(&resolve_location(&h.url, l)))
+        })
         .collect();
     if !leaving.is_empty() {
         return out(Status::Fail, "leaves_v6", vec![("hosts", join(leaving))]);
@@ -703,7 +806,10 @@ fn web_redirects_v6(obs: &Observation) -> Outcome {
     out(
         Status::Pass,
         "all_v6",
-        vec![("count", redirects.len().to_string()), ("hosts", join(hosts))],
+        vec![
+            ("count", redirects.len().to_string()),
+            ("hosts", join(hosts)),
+        ],
     )
 }
 
@@ -737,9 +843,16 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
     if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
         return out(Status::Error, "no_vantage", vec![]);
     }
-    let connected: Vec<_> = eps.iter().filter(|e| e.tcp.outcome == TcpOutcome::Connected).collect();
+    let connected: Vec<_> = eps
+        .iter()
+        .filter(|e| e.tcp.outcome == TcpOutcome::Connected)
+        .collect();
     if connected.is_empty() {
-        return out(Status::Fail, "no_connection", vec![("ports", join(tls_ports))]);
+        return out(
+            Status::Fail,
+            "no_connection",
+            vec![("ports", join(tls_ports))],
+        );
     }
     let failed: Vec<_> = connected
         .iter()
@@ -764,7 +877,10 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
     out(
         Status::Pass,
         "ok",
-        vec![("count", connected.len().to_string()), ("versions", join(versions))],
+        vec![
+            ("count", connected.len().to_string()),
+            ("versions", join(versions)),
+        ],
     )
 }
 
@@ -783,7 +899,9 @@ fn chain_problem(status: ChainStatus) -> &'static str {
 fn handshaken(obs: &Observation, family: Family) -> Vec<&Endpoint> {
     obs.endpoints
         .iter()
-        .filter(|e| e.family == family && e.tls.as_ref().is_some_and(|t| t.outcome == TlsOutcome::Ok))
+        .filter(|e| {
+            e.family == family && e.tls.as_ref().is_some_and(|t| t.outcome == TlsOutcome::Ok)
+        })
         .collect()
 }
 
@@ -796,23 +914,28 @@ fn tls_v6_cert(obs: &Observation, params: &Params) -> Outcome {
     let mut soonest: Option<(i64, time::OffsetDateTime, String)> = None;
     for e in &eps {
         let Some(tls) = &e.tls else { continue };
-        if let Some(chain) = &tls.chain {
-            if chain.status != ChainStatus::Valid {
-                let mut p = format!("{}: {}", endpoint_label(e), chain_problem(chain.status));
-                if let Some(cert) = &tls.certificate {
-                    match chain.status {
-                        ChainStatus::Expired => p.push_str(&format!(" on {}", cert.not_after.date())),
-                        ChainStatus::NameMismatch => p.push_str(&format!(" (valid for {})", cert.sans.join(", "))),
-                        ChainStatus::UnknownIssuer => p.push_str(&format!(" ({})", cert.issuer)),
-                        _ => {}
+        if let Some(chain) = &tls.chain
+            && chain.status != ChainStatus::Valid
+        {
+            let mut p = format!("{}: {}", endpoint_label(e), chain_problem(chain.status));
+            if let Some(cert) = &tls.certificate {
+                match chain.status {
+                    ChainStatus::Expired => p.push_str(&format!(" on {}", cert.not_after.date())),
+                    ChainStatus::NameMismatch => {
+                        p.push_str(&format!(" (valid for {})", cert.sans.join(", ")))
                     }
-                    if chain.status != ChainStatus::NameMismatch && chain.name_matches == Some(false) {
-                        p.push_str(&format!(", and name mismatch (valid for {})", cert.sans.join(", ")));
-                    }
+                    ChainStatus::UnknownIssuer => p.push_str(&format!(" ({})", cert.issuer)),
+                    _ => {}
                 }
-                problems.push(p);
-                continue;
+                if chain.status != ChainStatus::NameMismatch && chain.name_matches == Some(false) {
+                    p.push_str(&format!(
+                        ", and name mismatch (valid for {})",
+                        cert.sans.join(", ")
+                    ));
+                }
             }
+            problems.push(p);
+            continue;
         }
         if let Some(cert) = &tls.certificate {
             let days = (cert.not_after - obs.started_at).whole_days();
@@ -822,7 +945,11 @@ fn tls_v6_cert(obs: &Observation, params: &Params) -> Outcome {
         }
     }
     if !problems.is_empty() {
-        return out(Status::Fail, "invalid", vec![("problems", problems.join("; "))]);
+        return out(
+            Status::Fail,
+            "invalid",
+            vec![("problems", problems.join("; "))],
+        );
     }
     let Some((days, not_after, issuer)) = soonest else {
         return out(Status::Skip, "no_handshake", vec![]);
@@ -838,14 +965,23 @@ fn tls_v6_cert(obs: &Observation, params: &Params) -> Outcome {
         out(
             Status::Pass,
             "valid",
-            vec![("days", days.to_string()), ("not_after", date), ("issuer", issuer)],
+            vec![
+                ("days", days.to_string()),
+                ("not_after", date),
+                ("issuer", issuer),
+            ],
         )
     }
 }
 
 fn certs_of(eps: &[&Endpoint]) -> BTreeSet<String> {
     eps.iter()
-        .filter_map(|e| e.tls.as_ref().and_then(|t| t.certificate.as_ref()).map(|c| c.sha256.clone()))
+        .filter_map(|e| {
+            e.tls
+                .as_ref()
+                .and_then(|t| t.certificate.as_ref())
+                .map(|c| c.sha256.clone())
+        })
         .collect()
 }
 
@@ -856,7 +992,11 @@ fn versions_of(eps: &[&Endpoint]) -> BTreeSet<String> {
 }
 
 fn short_certs(certs: &BTreeSet<String>) -> String {
-    join(certs.iter().map(|c| format!("sha256:{}", &c[..c.len().min(16)])))
+    join(
+        certs
+            .iter()
+            .map(|c| format!("sha256:{}", &c[..c.len().min(16)])),
+    )
 }
 
 fn tls_parity(obs: &Observation) -> Outcome {
@@ -878,7 +1018,10 @@ fn tls_parity(obs: &Observation) -> Outcome {
         return out(
             Status::Fail,
             "cert_differs",
-            vec![("ipv4_cert", describe(&v4, &c4)), ("ipv6_cert", describe(&v6, &c6))],
+            vec![
+                ("ipv4_cert", describe(&v4, &c4)),
+                ("ipv6_cert", describe(&v6, &c6)),
+            ],
         );
     }
     let (ver4, ver6) = (versions_of(&v4), versions_of(&v6));

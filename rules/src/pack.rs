@@ -167,7 +167,9 @@ pub enum PackError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: rule pack is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads")]
+    #[error(
+        "{path}: rule pack is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
+    )]
     TooLarge { path: String, size: usize },
     /// Every problem, with file, line, column and field.
     #[error("{0}")]
@@ -239,7 +241,11 @@ fn placeholders(text: &str) -> Result<Vec<&str>, String> {
                 .find('}')
                 .ok_or_else(|| "a `{` is not closed (write `{{` for a literal brace)".to_owned())?;
             let name = &tail[1..end];
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
                 return Err(format!("`{{{name}}}` is not a placeholder name"));
             }
             names.push(name);
@@ -278,14 +284,19 @@ impl Pack {
                 size: text.len(),
             });
         }
-        let file: PackFile = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| PackError::Invalid(SourceErrors(vec![SourceError::from_yaml(source, &e)])))?;
+        let file: PackFile =
+            serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
+                PackError::Invalid(SourceErrors(vec![SourceError::from_yaml(source, &e)]))
+            })?;
         let mut b = Builder::new(source);
         if file.schema.value != PACK_SCHEMA {
             b.err(
                 &file.schema,
                 "schema",
-                format!("unknown rule pack schema `{}`; this v6audit reads `{PACK_SCHEMA}`", file.schema.value),
+                format!(
+                    "unknown rule pack schema `{}`; this v6audit reads `{PACK_SCHEMA}`",
+                    file.schema.value
+                ),
             );
             return Err(b.finish_err());
         }
@@ -293,7 +304,14 @@ impl Pack {
             None => None,
             Some(e) if e.value == "default" => Some(Pack::default_pack()),
             Some(e) => {
-                b.err(e, "extends", format!("unknown base pack `{}` (only `default` can be extended)", e.value));
+                b.err(
+                    e,
+                    "extends",
+                    format!(
+                        "unknown base pack `{}` (only `default` can be extended)",
+                        e.value
+                    ),
+                );
                 return Err(b.finish_err());
             }
         };
@@ -333,8 +351,12 @@ impl<'a> Builder<'a> {
     }
 
     fn err<T>(&mut self, at: &Spanned<T>, field: &str, message: String) {
-        self.errors
-            .push(SourceError::spanned(self.file, at, field.to_owned(), message));
+        self.errors.push(SourceError::spanned(
+            self.file,
+            at,
+            field.to_owned(),
+            message,
+        ));
     }
 
     fn err_nowhere(&mut self, field: String, message: String) {
@@ -362,7 +384,11 @@ impl<'a> Builder<'a> {
             line: at.map_or(0, |l| l.line()),
             column: at.map_or(0, |l| l.column()),
             field: Some(format!("rules.{}.{}", spec.id, which.name())),
-            message: format!("{} does not take `{}` (it belongs to {owner})", spec.id, which.name()),
+            message: format!(
+                "{} does not take `{}` (it belongs to {owner})",
+                spec.id,
+                which.name()
+            ),
         });
         false
     }
@@ -398,7 +424,11 @@ impl<'a> Builder<'a> {
                 self.err(
                     &key,
                     "rules",
-                    format!("unknown rule `{}`; the rules are: {}", key.value, known.join(", ")),
+                    format!(
+                        "unknown rule `{}`; the rules are: {}",
+                        key.value,
+                        known.join(", ")
+                    ),
                 );
                 continue;
             };
@@ -437,7 +467,11 @@ impl<'a> Builder<'a> {
                 for lang in Lang::ALL {
                     match placeholders(text.get(lang)) {
                         Err(problem) => {
-                            self.err(&mkey, &field(&format!("messages.{}.{lang}", mkey.value)), problem);
+                            self.err(
+                                &mkey,
+                                &field(&format!("messages.{}.{lang}", mkey.value)),
+                                problem,
+                            );
                             ok = false;
                         }
                         Ok(names) => {
@@ -469,48 +503,60 @@ impl<'a> Builder<'a> {
                 }
             }
             // Parameters: only the rule that reads one may set it.
-            if let Some(list) = &rule.allow {
-                if self.owns(id, Param::Allow, Some(list.referenced)) {
-                    let mut nets = Vec::new();
-                    for item in &list.value {
-                        match parse_prefix(&item.value) {
-                            Ok(net) => nets.push(net),
-                            Err(m) => self.err(item, &field("allow"), m),
-                        }
-                    }
-                    allow = Some(nets);
-                }
-            }
-            if let Some(v) = &rule.allow_ula_for_internal {
-                if self.owns(id, Param::AllowUlaForInternal, Some(v.referenced)) {
-                    allow_ula = Some(v.value);
-                }
-            }
-            if let Some(v) = &rule.min_name_servers {
-                if self.owns(id, Param::MinNameServers, Some(v.referenced)) {
-                    if v.value == 0 || v.value > 13 {
-                        self.err(v, &field("min_name_servers"), format!("must be 1 to 13, not {}", v.value));
-                    } else {
-                        min_ns = Some(v.value);
+            if let Some(list) = &rule.allow
+                && self.owns(id, Param::Allow, Some(list.referenced))
+            {
+                let mut nets = Vec::new();
+                for item in &list.value {
+                    match parse_prefix(&item.value) {
+                        Ok(net) => nets.push(net),
+                        Err(m) => self.err(item, &field("allow"), m),
                     }
                 }
+                allow = Some(nets);
             }
-            if let Some(v) = &rule.similarity_threshold {
-                if self.owns(id, Param::SimilarityThreshold, Some(v.referenced)) {
-                    if !(0.0..=1.0).contains(&v.value) {
-                        self.err(v, &field("similarity_threshold"), format!("must be between 0 and 1, not {}", v.value));
-                    } else {
-                        similarity = Some(v.value);
-                    }
+            if let Some(v) = &rule.allow_ula_for_internal
+                && self.owns(id, Param::AllowUlaForInternal, Some(v.referenced))
+            {
+                allow_ula = Some(v.value);
+            }
+            if let Some(v) = &rule.min_name_servers
+                && self.owns(id, Param::MinNameServers, Some(v.referenced))
+            {
+                if v.value == 0 || v.value > 13 {
+                    self.err(
+                        v,
+                        &field("min_name_servers"),
+                        format!("must be 1 to 13, not {}", v.value),
+                    );
+                } else {
+                    min_ns = Some(v.value);
                 }
             }
-            if let Some(v) = &rule.expiry_warning_days {
-                if self.owns(id, Param::ExpiryWarningDays, Some(v.referenced)) {
-                    if v.value > 3650 {
-                        self.err(v, &field("expiry_warning_days"), format!("must be at most 3650, not {}", v.value));
-                    } else {
-                        expiry = Some(v.value);
-                    }
+            if let Some(v) = &rule.similarity_threshold
+                && self.owns(id, Param::SimilarityThreshold, Some(v.referenced))
+            {
+                if !(0.0..=1.0).contains(&v.value) {
+                    self.err(
+                        v,
+                        &field("similarity_threshold"),
+                        format!("must be between 0 and 1, not {}", v.value),
+                    );
+                } else {
+                    similarity = Some(v.value);
+                }
+            }
+            if let Some(v) = &rule.expiry_warning_days
+                && self.owns(id, Param::ExpiryWarningDays, Some(v.referenced))
+            {
+                if v.value > 3650 {
+                    self.err(
+                        v,
+                        &field("expiry_warning_days"),
+                        format!("must be at most 3650, not {}", v.value),
+                    );
+                } else {
+                    expiry = Some(v.value);
                 }
             }
         }
@@ -518,19 +564,27 @@ impl<'a> Builder<'a> {
         let stages = match (file.stages, &base) {
             (Some(s), _) => {
                 let mut lists: [Vec<RuleId>; 3] = Default::default();
-                for (i, (name, list)) in [("reachable", s.reachable), ("dual-stack", s.dual_stack), ("ipv6-complete", s.ipv6_complete)]
-                    .into_iter()
-                    .enumerate()
+                for (i, (name, list)) in [
+                    ("reachable", s.reachable),
+                    ("dual-stack", s.dual_stack),
+                    ("ipv6-complete", s.ipv6_complete),
+                ]
+                .into_iter()
+                .enumerate()
                 {
                     for item in list {
                         match RuleId::parse(&item.value) {
-                            Some(id) if id == RuleId::DnsAaaa => self.err(
+                            Some(RuleId::DnsAaaa) => self.err(
                                 &item,
                                 &format!("stages.{name}"),
                                 "dns.aaaa decides stage 0 itself and cannot be listed".to_owned(),
                             ),
                             Some(id) => lists[i].push(id),
-                            None => self.err(&item, &format!("stages.{name}"), format!("unknown rule `{}`", item.value)),
+                            None => self.err(
+                                &item,
+                                &format!("stages.{name}"),
+                                format!("unknown rule `{}`", item.value),
+                            ),
                         }
                     }
                 }
@@ -538,19 +592,31 @@ impl<'a> Builder<'a> {
             }
             (None, Some(b)) => Some(b.stages.clone()),
             (None, None) => {
-                self.err_nowhere("stages".to_owned(), "missing: a pack without `extends: default` must list the rules of each stage".to_owned());
+                self.err_nowhere(
+                    "stages".to_owned(),
+                    "missing: a pack without `extends: default` must list the rules of each stage"
+                        .to_owned(),
+                );
                 None
             }
         };
         let priority = match (file.priority, &base) {
             (Some(p), _) => {
-                let missing: Vec<_> = [Category::Citizen, Category::Business, Category::Information, Category::Internal]
-                    .into_iter()
-                    .filter(|c| !p.category.contains_key(c))
-                    .map(|c| c.as_str())
-                    .collect();
+                let missing: Vec<_> = [
+                    Category::Citizen,
+                    Category::Business,
+                    Category::Information,
+                    Category::Internal,
+                ]
+                .into_iter()
+                .filter(|c| !p.category.contains_key(c))
+                .map(|c| c.as_str())
+                .collect();
                 if !missing.is_empty() {
-                    self.err_nowhere("priority.category".to_owned(), format!("missing weights for: {}", missing.join(", ")));
+                    self.err_nowhere(
+                        "priority.category".to_owned(),
+                        format!("missing weights for: {}", missing.join(", ")),
+                    );
                 }
                 Some(Priority {
                     category: p.category,
@@ -560,7 +626,11 @@ impl<'a> Builder<'a> {
             }
             (None, Some(b)) => Some(b.priority.clone()),
             (None, None) => {
-                self.err_nowhere("priority".to_owned(), "missing: a pack without `extends: default` must set priority weights".to_owned());
+                self.err_nowhere(
+                    "priority".to_owned(),
+                    "missing: a pack without `extends: default` must set priority weights"
+                        .to_owned(),
+                );
                 None
             }
         };
@@ -588,12 +658,27 @@ impl<'a> Builder<'a> {
                 }
             }
             if !missing.is_empty() {
-                self.err_nowhere(format!("rules.{}", spec.id), format!("missing {}", missing.join(", ")));
+                self.err_nowhere(
+                    format!("rules.{}", spec.id),
+                    format!("missing {}", missing.join(", ")),
+                );
                 continue;
             }
-            if let (Some(title), Some(severity), Some(weight), Some(why), Some(standard), Some(remediation)) =
-                (p.title, p.severity, p.weight, p.why, p.standard, p.remediation)
-            {
+            if let (
+                Some(title),
+                Some(severity),
+                Some(weight),
+                Some(why),
+                Some(standard),
+                Some(remediation),
+            ) = (
+                p.title,
+                p.severity,
+                p.weight,
+                p.why,
+                p.standard,
+                p.remediation,
+            ) {
                 rules.push(Rule {
                     id,
                     title,
@@ -608,7 +693,10 @@ impl<'a> Builder<'a> {
         }
         for (name, missing) in [
             ("dns.aaaa-global.allow", allow.is_none()),
-            ("dns.aaaa-global.allow_ula_for_internal", allow_ula.is_none()),
+            (
+                "dns.aaaa-global.allow_ula_for_internal",
+                allow_ula.is_none(),
+            ),
             ("dns.ns-aaaa.min_name_servers", min_ns.is_none()),
             ("web.parity.similarity_threshold", similarity.is_none()),
             ("tls.v6-cert.expiry_warning_days", expiry.is_none()),
@@ -629,15 +717,22 @@ impl<'a> Builder<'a> {
             });
         }
         match (self.errors.is_empty(), params, stages, priority) {
-            (true, Some(params), Some(stages), Some(priority)) if rules.len() == RuleId::ALL.len() => Ok(Pack {
-                name: file.name,
-                version: file.version.or(base.as_ref().map(|b| b.version)).unwrap_or(1),
-                source: self.file.to_owned(),
-                rules,
-                params,
-                stages,
-                priority,
-            }),
+            (true, Some(params), Some(stages), Some(priority))
+                if rules.len() == RuleId::ALL.len() =>
+            {
+                Ok(Pack {
+                    name: file.name,
+                    version: file
+                        .version
+                        .or(base.as_ref().map(|b| b.version))
+                        .unwrap_or(1),
+                    source: self.file.to_owned(),
+                    rules,
+                    params,
+                    stages,
+                    priority,
+                })
+            }
             _ => Err(self.finish_err()),
         }
     }
@@ -651,7 +746,9 @@ fn parse_prefix(text: &str) -> Result<Ipv6Net, String> {
     if let Ok(addr) = text.parse::<std::net::Ipv6Addr>() {
         return Ok(Ipv6Net::from(addr));
     }
-    Err(format!("`{text}` is not an IPv6 prefix (write it like 2001:db8::/32 or ::1/128)"))
+    Err(format!(
+        "`{text}` is not an IPv6 prefix (write it like 2001:db8::/32 or ::1/128)"
+    ))
 }
 
 #[cfg(test)]
@@ -660,9 +757,13 @@ mod tests {
 
     #[test]
     fn default_pack_compiles() {
-        let pack = Pack::parse(DEFAULT_PACK_YAML, DEFAULT_PACK_NAME).unwrap_or_else(|e| panic!("{e}"));
+        let pack =
+            Pack::parse(DEFAULT_PACK_YAML, DEFAULT_PACK_NAME).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(pack.rules.len(), RuleId::ALL.len());
-        assert!(pack.params.allow.is_empty(), "the default pack allows no special prefix");
+        assert!(
+            pack.params.allow.is_empty(),
+            "the default pack allows no special prefix"
+        );
         assert_eq!(pack.params.similarity_threshold, 0.9);
         assert_eq!(pack.params.expiry_warning_days, 14);
         assert_eq!(pack.params.min_name_servers, 2);
@@ -686,6 +787,10 @@ mod tests {
         assert_eq!(placeholders("a {b} c {{d}}").unwrap(), vec!["b"]);
         assert!(placeholders("a {b").unwrap_err().contains("not closed"));
         assert!(placeholders("a } b").unwrap_err().contains("without `{`"));
-        assert!(placeholders("{Bad Name}").unwrap_err().contains("not a placeholder"));
+        assert!(
+            placeholders("{Bad Name}")
+                .unwrap_err()
+                .contains("not a placeholder")
+        );
     }
 }

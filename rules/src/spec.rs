@@ -103,7 +103,10 @@ pub struct RuleSpec {
 
 impl RuleSpec {
     pub fn placeholders(&self, key: &str) -> Option<&'static [&'static str]> {
-        self.outcomes.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.outcomes
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -126,7 +129,11 @@ static SPECS: [RuleSpec; 15] = [
     },
     RuleSpec {
         id: "dns.aaaa-global",
-        outcomes: &[NO_AAAA, ("global", &["addrs"]), ("not_global", &["bad", "count"])],
+        outcomes: &[
+            NO_AAAA,
+            ("global", &["addrs"]),
+            ("not_global", &["bad", "count"]),
+        ],
         params: &[Param::Allow, Param::AllowUlaForInternal],
     },
     RuleSpec {

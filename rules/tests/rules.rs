@@ -2,6 +2,9 @@
 //! that fail with an exact error, and verdicts (statuses, stage, score,
 //! priority) for observations that stand for portals met in the field.
 
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -48,7 +51,9 @@ fn good_packs_load_and_override_only_what_they_name() {
 #[test]
 fn invalid_packs_give_exact_errors() {
     let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency";
-    let unknown_rule = format!("invalid/unknown-rule.yaml:5:3: rules: unknown rule `dns.aaa`; the rules are: {rules}");
+    let unknown_rule = format!(
+        "invalid/unknown-rule.yaml:5:3: rules: unknown rule `dns.aaa`; the rules are: {rules}"
+    );
     let cases: Vec<(&str, String)> = vec![
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
@@ -104,7 +109,9 @@ fn invalid_packs_give_exact_errors() {
     for (file, want) in &cases {
         match load(file) {
             Ok(_) => wrong.push(format!("{file} loaded, but must fail with:\n  {want}")),
-            Err(got) if got != *want => wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}")),
+            Err(got) if got != *want => {
+                wrong.push(format!("{file}:\n  want: {want}\n  got:  {got}"))
+            }
             Err(_) => {}
         }
     }
@@ -117,11 +124,21 @@ fn invalid_packs_give_exact_errors() {
         ),
         "{incomplete}"
     );
-    assert_eq!(incomplete.lines().count(), 2 + RuleId::ALL.len() + 5, "{incomplete}");
+    assert_eq!(
+        incomplete.lines().count(),
+        2 + RuleId::ALL.len() + 5,
+        "{incomplete}"
+    );
     assert!(incomplete.contains("invalid/incomplete.yaml: stages: missing: a pack without `extends: default` must list the rules of each stage"));
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    let on_disk = std::fs::read_dir(fixtures().join("invalid")).unwrap().count();
-    assert_eq!(cases.len() + 1, on_disk, "each file under invalid/ needs a row in this test");
+    let on_disk = std::fs::read_dir(fixtures().join("invalid"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        cases.len() + 1,
+        on_disk,
+        "each file under invalid/ needs a row in this test"
+    );
 }
 
 #[test]
@@ -129,8 +146,14 @@ fn every_rule_has_both_languages_for_every_outcome_in_the_default_pack() {
     let pack = Pack::default_pack();
     for id in RuleId::ALL {
         let rule = pack.rule(id);
-        assert!(!rule.title.en.is_empty() && !rule.title.vi.is_empty(), "{id}");
-        assert!(!rule.why.vi.is_empty() && !rule.remediation.vi.is_empty(), "{id}");
+        assert!(
+            !rule.title.en.is_empty() && !rule.title.vi.is_empty(),
+            "{id}"
+        );
+        assert!(
+            !rule.why.vi.is_empty() && !rule.remediation.vi.is_empty(),
+            "{id}"
+        );
         assert!(!rule.standard.is_empty(), "{id}");
         for (key, _) in id.spec().outcomes {
             assert!(rule.messages.contains_key(key), "{id} {key}");
@@ -239,7 +262,11 @@ fn fetch(family: Family, addr: &str) -> HttpFetch {
 
 fn lookup(addrs: &[&str]) -> AddressLookup {
     AddressLookup {
-        outcome: if addrs.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+        outcome: if addrs.is_empty() {
+            DnsOutcome::NoData
+        } else {
+            DnsOutcome::Ok
+        },
         addrs: addrs.iter().map(|a| ip(a)).collect(),
         cname_chain: vec![],
         error: None,
@@ -280,11 +307,23 @@ impl ObsBuilder {
         ObsBuilder(Observation {
             host: "portal.example.gov.vn".into(),
             url: "https://portal.example.gov.vn/".into(),
-            ports: vec![PortSpec { port: 80, tls: false }, PortSpec { port: 443, tls: true }],
+            ports: vec![
+                PortSpec {
+                    port: 80,
+                    tls: false,
+                },
+                PortSpec {
+                    port: 443,
+                    tls: true,
+                },
+            ],
             started_at: datetime!(2026-11-27 0:00 UTC),
             duration_ms: 300,
             budget_exhausted: false,
-            vantage: Vantage { ipv4: true, ipv6: true },
+            vantage: Vantage {
+                ipv4: true,
+                ipv6: true,
+            },
             dns: DnsObservation {
                 resolver: "system".into(),
                 a: lookup(&[V4]),
@@ -293,7 +332,10 @@ impl ObsBuilder {
                     apex: Some("example.gov.vn".into()),
                     outcome: DnsOutcome::Ok,
                     error: None,
-                    name_servers: vec![ns("ns1.example.gov.vn", true), ns("ns2.example.gov.vn", true)],
+                    name_servers: vec![
+                        ns("ns1.example.gov.vn", true),
+                        ns("ns2.example.gov.vn", true),
+                    ],
                 },
                 mx: MxObservation {
                     outcome: DnsOutcome::Ok,
@@ -307,7 +349,12 @@ impl ObsBuilder {
                     }],
                 },
             },
-            endpoints: vec![endpoint(V6, 80), endpoint(V6, 443), endpoint(V4, 80), endpoint(V4, 443)],
+            endpoints: vec![
+                endpoint(V6, 80),
+                endpoint(V6, 443),
+                endpoint(V4, 80),
+                endpoint(V4, 443),
+            ],
             http: PerFamily {
                 ipv4: Some(fetch(Family::V4, V4)),
                 ipv6: Some(fetch(Family::V6, V6)),
@@ -330,7 +377,12 @@ impl ObsBuilder {
     }
 
     fn v6_endpoints(mut self, f: impl Fn(&mut Endpoint)) -> Self {
-        for e in self.0.endpoints.iter_mut().filter(|e| e.family == Family::V6) {
+        for e in self
+            .0
+            .endpoints
+            .iter_mut()
+            .filter(|e| e.family == Family::V6)
+        {
             f(e);
         }
         self
@@ -347,11 +399,17 @@ impl ObsBuilder {
 }
 
 fn verdict(obs: &Observation) -> Verdict {
-    evaluate(&Pack::default_pack(), obs, &portal(Category::Citizen), Lang::En)
+    evaluate(
+        &Pack::default_pack(),
+        obs,
+        &portal(Category::Citizen),
+        Lang::En,
+    )
 }
 
 fn status(v: &Verdict, rule: &str) -> Status {
-    v.status(rule).unwrap_or_else(|| panic!("no finding for {rule}"))
+    v.status(rule)
+        .unwrap_or_else(|| panic!("no finding for {rule}"))
 }
 
 // ---------------------------------------------------------------- verdicts
@@ -360,14 +418,23 @@ fn status(v: &Verdict, rule: &str) -> Status {
 fn a_dual_stack_portal_done_right_is_ipv6_complete() {
     let v = verdict(&ObsBuilder::good().build());
     for f in &v.findings {
-        assert!(matches!(f.status, Status::Pass | Status::Skip), "{}: {:?} {}", f.rule, f.status, f.message);
+        assert!(
+            matches!(f.status, Status::Pass | Status::Skip),
+            "{}: {:?} {}",
+            f.rule,
+            f.status,
+            f.message
+        );
     }
     assert_eq!(v.stage, Stage::Ipv6Complete);
     assert!(v.stage_certain);
     assert_eq!(v.score, 100);
     assert_eq!(v.priority, 0);
     // Rules whose probes come later say so, never missing.
-    assert_eq!(v.finding("net.icmpv6-echo").unwrap().message, "Not checked by this version of the agent.");
+    assert_eq!(
+        v.finding("net.icmpv6-echo").unwrap().message,
+        "Not checked by this version of the agent."
+    );
     assert_eq!(v.findings.len(), RuleId::ALL.len());
 }
 
@@ -380,7 +447,14 @@ fn no_aaaa_is_stage_0_and_ipv6_rules_do_not_apply() {
         v.finding("dns.aaaa").unwrap().message,
         "portal.example.gov.vn has no AAAA record (IPv4 only: 192.0.2.10)."
     );
-    for rule in ["dns.aaaa-global", "web.v6-reachable", "web.v6-http", "web.parity", "tls.v6-handshake", "tls.v6-cert"] {
+    for rule in [
+        "dns.aaaa-global",
+        "web.v6-reachable",
+        "web.v6-http",
+        "web.parity",
+        "tls.v6-handshake",
+        "tls.v6-cert",
+    ] {
         assert_eq!(status(&v, rule), Status::Skip, "{rule}");
     }
     assert!(!v.finding("dns.aaaa").unwrap().remediation.is_empty());
@@ -414,8 +488,18 @@ fn refused_ipv6_is_broken_and_comes_first() {
     assert_eq!(v.stage, Stage::Broken);
     // Broken outranks an IPv4-only citizen portal with a million users.
     let pack = Pack::default_pack();
-    let ipv4_only_big = priority_of(&pack, Stage::Ipv4Only, true, Category::Citizen, Some(1_000_000));
-    assert!(v.priority > ipv4_only_big, "{} vs {ipv4_only_big}", v.priority);
+    let ipv4_only_big = priority_of(
+        &pack,
+        Stage::Ipv4Only,
+        true,
+        Category::Citizen,
+        Some(1_000_000),
+    );
+    assert!(
+        v.priority > ipv4_only_big,
+        "{} vs {ipv4_only_big}",
+        v.priority
+    );
 }
 
 #[test]
@@ -437,11 +521,29 @@ fn no_ipv6_at_the_vantage_is_error_not_fail() {
         })
         .build();
     let v = verdict(&obs);
-    for rule in ["web.v6-reachable", "web.v6-http", "tls.v6-handshake", "dns.ns-v6-answers", "web.parity"] {
+    for rule in [
+        "web.v6-reachable",
+        "web.v6-http",
+        "tls.v6-handshake",
+        "dns.ns-v6-answers",
+        "web.parity",
+    ] {
         assert_eq!(status(&v, rule), Status::Error, "{rule}");
-        assert!(v.finding(rule).unwrap().message.contains("this vantage has no IPv6"), "{rule}");
+        assert!(
+            v.finding(rule)
+                .unwrap()
+                .message
+                .contains("this vantage has no IPv6"),
+            "{rule}"
+        );
     }
-    assert_eq!(v.findings.iter().filter(|f| f.status == Status::Fail).count(), 0);
+    assert_eq!(
+        v.findings
+            .iter()
+            .filter(|f| f.status == Status::Fail)
+            .count(),
+        0
+    );
     // The stage is a floor, and no portal is called broken for it.
     assert_eq!(v.stage, Stage::Broken);
     assert!(!v.stage_certain);
@@ -450,7 +552,9 @@ fn no_ipv6_at_the_vantage_is_error_not_fail() {
 
 #[test]
 fn non_global_aaaa_fails_unless_the_pack_allows_it() {
-    let obs = ObsBuilder::good().with(|o| o.dns.aaaa = lookup(&["fd00::10", "2001:db8::1", V6])).build();
+    let obs = ObsBuilder::good()
+        .with(|o| o.dns.aaaa = lookup(&["fd00::10", "2001:db8::1", V6]))
+        .build();
     let v = verdict(&obs);
     assert_eq!(status(&v, "dns.aaaa-global"), Status::Fail);
     assert_eq!(
@@ -459,8 +563,19 @@ fn non_global_aaaa_fails_unless_the_pack_allows_it() {
     );
     assert_eq!(v.stage, Stage::Broken);
     // An internal portal may use ULA; documentation space still fails.
-    let internal = evaluate(&Pack::default_pack(), &obs, &portal(Category::Internal), Lang::En);
-    assert!(internal.finding("dns.aaaa-global").unwrap().message.starts_with("1 AAAA record(s)"));
+    let internal = evaluate(
+        &Pack::default_pack(),
+        &obs,
+        &portal(Category::Internal),
+        Lang::En,
+    );
+    assert!(
+        internal
+            .finding("dns.aaaa-global")
+            .unwrap()
+            .message
+            .starts_with("1 AAAA record(s)")
+    );
     // A pack that allows the prefixes (as tests in network namespaces do) passes.
     let pack = Pack::parse(
         "schema: v6audit/rules/v1\nname: netns\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [2001:db8::/32, fd00::/8]\n",
@@ -478,10 +593,15 @@ fn parity_fails_on_status_and_warns_on_content() {
         .build();
     let v = verdict(&obs);
     assert_eq!(status(&v, "web.parity"), Status::Fail);
-    assert_eq!(v.finding("web.parity").unwrap().message, "Different status: 200 over IPv4, 404 over IPv6.");
+    assert_eq!(
+        v.finding("web.parity").unwrap().message,
+        "Different status: 200 over IPv4, 404 over IPv6."
+    );
     assert_eq!(v.stage, Stage::Reachable);
 
-    let obs = ObsBuilder::good().with(|o| o.content_similarity = Some(0.42)).build();
+    let obs = ObsBuilder::good()
+        .with(|o| o.content_similarity = Some(0.42))
+        .build();
     let v = verdict(&obs);
     assert_eq!(status(&v, "web.parity"), Status::Warn);
     assert_eq!(
@@ -489,7 +609,9 @@ fn parity_fails_on_status_and_warns_on_content() {
         "The page text differs between IPv4 and IPv6: 42% similar (threshold 90%)."
     );
     // Just above the threshold is the same page.
-    let obs = ObsBuilder::good().with(|o| o.content_similarity = Some(0.91)).build();
+    let obs = ObsBuilder::good()
+        .with(|o| o.content_similarity = Some(0.91))
+        .build();
     assert_eq!(status(&verdict(&obs), "web.parity"), Status::Pass);
 }
 
@@ -548,7 +670,9 @@ fn a_redirect_off_ipv6_stops_at_dual_stack() {
             v6.outcome = FetchOutcome::LeftFamily;
             let hop = &mut v6.hops[0];
             hop.exchange.status = Some(302);
-            hop.exchange.headers.insert("location".into(), "https://sso.example.gov.vn/login".into());
+            hop.exchange
+                .headers
+                .insert("location".into(), "https://sso.example.gov.vn/login".into());
             hop.next_host_has_aaaa = Some(false);
         })
         .build();
@@ -567,7 +691,10 @@ fn a_redirect_off_ipv6_stops_at_dual_stack() {
 fn name_servers_and_mail() {
     let obs = ObsBuilder::good()
         .with(|o| {
-            o.dns.zone.name_servers = vec![ns("ns1.example.gov.vn", true), ns("ns2.example.gov.vn", false)];
+            o.dns.zone.name_servers = vec![
+                ns("ns1.example.gov.vn", true),
+                ns("ns2.example.gov.vn", false),
+            ];
         })
         .build();
     let v = verdict(&obs);
@@ -576,7 +703,11 @@ fn name_servers_and_mail() {
         v.finding("dns.ns-aaaa").unwrap().message,
         "Only 1 of the 2 name servers of example.gov.vn have AAAA (at least 2 needed); without: ns2.example.gov.vn."
     );
-    assert_eq!(v.stage, Stage::Ipv6Complete, "a warning does not hold the stage back");
+    assert_eq!(
+        v.stage,
+        Stage::Ipv6Complete,
+        "a warning does not hold the stage back"
+    );
 
     let obs = ObsBuilder::good()
         .with(|o| {
@@ -587,10 +718,17 @@ fn name_servers_and_mail() {
         .build();
     let v = verdict(&obs);
     assert_eq!(status(&v, "dns.ns-v6-answers"), Status::Fail);
-    assert!(v.finding("dns.ns-v6-answers").unwrap().message.contains("answered without authority (lame)"));
+    assert!(
+        v.finding("dns.ns-v6-answers")
+            .unwrap()
+            .message
+            .contains("answered without authority (lame)")
+    );
     assert_eq!(v.stage, Stage::Reachable);
 
-    let obs = ObsBuilder::good().with(|o| o.dns.mx.exchanges[0].aaaa.clear()).build();
+    let obs = ObsBuilder::good()
+        .with(|o| o.dns.mx.exchanges[0].aaaa.clear())
+        .build();
     let v = verdict(&obs);
     assert_eq!(status(&v, "dns.mx-aaaa"), Status::Fail);
     assert_eq!(v.stage, Stage::DualStack);
@@ -626,10 +764,22 @@ fn failures_of_the_ipv6_page_are_explained() {
 
 #[test]
 fn vietnamese_verdicts_read_in_vietnamese() {
-    let v = evaluate(&Pack::default_pack(), &ObsBuilder::good().no_aaaa().build(), &portal(Category::Citizen), Lang::Vi);
+    let v = evaluate(
+        &Pack::default_pack(),
+        &ObsBuilder::good().no_aaaa().build(),
+        &portal(Category::Citizen),
+        Lang::Vi,
+    );
     let f = v.finding("dns.aaaa").unwrap();
-    assert_eq!(f.message, "portal.example.gov.vn không có bản ghi AAAA (chỉ có IPv4: 192.0.2.10).");
-    assert!(f.remediation.starts_with("Cấp cho máy chủ web"), "{}", f.remediation);
+    assert_eq!(
+        f.message,
+        "portal.example.gov.vn không có bản ghi AAAA (chỉ có IPv4: 192.0.2.10)."
+    );
+    assert!(
+        f.remediation.starts_with("Cấp cho máy chủ web"),
+        "{}",
+        f.remediation
+    );
 }
 
 #[test]
@@ -657,7 +807,11 @@ fn priority_puts_broken_first_then_citizen_and_business_by_audience_and_distance
 #[test]
 fn scores_weigh_rules_and_leave_out_skips_and_errors() {
     let good = verdict(&ObsBuilder::good().build());
-    let warned = verdict(&ObsBuilder::good().with(|o| o.content_similarity = Some(0.5)).build());
+    let warned = verdict(
+        &ObsBuilder::good()
+            .with(|o| o.content_similarity = Some(0.5))
+            .build(),
+    );
     let v4 = verdict(&ObsBuilder::good().no_aaaa().build());
     assert_eq!(good.score, 100);
     assert!(warned.score < 100 && warned.score > 90, "{}", warned.score);

@@ -1,8 +1,8 @@
 //! CSV: one row per portal with its stage, score, priority and every rule's
 //! status, for spreadsheets (RFC 4180 quoting).
 
-use v6audit_rules::RuleId;
 use v6audit_model::Report;
+use v6audit_rules::RuleId;
 
 use super::by_priority;
 
@@ -18,7 +18,16 @@ pub fn field(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let mut header: Vec<String> = [
-        "id", "url", "name", "agency", "category", "stage", "stage_name", "stage_certain", "score", "priority",
+        "id",
+        "url",
+        "name",
+        "agency",
+        "category",
+        "stage",
+        "stage_name",
+        "stage_certain",
+        "score",
+        "priority",
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -42,9 +51,16 @@ pub fn render(report: &Report) -> String {
             v.priority.to_string(),
         ];
         for rule in RuleId::ALL {
-            row.push(v.status(rule.as_str()).map_or(String::new(), |s| s.to_string()));
+            row.push(
+                v.status(rule.as_str())
+                    .map_or(String::new(), |s| s.to_string()),
+            );
         }
-        row.push(field(&v.top_finding().map(|f| format!("{}: {}", f.rule, f.message)).unwrap_or_default()));
+        row.push(field(
+            &v.top_finding()
+                .map(|f| format!("{}: {}", f.rule, f.message))
+                .unwrap_or_default(),
+        ));
         out.push_str(&row.join(","));
         out.push_str("\r\n");
     }

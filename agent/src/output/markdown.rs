@@ -13,8 +13,20 @@ fn cell(s: &str) -> String {
 pub fn render(report: &Report, lang: Lang) -> String {
     let mut out = String::new();
     let (title, portal, stage, score, problems) = match lang {
-        Lang::En => ("IPv6 audit", "Portal", "Stage", "Score", "Problems and what to do"),
-        Lang::Vi => ("Đánh giá IPv6", "Cổng", "Giai đoạn", "Điểm", "Vấn đề và cách khắc phục"),
+        Lang::En => (
+            "IPv6 audit",
+            "Portal",
+            "Stage",
+            "Score",
+            "Problems and what to do",
+        ),
+        Lang::Vi => (
+            "Đánh giá IPv6",
+            "Cổng",
+            "Giai đoạn",
+            "Điểm",
+            "Vấn đề và cách khắc phục",
+        ),
     };
     out.push_str(&format!("# {title}\n\n{}\n\n", summary_line(report, lang)));
     out.push_str(&format!("| {portal} | {stage} |"));
@@ -28,7 +40,12 @@ pub fn render(report: &Report, lang: Lang) -> String {
     out.push_str("---:|\n");
     let rows = by_priority(&report.results);
     for r in &rows {
-        out.push_str(&format!("| [{}]({}) | {} |", cell(&r.portal.id), r.portal.url, stage_cell(r)));
+        out.push_str(&format!(
+            "| [{}]({}) | {} |",
+            cell(&r.portal.id),
+            r.portal.url,
+            stage_cell(r)
+        ));
         for (rule, _, _) in KEY_RULES {
             out.push_str(&format!(" {} |", status_cell(r.verdict.status(rule))));
         }
@@ -45,8 +62,18 @@ pub fn render(report: &Report, lang: Lang) -> String {
         if bad.is_empty() {
             continue;
         }
-        let name = r.portal.name.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
-        out.push_str(&format!("\n### {}{} ({})\n\n", r.portal.id, cell(&name), stage_cell(r)));
+        let name = r
+            .portal
+            .name
+            .as_deref()
+            .map(|n| format!(" — {n}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n### {}{} ({})\n\n",
+            r.portal.id,
+            cell(&name),
+            stage_cell(r)
+        ));
         for f in bad {
             out.push_str(&format!("- **{}** `{}`: {}\n", f.status, f.rule, f.message));
             if !f.remediation.is_empty() {

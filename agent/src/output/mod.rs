@@ -34,7 +34,10 @@ impl FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
             "markdown" | "md" => Ok(Format::Markdown),
-            other => Err(format!("unknown format `{other}` (expected one of {})", Format::NAMES.join(", "))),
+            other => Err(format!(
+                "unknown format `{other}` (expected one of {})",
+                Format::NAMES.join(", ")
+            )),
         }
     }
 }
@@ -125,7 +128,10 @@ pub fn summary_line(report: &Report, lang: Lang) -> String {
                 s.mean_score
             );
             if s.uncertain > 0 {
-                line.push_str(&format!(" · {} with a stage not fully measured (?)", s.uncertain));
+                line.push_str(&format!(
+                    " · {} with a stage not fully measured (?)",
+                    s.uncertain
+                ));
             }
             line
         }

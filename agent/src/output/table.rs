@@ -55,11 +55,23 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: usize) -> String 
         }
     };
     let rows = by_priority(&report.results);
-    let id_w = rows.iter().map(|r| r.portal.id.chars().count()).max().unwrap_or(6).clamp(6, 40);
+    let id_w = rows
+        .iter()
+        .map(|r| r.portal.id.chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 40);
     let stage_w = 16;
     let col_w: Vec<usize> = KEY_RULES
         .iter()
-        .map(|(_, en, vi)| if lang == Lang::Vi { vi.chars().count() } else { en.chars().count() }.max(5))
+        .map(|(_, en, vi)| {
+            if lang == Lang::Vi {
+                vi.chars().count()
+            } else {
+                en.chars().count()
+            }
+            .max(5)
+        })
         .collect();
     let (h_portal, h_stage, h_score, h_top) = match lang {
         Lang::En => ("PORTAL", "STAGE", "SCORE", "TOP FINDING"),
@@ -92,7 +104,11 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: usize) -> String 
             .top_finding()
             .map(|f| format!("{}: {}", f.rule, f.message))
             .unwrap_or_default();
-        line.push_str(&format!("  {}  {}", pad(&v.score.to_string(), 5), truncate(&top, top_w)));
+        line.push_str(&format!(
+            "  {}  {}",
+            pad(&v.score.to_string(), 5),
+            truncate(&top, top_w)
+        ));
         out.push_str(&line);
         out.push('\n');
     }

@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use v6audit_model::{
-    AddressLookup, DnsOutcome, DnsTransport, Family, MailExchange, MxObservation, NameServer, NsQuery,
-    ZoneObservation,
+    AddressLookup, DnsOutcome, DnsTransport, Family, MailExchange, MxObservation, NameServer,
+    NsQuery, ZoneObservation,
 };
 
 use crate::net::Reach;
@@ -31,7 +31,10 @@ const MAX_MAIL_EXCHANGERS: usize = 10;
 
 /// The host's A and AAAA, looked up at the same time.
 pub async fn host_addresses(dns: &Dns, host: &str) -> (AddressLookup, AddressLookup) {
-    tokio::join!(dns.addresses(host, RecordType::A), dns.addresses(host, RecordType::AAAA))
+    tokio::join!(
+        dns.addresses(host, RecordType::A),
+        dns.addresses(host, RecordType::AAAA)
+    )
 }
 
 /// What is known about one zone, shared by every portal in it.
@@ -126,10 +129,11 @@ pub async fn find_apex(dns: &Dns, host: &str) -> Result<String, LookupFailure> {
             }
             Err(f) => match f.outcome {
                 DnsOutcome::NoData | DnsOutcome::NxDomain => {
-                    if let Some(zone) = &f.soa_zone {
-                        if !zone.is_empty() && (name == *zone || name.ends_with(&format!(".{zone}"))) {
-                            return Ok(zone.clone());
-                        }
+                    if let Some(zone) = &f.soa_zone
+                        && !zone.is_empty()
+                        && (name == *zone || name.ends_with(&format!(".{zone}")))
+                    {
+                        return Ok(zone.clone());
                     }
                 }
                 _ => return Err(f),
@@ -144,7 +148,10 @@ pub async fn find_apex(dns: &Dns, host: &str) -> Result<String, LookupFailure> {
 }
 
 async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings, apex: &str) -> ZoneFacts {
-    let (ns, mx) = tokio::join!(name_servers(dns, reach, settings, apex), mail_exchangers(dns, apex));
+    let (ns, mx) = tokio::join!(
+        name_servers(dns, reach, settings, apex),
+        mail_exchangers(dns, apex)
+    );
     let (name_servers, ns_outcome, ns_error) = ns;
     ZoneFacts {
         name_servers,
@@ -184,7 +191,9 @@ async fn name_servers(
                 error = Some(format!(
                     "{} lookup: {}",
                     if std::ptr::eq(l, &a) { "A" } else { "AAAA" },
-                    l.error.clone().unwrap_or_else(|| format!("{:?}", l.outcome))
+                    l.error
+                        .clone()
+                        .unwrap_or_else(|| format!("{:?}", l.outcome))
                 ));
             }
         }
@@ -204,12 +213,19 @@ async fn name_servers(
                 IpAddr::V4(_) => None,
             })
             .collect();
-        let targets: Vec<IpAddr> = v6.iter().map(|a| IpAddr::V6(*a)).chain(v4.iter().map(|a| IpAddr::V4(*a))).collect();
-        let queries = join_all(
-            targets
-                .into_iter()
-                .map(|addr| ask_soa(reach, settings, SocketAddr::new(addr, settings.ns_port), apex)),
-        )
+        let targets: Vec<IpAddr> = v6
+            .iter()
+            .map(|a| IpAddr::V6(*a))
+            .chain(v4.iter().map(|a| IpAddr::V4(*a)))
+            .collect();
+        let queries = join_all(targets.into_iter().map(|addr| {
+            ask_soa(
+                reach,
+                settings,
+                SocketAddr::new(addr, settings.ns_port),
+                apex,
+            )
+        }))
         .await;
         NameServer {
             name,
@@ -257,7 +273,11 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
         let error = [&a, &aaaa]
             .iter()
             .find(|l| !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData))
-            .map(|l| l.error.clone().unwrap_or_else(|| format!("{:?}", l.outcome)));
+            .map(|l| {
+                l.error
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", l.outcome))
+            });
         MailExchange {
             preference,
             host,
@@ -281,7 +301,11 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
     }))
     .await;
     MxObservation {
-        outcome: if exchanges.is_empty() { DnsOutcome::NoData } else { DnsOutcome::Ok },
+        outcome: if exchanges.is_empty() {
+            DnsOutcome::NoData
+        } else {
+            DnsOutcome::Ok
+        },
         error: None,
         exchanges,
     }
@@ -289,7 +313,12 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
 
 /// Asks one name server address for the zone's SOA: UDP first, then TCP when
 /// UDP gets no answer or a truncated one.
-pub async fn ask_soa(reach: &Reach, settings: ZoneSettings, server: SocketAddr, zone: &str) -> NsQuery {
+pub async fn ask_soa(
+    reach: &Reach,
+    settings: ZoneSettings,
+    server: SocketAddr,
+    zone: &str,
+) -> NsQuery {
     let family = Family::of(&server.ip());
     let mut q = NsQuery {
         family,
@@ -328,7 +357,9 @@ pub async fn ask_soa(reach: &Reach, settings: ZoneSettings, server: SocketAddr, 
     };
     q.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     match answer {
-        Ok(msg) if msg.metadata.id != wire.0 || msg.metadata.message_type != MessageType::Response => {
+        Ok(msg)
+            if msg.metadata.id != wire.0 || msg.metadata.message_type != MessageType::Response =>
+        {
             q.outcome = DnsOutcome::Error;
             q.error = Some("the answer does not match the question".to_owned());
         }
@@ -391,7 +422,10 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOu
     let mut buf = vec![0u8; 4096];
     let n = sock.recv(&mut buf).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            (DnsOutcome::Error, "port unreachable (nothing listens on port 53)".to_owned())
+            (
+                DnsOutcome::Error,
+                "port unreachable (nothing listens on port 53)".to_owned(),
+            )
         } else {
             io(e)
         }
@@ -402,7 +436,8 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOu
 async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
     let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
     let mut stream = TcpStream::connect(server).await.map_err(io)?;
-    let len = u16::try_from(wire.len()).map_err(|_| (DnsOutcome::Error, "query too long".to_owned()))?;
+    let len =
+        u16::try_from(wire.len()).map_err(|_| (DnsOutcome::Error, "query too long".to_owned()))?;
     let mut framed = Vec::with_capacity(wire.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
     framed.extend_from_slice(wire);

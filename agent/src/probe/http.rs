@@ -14,7 +14,9 @@ use hyper::{Request, header};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
-use v6audit_model::{Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome};
+use v6audit_model::{
+    Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome,
+};
 
 use crate::probe::{Context, tcp};
 use crate::text;
@@ -67,7 +69,12 @@ fn host_header(url: &Url) -> String {
 }
 
 /// Sends `GET url` over `io` and reads the response by the deadline.
-pub async fn exchange<IO>(ctx: &Context, io: IO, url: &Url, deadline: tokio::time::Instant) -> Fetched
+pub async fn exchange<IO>(
+    ctx: &Context,
+    io: IO,
+    url: &Url,
+    deadline: tokio::time::Instant,
+) -> Fetched
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -110,10 +117,22 @@ where
         .body(Empty::<Bytes>::new());
     let request = match request {
         Ok(r) => r,
-        Err(e) => return finish(fetched, HttpOutcome::Error, Some(format!("cannot build the request: {e}"))),
+        Err(e) => {
+            return finish(
+                fetched,
+                HttpOutcome::Error,
+                Some(format!("cannot build the request: {e}")),
+            );
+        }
     };
     let response = match tokio::time::timeout_at(deadline, sender.send_request(request)).await {
-        Err(_) => return finish(fetched, HttpOutcome::Timeout, Some("no response head within the timeout".to_owned())),
+        Err(_) => {
+            return finish(
+                fetched,
+                HttpOutcome::Timeout,
+                Some("no response head within the timeout".to_owned()),
+            );
+        }
         Ok(Err(e)) => {
             let (outcome, reason) = classify_hyper_error(&e, settings.header_cap);
             return finish(fetched, outcome, Some(reason));
@@ -123,7 +142,10 @@ where
     fetched.exchange.status = Some(response.status().as_u16());
     for name in KEPT_HEADERS {
         if let Some(v) = response.headers().get(name) {
-            let value: String = String::from_utf8_lossy(v.as_bytes()).chars().take(512).collect();
+            let value: String = String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect();
             fetched.exchange.headers.insert(name.to_owned(), value);
         }
     }
@@ -192,7 +214,10 @@ fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, St
     } else if e.is_parse() || e.is_parse_status() {
         (HttpOutcome::Protocol, e.to_string())
     } else if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        (HttpOutcome::Closed, "the connection closed before a response".to_owned())
+        (
+            HttpOutcome::Closed,
+            "the connection closed before a response".to_owned(),
+        )
     } else if e.is_timeout() {
         (HttpOutcome::Timeout, e.to_string())
     } else {
@@ -208,7 +233,12 @@ fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, St
 }
 
 /// Connects to `addr` (with TLS when the URL is https) and sends one GET.
-pub async fn fetch_at(ctx: &Context, url: &Url, addr: SocketAddr, deadline: tokio::time::Instant) -> Fetched {
+pub async fn fetch_at(
+    ctx: &Context,
+    url: &Url,
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+) -> Fetched {
     let (stream, tcp) = tcp::connect(addr, deadline, &ctx.reach).await;
     let Some(stream) = stream else {
         return Fetched::not_sent(
@@ -294,7 +324,10 @@ pub async fn follow(
             None => {
                 let (a, aaaa) = crate::probe::dns::host_addresses(&ctx.dns, &next_host).await;
                 let has = !aaaa.addrs.is_empty();
-                (a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(), has)
+                (
+                    a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(),
+                    has,
+                )
             }
         };
         last.next_host_has_aaaa = Some(has_aaaa);

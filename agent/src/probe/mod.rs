@@ -46,7 +46,11 @@ pub fn url_for_port(portal: &Portal, spec: PortSpec) -> Url {
     // Both are special schemes, so set_scheme cannot fail between them.
     let _ = url.set_scheme(scheme);
     let default = if spec.tls { 443 } else { 80 };
-    let _ = url.set_port(if spec.port == default { None } else { Some(spec.port) });
+    let _ = url.set_port(if spec.port == default {
+        None
+    } else {
+        Some(spec.port)
+    });
     url
 }
 

@@ -16,14 +16,21 @@ fn ms_since(t: Instant) -> u64 {
 }
 
 /// Connects to one address, by the deadline; the outcome is always recorded.
-pub async fn connect(addr: SocketAddr, deadline: tokio::time::Instant, reach: &Reach) -> (Option<TcpStream>, TcpProbe) {
+pub async fn connect(
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+    reach: &Reach,
+) -> (Option<TcpStream>, TcpProbe) {
     if !reach.can_reach(addr.ip()) {
         return (
             None,
             TcpProbe {
                 outcome: TcpOutcome::NoVantage,
                 ms: 0,
-                error: Some(format!("this vantage has no {}", Family::of(&addr.ip()).label())),
+                error: Some(format!(
+                    "this vantage has no {}",
+                    Family::of(&addr.ip()).label()
+                )),
             },
         );
     }
@@ -94,13 +101,22 @@ mod tests {
     #[tokio::test]
     async fn refused_connect_is_recorded_as_refused() {
         // Bind a port and drop it, so nothing listens there.
-        let port = std::net::TcpListener::bind("[::1]:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("[::1]:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let reach = Reach {
             ipv6_loopback: true,
             ..Reach::default()
         };
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        let (stream, probe) = connect(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port), deadline, &reach).await;
+        let (stream, probe) = connect(
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+            deadline,
+            &reach,
+        )
+        .await;
         assert!(stream.is_none());
         assert_eq!(probe.outcome, TcpOutcome::Refused);
     }

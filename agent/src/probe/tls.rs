@@ -12,7 +12,10 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore,
+    SignatureScheme,
+};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -131,14 +134,18 @@ impl TlsClient {
                 let (_, conn) = stream.get_ref();
                 probe.outcome = TlsOutcome::Ok;
                 probe.version = conn.protocol_version().map(version_name);
-                probe.cipher_suite = conn
-                    .negotiated_cipher_suite()
-                    .map(|s| s.suite().as_str().map_or_else(|| format!("{:?}", s.suite()), str::to_owned));
-                probe.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
-                if let Some(certs) = conn.peer_certificates() {
-                    if let Some(leaf) = certs.first() {
-                        probe.certificate = certificate_facts(leaf.as_ref(), certs.len());
-                    }
+                probe.cipher_suite = conn.negotiated_cipher_suite().map(|s| {
+                    s.suite()
+                        .as_str()
+                        .map_or_else(|| format!("{:?}", s.suite()), str::to_owned)
+                });
+                probe.alpn = conn
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                if let Some(certs) = conn.peer_certificates()
+                    && let Some(leaf) = certs.first()
+                {
+                    probe.certificate = certificate_facts(leaf.as_ref(), certs.len());
                 }
                 (Some(stream), probe)
             }
@@ -180,9 +187,13 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let result = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
         // webpki reports only its first problem; check the name on its own too.
         let name_matches = rustls::server::ParsedCertificate::try_from(end_entity)
             .ok()
@@ -232,8 +243,12 @@ impl ServerCertVerifier for RecordingVerifier {
 fn chain_status(e: &rustls::Error) -> ChainStatus {
     match e {
         rustls::Error::InvalidCertificate(ce) => match ce {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => ChainStatus::Expired,
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => ChainStatus::NotYetValid,
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                ChainStatus::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                ChainStatus::NotYetValid
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 ChainStatus::NameMismatch
             }
@@ -252,12 +267,16 @@ fn classify_handshake_error(e: &std::io::Error) -> (TlsOutcome, String) {
         return match te {
             rustls::Error::AlertReceived(AlertDescription::ProtocolVersion)
             | rustls::Error::PeerIncompatible(
-                PeerIncompatible::ServerDoesNotSupportTls12Or13 | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig,
+                PeerIncompatible::ServerDoesNotSupportTls12Or13
+                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig,
             ) => (
                 TlsOutcome::ProtocolVersion,
                 "the server offers only TLS 1.1 or older".to_owned(),
             ),
-            rustls::Error::AlertReceived(alert) => (TlsOutcome::Alert, format!("the server sent the alert {alert:?}")),
+            rustls::Error::AlertReceived(alert) => (
+                TlsOutcome::Alert,
+                format!("the server sent the alert {alert:?}"),
+            ),
             rustls::Error::InvalidMessage(m) => (
                 TlsOutcome::Error,
                 format!("the server did not speak TLS ({m:?}); is this port plain HTTP?"),
