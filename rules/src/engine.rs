@@ -610,6 +610,10 @@ fn web_v6_http(obs: &Observation) -> Outcome {
             let vars = vec![("status", status.to_string()), ("url", hop.url.clone())];
             if status >= 500 {
                 out(Status::Warn, "server_error", vars)
+            } else if hop.exchange.outcome == HttpOutcome::BodyTimeout {
+                let mut vars = vars;
+                vars.push(("bytes", hop.exchange.body_bytes.to_string()));
+                out(Status::Warn, "body_slow", vars)
             } else if hop.exchange.body_truncated {
                 let mut vars = vars;
                 vars.push(("cap", format!("{} KiB", hop.exchange.body_bytes / 1024)));

@@ -190,6 +190,7 @@ static SPECS: [RuleSpec; 15] = [
             ("ok", &["status", "url"]),
             ("left_family", &["status", "host"]),
             ("body_truncated", &["status", "url", "cap"]),
+            ("body_slow", &["status", "url", "bytes"]),
             ("server_error", &["status", "url"]),
             ("redirect_loop", &["url"]),
             ("too_many_redirects", &["count", "url"]),

@@ -301,7 +301,12 @@ pub async fn follow(
             return (done(FetchOutcome::Failed, hops, None), None);
         };
         visited.insert(last.url.clone());
-        if last.exchange.outcome != HttpOutcome::Ok {
+        // A head that arrived is a response, even when its body was cut short
+        // by the timeout (web.v6-http warns about that).
+        if !matches!(
+            last.exchange.outcome,
+            HttpOutcome::Ok | HttpOutcome::BodyTimeout
+        ) {
             return (done(FetchOutcome::Failed, hops, None), None);
         }
         let Some(location) = last.exchange.redirect_location().map(str::to_owned) else {

@@ -1,0 +1,344 @@
+//! The `v6audit` binary as users and scripts meet it: exit codes, error
+//! messages, output formats and the JSON contract, against the lab served by
+//! `v6audit lab serve` in a child process (loopback only).
+
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_v6audit"));
+    c.env("NO_COLOR", "1").env_remove("V6AUDIT_LOG");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `v6audit lab serve` in the background, stopped when dropped.
+struct LabProcess {
+    child: Child,
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl LabProcess {
+    fn start(portals: u32, mix: &str) -> LabProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let child = bin()
+            .args([
+                "lab",
+                "serve",
+                "--portals",
+                &portals.to_string(),
+                "--mix",
+                mix,
+                "--dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = dir.path().join("lab-audit.txt");
+        let start = Instant::now();
+        while !ready.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the lab did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The file is written last; read the audit command it holds.
+        let text = std::fs::read_to_string(&ready).unwrap();
+        let args: Vec<String> = text.split_whitespace().skip(1).map(str::to_owned).collect();
+        assert_eq!(args[0], "audit");
+        LabProcess { child, dir, args }
+    }
+
+    /// `v6audit audit <lab inventory and settings> <extra>`.
+    fn audit(&self, extra: &[&str]) -> Output {
+        bin().args(&self.args).args(extra).output().unwrap()
+    }
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    p
+}
+
+/// The scenario a lab portal id stands for: the id without its number.
+fn scenario_of(id: &str) -> &str {
+    id.rsplit_once('-').map_or(id, |(s, _)| s)
+}
+
+#[test]
+fn bad_input_exits_2_with_the_place_of_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.yaml",
+        "schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://a.gov.vn/\n  - id: a\n    url: https://b.gov.vn/\n",
+    );
+    let o = run(&["audit", inv.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "v6audit: invalid inventory:\n{}:5:9: portals[1].id: duplicate id `a` (first used at line 3)\n",
+            inv.display()
+        )
+    );
+    assert!(o.stdout.is_empty());
+
+    let pack = write(
+        dir.path(),
+        "pack.yaml",
+        "schema: v6audit/rules/v1\nname: x\nextends: default\nrules:\n  web.parity:\n    similarity_threshold: 2\n",
+    );
+    let o = run(&[
+        "audit",
+        "--target",
+        "a.gov.vn",
+        "--rules",
+        pack.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:6:27: rules.web.parity.similarity_threshold: must be between 0 and 1, not 2",
+            pack.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&["audit"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to audit"), "{}", stderr(&o));
+
+    let o = run(&["audit", "--target", "a.gov.vn", "--format", "xml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown format `xml`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = run(&[
+        "audit",
+        "--target",
+        "a.gov.vn",
+        "--resolver",
+        "not-an-address",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is not IP:PORT"), "{}", stderr(&o));
+
+    let o = run(&["audit", "--target", "https://[2001:db8::1]/"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("the host must be a name"),
+        "{}",
+        stderr(&o)
+    );
+
+    let missing = dir.path().join("no-such-ca.pem");
+    let o = run(&[
+        "audit",
+        "--target",
+        "a.lab.test",
+        "--resolver",
+        "[::1]:9",
+        "--ca-file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot use CA file"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_explains_the_command() {
+    let o = run(&["audit", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = stdout(&o);
+    for needle in [
+        "--resolver",
+        "--ca-file",
+        "--concurrency",
+        "--timeout",
+        "--format",
+        "Exit status",
+        "jsonl",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn the_json_report_follows_the_v1_contract() {
+    let lab = LabProcess::start(18, "all");
+    let o = lab.audit(&[
+        "--format",
+        "json",
+        "--timeout",
+        "2",
+        "--agent-id",
+        "ci-agent",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["schema"], "v6audit/report/v1");
+    assert_eq!(report["agent"]["id"], "ci-agent");
+    assert_eq!(report["agent"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(report["agent"]["vantage"]["ipv6"], true);
+    assert!(report["agent"]["vantage"]["ipv4"].is_boolean());
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 18);
+    let statuses = ["pass", "fail", "warn", "info", "skip", "error"];
+    for r in results {
+        for key in ["id", "url", "agency", "category"] {
+            assert!(r["portal"][key].is_string(), "portal.{key} in {r}");
+        }
+        assert!(r["observation"]["dns"]["aaaa"].is_object());
+        let v = &r["verdict"];
+        let stage = v["stage"].as_u64().unwrap();
+        assert!(stage <= 4);
+        assert!(v["stage_name"].is_string());
+        assert!(v["score"].as_u64().unwrap() <= 100);
+        assert!(v["priority"].is_u64());
+        let findings = v["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 15, "every rule of the pack reports");
+        for f in findings {
+            for key in ["rule", "status", "severity", "message"] {
+                assert!(f[key].is_string(), "{key} in {f}");
+            }
+            assert!(statuses.contains(&f["status"].as_str().unwrap()));
+        }
+    }
+    assert_eq!(report["summary"]["portals"], 18);
+    assert_eq!(report["summary"]["stages"]["broken"], 6);
+}
+
+#[test]
+fn formats_table_jsonl_csv_markdown_and_vietnamese() {
+    let lab = LabProcess::start(18, "all");
+    let table = lab.audit(&["--timeout", "2"]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    let text = stdout(&table);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("PORTAL"), "{text}");
+    // Most urgent first: a broken portal heads the table.
+    assert!(lines[1].contains("1 broken"), "{text}");
+    assert!(
+        text.contains(
+            "18 portals: 2 ipv4-only, 6 broken, 4 reachable, 2 dual-stack, 4 ipv6-complete"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when NO_COLOR is set or output is not a terminal"
+    );
+
+    let jsonl = lab.audit(&["--timeout", "2", "--format", "jsonl"]);
+    let rows: Vec<serde_json::Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 18);
+    assert!(rows.iter().all(|r| r["verdict"]["stage"].is_u64()));
+
+    let out = lab.dir.path().join("audit.csv");
+    let csv = lab.audit(&[
+        "--timeout",
+        "2",
+        "--format",
+        "csv",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(csv.status.code(), Some(0));
+    assert!(
+        csv.stdout.is_empty(),
+        "--output writes the file, not stdout"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "id,url,name,agency,category,stage,stage_name,stage_certain,score,priority,dns.aaaa,"
+    ));
+    assert_eq!(lines.count(), 18);
+    assert!(
+        text.contains("good-0001,https://good-0001.lab.test:"),
+        "{text}"
+    );
+
+    let md = lab.audit(&["--timeout", "2", "--format", "markdown"]);
+    let text = stdout(&md);
+    assert!(text.starts_with("# IPv6 audit"), "{text}");
+    assert!(text.contains("| Portal | Stage |"));
+    assert!(text.contains("### v6-refused-0005"), "{text}");
+
+    let vi = lab.audit(&["--timeout", "2", "--lang", "vi", "--format", "markdown"]);
+    let text = stdout(&vi);
+    assert!(text.starts_with("# Đánh giá IPv6"), "{text}");
+    assert!(text.contains("không nhận kết nối TCP"), "{text}");
+}
+
+#[test]
+fn a_thousand_lab_portals_each_get_their_expected_stage() {
+    use v6audit_lab::Scenario;
+    let lab = LabProcess::start(1000, "all");
+    // Generous timeouts: this runs beside other tests on two cores, and the
+    // silent and slow portals wait them out either way.
+    let o = lab.audit(&["--format", "jsonl", "--timeout", "5", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1000);
+    let mut wrong = Vec::new();
+    for r in &rows {
+        let id = r["portal"]["id"].as_str().unwrap();
+        let scenario: Scenario = scenario_of(id).parse().unwrap();
+        let stage = r["verdict"]["stage"].as_u64().unwrap();
+        if stage != u64::from(scenario.expected_stage().number()) {
+            wrong.push(format!(
+                "{id}: stage {stage}, expected {}",
+                scenario.expected_stage()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of 1000 wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
