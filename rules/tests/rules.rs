@@ -817,3 +817,16 @@ fn scores_weigh_rules_and_leave_out_skips_and_errors() {
     assert!(warned.score < 100 && warned.score > 90, "{}", warned.score);
     assert!(v4.score < 50, "{}", v4.score);
 }
+
+#[test]
+fn the_readme_documents_every_rule() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    for id in RuleId::ALL {
+        assert!(
+            readme.contains(&format!("| `{id}` |")),
+            "README.md's rule table lacks {id}"
+        );
+    }
+}
