@@ -84,8 +84,9 @@ fn describe(r: &PortalResult) -> String {
         .join("\n")
 }
 
+/// One lab of every scenario, audited once, checked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_scenario_gives_its_stage_and_rule_statuses() {
+async fn every_scenario_end_to_end() {
     let run = run(
         Scenario::ALL.len(),
         Mix::All,
@@ -93,6 +94,11 @@ async fn every_scenario_gives_its_stage_and_rule_statuses() {
         Duration::from_secs(8),
     )
     .await;
+    every_scenario_gives_its_stage_and_rule_statuses(&run);
+    observations_record_the_facts_behind_each_scenario(&run);
+}
+
+fn every_scenario_gives_its_stage_and_rule_statuses(run: &Run) {
     let mut wrong = Vec::new();
     for s in Scenario::ALL {
         let r = run.of(s);
@@ -118,16 +124,7 @@ async fn every_scenario_gives_its_stage_and_rule_statuses() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn observations_record_the_facts_behind_each_scenario() {
-    let run = run(
-        Scenario::ALL.len(),
-        Mix::All,
-        Duration::from_secs(2),
-        Duration::from_secs(8),
-    )
-    .await;
-
+fn observations_record_the_facts_behind_each_scenario(run: &Run) {
     // A CNAME chain is followed and recorded.
     let cname = &run.of(Scenario::Cname).observation;
     assert_eq!(cname.dns.aaaa.cname_chain, vec!["edge.lab.test".to_owned()]);

@@ -152,9 +152,17 @@ impl Auditor {
 
     /// Observes and judges one portal.
     pub async fn audit_one(&self, portal: &Portal, pack: &Pack, lang: Lang) -> PortalResult {
+        tracing::debug!(portal = %portal.id, url = %portal.url, "probing");
         let observation = self.observe(portal).await;
         let info = PortalInfo::from(portal);
         let verdict = v6audit_rules::evaluate(pack, &observation, &info, lang);
+        tracing::debug!(
+            portal = %portal.id,
+            ms = observation.duration_ms,
+            budget_exhausted = observation.budget_exhausted,
+            stage = verdict.stage.number(),
+            "judged"
+        );
         PortalResult {
             id: Uuid::now_v7(),
             portal: info,

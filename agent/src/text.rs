@@ -25,7 +25,7 @@ pub fn page_text(body: &[u8]) -> PageText {
     let mut title_buf = String::new();
     let mut rest: &str = &html;
     while let Some(lt) = rest.find('<') {
-        push_text(&mut text, &rest[..lt]);
+        text.push_str(&rest[..lt]);
         if in_title {
             title_buf.push_str(&rest[..lt]);
         }
@@ -79,15 +79,11 @@ pub fn page_text(body: &[u8]) -> PageText {
         }
         text.push(' ');
     }
-    push_text(&mut text, rest);
+    text.push_str(rest);
     PageText {
         title,
         text: collapse(&decode_entities(&text)).to_lowercase(),
     }
-}
-
-fn push_text(out: &mut String, s: &str) {
-    out.push_str(s);
 }
 
 /// Collapses runs of white space into one space.

@@ -185,39 +185,9 @@ async fn name_servers(
     };
     let servers = names.into_iter().map(|name| async move {
         let (a, aaaa) = host_addresses(dns, &name).await;
-        let mut error = None;
-        for l in [&a, &aaaa] {
-            if !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData) {
-                error = Some(format!(
-                    "{} lookup: {}",
-                    if std::ptr::eq(l, &a) { "A" } else { "AAAA" },
-                    l.error
-                        .clone()
-                        .unwrap_or_else(|| format!("{:?}", l.outcome))
-                ));
-            }
-        }
-        let v4: Vec<_> = a
-            .addrs
-            .iter()
-            .filter_map(|a| match a {
-                IpAddr::V4(v) => Some(*v),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
-        let v6: Vec<_> = aaaa
-            .addrs
-            .iter()
-            .filter_map(|a| match a {
-                IpAddr::V6(v) => Some(*v),
-                IpAddr::V4(_) => None,
-            })
-            .collect();
-        let targets: Vec<IpAddr> = v6
-            .iter()
-            .map(|a| IpAddr::V6(*a))
-            .chain(v4.iter().map(|a| IpAddr::V4(*a)))
-            .collect();
+        let error = lookup_error(&a, &aaaa);
+        let (v4, v6) = (ipv4s(&a), ipv6s(&aaaa));
+        let targets: Vec<IpAddr> = aaaa.addrs.iter().chain(&a.addrs).copied().collect();
         let queries = join_all(targets.into_iter().map(|addr| {
             ask_soa(
                 reach,
@@ -237,6 +207,45 @@ async fn name_servers(
     });
     let servers = join_all(servers).await;
     (servers, DnsOutcome::Ok, None)
+}
+
+/// The IPv4 addresses of an A lookup.
+fn ipv4s(lookup: &AddressLookup) -> Vec<std::net::Ipv4Addr> {
+    lookup
+        .addrs
+        .iter()
+        .filter_map(|a| match a {
+            IpAddr::V4(v) => Some(*v),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+/// The IPv6 addresses of an AAAA lookup.
+fn ipv6s(lookup: &AddressLookup) -> Vec<std::net::Ipv6Addr> {
+    lookup
+        .addrs
+        .iter()
+        .filter_map(|a| match a {
+            IpAddr::V6(v) => Some(*v),
+            IpAddr::V4(_) => None,
+        })
+        .collect()
+}
+
+/// Why a server's own A or AAAA lookup failed, if one did (no data is not a failure).
+fn lookup_error(a: &AddressLookup, aaaa: &AddressLookup) -> Option<String> {
+    [("A", a), ("AAAA", aaaa)]
+        .into_iter()
+        .find(|(_, l)| !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData))
+        .map(|(kind, l)| {
+            format!(
+                "{kind} lookup: {}",
+                l.error
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", l.outcome))
+            )
+        })
 }
 
 async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
@@ -270,33 +279,12 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
             };
         }
         let (a, aaaa) = host_addresses(dns, &host).await;
-        let error = [&a, &aaaa]
-            .iter()
-            .find(|l| !matches!(l.outcome, DnsOutcome::Ok | DnsOutcome::NoData))
-            .map(|l| {
-                l.error
-                    .clone()
-                    .unwrap_or_else(|| format!("{:?}", l.outcome))
-            });
         MailExchange {
             preference,
+            error: lookup_error(&a, &aaaa),
+            a: ipv4s(&a),
+            aaaa: ipv6s(&aaaa),
             host,
-            a: a.addrs
-                .iter()
-                .filter_map(|a| match a {
-                    IpAddr::V4(v) => Some(*v),
-                    IpAddr::V6(_) => None,
-                })
-                .collect(),
-            aaaa: aaaa
-                .addrs
-                .iter()
-                .filter_map(|a| match a {
-                    IpAddr::V6(v) => Some(*v),
-                    IpAddr::V4(_) => None,
-                })
-                .collect(),
-            error,
         }
     }))
     .await;

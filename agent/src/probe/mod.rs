@@ -9,7 +9,6 @@ pub mod tcp;
 pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use url::Url;
 use v6audit_model::{Endpoint, Family, PortSpec, Portal};
@@ -94,6 +93,3 @@ pub async fn endpoint(
     endpoint.http = fetched.as_ref().map(|f| f.exchange.clone());
     (endpoint, fetched)
 }
-
-/// The shared pieces of a run, ready to probe.
-pub type SharedContext = Arc<Context>;
