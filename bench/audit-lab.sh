@@ -4,12 +4,13 @@
 # over IPv6 and once over IPv4 (no DNS walk, no name-server queries, no
 # certificate facts, no per-address probes), with the same parallelism.
 #
-# Usage: bench/audit-lab.sh [PORTALS]   (default 1000; loopback only)
+# Usage: bench/audit-lab.sh [PORTALS [MIX]]   (default 1000 fast; loopback only)
 # Prints the machine, both runs and their ratio; copy the block into
 # bench/RESULTS.md with the command line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
+MIX=${2:-fast}
 PAR=64
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/v6audit
@@ -17,13 +18,13 @@ DIR=$(mktemp -d)
 trap 'kill "$LAB" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 
 # `fast`: every scenario that answers at once, so no run waits out a timeout.
-"$BIN" lab serve --portals "$N" --mix fast --dir "$DIR" > "$DIR/lab.log" 2>&1 &
+"$BIN" lab serve --portals "$N" --mix "$MIX" --dir "$DIR" > "$DIR/lab.log" 2>&1 &
 LAB=$!
 for _ in $(seq 1 600); do [ -f "$DIR/lab-audit.txt" ] && break; sleep 0.1; done
 read -r -a AUDIT < "$DIR/lab-audit.txt"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "portals: $N (lab mix fast), parallelism $PAR"
+echo "portals: $N (lab mix $MIX), parallelism $PAR"
 
 # v6audit: the full audit.
 /usr/bin/time -f '%e %M' -o "$DIR/v6.time" \

@@ -42,7 +42,9 @@ fn opts(timeout: Duration) -> ResolverOpts {
     // matters for lookup_ip, but is set so nothing races the families.
     o.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
     o.timeout = timeout;
-    o.attempts = 1;
+    // Three sends in all, as a stub resolver does: a lost UDP packet is common,
+    // and one loss must not read as a missing record.
+    o.attempts = 2;
     o.cache_size = 4096;
     // /etc/hosts would answer for names the audit must ask DNS about.
     o.use_hosts_file = ResolveHosts::Never;

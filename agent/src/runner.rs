@@ -321,7 +321,7 @@ async fn observe_within(
         }
         endpoints.push(endpoint);
     }
-    let mut bodies: PerFamily<Option<Vec<u8>>> = PerFamily::default();
+    let mut sketches: PerFamily<Option<text::Sketch>> = PerFamily::default();
     let fetches = [Family::V4, Family::V6].map(|family| {
         let first = firsts.get_mut(family).take();
         let has_addr = net::of_family(&addrs, family).next().is_some();
@@ -378,13 +378,11 @@ async fn observe_within(
     let ((f4, b4), (f6, b6)) = tokio::join!(v4, v6);
     obs.http.ipv4 = Some(f4);
     obs.http.ipv6 = Some(f6);
-    bodies.ipv4 = b4;
-    bodies.ipv6 = b6;
+    sketches.ipv4 = b4;
+    sketches.ipv6 = b6;
     obs.endpoints = endpoints;
-    if let (Some(b4), Some(b6)) = (&bodies.ipv4, &bodies.ipv6) {
-        let (t4, t6) = (text::page_text(b4), text::page_text(b6));
-        obs.content_similarity =
-            Some((text::similarity(&t4.text, &t6.text) * 1000.0).round() / 1000.0);
+    if let (Some(s4), Some(s6)) = (&sketches.ipv4, &sketches.ipv6) {
+        obs.content_similarity = Some((s4.similarity(s6) * 1000.0).round() / 1000.0);
     }
     obs
 }

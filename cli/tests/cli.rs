@@ -329,9 +329,17 @@ fn a_thousand_lab_portals_each_get_their_expected_stage() {
         let scenario: Scenario = scenario_of(id).parse().unwrap();
         let stage = r["verdict"]["stage"].as_u64().unwrap();
         if stage != u64::from(scenario.expected_stage().number()) {
+            let bad: Vec<String> = r["verdict"]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| matches!(f["status"].as_str(), Some("fail" | "error" | "warn")))
+                .map(|f| format!("    {} {}: {}", f["rule"], f["status"], f["message"]))
+                .collect();
             wrong.push(format!(
-                "{id}: stage {stage}, expected {}",
-                scenario.expected_stage()
+                "{id}: stage {stage}, expected {}\n{}",
+                scenario.expected_stage(),
+                bad.join("\n")
             ));
         }
     }

@@ -19,7 +19,7 @@ use v6audit_model::{
 };
 
 use crate::probe::{Context, tcp};
-use crate::text;
+use crate::text::{self, Sketch};
 
 /// Headers kept in the Observation.
 const KEPT_HEADERS: [&str; 6] = [
@@ -31,11 +31,13 @@ const KEPT_HEADERS: [&str; 6] = [
     "content-length",
 ];
 
-/// A response and the body bytes read (kept in memory only, for the parity check).
+/// A response, and a sketch of its page text for the parity check. The body
+/// itself is dropped as soon as it is read, so a portal in flight holds a few
+/// kilobytes per page, not up to the body cap.
 #[derive(Debug)]
 pub struct Fetched {
     pub exchange: HttpExchange,
-    pub body: Option<Vec<u8>>,
+    pub sketch: Option<Sketch>,
 }
 
 impl Fetched {
@@ -54,7 +56,7 @@ impl Fetched {
                 title: None,
                 text_sha256: None,
             },
-            body: None,
+            sketch: None,
         }
     }
 }
@@ -149,9 +151,17 @@ where
             fetched.exchange.headers.insert(name.to_owned(), value);
         }
     }
-    let mut body = response.into_body();
-    let mut buf: Vec<u8> = Vec::new();
     let cap = settings.body_cap;
+    // Room for the announced length (within the cap), so the buffer does not
+    // grow by doubling past what it will hold.
+    let announced = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(16 << 10);
+    let mut body = response.into_body();
+    let mut buf: Vec<u8> = Vec::with_capacity(announced.min(cap));
     let mut outcome = HttpOutcome::Ok;
     let mut error = None;
     loop {
@@ -175,6 +185,7 @@ where
                 if let Ok(data) = frame.into_data() {
                     let room = cap - buf.len();
                     if data.len() > room {
+                        buf.reserve_exact(room);
                         buf.extend_from_slice(&data[..room]);
                         fetched.exchange.body_truncated = true;
                         break;
@@ -190,7 +201,8 @@ where
     fetched.exchange.text_sha256 = Some(crate::probe::tls::hex(
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes()).as_ref(),
     ));
-    fetched.body = Some(buf);
+    fetched.sketch = Some(Sketch::of(&page.text));
+    drop(buf);
     finish(fetched, outcome, error)
 }
 
@@ -281,14 +293,14 @@ pub async fn follow(
     first_addr: SocketAddr,
     first: Fetched,
     deadline: tokio::time::Instant,
-) -> (HttpFetch, Option<Vec<u8>>) {
+) -> (HttpFetch, Option<Sketch>) {
     let mut hops = vec![Hop {
         url: first.exchange.url.clone(),
         addr: Some(first_addr.ip()),
         exchange: first.exchange,
         next_host_has_aaaa: None,
     }];
-    let mut body = first.body;
+    let mut sketch = first.sketch;
     let mut visited: HashSet<String> = HashSet::new();
     let done = |outcome, hops, error: Option<String>| HttpFetch {
         family,
@@ -310,7 +322,7 @@ pub async fn follow(
             return (done(FetchOutcome::Failed, hops, None), None);
         }
         let Some(location) = last.exchange.redirect_location().map(str::to_owned) else {
-            return (done(FetchOutcome::Complete, hops, None), body);
+            return (done(FetchOutcome::Complete, hops, None), sketch);
         };
         let next = match Url::parse(&last.url).and_then(|base| base.join(&location)) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
@@ -349,7 +361,7 @@ pub async fn follow(
         let port = next.port_or_known_default().unwrap_or(443);
         let addr = SocketAddr::new(ip, port);
         let fetched = fetch_at(ctx, &next, addr, deadline).await;
-        body = fetched.body;
+        sketch = fetched.sketch;
         hops.push(Hop {
             url: next.to_string(),
             addr: Some(ip),
