@@ -90,8 +90,8 @@ async fn every_scenario_end_to_end() {
     let run = run(
         Scenario::ALL.len(),
         Mix::All,
-        Duration::from_secs(2),
-        Duration::from_secs(8),
+        Duration::from_secs(3),
+        Duration::from_secs(10),
     )
     .await;
     every_scenario_gives_its_stage_and_rule_statuses(&run);

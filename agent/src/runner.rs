@@ -180,17 +180,40 @@ impl Auditor {
         agent_id: &str,
         inventory: Option<String>,
     ) -> Report {
+        let never = |_: &Event| Ok::<(), std::convert::Infallible>(());
+        match self
+            .audit_with(portals, pack, lang, agent_id, inventory, never)
+            .await
+        {
+            Ok(report) => report,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`Auditor::audit`], calling `on_event` as each portal starts and
+    /// finishes (a progress bar, a JSON-lines writer). An error from it stops
+    /// waiting for the rest.
+    pub async fn audit_with<E>(
+        &self,
+        portals: Vec<Portal>,
+        pack: Arc<Pack>,
+        lang: Lang,
+        agent_id: &str,
+        inventory: Option<String>,
+        mut on_event: impl FnMut(&Event) -> Result<(), E>,
+    ) -> Result<Report, E> {
         let start = Instant::now();
         let n = portals.len();
         let mut rx = self.run(portals, pack.clone(), lang);
         let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();
-        while let Some(ev) = rx.recv().await {
-            if let Event::Finished { index, result } = ev {
+        while let Some(event) = rx.recv().await {
+            on_event(&event)?;
+            if let Event::Finished { index, result } = event {
                 slots[index] = Some(*result);
             }
         }
         let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
-        self.report(results, &pack, agent_id, inventory, ms(start))
+        Ok(self.report(results, &pack, agent_id, inventory, ms(start)))
     }
 
     /// Wraps results into a v1 report.

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -217,34 +217,29 @@ pub async fn audit(
             return Ok(None);
         }
     };
-    let lang = loaded.lang;
-    let start = Instant::now();
-    let portals = loaded.inventory.portals.clone();
-    let n = portals.len();
-    let mut rx = auditor.run(portals, loaded.pack.clone(), lang);
-    let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();
-    while let Some(event) = rx.recv().await {
-        match event {
-            Event::Started { id, .. } => bar.set_message(id),
-            Event::Finished { index, result } => {
-                bar.inc(1);
-                on_result(&result)?;
-                slots[index] = Some(*result);
-            }
-        }
-    }
-    bar.finish_and_clear();
-    let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
     let inventory =
         (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
-    let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(Some(auditor.report(
-        results,
-        &loaded.pack,
-        agent_id,
-        inventory,
-        duration_ms,
-    )))
+    let report = auditor
+        .audit_with(
+            loaded.inventory.portals.clone(),
+            loaded.pack.clone(),
+            loaded.lang,
+            agent_id,
+            inventory,
+            |event| match event {
+                Event::Started { id, .. } => {
+                    bar.set_message(id.clone());
+                    Ok(())
+                }
+                Event::Finished { result, .. } => {
+                    bar.inc(1);
+                    on_result(result)
+                }
+            },
+        )
+        .await;
+    bar.finish_and_clear();
+    Ok(Some(report?))
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).

@@ -256,7 +256,7 @@ impl Inventory {
             });
         }
         let file: InventoryFile = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| InventoryError::Syntax(SourceError::from_yaml(source, &e)))?;
+            .map_err(|e| InventoryError::Syntax(SourceError::from_yaml(source, text, &e)))?;
         file.compile(source)
     }
 

@@ -40,7 +40,7 @@ fn invalid_fixtures_give_exact_errors() {
         ),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:5:5: unknown field `agnecy`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage",
+            "invalid/unknown-field.yaml:5:5: portals[0].agnecy: unknown field `agnecy`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage",
         ),
         (
             "invalid/bad-url.yaml",
@@ -52,7 +52,7 @@ fn invalid_fixtures_give_exact_errors() {
         ),
         (
             "invalid/unknown-category.yaml",
-            "invalid/unknown-category.yaml:5:15: unknown variant `citizens`, expected one of citizen, business, information, internal",
+            "invalid/unknown-category.yaml:5:15: portals[0].category: unknown variant `citizens`, expected one of citizen, business, information, internal",
         ),
         (
             "invalid/wrong-schema.yaml",
@@ -82,11 +82,11 @@ fn invalid_fixtures_give_exact_errors() {
         ),
         (
             "invalid/missing-url.yaml",
-            "invalid/missing-url.yaml:4:5: missing field `url`",
+            "invalid/missing-url.yaml:4:5: portals[0]: missing field `url`",
         ),
         (
             "invalid/not-yaml.yaml",
-            "invalid/not-yaml.yaml:4:10: unclosed quote",
+            "invalid/not-yaml.yaml:4:10: portals[0].url: unclosed quote",
         ),
         (
             "invalid/empty.yaml",

@@ -286,7 +286,7 @@ impl Pack {
         }
         let file: PackFile =
             serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
-                PackError::Invalid(SourceErrors(vec![SourceError::from_yaml(source, &e)]))
+                PackError::Invalid(SourceErrors(vec![SourceError::from_yaml(source, text, &e)]))
             })?;
         let mut b = Builder::new(source);
         if file.schema.value != PACK_SCHEMA {

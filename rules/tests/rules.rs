@@ -58,11 +58,11 @@ fn invalid_packs_give_exact_errors() {
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:6:5: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
+            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
         ),
         (
             "invalid/bad-severity.yaml",
-            "invalid/bad-severity.yaml:6:15: unknown variant `urgent`, expected one of info, low, medium, high, critical".into(),
+            "invalid/bad-severity.yaml:6:15: rules.web.v6-http.severity: unknown variant `urgent`, expected one of info, low, medium, high, critical".into(),
         ),
         (
             "invalid/wrong-param.yaml",
@@ -86,7 +86,7 @@ fn invalid_packs_give_exact_errors() {
         ),
         (
             "invalid/missing-translation.yaml",
-            "invalid/missing-translation.yaml:7:7: missing field `vi`".into(),
+            "invalid/missing-translation.yaml:7:7: rules.dns.aaaa.remediation: missing field `vi`".into(),
         ),
         (
             "invalid/wrong-schema.yaml",
