@@ -258,12 +258,16 @@ fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
     }
 }
 
-pub fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
+/// The width to fit the table to: the terminal's, when standard output is one.
+pub fn terminal_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let from_env = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    let from_tty = crossterm::terminal::size()
         .ok()
-        .and_then(|c| c.parse().ok())
-        .filter(|&w: &usize| w >= 40)
-        .unwrap_or(120)
+        .map(|(w, _)| usize::from(w));
+    Some(from_env.or(from_tty).unwrap_or(120).max(40))
 }
 
 /// Writes a finished report in a format that needs all results.
@@ -273,9 +277,10 @@ pub fn write_report(
     format: Format,
     lang: Lang,
     color: bool,
+    width: Option<usize>,
 ) -> std::io::Result<()> {
     let text = match format {
-        Format::Table => output::table::render(report, lang, color, terminal_width()),
+        Format::Table => output::table::render(report, lang, color, width),
         Format::Json => output::json(report),
         Format::Csv => output::csv::render(report),
         Format::Markdown => output::markdown::render(report, lang),
@@ -304,6 +309,18 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     let Some(report) = report else {
         return Ok(Outcome::BadInput);
     };
-    write_report(&mut out, &report, args.format, args.inputs.lang, color)?;
+    let width = if args.output.is_some() {
+        None
+    } else {
+        terminal_width()
+    };
+    write_report(
+        &mut out,
+        &report,
+        args.format,
+        args.inputs.lang,
+        color,
+        width,
+    )?;
     Ok(Outcome::Ok)
 }

@@ -61,7 +61,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut out = anstream::stdout();
-    audit::write_report(&mut out, &report, Format::Table, args.lang, color)?;
+    audit::write_report(
+        &mut out,
+        &report,
+        Format::Table,
+        args.lang,
+        color,
+        audit::terminal_width(),
+    )?;
     println!();
     println!("To audit the lab yourself: v6audit lab serve, then the command it prints.");
     println!("To audit your own portals: v6audit audit inventories/vn-public-services.yaml");

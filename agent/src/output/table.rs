@@ -45,8 +45,10 @@ fn truncate(s: &str, width: usize) -> String {
     }
 }
 
-/// Renders the table. `width` bounds the last column to the terminal.
-pub fn render(report: &Report, lang: Lang, color: bool, width: usize) -> String {
+/// Renders the table. With a terminal `width`, a top finding that does not
+/// fit beside its row goes on the next line, cut to the width; without one
+/// (a pipe, a file) every row is one whole line.
+pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) -> String {
     let paint = |style: Style, text: &str| {
         if color {
             format!("{style}{text}{style:#}")
@@ -87,7 +89,6 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: usize) -> String 
     out.push_str(&paint(Style::new().bold(), &header));
     out.push('\n');
     let used = header.chars().count() - h_top.chars().count();
-    let top_w = width.saturating_sub(used).max(20);
     for r in rows {
         let v = &r.verdict;
         let mut line = format!(
@@ -104,12 +105,22 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: usize) -> String 
             .top_finding()
             .map(|f| format!("{}: {}", f.rule, f.message))
             .unwrap_or_default();
-        line.push_str(&format!(
-            "  {}  {}",
-            pad(&v.score.to_string(), 5),
-            truncate(&top, top_w)
-        ));
-        out.push_str(&line);
+        line.push_str(&format!("  {}", pad(&v.score.to_string(), 5)));
+        match width {
+            Some(w) if !top.is_empty() && used + top.chars().count() > w => {
+                out.push_str(line.trim_end());
+                out.push_str("\n    ");
+                out.push_str(&paint(
+                    Style::new().dimmed(),
+                    &truncate(&top, w.saturating_sub(4).max(20)),
+                ));
+            }
+            _ => {
+                line.push_str("  ");
+                line.push_str(&top);
+                out.push_str(line.trim_end());
+            }
+        }
         out.push('\n');
     }
     out.push('\n');
