@@ -5,6 +5,7 @@
 pub mod error;
 pub mod net;
 pub mod output;
+pub mod policy;
 pub mod probe;
 pub mod resolver;
 pub mod runner;

@@ -122,6 +122,28 @@ impl Dns {
         }
     }
 
+    /// Whether the resolver answers at all: any response, even REFUSED or
+    /// SERVFAIL, says it is there; silence or a refused connection says not.
+    pub async fn answers(&self) -> Result<(), String> {
+        let limit = self.timeout * 3;
+        match tokio::time::timeout(limit, self.resolver.lookup(Name::root(), RecordType::NS)).await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => match classify(&e).outcome {
+                DnsOutcome::NoData
+                | DnsOutcome::NxDomain
+                | DnsOutcome::ServFail
+                | DnsOutcome::Refused => Ok(()),
+                _ => Err(format!("the resolver {} does not answer: {e}", self.label)),
+            },
+            Err(_) => Err(format!(
+                "the resolver {} does not answer (no response within {} s)",
+                self.label,
+                limit.as_secs()
+            )),
+        }
+    }
+
     /// A or AAAA for a host, with the CNAME chain followed and recorded.
     pub async fn addresses(&self, host: &str, rtype: RecordType) -> AddressLookup {
         let start = Instant::now();

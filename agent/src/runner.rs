@@ -74,6 +74,12 @@ impl Auditor {
         self.vantage
     }
 
+    /// Checks that the resolver answers before a run whose results must be
+    /// trusted (`v6audit check`).
+    pub async fn resolver_answers(&self) -> Result<(), String> {
+        self.ctx.dns.answers().await
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.ctx.settings
     }

@@ -16,7 +16,7 @@ use v6audit_rules::Pack;
 
 use crate::Outcome;
 
-/// Inputs shared by the commands that audit (`audit` now; `check`, `tui`, `plan` later).
+/// Inputs shared by the commands that audit (`audit`, `check`, `plan`).
 #[derive(Debug, Clone, Args)]
 pub struct AuditInputs {
     /// The inventory to audit (YAML, schema v6audit/inventory/v1).
@@ -49,6 +49,12 @@ pub struct AuditInputs {
     /// Language of messages and remediation.
     #[arg(long, value_name = "en|vi", default_value = "en")]
     pub lang: Lang,
+    /// The agent's name in the report (default: the host name).
+    #[arg(long, value_name = "ID")]
+    pub agent_id: Option<String>,
+    /// No progress bar on standard error.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -63,18 +69,12 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
     /// Output format: table, json (the v1 report), jsonl (a result per line as
-    /// each portal finishes), csv or markdown.
+    /// each portal finishes), csv, markdown, junit or sarif.
     #[arg(long, short = 'f', value_name = "FORMAT", default_value = "table")]
     pub format: Format,
     /// Write the output to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The agent's name in the report (default: the host name).
-    #[arg(long, value_name = "ID")]
-    pub agent_id: Option<String>,
-    /// No progress bar on standard error.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
@@ -105,6 +105,8 @@ pub struct Loaded {
     pub pack: Arc<Pack>,
     pub settings: Settings,
     pub lang: Lang,
+    /// Check that the resolver answers before auditing (`check`).
+    pub require_resolver: bool,
 }
 
 /// Loads the inventory and pack; on bad input prints every problem and returns None.
@@ -175,6 +177,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         pack: Arc::new(pack),
         settings,
         lang: inputs.lang,
+        require_resolver: false,
     })
 }
 
@@ -202,7 +205,9 @@ pub fn progress(total: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs the audit, streaming events to `on_result` as portals finish.
+/// Runs the audit, streaming events to `on_result` as portals finish. None
+/// when it could not start (the reason is printed), or, when the resolver
+/// must be checked first, when it does not answer.
 pub async fn audit(
     loaded: &Loaded,
     agent_id: &str,
@@ -217,6 +222,13 @@ pub async fn audit(
             return Ok(None);
         }
     };
+    if loaded.require_resolver
+        && let Err(reason) = auditor.resolver_answers().await
+    {
+        bar.finish_and_clear();
+        eprintln!("v6audit: {reason}; without DNS the audit cannot be trusted");
+        return Ok(None);
+    }
     let inventory =
         (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
     let report = auditor
@@ -243,7 +255,7 @@ pub async fn audit(
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).
-fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
+pub fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
     match path {
         Some(p) => {
             let f = std::fs::File::create(p)
@@ -274,6 +286,7 @@ pub fn terminal_width() -> Option<usize> {
 pub fn write_report(
     out: &mut dyn Write,
     report: &Report,
+    pack: &Pack,
     format: Format,
     lang: Lang,
     color: bool,
@@ -284,21 +297,29 @@ pub fn write_report(
         Format::Json => output::json(report),
         Format::Csv => output::csv::render(report),
         Format::Markdown => output::markdown::render(report, lang),
+        Format::Junit => output::junit::render(report),
+        Format::Sarif => output::sarif::render(report, pack, lang),
+        // Written line by line as portals finish.
         Format::Jsonl => String::new(),
     };
     out.write_all(text.as_bytes())?;
     out.flush()
 }
 
-pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
-    let Some(loaded) = load(&args.inputs) else {
-        return Ok(Outcome::BadInput);
-    };
-    let (mut out, color) = sink(&args.output)?;
-    let agent_id = args.agent_id.clone().unwrap_or_else(host_name);
-    let bar = progress(loaded.inventory.portals.len(), args.quiet);
-    let streaming = args.format == Format::Jsonl;
-    let report = audit(&loaded, &agent_id, &bar, |result| {
+/// Audits with the loaded inputs, writing `format` to `output` (standard
+/// output when None): JSON lines as portals finish, the rest at the end.
+/// None when the audit could not start (bad input, already reported).
+pub async fn audit_to(
+    loaded: &Loaded,
+    inputs: &AuditInputs,
+    format: Format,
+    output: &Option<PathBuf>,
+) -> anyhow::Result<Option<Report>> {
+    let (mut out, color) = sink(output)?;
+    let agent_id = inputs.agent_id.clone().unwrap_or_else(host_name);
+    let bar = progress(loaded.inventory.portals.len(), inputs.quiet);
+    let streaming = format == Format::Jsonl;
+    let report = audit(loaded, &agent_id, &bar, |result| {
         if streaming {
             out.write_all(output::jsonl_line(result).as_bytes())?;
             out.flush()?;
@@ -307,9 +328,9 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     })
     .await?;
     let Some(report) = report else {
-        return Ok(Outcome::BadInput);
+        return Ok(None);
     };
-    let width = if args.output.is_some() {
+    let width = if output.is_some() {
         None
     } else {
         terminal_width()
@@ -317,10 +338,21 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     write_report(
         &mut out,
         &report,
-        args.format,
-        args.inputs.lang,
+        &loaded.pack,
+        format,
+        loaded.lang,
         color,
         width,
     )?;
-    Ok(Outcome::Ok)
+    Ok(Some(report))
+}
+
+pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+    let Some(loaded) = load(&args.inputs) else {
+        return Ok(Outcome::BadInput);
+    };
+    match audit_to(&loaded, &args.inputs, args.format, &args.output).await? {
+        Some(_) => Ok(Outcome::Ok),
+        None => Ok(Outcome::BadInput),
+    }
 }

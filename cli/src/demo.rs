@@ -53,6 +53,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
             ..Settings::default()
         },
         lang: args.lang,
+        require_resolver: false,
     };
     let bar = audit::progress(loaded.inventory.portals.len(), false);
     let Some(report) = audit::audit(&loaded, "demo", &bar, |_| Ok(())).await? else {
@@ -64,6 +65,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     audit::write_report(
         &mut out,
         &report,
+        &loaded.pack,
         Format::Table,
         args.lang,
         color,

@@ -2,8 +2,10 @@
 //! subcommand lives in its own module and calls into the library crates.
 
 mod audit;
+mod check;
 mod demo;
 mod lab;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,10 @@ struct Cli {
 enum Command {
     /// Audit the portals of an inventory (or --target) and print the results.
     Audit(audit::AuditArgs),
+    /// Audit, apply a policy, exit 0/1/2: for CI pipelines (JUnit, SARIF, GitHub annotations).
+    Check(check::CheckArgs),
+    /// The prioritised migration plan: what to fix first, and how, step by step.
+    Plan(plan::PlanArgs),
     /// Run the simulated portals of the lab on loopback.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -43,13 +49,22 @@ enum Command {
 pub enum Outcome {
     /// Done.
     Ok,
-    /// Bad input: an inventory, a pack, a flag or a file that cannot be used.
+    /// `check`: the policy failed.
+    PolicyFailed,
+    /// Bad input: an inventory, a pack, a flag or a file that cannot be used;
+    /// or, for `check`, an audit that cannot be trusted.
     BadInput,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // For `check`, 1 means "the policy failed"; any other failure must not say so.
+    let failure = if matches!(cli.command, Command::Check(_)) {
+        2
+    } else {
+        1
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,17 +78,20 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Audit(args) => audit::run(args).await,
+            Command::Check(args) => check::run(args).await,
+            Command::Plan(args) => plan::run(args).await,
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Demo(args) => demo::run(args).await,
         }
     });
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::PolicyFailed) => ExitCode::from(1),
         Ok(Outcome::BadInput) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("v6audit: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(failure)
         }
     }
 }

@@ -582,6 +582,20 @@ fn left_at(fetch: &HttpFetch) -> Option<String> {
         .map(|u| host_of_url(&u))
 }
 
+/// The hosts a redirect chain sends visitors to that have no AAAA.
+pub fn hosts_leaving_ipv6(fetch: &HttpFetch) -> BTreeSet<String> {
+    fetch
+        .hops
+        .iter()
+        .filter(|h| h.next_host_has_aaaa == Some(false))
+        .filter_map(|h| {
+            h.exchange
+                .redirect_location()
+                .map(|l| host_of_url(&resolve_location(&h.url, l)))
+        })
+        .collect()
+}
+
 fn resolve_location(base: &str, location: &str) -> String {
     url::Url::parse(base)
         .and_then(|b| b.join(location))
@@ -794,15 +808,7 @@ fn web_redirects_v6(obs: &Observation) -> Outcome {
     if redirects.is_empty() {
         return out(Status::Skip, "no_redirects", vec![]);
     }
-    let leaving: BTreeSet<String> = redirects
-        .iter()
-        .filter(|h| h.next_host_has_aaaa == Some(false))
-        .filter_map(|h| {
-            h.exchange
-                .redirect_location()
-                .map(|l| host_of_url(&resolve_location(&h.url, l)))
-        })
-        .collect();
+    let leaving = hosts_leaving_ipv6(v6);
     if !leaving.is_empty() {
         return out(Status::Fail, "leaves_v6", vec![("hosts", join(leaving))]);
     }

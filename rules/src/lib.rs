@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod engine;
 pub mod pack;
+pub mod plan;
 pub mod spec;
 
 pub use addr::AddressClass;

@@ -81,6 +81,9 @@ pub struct RuleFile {
     pub remediation: Option<Text>,
     #[serde(default)]
     pub messages: HashMap<Spanned<String>, Text>,
+    /// The migration plan's steps for a portal that fails the rule.
+    #[serde(default)]
+    pub steps: Option<Spanned<Vec<StepFile>>>,
     #[serde(default)]
     pub allow: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
@@ -92,6 +95,38 @@ pub struct RuleFile {
     #[serde(default)]
     pub expiry_warning_days: Option<Spanned<u32>>,
 }
+
+/// One step of the migration plan, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    pub title: Text,
+    pub text: Text,
+    pub verify: Text,
+}
+
+/// One step of the migration plan: what to do, and how to check it worked.
+/// Its texts may use the placeholders of [`PLAN_PLACEHOLDERS`].
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub title: Template,
+    pub text: Template,
+    pub verify: Template,
+}
+
+/// What a plan step's text may name, filled from the portal's observation.
+pub const PLAN_PLACEHOLDERS: &[&str] = &[
+    "host",
+    "zone",
+    "url",
+    "ipv4",
+    "ipv6",
+    "tls_port",
+    "cert_names",
+    "ns_missing",
+    "mx_missing",
+    "redirect_hosts",
+];
 
 /// The rules each stage needs (besides those of the stages below it).
 #[derive(Debug, Deserialize)]
@@ -123,6 +158,7 @@ pub struct Rule {
     pub standard: String,
     pub remediation: Text,
     pub messages: HashMap<&'static str, Template>,
+    pub steps: Vec<Step>,
 }
 
 /// Parameters the rules read.
@@ -340,6 +376,7 @@ struct Partial {
     standard: Option<String>,
     remediation: Option<Text>,
     messages: HashMap<&'static str, Template>,
+    steps: Option<Vec<Step>>,
 }
 
 impl<'a> Builder<'a> {
@@ -355,6 +392,15 @@ impl<'a> Builder<'a> {
             self.file,
             at,
             field.to_owned(),
+            message,
+        ));
+    }
+
+    fn err_at(&mut self, at: serde_saphyr::Location, field: &str, message: String) {
+        self.errors.push(SourceError::at(
+            self.file,
+            at,
+            Some(field.to_owned()),
             message,
         ));
     }
@@ -414,6 +460,7 @@ impl<'a> Builder<'a> {
                 p.standard = Some(r.standard.clone());
                 p.remediation = Some(r.remediation.clone());
                 p.messages = r.messages.clone();
+                p.steps = Some(r.steps.clone());
             }
         }
         let mut entries: Vec<_> = file.rules.into_iter().collect();
@@ -501,6 +548,51 @@ impl<'a> Builder<'a> {
                         p.messages.insert(k, Template { text });
                     }
                 }
+            }
+            if let Some(steps) = rule.steps {
+                let mut compiled = Vec::with_capacity(steps.value.len());
+                let loc = steps.referenced;
+                for (i, step) in steps.value.into_iter().enumerate() {
+                    let mut ok = true;
+                    for (part, text) in [
+                        ("title", &step.title),
+                        ("text", &step.text),
+                        ("verify", &step.verify),
+                    ] {
+                        for lang in Lang::ALL {
+                            let at = field(&format!("steps[{i}].{part}.{lang}"));
+                            match placeholders(text.get(lang)) {
+                                Err(problem) => {
+                                    self.err_at(loc, &at, problem);
+                                    ok = false;
+                                }
+                                Ok(names) => {
+                                    for n in
+                                        names.into_iter().filter(|n| !PLAN_PLACEHOLDERS.contains(n))
+                                    {
+                                        self.err_at(
+                                            loc,
+                                            &at,
+                                            format!(
+                                                "unknown placeholder `{{{n}}}`; plan steps offer: {}",
+                                                PLAN_PLACEHOLDERS.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")
+                                            ),
+                                        );
+                                        ok = false;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if ok {
+                        compiled.push(Step {
+                            title: Template { text: step.title },
+                            text: Template { text: step.text },
+                            verify: Template { text: step.verify },
+                        });
+                    }
+                }
+                p.steps = Some(compiled);
             }
             // Parameters: only the rule that reads one may set it.
             if let Some(list) = &rule.allow
@@ -647,6 +739,7 @@ impl<'a> Builder<'a> {
                 ("why", p.why.is_some()),
                 ("standard", p.standard.is_some()),
                 ("remediation", p.remediation.is_some()),
+                ("steps", p.steps.is_some()),
             ] {
                 if !present {
                     missing.push(name.to_owned());
@@ -671,6 +764,7 @@ impl<'a> Builder<'a> {
                 Some(why),
                 Some(standard),
                 Some(remediation),
+                Some(steps),
             ) = (
                 p.title,
                 p.severity,
@@ -678,6 +772,7 @@ impl<'a> Builder<'a> {
                 p.why,
                 p.standard,
                 p.remediation,
+                p.steps,
             ) {
                 rules.push(Rule {
                     id,
@@ -688,6 +783,7 @@ impl<'a> Builder<'a> {
                     standard,
                     remediation,
                     messages: p.messages,
+                    steps,
                 });
             }
         }

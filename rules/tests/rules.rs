@@ -58,7 +58,7 @@ fn invalid_packs_give_exact_errors() {
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
+            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
         ),
         (
             "invalid/bad-severity.yaml",
@@ -101,6 +101,10 @@ fn invalid_packs_give_exact_errors() {
             "invalid/stage-unknown-rule.yaml:5:33: stages.reachable: unknown rule `web.v6-https`".into(),
         ),
         (
+            "invalid/bad-step-placeholder.yaml",
+            "invalid/bad-step-placeholder.yaml:7:7: rules.dns.aaaa.steps[0].text.en: unknown placeholder `{address}`; plan steps offer: {host}, {zone}, {url}, {ipv4}, {ipv6}, {tls_port}, {cert_names}, {ns_missing}, {mx_missing}, {redirect_hosts}".into(),
+        ),
+        (
             "invalid/bad-braces.yaml",
             "invalid/bad-braces.yaml:7:7: rules.web.v6-http.messages.ok.en: `{url answers {status}` is not a placeholder name".into(),
         ),
@@ -119,7 +123,7 @@ fn invalid_packs_give_exact_errors() {
     let incomplete = load("invalid/incomplete.yaml").unwrap_err();
     assert!(
         incomplete.contains(
-            "invalid/incomplete.yaml: rules.dns.aaaa: missing title, weight, why, standard, remediation, messages.present, messages.absent, messages.nxdomain, messages.lookup_failed\n\
+            "invalid/incomplete.yaml: rules.dns.aaaa: missing title, weight, why, standard, remediation, steps, messages.present, messages.absent, messages.nxdomain, messages.lookup_failed\n\
              invalid/incomplete.yaml: rules.dns.aaaa-global: missing title, severity,"
         ),
         "{incomplete}"
@@ -829,4 +833,61 @@ fn the_readme_documents_every_rule() {
             "README.md's rule table lacks {id}"
         );
     }
+}
+
+/// `plan --lang vi` must leave no English step: every step of every rule has
+/// Vietnamese text of its own, with the same placeholders as the English.
+#[test]
+fn every_plan_step_is_translated() {
+    let pack = Pack::default_pack();
+    let obs = ObsBuilder::good().no_aaaa().build();
+    let values = [("host", "portal.example.gov.vn".to_owned())];
+    let mut steps = 0;
+    for id in RuleId::ALL {
+        let rule = pack.rule(id);
+        assert!(!rule.steps.is_empty(), "{id} has no plan steps");
+        for step in &rule.steps {
+            for t in [&step.title, &step.text, &step.verify] {
+                let (en, vi) = (t.render(Lang::En, &values), t.render(Lang::Vi, &values));
+                assert_ne!(en, vi, "{id}: a step is not translated: {en}");
+                assert!(
+                    vi.chars().any(|c| {
+                        "ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+                            .contains(c)
+                    }),
+                    "{id}: not Vietnamese: {vi}"
+                );
+            }
+            steps += 1;
+        }
+    }
+    assert!(steps >= 20, "{steps}");
+    // A plan in Vietnamese carries the Vietnamese steps.
+    let result = PortalResult {
+        id: uuid::Uuid::nil(),
+        portal: portal(Category::Citizen),
+        verdict: evaluate(&pack, &obs, &portal(Category::Citizen), Lang::Vi),
+        observation: obs,
+    };
+    let plan = v6audit_rules::plan::plan(&[result], &pack, Lang::Vi, Stage::DualStack);
+    let titles: Vec<&str> = plan.items[0]
+        .steps
+        .iter()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Cấp địa chỉ IPv6 toàn cầu cho máy chủ",
+            "Cấu hình máy chủ web lắng nghe trên IPv6",
+            "Mở HTTP và HTTPS qua IPv6 trên tường lửa",
+            "Dùng cùng chứng chỉ trên IPv6",
+            "Khai báo bản ghi AAAA",
+        ]
+    );
+    assert!(
+        plan.items[0].steps[4]
+            .text
+            .contains("portal.example.gov.vn.  3600  IN  AAAA  <địa chỉ IPv6>")
+    );
 }

@@ -3,7 +3,11 @@
 //! tickets and wikis.
 
 pub mod csv;
+pub mod github;
+pub mod junit;
 pub mod markdown;
+pub mod plan;
+pub mod sarif;
 pub mod table;
 
 use std::fmt;
@@ -19,10 +23,16 @@ pub enum Format {
     Jsonl,
     Csv,
     Markdown,
+    /// JUnit XML (CI test reports).
+    Junit,
+    /// SARIF 2.1.0 (code-scanning views).
+    Sarif,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 5] = ["table", "json", "jsonl", "csv", "markdown"];
+    pub const NAMES: [&'static str; 7] = [
+        "table", "json", "jsonl", "csv", "markdown", "junit", "sarif",
+    ];
 }
 
 impl FromStr for Format {
@@ -34,6 +44,8 @@ impl FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
             "markdown" | "md" => Ok(Format::Markdown),
+            "junit" => Ok(Format::Junit),
+            "sarif" => Ok(Format::Sarif),
             other => Err(format!(
                 "unknown format `{other}` (expected one of {})",
                 Format::NAMES.join(", ")
@@ -50,6 +62,8 @@ impl fmt::Display for Format {
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
             Format::Markdown => "markdown",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
         })
     }
 }

@@ -1,0 +1,160 @@
+//! JUnit XML for CI systems: one test suite per portal, one test case per
+//! rule. A failed rule carries its message and remediation; `error` (not
+//! measurable here) is a JUnit error; `skip` is skipped. Warnings pass, with
+//! their message on the test case's output.
+
+use std::fmt::Write as _;
+
+use v6audit_model::{Report, Status};
+
+/// Escapes text for XML content and attribute values, dropping characters
+/// XML 1.0 does not allow.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
+}
+
+pub fn render(report: &Report) -> String {
+    let count = |s: Status| {
+        report
+            .results
+            .iter()
+            .flat_map(|r| &r.verdict.findings)
+            .filter(|f| f.status == s)
+            .count()
+    };
+    let tests: usize = report
+        .results
+        .iter()
+        .map(|r| r.verdict.findings.len())
+        .sum();
+    let timestamp = report
+        .generated_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut x = String::new();
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"v6audit\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{timestamp}\">",
+        count(Status::Fail),
+        count(Status::Error),
+        count(Status::Skip),
+        secs(report.summary.duration_ms),
+    );
+    for r in &report.results {
+        let v = &r.verdict;
+        let n = |s: Status| v.findings.iter().filter(|f| f.status == s).count();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">",
+            escape(&r.portal.id),
+            v.findings.len(),
+            n(Status::Fail),
+            n(Status::Error),
+            n(Status::Skip),
+            secs(r.observation.duration_ms),
+            r.observation
+                .started_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        );
+        x.push_str("    <properties>\n");
+        let mut props = vec![
+            ("url", r.portal.url.clone()),
+            ("category", r.portal.category.to_string()),
+            ("stage", v.stage.number().to_string()),
+            ("stage_name", v.stage.name().to_owned()),
+            ("score", v.score.to_string()),
+        ];
+        if let Some(a) = &r.portal.agency {
+            props.push(("agency", a.clone()));
+        }
+        if let Some(name) = &r.portal.name {
+            props.push(("name", name.clone()));
+        }
+        for (k, val) in props {
+            let _ = writeln!(
+                x,
+                "      <property name=\"{k}\" value=\"{}\"/>",
+                escape(&val)
+            );
+        }
+        x.push_str("    </properties>\n");
+        for f in &v.findings {
+            let _ = write!(
+                x,
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
+                escape(&f.rule),
+                escape(&format!("v6audit.{}", r.portal.id))
+            );
+            match f.status {
+                Status::Fail => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+                        escape(&f.message),
+                        f.severity.as_str(),
+                        escape(&format!("{}\n\n{}", f.message, f.remediation))
+                    );
+                }
+                Status::Error => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <error message=\"{}\" type=\"unmeasured\">{}</error>\n    </testcase>",
+                        escape(&f.message),
+                        escape(&f.remediation)
+                    );
+                }
+                Status::Skip => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(&f.message)
+                    );
+                }
+                Status::Warn | Status::Info | Status::Pass => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        escape(&format!("{}: {}", f.status, f.message))
+                    );
+                }
+            }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_and_drops_control_characters() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"Bộ\"\u{1}\n"),
+            "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;Bộ&quot;&#10;"
+        );
+    }
+}

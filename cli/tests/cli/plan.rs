@@ -1,0 +1,94 @@
+//! `v6audit plan`: the plan from a fresh audit and from a report, its
+//! snapshot, grouping, formats and Vietnamese.
+
+use crate::*;
+
+#[test]
+fn the_plan_puts_broken_portals_first_with_their_steps() {
+    let lab = LabProcess::start(13, "fast");
+    let report = lab.path("report.json");
+    let o = lab.audit(&[
+        "--timeout",
+        "5",
+        "--quiet",
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let pack = lab.path("lab-pack.yaml");
+    let plan = |extra: &[&str]| {
+        let o = bin()
+            .args([
+                "plan",
+                "--from",
+                report.to_str().unwrap(),
+                "--rules",
+                pack.to_str().unwrap(),
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let md = plan(&[]);
+    insta_settings().bind(|| insta::assert_snapshot!("plan_markdown", md));
+    // Broken first, then by weight and distance to stage 3.
+    let first = md.lines().find(|l| l.starts_with("## 1. ")).unwrap();
+    assert!(
+        first.contains("v6-refused-0005") || first.contains("non-global-0010"),
+        "{first}"
+    );
+    assert!(!md.contains("{host}"), "every placeholder is filled");
+    // The zone-file line, indented as code inside its list item.
+    assert!(
+        md.contains("\n       ipv4-only-0003.lab.test.  3600  IN  AAAA  <IPv6 address>\n"),
+        "{md}"
+    );
+
+    let vi = plan(&["--lang", "vi", "--group", "agency"]);
+    assert!(vi.starts_with("# Kế hoạch chuyển đổi IPv6"), "{vi}");
+    assert!(
+        vi.contains("## Bộ Thí nghiệm (Lab Ministry)\n\n### "),
+        "{vi}"
+    );
+    assert!(
+        vi.contains("**Các bước**") && vi.contains("*Kiểm tra:*"),
+        "{vi}"
+    );
+    assert!(vi.contains("Khai báo bản ghi AAAA"), "{vi}");
+    for english in [
+        "**Steps**",
+        "*Check:*",
+        "Publish the AAAA record",
+        "Make the web server listen on IPv6",
+    ] {
+        assert!(
+            !vi.contains(english),
+            "English left in the Vietnamese plan: {english}"
+        );
+    }
+
+    let csv = plan(&["--format", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "rank,portal,name,agency,category,stage,target,priority,step,rule,title,text,verify"
+    );
+    assert!(lines.count() > 13);
+
+    let json: serde_json::Value = serde_json::from_str(&plan(&["--format", "json"])).unwrap();
+    assert_eq!(json["schema"], "v6audit/plan/v1");
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items[0]["rank"], 1);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["stage"].as_u64().unwrap() < 3
+                || !i["problems"].as_array().unwrap().is_empty())
+    );
+    // good and cname are done.
+    assert_eq!(json["done"].as_array().unwrap().len(), 2);
+}
