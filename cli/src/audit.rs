@@ -123,6 +123,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
             name: None,
             source: "--target".to_owned(),
             portals: Vec::new(),
+            campaigns: Vec::new(),
         },
     };
     if !inputs.targets.is_empty() {

@@ -73,6 +73,66 @@ pub struct InventoryFile {
     #[serde(default, skip_serializing_if = "Defaults::is_empty")]
     pub defaults: Defaults,
     pub portals: Vec<PortalEntry>,
+    /// Targets with deadlines for sets of portals, followed by the collector.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub campaigns: Vec<CampaignEntry>,
+}
+
+/// A campaign as written: every selected portal at a stage by a date.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignEntry {
+    /// Unique within the inventory: lower-case letters, digits and hyphens.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
+    pub id: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The stage the selected portals must reach (0 to 4).
+    #[schemars(with = "u8", range(max = 4))]
+    pub target_stage: Spanned<u8>,
+    /// The day by which they must reach it, `YYYY-MM-DD`.
+    #[schemars(with = "String", regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub deadline: Spanned<String>,
+    /// Which portals: all criteria given must match (any value within one).
+    /// Empty: every portal of the inventory.
+    #[serde(default)]
+    pub select: Selector,
+}
+
+/// Which portals a campaign covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Selector {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<String>,
+    /// Portal ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub portals: Vec<String>,
+}
+
+impl Selector {
+    /// Whether a portal is covered.
+    pub fn matches(&self, p: &Portal) -> bool {
+        (self.categories.is_empty() || self.categories.contains(&p.category))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| p.tags.contains(t)))
+            && (self.agencies.is_empty()
+                || p.agency.as_ref().is_some_and(|a| self.agencies.contains(a)))
+            && (self.portals.is_empty() || self.portals.contains(&p.id))
+    }
+}
+
+/// A compiled campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub id: String,
+    pub name: Option<String>,
+    pub target_stage: Stage,
+    pub deadline: time::Date,
+    pub select: Selector,
 }
 
 /// Values applied to every portal that does not set its own.
@@ -151,6 +211,7 @@ pub struct Inventory {
     /// Where it was read from, as the user named it.
     pub source: String,
     pub portals: Vec<Portal>,
+    pub campaigns: Vec<Campaign>,
 }
 
 /// A portal ready to audit.
@@ -290,6 +351,7 @@ impl Inventory {
                 name: None,
                 source: "--target".to_owned(),
                 portals,
+                campaigns: Vec::new(),
             })
         } else {
             Err(InventoryError::Invalid(SourceErrors(errors)))
@@ -433,11 +495,65 @@ impl InventoryFile {
                 target_stage,
             });
         }
+        let mut campaigns = Vec::with_capacity(self.campaigns.len());
+        let mut seen_campaigns: HashMap<String, u64> = HashMap::new();
+        for (i, c) in self.campaigns.into_iter().enumerate() {
+            let at = |field: &str| format!("campaigns[{i}].{field}");
+            if !is_valid_id(&c.id.value) {
+                errors.push(SourceError::spanned(
+                    file,
+                    &c.id,
+                    at("id"),
+                    format!("invalid campaign id `{}`: use lower-case letters, digits and hyphens", c.id.value),
+                ));
+            } else if let Some(first) = seen_campaigns.insert(c.id.value.clone(), c.id.referenced.line()) {
+                errors.push(SourceError::spanned(
+                    file,
+                    &c.id,
+                    at("id"),
+                    format!("duplicate campaign id `{}` (first used at line {first})", c.id.value),
+                ));
+            }
+            let target = Stage::try_from(c.target_stage.value)
+                .map_err(|m| errors.push(SourceError::spanned(file, &c.target_stage, at("target_stage"), m)))
+                .ok();
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            let deadline = time::Date::parse(&c.deadline.value, format)
+                .map_err(|_| {
+                    errors.push(SourceError::spanned(
+                        file,
+                        &c.deadline,
+                        at("deadline"),
+                        format!("`{}` is not a date; write YYYY-MM-DD", c.deadline.value),
+                    ))
+                })
+                .ok();
+            for id in &c.select.portals {
+                if !portals.iter().any(|p: &Portal| &p.id == id) {
+                    errors.push(SourceError::spanned(
+                        file,
+                        &c.id,
+                        at("select.portals"),
+                        format!("campaign `{}` selects `{id}`, which is not a portal of this inventory", c.id.value),
+                    ));
+                }
+            }
+            if let (Some(target_stage), Some(deadline)) = (target, deadline) {
+                campaigns.push(Campaign {
+                    id: c.id.value,
+                    name: c.name,
+                    target_stage,
+                    deadline,
+                    select: c.select,
+                });
+            }
+        }
         if errors.is_empty() {
             Ok(Inventory {
                 name: self.name,
                 source: file.to_owned(),
                 portals,
+                campaigns,
             })
         } else {
             Err(InventoryError::Invalid(SourceErrors(errors)))

@@ -89,6 +89,11 @@ fn invalid_fixtures_give_exact_errors() {
             "invalid/not-yaml.yaml:4:10: portals[0].url: unclosed quote",
         ),
         (
+            "invalid/campaign.yaml",
+            "invalid/campaign.yaml:8:15: campaigns[0].deadline: `31/12/2026` is not a date; write YYYY-MM-DD\n\
+             invalid/campaign.yaml:6:9: campaigns[0].select.portals: campaign `citizen` selects `dvc`, which is not a portal of this inventory",
+        ),
+        (
             "invalid/empty.yaml",
             "invalid/empty.yaml:1:1: unexpected end of input",
         ),
@@ -183,6 +188,12 @@ fn the_vietnamese_inventory_loads_with_every_portal_classified() {
         assert!(p.agency.is_some(), "{} has no agency", p.id);
         assert!(p.name.is_some(), "{} has no name", p.id);
     }
+    // Its campaigns select what they say.
+    let campaign = inv.campaigns.iter().find(|c| c.id == "citizen-services-2026").unwrap();
+    assert_eq!(campaign.target_stage, Stage::DualStack);
+    assert_eq!(campaign.deadline.to_string(), "2026-12-31");
+    assert!(campaign.select.matches(dvc));
+    assert!(!campaign.select.matches(inv.portal("chinhphu").unwrap()));
     let citizen = inv
         .portals
         .iter()
