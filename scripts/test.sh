@@ -47,7 +47,36 @@ if [ ! -f "$V6AUDIT_CI_TOOLS/.ready" ]; then
     touch "$V6AUDIT_CI_TOOLS/.ready"
 fi
 
+# PostgreSQL for the storage tests: a private cluster on loopback, started
+# here and stopped on exit (installed from Debian's packages when missing).
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bin)" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing PostgreSQL"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+PG_BIN=$(pg_bin)
+if [ -n "$PG_BIN" ]; then
+    PG_PORT=${V6AUDIT_TEST_PG_PORT:-54329}
+    PGDATA=$(mktemp -d /var/tmp/v6audit-pg.XXXXXX)
+    as_pg=()
+    if [ "$(id -u)" = "0" ]; then
+        chown postgres: "$PGDATA"
+        as_pg=(runuser -u postgres --)
+    fi
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres --no-sync >/dev/null
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -o \
+        "-c listen_addresses='127.0.0.1,::1' -p $PG_PORT -c unix_socket_directories='$PGDATA' -c fsync=off -c max_connections=200" \
+        start >/dev/null
+    stop_pg() { "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1; rm -rf "$PGDATA"; }
+    trap stop_pg EXIT
+    export V6AUDIT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    export V6AUDIT_REQUIRE_POSTGRES=1
+    echo "test.sh: PostgreSQL on 127.0.0.1:$PG_PORT and [::1]:$PG_PORT"
+else
+    echo "test.sh: no PostgreSQL here (run as root to install it); its test runs will be skipped" >&2
+fi
+
 # The 1,000-portal test opens many sockets at once.
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use v6audit_agent::output::{self, Format};
+use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
 use v6audit_model::{Inventory, Lang, PortalResult, Report};
 use v6audit_rules::Pack;
@@ -75,6 +76,15 @@ pub struct AuditArgs {
     /// Write the output to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also push the report to this collector (its address, like https://collector:8080/).
+    #[arg(long, value_name = "URL", requires = "token")]
+    pub push: Option<url::Url>,
+    /// The agent token for --push (from `v6audit collector token create`).
+    #[arg(long, value_name = "TOKEN", env = "V6AUDIT_AGENT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Trust the collector's certificate from this PEM file (for --push).
+    #[arg(long, value_name = "PEM")]
+    pub push_ca: Option<PathBuf>,
 }
 
 fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
@@ -352,8 +362,33 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     let Some(loaded) = load(&args.inputs) else {
         return Ok(Outcome::BadInput);
     };
-    match audit_to(&loaded, &args.inputs, args.format, &args.output).await? {
-        Some(_) => Ok(Outcome::Ok),
-        None => Ok(Outcome::BadInput),
+    let pusher = match (&args.push, &args.token) {
+        (Some(url), Some(token)) => {
+            let mut base = url.clone();
+            if !base.path().ends_with('/') {
+                base.set_path(&format!("{}/", base.path()));
+            }
+            match Pusher::new(&base, token, args.push_ca.as_deref(), Duration::from_secs(60)) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("v6audit: --push: {e}");
+                    return Ok(Outcome::BadInput);
+                }
+            }
+        }
+        _ => None,
+    };
+    let Some(report) = audit_to(&loaded, &args.inputs, args.format, &args.output).await? else {
+        return Ok(Outcome::BadInput);
+    };
+    if let Some(pusher) = pusher {
+        match pusher.push(gzip_report(&report)).await {
+            Ok(acked) => eprintln!(
+                "pushed report {}: {} results stored, {} already stored",
+                report.id, acked.stored, acked.duplicates
+            ),
+            Err(e) => anyhow::bail!("push of report {} failed: {e}", report.id),
+        }
     }
+    Ok(Outcome::Ok)
 }

@@ -1,8 +1,10 @@
 //! `v6audit`, the one binary: argument parsing and wiring only. Each
 //! subcommand lives in its own module and calls into the library crates.
 
+mod agent;
 mod audit;
 mod check;
+mod collector;
 mod demo;
 mod lab;
 mod plan;
@@ -42,6 +44,11 @@ enum Command {
     Lab(lab::LabCommand),
     /// Start the lab, audit it and print the table: v6audit in one command.
     Demo(demo::DemoArgs),
+    /// Audit on a schedule and report to a collector (see packaging/agent.yaml).
+    Agent(agent::AgentArgs),
+    /// The collector: serve its API, migrate, manage agent tokens, re-score history.
+    #[command(subcommand)]
+    Collector(collector::CollectorCommand),
 }
 
 /// How a command ended, as the process exit code.
@@ -58,7 +65,9 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Services log what they do; one-shot commands only what goes wrong.
+    let service = matches!(cli.command, Command::Agent(_) | Command::Collector(_));
+    init_logging(if service { "info" } else { "warn" });
     // For `check`, 1 means "the policy failed"; any other failure must not say so.
     let failure = if matches!(cli.command, Command::Check(_)) {
         2
@@ -82,6 +91,8 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan::run(args).await,
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Agent(args) => agent::run(args).await,
+            Command::Collector(cmd) => collector::run(cmd).await,
         }
     });
     match result {
@@ -104,11 +115,33 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("V6AUDIT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -4,6 +4,7 @@
 pub mod inventory;
 pub mod lang;
 pub mod observation;
+pub mod paths;
 pub mod report;
 pub mod source;
 

@@ -1,0 +1,630 @@
+//! The collector's HTTP API (axum): ingest, the views, health, metrics, the
+//! OpenAPI document, and the administrator's inventory upload. Every error
+//! answers JSON naming the problem.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use time::Date;
+use v6audit_model::{Finding, Lang, Observation, PortalInfo};
+use v6audit_rules::Pack;
+
+use crate::catalog::Catalog;
+use crate::config::{Config, hash_token};
+use crate::ingest::{self, Refusal};
+use crate::metrics::{self, Counters};
+use crate::store::{Agent, NewReport, Storage, Store};
+use crate::views::{self, Group};
+use crate::webhooks::Webhooks;
+
+/// The routes, so the OpenAPI test can check each is documented.
+pub const ROUTES: [(&str, &str); 17] = [
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/reports"),
+    ("GET", "/api/v1/inventory"),
+    ("PUT", "/api/v1/inventories/{name}"),
+    ("GET", "/api/v1/portals"),
+    ("GET", "/api/v1/portals/{id}"),
+    ("GET", "/api/v1/portals/{id}/history"),
+    ("GET", "/api/v1/progress"),
+    ("GET", "/api/v1/priorities"),
+    ("GET", "/api/v1/ranking"),
+    ("GET", "/api/v1/campaigns"),
+    ("GET", "/api/v1/changes"),
+    ("GET", "/api/v1/agents"),
+    ("GET", "/api/v1/export.csv"),
+    ("GET", "/api/v1/openapi.json"),
+];
+
+/// The OpenAPI document of the API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Config,
+    pub pack: RwLock<Arc<Pack>>,
+    pub catalog: RwLock<Arc<Catalog>>,
+    pub counters: Arc<Counters>,
+    pub webhooks: Webhooks,
+    rate: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<AppState> {
+        let counters = Arc::new(Counters::default());
+        let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
+        Arc::new(AppState {
+            store,
+            config,
+            pack: RwLock::new(Arc::new(pack)),
+            catalog: RwLock::new(Arc::new(catalog)),
+            counters,
+            webhooks,
+            rate: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn pack(&self) -> Arc<Pack> {
+        self.pack.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_catalog(&self, catalog: Catalog) {
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+    }
+
+    /// Rebuilds the catalog from the configured files and the uploaded inventories.
+    pub async fn reload_catalog(&self) -> Result<(), String> {
+        let uploaded = self.store.inventories().await.map_err(|e| e.to_string())?;
+        let catalog = Catalog::build(&self.config.inventories, &uploaded).map_err(|e| e.to_string())?;
+        self.set_catalog(catalog);
+        Ok(())
+    }
+
+    /// A token bucket per agent: `burst` reports at once, refilled at the configured rate.
+    fn allow(&self, agent: &str) -> bool {
+        let mut buckets = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let per_sec = f64::from(self.config.reports_per_minute) / 60.0;
+        let burst = f64::from(self.config.burst);
+        let (tokens, at) = buckets.entry(agent.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// An error answer: JSON `{error, message, field?}`.
+#[derive(Debug)]
+pub struct ApiError(pub Refusal);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self.0)).into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError(Refusal::new(500, "internal", format!("internal error: {e}")))
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The agent behind a request's token.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
+    let Some(token) = bearer(headers) else {
+        return Err(ApiError(Refusal::new(401, "unauthorized", "missing `Authorization: Bearer TOKEN`")));
+    };
+    match state.store.agent_for_token(&hash_token(token)).await.map_err(internal)? {
+        None => Err(ApiError(Refusal::new(401, "unauthorized", "unknown token"))),
+        Some(a) if a.revoked_ms.is_some() => Err(ApiError(Refusal::new(
+            401,
+            "unauthorized",
+            format!("the token of agent `{}` was revoked", a.name),
+        ))),
+        Some(a) => Ok(a),
+    }
+}
+
+fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.config.admin_token_hash else {
+        return Err(ApiError(Refusal::new(
+            403,
+            "forbidden",
+            "no admin token is configured (admin_token_file or V6AUDIT_COLLECTOR_ADMIN_TOKEN)",
+        )));
+    };
+    match bearer(headers) {
+        Some(t) if hash_token(t) == expected => Ok(()),
+        _ => Err(ApiError(Refusal::new(401, "unauthorized", "this needs the admin token"))),
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_handler))
+        .route("/api/v1/reports", post(ingest_handler))
+        .route("/api/v1/inventory", get(inventory))
+        .route("/api/v1/inventories/{name}", put(upload_inventory))
+        .route("/api/v1/portals", get(portals))
+        .route("/api/v1/portals/{id}", get(portal))
+        .route("/api/v1/portals/{id}/history", get(history))
+        .route("/api/v1/progress", get(progress))
+        .route("/api/v1/priorities", get(priorities))
+        .route("/api/v1/ranking", get(ranking))
+        .route("/api/v1/campaigns", get(campaigns))
+        .route("/api/v1/changes", get(changes))
+        .route("/api/v1/agents", get(agents))
+        .route("/api/v1/export.csv", get(export_csv))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .fallback(|| async { ApiError(Refusal::new(404, "not_found", "no such endpoint; see /api/v1/openapi.json")) })
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({"ready": true, "database": state.store.backend()})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"ready": false, "error": "database", "message": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+/// What the views need from storage.
+struct Snapshot {
+    views: Vec<views::PortalView>,
+    agents: Vec<Agent>,
+}
+
+/// Each portal as its agents described it, from the newest results.
+async fn agent_portals(state: &AppState, latest: &[crate::store::Latest]) -> Result<HashMap<String, PortalInfo>, ApiError> {
+    let catalog = state.catalog();
+    let mut out = HashMap::new();
+    for l in latest {
+        if catalog.portals.contains_key(&l.portal_id) || out.contains_key(&l.portal_id) {
+            continue;
+        }
+        if let Some(r) = state.store.result(&l.result_id).await.map_err(internal)? {
+            if let Ok(info) = serde_json::from_str::<PortalInfo>(&r.portal) {
+                out.insert(l.portal_id.clone(), info);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn snapshot(state: &AppState) -> Result<Snapshot, ApiError> {
+    let latest = state.store.latest().await.map_err(internal)?;
+    let agents = state.store.agents().await.map_err(internal)?;
+    let from_agents = agent_portals(state, &latest).await?;
+    let views = views::portals(&state.catalog(), &latest, &agents, &from_agents, &state.pack());
+    Ok(Snapshot { views, agents })
+}
+
+async fn metrics_handler(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let s = snapshot(&state).await?;
+    let text = metrics::render(&state.counters, &s.views, &s.agents);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+}
+
+async fn ingest_handler(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    match ingest_inner(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(ApiError(refusal)) => {
+            if refusal.status == 429 {
+                Counters::add(&state.counters.rate_limited, 1);
+            } else {
+                Counters::add(&state.counters.reports_rejected, 1);
+            }
+            ApiError(refusal).into_response()
+        }
+    }
+}
+
+async fn ingest_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let agent = authenticate(state, headers).await?;
+    if !state.allow(&agent.name) {
+        return Err(ApiError(Refusal::new(
+            429,
+            "rate_limited",
+            format!(
+                "agent `{}` sends more than {} reports a minute; retry later",
+                agent.name, state.config.reports_per_minute
+            ),
+        )));
+    }
+    let limit = state.config.body_limit;
+    let bytes = read_body(body, limit).await.map_err(|()| {
+        ApiError(Refusal::new(
+            413,
+            "too_large",
+            format!("the body is larger than the limit of {} MiB", limit >> 20),
+        ))
+    })?;
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let body = if gzip { ingest::gunzip(&bytes, limit).map_err(ApiError)? } else { bytes.to_vec() };
+    let report = ingest::parse(&body).map_err(ApiError)?;
+    let pack = state.pack();
+    let catalog = state.catalog();
+    let results = ingest::judge(&report, &pack, &catalog);
+    let meta = NewReport {
+        id: report.id.to_string(),
+        agent: agent.name.clone(),
+        received_ms: now_ms(),
+        generated_ms: i64::try_from(report.generated_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+    };
+    let offset = i64::from(state.config.utc_offset.whole_seconds());
+    let done = state
+        .store
+        .ingest(&meta, &results, &ingest::derive_events, offset)
+        .await
+        .map_err(internal)?;
+    Counters::add(&state.counters.reports_accepted, 1);
+    Counters::add(&state.counters.results_stored, done.stored as u64);
+    Counters::add(&state.counters.results_duplicate, done.duplicates as u64);
+    state.webhooks.send(&done.events);
+    tracing::info!(agent = %agent.name, report = %meta.id, stored = done.stored, duplicates = done.duplicates, "report stored");
+    Ok(Json(json!({
+        "report": meta.id,
+        "stored": done.stored,
+        "duplicates": done.duplicates,
+        "events": done.events.len(),
+    }))
+    .into_response())
+}
+
+/// Reads a body of at most `limit` bytes. A longer one is read on and
+/// dropped (up to four times the limit), so its sender gets the 413 answer
+/// instead of a connection reset mid-upload; past that the connection closes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen: usize = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ())?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(4) {
+            return Err(());
+        }
+    }
+    if seen > limit { Err(()) } else { Ok(Bytes::from(buf)) }
+}
+
+async fn inventory(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&state, &headers).await?;
+    Ok(Json(state.catalog().inventory_json()).into_response())
+}
+
+async fn upload_inventory(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin(&state, &headers)?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ApiError(Refusal::new(400, "invalid_name", "inventory names are letters, digits, - and _")));
+    }
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError(Refusal::new(400, "invalid_inventory", "the inventory is not UTF-8")))?;
+    let source = format!("uploaded:{name}");
+    let parsed = v6audit_model::Inventory::parse(&text, &source).map_err(|e| {
+        let mut r = Refusal::new(400, "invalid_inventory", e.to_string());
+        r.field = e.errors().first().and_then(|x| x.field.clone());
+        ApiError(r)
+    })?;
+    // Check the whole catalog builds with it before storing anything.
+    let mut uploaded = state.store.inventories().await.map_err(internal)?;
+    uploaded.retain(|(n, _)| *n != name);
+    uploaded.push((name.clone(), text.clone()));
+    let catalog = Catalog::build(&state.config.inventories, &uploaded)
+        .map_err(|e| ApiError(Refusal::new(400, "invalid_inventory", e.to_string())))?;
+    state.store.put_inventory(&name, &text, now_ms()).await.map_err(internal)?;
+    state.set_catalog(catalog);
+    Ok(Json(json!({"inventory": name, "portals": parsed.portals.len(), "campaigns": parsed.campaigns.len()})).into_response())
+}
+
+async fn portals(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let s = snapshot(&state).await?;
+    Ok(Json(json!({"portals": s.views})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    lang: Option<Lang>,
+}
+
+async fn portal(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, ApiError> {
+    let s = snapshot(&state).await?;
+    let Some(view) = s.views.into_iter().find(|v| v.portal.id == id) else {
+        return Err(ApiError(Refusal::new(404, "not_found", format!("no portal `{id}`"))));
+    };
+    let lang = q.lang.unwrap_or_default();
+    let pack = state.pack();
+    let mut details = Vec::new();
+    for v in &view.vantages {
+        let Some(r) = state.store.result(&v.result_id).await.map_err(internal)? else {
+            continue;
+        };
+        let observation: Observation = serde_json::from_str(&r.observation).map_err(internal)?;
+        // Stored findings are in English; other languages are judged afresh.
+        let findings: Vec<Finding> = if lang == Lang::En {
+            serde_json::from_str(&r.verdict.findings).map_err(internal)?
+        } else {
+            v6audit_rules::evaluate(&pack, &observation, &view.portal, lang).findings
+        };
+        details.push(json!({
+            "agent": v.agent,
+            "vantage": v.vantage,
+            "stage": v.stage,
+            "stage_name": v.stage_name,
+            "stage_certain": v.stage_certain,
+            "score": v.score,
+            "observed_at": v.observed_at,
+            "result_id": v.result_id,
+            "findings": findings,
+            "observation": observation,
+        }));
+    }
+    Ok(Json(json!({
+        "portal": view.portal,
+        "in_inventory": view.in_inventory,
+        "combined": view.combined,
+        "vantages": details,
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct Range {
+    from: Option<String>,
+    to: Option<String>,
+    group: Option<String>,
+    year: Option<i32>,
+}
+
+fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
+        let mut r = Refusal::new(400, "invalid_query", format!("`{s}` is not a date; write YYYY-MM-DD"));
+        r.field = Some(field.to_owned());
+        ApiError(r)
+    })
+}
+
+async fn history(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<Range>,
+) -> Result<Response, ApiError> {
+    let offset = state.config.utc_offset;
+    let to = q.to.as_deref().map(|s| parse_date("to", s)).transpose()?.unwrap_or_else(|| views::today(offset));
+    let from = q.from.as_deref().map(|s| parse_date("from", s)).transpose()?.unwrap_or(to - time::Duration::days(365));
+    let start = from.midnight().assume_offset(offset).unix_timestamp() * 1000;
+    let end = (to.midnight().assume_offset(offset).unix_timestamp() + 86_400) * 1000 - 1;
+    let points = state.store.history(&id, start, end).await.map_err(internal)?;
+    let points: Vec<_> = points
+        .iter()
+        .map(|p| {
+            json!({
+                "observed_at": views::rfc3339(p.observed_ms),
+                "agent": p.agent,
+                "stage": p.stage,
+                "stage_name": views::stage_name(p.stage),
+                "stage_certain": p.stage_certain,
+                "score": p.score,
+                "result_id": p.result_id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"portal": id, "from": from.to_string(), "to": to.to_string(), "history": points})).into_response())
+}
+
+async fn progress(State(state): State<Arc<AppState>>, Query(q): Query<Range>) -> Result<Response, ApiError> {
+    let offset = state.config.utc_offset;
+    let to = q.to.as_deref().map(|s| parse_date("to", s)).transpose()?.unwrap_or_else(|| views::today(offset));
+    let from = q.from.as_deref().map(|s| parse_date("from", s)).transpose()?.unwrap_or(to - time::Duration::days(90));
+    if from > to || (to - from).whole_days() > 3660 {
+        let mut r = Refusal::new(400, "invalid_query", "`from` must be before `to`, at most ten years apart");
+        r.field = Some("from".to_owned());
+        return Err(ApiError(r));
+    }
+    let group = match q.group.as_deref() {
+        None | Some("all") => Group::All,
+        Some("agency") => Group::Agency,
+        Some("category") => Group::Category,
+        Some("tag") => Group::Tag,
+        Some(other) => {
+            let mut r = Refusal::new(400, "invalid_query", format!("unknown group `{other}` (agency, category, tag)"));
+            r.field = Some("group".to_owned());
+            return Err(ApiError(r));
+        }
+    };
+    let daily = state
+        .store
+        .daily(views::day_of_date(from), views::day_of_date(to))
+        .await
+        .map_err(internal)?;
+    let latest = state.store.latest().await.map_err(internal)?;
+    let from_agents = agent_portals(&state, &latest).await?;
+    let series = views::progress(&state.catalog(), &from_agents, &daily, from, to, group);
+    Ok(Json(json!({
+        "group": q.group.as_deref().unwrap_or("all"),
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "series": series,
+    }))
+    .into_response())
+}
+
+async fn priorities(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let s = snapshot(&state).await?;
+    let list: Vec<_> = views::priorities(&s.views)
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| json!({"rank": i + 1, "portal": v.portal, "combined": v.combined}))
+        .collect();
+    Ok(Json(json!({"priorities": list})).into_response())
+}
+
+async fn ranking(State(state): State<Arc<AppState>>, Query(q): Query<Range>) -> Result<Response, ApiError> {
+    let today = views::today(state.config.utc_offset);
+    let year = q.year.unwrap_or(today.year());
+    let end = if year >= today.year() {
+        today
+    } else {
+        Date::from_calendar_date(year, time::Month::December, 31)
+            .map_err(|_| ApiError(Refusal::new(400, "invalid_query", format!("{year} is not a year"))))?
+    };
+    let day = views::day_of_date(end);
+    let daily = state.store.daily(day - 365, day).await.map_err(internal)?;
+    let latest = state.store.latest().await.map_err(internal)?;
+    let from_agents = agent_portals(&state, &latest).await?;
+    let list = views::ranking(&state.catalog(), &from_agents, &daily, day, &state.pack());
+    Ok(Json(json!({"year": year, "as_of": end.to_string(), "method": views::RANKING_METHOD, "ranking": list})).into_response())
+}
+
+async fn campaigns(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let today = views::day_of_date(views::today(state.config.utc_offset));
+    let daily = state.store.daily(today - 30, today).await.map_err(internal)?;
+    Ok(Json(json!({"campaigns": views::campaigns(&state.catalog(), &daily, today)})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangesQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn changes(State(state): State<Arc<AppState>>, Query(q): Query<ChangesQuery>) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let events = match q.after {
+        Some(after) => state.store.events(after, limit).await,
+        None => state.store.recent_events(limit).await,
+    }
+    .map_err(internal)?;
+    let list: Vec<_> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "at": views::rfc3339(e.at_ms),
+                "portal": e.portal_id,
+                "agent": e.agent,
+                "kind": e.kind,
+                "from_stage": e.from_stage,
+                "to_stage": e.to_stage,
+                "rule": e.rule,
+                "message": e.message,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"changes": list})).into_response())
+}
+
+async fn agents(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let list: Vec<_> = state
+        .store
+        .agents()
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "vantage": a.vantage,
+                "created_at": views::rfc3339(a.created_ms),
+                "revoked": a.revoked_ms.is_some(),
+                "last_report_at": a.last_report_ms.map(views::rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"agents": list})).into_response())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let s = snapshot(&state).await?;
+    let mut out = String::from("id,url,name,agency,category,stage,stage_name,reachable_from,vantages,priority\r\n");
+    for v in &s.views {
+        let p = &v.portal;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            csv_field(&p.id),
+            csv_field(&p.url),
+            csv_field(p.name.as_deref().unwrap_or("")),
+            csv_field(p.agency.as_deref().unwrap_or("")),
+            p.category,
+            v.combined.stage.map_or(String::new(), |s| s.to_string()),
+            v.combined.stage_name.unwrap_or("unmeasured"),
+            v.combined.reachable_from,
+            v.combined.vantages,
+            v.combined.priority,
+        ));
+    }
+    let mut resp = out.into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"v6audit-portals.csv\""),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,239 @@
+//! The collector's configuration: `collector.yaml` (every key documented in
+//! `packaging/collector.yaml`), then `V6AUDIT_COLLECTOR_*` environment
+//! variables, then command-line flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use time::UtcOffset;
+use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
+use v6audit_model::{SourceError, SourceErrors};
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+    pub state_dir: Option<PathBuf>,
+    pub tls: Option<TlsFile>,
+    pub rules: Option<PathBuf>,
+    #[serde(default)]
+    pub inventories: Vec<PathBuf>,
+    pub admin_token_file: Option<PathBuf>,
+    pub body_limit_mib: Option<u64>,
+    pub rate: Option<RateFile>,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookFile>,
+    pub utc_offset: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateFile {
+    pub reports_per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    pub url: String,
+    /// Event kinds to send (default: the regressions).
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// A webhook, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: url::Url,
+    pub events: Vec<String>,
+}
+
+/// The kinds of event sent to a webhook that names none.
+pub const REGRESSION_EVENTS: [&str; 4] = ["lost_ipv6", "regression", "cert_expired_v6", "rule_regressed"];
+
+/// Every kind of event the collector records.
+pub const EVENT_KINDS: [&str; 7] = [
+    "lost_ipv6",
+    "regression",
+    "cert_expired_v6",
+    "rule_regressed",
+    "gained_ipv6",
+    "improvement",
+    "reached_dual_stack",
+];
+
+/// The compiled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: String,
+    pub state_dir: PathBuf,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub rules: Option<PathBuf>,
+    pub inventories: Vec<PathBuf>,
+    /// SHA-256 of the admin token, when one is configured.
+    pub admin_token_hash: Option<[u8; 32]>,
+    pub body_limit: usize,
+    pub reports_per_minute: u32,
+    pub burst: u32,
+    pub webhooks: Vec<Webhook>,
+    /// The time zone days are counted in (Vietnam: +07:00).
+    pub utc_offset: UtcOffset,
+}
+
+/// Flags that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database: Option<String>,
+}
+
+fn err(file: &str, field: &str, message: String) -> SourceError {
+    SourceError {
+        file: file.to_owned(),
+        line: 0,
+        column: 0,
+        field: Some(field.to_owned()),
+        message,
+    }
+}
+
+/// Hashes a token (tokens are 256-bit random values, so SHA-256 suffices).
+pub fn hash_token(token: &str) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.trim().as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+impl Config {
+    /// Reads the file (when given), then applies the environment and the flags.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, SourceErrors> {
+        let (file, name) = match path {
+            Some(p) => {
+                let name = p.display().to_string();
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))]))?;
+                if text.len() > MAX_YAML_BYTES {
+                    return Err(SourceErrors(vec![err(&name, "file", "too large".to_owned())]));
+                }
+                let file: ConfigFile = serde_saphyr::from_str_with_options(&text, yaml_options())
+                    .map_err(|e| SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)]))?;
+                (file, name)
+            }
+            None => (ConfigFile::default(), "(defaults)".to_owned()),
+        };
+        Self::compile(file, &name, overrides)
+    }
+
+    fn compile(file: ConfigFile, name: &str, overrides: &Overrides) -> Result<Config, SourceErrors> {
+        let env = |k: &str| std::env::var(format!("V6AUDIT_COLLECTOR_{k}")).ok().filter(|v| !v.is_empty());
+        let mut errors = Vec::new();
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or_else(|| env("LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| "[::]:8080".to_owned());
+        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+            errors.push(err(name, "listen", format!("`{listen_text}` is not ADDRESS:PORT (like [::]:8080)")));
+            SocketAddr::from(([0u16; 8], 8080))
+        });
+        let state_dir = env("STATE_DIR").map(PathBuf::from).or(file.state_dir).unwrap_or_else(v6audit_model::paths::default_state_dir);
+        let database = overrides
+            .database
+            .clone()
+            .or_else(|| env("DATABASE"))
+            .or(file.database)
+            .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("collector.db").display()));
+        if !(database.starts_with("sqlite:") || database.starts_with("postgres://") || database.starts_with("postgresql://")) {
+            errors.push(err(name, "database", format!("`{database}` is not sqlite:///path/file.db or postgres://…")));
+        }
+        let admin_token_hash = match (env("ADMIN_TOKEN"), &file.admin_token_file) {
+            (Some(token), _) => Some(hash_token(&token)),
+            (None, Some(path)) => match std::fs::read_to_string(path) {
+                Ok(t) if !t.trim().is_empty() => Some(hash_token(&t)),
+                Ok(_) => {
+                    errors.push(err(name, "admin_token_file", format!("{} is empty", path.display())));
+                    None
+                }
+                Err(e) => {
+                    errors.push(err(name, "admin_token_file", format!("cannot read {}: {e}", path.display())));
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let body_limit_mib = file.body_limit_mib.unwrap_or(16);
+        if body_limit_mib == 0 || body_limit_mib > 1024 {
+            errors.push(err(name, "body_limit_mib", format!("must be 1 to 1024, not {body_limit_mib}")));
+        }
+        let (reports_per_minute, burst) = file.rate.map_or((60, 20), |r| (r.reports_per_minute, r.burst));
+        if reports_per_minute == 0 || burst == 0 {
+            errors.push(err(name, "rate", "reports_per_minute and burst must be at least 1".to_owned()));
+        }
+        let mut webhooks = Vec::new();
+        for (i, w) in file.webhooks.into_iter().enumerate() {
+            let url = match url::Url::parse(&w.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                _ => {
+                    errors.push(err(name, &format!("webhooks[{i}].url"), format!("`{}` is not an http(s) URL", w.url)));
+                    continue;
+                }
+            };
+            for e in &w.events {
+                if !EVENT_KINDS.contains(&e.as_str()) {
+                    errors.push(err(
+                        name,
+                        &format!("webhooks[{i}].events"),
+                        format!("unknown event `{e}`; the events are: {}", EVENT_KINDS.join(", ")),
+                    ));
+                }
+            }
+            let events = if w.events.is_empty() {
+                REGRESSION_EVENTS.iter().map(|s| (*s).to_owned()).collect()
+            } else {
+                w.events
+            };
+            webhooks.push(Webhook { url, events });
+        }
+        let offset_text = env("UTC_OFFSET").or(file.utc_offset).unwrap_or_else(|| "+07:00".to_owned());
+        let utc_offset = UtcOffset::parse(
+            &offset_text,
+            time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+        )
+        .unwrap_or_else(|_| {
+            errors.push(err(name, "utc_offset", format!("`{offset_text}` is not an offset like +07:00")));
+            UtcOffset::UTC
+        });
+        if errors.is_empty() {
+            Ok(Config {
+                listen,
+                database,
+                state_dir,
+                tls: file.tls.map(|t| (t.cert, t.key)),
+                rules: file.rules,
+                inventories: file.inventories,
+                admin_token_hash,
+                body_limit: usize::try_from(body_limit_mib).unwrap_or(16) << 20,
+                reports_per_minute,
+                burst,
+                webhooks,
+                utc_offset,
+            })
+        } else {
+            Err(SourceErrors(errors))
+        }
+    }
+}

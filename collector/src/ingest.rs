@@ -1,0 +1,248 @@
+//! Ingest: turns a pushed body into stored results, or into a 4xx answer
+//! that names the problem. The body is read within its limit (gzip too, and
+//! the decompressed size is held to the same limit), parsed as a v1 report,
+//! every result is checked, and each observation is judged with the
+//! collector's own pack.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use serde::Serialize;
+use v6audit_model::{Finding, Lang, PortalResult, REPORT_SCHEMA, Report, Stage, Status};
+use v6audit_rules::Pack;
+
+use crate::catalog::Catalog;
+use crate::store::{NewEvent, NewResult, StoredVerdict};
+
+/// Why a body was refused: an HTTP status and a JSON answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    #[serde(skip)]
+    pub status: u16,
+    /// A short machine-readable kind.
+    pub error: &'static str,
+    pub message: String,
+    /// The field at fault, as a path such as `results[3].portal.url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            error,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn at(field: String, message: String) -> Refusal {
+        Refusal {
+            status: 400,
+            error: "invalid_result",
+            message,
+            field: Some(field),
+        }
+    }
+}
+
+/// The most results one report may carry.
+pub const MAX_RESULTS: usize = 100_000;
+
+/// Decompresses a gzip body, refusing one that grows past `limit`.
+pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| Refusal::new(400, "bad_encoding", format!("the gzip body cannot be read: {e}")))?;
+    if out.len() > limit {
+        return Err(Refusal::new(
+            413,
+            "too_large",
+            format!("the decompressed body is larger than the limit of {} MiB", limit >> 20),
+        ));
+    }
+    Ok(out)
+}
+
+/// Parses and checks a report.
+pub fn parse(body: &[u8]) -> Result<Report, Refusal> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        Refusal::new(
+            400,
+            "malformed_json",
+            format!("the body is not JSON: {e}"),
+        )
+    })?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(REPORT_SCHEMA) => {}
+        Some(other) => {
+            let mut r = Refusal::new(
+                400,
+                "unknown_schema",
+                format!("unknown report schema `{other}`; this collector reads `{REPORT_SCHEMA}`"),
+            );
+            r.field = Some("schema".to_owned());
+            return Err(r);
+        }
+        None => {
+            let mut r = Refusal::new(400, "unknown_schema", format!("no `schema` field; a report says `{REPORT_SCHEMA}`"));
+            r.field = Some("schema".to_owned());
+            return Err(r);
+        }
+    }
+    let report: Report = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        Refusal {
+            status: 400,
+            error: "invalid_report",
+            message: e.inner().to_string(),
+            field: Some(path),
+        }
+    })?;
+    validate(&report)?;
+    Ok(report)
+}
+
+fn validate(report: &Report) -> Result<(), Refusal> {
+    if report.results.len() > MAX_RESULTS {
+        let mut r = Refusal::new(400, "invalid_report", format!("more than {MAX_RESULTS} results in one report"));
+        r.field = Some("results".to_owned());
+        return Err(r);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let mut seen: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for (i, r) in report.results.iter().enumerate() {
+        let at = |f: &str| format!("results[{i}].{f}");
+        if r.id.get_version_num() != 7 {
+            return Err(Refusal::at(at("id"), format!("`{}` is not a UUID v7", r.id)));
+        }
+        if let Some(first) = seen.insert(r.id, i) {
+            return Err(Refusal::at(at("id"), format!("`{}` repeats results[{first}].id", r.id)));
+        }
+        let id = &r.portal.id;
+        let id_ok = !id.is_empty()
+            && id.len() <= 128
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !id.starts_with('-')
+            && !id.ends_with('-');
+        if !id_ok {
+            return Err(Refusal::at(at("portal.id"), format!("`{id}` is not a portal id ([a-z0-9-]+)")));
+        }
+        match url::Url::parse(&r.portal.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+            _ => return Err(Refusal::at(at("portal.url"), format!("`{}` is not an http(s) URL", r.portal.url))),
+        }
+        let host = &r.observation.host;
+        if host.is_empty() || host.len() > 253 || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+            return Err(Refusal::at(at("observation.host"), format!("`{host}` is not a host name")));
+        }
+        if r.observation.started_at > now + time::Duration::days(1) {
+            return Err(Refusal::at(
+                at("observation.started_at"),
+                format!("{} is in the future; is the agent's clock right?", r.observation.started_at),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Judges each result with the collector's pack (in English; pages render
+/// other languages when asked) and the catalog's description of its portal.
+pub fn judge(report: &Report, pack: &Pack, catalog: &Catalog) -> Vec<NewResult> {
+    report
+        .results
+        .iter()
+        .map(|r| {
+            let portal = catalog
+                .describe(&r.portal.id, Some(&r.portal))
+                .unwrap_or_else(|| r.portal.clone());
+            NewResult {
+                id: r.id.to_string(),
+                portal_id: r.portal.id.clone(),
+                observed_ms: ms(r.observation.started_at),
+                portal: serde_json::to_string(&r.portal).unwrap_or_default(),
+                observation: serde_json::to_string(&r.observation).unwrap_or_default(),
+                verdict: stored_verdict(pack, r, &portal),
+            }
+        })
+        .collect()
+}
+
+/// The collector's verdict of one result.
+pub fn stored_verdict(pack: &Pack, r: &PortalResult, portal: &v6audit_model::PortalInfo) -> StoredVerdict {
+    let v = v6audit_rules::evaluate(pack, &r.observation, portal, Lang::En);
+    StoredVerdict {
+        stage: i64::from(v.stage.number()),
+        stage_certain: v.stage_certain,
+        score: i64::from(v.score),
+        priority: i64::from(v.priority),
+        findings: serde_json::to_string(&v.findings).unwrap_or_default(),
+        pack: format!("{}/{}", pack.name, pack.version),
+    }
+}
+
+fn stage_label(n: i64) -> String {
+    u8::try_from(n)
+        .ok()
+        .and_then(|n| Stage::try_from(n).ok())
+        .map_or_else(|| n.to_string(), |s| s.to_string())
+}
+
+/// What changed between a portal's previous verdict and its new one.
+pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<NewEvent> {
+    let Some(prev) = previous else {
+        return Vec::new();
+    };
+    let (from, to) = (prev.stage, new.verdict.stage);
+    let mut events = Vec::new();
+    let event = |kind: &str, message: String| NewEvent {
+        kind: kind.to_owned(),
+        from_stage: Some(from),
+        to_stage: to,
+        rule: None,
+        message,
+    };
+    if to < from {
+        let kind = if from >= 2 && to <= 1 { "lost_ipv6" } else { "regression" };
+        events.push(event(kind, format!("{} went from stage {} to {}", new.portal_id, stage_label(from), stage_label(to))));
+    } else if to > from {
+        let kind = if from <= 1 && to >= 2 && to < 3 {
+            "gained_ipv6"
+        } else if from < 3 && to >= 3 {
+            "reached_dual_stack"
+        } else {
+            "improvement"
+        };
+        events.push(event(kind, format!("{} went from stage {} to {}", new.portal_id, stage_label(from), stage_label(to))));
+    }
+    let parse = |json: &str| serde_json::from_str::<Vec<Finding>>(json).unwrap_or_default();
+    let (old, now) = (parse(&prev.findings), parse(&new.verdict.findings));
+    for f in now.iter().filter(|f| f.status == Status::Fail) {
+        let before = old.iter().find(|o| o.rule == f.rule).map(|o| o.status);
+        if before.is_some_and(|s| s != Status::Fail) && f.rule == "tls.v6-cert" && f.message.contains("expired") {
+            events.push(NewEvent {
+                kind: "cert_expired_v6".to_owned(),
+                from_stage: Some(from),
+                to_stage: to,
+                rule: Some(f.rule.clone()),
+                message: format!("{}: {}", new.portal_id, f.message),
+            });
+        } else if before == Some(Status::Pass) {
+            events.push(NewEvent {
+                kind: "rule_regressed".to_owned(),
+                from_stage: Some(from),
+                to_stage: to,
+                rule: Some(f.rule.clone()),
+                message: format!("{}: {} passed before and fails now: {}", new.portal_id, f.rule, f.message),
+            });
+        }
+    }
+    events
+}

@@ -1,0 +1,100 @@
+//! `/metrics`: Prometheus text exposition, written by hand (a handful of
+//! series): portals by stage and agency, ingest counters, and the last report
+//! of each agent.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::store::Agent;
+use crate::views::PortalView;
+
+/// Counters kept while the collector runs.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub reports_accepted: AtomicU64,
+    pub reports_rejected: AtomicU64,
+    pub results_stored: AtomicU64,
+    pub results_duplicate: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub webhooks_sent: AtomicU64,
+    pub webhooks_failed: AtomicU64,
+    pub webhooks_dropped: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Escapes a label value.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> String {
+    let mut out = String::new();
+    let c = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let mut counter = |name: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (labels, v) in samples {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    counter(
+        "v6audit_ingest_reports_total",
+        "Reports pushed by agents, by outcome.",
+        &[
+            ("{outcome=\"accepted\"}", c(&counters.reports_accepted)),
+            ("{outcome=\"rejected\"}", c(&counters.reports_rejected)),
+            ("{outcome=\"rate_limited\"}", c(&counters.rate_limited)),
+        ],
+    );
+    counter(
+        "v6audit_ingest_results_total",
+        "Results received, by whether they were new or already stored.",
+        &[
+            ("{outcome=\"stored\"}", c(&counters.results_stored)),
+            ("{outcome=\"duplicate\"}", c(&counters.results_duplicate)),
+        ],
+    );
+    counter(
+        "v6audit_webhooks_total",
+        "Webhook deliveries, by outcome.",
+        &[
+            ("{outcome=\"sent\"}", c(&counters.webhooks_sent)),
+            ("{outcome=\"failed\"}", c(&counters.webhooks_failed)),
+            ("{outcome=\"dropped\"}", c(&counters.webhooks_dropped)),
+        ],
+    );
+    let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for v in views {
+        let stage = v.combined.stage_name.unwrap_or("unmeasured").to_owned();
+        let agency = v.portal.agency.clone().unwrap_or_default();
+        *by.entry((stage, agency)).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP v6audit_portals Portals by their lowest stage over vantages, and agency.\n# TYPE v6audit_portals gauge"
+    );
+    for ((stage, agency), n) in by {
+        let _ = writeln!(out, "v6audit_portals{{stage=\"{}\",agency=\"{}\"}} {n}", label(&stage), label(&agency));
+    }
+    let _ = writeln!(
+        out,
+        "# HELP v6audit_agent_last_report_timestamp_seconds When each agent last pushed a report.\n# TYPE v6audit_agent_last_report_timestamp_seconds gauge"
+    );
+    for a in agents {
+        if let Some(ms) = a.last_report_ms {
+            let _ = writeln!(
+                out,
+                "v6audit_agent_last_report_timestamp_seconds{{agent=\"{}\",vantage=\"{}\"}} {}",
+                label(&a.name),
+                label(a.vantage.as_deref().unwrap_or("")),
+                ms as f64 / 1000.0
+            );
+        }
+    }
+    out
+}

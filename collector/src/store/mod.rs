@@ -1,0 +1,299 @@
+//! Storage: a small trait with domain-shaped methods (no SQL in its
+//! signatures), implemented for SQLite and PostgreSQL in `sql.rs`, and the
+//! [`Store`] that holds the one chosen from the database URL at start-up.
+
+mod sql;
+
+use std::future::Future;
+
+pub use sql::{PgStore, SqliteStore};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is not one v6audit can use.
+    #[error("unsupported database URL `{0}` (expected sqlite:///path/file.db or postgres://…)")]
+    Url(String),
+    /// An agent of that name exists already.
+    #[error("an agent named `{0}` exists already")]
+    AgentExists(String),
+    /// The database answered with an error.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The embedded migrations could not run.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data could not be read back (a row written by another version?).
+    #[error("stored data: {0}")]
+    Corrupt(String),
+}
+
+/// An agent allowed to push reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub name: String,
+    pub vantage: Option<String>,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+    pub last_report_ms: Option<i64>,
+}
+
+/// A verdict as stored: the collector's own judgement of one observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVerdict {
+    pub stage: i64,
+    pub stage_certain: bool,
+    pub score: i64,
+    pub priority: i64,
+    /// JSON array of findings.
+    pub findings: String,
+    /// `name/version` of the pack.
+    pub pack: String,
+}
+
+/// One result to store.
+#[derive(Debug, Clone)]
+pub struct NewResult {
+    pub id: String,
+    pub portal_id: String,
+    pub observed_ms: i64,
+    /// JSON of the portal as the agent described it.
+    pub portal: String,
+    /// JSON of the observation.
+    pub observation: String,
+    pub verdict: StoredVerdict,
+}
+
+/// A report being ingested.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub id: String,
+    pub agent: String,
+    pub received_ms: i64,
+    pub generated_ms: i64,
+}
+
+/// A change worth telling people about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub at_ms: i64,
+    pub portal_id: String,
+    pub agent: String,
+    pub kind: String,
+    pub from_stage: Option<i64>,
+    pub to_stage: i64,
+    pub rule: Option<String>,
+    pub message: String,
+    pub result_id: String,
+}
+
+/// An event to record (its id is given by the database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub kind: String,
+    pub from_stage: Option<i64>,
+    pub to_stage: i64,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+/// Derives the events of a newly stored result from the previous verdict of
+/// the same portal seen by the same agent (None for the first).
+pub type DeriveEvents = dyn Fn(&NewResult, Option<&StoredVerdict>) -> Vec<NewEvent> + Send + Sync;
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ingested {
+    pub stored: usize,
+    pub duplicates: usize,
+    /// The events recorded, with their ids.
+    pub events: Vec<Event>,
+}
+
+/// The newest result of a portal from one agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    pub portal_id: String,
+    pub agent: String,
+    pub result_id: String,
+    pub observed_ms: i64,
+    pub stage: i64,
+    pub stage_certain: bool,
+    pub score: i64,
+    pub priority: i64,
+}
+
+/// A stored result, whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResult {
+    pub id: String,
+    pub report_id: String,
+    pub agent: String,
+    pub portal_id: String,
+    pub observed_ms: i64,
+    pub portal: String,
+    pub observation: String,
+    pub verdict: StoredVerdict,
+}
+
+/// A point of a portal's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPoint {
+    pub result_id: String,
+    pub agent: String,
+    pub observed_ms: i64,
+    pub stage: i64,
+    pub stage_certain: bool,
+    pub score: i64,
+}
+
+/// The last stage of a day for a portal and agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyStage {
+    pub day: i64,
+    pub portal_id: String,
+    pub agent: String,
+    pub stage: i64,
+}
+
+/// Totals for /metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub reports: i64,
+    pub results: i64,
+    pub events: i64,
+}
+
+/// The collector's storage.
+pub trait Storage: Send + Sync {
+    /// Runs the embedded migrations.
+    fn migrate(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether the database answers.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn create_agent(
+        &self,
+        name: &str,
+        vantage: Option<&str>,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The agent a token belongs to, revoked or not.
+    fn agent_for_token(&self, token_hash: &[u8]) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+    fn agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
+    /// Revokes an agent's token; false when there is no such agent.
+    fn revoke_agent(&self, name: &str, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a report's results in one transaction, each id once, with the
+    /// events `derive` finds; durable when it returns. `day_offset_s` places
+    /// results in days of the collector's time zone.
+    fn ingest(
+        &self,
+        report: &NewReport,
+        results: &[NewResult],
+        derive: &DeriveEvents,
+        day_offset_s: i64,
+    ) -> impl Future<Output = Result<Ingested, StoreError>> + Send;
+
+    /// The newest result of every portal from every agent.
+    fn latest(&self) -> impl Future<Output = Result<Vec<Latest>, StoreError>> + Send;
+    fn result(&self, id: &str) -> impl Future<Output = Result<Option<StoredResult>, StoreError>> + Send;
+    /// A portal's results between two times, oldest first.
+    fn history(
+        &self,
+        portal_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Vec<HistoryPoint>, StoreError>> + Send;
+    /// Daily stages from `from_day` to `to_day`, plus each portal and agent's
+    /// last day before `from_day` (to carry forward).
+    fn daily(&self, from_day: i64, to_day: i64) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
+    /// Events after `after_id`, oldest first, at most `limit`.
+    fn events(&self, after_id: i64, limit: i64) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    /// The newest events, newest first.
+    fn recent_events(&self, limit: i64) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+
+    /// Results in id order after `after`, for re-scoring.
+    fn results_after(&self, after: &str, limit: i64) -> impl Future<Output = Result<Vec<StoredResult>, StoreError>> + Send;
+    /// Replaces the verdicts of stored results, and the newest and daily stages that follow from them.
+    fn rescore(
+        &self,
+        verdicts: &[(String, StoredVerdict)],
+        day_offset_s: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn put_inventory(&self, name: &str, text: &str, now_ms: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn inventories(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+}
+
+/// The storage chosen from the database URL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens `sqlite:///path/file.db` (created if missing) or `postgres://…`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(SqliteStore::open(url).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(PgStore::open(url).await?))
+        } else {
+            Err(StoreError::Url(url.to_owned()))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Delegates every method of [`Storage`] to the backend in use.
+macro_rules! delegate {
+    ($( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty; )*) => {
+        impl Storage for Store {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $out {
+                    match self {
+                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                        Store::Postgres(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    fn migrate(&self) -> Result<(), StoreError>;
+    fn ping(&self) -> Result<(), StoreError>;
+    fn create_agent(&self, name: &str, vantage: Option<&str>, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError>;
+    fn agent_for_token(&self, token_hash: &[u8]) -> Result<Option<Agent>, StoreError>;
+    fn agents(&self) -> Result<Vec<Agent>, StoreError>;
+    fn revoke_agent(&self, name: &str, now_ms: i64) -> Result<bool, StoreError>;
+    fn ingest(&self, report: &NewReport, results: &[NewResult], derive: &DeriveEvents, day_offset_s: i64) -> Result<Ingested, StoreError>;
+    fn latest(&self) -> Result<Vec<Latest>, StoreError>;
+    fn result(&self, id: &str) -> Result<Option<StoredResult>, StoreError>;
+    fn history(&self, portal_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<HistoryPoint>, StoreError>;
+    fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError>;
+    fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
+    fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError>;
+    fn counts(&self) -> Result<Counts, StoreError>;
+    fn results_after(&self, after: &str, limit: i64) -> Result<Vec<StoredResult>, StoreError>;
+    fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError>;
+    fn put_inventory(&self, name: &str, text: &str, now_ms: i64) -> Result<(), StoreError>;
+    fn inventories(&self) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+/// The day (since the epoch) of a time, in a zone `offset_s` east of UTC.
+pub fn day_of(ms: i64, offset_s: i64) -> i64 {
+    (ms + offset_s * 1000).div_euclid(86_400_000)
+}

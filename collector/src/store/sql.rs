@@ -1,0 +1,519 @@
+//! The SQL backends. Both speak the same SQL (with `$n` parameters, which
+//! SQLite accepts too); a macro writes the one implementation twice, once per
+//! sqlx driver, and each backend keeps its own migrations. SQLite runs in WAL
+//! mode with `synchronous = FULL`, so a commit is on disk when it returns.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{
+    Agent, Counts, DailyStage, DeriveEvents, Event, HistoryPoint, Ingested, Latest, NewReport, NewResult, Storage,
+    StoreError, StoredResult, StoredVerdict, day_of,
+};
+
+/// SQLite, for one collector with its state in a file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// PostgreSQL, for large fleets and shared databases.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(PgStore { pool })
+    }
+}
+
+macro_rules! sql_store {
+    ($store:ty, $migrations:literal) => {
+        impl $store {
+            fn agent_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Agent, sqlx::Error> {
+                Ok(Agent {
+                    name: row.try_get("name")?,
+                    vantage: row.try_get("vantage")?,
+                    created_ms: row.try_get("created_ms")?,
+                    revoked_ms: row.try_get("revoked_ms")?,
+                    last_report_ms: row.try_get("last_report_ms")?,
+                })
+            }
+
+            fn verdict_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<StoredVerdict, sqlx::Error> {
+                Ok(StoredVerdict {
+                    stage: row.try_get("stage")?,
+                    stage_certain: row.try_get("stage_certain")?,
+                    score: row.try_get("score")?,
+                    priority: row.try_get("priority")?,
+                    findings: row.try_get("findings")?,
+                    pack: row.try_get("pack")?,
+                })
+            }
+
+            fn result_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<StoredResult, sqlx::Error> {
+                Ok(StoredResult {
+                    id: row.try_get("id")?,
+                    report_id: row.try_get("report_id")?,
+                    agent: row.try_get("agent")?,
+                    portal_id: row.try_get("portal_id")?,
+                    observed_ms: row.try_get("observed_ms")?,
+                    portal: row.try_get("portal")?,
+                    observation: row.try_get("observation")?,
+                    verdict: Self::verdict_of(row)?,
+                })
+            }
+
+            fn event_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Event, sqlx::Error> {
+                Ok(Event {
+                    id: row.try_get("id")?,
+                    at_ms: row.try_get("at_ms")?,
+                    portal_id: row.try_get("portal_id")?,
+                    agent: row.try_get("agent")?,
+                    kind: row.try_get("kind")?,
+                    from_stage: row.try_get("from_stage")?,
+                    to_stage: row.try_get("to_stage")?,
+                    rule: row.try_get("rule")?,
+                    message: row.try_get("message")?,
+                    result_id: row.try_get("result_id")?,
+                })
+            }
+        }
+
+        impl Storage for $store {
+            async fn migrate(&self) -> Result<(), StoreError> {
+                sqlx::migrate!($migrations).run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_agent(
+                &self,
+                name: &str,
+                vantage: Option<&str>,
+                token_hash: &[u8],
+                now_ms: i64,
+            ) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO agents (name, vantage, token_hash, created_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(vantage)
+                .bind(token_hash)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::AgentExists(name.to_owned()));
+                }
+                Ok(())
+            }
+
+            async fn agent_for_token(&self, token_hash: &[u8]) -> Result<Option<Agent>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT name, vantage, created_ms, revoked_ms, last_report_ms FROM agents WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.as_ref().map(Self::agent_of).transpose()?)
+            }
+
+            async fn agents(&self) -> Result<Vec<Agent>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT name, vantage, created_ms, revoked_ms, last_report_ms FROM agents ORDER BY name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(Self::agent_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn revoke_agent(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE agents SET revoked_ms = COALESCE(revoked_ms, $2) WHERE name = $1")
+                    .bind(name)
+                    .bind(now_ms)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn ingest(
+                &self,
+                report: &NewReport,
+                results: &[NewResult],
+                derive: &DeriveEvents,
+                day_offset_s: i64,
+            ) -> Result<Ingested, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut out = Ingested::default();
+                for r in results {
+                    let v = &r.verdict;
+                    let inserted = sqlx::query(
+                        "INSERT INTO results (id, report_id, agent, portal_id, observed_ms, portal, observation, \
+                         stage, stage_certain, score, priority, findings, pack) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(&r.id)
+                    .bind(&report.id)
+                    .bind(&report.agent)
+                    .bind(&r.portal_id)
+                    .bind(r.observed_ms)
+                    .bind(&r.portal)
+                    .bind(&r.observation)
+                    .bind(v.stage)
+                    .bind(v.stage_certain)
+                    .bind(v.score)
+                    .bind(v.priority)
+                    .bind(&v.findings)
+                    .bind(&v.pack)
+                    .execute(&mut *tx)
+                    .await?;
+                    if inserted.rows_affected() == 0 {
+                        out.duplicates += 1;
+                        continue;
+                    }
+                    out.stored += 1;
+                    // The previous verdict for this portal from this agent, by time.
+                    let previous = sqlx::query(
+                        "SELECT stage, stage_certain, score, priority, findings, pack FROM results \
+                         WHERE portal_id = $1 AND agent = $2 \
+                         AND (observed_ms < $3 OR (observed_ms = $3 AND id < $4)) \
+                         ORDER BY observed_ms DESC, id DESC LIMIT 1",
+                    )
+                    .bind(&r.portal_id)
+                    .bind(&report.agent)
+                    .bind(r.observed_ms)
+                    .bind(&r.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let previous = previous.as_ref().map(Self::verdict_of).transpose()?;
+                    for e in derive(r, previous.as_ref()) {
+                        let row = sqlx::query(
+                            "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                        )
+                        .bind(r.observed_ms)
+                        .bind(&r.portal_id)
+                        .bind(&report.agent)
+                        .bind(&e.kind)
+                        .bind(e.from_stage)
+                        .bind(e.to_stage)
+                        .bind(&e.rule)
+                        .bind(&e.message)
+                        .bind(&r.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        out.events.push(Event {
+                            id: row.try_get("id")?,
+                            at_ms: r.observed_ms,
+                            portal_id: r.portal_id.clone(),
+                            agent: report.agent.clone(),
+                            kind: e.kind,
+                            from_stage: e.from_stage,
+                            to_stage: e.to_stage,
+                            rule: e.rule,
+                            message: e.message,
+                            result_id: r.id.clone(),
+                        });
+                    }
+                    Self::note_latest(&mut tx, &report.agent, r, day_offset_s).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO reports (id, agent, received_ms, generated_ms, results, stored) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (id) DO UPDATE SET stored = reports.stored + excluded.stored",
+                )
+                .bind(&report.id)
+                .bind(&report.agent)
+                .bind(report.received_ms)
+                .bind(report.generated_ms)
+                .bind(results.len() as i64)
+                .bind(out.stored as i64)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE agents SET last_report_ms = $2 WHERE name = $1")
+                    .bind(&report.agent)
+                    .bind(report.received_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn latest(&self) -> Result<Vec<Latest>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT portal_id, agent, result_id, observed_ms, stage, stage_certain, score, priority \
+                     FROM latest ORDER BY portal_id, agent",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(Latest {
+                            portal_id: row.try_get("portal_id")?,
+                            agent: row.try_get("agent")?,
+                            result_id: row.try_get("result_id")?,
+                            observed_ms: row.try_get("observed_ms")?,
+                            stage: row.try_get("stage")?,
+                            stage_certain: row.try_get("stage_certain")?,
+                            score: row.try_get("score")?,
+                            priority: row.try_get("priority")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            }
+
+            async fn result(&self, id: &str) -> Result<Option<StoredResult>, StoreError> {
+                let row = sqlx::query("SELECT * FROM results WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.as_ref().map(Self::result_of).transpose()?)
+            }
+
+            async fn history(&self, portal_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<HistoryPoint>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, agent, observed_ms, stage, stage_certain, score FROM results \
+                     WHERE portal_id = $1 AND observed_ms >= $2 AND observed_ms <= $3 ORDER BY observed_ms, id",
+                )
+                .bind(portal_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(HistoryPoint {
+                            result_id: row.try_get("id")?,
+                            agent: row.try_get("agent")?,
+                            observed_ms: row.try_get("observed_ms")?,
+                            stage: row.try_get("stage")?,
+                            stage_certain: row.try_get("stage_certain")?,
+                            score: row.try_get("score")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            }
+
+            async fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT day, portal_id, agent, stage FROM daily WHERE day >= $1 AND day <= $2 \
+                     UNION ALL \
+                     SELECT d.day, d.portal_id, d.agent, d.stage FROM daily d \
+                     JOIN (SELECT portal_id, agent, MAX(day) AS day FROM daily WHERE day < $1 GROUP BY portal_id, agent) b \
+                       ON d.portal_id = b.portal_id AND d.agent = b.agent AND d.day = b.day \
+                     ORDER BY 1, 2, 3",
+                )
+                .bind(from_day)
+                .bind(to_day)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(DailyStage {
+                            day: row.try_get("day")?,
+                            portal_id: row.try_get("portal_id")?,
+                            agent: row.try_get("agent")?,
+                            stage: row.try_get("stage")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            }
+
+            async fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM events ORDER BY id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn counts(&self) -> Result<Counts, StoreError> {
+                let row = sqlx::query(
+                    "SELECT (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM results) AS results, \
+                     (SELECT COUNT(*) FROM events) AS events",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Counts {
+                    reports: row.try_get("reports")?,
+                    results: row.try_get("results")?,
+                    events: row.try_get("events")?,
+                })
+            }
+
+            async fn results_after(&self, after: &str, limit: i64) -> Result<Vec<StoredResult>, StoreError> {
+                let rows = sqlx::query("SELECT * FROM results WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(Self::result_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for (id, v) in verdicts {
+                    sqlx::query(
+                        "UPDATE results SET stage = $2, stage_certain = $3, score = $4, priority = $5, \
+                         findings = $6, pack = $7 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(v.stage)
+                    .bind(v.stage_certain)
+                    .bind(v.score)
+                    .bind(v.priority)
+                    .bind(&v.findings)
+                    .bind(&v.pack)
+                    .execute(&mut *tx)
+                    .await?;
+                    let row = sqlx::query("SELECT * FROM results WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let r = Self::result_of(&row)?;
+                    let new = NewResult {
+                        id: r.id,
+                        portal_id: r.portal_id,
+                        observed_ms: r.observed_ms,
+                        portal: r.portal,
+                        observation: r.observation,
+                        verdict: r.verdict,
+                    };
+                    Self::note_latest(&mut tx, &r.agent, &new, day_offset_s).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn put_inventory(&self, name: &str, text: &str, now_ms: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO inventories (name, text, updated_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET text = excluded.text, updated_ms = excluded.updated_ms",
+                )
+                .bind(name)
+                .bind(text)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn inventories(&self) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query("SELECT name, text FROM inventories ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("name")?, row.try_get("text")?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            }
+        }
+
+        impl $store {
+            /// Keeps `latest` and `daily` current with a stored result: each
+            /// holds the newest result by (observed time, id).
+            async fn note_latest(
+                tx: &mut sqlx::Transaction<'static, <$store as Backend>::Db>,
+                agent: &str,
+                r: &NewResult,
+                day_offset_s: i64,
+            ) -> Result<(), sqlx::Error> {
+                let v = &r.verdict;
+                sqlx::query(
+                    "INSERT INTO latest (portal_id, agent, result_id, observed_ms, stage, stage_certain, score, priority) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (portal_id, agent) DO UPDATE SET result_id = excluded.result_id, \
+                     observed_ms = excluded.observed_ms, stage = excluded.stage, stage_certain = excluded.stage_certain, \
+                     score = excluded.score, priority = excluded.priority \
+                     WHERE excluded.observed_ms > latest.observed_ms \
+                        OR (excluded.observed_ms = latest.observed_ms AND excluded.result_id >= latest.result_id)",
+                )
+                .bind(&r.portal_id)
+                .bind(agent)
+                .bind(&r.id)
+                .bind(r.observed_ms)
+                .bind(v.stage)
+                .bind(v.stage_certain)
+                .bind(v.score)
+                .bind(v.priority)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO daily (day, portal_id, agent, observed_ms, stage) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (day, portal_id, agent) DO UPDATE SET observed_ms = excluded.observed_ms, \
+                     stage = excluded.stage WHERE excluded.observed_ms >= daily.observed_ms",
+                )
+                .bind(day_of(r.observed_ms, day_offset_s))
+                .bind(&r.portal_id)
+                .bind(agent)
+                .bind(r.observed_ms)
+                .bind(v.stage)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+/// The sqlx database of a store.
+pub trait Backend {
+    type Db: sqlx::Database;
+}
+
+impl Backend for SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+
+impl Backend for PgStore {
+    type Db = sqlx::Postgres;
+}
+
+sql_store!(SqliteStore, "./migrations/sqlite");
+sql_store!(PgStore, "./migrations/postgres");

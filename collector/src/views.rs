@@ -1,0 +1,456 @@
+//! What the API answers, computed from the newest results, the daily stages
+//! and the catalog: portals with a combined view over vantages, the fix-first
+//! list, progress over time, the agencies' ranking and campaigns.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use v6audit_model::{Category, PortalInfo, Stage};
+use v6audit_rules::Pack;
+
+use crate::catalog::Catalog;
+use crate::store::{Agent, DailyStage, Latest};
+
+/// A stage number as a name ("2 reachable").
+pub fn stage_name(n: i64) -> &'static str {
+    u8::try_from(n)
+        .ok()
+        .and_then(|n| Stage::try_from(n).ok())
+        .map_or("unknown", Stage::name)
+}
+
+fn stage_of(n: i64) -> Stage {
+    u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok()).unwrap_or(Stage::Ipv4Only)
+}
+
+/// RFC 3339 of a time in milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// One vantage's newest verdict of a portal.
+#[derive(Debug, Clone, Serialize)]
+pub struct VantageView {
+    pub agent: String,
+    pub vantage: Option<String>,
+    pub stage: i64,
+    pub stage_name: &'static str,
+    pub stage_certain: bool,
+    pub score: i64,
+    pub observed_at: String,
+    pub result_id: String,
+}
+
+/// All vantages together.
+#[derive(Debug, Clone, Serialize)]
+pub struct Combined {
+    /// The lowest certain stage over vantages: what some citizens meet. None
+    /// before any vantage has measured the portal with certainty.
+    pub stage: Option<i64>,
+    pub stage_name: Option<&'static str>,
+    /// Vantages from which the portal is reachable over IPv6 (stage 2 or more).
+    pub reachable_from: usize,
+    pub vantages: usize,
+    pub summary: String,
+    pub priority: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortalView {
+    #[serde(flatten)]
+    pub portal: PortalInfo,
+    /// Whether the portal is in the collector's inventories.
+    pub in_inventory: bool,
+    pub combined: Combined,
+    pub vantages: Vec<VantageView>,
+}
+
+/// Builds the portal views: every inventory portal, and every portal seen in results.
+pub fn portals(catalog: &Catalog, latest: &[Latest], agents: &[Agent], agent_portals: &HashMap<String, PortalInfo>, pack: &Pack) -> Vec<PortalView> {
+    let vantage_of: HashMap<&str, Option<String>> = agents.iter().map(|a| (a.name.as_str(), a.vantage.clone())).collect();
+    let mut by_portal: BTreeMap<&str, Vec<&Latest>> = BTreeMap::new();
+    for l in latest {
+        by_portal.entry(l.portal_id.as_str()).or_default().push(l);
+    }
+    let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(by_portal.keys().copied()).collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            let portal = catalog.describe(id, agent_portals.get(id))?;
+            let rows = by_portal.get(id).cloned().unwrap_or_default();
+            let vantages: Vec<VantageView> = rows
+                .iter()
+                .map(|l| VantageView {
+                    agent: l.agent.clone(),
+                    vantage: vantage_of.get(l.agent.as_str()).cloned().flatten(),
+                    stage: l.stage,
+                    stage_name: stage_name(l.stage),
+                    stage_certain: l.stage_certain,
+                    score: l.score,
+                    observed_at: rfc3339(l.observed_ms),
+                    result_id: l.result_id.clone(),
+                })
+                .collect();
+            let combined = combine(&portal, &rows, pack);
+            Some(PortalView {
+                in_inventory: catalog.portals.contains_key(id),
+                portal,
+                combined,
+                vantages,
+            })
+        })
+        .collect()
+}
+
+fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
+    let certain: Vec<i64> = rows.iter().filter(|l| l.stage_certain).map(|l| l.stage).collect();
+    let stage = certain.iter().copied().min();
+    let reachable_from = rows.iter().filter(|l| l.stage >= 2).count();
+    let summary = if rows.is_empty() {
+        "not measured yet".to_owned()
+    } else {
+        format!("reachable over IPv6 from {reachable_from} of {} vantages", rows.len())
+    };
+    let priority = match stage {
+        Some(s) => v6audit_rules::priority_of(pack, stage_of(s), true, portal.category, portal.audience),
+        // Unmeasured portals rank as IPv4-only until measured.
+        None => v6audit_rules::priority_of(pack, Stage::Ipv4Only, false, portal.category, portal.audience),
+    };
+    Combined {
+        stage,
+        stage_name: stage.map(stage_name),
+        reachable_from,
+        vantages: rows.len(),
+        summary,
+        priority,
+    }
+}
+
+/// The fix-first list: measured portals below stage 3 and every unmeasured
+/// one, most urgent first.
+pub fn priorities(views: &[PortalView]) -> Vec<&PortalView> {
+    let mut list: Vec<&PortalView> = views.iter().filter(|v| v.combined.stage.is_none_or(|s| s < 3)).collect();
+    list.sort_by(|a, b| {
+        b.combined
+            .priority
+            .cmp(&a.combined.priority)
+            .then(a.portal.id.cmp(&b.portal.id))
+    });
+    list
+}
+
+/// Days since the epoch, and back.
+pub fn day_of_date(d: Date) -> i64 {
+    i64::from(d.to_julian_day()) - i64::from(Date::from_julian_day(2_440_588).map_or(0, |e| e.to_julian_day()))
+}
+
+pub fn date_of_day(day: i64) -> Date {
+    let epoch = Date::from_julian_day(2_440_588).unwrap_or(Date::MIN);
+    epoch.checked_add(Duration::days(day)).unwrap_or(epoch)
+}
+
+/// Today in the collector's zone.
+pub fn today(offset: UtcOffset) -> Date {
+    OffsetDateTime::now_utc().to_offset(offset).date()
+}
+
+/// Counts per stage name, every stage present, plus portals not measured yet.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageCounts {
+    #[serde(flatten)]
+    pub stages: BTreeMap<&'static str, usize>,
+    pub unmeasured: usize,
+}
+
+impl StageCounts {
+    fn new() -> StageCounts {
+        StageCounts {
+            stages: Stage::ALL.iter().map(|s| (s.name(), 0)).collect(),
+            unmeasured: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgressPoint {
+    pub date: String,
+    pub stages: StageCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgressSeries {
+    pub key: String,
+    pub points: Vec<ProgressPoint>,
+}
+
+/// A portal's stage on each day: per agent the last stage known by then
+/// (carried forward), over agents the lowest.
+pub fn stages_by_day(daily: &[DailyStage], from_day: i64, to_day: i64) -> BTreeMap<String, Vec<Option<i64>>> {
+    let mut by_pa: BTreeMap<(&str, &str), Vec<&DailyStage>> = BTreeMap::new();
+    for d in daily {
+        by_pa.entry((d.portal_id.as_str(), d.agent.as_str())).or_default().push(d);
+    }
+    let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
+    let mut out: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
+    for ((portal, _), mut rows) in by_pa {
+        rows.sort_by_key(|d| d.day);
+        let series = out.entry(portal.to_owned()).or_insert_with(|| vec![None; days]);
+        let mut i = 0;
+        let mut current: Option<i64> = None;
+        for (k, slot) in series.iter_mut().enumerate() {
+            let day = from_day + k as i64;
+            while i < rows.len() && rows[i].day <= day {
+                current = Some(rows[i].stage);
+                i += 1;
+            }
+            if let Some(s) = current {
+                *slot = Some(slot.map_or(s, |prev: i64| prev.min(s)));
+            }
+        }
+    }
+    out
+}
+
+/// Grouping of `/progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    All,
+    Agency,
+    Category,
+    Tag,
+}
+
+/// How many portals stood at each stage, day by day, per group.
+pub fn progress(
+    catalog: &Catalog,
+    agent_portals: &HashMap<String, PortalInfo>,
+    daily: &[DailyStage],
+    from: Date,
+    to: Date,
+    group: Group,
+) -> Vec<ProgressSeries> {
+    let (from_day, to_day) = (day_of_date(from), day_of_date(to));
+    let stages = stages_by_day(daily, from_day, to_day);
+    let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
+    let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(stages.keys().map(String::as_str)).collect();
+    let mut series: BTreeMap<String, Vec<StageCounts>> = BTreeMap::new();
+    for id in ids {
+        let Some(info) = catalog.describe(id, agent_portals.get(id)) else {
+            continue;
+        };
+        let keys: Vec<String> = match group {
+            Group::All => vec!["all".to_owned()],
+            Group::Agency => vec![info.agency.clone().unwrap_or_else(|| "(no agency)".to_owned())],
+            Group::Category => vec![info.category.as_str().to_owned()],
+            Group::Tag if info.tags.is_empty() => vec!["(no tag)".to_owned()],
+            Group::Tag => info.tags.clone(),
+        };
+        for key in keys {
+            let counts = series.entry(key).or_insert_with(|| vec![StageCounts::new(); days]);
+            for (k, c) in counts.iter_mut().enumerate() {
+                match stages.get(id).and_then(|s| s[k]) {
+                    Some(s) => *c.stages.entry(stage_name(s)).or_default() += 1,
+                    None => c.unmeasured += 1,
+                }
+            }
+        }
+    }
+    series
+        .into_iter()
+        .map(|(key, counts)| ProgressSeries {
+            key,
+            points: counts
+                .into_iter()
+                .enumerate()
+                .map(|(k, stages)| ProgressPoint {
+                    date: date_of_day(from_day + k as i64).to_string(),
+                    stages,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// How the ranking is computed, for the API's answer and the dashboard.
+pub const RANKING_METHOD: &str = "Readiness index of an agency = sum over its portals of weight x stage / 4, divided by \
+the sum of the weights, x 100. A portal's stage is its lowest stage over vantages on the last day of the year (today \
+for the current year); a portal not measured by then counts as stage 0. Its weight is the rule pack's priority weight: \
+category (citizen 4, business 3, information 2, internal 1) x (1 + 0.1 x log10(audience)). Ties are ordered by name.";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyRank {
+    pub rank: usize,
+    pub agency: String,
+    pub index: f64,
+    pub portals: usize,
+    pub stages: StageCounts,
+    /// The index a year earlier, for the trend.
+    pub previous_index: Option<f64>,
+}
+
+fn weight(pack: &Pack, category: Category, audience: Option<u64>) -> f64 {
+    let p = &pack.priority;
+    let cat = p.category.get(&category).copied().unwrap_or(1.0);
+    let decades = audience.map_or(0.0, |a| (a.max(1) as f64).log10());
+    cat * (1.0 + p.audience_per_decade * decades)
+}
+
+/// Agencies ranked by readiness on `day`.
+pub fn ranking(
+    catalog: &Catalog,
+    agent_portals: &HashMap<String, PortalInfo>,
+    daily: &[DailyStage],
+    day: i64,
+    pack: &Pack,
+) -> Vec<AgencyRank> {
+    let index_on = |day: i64| -> BTreeMap<String, (f64, f64, usize, StageCounts)> {
+        let stages = stages_by_day(daily, day, day);
+        let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(stages.keys().map(String::as_str)).collect();
+        let mut agencies: BTreeMap<String, (f64, f64, usize, StageCounts)> = BTreeMap::new();
+        for id in ids {
+            let Some(info) = catalog.describe(id, agent_portals.get(id)) else {
+                continue;
+            };
+            let agency = info.agency.clone().unwrap_or_else(|| "(no agency)".to_owned());
+            let w = weight(pack, info.category, info.audience);
+            let entry = agencies.entry(agency).or_insert_with(|| (0.0, 0.0, 0, StageCounts::new()));
+            let stage = stages.get(id).and_then(|s| s[0]);
+            entry.0 += w * stage.unwrap_or(0) as f64 / 4.0;
+            entry.1 += w;
+            entry.2 += 1;
+            match stage {
+                Some(s) => *entry.3.stages.entry(stage_name(s)).or_default() += 1,
+                None => entry.3.unmeasured += 1,
+            }
+        }
+        agencies
+    };
+    let now = index_on(day);
+    let before = index_on(day - 365);
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let mut list: Vec<AgencyRank> = now
+        .into_iter()
+        .map(|(agency, (sum, weights, portals, stages))| {
+            let previous_index = before
+                .get(&agency)
+                .filter(|b| b.3.unmeasured < b.2)
+                .map(|b| round(100.0 * b.0 / b.1.max(f64::MIN_POSITIVE)));
+            AgencyRank {
+                rank: 0,
+                index: round(100.0 * sum / weights.max(f64::MIN_POSITIVE)),
+                agency,
+                portals,
+                stages,
+                previous_index,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| b.index.total_cmp(&a.index).then(a.agency.cmp(&b.agency)));
+    for (i, r) in list.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    list
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignView {
+    pub id: String,
+    pub name: Option<String>,
+    pub target_stage: u8,
+    pub target_stage_name: &'static str,
+    pub deadline: String,
+    pub portals: usize,
+    pub at_target: usize,
+    /// Share at target, 0..=1.
+    pub share: f64,
+    /// Share per day over the trend window.
+    pub trend: Vec<(String, f64)>,
+    /// When the share reaches 1 at the recent pace; None when it is not rising.
+    pub projected_completion: Option<String>,
+    pub on_track: bool,
+    pub done: bool,
+}
+
+/// The trend window for projections.
+const TREND_DAYS: i64 = 30;
+
+/// Each campaign's progress and its projected completion date.
+pub fn campaigns(catalog: &Catalog, daily: &[DailyStage], today_day: i64) -> Vec<CampaignView> {
+    let from = today_day - TREND_DAYS + 1;
+    let stages = stages_by_day(daily, from, today_day);
+    let days = usize::try_from(TREND_DAYS).unwrap_or(30);
+    catalog
+        .campaigns
+        .iter()
+        .map(|c| {
+            let selected: Vec<&str> = catalog
+                .portals
+                .values()
+                .filter(|p| c.select.matches(p))
+                .map(|p| p.id.as_str())
+                .collect();
+            let target = i64::from(c.target_stage.number());
+            let share_on = |k: usize| {
+                if selected.is_empty() {
+                    return 1.0;
+                }
+                let n = selected
+                    .iter()
+                    .filter(|id| stages.get(**id).and_then(|s| s[k]).is_some_and(|s| s >= target))
+                    .count();
+                n as f64 / selected.len() as f64
+            };
+            let trend: Vec<(String, f64)> = (0..days)
+                .map(|k| (date_of_day(from + k as i64).to_string(), share_on(k)))
+                .collect();
+            let share = trend.last().map_or(0.0, |t| t.1);
+            let at_target = (share * selected.len() as f64).round() as usize;
+            let deadline_day = day_of_date(c.deadline);
+            let projected = project(&trend, today_day);
+            CampaignView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                target_stage: c.target_stage.number(),
+                target_stage_name: c.target_stage.name(),
+                deadline: c.deadline.to_string(),
+                portals: selected.len(),
+                at_target,
+                share: (share * 1000.0).round() / 1000.0,
+                done: share >= 1.0,
+                on_track: share >= 1.0 || projected.is_some_and(|d| d <= deadline_day),
+                projected_completion: if share >= 1.0 {
+                    Some(date_of_day(today_day).to_string())
+                } else {
+                    projected.map(|d| date_of_day(d).to_string())
+                },
+                trend,
+            }
+        })
+        .collect()
+}
+
+/// The day the share reaches 1 by a least-squares line through the trend,
+/// None when it is flat or falling.
+fn project(trend: &[(String, f64)], today_day: i64) -> Option<i64> {
+    let n = trend.len() as f64;
+    if n < 2.0 {
+        return None;
+    }
+    let xs: Vec<f64> = (0..trend.len()).map(|i| i as f64).collect();
+    let (mx, my) = (xs.iter().sum::<f64>() / n, trend.iter().map(|t| t.1).sum::<f64>() / n);
+    let sxy: f64 = xs.iter().zip(trend).map(|(x, t)| (x - mx) * (t.1 - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let slope = sxy / sxx;
+    if !(slope > 1e-6) {
+        return None;
+    }
+    let last = trend.last()?.1;
+    let days_left = ((1.0 - last) / slope).ceil();
+    if days_left > 36_500.0 {
+        return None;
+    }
+    Some(today_day + days_left as i64)
+}

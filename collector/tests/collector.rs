@@ -1,0 +1,442 @@
+//! The collector against both storage backends: every storage test and
+//! every API test runs on SQLite and on PostgreSQL. PostgreSQL is a real
+//! server (`scripts/test.sh` starts one and sets V6AUDIT_TEST_POSTGRES_URL);
+//! without it those runs are skipped, unless V6AUDIT_REQUIRE_POSTGRES is set.
+
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::{Value, json};
+use v6audit_collector::config::hash_token;
+use v6audit_collector::store::{Storage, Store};
+use v6audit_collector::{AppState, Config, Overrides};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// The lab report every test starts from (18 portals, one per scenario).
+fn lab_report() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("report-lab.json")).unwrap()).unwrap()
+}
+
+/// A fresh database on one backend, dropped with the guard.
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_name.take() {
+            // Best effort, on a runtime of its own: the test's is gone.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sqlx::Executor;
+                    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                        let _ = pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+async fn database(backend: &str) -> Option<Db> {
+    match backend {
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            Some(Db {
+                url: format!("sqlite://{}", dir.path().join("collector.db").display()),
+                _dir: Some(dir),
+                pg_name: None,
+            })
+        }
+        _ => {
+            let Ok(admin) = std::env::var("V6AUDIT_TEST_POSTGRES_URL") else {
+                assert!(
+                    std::env::var_os("V6AUDIT_REQUIRE_POSTGRES").is_none(),
+                    "V6AUDIT_TEST_POSTGRES_URL is not set: run ./scripts/test.sh, which starts PostgreSQL"
+                );
+                eprintln!("skipping the PostgreSQL run: V6AUDIT_TEST_POSTGRES_URL is not set (./scripts/test.sh sets it)");
+                return None;
+            };
+            use sqlx::Executor;
+            let name = format!("v6audit_t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+            let mut url = url::Url::parse(&admin).unwrap();
+            url.set_path(&format!("/{name}"));
+            Some(Db {
+                url: url.to_string(),
+                _dir: None,
+                pg_name: Some((admin, name)),
+            })
+        }
+    }
+}
+
+/// Runs a test body once per backend.
+macro_rules! battery {
+    ($($name:ident => $body:expr;)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::database("sqlite").await.unwrap();
+                    ($body)(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::database("postgres").await {
+                        ($body)(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+async fn store(db: &Db) -> Store {
+    let s = Store::open(&db.url).await.unwrap();
+    s.migrate().await.unwrap();
+    s
+}
+
+/// A collector judging with the lab pack, its lab inventory loaded, on port 0.
+struct Running {
+    base: String,
+    state: Arc<AppState>,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::load(
+            None,
+            &Overrides {
+                listen: Some("[::1]:0".into()),
+                database: Some(db.url.clone()),
+            },
+        )
+        .unwrap();
+        config.state_dir = dir.keep();
+        config.rules = Some(fixture("lab-pack.yaml"));
+        config.inventories = vec![fixture("lab-inventory.yaml")];
+        config.admin_token_hash = Some(hash_token("admin-secret"));
+        tweak(&mut config);
+        let state = v6audit_collector::prepare(config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let s = state.clone();
+        let task = tokio::spawn(async move {
+            v6audit_collector::server::serve(listener, s, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Running {
+            base,
+            state,
+            client: reqwest::Client::new(),
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    async fn token(&self, agent: &str) -> String {
+        let token = v6audit_collector::new_token().unwrap();
+        self.state
+            .store
+            .create_agent(agent, Some("VNPT Hà Nội"), &hash_token(&token), 0)
+            .await
+            .unwrap();
+        token
+    }
+
+    async fn push(&self, token: Option<&str>, body: Vec<u8>, gzip: bool) -> (u16, Value) {
+        let mut req = self.client.post(format!("{}/api/v1/reports", self.base)).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if gzip {
+            req = req.header("content-encoding", "gzip");
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn results(&self) -> i64 {
+        self.state.store.counts().await.unwrap().results
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// The same report with fresh ids (a later run of the same agent).
+fn rerun(report: &Value, minutes_later: i64) -> Value {
+    let mut r = report.clone();
+    r["id"] = json!(uuid::Uuid::now_v7().to_string());
+    for x in r["results"].as_array_mut().unwrap() {
+        x["id"] = json!(uuid::Uuid::now_v7().to_string());
+        let t = time::OffsetDateTime::parse(x["observation"]["started_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        x["observation"]["started_at"] =
+            json!((t + time::Duration::minutes(minutes_later)).format(&time::format_description::well_known::Rfc3339).unwrap());
+    }
+    r
+}
+
+fn result_of<'a>(report: &'a Value, portal: &str) -> &'a Value {
+    report["results"].as_array().unwrap().iter().find(|r| r["portal"]["id"].as_str().unwrap().starts_with(portal)).unwrap()
+}
+
+battery! {
+    agents_and_tokens => |db: Db| async move {
+        let s = store(&db).await;
+        s.create_agent("hanoi-1", Some("VNPT Hà Nội"), &hash_token("t1"), 1).await.unwrap();
+        let again = s.create_agent("hanoi-1", None, &hash_token("t2"), 2).await.unwrap_err();
+        assert_eq!(again.to_string(), "an agent named `hanoi-1` exists already");
+        let a = s.agent_for_token(&hash_token("t1")).await.unwrap().unwrap();
+        assert_eq!((a.name.as_str(), a.vantage.as_deref(), a.revoked_ms), ("hanoi-1", Some("VNPT Hà Nội"), None));
+        assert!(s.agent_for_token(&hash_token("nope")).await.unwrap().is_none());
+        assert!(s.revoke_agent("hanoi-1", 5).await.unwrap());
+        assert!(!s.revoke_agent("nobody", 5).await.unwrap());
+        assert_eq!(s.agent_for_token(&hash_token("t1")).await.unwrap().unwrap().revoked_ms, Some(5));
+        assert_eq!(s.agents().await.unwrap().len(), 1);
+    };
+
+    the_same_report_twice_stores_each_result_once => |db: Db| async move {
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let body = serde_json::to_vec(&lab_report()).unwrap();
+        let (status, first) = c.push(Some(&token), body.clone(), false).await;
+        assert_eq!(status, 200, "{first}");
+        assert_eq!((first["stored"].as_u64(), first["duplicates"].as_u64()), (Some(18), Some(0)));
+        // Again, compressed this time: nothing new.
+        let (status, second) = c.push(Some(&token), gzip(&body), true).await;
+        assert_eq!(status, 200, "{second}");
+        assert_eq!((second["stored"].as_u64(), second["duplicates"].as_u64()), (Some(0), Some(18)));
+        assert_eq!(c.results().await, 18);
+        c.stop().await;
+    };
+
+    ingest_errors_name_the_problem_and_store_nothing => |db: Db| async move {
+        let c = Running::start(&db, |cfg| {
+            cfg.body_limit = 1 << 20;
+            cfg.reports_per_minute = 1;
+            cfg.burst = 6;
+        })
+        .await;
+        let token = c.token("hanoi-1").await;
+        let good = serde_json::to_vec(&lab_report()).unwrap();
+        let cases: Vec<(Option<String>, Vec<u8>, bool, u16, &str, Option<&str>, &str)> = vec![
+            (None, good.clone(), false, 401, "unauthorized", None, "missing `Authorization: Bearer TOKEN`"),
+            (Some("v6a_unknown".into()), good.clone(), false, 401, "unauthorized", None, "unknown token"),
+            (Some(token.clone()), vec![b' '; 2 << 20], false, 413, "too_large", None, "larger than the limit of 1 MiB"),
+            (Some(token.clone()), gzip(&vec![b' '; 3 << 20]), true, 413, "too_large", None, "decompressed body is larger"),
+            (Some(token.clone()), b"{\"schema\": ".to_vec(), false, 400, "malformed_json", None, "the body is not JSON"),
+            (
+                Some(token.clone()),
+                br#"{"schema": "v6audit/report/v9", "results": []}"#.to_vec(),
+                false,
+                400,
+                "unknown_schema",
+                Some("schema"),
+                "unknown report schema `v6audit/report/v9`",
+            ),
+        ];
+        for (tok, body, gz, status, error, field, message) in cases {
+            let (got, answer) = c.push(tok.as_deref(), body, gz).await;
+            assert_eq!(got, status, "{answer}");
+            assert_eq!(answer["error"], error, "{answer}");
+            assert_eq!(answer["field"].as_str(), field, "{answer}");
+            assert!(answer["message"].as_str().unwrap().contains(message), "{answer}");
+        }
+        // A result that fails validation names its field.
+        let mut bad = lab_report();
+        bad["results"][3]["portal"]["url"] = json!("ftp://files.gov.vn/");
+        let (_, answer) = c.push(Some(&token), serde_json::to_vec(&bad).unwrap(), false).await;
+        assert_eq!(answer["field"], "results[3].portal.url", "{answer}");
+        assert_eq!(answer["message"], "`ftp://files.gov.vn/` is not an http(s) URL");
+        let mut bad = lab_report();
+        bad["results"][2]["observation"]["dns"]["aaaa"]["outcome"] = json!("maybe");
+        let (status, answer) = c.push(Some(&token), serde_json::to_vec(&bad).unwrap(), false).await;
+        assert_eq!(status, 400);
+        assert_eq!(answer["field"], "results[2].observation.dns.aaaa.outcome", "{answer}");
+        // Nothing of all that was stored.
+        assert_eq!(c.results().await, 0);
+        // A revoked token is refused.
+        c.state.store.revoke_agent("hanoi-1", 1).await.unwrap();
+        let (status, answer) = c.push(Some(&token), good.clone(), false).await;
+        assert_eq!(status, 401);
+        assert_eq!(answer["message"], "the token of agent `hanoi-1` was revoked");
+        // Rate: the burst is spent (8 attempts above with this token), so the next is 429.
+        let other = c.token("hcm-1").await;
+        let mut last = 0;
+        for _ in 0..8 {
+            last = c.push(Some(&other), b"{}".to_vec(), false).await.0;
+        }
+        assert_eq!(last, 429);
+        assert_eq!(c.results().await, 0);
+        c.stop().await;
+    };
+
+    views_answer_stages_progress_priorities_and_changes => |db: Db| async move {
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let report = lab_report();
+        assert_eq!(c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false).await.0, 200);
+        let (status, portals) = c.get("/api/v1/portals").await;
+        assert_eq!(status, 200);
+        let stage_of = |id: &str| {
+            portals["portals"].as_array().unwrap().iter().find(|p| p["id"].as_str().unwrap().starts_with(id)).unwrap()["combined"]["stage"].clone()
+        };
+        // The collector's own (lab) pack gives the scenarios' stages.
+        assert_eq!(stage_of("good-"), json!(4));
+        assert_eq!(stage_of("v6-refused-"), json!(1));
+        assert_eq!(stage_of("ipv4-only-"), json!(0));
+        assert_eq!(stage_of("mail-v4-only-"), json!(3));
+        let good = portals["portals"].as_array().unwrap().iter().find(|p| p["id"] == "good-0001").unwrap();
+        assert_eq!(good["combined"]["summary"], "reachable over IPv6 from 1 of 1 vantages");
+        assert_eq!(good["vantages"][0]["vantage"], "VNPT Hà Nội");
+
+        // A later run where good-0001 lost IPv6: a change, a regression webhook kind, a history.
+        let mut later = rerun(&report, 60);
+        let refused = result_of(&report, "v6-refused-")["observation"].clone();
+        let mut obs = refused.clone();
+        obs["started_at"] = result_of(&later, "good-")["observation"]["started_at"].clone();
+        obs["host"] = json!("good-0001.lab.test");
+        for x in later["results"].as_array_mut().unwrap() {
+            if x["portal"]["id"] == "good-0001" {
+                x["observation"] = obs.clone();
+            }
+        }
+        assert_eq!(c.push(Some(&token), serde_json::to_vec(&later).unwrap(), false).await.0, 200);
+        let (_, changes) = c.get("/api/v1/changes").await;
+        let lost: Vec<&Value> = changes["changes"].as_array().unwrap().iter().filter(|e| e["portal"] == "good-0001").collect();
+        assert!(lost.iter().any(|e| e["kind"] == "lost_ipv6" && e["from_stage"] == 4 && e["to_stage"] == 1), "{changes}");
+        assert!(lost.iter().any(|e| e["kind"] == "rule_regressed" && e["rule"] == "web.v6-reachable"), "{changes}");
+        let (_, history) = c.get("/api/v1/portals/good-0001/history").await;
+        let stages: Vec<i64> = history["history"].as_array().unwrap().iter().map(|h| h["stage"].as_i64().unwrap()).collect();
+        assert_eq!(stages, [4, 1]);
+        // Priorities: broken portals first.
+        let (_, prio) = c.get("/api/v1/priorities").await;
+        let first = &prio["priorities"][0];
+        assert_eq!(first["combined"]["stage"], 1, "{prio}");
+        // Detail in Vietnamese.
+        let (_, detail) = c.get("/api/v1/portals/good-0001?lang=vi").await;
+        let findings = detail["vantages"][0]["findings"].as_array().unwrap();
+        assert!(findings.iter().any(|f| f["message"].as_str().unwrap().contains("không nhận kết nối TCP")), "{detail}");
+        // Progress: today's counts per stage cover every portal of the inventory.
+        let (status, progress) = c.get("/api/v1/progress?group=category").await;
+        assert_eq!(status, 200, "{progress}");
+        let total: u64 = progress["series"].as_array().unwrap().iter().map(|s| {
+            let last = s["points"].as_array().unwrap().last().unwrap()["stages"].as_object().unwrap().clone();
+            last.values().map(|v| v.as_u64().unwrap()).sum::<u64>()
+        }).sum();
+        assert_eq!(total, 18);
+        let (status, bad) = c.get("/api/v1/progress?from=2026-13-01").await;
+        assert_eq!((status, bad["field"].as_str()), (400, Some("from")));
+        // Ranking, with its method; campaigns; CSV; metrics; OpenAPI.
+        let (_, ranking) = c.get("/api/v1/ranking").await;
+        assert!(ranking["method"].as_str().unwrap().starts_with("Readiness index"));
+        assert_eq!(ranking["ranking"][0]["rank"], 1);
+        assert_eq!(ranking["ranking"].as_array().unwrap().len(), 4);
+        let (status, csv) = c.get("/api/v1/export.csv").await;
+        assert_eq!(status, 200);
+        assert!(csv.as_str().unwrap().starts_with("id,url,name,agency,category,stage"));
+        let (_, metrics) = c.get("/metrics").await;
+        let m = metrics.as_str().unwrap();
+        assert!(m.contains("v6audit_ingest_results_total{outcome=\"stored\"} 36"), "{m}");
+        assert!(m.contains("v6audit_agent_last_report_timestamp_seconds{agent=\"hanoi-1\",vantage=\"VNPT Hà Nội\"}"), "{m}");
+        let (status, ready) = c.get("/readyz").await;
+        assert_eq!((status, ready["ready"].as_bool()), (200, Some(true)));
+        // Re-scoring with the default pack (::1 is not global there) makes good portals broken.
+        c.state.pack.write().unwrap().clone_from(&Arc::new(v6audit_rules::Pack::default_pack()));
+        let n = v6audit_collector::rescore(&c.state.store, &c.state.pack(), &c.state.catalog(), 25_200).await.unwrap();
+        assert_eq!(n, 36);
+        let (_, after) = c.get("/api/v1/portals/cname-0002").await;
+        assert_eq!(after["combined"]["stage"], 1, "{after}");
+        c.stop().await;
+    };
+
+    inventories_and_campaigns => |db: Db| async move {
+        let c = Running::start(&db, |_| {}).await;
+        let agent = c.token("hanoi-1").await;
+        // Agents fetch the collector's inventory with their token.
+        let r = c.client.get(format!("{}/api/v1/inventory", c.base)).bearer_auth(&agent).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let inv = v6audit_model::Inventory::parse(&r.text().await.unwrap(), "collector").unwrap();
+        assert_eq!(inv.portals.len(), 18);
+        // The admin uploads an inventory with a campaign.
+        let upload = "schema: v6audit/inventory/v1\nportals:\n  - id: dichvucong\n    url: https://dichvucong.gov.vn/\n    category: citizen\ncampaigns:\n  - id: citizen-2026\n    target_stage: 3\n    deadline: 2026-12-31\n    select: {categories: [citizen]}\n";
+        let put = |token: &str, body: &str| c.client.put(format!("{}/api/v1/inventories/ministry", c.base)).bearer_auth(token).body(body.to_owned()).send();
+        assert_eq!(put(&agent, upload).await.unwrap().status(), 401);
+        let bad = put("admin-secret", "schema: v6audit/inventory/v1\nportals:\n  - id: Bad\n    url: x\n").await.unwrap();
+        assert_eq!(bad.status(), 400);
+        let answer: Value = bad.json().await.unwrap();
+        assert!(answer["message"].as_str().unwrap().contains("uploaded:ministry:3:9: portals[0].id: invalid id `Bad`"), "{answer}");
+        assert!(c.state.store.inventories().await.unwrap().is_empty(), "an invalid inventory is not stored");
+        let ok = put("admin-secret", upload).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let (_, campaigns) = c.get("/api/v1/campaigns").await;
+        let campaign = campaigns["campaigns"].as_array().unwrap().iter().find(|x| x["id"] == "citizen-2026").unwrap();
+        // Six citizen portals in the lab inventory, plus dichvucong; none measured yet.
+        assert_eq!(campaign["portals"], 7);
+        assert_eq!(campaign["share"], 0.0);
+        assert_eq!(campaign["deadline"], "2026-12-31");
+        c.stop().await;
+    };
+}
+
+#[test]
+fn every_route_is_in_the_openapi_document() {
+    let doc: Value = serde_json::from_str(v6audit_collector::api::OPENAPI).unwrap();
+    for (method, path) in v6audit_collector::api::ROUTES {
+        let op = &doc["paths"][path][method.to_ascii_lowercase()];
+        assert!(op.is_object(), "{method} {path} is not documented in collector/openapi.json");
+    }
+    assert_eq!(doc["paths"].as_object().unwrap().len(), v6audit_collector::api::ROUTES.len());
+}

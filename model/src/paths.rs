@@ -1,0 +1,21 @@
+//! Where v6audit keeps state when the configuration does not say: systemd's
+//! `STATE_DIRECTORY`, `/var/lib/v6audit` for root (or when it exists), else
+//! the user's state directory.
+
+use std::path::{Path, PathBuf};
+
+pub fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY") {
+        // systemd may give several, separated by ':'.
+        let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_owned();
+        return PathBuf::from(first);
+    }
+    if std::env::var("USER").is_ok_and(|u| u == "root") || Path::new("/var/lib/v6audit").is_dir() {
+        return PathBuf::from("/var/lib/v6audit");
+    }
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("v6audit")
+}
