@@ -14,11 +14,11 @@ use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
 use v6audit_model::{Inventory, Lang, SourceError, SourceErrors};
 use v6audit_rules::Pack;
 
+use crate::Auditor;
 use crate::push::{PushError, Pusher, gzip_report};
 use crate::schedule::{Cron, Schedule, parse_duration, random_unit};
 use crate::settings::{ResolverChoice, Settings};
 use crate::spool::Spool;
-use crate::Auditor;
 
 /// `agent.yaml` as written (every key is documented in `packaging/agent.yaml`).
 #[derive(Debug, Deserialize)]
@@ -108,17 +108,31 @@ fn err(file: &str, field: &str, message: String) -> SourceError {
 
 impl AgentConfig {
     /// Reads and checks `agent.yaml`; relative paths are relative to its directory.
-    pub fn load(path: &Path, default_state_dir: &Path, default_id: &str) -> Result<AgentConfig, SourceErrors> {
+    pub fn load(
+        path: &Path,
+        default_state_dir: &Path,
+        default_id: &str,
+    ) -> Result<AgentConfig, SourceErrors> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|e| SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))]))?;
         if text.len() > MAX_YAML_BYTES {
-            return Err(SourceErrors(vec![err(&name, "file", "too large".to_owned())]));
+            return Err(SourceErrors(vec![err(
+                &name,
+                "file",
+                "too large".to_owned(),
+            )]));
         }
         let file: AgentFile = serde_saphyr::from_str_with_options(&text, yaml_options())
             .map_err(|e| SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let rel = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+        let rel = |p: &Path| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
         let mut errors = Vec::new();
         let collector = Url::parse(&file.collector.url)
             .ok()
@@ -130,23 +144,39 @@ impl AgentConfig {
                 u
             });
         if collector.is_none() {
-            errors.push(err(&name, "collector.url", format!("`{}` is not an http(s) URL", file.collector.url)));
+            errors.push(err(
+                &name,
+                "collector.url",
+                format!("`{}` is not an http(s) URL", file.collector.url),
+            ));
         }
         let token = match (&file.collector.token, &file.collector.token_file) {
             (Some(t), None) => Some(t.clone()),
             (None, Some(p)) => match std::fs::read_to_string(rel(p)) {
                 Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
                 Ok(_) => {
-                    errors.push(err(&name, "collector.token_file", format!("{} is empty", rel(p).display())));
+                    errors.push(err(
+                        &name,
+                        "collector.token_file",
+                        format!("{} is empty", rel(p).display()),
+                    ));
                     None
                 }
                 Err(e) => {
-                    errors.push(err(&name, "collector.token_file", format!("cannot read {}: {e}", rel(p).display())));
+                    errors.push(err(
+                        &name,
+                        "collector.token_file",
+                        format!("cannot read {}: {e}", rel(p).display()),
+                    ));
                     None
                 }
             },
             (Some(_), Some(_)) => {
-                errors.push(err(&name, "collector", "give token or token_file, not both".to_owned()));
+                errors.push(err(
+                    &name,
+                    "collector",
+                    "give token or token_file, not both".to_owned(),
+                ));
                 None
             }
             (None, None) => match std::env::var("V6AUDIT_AGENT_TOKEN") {
@@ -166,18 +196,29 @@ impl AgentConfig {
         } else {
             InventorySource::File(rel(Path::new(&file.inventory)))
         };
-        let offset_text = file.utc_offset.clone().unwrap_or_else(|| "+07:00".to_owned());
+        let offset_text = file
+            .utc_offset
+            .clone()
+            .unwrap_or_else(|| "+07:00".to_owned());
         let offset = UtcOffset::parse(
             &offset_text,
             time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
         )
         .unwrap_or_else(|_| {
-            errors.push(err(&name, "utc_offset", format!("`{offset_text}` is not an offset like +07:00")));
+            errors.push(err(
+                &name,
+                "utc_offset",
+                format!("`{offset_text}` is not an offset like +07:00"),
+            ));
             UtcOffset::UTC
         });
         let schedule = match (&file.schedule.cron, &file.schedule.interval) {
             (Some(_), Some(_)) => {
-                errors.push(err(&name, "schedule", "give interval or cron, not both".to_owned()));
+                errors.push(err(
+                    &name,
+                    "schedule",
+                    "give interval or cron, not both".to_owned(),
+                ));
                 None
             }
             (Some(c), None) => match Cron::parse(c) {
@@ -191,10 +232,21 @@ impl AgentConfig {
                 let interval = parse_duration(interval.as_deref().unwrap_or("6h"))
                     .map_err(|e| errors.push(err(&name, "schedule.interval", e)))
                     .ok();
-                let share = match file.schedule.jitter.as_deref().unwrap_or("10%").trim_end_matches('%').parse::<f64>() {
+                let share = match file
+                    .schedule
+                    .jitter
+                    .as_deref()
+                    .unwrap_or("10%")
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                {
                     Ok(p) if (0.0..=50.0).contains(&p) => p / 100.0,
                     _ => {
-                        errors.push(err(&name, "schedule.jitter", "must be a share from 0% to 50%".to_owned()));
+                        errors.push(err(
+                            &name,
+                            "schedule.jitter",
+                            "must be a share from 0% to 50%".to_owned(),
+                        ));
                         0.0
                     }
                 };
@@ -211,7 +263,11 @@ impl AgentConfig {
                 Err(_) => match r.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
                     Ok(ip) => ResolverChoice::At(std::net::SocketAddr::new(ip, 53)),
                     Err(_) => {
-                        errors.push(err(&name, "audit.resolver", format!("`{r}` is not IP:PORT")));
+                        errors.push(err(
+                            &name,
+                            "audit.resolver",
+                            format!("`{r}` is not IP:PORT"),
+                        ));
                         ResolverChoice::System
                     }
                 },
@@ -232,13 +288,20 @@ impl AgentConfig {
         let settings = Settings {
             resolver,
             ca_file: file.audit.ca_file.as_deref().map(rel),
-            concurrency: file.audit.concurrency.unwrap_or(defaults.concurrency).clamp(1, 4096),
+            concurrency: file
+                .audit
+                .concurrency
+                .unwrap_or(defaults.concurrency)
+                .clamp(1, 4096),
             timeout,
             portal_budget: budget,
             ns_port: file.audit.ns_port.unwrap_or(53),
             ..defaults
         };
-        let agent_id = file.agent_id.clone().unwrap_or_else(|| default_id.to_owned());
+        let agent_id = file
+            .agent_id
+            .clone()
+            .unwrap_or_else(|| default_id.to_owned());
         let spool_dir = file
             .spool
             .dir
@@ -310,11 +373,18 @@ const BACKOFF_MAX: Duration = Duration::from_secs(600);
 
 impl Daemon {
     pub fn new(config: AgentConfig) -> Result<Daemon, DaemonError> {
-        let pusher = Pusher::new(&config.collector, &config.token, config.collector_ca.as_deref(), Duration::from_secs(60))
-            .map_err(DaemonError::Client)?;
-        let spool = Spool::open(&config.spool_dir, config.spool_max_bytes).map_err(|source| DaemonError::Spool {
-            path: config.spool_dir.clone(),
-            source,
+        let pusher = Pusher::new(
+            &config.collector,
+            &config.token,
+            config.collector_ca.as_deref(),
+            Duration::from_secs(60),
+        )
+        .map_err(DaemonError::Client)?;
+        let spool = Spool::open(&config.spool_dir, config.spool_max_bytes).map_err(|source| {
+            DaemonError::Spool {
+                path: config.spool_dir.clone(),
+                source,
+            }
         })?;
         let pack = Arc::new(match &config.rules {
             Some(p) => Pack::load(p)?,
@@ -338,7 +408,10 @@ impl Daemon {
         let pending = match self.spool.pending() {
             Ok(p) => p,
             Err(e) => {
-                log.line(&format!("spool: cannot list {}: {e}", self.spool.dir().display()));
+                log.line(&format!(
+                    "spool: cannot list {}: {e}",
+                    self.spool.dir().display()
+                ));
                 return false;
             }
         };
@@ -367,7 +440,11 @@ impl Daemon {
                     ));
                 }
                 Err(PushError::Refused(why)) => {
-                    let aside = self.spool.set_aside(&path).map(|p| p.display().to_string()).unwrap_or_default();
+                    let aside = self
+                        .spool
+                        .set_aside(&path)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
                     log.line(&format!("refused report {id}: {why}; kept in {aside}"));
                 }
                 Err(PushError::Retry(why)) => {
@@ -395,7 +472,10 @@ impl Daemon {
                 if !r.status().is_success() {
                     return Err(format!("{url} answered {}", r.status()));
                 }
-                let text = r.text().await.map_err(|e| format!("cannot read {url}: {e}"))?;
+                let text = r
+                    .text()
+                    .await
+                    .map_err(|e| format!("cannot read {url}: {e}"))?;
                 Inventory::parse(&text, url.as_str()).map_err(|e| e.to_string())
             }
         }
@@ -404,24 +484,41 @@ impl Daemon {
     /// Audits once and spools the report.
     pub async fn run_once(&self, log: &dyn Log) -> Result<(), String> {
         let inventory = self.inventory().await?;
-        let auditor = Auditor::new(self.config.settings.clone()).await.map_err(|e| e.to_string())?;
+        let auditor = Auditor::new(self.config.settings.clone())
+            .await
+            .map_err(|e| e.to_string())?;
         let source = match &self.config.inventory {
             InventorySource::File(p) => p.display().to_string(),
             InventorySource::Collector => "collector".to_owned(),
         };
         let report = auditor
-            .audit(inventory.portals, self.pack.clone(), Lang::En, &self.config.agent_id, Some(source))
+            .audit(
+                inventory.portals,
+                self.pack.clone(),
+                Lang::En,
+                &self.config.agent_id,
+                Some(source),
+            )
             .await;
         self.spool
             .put(&report.id.to_string(), &gzip_report(&report))
             .map_err(|e| format!("cannot spool the report: {e}"))?;
-        log.line(&format!("audited report {}: {} results", report.id, report.results.len()));
+        log.line(&format!(
+            "audited report {}: {} results",
+            report.id,
+            report.results.len()
+        ));
         Ok(())
     }
 
     /// Runs on the schedule; with `runs`, stops after that many audits once
     /// the spool is empty. Returns when `stop` resolves too.
-    pub async fn run(&self, runs: Option<u64>, log: &dyn Log, stop: impl std::future::Future<Output = ()>) {
+    pub async fn run(
+        &self,
+        runs: Option<u64>,
+        log: &dyn Log,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
         let mut stop = std::pin::pin!(stop);
         let mut backoff = BACKOFF_START;
         let mut done_runs = 0u64;
@@ -440,7 +537,8 @@ impl Daemon {
                     log.line(&format!("run failed: {e}"));
                 }
                 done_runs += 1;
-                next_run = tokio::time::Instant::now() + self.config.schedule.wait(OffsetDateTime::now_utc());
+                next_run = tokio::time::Instant::now()
+                    + self.config.schedule.wait(OffsetDateTime::now_utc());
                 empty = self.drain(log).await;
                 if empty {
                     backoff = BACKOFF_START;
@@ -468,7 +566,11 @@ impl Daemon {
             }
             if !empty {
                 empty = self.drain(log).await;
-                backoff = if empty { BACKOFF_START } else { (backoff * 2).min(BACKOFF_MAX) };
+                backoff = if empty {
+                    BACKOFF_START
+                } else {
+                    (backoff * 2).min(BACKOFF_MAX)
+                };
             }
         }
     }

@@ -37,7 +37,12 @@ pub struct Pusher {
 
 impl Pusher {
     /// `base` is the collector's address (`https://collector:8080/`).
-    pub fn new(base: &Url, token: &str, ca_file: Option<&Path>, timeout: Duration) -> Result<Pusher, String> {
+    pub fn new(
+        base: &Url,
+        token: &str,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Pusher, String> {
         let endpoint = base
             .join("api/v1/reports")
             .map_err(|e| format!("`{base}` cannot take a path: {e}"))?;
@@ -46,14 +51,17 @@ impl Pusher {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("v6audit-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
             for c in certs {
                 builder = builder.add_root_certificate(c);
             }
         }
-        let client = builder.build().map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(Pusher {
             client,
             endpoint,
@@ -85,7 +93,12 @@ impl Pusher {
             .body(gzipped_report)
             .send()
             .await
-            .map_err(|e| PushError::Retry(format!("cannot reach the collector at {}: {e}", self.endpoint)))?;
+            .map_err(|e| {
+                PushError::Retry(format!(
+                    "cannot reach the collector at {}: {e}",
+                    self.endpoint
+                ))
+            })?;
         let status = response.status();
         // The answer is small JSON; read at most 64 KiB of it.
         let text = read_capped(response, 64 << 10).await.unwrap_or_default();
@@ -97,7 +110,10 @@ impl Pusher {
             });
         }
         let message = body["message"].as_str().unwrap_or(text.trim());
-        let field = body["field"].as_str().map(|f| format!(" (field {f})")).unwrap_or_default();
+        let field = body["field"]
+            .as_str()
+            .map(|f| format!(" (field {f})"))
+            .unwrap_or_default();
         let why = format!("the collector answered {status}: {message}{field}");
         match status.as_u16() {
             400 | 413 | 415 | 422 => Err(PushError::Refused(why)),
@@ -122,7 +138,10 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Option<Stri
 pub fn gzip_report(report: &v6audit_model::Report) -> Vec<u8> {
     use std::io::Write;
     let json = serde_json::to_vec(report).unwrap_or_default();
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::default());
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(json.len() / 4),
+        flate2::Compression::default(),
+    );
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(&json);
     enc.finish().unwrap_or_default()

@@ -11,7 +11,10 @@ use time::{OffsetDateTime, UtcOffset};
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 6h, 30m or 90s"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 6h, 30m or 90s"))?;
+    let unit = unit.trim();
     let secs = match unit {
         "s" | "" => n,
         "m" => n * 60,
@@ -37,7 +40,11 @@ impl Field {
         let mut allowed = vec![false; max as usize + 1];
         for part in text.split(',') {
             let (range, step) = match part.split_once('/') {
-                Some((r, s)) => (r, s.parse::<u32>().map_err(|_| format!("{name}: bad step `{s}`"))?),
+                Some((r, s)) => (
+                    r,
+                    s.parse::<u32>()
+                        .map_err(|_| format!("{name}: bad step `{s}`"))?,
+                ),
                 None => (part, 1),
             };
             if step == 0 {
@@ -46,11 +53,17 @@ impl Field {
             let (lo, hi) = if range == "*" {
                 (min, max)
             } else if let Some((a, b)) = range.split_once('-') {
-                let a = a.parse::<u32>().map_err(|_| format!("{name}: bad value `{a}`"))?;
-                let b = b.parse::<u32>().map_err(|_| format!("{name}: bad value `{b}`"))?;
+                let a = a
+                    .parse::<u32>()
+                    .map_err(|_| format!("{name}: bad value `{a}`"))?;
+                let b = b
+                    .parse::<u32>()
+                    .map_err(|_| format!("{name}: bad value `{b}`"))?;
                 (a, b)
             } else {
-                let v = range.parse::<u32>().map_err(|_| format!("{name}: bad value `{range}`"))?;
+                let v = range
+                    .parse::<u32>()
+                    .map_err(|_| format!("{name}: bad value `{range}`"))?;
                 (v, if part.contains('/') { max } else { v })
             };
             if lo < min || hi > max || lo > hi {
@@ -107,7 +120,11 @@ impl Cron {
 
     fn matches(&self, t: OffsetDateTime) -> bool {
         let day_ok = {
-            let (d, w) = (self.dom.has(u32::from(t.day())), self.dow.has(u32::from(t.weekday().number_days_from_sunday())));
+            let (d, w) = (
+                self.dom.has(u32::from(t.day())),
+                self.dow
+                    .has(u32::from(t.weekday().number_days_from_sunday())),
+            );
             // As in Vixie cron: with both day fields restricted, either may match.
             match (self.dom.any, self.dow.any) {
                 (false, false) => d || w,
@@ -124,7 +141,8 @@ impl Cron {
     /// if none within five years (an impossible date such as 31 February).
     pub fn next_after(&self, after: OffsetDateTime, offset: UtcOffset) -> Option<OffsetDateTime> {
         let local = after.to_offset(offset);
-        let mut t = local.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
+        let mut t =
+            local.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
         let limit = local + time::Duration::days(5 * 366);
         while t < limit {
             if !self.month.has(u32::from(u8::from(t.month()))) {
@@ -134,7 +152,10 @@ impl Cron {
                 } else {
                     (t.year(), t.month().next())
                 };
-                t = time::Date::from_calendar_date(y, m, 1).ok()?.midnight().assume_offset(offset);
+                t = time::Date::from_calendar_date(y, m, 1)
+                    .ok()?
+                    .midnight()
+                    .assume_offset(offset);
                 continue;
             }
             if !self.matches_day(t) {
@@ -154,7 +175,11 @@ impl Cron {
     }
 
     fn matches_day(&self, t: OffsetDateTime) -> bool {
-        let (d, w) = (self.dom.has(u32::from(t.day())), self.dow.has(u32::from(t.weekday().number_days_from_sunday())));
+        let (d, w) = (
+            self.dom.has(u32::from(t.day())),
+            self.dow
+                .has(u32::from(t.weekday().number_days_from_sunday())),
+        );
         match (self.dom.any, self.dow.any) {
             (false, false) => d || w,
             _ => d && w,
@@ -166,8 +191,14 @@ impl Cron {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// Every `interval`, each wait moved by up to `jitter` either way.
-    Every { interval: Duration, jitter: Duration },
-    Cron { cron: Cron, offset: UtcOffset },
+    Every {
+        interval: Duration,
+        jitter: Duration,
+    },
+    Cron {
+        cron: Cron,
+        offset: UtcOffset,
+    },
 }
 
 impl Schedule {
@@ -208,7 +239,11 @@ mod tests {
         assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
-        assert!(parse_duration("6 hours").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_duration("6 hours")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
         assert!(parse_duration("0m").unwrap_err().contains("zero"));
     }
 
@@ -218,29 +253,48 @@ mod tests {
         let vn = offset!(+7);
         // 09:30 in Hanoi is 02:30 UTC: the next run is 12:00 Hanoi time.
         assert_eq!(
-            every6h.next_after(datetime!(2026-11-27 02:30 UTC), vn).unwrap(),
+            every6h
+                .next_after(datetime!(2026-11-27 02:30 UTC), vn)
+                .unwrap(),
             datetime!(2026-11-27 12:00 +7)
         );
         // Weekdays at 02:15: from a Friday afternoon, the next is Monday.
         let weekdays = Cron::parse("15 2 * * 1-5").unwrap();
         assert_eq!(
-            weekdays.next_after(datetime!(2026-11-27 15:00 +7), vn).unwrap(),
+            weekdays
+                .next_after(datetime!(2026-11-27 15:00 +7), vn)
+                .unwrap(),
             datetime!(2026-11-30 02:15 +7)
         );
         // The first day of each quarter.
         let quarterly = Cron::parse("0 0 1 1,4,7,10 *").unwrap();
         assert_eq!(
-            quarterly.next_after(datetime!(2026-11-27 0:00 +7), vn).unwrap(),
+            quarterly
+                .next_after(datetime!(2026-11-27 0:00 +7), vn)
+                .unwrap(),
             datetime!(2027-01-01 0:00 +7)
         );
-        assert!(Cron::parse("0 0 30 2 *").unwrap().next_after(datetime!(2026-01-01 0:00 UTC), vn).is_none());
+        assert!(
+            Cron::parse("0 0 30 2 *")
+                .unwrap()
+                .next_after(datetime!(2026-01-01 0:00 UTC), vn)
+                .is_none()
+        );
     }
 
     #[test]
     fn bad_cron_expressions_say_what_is_wrong() {
         assert!(Cron::parse("* * *").unwrap_err().contains("five fields"));
-        assert!(Cron::parse("61 * * * *").unwrap_err().contains("minute: `61` is outside 0-59"));
-        assert!(Cron::parse("*/0 * * * *").unwrap_err().contains("step of 0"));
+        assert!(
+            Cron::parse("61 * * * *")
+                .unwrap_err()
+                .contains("minute: `61` is outside 0-59")
+        );
+        assert!(
+            Cron::parse("*/0 * * * *")
+                .unwrap_err()
+                .contains("step of 0")
+        );
     }
 
     #[test]

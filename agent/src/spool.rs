@@ -50,7 +50,11 @@ impl Spool {
 
     fn enforce_bound(&self, keep: &str) -> io::Result<()> {
         let mut files = self.pending()?;
-        let mut total: u64 = files.iter().filter_map(|p| fs::metadata(p).ok()).map(|m| m.len()).sum();
+        let mut total: u64 = files
+            .iter()
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
         let mut dropped = 0;
         files.retain(|p| p.file_name().is_some_and(|n| n != keep));
         for oldest in files {

@@ -39,6 +39,8 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::BadInput);
         }
     };
-    daemon.run(args.runs, &Stdout, crate::shutdown_signal()).await;
+    daemon
+        .run(args.runs, &Stdout, crate::shutdown_signal())
+        .await;
     Ok(Outcome::Ok)
 }

@@ -80,7 +80,12 @@ pub struct AuditArgs {
     #[arg(long, value_name = "URL", requires = "token")]
     pub push: Option<url::Url>,
     /// The agent token for --push (from `v6audit collector token create`).
-    #[arg(long, value_name = "TOKEN", env = "V6AUDIT_AGENT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "V6AUDIT_AGENT_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// Trust the collector's certificate from this PEM file (for --push).
     #[arg(long, value_name = "PEM")]
@@ -368,7 +373,12 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
             if !base.path().ends_with('/') {
                 base.set_path(&format!("{}/", base.path()));
             }
-            match Pusher::new(&base, token, args.push_ca.as_deref(), Duration::from_secs(60)) {
+            match Pusher::new(
+                &base,
+                token,
+                args.push_ca.as_deref(),
+                Duration::from_secs(60),
+            ) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     eprintln!("v6audit: --push: {e}");

@@ -134,8 +134,14 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::Ok)
         }
         CollectorCommand::Token(TokenCommand::Create { agent, vantage, db }) => {
-            if agent.is_empty() || !agent.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
-                eprintln!("v6audit: an agent name is letters, digits, '.', '-' and '_', not `{agent}`");
+            if agent.is_empty()
+                || !agent
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            {
+                eprintln!(
+                    "v6audit: an agent name is letters, digits, '.', '-' and '_', not `{agent}`"
+                );
                 return Ok(Outcome::BadInput);
             }
             let Some(config) = config(&db, None) else {
@@ -144,15 +150,22 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
             let store = open(&config).await?;
             let token = v6audit_collector::new_token().map_err(anyhow::Error::msg)?;
             let hash = v6audit_collector::config::hash_token(&token);
-            match store.create_agent(&agent, vantage.as_deref(), &hash, now_ms()).await {
+            match store
+                .create_agent(&agent, vantage.as_deref(), &hash, now_ms())
+                .await
+            {
                 Ok(()) => {
                     // Alone on stdout, so scripts can capture it.
                     println!("{token}");
-                    eprintln!("agent `{agent}` created; this token is shown once and stored only as a hash");
+                    eprintln!(
+                        "agent `{agent}` created; this token is shown once and stored only as a hash"
+                    );
                     Ok(Outcome::Ok)
                 }
                 Err(v6audit_collector::store::StoreError::AgentExists(name)) => {
-                    eprintln!("v6audit: an agent named `{name}` exists already (revoke it, or choose another name)");
+                    eprintln!(
+                        "v6audit: an agent named `{name}` exists already (revoke it, or choose another name)"
+                    );
                     Ok(Outcome::BadInput)
                 }
                 Err(e) => Err(e.into()),
@@ -163,14 +176,22 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::BadInput);
             };
             let store = open(&config).await?;
-            println!("{:<24} {:<24} {:<8} {}", "AGENT", "VANTAGE", "STATE", "LAST REPORT");
+            println!(
+                "{:<24} {:<24} {:<8} LAST REPORT",
+                "AGENT", "VANTAGE", "STATE"
+            );
             for a in store.agents().await? {
                 println!(
                     "{:<24} {:<24} {:<8} {}",
                     a.name,
                     a.vantage.as_deref().unwrap_or("-"),
-                    if a.revoked_ms.is_some() { "revoked" } else { "active" },
-                    a.last_report_ms.map_or_else(|| "never".to_owned(), v6audit_collector::views::rfc3339)
+                    if a.revoked_ms.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    a.last_report_ms
+                        .map_or_else(|| "never".to_owned(), v6audit_collector::views::rfc3339)
                 );
             }
             Ok(Outcome::Ok)
@@ -197,8 +218,13 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
             }
             let offset = i64::from(config.utc_offset.whole_seconds());
             let state = v6audit_collector::prepare(config).await?;
-            let n = v6audit_collector::rescore(&state.store, &state.pack(), &state.catalog(), offset).await?;
-            eprintln!("re-scored {n} results with the pack `{}`", state.pack().name);
+            let n =
+                v6audit_collector::rescore(&state.store, &state.pack(), &state.catalog(), offset)
+                    .await?;
+            eprintln!(
+                "re-scored {n} results with the pack `{}`",
+                state.pack().name
+            );
             Ok(Outcome::Ok)
         }
     }

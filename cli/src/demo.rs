@@ -1,12 +1,16 @@
-//! `v6audit demo`: the lab, an audit of it and the table, in one command, on
-//! loopback only.
+//! `v6audit demo`: the lab, an audit of it, the table, and a collector on
+//! SQLite that the audit is pushed to, in one command, on loopback only.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use v6audit_agent::output::Format;
+use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{ResolverChoice, Settings};
+use v6audit_collector::config::hash_token;
+use v6audit_collector::store::Storage;
+use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
 use v6audit_model::{Inventory, Lang};
 use v6audit_rules::Pack;
@@ -22,6 +26,12 @@ pub struct DemoArgs {
     /// Language of messages.
     #[arg(long, value_name = "en|vi", default_value = "en")]
     pub lang: Lang,
+    /// Keep the collector's API up until Ctrl-C (the default on a terminal).
+    #[arg(long, conflicts_with = "exit")]
+    pub serve: bool,
+    /// Exit once the table is printed (the default when output is not a terminal).
+    #[arg(long)]
+    pub exit: bool,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -37,6 +47,41 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         lab.portals.len(),
         lab.resolver()
     );
+    // A collector on SQLite in the demo's directory, judging with the lab's pack.
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            listen: Some("[::1]:0".into()),
+            database: Some(format!(
+                "sqlite://{}",
+                dir.path().join("collector.db").display()
+            )),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    config.state_dir = dir.path().to_owned();
+    config.rules = Some(lab.pack_path.clone());
+    config.inventories = vec![lab.inventory_path.clone()];
+    let state = v6audit_collector::prepare(config).await?;
+    let token = v6audit_collector::new_token().map_err(anyhow::Error::msg)?;
+    state
+        .store
+        .create_agent("demo", Some("loopback"), &hash_token(&token), 0)
+        .await?;
+    let listener = match tokio::net::TcpListener::bind("[::1]:0").await {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    };
+    let api = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(v6audit_collector::server::serve(
+        listener,
+        state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
     let inventory = Inventory::load(&lab.inventory_path)?;
     let pack = Pack::load(&lab.pack_path)?;
     let loaded = Loaded {
@@ -71,9 +116,40 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         color,
         audit::terminal_width(),
     )?;
+    let base = url::Url::parse(&format!("{api}/"))?;
+    let pusher =
+        Pusher::new(&base, &token, None, Duration::from_secs(30)).map_err(anyhow::Error::msg)?;
+    let acked = pusher
+        .push(gzip_report(&report))
+        .await
+        .map_err(|e| anyhow::anyhow!("push to the demo collector: {e}"))?;
+    println!();
+    println!(
+        "Pushed to a collector on SQLite ({} results stored). Its API:",
+        acked.stored
+    );
+    for path in [
+        "portals",
+        "priorities",
+        "progress?group=agency",
+        "ranking",
+        "changes",
+        "export.csv",
+    ] {
+        println!("  {api}/api/v1/{path}");
+    }
+    println!("  {api}/metrics");
     println!();
     println!("To audit the lab yourself: v6audit lab serve, then the command it prints.");
     println!("To audit your own portals: v6audit audit inventories/vn-public-services.yaml");
+    let keep = args.serve || (!args.exit && std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    if keep {
+        println!();
+        println!("The collector and the lab stay up until Ctrl-C.");
+        crate::shutdown_signal().await;
+    }
+    let _ = stop.send(());
+    let _ = server.await;
     lab.shutdown().await;
     Ok(Outcome::Ok)
 }

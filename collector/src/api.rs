@@ -82,7 +82,10 @@ impl AppState {
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn set_catalog(&self, catalog: Catalog) {
@@ -92,7 +95,8 @@ impl AppState {
     /// Rebuilds the catalog from the configured files and the uploaded inventories.
     pub async fn reload_catalog(&self) -> Result<(), String> {
         let uploaded = self.store.inventories().await.map_err(|e| e.to_string())?;
-        let catalog = Catalog::build(&self.config.inventories, &uploaded).map_err(|e| e.to_string())?;
+        let catalog =
+            Catalog::build(&self.config.inventories, &uploaded).map_err(|e| e.to_string())?;
         self.set_catalog(catalog);
         Ok(())
     }
@@ -128,7 +132,11 @@ impl IntoResponse for ApiError {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "internal error");
-    ApiError(Refusal::new(500, "internal", format!("internal error: {e}")))
+    ApiError(Refusal::new(
+        500,
+        "internal",
+        format!("internal error: {e}"),
+    ))
 }
 
 fn now_ms() -> i64 {
@@ -147,9 +155,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The agent behind a request's token.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
     let Some(token) = bearer(headers) else {
-        return Err(ApiError(Refusal::new(401, "unauthorized", "missing `Authorization: Bearer TOKEN`")));
+        return Err(ApiError(Refusal::new(
+            401,
+            "unauthorized",
+            "missing `Authorization: Bearer TOKEN`",
+        )));
     };
-    match state.store.agent_for_token(&hash_token(token)).await.map_err(internal)? {
+    match state
+        .store
+        .agent_for_token(&hash_token(token))
+        .await
+        .map_err(internal)?
+    {
         None => Err(ApiError(Refusal::new(401, "unauthorized", "unknown token"))),
         Some(a) if a.revoked_ms.is_some() => Err(ApiError(Refusal::new(
             401,
@@ -170,7 +187,11 @@ fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     };
     match bearer(headers) {
         Some(t) if hash_token(t) == expected => Ok(()),
-        _ => Err(ApiError(Refusal::new(401, "unauthorized", "this needs the admin token"))),
+        _ => Err(ApiError(Refusal::new(
+            401,
+            "unauthorized",
+            "this needs the admin token",
+        ))),
     }
 }
 
@@ -196,7 +217,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
-        .fallback(|| async { ApiError(Refusal::new(404, "not_found", "no such endpoint; see /api/v1/openapi.json")) })
+        .fallback(|| async {
+            ApiError(Refusal::new(
+                404,
+                "not_found",
+                "no such endpoint; see /api/v1/openapi.json",
+            ))
+        })
         .with_state(state)
 }
 
@@ -218,17 +245,20 @@ struct Snapshot {
 }
 
 /// Each portal as its agents described it, from the newest results.
-async fn agent_portals(state: &AppState, latest: &[crate::store::Latest]) -> Result<HashMap<String, PortalInfo>, ApiError> {
+async fn agent_portals(
+    state: &AppState,
+    latest: &[crate::store::Latest],
+) -> Result<HashMap<String, PortalInfo>, ApiError> {
     let catalog = state.catalog();
     let mut out = HashMap::new();
     for l in latest {
         if catalog.portals.contains_key(&l.portal_id) || out.contains_key(&l.portal_id) {
             continue;
         }
-        if let Some(r) = state.store.result(&l.result_id).await.map_err(internal)? {
-            if let Ok(info) = serde_json::from_str::<PortalInfo>(&r.portal) {
-                out.insert(l.portal_id.clone(), info);
-            }
+        if let Some(r) = state.store.result(&l.result_id).await.map_err(internal)?
+            && let Ok(info) = serde_json::from_str::<PortalInfo>(&r.portal)
+        {
+            out.insert(l.portal_id.clone(), info);
         }
     }
     Ok(out)
@@ -238,17 +268,34 @@ async fn snapshot(state: &AppState) -> Result<Snapshot, ApiError> {
     let latest = state.store.latest().await.map_err(internal)?;
     let agents = state.store.agents().await.map_err(internal)?;
     let from_agents = agent_portals(state, &latest).await?;
-    let views = views::portals(&state.catalog(), &latest, &agents, &from_agents, &state.pack());
+    let views = views::portals(
+        &state.catalog(),
+        &latest,
+        &agents,
+        &from_agents,
+        &state.pack(),
+    );
     Ok(Snapshot { views, agents })
 }
 
 async fn metrics_handler(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let s = snapshot(&state).await?;
     let text = metrics::render(&state.counters, &s.views, &s.agents);
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
-async fn ingest_handler(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+async fn ingest_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match ingest_inner(&state, &headers, body).await {
         Ok(r) => r,
         Err(ApiError(refusal)) => {
@@ -262,7 +309,11 @@ async fn ingest_handler(State(state): State<Arc<AppState>>, headers: HeaderMap, 
     }
 }
 
-async fn ingest_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn ingest_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let agent = authenticate(state, headers).await?;
     if !state.allow(&agent.name) {
         return Err(ApiError(Refusal::new(
@@ -286,7 +337,11 @@ async fn ingest_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let body = if gzip { ingest::gunzip(&bytes, limit).map_err(ApiError)? } else { bytes.to_vec() };
+    let body = if gzip {
+        ingest::gunzip(&bytes, limit).map_err(ApiError)?
+    } else {
+        bytes.to_vec()
+    };
     let report = ingest::parse(&body).map_err(ApiError)?;
     let pack = state.pack();
     let catalog = state.catalog();
@@ -295,7 +350,8 @@ async fn ingest_inner(state: &AppState, headers: &HeaderMap, body: Body) -> Resu
         id: report.id.to_string(),
         agent: agent.name.clone(),
         received_ms: now_ms(),
-        generated_ms: i64::try_from(report.generated_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0),
+        generated_ms: i64::try_from(report.generated_at.unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0),
     };
     let offset = i64::from(state.config.utc_offset.whole_seconds());
     let done = state
@@ -334,10 +390,17 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
             return Err(());
         }
     }
-    if seen > limit { Err(()) } else { Ok(Bytes::from(buf)) }
+    if seen > limit {
+        Err(())
+    } else {
+        Ok(Bytes::from(buf))
+    }
 }
 
-async fn inventory(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn inventory(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers).await?;
     Ok(Json(state.catalog().inventory_json()).into_response())
 }
@@ -349,11 +412,24 @@ async fn upload_inventory(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin(&state, &headers)?;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(ApiError(Refusal::new(400, "invalid_name", "inventory names are letters, digits, - and _")));
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError(Refusal::new(
+            400,
+            "invalid_name",
+            "inventory names are letters, digits, - and _",
+        )));
     }
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError(Refusal::new(400, "invalid_inventory", "the inventory is not UTF-8")))?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError(Refusal::new(
+            400,
+            "invalid_inventory",
+            "the inventory is not UTF-8",
+        ))
+    })?;
     let source = format!("uploaded:{name}");
     let parsed = v6audit_model::Inventory::parse(&text, &source).map_err(|e| {
         let mut r = Refusal::new(400, "invalid_inventory", e.to_string());
@@ -366,7 +442,11 @@ async fn upload_inventory(
     uploaded.push((name.clone(), text.clone()));
     let catalog = Catalog::build(&state.config.inventories, &uploaded)
         .map_err(|e| ApiError(Refusal::new(400, "invalid_inventory", e.to_string())))?;
-    state.store.put_inventory(&name, &text, now_ms()).await.map_err(internal)?;
+    state
+        .store
+        .put_inventory(&name, &text, now_ms())
+        .await
+        .map_err(internal)?;
     state.set_catalog(catalog);
     Ok(Json(json!({"inventory": name, "portals": parsed.portals.len(), "campaigns": parsed.campaigns.len()})).into_response())
 }
@@ -388,7 +468,11 @@ async fn portal(
 ) -> Result<Response, ApiError> {
     let s = snapshot(&state).await?;
     let Some(view) = s.views.into_iter().find(|v| v.portal.id == id) else {
-        return Err(ApiError(Refusal::new(404, "not_found", format!("no portal `{id}`"))));
+        return Err(ApiError(Refusal::new(
+            404,
+            "not_found",
+            format!("no portal `{id}`"),
+        )));
     };
     let lang = q.lang.unwrap_or_default();
     let pack = state.pack();
@@ -436,7 +520,11 @@ struct Range {
 
 fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
-        let mut r = Refusal::new(400, "invalid_query", format!("`{s}` is not a date; write YYYY-MM-DD"));
+        let mut r = Refusal::new(
+            400,
+            "invalid_query",
+            format!("`{s}` is not a date; write YYYY-MM-DD"),
+        );
         r.field = Some(field.to_owned());
         ApiError(r)
     })
@@ -448,11 +536,24 @@ async fn history(
     Query(q): Query<Range>,
 ) -> Result<Response, ApiError> {
     let offset = state.config.utc_offset;
-    let to = q.to.as_deref().map(|s| parse_date("to", s)).transpose()?.unwrap_or_else(|| views::today(offset));
-    let from = q.from.as_deref().map(|s| parse_date("from", s)).transpose()?.unwrap_or(to - time::Duration::days(365));
+    let to =
+        q.to.as_deref()
+            .map(|s| parse_date("to", s))
+            .transpose()?
+            .unwrap_or_else(|| views::today(offset));
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| parse_date("from", s))
+        .transpose()?
+        .unwrap_or(to - time::Duration::days(365));
     let start = from.midnight().assume_offset(offset).unix_timestamp() * 1000;
     let end = (to.midnight().assume_offset(offset).unix_timestamp() + 86_400) * 1000 - 1;
-    let points = state.store.history(&id, start, end).await.map_err(internal)?;
+    let points = state
+        .store
+        .history(&id, start, end)
+        .await
+        .map_err(internal)?;
     let points: Vec<_> = points
         .iter()
         .map(|p| {
@@ -467,15 +568,34 @@ async fn history(
             })
         })
         .collect();
-    Ok(Json(json!({"portal": id, "from": from.to_string(), "to": to.to_string(), "history": points})).into_response())
+    Ok(Json(
+        json!({"portal": id, "from": from.to_string(), "to": to.to_string(), "history": points}),
+    )
+    .into_response())
 }
 
-async fn progress(State(state): State<Arc<AppState>>, Query(q): Query<Range>) -> Result<Response, ApiError> {
+async fn progress(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<Range>,
+) -> Result<Response, ApiError> {
     let offset = state.config.utc_offset;
-    let to = q.to.as_deref().map(|s| parse_date("to", s)).transpose()?.unwrap_or_else(|| views::today(offset));
-    let from = q.from.as_deref().map(|s| parse_date("from", s)).transpose()?.unwrap_or(to - time::Duration::days(90));
+    let to =
+        q.to.as_deref()
+            .map(|s| parse_date("to", s))
+            .transpose()?
+            .unwrap_or_else(|| views::today(offset));
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| parse_date("from", s))
+        .transpose()?
+        .unwrap_or(to - time::Duration::days(90));
     if from > to || (to - from).whole_days() > 3660 {
-        let mut r = Refusal::new(400, "invalid_query", "`from` must be before `to`, at most ten years apart");
+        let mut r = Refusal::new(
+            400,
+            "invalid_query",
+            "`from` must be before `to`, at most ten years apart",
+        );
         r.field = Some("from".to_owned());
         return Err(ApiError(r));
     }
@@ -485,7 +605,11 @@ async fn progress(State(state): State<Arc<AppState>>, Query(q): Query<Range>) ->
         Some("category") => Group::Category,
         Some("tag") => Group::Tag,
         Some(other) => {
-            let mut r = Refusal::new(400, "invalid_query", format!("unknown group `{other}` (agency, category, tag)"));
+            let mut r = Refusal::new(
+                400,
+                "invalid_query",
+                format!("unknown group `{other}` (agency, category, tag)"),
+            );
             r.field = Some("group".to_owned());
             return Err(ApiError(r));
         }
@@ -517,14 +641,22 @@ async fn priorities(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
     Ok(Json(json!({"priorities": list})).into_response())
 }
 
-async fn ranking(State(state): State<Arc<AppState>>, Query(q): Query<Range>) -> Result<Response, ApiError> {
+async fn ranking(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<Range>,
+) -> Result<Response, ApiError> {
     let today = views::today(state.config.utc_offset);
     let year = q.year.unwrap_or(today.year());
     let end = if year >= today.year() {
         today
     } else {
-        Date::from_calendar_date(year, time::Month::December, 31)
-            .map_err(|_| ApiError(Refusal::new(400, "invalid_query", format!("{year} is not a year"))))?
+        Date::from_calendar_date(year, time::Month::December, 31).map_err(|_| {
+            ApiError(Refusal::new(
+                400,
+                "invalid_query",
+                format!("{year} is not a year"),
+            ))
+        })?
     };
     let day = views::day_of_date(end);
     let daily = state.store.daily(day - 365, day).await.map_err(internal)?;
@@ -536,8 +668,15 @@ async fn ranking(State(state): State<Arc<AppState>>, Query(q): Query<Range>) -> 
 
 async fn campaigns(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let today = views::day_of_date(views::today(state.config.utc_offset));
-    let daily = state.store.daily(today - 30, today).await.map_err(internal)?;
-    Ok(Json(json!({"campaigns": views::campaigns(&state.catalog(), &daily, today)})).into_response())
+    let daily = state
+        .store
+        .daily(today - 30, today)
+        .await
+        .map_err(internal)?;
+    Ok(
+        Json(json!({"campaigns": views::campaigns(&state.catalog(), &daily, today)}))
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -546,7 +685,10 @@ struct ChangesQuery {
     limit: Option<i64>,
 }
 
-async fn changes(State(state): State<Arc<AppState>>, Query(q): Query<ChangesQuery>) -> Result<Response, ApiError> {
+async fn changes(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ChangesQuery>,
+) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let events = match q.after {
         Some(after) => state.store.events(after, limit).await,
@@ -602,7 +744,9 @@ fn csv_field(s: &str) -> String {
 
 async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let s = snapshot(&state).await?;
-    let mut out = String::from("id,url,name,agency,category,stage,stage_name,reachable_from,vantages,priority\r\n");
+    let mut out = String::from(
+        "id,url,name,agency,category,stage,stage_name,reachable_from,vantages,priority\r\n",
+    );
     for v in &s.views {
         let p = &v.portal;
         out.push_str(&format!(
@@ -620,8 +764,10 @@ async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
         ));
     }
     let mut resp = out.into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
     resp.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"v6audit-portals.csv\""),

@@ -26,14 +26,18 @@ pub struct CatalogError(pub String);
 impl Catalog {
     /// Builds the catalog from inventory files and uploaded inventory texts.
     /// A portal in several inventories keeps the last one's description.
-    pub fn build(files: &[PathBuf], uploaded: &[(String, String)]) -> Result<Catalog, CatalogError> {
+    pub fn build(
+        files: &[PathBuf],
+        uploaded: &[(String, String)],
+    ) -> Result<Catalog, CatalogError> {
         let mut inventories = Vec::new();
         for path in files {
             inventories.push(Inventory::load(path).map_err(|e| CatalogError(e.to_string()))?);
         }
         for (name, text) in uploaded {
             let source = format!("uploaded:{name}");
-            inventories.push(Inventory::parse(text, &source).map_err(|e| CatalogError(e.to_string()))?);
+            inventories
+                .push(Inventory::parse(text, &source).map_err(|e| CatalogError(e.to_string()))?);
         }
         let mut catalog = Catalog::default();
         for inv in inventories {

@@ -60,7 +60,12 @@ pub struct Webhook {
 }
 
 /// The kinds of event sent to a webhook that names none.
-pub const REGRESSION_EVENTS: [&str; 4] = ["lost_ipv6", "regression", "cert_expired_v6", "rule_regressed"];
+pub const REGRESSION_EVENTS: [&str; 4] = [
+    "lost_ipv6",
+    "regression",
+    "cert_expired_v6",
+    "rule_regressed",
+];
 
 /// Every kind of event the collector records.
 pub const EVENT_KINDS: [&str; 7] = [
@@ -123,13 +128,20 @@ impl Config {
         let (file, name) = match path {
             Some(p) => {
                 let name = p.display().to_string();
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))]))?;
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))])
+                })?;
                 if text.len() > MAX_YAML_BYTES {
-                    return Err(SourceErrors(vec![err(&name, "file", "too large".to_owned())]));
+                    return Err(SourceErrors(vec![err(
+                        &name,
+                        "file",
+                        "too large".to_owned(),
+                    )]));
                 }
                 let file: ConfigFile = serde_saphyr::from_str_with_options(&text, yaml_options())
-                    .map_err(|e| SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)]))?;
+                    .map_err(|e| {
+                    SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)])
+                })?;
                 (file, name)
             }
             None => (ConfigFile::default(), "(defaults)".to_owned()),
@@ -137,8 +149,16 @@ impl Config {
         Self::compile(file, &name, overrides)
     }
 
-    fn compile(file: ConfigFile, name: &str, overrides: &Overrides) -> Result<Config, SourceErrors> {
-        let env = |k: &str| std::env::var(format!("V6AUDIT_COLLECTOR_{k}")).ok().filter(|v| !v.is_empty());
+    fn compile(
+        file: ConfigFile,
+        name: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, SourceErrors> {
+        let env = |k: &str| {
+            std::env::var(format!("V6AUDIT_COLLECTOR_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
         let mut errors = Vec::new();
         let listen_text = overrides
             .listen
@@ -147,29 +167,51 @@ impl Config {
             .or(file.listen)
             .unwrap_or_else(|| "[::]:8080".to_owned());
         let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
-            errors.push(err(name, "listen", format!("`{listen_text}` is not ADDRESS:PORT (like [::]:8080)")));
+            errors.push(err(
+                name,
+                "listen",
+                format!("`{listen_text}` is not ADDRESS:PORT (like [::]:8080)"),
+            ));
             SocketAddr::from(([0u16; 8], 8080))
         });
-        let state_dir = env("STATE_DIR").map(PathBuf::from).or(file.state_dir).unwrap_or_else(v6audit_model::paths::default_state_dir);
+        let state_dir = env("STATE_DIR")
+            .map(PathBuf::from)
+            .or(file.state_dir)
+            .unwrap_or_else(v6audit_model::paths::default_state_dir);
         let database = overrides
             .database
             .clone()
             .or_else(|| env("DATABASE"))
             .or(file.database)
             .unwrap_or_else(|| format!("sqlite://{}", state_dir.join("collector.db").display()));
-        if !(database.starts_with("sqlite:") || database.starts_with("postgres://") || database.starts_with("postgresql://")) {
-            errors.push(err(name, "database", format!("`{database}` is not sqlite:///path/file.db or postgres://…")));
+        if !(database.starts_with("sqlite:")
+            || database.starts_with("postgres://")
+            || database.starts_with("postgresql://"))
+        {
+            errors.push(err(
+                name,
+                "database",
+                format!("`{database}` is not sqlite:///path/file.db or postgres://…"),
+            ));
         }
         let admin_token_hash = match (env("ADMIN_TOKEN"), &file.admin_token_file) {
             (Some(token), _) => Some(hash_token(&token)),
             (None, Some(path)) => match std::fs::read_to_string(path) {
                 Ok(t) if !t.trim().is_empty() => Some(hash_token(&t)),
                 Ok(_) => {
-                    errors.push(err(name, "admin_token_file", format!("{} is empty", path.display())));
+                    errors.push(err(
+                        name,
+                        "admin_token_file",
+                        format!("{} is empty", path.display()),
+                    ));
                     None
                 }
                 Err(e) => {
-                    errors.push(err(name, "admin_token_file", format!("cannot read {}: {e}", path.display())));
+                    errors.push(err(
+                        name,
+                        "admin_token_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    ));
                     None
                 }
             },
@@ -177,18 +219,32 @@ impl Config {
         };
         let body_limit_mib = file.body_limit_mib.unwrap_or(16);
         if body_limit_mib == 0 || body_limit_mib > 1024 {
-            errors.push(err(name, "body_limit_mib", format!("must be 1 to 1024, not {body_limit_mib}")));
+            errors.push(err(
+                name,
+                "body_limit_mib",
+                format!("must be 1 to 1024, not {body_limit_mib}"),
+            ));
         }
-        let (reports_per_minute, burst) = file.rate.map_or((60, 20), |r| (r.reports_per_minute, r.burst));
+        let (reports_per_minute, burst) = file
+            .rate
+            .map_or((60, 20), |r| (r.reports_per_minute, r.burst));
         if reports_per_minute == 0 || burst == 0 {
-            errors.push(err(name, "rate", "reports_per_minute and burst must be at least 1".to_owned()));
+            errors.push(err(
+                name,
+                "rate",
+                "reports_per_minute and burst must be at least 1".to_owned(),
+            ));
         }
         let mut webhooks = Vec::new();
         for (i, w) in file.webhooks.into_iter().enumerate() {
             let url = match url::Url::parse(&w.url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => u,
                 _ => {
-                    errors.push(err(name, &format!("webhooks[{i}].url"), format!("`{}` is not an http(s) URL", w.url)));
+                    errors.push(err(
+                        name,
+                        &format!("webhooks[{i}].url"),
+                        format!("`{}` is not an http(s) URL", w.url),
+                    ));
                     continue;
                 }
             };
@@ -197,7 +253,10 @@ impl Config {
                     errors.push(err(
                         name,
                         &format!("webhooks[{i}].events"),
-                        format!("unknown event `{e}`; the events are: {}", EVENT_KINDS.join(", ")),
+                        format!(
+                            "unknown event `{e}`; the events are: {}",
+                            EVENT_KINDS.join(", ")
+                        ),
                     ));
                 }
             }
@@ -208,13 +267,19 @@ impl Config {
             };
             webhooks.push(Webhook { url, events });
         }
-        let offset_text = env("UTC_OFFSET").or(file.utc_offset).unwrap_or_else(|| "+07:00".to_owned());
+        let offset_text = env("UTC_OFFSET")
+            .or(file.utc_offset)
+            .unwrap_or_else(|| "+07:00".to_owned());
         let utc_offset = UtcOffset::parse(
             &offset_text,
             time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
         )
         .unwrap_or_else(|_| {
-            errors.push(err(name, "utc_offset", format!("`{offset_text}` is not an offset like +07:00")));
+            errors.push(err(
+                name,
+                "utc_offset",
+                format!("`{offset_text}` is not an offset like +07:00"),
+            ));
             UtcOffset::UTC
         });
         if errors.is_empty() {

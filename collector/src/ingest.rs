@@ -54,14 +54,21 @@ pub const MAX_RESULTS: usize = 100_000;
 pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| Refusal::new(400, "bad_encoding", format!("the gzip body cannot be read: {e}")))?;
+    decoder.read_to_end(&mut out).map_err(|e| {
+        Refusal::new(
+            400,
+            "bad_encoding",
+            format!("the gzip body cannot be read: {e}"),
+        )
+    })?;
     if out.len() > limit {
         return Err(Refusal::new(
             413,
             "too_large",
-            format!("the decompressed body is larger than the limit of {} MiB", limit >> 20),
+            format!(
+                "the decompressed body is larger than the limit of {} MiB",
+                limit >> 20
+            ),
         ));
     }
     Ok(out)
@@ -69,13 +76,8 @@ pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
 
 /// Parses and checks a report.
 pub fn parse(body: &[u8]) -> Result<Report, Refusal> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        Refusal::new(
-            400,
-            "malformed_json",
-            format!("the body is not JSON: {e}"),
-        )
-    })?;
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::new(400, "malformed_json", format!("the body is not JSON: {e}")))?;
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(REPORT_SCHEMA) => {}
         Some(other) => {
@@ -88,7 +90,11 @@ pub fn parse(body: &[u8]) -> Result<Report, Refusal> {
             return Err(r);
         }
         None => {
-            let mut r = Refusal::new(400, "unknown_schema", format!("no `schema` field; a report says `{REPORT_SCHEMA}`"));
+            let mut r = Refusal::new(
+                400,
+                "unknown_schema",
+                format!("no `schema` field; a report says `{REPORT_SCHEMA}`"),
+            );
             r.field = Some("schema".to_owned());
             return Err(r);
         }
@@ -108,7 +114,11 @@ pub fn parse(body: &[u8]) -> Result<Report, Refusal> {
 
 fn validate(report: &Report) -> Result<(), Refusal> {
     if report.results.len() > MAX_RESULTS {
-        let mut r = Refusal::new(400, "invalid_report", format!("more than {MAX_RESULTS} results in one report"));
+        let mut r = Refusal::new(
+            400,
+            "invalid_report",
+            format!("more than {MAX_RESULTS} results in one report"),
+        );
         r.field = Some("results".to_owned());
         return Err(r);
     }
@@ -117,32 +127,59 @@ fn validate(report: &Report) -> Result<(), Refusal> {
     for (i, r) in report.results.iter().enumerate() {
         let at = |f: &str| format!("results[{i}].{f}");
         if r.id.get_version_num() != 7 {
-            return Err(Refusal::at(at("id"), format!("`{}` is not a UUID v7", r.id)));
+            return Err(Refusal::at(
+                at("id"),
+                format!("`{}` is not a UUID v7", r.id),
+            ));
         }
         if let Some(first) = seen.insert(r.id, i) {
-            return Err(Refusal::at(at("id"), format!("`{}` repeats results[{first}].id", r.id)));
+            return Err(Refusal::at(
+                at("id"),
+                format!("`{}` repeats results[{first}].id", r.id),
+            ));
         }
         let id = &r.portal.id;
         let id_ok = !id.is_empty()
             && id.len() <= 128
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !id.starts_with('-')
             && !id.ends_with('-');
         if !id_ok {
-            return Err(Refusal::at(at("portal.id"), format!("`{id}` is not a portal id ([a-z0-9-]+)")));
+            return Err(Refusal::at(
+                at("portal.id"),
+                format!("`{id}` is not a portal id ([a-z0-9-]+)"),
+            ));
         }
         match url::Url::parse(&r.portal.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-            _ => return Err(Refusal::at(at("portal.url"), format!("`{}` is not an http(s) URL", r.portal.url))),
+            _ => {
+                return Err(Refusal::at(
+                    at("portal.url"),
+                    format!("`{}` is not an http(s) URL", r.portal.url),
+                ));
+            }
         }
         let host = &r.observation.host;
-        if host.is_empty() || host.len() > 253 || !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
-            return Err(Refusal::at(at("observation.host"), format!("`{host}` is not a host name")));
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(Refusal::at(
+                at("observation.host"),
+                format!("`{host}` is not a host name"),
+            ));
         }
         if r.observation.started_at > now + time::Duration::days(1) {
             return Err(Refusal::at(
                 at("observation.started_at"),
-                format!("{} is in the future; is the agent's clock right?", r.observation.started_at),
+                format!(
+                    "{} is in the future; is the agent's clock right?",
+                    r.observation.started_at
+                ),
             ));
         }
     }
@@ -176,7 +213,11 @@ pub fn judge(report: &Report, pack: &Pack, catalog: &Catalog) -> Vec<NewResult> 
 }
 
 /// The collector's verdict of one result.
-pub fn stored_verdict(pack: &Pack, r: &PortalResult, portal: &v6audit_model::PortalInfo) -> StoredVerdict {
+pub fn stored_verdict(
+    pack: &Pack,
+    r: &PortalResult,
+    portal: &v6audit_model::PortalInfo,
+) -> StoredVerdict {
     let v = v6audit_rules::evaluate(pack, &r.observation, portal, Lang::En);
     StoredVerdict {
         stage: i64::from(v.stage.number()),
@@ -210,23 +251,46 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
         message,
     };
     if to < from {
-        let kind = if from >= 2 && to <= 1 { "lost_ipv6" } else { "regression" };
-        events.push(event(kind, format!("{} went from stage {} to {}", new.portal_id, stage_label(from), stage_label(to))));
+        let kind = if from >= 2 && to <= 1 {
+            "lost_ipv6"
+        } else {
+            "regression"
+        };
+        events.push(event(
+            kind,
+            format!(
+                "{} went from stage {} to {}",
+                new.portal_id,
+                stage_label(from),
+                stage_label(to)
+            ),
+        ));
     } else if to > from {
-        let kind = if from <= 1 && to >= 2 && to < 3 {
+        let kind = if from <= 1 && (2..3).contains(&to) {
             "gained_ipv6"
         } else if from < 3 && to >= 3 {
             "reached_dual_stack"
         } else {
             "improvement"
         };
-        events.push(event(kind, format!("{} went from stage {} to {}", new.portal_id, stage_label(from), stage_label(to))));
+        events.push(event(
+            kind,
+            format!(
+                "{} went from stage {} to {}",
+                new.portal_id,
+                stage_label(from),
+                stage_label(to)
+            ),
+        ));
     }
     let parse = |json: &str| serde_json::from_str::<Vec<Finding>>(json).unwrap_or_default();
     let (old, now) = (parse(&prev.findings), parse(&new.verdict.findings));
     for f in now.iter().filter(|f| f.status == Status::Fail) {
         let before = old.iter().find(|o| o.rule == f.rule).map(|o| o.status);
-        if before.is_some_and(|s| s != Status::Fail) && f.rule == "tls.v6-cert" && f.message.contains("expired") {
+        if before.is_some_and(|s| s != Status::Fail)
+            && f.rule == "tls.v6-cert"
+            && f.message.contains("expired")
+        {
             events.push(NewEvent {
                 kind: "cert_expired_v6".to_owned(),
                 from_stage: Some(from),
@@ -240,7 +304,10 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
                 from_stage: Some(from),
                 to_stage: to,
                 rule: Some(f.rule.clone()),
-                message: format!("{}: {} passed before and fails now: {}", new.portal_id, f.rule, f.message),
+                message: format!(
+                    "{}: {} passed before and fails now: {}",
+                    new.portal_id, f.rule, f.message
+                ),
             });
         }
     }

@@ -102,10 +102,14 @@ pub async fn rescore(
         let mut verdicts = Vec::with_capacity(batch.len());
         for r in &batch {
             let observation: v6audit_model::Observation = serde_json::from_str(&r.observation)
-                .map_err(|e| store::StoreError::Corrupt(format!("result {}: observation: {e}", r.id)))?;
+                .map_err(|e| {
+                    store::StoreError::Corrupt(format!("result {}: observation: {e}", r.id))
+                })?;
             let from_agent: v6audit_model::PortalInfo = serde_json::from_str(&r.portal)
                 .map_err(|e| store::StoreError::Corrupt(format!("result {}: portal: {e}", r.id)))?;
-            let portal = catalog.describe(&r.portal_id, Some(&from_agent)).unwrap_or(from_agent);
+            let portal = catalog
+                .describe(&r.portal_id, Some(&from_agent))
+                .unwrap_or(from_agent);
             let v = v6audit_rules::evaluate(pack, &observation, &portal, v6audit_model::Lang::En);
             verdicts.push((
                 r.id.clone(),

@@ -30,7 +30,9 @@ impl Counters {
 
 /// Escapes a label value.
 fn label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> String {
@@ -79,7 +81,12 @@ pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> St
         "# HELP v6audit_portals Portals by their lowest stage over vantages, and agency.\n# TYPE v6audit_portals gauge"
     );
     for ((stage, agency), n) in by {
-        let _ = writeln!(out, "v6audit_portals{{stage=\"{}\",agency=\"{}\"}} {n}", label(&stage), label(&agency));
+        let _ = writeln!(
+            out,
+            "v6audit_portals{{stage=\"{}\",agency=\"{}\"}} {n}",
+            label(&stage),
+            label(&agency)
+        );
     }
     let _ = writeln!(
         out,

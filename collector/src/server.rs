@@ -30,7 +30,8 @@ fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Serv
         .map_err(|e| err(format!("{}: {e}", cert.display())))?
         .collect::<Result<_, _>>()
         .map_err(|e| err(format!("{}: {e}", cert.display())))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| err(format!("{}: {e}", key.display())))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| err(format!("{}: {e}", key.display())))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -52,11 +53,15 @@ pub async fn serve(
     #[cfg(unix)]
     let sighup = tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
         while hup.recv().await.is_some() {
             match reload.reload_catalog().await {
                 Ok(()) => tracing::info!("inventories reloaded"),
-                Err(e) => tracing::error!(error = %e, "inventories not reloaded; keeping the previous ones"),
+                Err(e) => {
+                    tracing::error!(error = %e, "inventories not reloaded; keeping the previous ones")
+                }
             }
         }
     });
@@ -97,7 +102,10 @@ async fn serve_tls(
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         conns.spawn(async move {
-            let Ok(Ok(tls)) = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await else {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
+                    .await
+            else {
                 return;
             };
             let service = TowerToHyperService::new(app);

@@ -21,14 +21,20 @@ pub fn stage_name(n: i64) -> &'static str {
 }
 
 fn stage_of(n: i64) -> Stage {
-    u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok()).unwrap_or(Stage::Ipv4Only)
+    u8::try_from(n)
+        .ok()
+        .and_then(|n| Stage::try_from(n).ok())
+        .unwrap_or(Stage::Ipv4Only)
 }
 
 /// RFC 3339 of a time in milliseconds.
 pub fn rfc3339(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -70,13 +76,27 @@ pub struct PortalView {
 }
 
 /// Builds the portal views: every inventory portal, and every portal seen in results.
-pub fn portals(catalog: &Catalog, latest: &[Latest], agents: &[Agent], agent_portals: &HashMap<String, PortalInfo>, pack: &Pack) -> Vec<PortalView> {
-    let vantage_of: HashMap<&str, Option<String>> = agents.iter().map(|a| (a.name.as_str(), a.vantage.clone())).collect();
+pub fn portals(
+    catalog: &Catalog,
+    latest: &[Latest],
+    agents: &[Agent],
+    agent_portals: &HashMap<String, PortalInfo>,
+    pack: &Pack,
+) -> Vec<PortalView> {
+    let vantage_of: HashMap<&str, Option<String>> = agents
+        .iter()
+        .map(|a| (a.name.as_str(), a.vantage.clone()))
+        .collect();
     let mut by_portal: BTreeMap<&str, Vec<&Latest>> = BTreeMap::new();
     for l in latest {
         by_portal.entry(l.portal_id.as_str()).or_default().push(l);
     }
-    let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(by_portal.keys().copied()).collect();
+    let ids: BTreeSet<&str> = catalog
+        .portals
+        .keys()
+        .map(String::as_str)
+        .chain(by_portal.keys().copied())
+        .collect();
     ids.into_iter()
         .filter_map(|id| {
             let portal = catalog.describe(id, agent_portals.get(id))?;
@@ -106,18 +126,33 @@ pub fn portals(catalog: &Catalog, latest: &[Latest], agents: &[Agent], agent_por
 }
 
 fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
-    let certain: Vec<i64> = rows.iter().filter(|l| l.stage_certain).map(|l| l.stage).collect();
+    let certain: Vec<i64> = rows
+        .iter()
+        .filter(|l| l.stage_certain)
+        .map(|l| l.stage)
+        .collect();
     let stage = certain.iter().copied().min();
     let reachable_from = rows.iter().filter(|l| l.stage >= 2).count();
     let summary = if rows.is_empty() {
         "not measured yet".to_owned()
     } else {
-        format!("reachable over IPv6 from {reachable_from} of {} vantages", rows.len())
+        format!(
+            "reachable over IPv6 from {reachable_from} of {} vantages",
+            rows.len()
+        )
     };
     let priority = match stage {
-        Some(s) => v6audit_rules::priority_of(pack, stage_of(s), true, portal.category, portal.audience),
+        Some(s) => {
+            v6audit_rules::priority_of(pack, stage_of(s), true, portal.category, portal.audience)
+        }
         // Unmeasured portals rank as IPv4-only until measured.
-        None => v6audit_rules::priority_of(pack, Stage::Ipv4Only, false, portal.category, portal.audience),
+        None => v6audit_rules::priority_of(
+            pack,
+            Stage::Ipv4Only,
+            false,
+            portal.category,
+            portal.audience,
+        ),
     };
     Combined {
         stage,
@@ -132,7 +167,10 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
 /// The fix-first list: measured portals below stage 3 and every unmeasured
 /// one, most urgent first.
 pub fn priorities(views: &[PortalView]) -> Vec<&PortalView> {
-    let mut list: Vec<&PortalView> = views.iter().filter(|v| v.combined.stage.is_none_or(|s| s < 3)).collect();
+    let mut list: Vec<&PortalView> = views
+        .iter()
+        .filter(|v| v.combined.stage.is_none_or(|s| s < 3))
+        .collect();
     list.sort_by(|a, b| {
         b.combined
             .priority
@@ -144,7 +182,8 @@ pub fn priorities(views: &[PortalView]) -> Vec<&PortalView> {
 
 /// Days since the epoch, and back.
 pub fn day_of_date(d: Date) -> i64 {
-    i64::from(d.to_julian_day()) - i64::from(Date::from_julian_day(2_440_588).map_or(0, |e| e.to_julian_day()))
+    i64::from(d.to_julian_day())
+        - i64::from(Date::from_julian_day(2_440_588).map_or(0, |e| e.to_julian_day()))
 }
 
 pub fn date_of_day(day: i64) -> Date {
@@ -188,16 +227,25 @@ pub struct ProgressSeries {
 
 /// A portal's stage on each day: per agent the last stage known by then
 /// (carried forward), over agents the lowest.
-pub fn stages_by_day(daily: &[DailyStage], from_day: i64, to_day: i64) -> BTreeMap<String, Vec<Option<i64>>> {
+pub fn stages_by_day(
+    daily: &[DailyStage],
+    from_day: i64,
+    to_day: i64,
+) -> BTreeMap<String, Vec<Option<i64>>> {
     let mut by_pa: BTreeMap<(&str, &str), Vec<&DailyStage>> = BTreeMap::new();
     for d in daily {
-        by_pa.entry((d.portal_id.as_str(), d.agent.as_str())).or_default().push(d);
+        by_pa
+            .entry((d.portal_id.as_str(), d.agent.as_str()))
+            .or_default()
+            .push(d);
     }
     let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
     let mut out: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
     for ((portal, _), mut rows) in by_pa {
         rows.sort_by_key(|d| d.day);
-        let series = out.entry(portal.to_owned()).or_insert_with(|| vec![None; days]);
+        let series = out
+            .entry(portal.to_owned())
+            .or_insert_with(|| vec![None; days]);
         let mut i = 0;
         let mut current: Option<i64> = None;
         for (k, slot) in series.iter_mut().enumerate() {
@@ -235,7 +283,12 @@ pub fn progress(
     let (from_day, to_day) = (day_of_date(from), day_of_date(to));
     let stages = stages_by_day(daily, from_day, to_day);
     let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
-    let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(stages.keys().map(String::as_str)).collect();
+    let ids: BTreeSet<&str> = catalog
+        .portals
+        .keys()
+        .map(String::as_str)
+        .chain(stages.keys().map(String::as_str))
+        .collect();
     let mut series: BTreeMap<String, Vec<StageCounts>> = BTreeMap::new();
     for id in ids {
         let Some(info) = catalog.describe(id, agent_portals.get(id)) else {
@@ -243,13 +296,19 @@ pub fn progress(
         };
         let keys: Vec<String> = match group {
             Group::All => vec!["all".to_owned()],
-            Group::Agency => vec![info.agency.clone().unwrap_or_else(|| "(no agency)".to_owned())],
+            Group::Agency => vec![
+                info.agency
+                    .clone()
+                    .unwrap_or_else(|| "(no agency)".to_owned()),
+            ],
             Group::Category => vec![info.category.as_str().to_owned()],
             Group::Tag if info.tags.is_empty() => vec!["(no tag)".to_owned()],
             Group::Tag => info.tags.clone(),
         };
         for key in keys {
-            let counts = series.entry(key).or_insert_with(|| vec![StageCounts::new(); days]);
+            let counts = series
+                .entry(key)
+                .or_insert_with(|| vec![StageCounts::new(); days]);
             for (k, c) in counts.iter_mut().enumerate() {
                 match stages.get(id).and_then(|s| s[k]) {
                     Some(s) => *c.stages.entry(stage_name(s)).or_default() += 1,
@@ -308,15 +367,25 @@ pub fn ranking(
 ) -> Vec<AgencyRank> {
     let index_on = |day: i64| -> BTreeMap<String, (f64, f64, usize, StageCounts)> {
         let stages = stages_by_day(daily, day, day);
-        let ids: BTreeSet<&str> = catalog.portals.keys().map(String::as_str).chain(stages.keys().map(String::as_str)).collect();
+        let ids: BTreeSet<&str> = catalog
+            .portals
+            .keys()
+            .map(String::as_str)
+            .chain(stages.keys().map(String::as_str))
+            .collect();
         let mut agencies: BTreeMap<String, (f64, f64, usize, StageCounts)> = BTreeMap::new();
         for id in ids {
             let Some(info) = catalog.describe(id, agent_portals.get(id)) else {
                 continue;
             };
-            let agency = info.agency.clone().unwrap_or_else(|| "(no agency)".to_owned());
+            let agency = info
+                .agency
+                .clone()
+                .unwrap_or_else(|| "(no agency)".to_owned());
             let w = weight(pack, info.category, info.audience);
-            let entry = agencies.entry(agency).or_insert_with(|| (0.0, 0.0, 0, StageCounts::new()));
+            let entry = agencies
+                .entry(agency)
+                .or_insert_with(|| (0.0, 0.0, 0, StageCounts::new()));
             let stage = stages.get(id).and_then(|s| s[0]);
             entry.0 += w * stage.unwrap_or(0) as f64 / 4.0;
             entry.1 += w;
@@ -399,7 +468,12 @@ pub fn campaigns(catalog: &Catalog, daily: &[DailyStage], today_day: i64) -> Vec
                 }
                 let n = selected
                     .iter()
-                    .filter(|id| stages.get(**id).and_then(|s| s[k]).is_some_and(|s| s >= target))
+                    .filter(|id| {
+                        stages
+                            .get(**id)
+                            .and_then(|s| s[k])
+                            .is_some_and(|s| s >= target)
+                    })
                     .count();
                 n as f64 / selected.len() as f64
             };
@@ -440,11 +514,19 @@ fn project(trend: &[(String, f64)], today_day: i64) -> Option<i64> {
         return None;
     }
     let xs: Vec<f64> = (0..trend.len()).map(|i| i as f64).collect();
-    let (mx, my) = (xs.iter().sum::<f64>() / n, trend.iter().map(|t| t.1).sum::<f64>() / n);
-    let sxy: f64 = xs.iter().zip(trend).map(|(x, t)| (x - mx) * (t.1 - my)).sum();
+    let (mx, my) = (
+        xs.iter().sum::<f64>() / n,
+        trend.iter().map(|t| t.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = xs
+        .iter()
+        .zip(trend)
+        .map(|(x, t)| (x - mx) * (t.1 - my))
+        .sum();
     let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
     let slope = sxy / sxx;
-    if !(slope > 1e-6) {
+    // A NaN slope (a flat line) is not rising either.
+    if slope.is_nan() || slope <= 1e-6 {
         return None;
     }
     let last = trend.last()?.1;

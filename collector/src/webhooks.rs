@@ -41,7 +41,7 @@ impl Webhooks {
         tokio::spawn(async move {
             let Some(client) = client else { return };
             while let Some(event) = rx.recv().await {
-                for hook in hooks.iter().filter(|h| h.events.iter().any(|k| *k == event.kind)) {
+                for hook in hooks.iter().filter(|h| h.events.contains(&event.kind)) {
                     let body = json!({
                         "event": event.kind,
                         "portal": event.portal_id,
@@ -63,19 +63,33 @@ impl Webhooks {
                                 sent = true;
                                 break;
                             }
-                            Ok(r) => tracing::warn!(url = %hook.url, status = %r.status(), attempt, "webhook refused"),
-                            Err(e) => tracing::warn!(url = %hook.url, error = %e, attempt, "webhook failed"),
+                            Ok(r) => {
+                                tracing::warn!(url = %hook.url, status = %r.status(), attempt, "webhook refused")
+                            }
+                            Err(e) => {
+                                tracing::warn!(url = %hook.url, error = %e, attempt, "webhook failed")
+                            }
                         }
                         if attempt < ATTEMPTS {
                             tokio::time::sleep(delay).await;
                             delay *= 2;
                         }
                     }
-                    Counters::add(if sent { &c.webhooks_sent } else { &c.webhooks_failed }, 1);
+                    Counters::add(
+                        if sent {
+                            &c.webhooks_sent
+                        } else {
+                            &c.webhooks_failed
+                        },
+                        1,
+                    );
                 }
             }
         });
-        Webhooks { tx: Some(tx), counters }
+        Webhooks {
+            tx: Some(tx),
+            counters,
+        }
     }
 
     /// Queues events; never waits.

@@ -16,7 +16,9 @@ use v6audit_collector::store::{Storage, Store};
 use v6audit_collector::{AppState, Config, Overrides};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// The lab report every test starts from (18 portals, one per scenario).
@@ -36,11 +38,18 @@ impl Drop for Db {
         if let Some((admin, name)) = self.pg_name.take() {
             // Best effort, on a runtime of its own: the test's is gone.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     use sqlx::Executor;
                     if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                        let _ = pool.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                        let _ = pool
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
                     }
                 });
             })
@@ -67,13 +76,21 @@ async fn database(backend: &str) -> Option<Db> {
                     std::env::var_os("V6AUDIT_REQUIRE_POSTGRES").is_none(),
                     "V6AUDIT_TEST_POSTGRES_URL is not set: run ./scripts/test.sh, which starts PostgreSQL"
                 );
-                eprintln!("skipping the PostgreSQL run: V6AUDIT_TEST_POSTGRES_URL is not set (./scripts/test.sh sets it)");
+                eprintln!(
+                    "skipping the PostgreSQL run: V6AUDIT_TEST_POSTGRES_URL is not set (./scripts/test.sh sets it)"
+                );
                 return None;
             };
             use sqlx::Executor;
-            let name = format!("v6audit_t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            let name = format!(
+                "v6audit_t{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
             let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+            pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
             let mut url = url::Url::parse(&admin).unwrap();
             url.set_path(&format!("/{name}"));
             Some(Db {
@@ -177,7 +194,10 @@ impl Running {
     }
 
     async fn push(&self, token: Option<&str>, body: Vec<u8>, gzip: bool) -> (u16, Value) {
-        let mut req = self.client.post(format!("{}/api/v1/reports", self.base)).body(body);
+        let mut req = self
+            .client
+            .post(format!("{}/api/v1/reports", self.base))
+            .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -190,10 +210,18 @@ impl Running {
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn results(&self) -> i64 {
@@ -221,15 +249,38 @@ fn rerun(report: &Value, minutes_later: i64) -> Value {
     r["id"] = json!(uuid::Uuid::now_v7().to_string());
     for x in r["results"].as_array_mut().unwrap() {
         x["id"] = json!(uuid::Uuid::now_v7().to_string());
-        let t = time::OffsetDateTime::parse(x["observation"]["started_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-        x["observation"]["started_at"] =
-            json!((t + time::Duration::minutes(minutes_later)).format(&time::format_description::well_known::Rfc3339).unwrap());
+        let t = time::OffsetDateTime::parse(
+            x["observation"]["started_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        x["observation"]["started_at"] = json!(
+            (t + time::Duration::minutes(minutes_later))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        );
     }
     r
 }
 
+/// A push the collector must refuse, and how.
+struct Refused {
+    token: Option<String>,
+    body: Vec<u8>,
+    gzip: bool,
+    status: u16,
+    error: &'static str,
+    field: Option<&'static str>,
+    message: &'static str,
+}
+
 fn result_of<'a>(report: &'a Value, portal: &str) -> &'a Value {
-    report["results"].as_array().unwrap().iter().find(|r| r["portal"]["id"].as_str().unwrap().starts_with(portal)).unwrap()
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["portal"]["id"].as_str().unwrap().starts_with(portal))
+        .unwrap()
 }
 
 battery! {
@@ -271,28 +322,29 @@ battery! {
         .await;
         let token = c.token("hanoi-1").await;
         let good = serde_json::to_vec(&lab_report()).unwrap();
-        let cases: Vec<(Option<String>, Vec<u8>, bool, u16, &str, Option<&str>, &str)> = vec![
-            (None, good.clone(), false, 401, "unauthorized", None, "missing `Authorization: Bearer TOKEN`"),
-            (Some("v6a_unknown".into()), good.clone(), false, 401, "unauthorized", None, "unknown token"),
-            (Some(token.clone()), vec![b' '; 2 << 20], false, 413, "too_large", None, "larger than the limit of 1 MiB"),
-            (Some(token.clone()), gzip(&vec![b' '; 3 << 20]), true, 413, "too_large", None, "decompressed body is larger"),
-            (Some(token.clone()), b"{\"schema\": ".to_vec(), false, 400, "malformed_json", None, "the body is not JSON"),
-            (
-                Some(token.clone()),
-                br#"{"schema": "v6audit/report/v9", "results": []}"#.to_vec(),
-                false,
-                400,
-                "unknown_schema",
-                Some("schema"),
-                "unknown report schema `v6audit/report/v9`",
-            ),
+        let t = Some(token.clone());
+        let cases = [
+            Refused { token: None, body: good.clone(), gzip: false, status: 401, error: "unauthorized", field: None, message: "missing `Authorization: Bearer TOKEN`" },
+            Refused { token: Some("v6a_unknown".into()), body: good.clone(), gzip: false, status: 401, error: "unauthorized", field: None, message: "unknown token" },
+            Refused { token: t.clone(), body: vec![b' '; 2 << 20], gzip: false, status: 413, error: "too_large", field: None, message: "larger than the limit of 1 MiB" },
+            Refused { token: t.clone(), body: gzip(&vec![b' '; 3 << 20]), gzip: true, status: 413, error: "too_large", field: None, message: "decompressed body is larger" },
+            Refused { token: t.clone(), body: b"{\"schema\": ".to_vec(), gzip: false, status: 400, error: "malformed_json", field: None, message: "the body is not JSON" },
+            Refused {
+                token: t.clone(),
+                body: br#"{"schema": "v6audit/report/v9", "results": []}"#.to_vec(),
+                gzip: false,
+                status: 400,
+                error: "unknown_schema",
+                field: Some("schema"),
+                message: "unknown report schema `v6audit/report/v9`",
+            },
         ];
-        for (tok, body, gz, status, error, field, message) in cases {
-            let (got, answer) = c.push(tok.as_deref(), body, gz).await;
-            assert_eq!(got, status, "{answer}");
-            assert_eq!(answer["error"], error, "{answer}");
-            assert_eq!(answer["field"].as_str(), field, "{answer}");
-            assert!(answer["message"].as_str().unwrap().contains(message), "{answer}");
+        for case in cases {
+            let (got, answer) = c.push(case.token.as_deref(), case.body, case.gzip).await;
+            assert_eq!(got, case.status, "{answer}");
+            assert_eq!(answer["error"], case.error, "{answer}");
+            assert_eq!(answer["field"].as_str(), case.field, "{answer}");
+            assert!(answer["message"].as_str().unwrap().contains(case.message), "{answer}");
         }
         // A result that fails validation names its field.
         let mut bad = lab_report();
@@ -431,12 +483,91 @@ battery! {
     };
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regression_is_posted_to_the_webhook_retried_until_it_is_taken() {
+    use axum::routing::post;
+    // A receiver that refuses the first delivery, then takes the rest.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Value>(16);
+    let tries = Arc::new(AtomicU32::new(0));
+    let t = tries.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let (tx, t) = (tx.clone(), t.clone());
+            async move {
+                if t.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let _ = tx.send(body).await;
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.webhooks = vec![v6audit_collector::config::Webhook {
+            url: url::Url::parse(&hook).unwrap(),
+            events: vec!["lost_ipv6".into()],
+        }];
+    })
+    .await;
+    let token = c.token("hanoi-1").await;
+    let report = lab_report();
+    assert_eq!(
+        c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false)
+            .await
+            .0,
+        200
+    );
+    let mut later = rerun(&report, 60);
+    let mut obs = result_of(&report, "v6-refused-")["observation"].clone();
+    obs["started_at"] = result_of(&later, "good-")["observation"]["started_at"].clone();
+    for x in later["results"].as_array_mut().unwrap() {
+        if x["portal"]["id"] == "good-0001" {
+            x["observation"] = obs.clone();
+        }
+    }
+    assert_eq!(
+        c.push(Some(&token), serde_json::to_vec(&later).unwrap(), false)
+            .await
+            .0,
+        200
+    );
+    let got = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got["event"], "lost_ipv6");
+    assert_eq!(got["portal"], "good-0001");
+    assert_eq!(
+        (got["from_stage"].as_i64(), got["to_stage"].as_i64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(got["to_stage_name"], "broken");
+    assert_eq!(
+        tries.load(Ordering::SeqCst),
+        2,
+        "one refusal, then the retry"
+    );
+    c.stop().await;
+}
+
 #[test]
 fn every_route_is_in_the_openapi_document() {
     let doc: Value = serde_json::from_str(v6audit_collector::api::OPENAPI).unwrap();
     for (method, path) in v6audit_collector::api::ROUTES {
         let op = &doc["paths"][path][method.to_ascii_lowercase()];
-        assert!(op.is_object(), "{method} {path} is not documented in collector/openapi.json");
+        assert!(
+            op.is_object(),
+            "{method} {path} is not documented in collector/openapi.json"
+        );
     }
-    assert_eq!(doc["paths"].as_object().unwrap().len(), v6audit_collector::api::ROUTES.len());
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        v6audit_collector::api::ROUTES.len()
+    );
 }

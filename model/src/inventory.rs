@@ -504,18 +504,33 @@ impl InventoryFile {
                     file,
                     &c.id,
                     at("id"),
-                    format!("invalid campaign id `{}`: use lower-case letters, digits and hyphens", c.id.value),
+                    format!(
+                        "invalid campaign id `{}`: use lower-case letters, digits and hyphens",
+                        c.id.value
+                    ),
                 ));
-            } else if let Some(first) = seen_campaigns.insert(c.id.value.clone(), c.id.referenced.line()) {
+            } else if let Some(first) =
+                seen_campaigns.insert(c.id.value.clone(), c.id.referenced.line())
+            {
                 errors.push(SourceError::spanned(
                     file,
                     &c.id,
                     at("id"),
-                    format!("duplicate campaign id `{}` (first used at line {first})", c.id.value),
+                    format!(
+                        "duplicate campaign id `{}` (first used at line {first})",
+                        c.id.value
+                    ),
                 ));
             }
             let target = Stage::try_from(c.target_stage.value)
-                .map_err(|m| errors.push(SourceError::spanned(file, &c.target_stage, at("target_stage"), m)))
+                .map_err(|m| {
+                    errors.push(SourceError::spanned(
+                        file,
+                        &c.target_stage,
+                        at("target_stage"),
+                        m,
+                    ))
+                })
                 .ok();
             let format = time::macros::format_description!("[year]-[month]-[day]");
             let deadline = time::Date::parse(&c.deadline.value, format)
@@ -534,7 +549,10 @@ impl InventoryFile {
                         file,
                         &c.id,
                         at("select.portals"),
-                        format!("campaign `{}` selects `{id}`, which is not a portal of this inventory", c.id.value),
+                        format!(
+                            "campaign `{}` selects `{id}`, which is not a portal of this inventory",
+                            c.id.value
+                        ),
                     ));
                 }
             }

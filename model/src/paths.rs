@@ -7,7 +7,12 @@ use std::path::{Path, PathBuf};
 pub fn default_state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("STATE_DIRECTORY") {
         // systemd may give several, separated by ':'.
-        let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_owned();
+        let first = dir
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         return PathBuf::from(first);
     }
     if std::env::var("USER").is_ok_and(|u| u == "root") || Path::new("/var/lib/v6audit").is_dir() {

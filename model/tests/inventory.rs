@@ -189,7 +189,11 @@ fn the_vietnamese_inventory_loads_with_every_portal_classified() {
         assert!(p.name.is_some(), "{} has no name", p.id);
     }
     // Its campaigns select what they say.
-    let campaign = inv.campaigns.iter().find(|c| c.id == "citizen-services-2026").unwrap();
+    let campaign = inv
+        .campaigns
+        .iter()
+        .find(|c| c.id == "citizen-services-2026")
+        .unwrap();
     assert_eq!(campaign.target_stage, Stage::DualStack);
     assert_eq!(campaign.deadline.to_string(), "2026-12-31");
     assert!(campaign.select.matches(dvc));

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 mod audit;
 mod check;
+mod collector;
 mod plan;
 
 pub(crate) fn bin() -> Command {

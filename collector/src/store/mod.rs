@@ -181,10 +181,17 @@ pub trait Storage: Send + Sync {
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The agent a token belongs to, revoked or not.
-    fn agent_for_token(&self, token_hash: &[u8]) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+    fn agent_for_token(
+        &self,
+        token_hash: &[u8],
+    ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
     fn agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
     /// Revokes an agent's token; false when there is no such agent.
-    fn revoke_agent(&self, name: &str, now_ms: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn revoke_agent(
+        &self,
+        name: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores a report's results in one transaction, each id once, with the
     /// events `derive` finds; durable when it returns. `day_offset_s` places
@@ -199,7 +206,10 @@ pub trait Storage: Send + Sync {
 
     /// The newest result of every portal from every agent.
     fn latest(&self) -> impl Future<Output = Result<Vec<Latest>, StoreError>> + Send;
-    fn result(&self, id: &str) -> impl Future<Output = Result<Option<StoredResult>, StoreError>> + Send;
+    fn result(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<StoredResult>, StoreError>> + Send;
     /// A portal's results between two times, oldest first.
     fn history(
         &self,
@@ -209,15 +219,30 @@ pub trait Storage: Send + Sync {
     ) -> impl Future<Output = Result<Vec<HistoryPoint>, StoreError>> + Send;
     /// Daily stages from `from_day` to `to_day`, plus each portal and agent's
     /// last day before `from_day` (to carry forward).
-    fn daily(&self, from_day: i64, to_day: i64) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
+    fn daily(
+        &self,
+        from_day: i64,
+        to_day: i64,
+    ) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
     /// Events after `after_id`, oldest first, at most `limit`.
-    fn events(&self, after_id: i64, limit: i64) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    fn events(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
     /// The newest events, newest first.
-    fn recent_events(&self, limit: i64) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    fn recent_events(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 
     /// Results in id order after `after`, for re-scoring.
-    fn results_after(&self, after: &str, limit: i64) -> impl Future<Output = Result<Vec<StoredResult>, StoreError>> + Send;
+    fn results_after(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<StoredResult>, StoreError>> + Send;
     /// Replaces the verdicts of stored results, and the newest and daily stages that follow from them.
     fn rescore(
         &self,
@@ -225,8 +250,14 @@ pub trait Storage: Send + Sync {
         day_offset_s: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn put_inventory(&self, name: &str, text: &str, now_ms: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn inventories(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn put_inventory(
+        &self,
+        name: &str,
+        text: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn inventories(&self)
+    -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
 }
 
 /// The storage chosen from the database URL.

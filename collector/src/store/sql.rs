@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::{
-    Agent, Counts, DailyStage, DeriveEvents, Event, HistoryPoint, Ingested, Latest, NewReport, NewResult, Storage,
-    StoreError, StoredResult, StoredVerdict, day_of,
+    Agent, Counts, DailyStage, DeriveEvents, Event, HistoryPoint, Ingested, Latest, NewReport,
+    NewResult, Storage, StoreError, StoredResult, StoredVerdict, day_of,
 };
 
 /// SQLite, for one collector with its state in a file.

@@ -1,0 +1,217 @@
+//! The collector and the agent as processes: a collector killed with SIGKILL
+//! while an agent pushes loses nothing it acknowledged, the agent's spool
+//! delivers the rest, and the final count is exactly what was produced; and
+//! the demo starts a collector and pushes to it.
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+
+use v6audit_collector::store::{Storage, Store};
+
+use crate::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn collector(db: &str, port: u16) -> Killed {
+    let child = bin()
+        .args([
+            "collector",
+            "serve",
+            "--database",
+            db,
+            "--listen",
+            &format!("[::1]:{port}"),
+        ])
+        .env("V6AUDIT_COLLECTOR_STATE_DIR", std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ready when it answers.
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("::1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the collector did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Killed(child)
+}
+
+#[test]
+fn a_collector_killed_mid_push_loses_nothing_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("collector.db").display());
+    let o = run(&[
+        "collector",
+        "token",
+        "create",
+        "lab-agent",
+        "--vantage",
+        "loopback",
+        "--database",
+        &db,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_owned();
+    assert!(
+        token.starts_with("v6a_") && !token.contains('\n'),
+        "the token is alone on stdout: {token}"
+    );
+
+    let lab = LabProcess::start(4, "fast");
+    let port = free_port();
+    let mut server = collector(&db, port);
+    let arg = |flag: &str| {
+        lab.args
+            .iter()
+            .position(|a| a == flag)
+            .map(|i| lab.args[i + 1].clone())
+            .unwrap()
+    };
+    let runs = 8;
+    let agent_yaml = write(
+        dir.path(),
+        "agent.yaml",
+        &format!(
+            "agent_id: lab-agent\ncollector:\n  url: http://[::1]:{port}/\n  token: {token}\ninventory: {}\n\
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  ca_file: {}\n  timeout: 3s\n",
+            lab.args[1],
+            dir.path().join("spool").display(),
+            arg("--resolver"),
+            arg("--ns-port"),
+            arg("--ca-file"),
+        ),
+    );
+    let mut agent = Killed(
+        bin()
+            .args(["agent", "--config"])
+            .arg(&agent_yaml)
+            .args(["--runs", &runs.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = agent.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let next = |lines: &mut Vec<String>| {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the agent went quiet");
+        lines.push(line.clone());
+        line
+    };
+    // Kill the collector as soon as it has acknowledged a report.
+    while !next(&mut lines).starts_with("acknowledged report ") {}
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    // The agent keeps auditing and spooling meanwhile; then the collector comes back.
+    std::thread::sleep(Duration::from_secs(3));
+    let _server = collector(&db, port);
+    while !next(&mut lines).starts_with("done: ") {}
+    let status = agent.0.wait().unwrap();
+    assert!(status.success(), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("waiting: report ") && l.contains("cannot reach the collector")),
+        "the agent saw the collector gone: {lines:#?}"
+    );
+
+    let acked: Vec<String> = lines
+        .iter()
+        .filter_map(|l| {
+            l.strip_prefix("acknowledged report ")
+                .map(|r| r.split(':').next().unwrap().to_owned())
+        })
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (results, reports) = rt.block_on(async {
+        let store = Store::open(&db).await.unwrap();
+        let mut reports = std::collections::BTreeSet::new();
+        let mut after = String::new();
+        let mut n = 0;
+        loop {
+            let batch = store.results_after(&after, 1000).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            after = last.id.clone();
+            n += batch.len();
+            reports.extend(batch.into_iter().map(|r| r.report_id));
+        }
+        (n, reports)
+    });
+    // Exactly what was produced: every run's four results, once.
+    assert_eq!(results, runs * 4, "{lines:#?}");
+    assert_eq!(reports.len(), runs, "{lines:#?}");
+    for id in &acked {
+        assert!(
+            reports.contains(id),
+            "acknowledged report {id} is not stored"
+        );
+    }
+}
+
+#[test]
+fn the_example_configurations_are_valid() {
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+    let config = v6audit_collector::Config::load(
+        Some(&packaging.join("collector.yaml")),
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("packaging/collector.yaml: {e}"));
+    assert_eq!(config.listen.to_string(), "[::]:8080");
+    assert_eq!(config.body_limit, 16 << 20);
+    assert_eq!(config.utc_offset.whole_hours(), 7);
+    // The agent's example names a token file that exists only once installed.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(packaging.join("agent.yaml"))
+        .unwrap()
+        .replace(
+            "/etc/v6audit/agent.token",
+            &write(dir.path(), "agent.token", "v6a_test\n")
+                .display()
+                .to_string(),
+        );
+    let agent = write(dir.path(), "agent.yaml", &text);
+    let cfg = v6audit_agent::daemon::AgentConfig::load(&agent, dir.path(), "host")
+        .unwrap_or_else(|e| panic!("packaging/agent.yaml: {e}"));
+    assert_eq!(cfg.agent_id, "vnpt-hanoi-1");
+    assert_eq!(cfg.token, "v6a_test");
+    assert_eq!(cfg.spool_max_bytes, 256 << 20);
+    // A mistake is named with its field.
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &text.replace("interval: 6h", "interval: 6 hours"),
+    );
+    let err = v6audit_agent::daemon::AgentConfig::load(&bad, dir.path(), "host")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("schedule.interval: `6 hours`: unknown unit `hours`"),
+        "{err}"
+    );
+}

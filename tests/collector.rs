@@ -1,0 +1,175 @@
+//! End to end over real HTTP: the lab's portals, audited by the agent
+//! daemon, pushed to the collector, and answered by the collector's API with
+//! each scenario's stage, on SQLite and on PostgreSQL (when
+//! V6AUDIT_TEST_POSTGRES_URL names a server, as `scripts/test.sh` does).
+
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use v6audit_agent::daemon::{AgentConfig, Daemon, Log};
+use v6audit_collector::config::hash_token;
+use v6audit_collector::store::Storage;
+use v6audit_collector::{Config, Overrides};
+use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, text: &str) {
+        self.0.lock().unwrap().push(text.to_owned());
+    }
+}
+
+async fn postgres_database() -> Option<String> {
+    let Ok(admin) = std::env::var("V6AUDIT_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("V6AUDIT_REQUIRE_POSTGRES").is_none(),
+            "V6AUDIT_TEST_POSTGRES_URL is not set: run ./scripts/test.sh"
+        );
+        eprintln!("skipping the PostgreSQL run: V6AUDIT_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    use sqlx::Executor;
+    let name = format!("v6audit_e2e_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}
+
+async fn lab_to_agent_to_collector(database: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(LabConfig {
+        portals: Scenario::ALL.len(),
+        mix: Mix::All,
+        dir: dir.path().join("lab"),
+    })
+    .await
+    .unwrap();
+
+    // The collector judges with the lab's pack and knows the lab's inventory.
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            listen: Some("[::1]:0".into()),
+            database: Some(database),
+        },
+    )
+    .unwrap();
+    config.state_dir = dir.path().join("collector");
+    config.rules = Some(lab.pack_path.clone());
+    config.inventories = vec![lab.inventory_path.clone()];
+    let state = v6audit_collector::prepare(config).await.unwrap();
+    let token = v6audit_collector::new_token().unwrap();
+    state
+        .store
+        .create_agent("lab-agent", Some("loopback"), &hash_token(&token), 0)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(v6audit_collector::server::serve(
+        listener,
+        state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // The agent daemon: inventory from the collector, two runs a second apart.
+    let agent_yaml = dir.path().join("agent.yaml");
+    std::fs::write(
+        &agent_yaml,
+        format!(
+            "agent_id: lab-agent\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
+            dir.path().join("spool").display(),
+            lab.resolver(),
+            lab.dns.port,
+            lab.ca_path.display(),
+            lab.pack_path.display(),
+        ),
+    )
+    .unwrap();
+    let config = AgentConfig::load(&agent_yaml, dir.path(), "lab-agent").unwrap();
+    let daemon = Daemon::new(config).unwrap();
+    let log = Arc::new(Lines::default());
+    daemon.run(Some(2), &*log, std::future::pending()).await;
+    let lines = log.0.lock().unwrap().clone();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("acknowledged report "))
+            .count(),
+        2,
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("done: 2 runs, spool empty"),
+        "{lines:#?}"
+    );
+    assert!(daemon.spool().pending().unwrap().is_empty());
+
+    // The API answers each scenario's stage.
+    let portals: Value = reqwest::get(format!("{base}/api/v1/portals"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut wrong = Vec::new();
+    for p in portals["portals"].as_array().unwrap() {
+        let id = p["id"].as_str().unwrap();
+        let scenario: Scenario = id.rsplit_once('-').unwrap().0.parse().unwrap();
+        if p["combined"]["stage"].as_u64() != Some(u64::from(scenario.expected_stage().number())) {
+            wrong.push(format!(
+                "{id}: {} (expected {})",
+                p["combined"],
+                scenario.expected_stage()
+            ));
+        }
+        assert_eq!(p["combined"]["vantages"], 1, "{p}");
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(
+        portals["portals"].as_array().unwrap().len(),
+        Scenario::ALL.len()
+    );
+    assert_eq!(
+        state.store.counts().await.unwrap().results,
+        2 * Scenario::ALL.len() as i64
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_agent_collector_api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lab_to_agent_to_collector(format!("sqlite://{}", dir.path().join("c.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_agent_collector_api_on_postgres() {
+    if let Some(url) = postgres_database().await {
+        lab_to_agent_to_collector(url).await;
+    }
+}
