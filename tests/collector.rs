@@ -126,6 +126,47 @@ async fn lab_to_agent_to_collector(database: String) {
     );
     assert!(daemon.spool().pending().unwrap().is_empty());
 
+    // A restarted agent sends what an earlier run left in its spool first:
+    // here a report spooled while nobody listened.
+    let lab_inv = v6audit_model::Inventory::load(&lab.inventory_path).unwrap();
+    let auditor = v6audit_agent::Auditor::new(
+        AgentConfig::load(&agent_yaml, dir.path(), "lab-agent")
+            .unwrap()
+            .settings,
+    )
+    .await
+    .unwrap();
+    let left = auditor
+        .audit(
+            lab_inv.portals.into_iter().take(3).collect(),
+            Arc::new(v6audit_rules::Pack::load(&lab.pack_path).unwrap()),
+            v6audit_model::Lang::En,
+            "lab-agent",
+            None,
+        )
+        .await;
+    daemon
+        .spool()
+        .put(
+            &left.id.to_string(),
+            &v6audit_agent::push::gzip_report(&left),
+        )
+        .unwrap();
+    let restarted =
+        Daemon::new(AgentConfig::load(&agent_yaml, dir.path(), "lab-agent").unwrap()).unwrap();
+    let log = Lines::default();
+    restarted.run(Some(0), &log, std::future::pending()).await;
+    let lines = log.0.lock().unwrap().clone();
+    assert_eq!(
+        lines[0],
+        format!(
+            "acknowledged report {}: 3 stored, 0 already stored",
+            left.id
+        ),
+        "{lines:#?}"
+    );
+    assert!(restarted.spool().pending().unwrap().is_empty());
+
     // The API answers each scenario's stage.
     let portals: Value = reqwest::get(format!("{base}/api/v1/portals"))
         .await
@@ -151,9 +192,10 @@ async fn lab_to_agent_to_collector(database: String) {
         portals["portals"].as_array().unwrap().len(),
         Scenario::ALL.len()
     );
+    // Two runs of every portal, and the three results left in the spool.
     assert_eq!(
         state.store.counts().await.unwrap().results,
-        2 * Scenario::ALL.len() as i64
+        2 * Scenario::ALL.len() as i64 + 3
     );
 
     let _ = stop.send(());

@@ -88,7 +88,7 @@ async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut conns = tokio::task::JoinSet::new();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (tcp, _) = tokio::select! {
             _ = &mut shutdown => break,
@@ -101,7 +101,8 @@ async fn serve_tls(
             },
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());
-        conns.spawn(async move {
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
             let Ok(Ok(tls)) =
                 tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
                     .await
@@ -109,16 +110,14 @@ async fn serve_tls(
                 return;
             };
             let service = TowerToHyperService::new(app);
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder
                 .serve_connection(TokioIo::new(tls), service)
-                .await;
+                .into_owned();
+            let _ = watcher.watch(conn).await;
         });
-        while conns.try_join_next().is_some() {}
     }
-    // Requests in flight get a little time to finish.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    // Idle connections close now; requests in flight get a little time to finish.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
     Ok(())
 }

@@ -556,6 +556,34 @@ async fn a_regression_is_posted_to_the_webhook_retried_until_it_is_taken() {
     c.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collector_serves_https_when_given_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "::1".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.tls = Some((cert_path.clone(), key_path.clone()))
+    })
+    .await;
+    let https = c.base.replace("http://", "https://");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = client.get(format!("{https}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok\n");
+    // Plain HTTP on the TLS port gets nothing.
+    assert!(reqwest::get(format!("{}/healthz", c.base)).await.is_err());
+    c.stop().await;
+}
+
 #[test]
 fn every_route_is_in_the_openapi_document() {
     let doc: Value = serde_json::from_str(v6audit_collector::api::OPENAPI).unwrap();

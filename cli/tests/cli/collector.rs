@@ -215,3 +215,141 @@ fn the_example_configurations_are_valid() {
         "{err}"
     );
 }
+
+#[test]
+fn tokens_are_listed_and_revoked_and_sighup_rereads_the_inventories() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    let token = stdout(&run(&[
+        "collector",
+        "token",
+        "create",
+        "hcm-1",
+        "--vantage",
+        "Viettel TP.HCM",
+        "--database",
+        &db,
+    ]))
+    .trim()
+    .to_owned();
+    let again = run(&["collector", "token", "create", "hcm-1", "--database", &db]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("an agent named `hcm-1` exists already"),
+        "{}",
+        stderr(&again)
+    );
+    let list = stdout(&run(&["collector", "token", "list", "--database", &db]));
+    assert!(
+        list.contains("hcm-1") && list.contains("Viettel TP.HCM") && list.contains("active"),
+        "{list}"
+    );
+    assert!(!list.contains(&token), "a token is never shown again");
+
+    let inventory = write(
+        dir.path(),
+        "inv.yaml",
+        "schema: v6audit/inventory/v1\nportals:\n  - {id: a, url: https://a.gov.vn/}\n",
+    );
+    let config = write(
+        dir.path(),
+        "collector.yaml",
+        &format!("database: {db}\ninventories: [{}]\n", inventory.display()),
+    );
+    let port = free_port();
+    let server = Killed(
+        bin()
+            .args(["collector", "serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("[::1]:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("::1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let count = || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let v: serde_json::Value = http_get(port, "/api/v1/portals").await;
+            v["portals"].as_array().unwrap().len()
+        })
+    };
+    assert_eq!(count(), 1);
+    write(
+        dir.path(),
+        "inv.yaml",
+        "schema: v6audit/inventory/v1\nportals:\n  - {id: a, url: https://a.gov.vn/}\n  - {id: b, url: https://b.gov.vn/}\n",
+    );
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let start = Instant::now();
+    while count() != 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "SIGHUP did not reread the inventory"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A pushed report with a revoked token is refused, and `audit --push` says why.
+    let o = run(&["collector", "token", "revoke", "hcm-1", "--database", &db]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let lab = LabProcess::start(1, "good");
+    let o = lab.audit(&[
+        "--quiet",
+        "--format",
+        "csv",
+        "--output",
+        "/dev/null",
+        "--push",
+        &format!("http://[::1]:{port}/"),
+        "--token",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("failed: the collector answered 401 Unauthorized: the token of agent `hcm-1` was revoked"),
+        "{}",
+        stderr(&o)
+    );
+    drop(server);
+    // A collector that is not there: the push fails with the reason.
+    let o = lab.audit(&[
+        "--quiet",
+        "--format",
+        "csv",
+        "--output",
+        "/dev/null",
+        "--push",
+        &format!("http://[::1]:{port}/"),
+        "--token",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot reach the collector"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+async fn http_get(port: u16, path: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A plain HTTP/1.0 GET: the test needs no HTTP client of its own.
+    let mut s = tokio::net::TcpStream::connect(("::1", port)).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    serde_json::from_str(body).unwrap()
+}
