@@ -5,7 +5,9 @@
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, npm, and IPv6 on the
 # loopback interface (the lab listens on [::1] and 127.0.0.1). Run as root on a
-# fresh machine, it turns IPv6 on for `lo` if it is off. It installs, once,
+# fresh machine, it turns IPv6 on for `lo` if it is off, installs tmux and
+# PostgreSQL from Debian's packages when missing, and starts a private
+# PostgreSQL on loopback for the storage tests (stopped on exit). It installs, once,
 # the independent validators of the CI formats into $V6AUDIT_CI_TOOLS
 # (default /var/tmp/v6audit-tools): junitparser and jsonschema from PyPI, and
 # the SARIF 2.1.0 JSON schema from the npm package @microsoft/jest-sarif.
@@ -45,6 +47,15 @@ if [ ! -f "$V6AUDIT_CI_TOOLS/.ready" ]; then
         rm -rf package microsoft-jest-sarif-1.0.0-beta.0.tgz
     )
     touch "$V6AUDIT_CI_TOOLS/.ready"
+fi
+
+# tmux for the terminal test of `v6audit tui`.
+if ! command -v tmux >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing tmux"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
+if command -v tmux >/dev/null; then
+    export V6AUDIT_REQUIRE_TMUX=1
 fi
 
 # PostgreSQL for the storage tests: a private cluster on loopback, started

@@ -15,6 +15,7 @@ pub mod schedule;
 pub mod settings;
 pub mod spool;
 pub mod text;
+pub mod tui;
 
 pub use error::AgentError;
 pub use runner::{Auditor, Event};

@@ -8,6 +8,7 @@ mod collector;
 mod demo;
 mod lab;
 mod plan;
+mod tui;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,8 @@ enum Command {
     Check(check::CheckArgs),
     /// The prioritised migration plan: what to fix first, and how, step by step.
     Plan(plan::PlanArgs),
+    /// A live, interactive audit in the terminal.
+    Tui(tui::TuiArgs),
     /// Run the simulated portals of the lab on loopback.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Plan(args) => plan::run(args).await,
+            Command::Tui(args) => tui::run(args).await,
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Agent(args) => agent::run(args).await,

@@ -15,6 +15,7 @@ mod audit;
 mod check;
 mod collector;
 mod plan;
+mod tui;
 
 pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_v6audit"));

@@ -1,0 +1,399 @@
+//! The TUI's state and what each key does to it: no terminal here, so every
+//! behaviour is tested without one. Probe results arrive as events and land
+//! in rows; `visible` gives the rows the view shows, filtered, sorted and
+//! grouped.
+
+use std::time::{Duration, Instant};
+
+use v6audit_model::{Lang, Portal, PortalResult, Stage, Status};
+
+/// How rows are ordered (`s` cycles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Priority,
+    Stage,
+    Score,
+    Id,
+    Agency,
+}
+
+impl Sort {
+    fn next(self) -> Sort {
+        match self {
+            Sort::Priority => Sort::Stage,
+            Sort::Stage => Sort::Score,
+            Sort::Score => Sort::Id,
+            Sort::Id => Sort::Agency,
+            Sort::Agency => Sort::Priority,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Sort::Priority, Lang::En) => "priority",
+            (Sort::Stage, Lang::En) => "stage",
+            (Sort::Score, Lang::En) => "score",
+            (Sort::Id, Lang::En) => "id",
+            (Sort::Agency, Lang::En) => "agency",
+            (Sort::Priority, Lang::Vi) => "ưu tiên",
+            (Sort::Stage, Lang::Vi) => "giai đoạn",
+            (Sort::Score, Lang::Vi) => "điểm",
+            (Sort::Id, Lang::Vi) => "mã",
+            (Sort::Agency, Lang::Vi) => "cơ quan",
+        }
+    }
+}
+
+/// What the user is typing into, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    None,
+    Filter(String),
+    /// Choosing the export format (`j`, `c`, `m`).
+    Export,
+}
+
+/// A portal and, once probed, its result.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub portal: Portal,
+    pub result: Option<PortalResult>,
+    pub probing: bool,
+}
+
+/// Something the event loop must do for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Quit,
+    /// Probe this row's portal again.
+    Reprobe(usize),
+    /// Clear every result and audit again.
+    RerunAll,
+    /// Write the visible rows in this format.
+    Export(ExportFormat),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Markdown => "md",
+        }
+    }
+}
+
+/// A key, as the app understands it (the loop maps terminal keys to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Backspace,
+    CtrlC,
+    Char(char),
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub rows: Vec<Row>,
+    /// Index into `visible()`.
+    pub selected: usize,
+    pub sort: Sort,
+    /// The filter in force (case-insensitive; matches id, agency, stage, or
+    /// `rule=status` such as `tls.v6-cert=fail`).
+    pub filter: String,
+    pub input: Input,
+    pub group_by_agency: bool,
+    pub detail: bool,
+    pub help: bool,
+    pub lang: Lang,
+    pub color: bool,
+    pub started: Instant,
+    /// When the last portal finished (the clock stops then).
+    pub finished: Option<Instant>,
+    /// A line for the footer: what an action did.
+    pub status: Option<String>,
+    /// Lines the detail pane is scrolled by.
+    pub detail_scroll: u16,
+}
+
+impl App {
+    pub fn new(portals: Vec<Portal>, lang: Lang, color: bool) -> App {
+        App {
+            rows: portals
+                .into_iter()
+                .map(|portal| Row {
+                    portal,
+                    result: None,
+                    probing: false,
+                })
+                .collect(),
+            selected: 0,
+            sort: Sort::Priority,
+            filter: String::new(),
+            input: Input::None,
+            group_by_agency: false,
+            detail: false,
+            help: false,
+            lang,
+            color,
+            started: Instant::now(),
+            finished: None,
+            status: None,
+            detail_scroll: 0,
+        }
+    }
+
+    pub fn done(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.result.is_some() && !r.probing)
+            .count()
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.finished
+            .unwrap_or_else(Instant::now)
+            .duration_since(self.started)
+    }
+
+    /// Portals finished per second.
+    pub fn rate(&self) -> f64 {
+        let s = self.elapsed().as_secs_f64();
+        if s > 0.0 { self.done() as f64 / s } else { 0.0 }
+    }
+
+    /// Portals per stage among the finished ones.
+    pub fn stage_counts(&self) -> [usize; 5] {
+        let mut c = [0; 5];
+        for r in self.rows.iter().filter_map(|r| r.result.as_ref()) {
+            c[usize::from(r.verdict.stage.number())] += 1;
+        }
+        c
+    }
+
+    /// A row's probing began.
+    pub fn started_row(&mut self, index: usize) {
+        if let Some(r) = self.rows.get_mut(index) {
+            r.probing = true;
+        }
+    }
+
+    /// A row's result arrived.
+    pub fn finished_row(&mut self, index: usize, result: PortalResult) {
+        if let Some(r) = self.rows.get_mut(index) {
+            r.result = Some(result);
+            r.probing = false;
+        }
+        if self.done() == self.rows.len() {
+            self.finished = Some(Instant::now());
+        }
+    }
+
+    /// Forgets every result, for a new run.
+    pub fn restart(&mut self) {
+        for r in &mut self.rows {
+            r.result = None;
+            r.probing = false;
+        }
+        self.started = Instant::now();
+        self.finished = None;
+    }
+
+    fn matches(&self, row: &Row) -> bool {
+        let f = self.filter.trim().to_lowercase();
+        if f.is_empty() {
+            return true;
+        }
+        let p = &row.portal;
+        if let Some((rule, status)) = f.split_once('=') {
+            return row
+                .result
+                .as_ref()
+                .and_then(|r| r.verdict.status(rule.trim()))
+                .is_some_and(|s| s.as_str() == status.trim());
+        }
+        let stage = row.result.as_ref().map(|r| r.verdict.stage);
+        p.id.to_lowercase().contains(&f)
+            || p.agency
+                .as_deref()
+                .is_some_and(|a| a.to_lowercase().contains(&f))
+            || p.name
+                .as_deref()
+                .is_some_and(|n| n.to_lowercase().contains(&f))
+            || stage.is_some_and(|s| s.name() == f || s.number().to_string() == f)
+    }
+
+    /// The rows shown, in order: filtered, grouped by agency when asked, sorted.
+    pub fn visible(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.rows.len())
+            .filter(|i| self.matches(&self.rows[*i]))
+            .collect();
+        let key = |i: &usize| {
+            let r = &self.rows[*i];
+            let v = r.result.as_ref().map(|x| &x.verdict);
+            (
+                v.map_or(0, |v| v.priority),
+                v.map_or(Stage::Ipv6Complete, |v| v.stage),
+                v.map_or(101, |v| u32::from(v.score)),
+            )
+        };
+        idx.sort_by(|a, b| {
+            let (ra, rb) = (&self.rows[*a], &self.rows[*b]);
+            let agency = |r: &Row| r.portal.agency.clone().unwrap_or_default();
+            let group = if self.group_by_agency {
+                agency(ra).cmp(&agency(rb))
+            } else {
+                std::cmp::Ordering::Equal
+            };
+            let (ka, kb) = (key(a), key(b));
+            let order = match self.sort {
+                Sort::Priority => kb.0.cmp(&ka.0).then(ka.1.cmp(&kb.1)),
+                Sort::Stage => ka.1.cmp(&kb.1).then(kb.0.cmp(&ka.0)),
+                Sort::Score => ka.2.cmp(&kb.2),
+                Sort::Id => std::cmp::Ordering::Equal,
+                Sort::Agency => agency(ra).cmp(&agency(rb)),
+            };
+            group.then(order).then(ra.portal.id.cmp(&rb.portal.id))
+        });
+        idx
+    }
+
+    /// The row under the cursor.
+    pub fn current(&self) -> Option<usize> {
+        self.visible().get(self.selected).copied()
+    }
+
+    fn clamp(&mut self) {
+        let n = self.visible().len();
+        if n == 0 {
+            self.selected = 0;
+        } else if self.selected >= n {
+            self.selected = n - 1;
+        }
+    }
+
+    /// Applies a key; returns what the loop must do.
+    pub fn on_key(&mut self, key: Key) -> Action {
+        if key == Key::CtrlC {
+            return Action::Quit;
+        }
+        match &mut self.input {
+            Input::Filter(text) => {
+                match key {
+                    Key::Char(c) => text.push(c),
+                    Key::Backspace => {
+                        text.pop();
+                    }
+                    Key::Enter => {
+                        self.filter = text.clone();
+                        self.input = Input::None;
+                        self.selected = 0;
+                    }
+                    Key::Esc => self.input = Input::None,
+                    _ => {}
+                }
+                return Action::None;
+            }
+            Input::Export => {
+                self.input = Input::None;
+                return match key {
+                    Key::Char('j') => Action::Export(ExportFormat::Json),
+                    Key::Char('c') => Action::Export(ExportFormat::Csv),
+                    Key::Char('m') => Action::Export(ExportFormat::Markdown),
+                    _ => Action::None,
+                };
+            }
+            Input::None => {}
+        }
+        if self.help {
+            // Any key closes the help; q still quits.
+            self.help = false;
+            return if key == Key::Char('q') {
+                Action::Quit
+            } else {
+                Action::None
+            };
+        }
+        let page = 10;
+        match key {
+            Key::Char('q') => return Action::Quit,
+            Key::Esc => {
+                if self.detail {
+                    self.detail = false;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                } else {
+                    return Action::Quit;
+                }
+            }
+            Key::Up | Key::Char('k') => {
+                if self.detail {
+                    self.detail_scroll = self.detail_scroll.saturating_sub(1);
+                } else {
+                    self.selected = self.selected.saturating_sub(1);
+                }
+            }
+            Key::Down | Key::Char('j') => {
+                if self.detail {
+                    self.detail_scroll = self.detail_scroll.saturating_add(1);
+                } else {
+                    self.selected += 1;
+                }
+            }
+            Key::PageUp => self.selected = self.selected.saturating_sub(page),
+            Key::PageDown => self.selected += page,
+            Key::Home => self.selected = 0,
+            Key::End => self.selected = usize::MAX,
+            Key::Enter => {
+                self.detail = !self.detail;
+                self.detail_scroll = 0;
+            }
+            Key::Char('/') => self.input = Input::Filter(self.filter.clone()),
+            Key::Char('s') => self.sort = self.sort.next(),
+            Key::Char('g') => self.group_by_agency = !self.group_by_agency,
+            Key::Char('?') => self.help = true,
+            Key::Char('e') => self.input = Input::Export,
+            Key::Char('r') => {
+                if let Some(i) = self.current() {
+                    self.clamp();
+                    return Action::Reprobe(i);
+                }
+            }
+            Key::Char('R') => return Action::RerunAll,
+            _ => {}
+        }
+        self.clamp();
+        Action::None
+    }
+
+    /// The visible rows' results, for export.
+    pub fn visible_results(&self) -> Vec<PortalResult> {
+        self.visible()
+            .into_iter()
+            .filter_map(|i| self.rows[i].result.clone())
+            .collect()
+    }
+
+    /// A row's status for a rule, for the table's cells.
+    pub fn status(&self, index: usize, rule: &str) -> Option<Status> {
+        self.rows[index]
+            .result
+            .as_ref()
+            .and_then(|r| r.verdict.status(rule))
+    }
+}

@@ -1,0 +1,307 @@
+//! The TUI without a terminal: key handling on the app state, the drawing
+//! on `TestBackend` compared with snapshots (times masked), and the event
+//! loop driven by a channel.
+
+// A test that cannot unwrap should fail loudly, not handle the error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+use v6audit_agent::tui::{self, Action, App, Driver, ExportFormat, Key, UiEvent};
+use v6audit_model::{Lang, Portal, PortalResult, Report, Stage};
+
+fn report() -> Report {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-lab.json"),
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn portals(r: &Report) -> Vec<Portal> {
+    r.results
+        .iter()
+        .map(|x| {
+            let mut p = Portal::from_target(&x.portal.url).unwrap();
+            p.id = x.portal.id.clone();
+            p.name = x.portal.name.clone();
+            p.agency = x.portal.agency.clone();
+            p.category = x.portal.category;
+            p
+        })
+        .collect()
+}
+
+/// An app with the first `done` results in, the clock stopped.
+fn app(done: usize, lang: Lang) -> App {
+    let r = report();
+    let mut app = App::new(portals(&r), lang, false);
+    for (i, res) in r.results.into_iter().enumerate().take(done) {
+        app.finished_row(i, res);
+    }
+    let now = Instant::now();
+    app.started = now;
+    if done < app.rows.len() {
+        app.finished = None;
+        app.started_row(done);
+    } else {
+        app.finished = Some(now);
+    }
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| tui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot(name: &str, text: &str) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("snapshots");
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"\d\d:\d\d · [0-9.]+/s", "<mm:ss> · <rate>/s");
+    s.add_filter(r"\b[1-6]\d{4}\b", "<port>");
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+fn ids(app: &App) -> Vec<String> {
+    app.visible()
+        .iter()
+        .map(|&i| app.rows[i].portal.id.clone())
+        .collect()
+}
+
+#[test]
+fn the_table_sorts_by_priority_then_cycles_through_the_sorts() {
+    let mut a = app(18, Lang::En);
+    let first = &a.rows[a.visible()[0]];
+    assert_eq!(
+        first.result.as_ref().unwrap().verdict.stage,
+        Stage::Broken,
+        "broken first"
+    );
+    for want in ["stage", "score", "id", "agency", "priority"] {
+        assert_eq!(a.on_key(Key::Char('s')), Action::None);
+        assert_eq!(a.sort.label(Lang::En), want);
+    }
+    a.on_key(Key::Char('s'));
+    a.on_key(Key::Char('s'));
+    a.on_key(Key::Char('s'));
+    assert_eq!(a.sort.label(Lang::En), "id");
+    assert_eq!(ids(&a)[0], "cname-0002");
+}
+
+#[test]
+fn filters_by_id_agency_stage_and_rule_status() {
+    let mut a = app(18, Lang::En);
+    let filter = |a: &mut App, text: &str| {
+        a.on_key(Key::Char('/'));
+        for c in text.chars() {
+            a.on_key(Key::Char(c));
+        }
+        a.on_key(Key::Enter);
+        ids(a)
+    };
+    assert_eq!(filter(&mut a, "hostile-s"), ["hostile-slow-0017"]);
+    // Esc clears a filter before it quits.
+    assert_eq!(a.on_key(Key::Esc), Action::None);
+    assert_eq!(ids(&a).len(), 18);
+    assert_eq!(filter(&mut a, "broken").len(), 6);
+    a.on_key(Key::Esc);
+    assert_eq!(
+        filter(&mut a, "tls.v6-cert=fail"),
+        ["v6-expired-cert-0010", "v6-wrong-cert-0009"]
+    );
+    a.on_key(Key::Esc);
+    assert_eq!(filter(&mut a, "kiểm thử").len(), 4);
+}
+
+#[test]
+fn moving_grouping_detail_reprobe_export_and_quit() {
+    let mut a = app(18, Lang::En);
+    a.on_key(Key::Down);
+    a.on_key(Key::Char('j'));
+    assert_eq!(a.selected, 2);
+    a.on_key(Key::Char('k'));
+    assert_eq!(a.selected, 1);
+    a.on_key(Key::End);
+    assert_eq!(a.selected, 17, "the cursor stays on the last row");
+    a.on_key(Key::Home);
+    a.on_key(Key::Char('g'));
+    let agencies: Vec<String> = a
+        .visible()
+        .iter()
+        .map(|&i| a.rows[i].portal.agency.clone().unwrap())
+        .collect();
+    let mut sorted = agencies.clone();
+    sorted.sort();
+    assert_eq!(agencies, sorted, "grouped by agency");
+    a.on_key(Key::Enter);
+    assert!(a.detail);
+    let selected = a.current().unwrap();
+    assert_eq!(a.on_key(Key::Char('r')), Action::Reprobe(selected));
+    assert_eq!(a.on_key(Key::Char('R')), Action::RerunAll);
+    a.on_key(Key::Char('e'));
+    assert_eq!(a.on_key(Key::Char('c')), Action::Export(ExportFormat::Csv));
+    a.on_key(Key::Char('?'));
+    assert!(a.help);
+    assert_eq!(
+        a.on_key(Key::Char('x')),
+        Action::None,
+        "any key closes the help"
+    );
+    assert!(!a.help);
+    assert_eq!(
+        a.on_key(Key::Esc),
+        Action::None,
+        "Esc closes the detail first"
+    );
+    assert!(!a.detail);
+    assert_eq!(a.on_key(Key::Esc), Action::Quit);
+    assert_eq!(a.on_key(Key::CtrlC), Action::Quit);
+    assert_eq!(a.on_key(Key::Char('q')), Action::Quit);
+}
+
+#[test]
+fn screens_match_their_snapshots() {
+    snapshot("tui_empty", &render(&app(0, Lang::En), 120, 30));
+    snapshot("tui_filling", &render(&app(7, Lang::En), 120, 30));
+    snapshot("tui_finished", &render(&app(18, Lang::En), 120, 30));
+    let mut detail = app(18, Lang::En);
+    detail.on_key(Key::Enter);
+    snapshot("tui_detail", &render(&detail, 120, 40));
+    let mut filtered = app(18, Lang::En);
+    for k in "/broken".chars() {
+        filtered.on_key(Key::Char(k));
+    }
+    filtered.on_key(Key::Enter);
+    snapshot("tui_filter", &render(&filtered, 120, 30));
+    let mut help = app(18, Lang::En);
+    help.on_key(Key::Char('?'));
+    snapshot("tui_help", &render(&help, 120, 30));
+    snapshot("tui_80x24", &render(&app(18, Lang::En), 80, 24));
+    snapshot("tui_vi", &render(&app(18, Lang::Vi), 120, 30));
+}
+
+#[test]
+fn a_small_terminal_still_shows_the_essentials() {
+    let text = render(&app(18, Lang::En), 80, 24);
+    assert!(text.contains("18/18"), "{text}");
+    assert!(text.contains("1 broken"), "{text}");
+    assert!(text.contains("PORTAL"), "{text}");
+    assert!(text.lines().last().unwrap().contains("q quit"), "{text}");
+    // Narrow: the agency column goes, the rules stay.
+    assert!(
+        !text.contains("AGENCY") && text.contains("v6 TLS"),
+        "{text}"
+    );
+}
+
+/// Records what the loop asked for.
+#[derive(Default)]
+struct Recorder {
+    asked: Mutex<Vec<String>>,
+    dir: PathBuf,
+}
+
+impl Driver for Recorder {
+    fn run(&self) -> u64 {
+        1
+    }
+    fn reprobe(&self, index: usize, portal: Portal) {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(format!("reprobe {index} {}", portal.id));
+    }
+    fn rerun(&self, portals: Vec<Portal>) -> u64 {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(format!("rerun {}", portals.len()));
+        1
+    }
+    fn export(&self, format: ExportFormat, results: Vec<PortalResult>) -> Result<PathBuf, String> {
+        let r = report();
+        let mut report = r.clone();
+        report.results = results;
+        tui::write_export(&self.dir, format, &report, Lang::En)
+    }
+}
+
+#[tokio::test]
+async fn the_loop_fills_the_table_from_events_and_obeys_keys() {
+    let r = report();
+    let mut app = App::new(portals(&r), Lang::En, false);
+    let (tx, mut rx) = mpsc::channel(64);
+    for (i, res) in r.results.iter().enumerate() {
+        tx.send(UiEvent::Finished {
+            run: 1,
+            index: i,
+            result: Box::new(res.clone()),
+        })
+        .await
+        .unwrap();
+    }
+    // A stale event from an earlier run is ignored.
+    tx.send(UiEvent::Started { run: 0, index: 0 })
+        .await
+        .unwrap();
+    for k in [
+        Key::Char('/'),
+        Key::Char('g'),
+        Key::Char('o'),
+        Key::Char('o'),
+        Key::Char('d'),
+        Key::Enter,
+        Key::Enter,
+        Key::Char('r'),
+        Key::Char('e'),
+        Key::Char('m'),
+        Key::Char('q'),
+    ] {
+        tx.send(UiEvent::Key(k)).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = Recorder {
+        dir: dir.path().to_owned(),
+        ..Recorder::default()
+    };
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    tui::run_loop(&mut terminal, &mut app, &mut rx, &recorder)
+        .await
+        .unwrap();
+    // Every result arrived; the re-probed one is being probed again.
+    assert_eq!(app.done(), 17);
+    assert!(app.rows[0].probing && app.rows[0].result.is_some());
+    assert!(app.detail);
+    assert_eq!(*recorder.asked.lock().unwrap(), ["reprobe 0 good-0001"]);
+    let written: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1);
+    let md = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(
+        md.starts_with("# IPv6 audit") && md.contains("good-0001"),
+        "{md}"
+    );
+    assert!(
+        app.status.as_deref().unwrap().starts_with("written to "),
+        "{:?}",
+        app.status
+    );
+}
