@@ -314,8 +314,18 @@ async fn ingest_inner(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let agent = authenticate(state, headers).await?;
+    let limit = state.config.body_limit;
+    // A refusal before the body is read still reads it (within bounds), so
+    // the sender gets the answer rather than a connection reset mid-upload.
+    let agent = match authenticate(state, headers).await {
+        Ok(a) => a,
+        Err(refusal) => {
+            let _ = read_body(body, limit).await;
+            return Err(refusal);
+        }
+    };
     if !state.allow(&agent.name) {
+        let _ = read_body(body, limit).await;
         return Err(ApiError(Refusal::new(
             429,
             "rate_limited",
@@ -325,7 +335,6 @@ async fn ingest_inner(
             ),
         )));
     }
-    let limit = state.config.body_limit;
     let bytes = read_body(body, limit).await.map_err(|()| {
         ApiError(Refusal::new(
             413,
