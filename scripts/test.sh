@@ -36,7 +36,9 @@ export V6AUDIT_CI_TOOLS="${V6AUDIT_CI_TOOLS:-/var/tmp/v6audit-tools}"
 export V6AUDIT_REQUIRE_CI_TOOLS=1
 if [ ! -f "$V6AUDIT_CI_TOOLS/.ready" ]; then
     echo "test.sh: installing the CI-format validators into $V6AUDIT_CI_TOOLS"
-    rm -rf "$V6AUDIT_CI_TOOLS" && mkdir -p "$V6AUDIT_CI_TOOLS"
+    # Only what this step installs: packaging/tests/deb.sh keeps cargo-deb here too.
+    rm -rf "$V6AUDIT_CI_TOOLS/py" "$V6AUDIT_CI_TOOLS/sarif-2.1.0-rtm.5.json"
+    mkdir -p "$V6AUDIT_CI_TOOLS"
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
         --target "$V6AUDIT_CI_TOOLS/py" junitparser==5.0.3 jsonschema==4.26.0
     (
@@ -56,6 +58,11 @@ if ! command -v tmux >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/
 fi
 if command -v tmux >/dev/null; then
     export V6AUDIT_REQUIRE_TMUX=1
+fi
+
+# `self-check` in a network namespace of its own (unshare -n) needs root.
+if [ "$(id -u)" = "0" ]; then
+    export V6AUDIT_REQUIRE_NETNS=1
 fi
 
 # PostgreSQL for the storage tests: a private cluster on loopback, started

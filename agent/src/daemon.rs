@@ -181,14 +181,19 @@ impl AgentConfig {
             }
             (None, None) => match std::env::var("V6AUDIT_AGENT_TOKEN") {
                 Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
-                _ => {
-                    errors.push(err(
-                        &name,
-                        "collector.token",
-                        "missing: set token, token_file or V6AUDIT_AGENT_TOKEN".to_owned(),
-                    ));
-                    None
-                }
+                _ => match v6audit_model::paths::systemd_credential("agent.token") {
+                    Some(t) => Some(t),
+                    None => {
+                        errors.push(err(
+                            &name,
+                            "collector.token",
+                            "missing: set token, token_file or V6AUDIT_AGENT_TOKEN \
+                             (or, under systemd, put it in /etc/v6audit/agent.token)"
+                                .to_owned(),
+                        ));
+                        None
+                    }
+                },
             },
         };
         let inventory = if file.inventory == "collector" {
@@ -509,6 +514,24 @@ impl Daemon {
             report.results.len()
         ));
         Ok(())
+    }
+
+    /// One audit and one delivery attempt, for a systemd timer (the timer is
+    /// the schedule): sends what earlier runs left, audits, sends again. An
+    /// error says the audit failed or reports wait in the spool for the next
+    /// run; nothing is lost either way.
+    pub async fn once(&self, log: &dyn Log) -> Result<(), String> {
+        self.drain(log).await;
+        self.run_once(log).await?;
+        if self.drain(log).await {
+            Ok(())
+        } else {
+            let waiting = self.spool.pending().map_or(0, |p| p.len());
+            Err(format!(
+                "{waiting} report(s) wait in {} for the collector",
+                self.spool.dir().display()
+            ))
+        }
     }
 
     /// Runs on the schedule; with `runs`, stops after that many audits once

@@ -12,6 +12,7 @@ pub mod push;
 pub mod resolver;
 pub mod runner;
 pub mod schedule;
+pub mod selfcheck;
 pub mod settings;
 pub mod spool;
 pub mod text;

@@ -12,15 +12,22 @@ use crate::Outcome;
 #[command(after_help = "\
 The agent audits on its schedule, keeps each report in its spool until the
 collector acknowledges it, retries with backoff while the collector is away,
-and first sends what a previous run left. Every key of agent.yaml is
-documented in packaging/agent.yaml.")]
+and first sends what a previous run left. With --once it audits and
+delivers once and exits, for a systemd timer (the Debian package's
+v6audit-agent.timer). Every key of agent.yaml is documented in
+packaging/agent.yaml (/etc/v6audit/agent.yaml when installed).")]
 pub struct AgentArgs {
     /// The agent's configuration.
     #[arg(long, value_name = "FILE", env = "V6AUDIT_AGENT_CONFIG")]
     pub config: PathBuf,
     /// Stop after this many audits, once the spool is empty (for tests and one-off runs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "once")]
     pub runs: Option<u64>,
+    /// One audit and one delivery attempt, then exit (for a systemd timer or
+    /// cron, which then own the schedule). Exits 1 when the audit failed or
+    /// reports stay in the spool for the next run.
+    #[arg(long)]
+    pub once: bool,
 }
 
 pub async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
@@ -39,6 +46,15 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::BadInput);
         }
     };
+    if args.once {
+        return Ok(match daemon.once(&Stdout).await {
+            Ok(()) => Outcome::Ok,
+            Err(e) => {
+                eprintln!("v6audit: {e}");
+                Outcome::Failed
+            }
+        });
+    }
     daemon
         .run(args.runs, &Stdout, crate::shutdown_signal())
         .await;

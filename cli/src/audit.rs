@@ -92,7 +92,7 @@ pub struct AuditArgs {
     pub push_ca: Option<PathBuf>,
 }
 
-fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
     }
@@ -104,7 +104,7 @@ fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     ))
 }
 
-fn parse_secs(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;

@@ -20,6 +20,21 @@ pub enum CollectorCommand {
     Token(TokenCommand),
     /// Judge every stored observation again with the configured rule pack.
     Rescore(RescoreArgs),
+    /// Exit 0 when a collector answers GET /healthz (for container and load-balancer health checks).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The collector's address.
+    #[arg(long, value_name = "URL", default_value = "http://localhost:8080/")]
+    pub url: url::Url,
+    /// Trust this CA (PEM) for the collector's certificate.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = crate::audit::parse_secs)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -92,10 +107,42 @@ fn config(db: &DbArgs, listen: Option<String>) -> Option<Config> {
 async fn open(config: &Config) -> anyhow::Result<Store> {
     if config.database.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.state_dir)?;
+        not_for_root_alone(&config.database)?;
     }
     let store = Store::open(&config.database).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// An administrator runs `token create` as root. Against the packaged
+/// collector's SQLite file that is fine once the file exists (it keeps its
+/// owner); root creating it would leave the service a database it cannot
+/// open, so that is refused with what to do instead.
+fn not_for_root_alone(database: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let path = database
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = std::path::Path::new(path.split('?').next().unwrap_or_default());
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root || path.exists() {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    match std::fs::metadata(dir) {
+        Ok(m) if m.uid() != 0 => anyhow::bail!(
+            "{} does not exist yet, and {} belongs to the collector's user (uid {}): \
+             start the collector once (systemctl start v6audit-collector) so that it creates \
+             its database, then run this again",
+            path.display(),
+            dir.display(),
+            m.uid()
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn now_ms() -> i64 {
@@ -207,6 +254,25 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
             } else {
                 eprintln!("v6audit: no agent named `{agent}`");
                 Ok(Outcome::BadInput)
+            }
+        }
+        CollectorCommand::Health(args) => {
+            let timeout = std::time::Duration::from_secs_f64(args.timeout);
+            match v6audit_agent::selfcheck::collector_health(
+                &args.url,
+                args.ca_file.as_deref(),
+                timeout,
+            )
+            .await
+            {
+                Ok(ms) => {
+                    println!("healthy in {ms} ms");
+                    Ok(Outcome::Ok)
+                }
+                Err(e) => {
+                    eprintln!("v6audit: the collector is not healthy: {e}");
+                    Ok(Outcome::Failed)
+                }
             }
         }
         CollectorCommand::Rescore(args) => {

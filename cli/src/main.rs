@@ -6,13 +6,15 @@ mod audit;
 mod check;
 mod collector;
 mod demo;
+mod generate;
 mod lab;
 mod plan;
+mod selfcheck;
 mod tui;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Audit and drive the IPv6 transition of public-service portals.
 ///
@@ -23,9 +25,24 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "v6audit",
-    version,
+    // The version and the commit it was built from (build.rs).
+    version = env!("V6AUDIT_VERSION"),
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = "\
+Exit status: 0 done; 1 the command ran but failed its purpose (check: the
+policy failed; self-check: this vantage cannot audit IPv6; agent --once:
+reports wait in the spool); 2 bad input (an inventory, a pack, a flag, a
+configuration), and for check, an audit that cannot be trusted.
+
+Files (the Debian package): /etc/v6audit/agent.yaml and collector.yaml,
+documented; /etc/v6audit/agent.token and admin.token, secrets handed to the
+services as systemd credentials; /var/lib/v6audit, the collector's state;
+/var/lib/v6audit-agent, the agent's spool; /usr/share/v6audit/inventories,
+the Vietnamese public-services inventory.
+
+Environment: V6AUDIT_LOG (a tracing filter, e.g. debug), NO_COLOR, and the
+V6AUDIT_COLLECTOR_* and V6AUDIT_AGENT_* variables each command lists."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -52,6 +69,11 @@ enum Command {
     /// The collector: serve its API, migrate, manage agent tokens, re-score history.
     #[command(subcommand)]
     Collector(collector::CollectorCommand),
+    /// What this vantage can audit: routes, resolver, raw sockets, clock, collector.
+    SelfCheck(selfcheck::SelfCheckArgs),
+    /// Write man pages or shell completions (for packagers and installs without a package).
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
 }
 
 /// How a command ended, as the process exit code.
@@ -61,6 +83,9 @@ pub enum Outcome {
     Ok,
     /// `check`: the policy failed.
     PolicyFailed,
+    /// The command ran but could not do its job: `self-check` found no way to
+    /// audit IPv6, `agent --once` left reports in its spool.
+    Failed,
     /// Bad input: an inventory, a pack, a flag or a file that cannot be used;
     /// or, for `check`, an audit that cannot be trusted.
     BadInput,
@@ -97,11 +122,13 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args).await,
             Command::Agent(args) => agent::run(args).await,
             Command::Collector(cmd) => collector::run(cmd).await,
+            Command::SelfCheck(args) => selfcheck::run(args).await,
+            Command::Generate(cmd) => generate::run(cmd, Cli::command()),
         }
     });
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::PolicyFailed) => ExitCode::from(1),
+        Ok(Outcome::PolicyFailed | Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::BadInput) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

@@ -182,7 +182,7 @@ fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         return Err(ApiError(Refusal::new(
             403,
             "forbidden",
-            "no admin token is configured (admin_token_file or V6AUDIT_COLLECTOR_ADMIN_TOKEN)",
+            "no admin token is configured (admin_token_file, V6AUDIT_COLLECTOR_ADMIN_TOKEN, or /etc/v6audit/admin.token under systemd)",
         )));
     };
     match bearer(headers) {

@@ -215,7 +215,9 @@ impl Config {
                     None
                 }
             },
-            (None, None) => None,
+            (None, None) => {
+                v6audit_model::paths::systemd_credential("admin.token").map(|t| hash_token(&t))
+            }
         };
         let body_limit_mib = file.body_limit_mib.unwrap_or(16);
         if body_limit_mib == 0 || body_limit_mib > 1024 {

@@ -1,6 +1,7 @@
 //! Where v6audit keeps state when the configuration does not say: systemd's
 //! `STATE_DIRECTORY`, `/var/lib/v6audit` for root (or when it exists), else
-//! the user's state directory.
+//! the user's state directory; and the secrets systemd hands a service as
+//! credentials (`LoadCredential=`).
 
 use std::path::{Path, PathBuf};
 
@@ -23,4 +24,14 @@ pub fn default_state_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("."))
         .join("v6audit")
+}
+
+/// A secret systemd passed to this service as a credential (`LoadCredential=`
+/// puts it in `$CREDENTIALS_DIRECTORY`), trimmed; `None` when there is no
+/// such credential or it is empty.
+pub fn systemd_credential(id: &str) -> Option<String> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    let text = std::fs::read_to_string(Path::new(&dir).join(id)).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }

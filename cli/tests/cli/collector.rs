@@ -10,7 +10,7 @@ use v6audit_collector::store::{Storage, Store};
 
 use crate::*;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("[::1]:0")
         .unwrap()
         .local_addr()
@@ -18,7 +18,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Killed {
     }
 }
 
-fn collector(db: &str, port: u16) -> Killed {
+pub(crate) fn collector(db: &str, port: u16) -> Killed {
     let child = bin()
         .args([
             "collector",
@@ -185,20 +185,21 @@ fn the_example_configurations_are_valid() {
     assert_eq!(config.listen.to_string(), "[::]:8080");
     assert_eq!(config.body_limit, 16 << 20);
     assert_eq!(config.utc_offset.whole_hours(), 7);
-    // The agent's example names a token file that exists only once installed.
+    // The agent's example takes its token from systemd once installed; here,
+    // from a file.
     let dir = tempfile::tempdir().unwrap();
+    let token = write(dir.path(), "agent.token", "v6a_test\n");
     let text = std::fs::read_to_string(packaging.join("agent.yaml"))
         .unwrap()
         .replace(
-            "/etc/v6audit/agent.token",
-            &write(dir.path(), "agent.token", "v6a_test\n")
-                .display()
-                .to_string(),
+            "# token_file: /etc/v6audit/agent.token",
+            &format!("token_file: {}", token.display()),
         );
     let agent = write(dir.path(), "agent.yaml", &text);
     let cfg = v6audit_agent::daemon::AgentConfig::load(&agent, dir.path(), "host")
         .unwrap_or_else(|e| panic!("packaging/agent.yaml: {e}"));
-    assert_eq!(cfg.agent_id, "vnpt-hanoi-1");
+    // The host name, unless agent_id says otherwise.
+    assert_eq!(cfg.agent_id, "host");
     assert_eq!(cfg.token, "v6a_test");
     assert_eq!(cfg.spool_max_bytes, 256 << 20);
     // A mistake is named with its field.

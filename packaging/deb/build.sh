@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the Debian package: the release binary (LTO, one codegen unit,
+# stripped), its man pages and shell completions generated from the CLI
+# itself, then `cargo deb` with the metadata in cli/Cargo.toml. Prints the
+# path of the .deb. Needs cargo-deb (`cargo install cargo-deb`).
+#
+#   packaging/deb/build.sh            # -> target/debian/v6audit_<version>-1_<arch>.deb
+#   CARGO_TARGET_DIR=/var/tmp/t packaging/deb/build.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! cargo deb --version >/dev/null 2>&1; then
+	echo "build.sh: cargo-deb is missing: cargo install --locked cargo-deb" >&2
+	exit 2
+fi
+target=${CARGO_TARGET_DIR:-$PWD/target}
+
+cargo build --release --locked -p v6audit
+bin="$target/release/v6audit"
+generated="$target/release/package"
+rm -rf "$generated"
+"$bin" generate man --out "$generated/man" >/dev/null
+# Debian policy: man pages compressed, reproducibly (no name, no time).
+gzip -9n "$generated"/man/*.1
+for shell in bash zsh fish; do
+	"$bin" generate completions "$shell" --out "$generated/completions" >/dev/null
+done
+
+# --no-build: the binary above is the one the pages were generated from.
+cargo deb -p v6audit --no-build --locked --output "$target/debian/" -q | tail -n 1
