@@ -4,7 +4,7 @@
 # itself, then `cargo deb` with the metadata in cli/Cargo.toml. Prints the
 # path of the .deb. Needs cargo-deb (`cargo install cargo-deb`).
 #
-#   packaging/deb/build.sh            # -> target/debian/v6audit_<version>-1_<arch>.deb
+#   packaging/deb/build.sh            # -> target/debian/v6audit_<version>_<arch>.deb
 #   CARGO_TARGET_DIR=/var/tmp/t packaging/deb/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -42,7 +42,7 @@ deb=$(packaging/deb/build.sh)
 [ -f "$deb" ] || fail "build.sh printed '$deb', not a .deb"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 arch=$(dpkg --print-architecture)
-[ "$(basename "$deb")" = "v6audit_${version}-1_${arch}.deb" ] || fail "package named $(basename "$deb")"
+[ "$(basename "$deb")" = "v6audit_${version}_${arch}.deb" ] || fail "package named $(basename "$deb")"
 echo "$deb: $(du -k "$deb" | cut -f1) KiB"
 
 # A run that failed half-way may have left it installed.
