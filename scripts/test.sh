@@ -5,8 +5,8 @@
 #
 # Needs: a Rust toolchain (cargo), python3 with pip, npm, and IPv6 on the
 # loopback interface (the lab listens on [::1] and 127.0.0.1). Run as root on a
-# fresh machine, it turns IPv6 on for `lo` if it is off, installs tmux and
-# PostgreSQL from Debian's packages when missing, and starts a private
+# fresh machine, it turns IPv6 on for `lo` if it is off, installs tmux,
+# Chromium with chromedriver, and PostgreSQL from Debian's packages when missing, and starts a private
 # PostgreSQL on loopback for the storage tests (stopped on exit). It installs, once,
 # the independent validators of the CI formats into $V6AUDIT_CI_TOOLS
 # (default /var/tmp/v6audit-tools): junitparser and jsonschema from PyPI, and
@@ -58,6 +58,15 @@ if ! command -v tmux >/dev/null && [ "$(id -u)" = "0" ] && command -v apt-get >/
 fi
 if command -v tmux >/dev/null; then
     export V6AUDIT_REQUIRE_TMUX=1
+fi
+
+# Debian's Chromium and chromedriver for the dashboard's browser test.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing chromium and chromium-driver"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    export V6AUDIT_REQUIRE_BROWSER=1
 fi
 
 # `self-check` in a network namespace of its own (unshare -n) needs root.

@@ -125,9 +125,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| anyhow::anyhow!("push to the demo collector: {e}"))?;
     println!();
     println!(
-        "Pushed to a collector on SQLite ({} results stored). Its API:",
+        "Pushed to a collector on SQLite ({} results stored). Its dashboard:",
         acked.stored
     );
+    println!("  {api}/");
+    println!("and its API:");
     for path in [
         "portals",
         "priorities",

@@ -59,6 +59,10 @@ pub struct AppState {
     pub catalog: RwLock<Arc<Catalog>>,
     pub counters: Arc<Counters>,
     pub webhooks: Webhooks,
+    /// The dashboard's signed-in administrators.
+    pub sessions: crate::dashboard::Sessions,
+    /// Progress, ranking and campaigns, shared by the API and the dashboard.
+    pub projections: crate::projections::Projections,
     rate: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
@@ -73,6 +77,8 @@ impl AppState {
             catalog: RwLock::new(Arc::new(catalog)),
             counters,
             webhooks,
+            sessions: crate::dashboard::Sessions::default(),
+            projections: crate::projections::Projections::default(),
             rate: Mutex::new(HashMap::new()),
         })
     }
@@ -90,6 +96,7 @@ impl AppState {
 
     pub fn set_catalog(&self, catalog: Catalog) {
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
+        self.projections.invalidate();
     }
 
     /// Rebuilds the catalog from the configured files and the uploaded inventories.
@@ -196,13 +203,9 @@ fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_handler))
-        .route("/api/v1/reports", post(ingest_handler))
-        .route("/api/v1/inventory", get(inventory))
-        .route("/api/v1/inventories/{name}", put(upload_inventory))
+    // What a viewer reads: the read API and the dashboard's pages, behind the
+    // dashboard's access rule (open unless `dashboard.access: private`).
+    let read = Router::new()
         .route("/api/v1/portals", get(portals))
         .route("/api/v1/portals/{id}", get(portal))
         .route("/api/v1/portals/{id}/history", get(history))
@@ -213,18 +216,53 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/export.csv", get(export_csv))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::dashboard::guard,
+        ));
+    let html = crate::dashboard::pages(state.clone())
+        .merge(crate::dashboard::open_routes())
+        .layer(axum::middleware::from_fn(
+            crate::dashboard::security_headers,
+        ));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_handler))
+        .route("/api/v1/reports", post(ingest_handler))
+        .route("/api/v1/inventory", get(inventory))
+        .route("/api/v1/inventories/{name}", put(upload_inventory))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
-        .fallback(|| async {
-            ApiError(Refusal::new(
-                404,
-                "not_found",
-                "no such endpoint; see /api/v1/openapi.json",
-            ))
-        })
+        .merge(read)
+        .merge(html)
+        .fallback(not_found)
         .with_state(state)
+}
+
+/// JSON under /api/, a page elsewhere.
+async fn not_found(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError(Refusal::new(
+            404,
+            "not_found",
+            "no such endpoint; see /api/v1/openapi.json",
+        ))
+        .into_response()
+    } else {
+        let mut r = crate::dashboard::not_found(state, &headers, &uri);
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::dashboard::CSP),
+        );
+        r
+    }
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
@@ -239,13 +277,13 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// What the views need from storage.
-struct Snapshot {
-    views: Vec<views::PortalView>,
-    agents: Vec<Agent>,
+pub(crate) struct Snapshot {
+    pub(crate) views: Vec<views::PortalView>,
+    pub(crate) agents: Vec<Agent>,
 }
 
 /// Each portal as its agents described it, from the newest results.
-async fn agent_portals(
+pub(crate) async fn agent_portals(
     state: &AppState,
     latest: &[crate::store::Latest],
 ) -> Result<HashMap<String, PortalInfo>, ApiError> {
@@ -264,7 +302,7 @@ async fn agent_portals(
     Ok(out)
 }
 
-async fn snapshot(state: &AppState) -> Result<Snapshot, ApiError> {
+pub(crate) async fn snapshot(state: &AppState) -> Result<Snapshot, ApiError> {
     let latest = state.store.latest().await.map_err(internal)?;
     let agents = state.store.agents().await.map_err(internal)?;
     let from_agents = agent_portals(state, &latest).await?;
@@ -297,7 +335,10 @@ async fn ingest_handler(
     body: Body,
 ) -> Response {
     match ingest_inner(&state, &headers, body).await {
-        Ok(r) => r,
+        Ok(r) => {
+            crate::projections::warm(state.clone());
+            r
+        }
         Err(ApiError(refusal)) => {
             if refusal.status == 429 {
                 Counters::add(&state.counters.rate_limited, 1);
@@ -421,17 +462,6 @@ async fn upload_inventory(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     admin(&state, &headers)?;
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(ApiError(Refusal::new(
-            400,
-            "invalid_name",
-            "inventory names are letters, digits, - and _",
-        )));
-    }
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError(Refusal::new(
             400,
@@ -439,6 +469,28 @@ async fn upload_inventory(
             "the inventory is not UTF-8",
         ))
     })?;
+    Ok(Json(store_inventory(&state, &name, text).await?).into_response())
+}
+
+/// Validates an inventory (alone, then with every other one), stores it and
+/// makes it the catalog's; nothing is stored when it is refused.
+pub(crate) async fn store_inventory(
+    state: &AppState,
+    name: &str,
+    text: String,
+) -> Result<serde_json::Value, ApiError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError(Refusal::new(
+            400,
+            "invalid_name",
+            "inventory names are 1 to 64 letters, digits, - and _",
+        )));
+    }
     let source = format!("uploaded:{name}");
     let parsed = v6audit_model::Inventory::parse(&text, &source).map_err(|e| {
         let mut r = Refusal::new(400, "invalid_inventory", e.to_string());
@@ -447,17 +499,20 @@ async fn upload_inventory(
     })?;
     // Check the whole catalog builds with it before storing anything.
     let mut uploaded = state.store.inventories().await.map_err(internal)?;
-    uploaded.retain(|(n, _)| *n != name);
-    uploaded.push((name.clone(), text.clone()));
+    uploaded.retain(|(n, _)| n != name);
+    uploaded.push((name.to_owned(), text.clone()));
     let catalog = Catalog::build(&state.config.inventories, &uploaded)
         .map_err(|e| ApiError(Refusal::new(400, "invalid_inventory", e.to_string())))?;
     state
         .store
-        .put_inventory(&name, &text, now_ms())
+        .put_inventory(name, &text, now_ms())
         .await
         .map_err(internal)?;
     state.set_catalog(catalog);
-    Ok(Json(json!({"inventory": name, "portals": parsed.portals.len(), "campaigns": parsed.campaigns.len()})).into_response())
+    tracing::info!(inventory = %name, portals = parsed.portals.len(), "inventory uploaded");
+    Ok(
+        json!({"inventory": name, "portals": parsed.portals.len(), "campaigns": parsed.campaigns.len()}),
+    )
 }
 
 async fn portals(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
@@ -623,14 +678,11 @@ async fn progress(
             return Err(ApiError(r));
         }
     };
-    let daily = state
-        .store
-        .daily(views::day_of_date(from), views::day_of_date(to))
+    let series = state
+        .projections
+        .progress(&state, from, to, group)
         .await
         .map_err(internal)?;
-    let latest = state.store.latest().await.map_err(internal)?;
-    let from_agents = agent_portals(&state, &latest).await?;
-    let series = views::progress(&state.catalog(), &from_agents, &daily, from, to, group);
     Ok(Json(json!({
         "group": q.group.as_deref().unwrap_or("all"),
         "from": from.to_string(),
@@ -667,25 +719,22 @@ async fn ranking(
             ))
         })?
     };
-    let day = views::day_of_date(end);
-    let daily = state.store.daily(day - 365, day).await.map_err(internal)?;
-    let latest = state.store.latest().await.map_err(internal)?;
-    let from_agents = agent_portals(&state, &latest).await?;
-    let list = views::ranking(&state.catalog(), &from_agents, &daily, day, &state.pack());
+    let list = state
+        .projections
+        .ranking(&state, views::day_of_date(end))
+        .await
+        .map_err(internal)?;
     Ok(Json(json!({"year": year, "as_of": end.to_string(), "method": views::RANKING_METHOD, "ranking": list})).into_response())
 }
 
 async fn campaigns(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let today = views::day_of_date(views::today(state.config.utc_offset));
-    let daily = state
-        .store
-        .daily(today - 30, today)
+    let list = state
+        .projections
+        .campaigns(&state, today)
         .await
         .map_err(internal)?;
-    Ok(
-        Json(json!({"campaigns": views::campaigns(&state.catalog(), &daily, today)}))
-            .into_response(),
-    )
+    Ok(Json(json!({"campaigns": list})).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,6 +27,50 @@ pub struct ConfigFile {
     #[serde(default)]
     pub webhooks: Vec<WebhookFile>,
     pub utc_offset: Option<String>,
+    pub time_zone: Option<String>,
+    pub dashboard: Option<DashboardFile>,
+}
+
+/// The `dashboard:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardFile {
+    /// `public` or `private`.
+    pub access: Option<String>,
+    pub viewer_tokens_file: Option<PathBuf>,
+    pub stale_after_hours: Option<u32>,
+    pub default_lang: Option<String>,
+}
+
+/// Who may read the dashboard and the read API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone who reaches the port.
+    Public,
+    /// A viewer token (Bearer, or as the password of Basic auth) or an admin session.
+    Private,
+}
+
+/// The dashboard's settings.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub access: Access,
+    /// SHA-256 of each viewer token.
+    pub viewer_token_hashes: Vec<[u8; 32]>,
+    /// An agent with no report for this long is flagged stale.
+    pub stale_after_hours: u32,
+    pub default_lang: v6audit_model::Lang,
+}
+
+impl Default for Dashboard {
+    fn default() -> Dashboard {
+        Dashboard {
+            access: Access::Public,
+            viewer_token_hashes: Vec::new(),
+            stale_after_hours: 24,
+            default_lang: v6audit_model::Lang::En,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,8 +137,13 @@ pub struct Config {
     pub reports_per_minute: u32,
     pub burst: u32,
     pub webhooks: Vec<Webhook>,
-    /// The time zone days are counted in (Vietnam: +07:00).
+    /// The offset days are counted in (Vietnam: +07:00): `utc_offset`, else
+    /// the time zone's offset when the collector starts.
     pub utc_offset: UtcOffset,
+    /// The IANA time zone dates are shown in (default Asia/Ho_Chi_Minh).
+    pub time_zone: jiff::tz::TimeZone,
+    pub time_zone_name: String,
+    pub dashboard: Dashboard,
 }
 
 /// Flags that override the file and the environment.
@@ -120,6 +169,61 @@ pub fn hash_token(token: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());
     out
+}
+
+fn compile_dashboard(file: DashboardFile, name: &str, errors: &mut Vec<SourceError>) -> Dashboard {
+    let mut d = Dashboard::default();
+    match file.access.as_deref() {
+        None | Some("public") => {}
+        Some("private") => d.access = Access::Private,
+        Some(other) => errors.push(err(
+            name,
+            "dashboard.access",
+            format!("`{other}` is not an access mode (public or private)"),
+        )),
+    }
+    if let Some(path) = &file.viewer_tokens_file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                d.viewer_token_hashes = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(hash_token)
+                    .collect();
+                if d.viewer_token_hashes.is_empty() {
+                    errors.push(err(
+                        name,
+                        "dashboard.viewer_tokens_file",
+                        format!("{} holds no token", path.display()),
+                    ));
+                }
+            }
+            Err(e) => errors.push(err(
+                name,
+                "dashboard.viewer_tokens_file",
+                format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+    if let Some(h) = file.stale_after_hours {
+        if h == 0 || h > 24 * 365 {
+            errors.push(err(
+                name,
+                "dashboard.stale_after_hours",
+                format!("must be 1 to 8760, not {h}"),
+            ));
+        } else {
+            d.stale_after_hours = h;
+        }
+    }
+    if let Some(l) = &file.default_lang {
+        match l.parse() {
+            Ok(lang) => d.default_lang = lang,
+            Err(e) => errors.push(err(name, "dashboard.default_lang", e)),
+        }
+    }
+    d
 }
 
 impl Config {
@@ -269,21 +373,47 @@ impl Config {
             };
             webhooks.push(Webhook { url, events });
         }
-        let offset_text = env("UTC_OFFSET")
-            .or(file.utc_offset)
-            .unwrap_or_else(|| "+07:00".to_owned());
-        let utc_offset = UtcOffset::parse(
-            &offset_text,
-            time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
-        )
-        .unwrap_or_else(|_| {
+        let zone_name = env("TIME_ZONE")
+            .or(file.time_zone)
+            .unwrap_or_else(|| "Asia/Ho_Chi_Minh".to_owned());
+        let time_zone = jiff::tz::TimeZone::get(&zone_name).unwrap_or_else(|e| {
             errors.push(err(
                 name,
-                "utc_offset",
-                format!("`{offset_text}` is not an offset like +07:00"),
+                "time_zone",
+                format!("`{zone_name}` is not a time zone like Asia/Ho_Chi_Minh: {e}"),
             ));
-            UtcOffset::UTC
+            jiff::tz::TimeZone::UTC
         });
+        let zone_offset =
+            UtcOffset::from_whole_seconds(time_zone.to_offset(jiff::Timestamp::now()).seconds())
+                .unwrap_or(UtcOffset::UTC);
+        let utc_offset = match env("UTC_OFFSET").or(file.utc_offset) {
+            None => zone_offset,
+            Some(offset_text) => UtcOffset::parse(
+                &offset_text,
+                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+            )
+            .unwrap_or_else(|_| {
+                errors.push(err(
+                    name,
+                    "utc_offset",
+                    format!("`{offset_text}` is not an offset like +07:00"),
+                ));
+                UtcOffset::UTC
+            }),
+        };
+        let dashboard = compile_dashboard(file.dashboard.unwrap_or_default(), name, &mut errors);
+        if dashboard.access == Access::Private
+            && dashboard.viewer_token_hashes.is_empty()
+            && admin_token_hash.is_none()
+        {
+            errors.push(err(
+                name,
+                "dashboard.access",
+                "a private dashboard needs dashboard.viewer_tokens_file or an admin token, or nobody can read it"
+                    .to_owned(),
+            ));
+        }
         if errors.is_empty() {
             Ok(Config {
                 listen,
@@ -298,6 +428,9 @@ impl Config {
                 burst,
                 webhooks,
                 utc_offset,
+                time_zone,
+                time_zone_name: zone_name,
+                dashboard,
             })
         } else {
             Err(SourceErrors(errors))

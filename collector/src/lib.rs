@@ -7,8 +7,10 @@
 pub mod api;
 pub mod catalog;
 pub mod config;
+pub mod dashboard;
 pub mod ingest;
 pub mod metrics;
+pub mod projections;
 pub mod server;
 pub mod store;
 pub mod views;

@@ -263,7 +263,7 @@ pub fn stages_by_day(
 }
 
 /// Grouping of `/progress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Group {
     All,
     Agency,
@@ -444,7 +444,7 @@ pub struct CampaignView {
 }
 
 /// The trend window for projections.
-const TREND_DAYS: i64 = 30;
+pub const TREND_DAYS: i64 = 30;
 
 /// Each campaign's progress and its projected completion date.
 pub fn campaigns(catalog: &Catalog, daily: &[DailyStage], today_day: i64) -> Vec<CampaignView> {

@@ -39,6 +39,13 @@ pub enum Category {
 }
 
 impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::Citizen,
+        Category::Business,
+        Category::Information,
+        Category::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Citizen => "citizen",

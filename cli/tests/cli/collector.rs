@@ -185,6 +185,30 @@ fn the_example_configurations_are_valid() {
     assert_eq!(config.listen.to_string(), "[::]:8080");
     assert_eq!(config.body_limit, 16 << 20);
     assert_eq!(config.utc_offset.whole_hours(), 7);
+    assert_eq!(config.time_zone_name, "Asia/Ho_Chi_Minh");
+    assert_eq!(
+        config.dashboard.access,
+        v6audit_collector::config::Access::Public
+    );
+    assert_eq!(config.dashboard.stale_after_hours, 24);
+    // Dashboard mistakes are named with their field.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(packaging.join("collector.yaml"))
+        .unwrap()
+        .replace("time_zone: Asia/Ho_Chi_Minh", "time_zone: Asia/Hanoi_City")
+        .replace("access: public", "access: secret");
+    let bad = write(dir.path(), "collector.yaml", &text);
+    let err = v6audit_collector::Config::load(Some(&bad), &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("time_zone: `Asia/Hanoi_City` is not a time zone"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dashboard.access: `secret` is not an access mode (public or private)"),
+        "{err}"
+    );
     // The agent's example takes its token from systemd once installed; here,
     // from a file.
     let dir = tempfile::tempdir().unwrap();

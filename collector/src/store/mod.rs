@@ -158,6 +158,40 @@ pub struct DailyStage {
     pub stage: i64,
 }
 
+/// Which events a page of the feed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventFilter {
+    #[default]
+    All,
+    /// lost_ipv6, regression, cert_expired_v6, rule_regressed.
+    Regressions,
+    /// gained_ipv6, improvement, reached_dual_stack.
+    Improvements,
+}
+
+impl EventFilter {
+    /// The SQL condition (constant text, no input in it).
+    fn sql(self) -> &'static str {
+        match self {
+            EventFilter::All => "TRUE",
+            EventFilter::Regressions => {
+                "kind IN ('lost_ipv6', 'regression', 'cert_expired_v6', 'rule_regressed')"
+            }
+            EventFilter::Improvements => {
+                "kind IN ('gained_ipv6', 'improvement', 'reached_dual_stack')"
+            }
+        }
+    }
+
+    /// Whether an event kind is a regression.
+    pub fn is_regression(kind: &str) -> bool {
+        matches!(
+            kind,
+            "lost_ipv6" | "regression" | "cert_expired_v6" | "rule_regressed"
+        )
+    }
+}
+
 /// Totals for /metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -235,6 +269,20 @@ pub trait Storage: Send + Sync {
         &self,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    /// Events older than `before_id` (all with `i64::MAX`), newest first, at
+    /// most `limit`; of one portal when given.
+    fn events_before(
+        &self,
+        before_id: i64,
+        portal: Option<&str>,
+        filter: EventFilter,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+    /// How many events of each kind happened at or after `since_ms`.
+    fn event_counts_since(
+        &self,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 
     /// Results in id order after `after`, for re-scoring.
@@ -317,6 +365,8 @@ delegate! {
     fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError>;
     fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
     fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError>;
+    fn events_before(&self, before_id: i64, portal: Option<&str>, filter: EventFilter, limit: i64) -> Result<Vec<Event>, StoreError>;
+    fn event_counts_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError>;
     fn counts(&self) -> Result<Counts, StoreError>;
     fn results_after(&self, after: &str, limit: i64) -> Result<Vec<StoredResult>, StoreError>;
     fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError>;

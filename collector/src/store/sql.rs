@@ -13,8 +13,8 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    Agent, Counts, DailyStage, DeriveEvents, Event, HistoryPoint, Ingested, Latest, NewReport,
-    NewResult, Storage, StoreError, StoredResult, StoredVerdict, day_of,
+    Agent, Counts, DailyStage, DeriveEvents, Event, EventFilter, HistoryPoint, Ingested, Latest,
+    NewReport, NewResult, Storage, StoreError, StoredResult, StoredVerdict, day_of,
 };
 
 /// SQLite, for one collector with its state in a file.
@@ -373,6 +373,40 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?;
                 Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn events_before(
+                &self,
+                before_id: i64,
+                portal: Option<&str>,
+                filter: EventFilter,
+                limit: i64,
+            ) -> Result<Vec<Event>, StoreError> {
+                let sql = format!(
+                    "SELECT * FROM events WHERE id < $1 AND ($2 IS NULL OR portal_id = $2) AND {} \
+                     ORDER BY id DESC LIMIT $3",
+                    filter.sql()
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(before_id)
+                    .bind(portal)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+            }
+
+            async fn event_counts_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT kind, COUNT(*) AS n FROM events WHERE at_ms >= $1 GROUP BY kind ORDER BY kind",
+                )
+                .bind(since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
             }
 
             async fn counts(&self) -> Result<Counts, StoreError> {

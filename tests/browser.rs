@@ -1,0 +1,406 @@
+//! The dashboard in a real browser: Debian's Chromium, headless, driven
+//! through Debian's chromedriver (W3C WebDriver) against a collector seeded
+//! by lab audits from two agents. It opens each page, sorts and filters the
+//! portal table, opens a detail, switches the language, signs in as
+//! administrator and creates a campaign, and checks that a portal named
+//! `<script>alert(1)</script>` shows as text. A screenshot of each page is
+//! saved under the cargo target's tmp directory (the path is printed).
+//!
+//! `scripts/test.sh` installs chromium and chromium-driver when it runs as
+//! root, and sets V6AUDIT_REQUIRE_BROWSER; elsewhere, without them, the test
+//! says it is skipped.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use v6audit_agent::daemon::{AgentConfig, Daemon, Log};
+use v6audit_collector::config::hash_token;
+use v6audit_collector::store::Storage;
+use v6audit_collector::{Config, Overrides};
+use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
+use webdriver::{Driver, Session};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+#[derive(Default)]
+struct Lines(Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, text: &str) {
+        self.0.lock().unwrap().push(text.to_owned());
+    }
+}
+
+/// The browser's tools, or None (skip) when they are not installed.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let (chromium, driver) = (PathBuf::from(CHROMIUM), PathBuf::from(CHROMEDRIVER));
+    if chromium.exists() && driver.exists() {
+        return Some((chromium, driver));
+    }
+    assert!(
+        std::env::var_os("V6AUDIT_REQUIRE_BROWSER").is_none(),
+        "{CHROMIUM} or {CHROMEDRIVER} is missing: apt-get install chromium chromium-driver"
+    );
+    eprintln!(
+        "skipping the browser test: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver; scripts/test.sh does as root)"
+    );
+    None
+}
+
+/// Runs one agent daemon against the lab twice, pushing to the collector.
+async fn agent_runs(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str) {
+    let yaml = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &yaml,
+        format!(
+            "agent_id: {name}\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
+            dir.join(format!("spool-{name}")).display(),
+            lab.resolver(),
+            lab.dns.port,
+            lab.ca_path.display(),
+            lab.pack_path.display(),
+        ),
+    )
+    .unwrap();
+    let config = AgentConfig::load(&yaml, dir, name).unwrap();
+    let daemon = Daemon::new(config).unwrap();
+    let log = Lines::default();
+    daemon.run(Some(2), &log, std::future::pending()).await;
+    let lines = log.0.lock().unwrap().clone();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("acknowledged report "))
+            .count(),
+        2,
+        "{lines:#?}"
+    );
+}
+
+/// The ids of the visible rows of the portal table, in order.
+async fn visible_ids(s: &Session) -> Vec<String> {
+    s.execute(
+        "return Array.from(document.querySelectorAll('#portal-table tbody tr'))\
+         .filter(r => !r.hidden).map(r => r.getAttribute('data-id'));",
+        json!([]),
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_str().unwrap().to_owned())
+    .collect()
+}
+
+async fn api(base: &str, path: &str) -> Value {
+    reqwest::get(format!("{base}{path}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_in_chromium() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    eprintln!("screenshots: {}", shots.display());
+
+    // The lab, a collector on SQLite judging with the lab's pack, two agents.
+    let lab = Lab::start(LabConfig {
+        portals: Scenario::ALL.len(),
+        mix: Mix::All,
+        dir: dir.path().join("lab"),
+    })
+    .await
+    .unwrap();
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            listen: Some("[::1]:0".into()),
+            database: Some(format!(
+                "sqlite://{}",
+                dir.path().join("collector.db").display()
+            )),
+        },
+    )
+    .unwrap();
+    config.state_dir = dir.path().join("collector");
+    config.rules = Some(lab.pack_path.clone());
+    config.inventories = vec![lab.inventory_path.clone()];
+    config.admin_token_hash = Some(hash_token("admin-secret"));
+    let state = v6audit_collector::prepare(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(v6audit_collector::server::serve(
+        listener,
+        state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    for (name, vantage) in [("hanoi-1", "VNPT Hà Nội"), ("hcm-1", "Viettel TP.HCM")] {
+        let token = v6audit_collector::new_token().unwrap();
+        state
+            .store
+            .create_agent(name, Some(vantage), &hash_token(&token), 0)
+            .await
+            .unwrap();
+        agent_runs(dir.path(), &lab, &base, &token, name).await;
+    }
+    // An inventory whose strings try to be markup.
+    let hostile = "schema: v6audit/inventory/v1\nportals:\n  - id: xss\n    url: https://xss.gov.vn/\n    name: \"<script>alert(1)</script>\"\n    agency: \"\\\"><img src=x onerror=alert(2)>\"\n    category: citizen\n";
+    let r = reqwest::Client::new()
+        .put(format!("{base}/api/v1/inventories/hostile"))
+        .bearer_auth("admin-secret")
+        .body(hostile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let portals = api(&base, "/api/v1/portals").await["portals"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(portals.len(), Scenario::ALL.len() + 1);
+
+    let driver = Driver::start(&chromedriver).await;
+    let s = driver.session(&chromium, &dir.path().join("profile")).await;
+
+    // Overview: the numbers of the API.
+    s.goto(&format!("{base}/")).await;
+    assert_eq!(s.text_of("h1").await, "Where the IPv6 migration stands");
+    assert_eq!(s.text_of("#total").await, portals.len().to_string());
+    for (stage, key) in [
+        "ipv4-only",
+        "broken",
+        "reachable",
+        "dual-stack",
+        "ipv6-complete",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let n = portals
+            .iter()
+            .filter(|p| p["combined"]["stage"] == json!(stage))
+            .count();
+        assert_eq!(
+            s.text_of(&format!("[data-stage='{key}']")).await,
+            n.to_string(),
+            "{key}"
+        );
+    }
+    assert_eq!(s.text_of("[data-stage='unmeasured']").await, "1");
+    assert!(
+        !s.find_all("svg.chart polygon").await.is_empty(),
+        "the progress chart"
+    );
+    assert_eq!(s.find_all("#agent-table tbody tr").await.len(), 2);
+    s.screenshot(&shots.join("01-overview.png")).await;
+
+    // Portals: sort by a click on a header, in place; filter as one types.
+    s.goto(&format!("{base}/portals")).await;
+    assert_eq!(visible_ids(&s).await.len(), portals.len());
+    let before = s.current_url().await;
+    let id_header = s.find("#portal-table th[data-key='id'] a").await;
+    s.click(&id_header).await;
+    let mut sorted: Vec<String> = portals
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    sorted.sort();
+    assert_eq!(visible_ids(&s).await, sorted);
+    assert_eq!(s.current_url().await, before, "sorted in place, no reload");
+    let id_header = s.find("#portal-table th[data-key='id'] a").await;
+    s.click(&id_header).await;
+    sorted.reverse();
+    assert_eq!(visible_ids(&s).await, sorted);
+    let q = s.find("#q").await;
+    s.type_into(&q, "refused").await;
+    let shown = visible_ids(&s).await;
+    assert!(
+        !shown.is_empty() && shown.iter().all(|id| id.contains("refused")),
+        "{shown:?}"
+    );
+    assert_eq!(s.text_of("#shown").await, shown.len().to_string());
+    s.screenshot(&shots.join("02-portals-filtered.png")).await;
+    // A stage chosen in the list reloads the table with that stage only.
+    let option = s.find("#f-stage option[value='1']").await;
+    s.click(&option).await;
+    s.wait_for_url(|u| u.contains("stage=1")).await;
+    let broken: Vec<String> = portals
+        .iter()
+        .filter(|p| {
+            p["combined"]["stage"] == 1 && p["name"].as_str().unwrap_or("").contains("refused")
+        })
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut got = visible_ids(&s).await;
+    got.sort();
+    assert_eq!(got, broken, "stage 1 and the search kept");
+    for e in s.find_all("#portal-table tbody .stage").await {
+        assert_eq!(s.text(&e).await, "1 · IPv6 broken");
+    }
+
+    // A detail: the findings, the evidence, per vantage.
+    let link = s.find("#portal-table tbody tr a").await;
+    let id = s.text(&link).await;
+    s.click(&link).await;
+    s.wait_for_url(|u| u.ends_with(&format!("/portals/{id}")))
+        .await;
+    assert!(s.text_of("h1").await.ends_with(&format!("({id})")));
+    assert_eq!(
+        s.find_all("section.vantage").await.len(),
+        2,
+        "one section per vantage"
+    );
+    let row = s
+        .find("section.vantage tr[data-rule='web.v6-reachable']")
+        .await;
+    assert_eq!(s.attr(&row, "data-status").await.as_deref(), Some("fail"));
+    assert!(s.text(&row).await.contains("refused"));
+    assert!(
+        s.text_of("section.vantage .addrs")
+            .await
+            .contains("127.0.0.1")
+    );
+    s.screenshot(&shots.join("03-portal-detail.png")).await;
+
+    // Vietnamese: the switch, then remembered on the next page.
+    let vi = s.find("#lang-vi").await;
+    s.click(&vi).await;
+    s.wait_for_url(|u| u.ends_with(&format!("/portals/{id}")))
+        .await;
+    let lang = s
+        .execute("return document.documentElement.lang;", json!([]))
+        .await;
+    assert_eq!(lang, "vi");
+    assert_eq!(s.text_of("nav a[href='/']").await, "Tổng quan");
+    assert_eq!(s.text_of("section.vantage h3").await, "Kết quả kiểm tra");
+    s.screenshot(&shots.join("04-portal-detail-vi.png")).await;
+    s.goto(&format!("{base}/portals")).await;
+    assert_eq!(s.text_of("h1").await, "Cổng thông tin");
+    s.screenshot(&shots.join("05-portals-vi.png")).await;
+    let en = s.find("#lang-en").await;
+    s.click(&en).await;
+    s.wait_for_url(|u| u.ends_with("/portals")).await;
+    assert_eq!(s.text_of("h1").await, "Portals");
+
+    // Agencies: the API's ranking; a drill-down.
+    let ranking = api(&base, "/api/v1/ranking").await;
+    s.goto(&format!("{base}/agencies")).await;
+    let rows = s.find_all("#ranking tbody tr").await;
+    assert_eq!(rows.len(), ranking["ranking"].as_array().unwrap().len());
+    let first = ranking["ranking"][0]["agency"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.attr(&rows[0], "data-agency").await.as_deref(),
+        Some(first.as_str())
+    );
+    s.screenshot(&shots.join("06-agencies.png")).await;
+    let link = s.find("#ranking tbody tr a").await;
+    s.click(&link).await;
+    s.wait_for_url(|u| u.contains("/agency?name=")).await;
+    assert_eq!(s.text_of("h1").await, first);
+    assert_eq!(s.text_of("#agency-rank").await, "1");
+
+    // Fix first: the API's priorities, the first item's steps open.
+    let prio = api(&base, "/api/v1/priorities").await;
+    s.goto(&format!("{base}/fix-first")).await;
+    let items = s.find_all("#fix-list > li").await;
+    assert_eq!(
+        s.attr(&items[0], "data-id").await.as_deref(),
+        prio["priorities"][0]["portal"]["id"].as_str()
+    );
+    let step = s.find("#fix-list > li details[open] .steps pre").await;
+    assert!(
+        s.displayed(&step).await,
+        "the most urgent portal's steps are shown"
+    );
+    s.screenshot(&shots.join("07-fix-first.png")).await;
+
+    // Changes.
+    s.goto(&format!("{base}/changes")).await;
+    assert_eq!(s.text_of("h1").await, "Changes");
+    s.screenshot(&shots.join("08-changes.png")).await;
+
+    // Admin: sign in, create a campaign; the overview shows its progress.
+    s.goto(&format!("{base}/admin")).await;
+    let token = s.find("#login input[name='token']").await;
+    s.type_into(&token, "admin-secret").await;
+    let submit = s.find("#login button").await;
+    s.click(&submit).await;
+    s.wait_for_url(|u| u.ends_with("/admin")).await;
+    assert_eq!(s.find_all("#admin-agents tbody tr").await.len(), 2);
+    for (field, value) in [("id", "citizen-2027"), ("name", "Dịch vụ công dân 2027")] {
+        let e = s.find(&format!("#campaign input[name='{field}']")).await;
+        s.type_into(&e, value).await;
+    }
+    s.execute(
+        "document.querySelector(\"#campaign input[name='deadline']\").value = '2027-06-30';",
+        json!([]),
+    )
+    .await;
+    let citizen = s.find("#campaign input[name='category_citizen']").await;
+    s.click(&citizen).await;
+    let create = s.find("#campaign button").await;
+    s.click(&create).await;
+    s.wait_for_url(|u| u.contains("done=1")).await;
+    s.screenshot(&shots.join("09-admin.png")).await;
+    s.goto(&format!("{base}/")).await;
+    let row = s
+        .find("#campaign-table tr[data-campaign='citizen-2027']")
+        .await;
+    assert!(s.text(&row).await.contains("Dịch vụ công dân 2027"));
+    let campaigns = api(&base, "/api/v1/campaigns").await;
+    let c = &campaigns["campaigns"][0];
+    assert!(
+        s.text(&row)
+            .await
+            .contains(&format!("{}/{}", c["at_target"], c["portals"]))
+    );
+
+    // A portal named <script>alert(1)</script>: text, not markup.
+    s.goto(&format!("{base}/portals/xss")).await;
+    assert_eq!(s.text_of("h1").await, "<script>alert(1)</script> (xss)");
+    assert!(!s.alert_open().await, "no script ran");
+    let counts = s
+        .execute(
+            "return [document.scripts.length, document.images.length];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        counts,
+        json!([1, 0]),
+        "only our own script; no injected image"
+    );
+    assert!(
+        s.text_of("#portal-facts")
+            .await
+            .contains("\"><img src=x onerror=alert(2)>")
+    );
+    s.screenshot(&shots.join("10-xss-as-text.png")).await;
+    s.goto(&format!("{base}/portals?q=script")).await;
+    assert_eq!(visible_ids(&s).await, ["xss"]);
+    assert!(!s.alert_open().await);
+
+    s.quit().await;
+    drop(driver);
+    let _ = stop.send(());
+    let _ = server.await;
+    lab.shutdown().await;
+}
