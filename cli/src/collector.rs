@@ -288,7 +288,7 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
                 v6audit_collector::rescore(&state.store, &state.pack(), &state.catalog(), offset)
                     .await?;
             eprintln!(
-                "re-scored {n} results with the pack `{}`",
+                "re-scored {n} results with the pack `{}`; a running collector shows the new stages once reloaded (systemctl reload v6audit-collector, or SIGHUP), or within the hour",
                 state.pack().name
             );
             Ok(Outcome::Ok)

@@ -99,8 +99,10 @@ impl AppState {
         self.projections.invalidate();
     }
 
-    /// Rebuilds the catalog from the configured files and the uploaded inventories.
+    /// Rebuilds the catalog from the configured files and the uploaded
+    /// inventories, and reads the daily stages again (SIGHUP).
     pub async fn reload_catalog(&self) -> Result<(), String> {
+        self.projections.rebuild().await;
         let uploaded = self.store.inventories().await.map_err(|e| e.to_string())?;
         let catalog =
             Catalog::build(&self.config.inventories, &uploaded).map_err(|e| e.to_string())?;
@@ -335,8 +337,8 @@ async fn ingest_handler(
     body: Body,
 ) -> Response {
     match ingest_inner(&state, &headers, body).await {
-        Ok(r) => {
-            crate::projections::warm(state.clone());
+        Ok((r, from_day)) => {
+            crate::projections::ingested(&state, from_day).await;
             r
         }
         Err(ApiError(refusal)) => {
@@ -350,11 +352,12 @@ async fn ingest_handler(
     }
 }
 
+/// The answer, and the earliest day the stored results fall on.
 async fn ingest_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<(Response, Option<i64>), ApiError> {
     let limit = state.config.body_limit;
     // A refusal before the body is read still reads it (within bounds), so
     // the sender gets the answer rather than a connection reset mid-upload.
@@ -414,13 +417,20 @@ async fn ingest_inner(
     Counters::add(&state.counters.results_duplicate, done.duplicates as u64);
     state.webhooks.send(&done.events);
     tracing::info!(agent = %agent.name, report = %meta.id, stored = done.stored, duplicates = done.duplicates, "report stored");
-    Ok(Json(json!({
-        "report": meta.id,
-        "stored": done.stored,
-        "duplicates": done.duplicates,
-        "events": done.events.len(),
-    }))
-    .into_response())
+    let from_day = results
+        .iter()
+        .map(|r| crate::store::day_of(r.observed_ms, offset))
+        .min();
+    Ok((
+        Json(json!({
+            "report": meta.id,
+            "stored": done.stored,
+            "duplicates": done.duplicates,
+            "events": done.events.len(),
+        }))
+        .into_response(),
+        from_day,
+    ))
 }
 
 /// Reads a body of at most `limit` bytes. A longer one is read on and

@@ -65,6 +65,9 @@ pub async fn serve(
             }
         }
     });
+    // Read the daily stages into the projections' index now, not on the
+    // first visitor's time.
+    crate::projections::warm(state.clone());
     let app = router(state.clone());
     let result = match &state.config.tls {
         None => axum::serve(listener, app)

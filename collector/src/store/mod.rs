@@ -258,6 +258,13 @@ pub trait Storage: Send + Sync {
         from_day: i64,
         to_day: i64,
     ) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
+    /// From `from_day` on, ordered by portal, agent and day: each portal and
+    /// agent's first day, and every day whose stage differs from the day
+    /// before it (the days between carry it forward).
+    fn daily_changes_since(
+        &self,
+        from_day: i64,
+    ) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
     /// Events after `after_id`, oldest first, at most `limit`.
     fn events(
         &self,
@@ -363,6 +370,7 @@ delegate! {
     fn result(&self, id: &str) -> Result<Option<StoredResult>, StoreError>;
     fn history(&self, portal_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<HistoryPoint>, StoreError>;
     fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError>;
+    fn daily_changes_since(&self, from_day: i64) -> Result<Vec<DailyStage>, StoreError>;
     fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
     fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError>;
     fn events_before(&self, before_id: i64, portal: Option<&str>, filter: EventFilter, limit: i64) -> Result<Vec<Event>, StoreError>;

@@ -333,12 +333,17 @@ macro_rules! sql_store {
             }
 
             async fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError> {
+                // Before the range, each pair's last day: found per pair of
+                // `latest` (every pair with a result has one) by an index
+                // seek on daily_by_portal, not by scanning the history.
                 let rows = sqlx::query(
                     "SELECT day, portal_id, agent, stage FROM daily WHERE day >= $1 AND day <= $2 \
                      UNION ALL \
-                     SELECT d.day, d.portal_id, d.agent, d.stage FROM daily d \
-                     JOIN (SELECT portal_id, agent, MAX(day) AS day FROM daily WHERE day < $1 GROUP BY portal_id, agent) b \
-                       ON d.portal_id = b.portal_id AND d.agent = b.agent AND d.day = b.day \
+                     SELECT d.day, d.portal_id, d.agent, d.stage FROM latest l \
+                     JOIN daily d ON d.portal_id = l.portal_id AND d.agent = l.agent \
+                      AND d.day = (SELECT x.day FROM daily x \
+                                   WHERE x.portal_id = l.portal_id AND x.agent = l.agent AND x.day < $1 \
+                                   ORDER BY x.day DESC LIMIT 1) \
                      ORDER BY 1, 2, 3",
                 )
                 .bind(from_day)
@@ -356,6 +361,37 @@ macro_rules! sql_store {
                     })
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(StoreError::from)
+            }
+
+            async fn daily_changes_since(&self, from_day: i64) -> Result<Vec<DailyStage>, StoreError> {
+                use futures_util::TryStreamExt;
+                let mut rows = sqlx::query(
+                    "SELECT day, portal_id, agent, stage FROM daily WHERE day >= $1 \
+                     ORDER BY portal_id, agent, day",
+                )
+                .bind(from_day)
+                .fetch(&self.pool);
+                // Streamed and compressed as it comes: a year of a stable
+                // fleet is millions of rows but a few thousand changes.
+                let mut out: Vec<DailyStage> = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    let portal: &str = row.try_get("portal_id")?;
+                    let agent: &str = row.try_get("agent")?;
+                    let stage: i64 = row.try_get("stage")?;
+                    let same_pair = out
+                        .last()
+                        .is_some_and(|l| l.portal_id == portal && l.agent == agent);
+                    if same_pair && out.last().is_some_and(|l| l.stage == stage) {
+                        continue;
+                    }
+                    out.push(DailyStage {
+                        day: row.try_get("day")?,
+                        portal_id: portal.to_owned(),
+                        agent: agent.to_owned(),
+                        stage,
+                    });
+                }
+                Ok(out)
             }
 
             async fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
