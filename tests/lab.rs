@@ -125,6 +125,48 @@ fn every_scenario_gives_its_stage_and_rule_statuses(run: &Run) {
 }
 
 fn observations_record_the_facts_behind_each_scenario(run: &Run) {
+    // The latency series: three connects per family to the URL's port.
+    let good = &run.of(Scenario::Good).observation;
+    let latency = good.latency.as_ref().expect("latency measured");
+    for (family, p) in [("IPv4", &latency.ipv4), ("IPv6", &latency.ipv6)] {
+        let p = p.as_ref().unwrap_or_else(|| panic!("{family} series"));
+        assert_eq!(p.attempts.len(), 3, "{family}: {p:?}");
+        assert!(p.median_ms().is_some(), "{family}: {p:?}");
+    }
+    // ICMPv6 echo to ::1: answered as root (or where ping sockets are
+    // allowed), else the missing permission is named.
+    let echo = good.icmpv6.as_ref().expect("ICMPv6 probed");
+    assert_eq!(echo.len(), 1);
+    assert_eq!(echo[0].addr, "::1".parse::<std::net::IpAddr>().unwrap());
+    let finding = run
+        .of(Scenario::Good)
+        .verdict
+        .finding("net.icmpv6-echo")
+        .unwrap()
+        .clone();
+    if std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_some() {
+        // scripts/test.sh sets it when running as root: raw sockets work.
+        assert_eq!(
+            echo[0].outcome,
+            v6audit_model::EchoOutcome::Reply,
+            "{echo:?}"
+        );
+        assert_eq!(echo[0].socket, Some(v6audit_model::EchoSocket::Raw));
+        assert!(echo[0].hop_limit.is_some(), "{echo:?}");
+        assert!(
+            finding
+                .message
+                .starts_with("1 IPv6 address(es) answer ICMPv6 echo: ::1 in "),
+            "{}",
+            finding.message
+        );
+    } else if echo[0].outcome == v6audit_model::EchoOutcome::NoPermission {
+        assert_eq!(
+            finding.message,
+            "No permission to send ICMPv6 (run as root or grant CAP_NET_RAW)."
+        );
+    }
+
     // A CNAME chain is followed and recorded.
     let cname = &run.of(Scenario::Cname).observation;
     assert_eq!(cname.dns.aaaa.cname_chain, vec!["edge.lab.test".to_owned()]);

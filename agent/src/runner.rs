@@ -290,6 +290,8 @@ fn empty_observation(
         endpoints: Vec::new(),
         http: PerFamily::default(),
         content_similarity: None,
+        latency: None,
+        icmpv6: None,
     }
 }
 
@@ -326,9 +328,17 @@ async fn observe_within(
             .iter()
             .map(move |spec| probe::endpoint(ctx, portal, *ip, *spec, deadline))
     }));
-    let ((zone, mx), probed) = tokio::join!(zone, endpoints);
+    let icmpv6 = async {
+        if ctx.settings.icmpv6 {
+            Some(probe::icmp::echo_all(&obs.dns.aaaa.addrs, deadline, &ctx.reach).await)
+        } else {
+            None
+        }
+    };
+    let ((zone, mx), probed, icmpv6) = tokio::join!(zone, endpoints, icmpv6);
     obs.dns.zone = zone;
     obs.dns.mx = mx;
+    obs.icmpv6 = icmpv6;
 
     // Each family's page: its first exchange came over the endpoint connection
     // on the URL's port; redirects are followed from there in that family.
@@ -403,8 +413,45 @@ async fn observe_within(
             }
         }
     });
+    // The latency series: one address per family, on the URL's port,
+    // preferring one that connected. One that did not connect is not tried
+    // again: its attempt is the series (a timeout is not waited out twice).
+    let latency_target = |family: Family| {
+        endpoints
+            .iter()
+            .filter(|e| e.family == family && e.port == url_port)
+            .filter(|e| {
+                !matches!(
+                    e.tcp.outcome,
+                    v6audit_model::TcpOutcome::NoVantage | v6audit_model::TcpOutcome::NotTried
+                )
+            })
+            .max_by_key(|e| e.tcp.outcome == v6audit_model::TcpOutcome::Connected)
+            .map(|e| (std::net::SocketAddr::new(e.addr, e.port), e.tcp.clone()))
+    };
+    let (t4, t6) = (latency_target(Family::V4), latency_target(Family::V6));
+    let latency = async {
+        let one = |t: Option<(std::net::SocketAddr, v6audit_model::TcpProbe)>| async move {
+            match t {
+                Some((addr, first)) if first.outcome != v6audit_model::TcpOutcome::Connected => {
+                    Some(v6audit_model::LatencyProbe {
+                        addr: addr.ip(),
+                        port: addr.port(),
+                        attempts: vec![first],
+                    })
+                }
+                Some((addr, _)) => Some(
+                    probe::tcp::latency(addr, ctx.settings.timeout, deadline, &ctx.reach).await,
+                ),
+                None => None,
+            }
+        };
+        let (l4, l6) = tokio::join!(one(t4), one(t6));
+        PerFamily { ipv4: l4, ipv6: l6 }
+    };
     let [v4, v6] = fetches;
-    let ((f4, b4), (f6, b6)) = tokio::join!(v4, v6);
+    let ((f4, b4), (f6, b6), latency) = tokio::join!(v4, v6, latency);
+    obs.latency = Some(latency);
     obs.http.ipv4 = Some(f4);
     obs.http.ipv6 = Some(f6);
     sketches.ipv4 = b4;

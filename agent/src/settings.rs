@@ -47,6 +47,8 @@ pub struct Settings {
     /// A response head larger than this is refused.
     pub header_cap: usize,
     pub user_agent: String,
+    /// Send ICMPv6 echo to the portal's IPv6 addresses (`net.icmpv6-echo`).
+    pub icmpv6: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
                 "v6audit/{} (+https://github.com/v6audit/v6audit; IPv6 readiness audit)",
                 env!("CARGO_PKG_VERSION")
             ),
+            icmpv6: true,
         }
     }
 }

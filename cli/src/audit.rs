@@ -35,6 +35,11 @@ pub struct AuditInputs {
     /// The port the zone's name servers are asked on directly (labs use another).
     #[arg(long, value_name = "PORT", default_value_t = 53)]
     pub ns_port: u16,
+    /// Do not send ICMPv6 echo (net.icmpv6-echo then says it was not sent).
+    /// Sending it needs root, CAP_NET_RAW or ping sockets
+    /// (net.ipv4.ping_group_range).
+    #[arg(long)]
+    pub no_icmpv6: bool,
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
@@ -186,6 +191,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         timeout: Duration::from_secs_f64(inputs.timeout),
         portal_budget: Duration::from_secs_f64(inputs.budget.max(inputs.timeout)),
         ns_port: inputs.ns_port,
+        icmpv6: !inputs.no_icmpv6,
         ..Settings::default()
     };
     Some(Loaded {

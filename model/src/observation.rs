@@ -88,6 +88,94 @@ pub struct Observation {
     /// over IPv4 and over IPv6, when both were fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_similarity: Option<f64>,
+    /// Repeated TCP connects to one address of each family, for comparing
+    /// the families' latency. None from agents that do not measure it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<PerFamily<Option<LatencyProbe>>>,
+    /// ICMPv6 echo to each AAAA address (at most a few). None from agents
+    /// that do not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icmpv6: Option<Vec<EchoProbe>>,
+}
+
+/// Connect times to one address and port, one attempt after another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyProbe {
+    pub addr: IpAddr,
+    pub port: u16,
+    /// Each attempt; the series stops at the first one that does not connect.
+    pub attempts: Vec<TcpProbe>,
+}
+
+impl LatencyProbe {
+    /// The median connect time of the attempts that connected, when all did.
+    pub fn median_ms(&self) -> Option<u64> {
+        if self.attempts.is_empty()
+            || self
+                .attempts
+                .iter()
+                .any(|a| a.outcome != TcpOutcome::Connected)
+        {
+            return None;
+        }
+        let mut ms: Vec<u64> = self.attempts.iter().map(|a| a.ms).collect();
+        ms.sort_unstable();
+        Some(ms[ms.len() / 2])
+    }
+
+    /// The attempt that failed, when one did.
+    pub fn failure(&self) -> Option<&TcpProbe> {
+        self.attempts
+            .iter()
+            .find(|a| a.outcome != TcpOutcome::Connected)
+    }
+}
+
+/// How an ICMPv6 echo to one address ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoOutcome {
+    /// An echo reply came back.
+    Reply,
+    /// No reply to any request within the timeout.
+    NoReply,
+    /// The agent may not send ICMPv6: no raw socket (root or CAP_NET_RAW)
+    /// and no ping socket (net.ipv4.ping_group_range).
+    NoPermission,
+    /// This vantage has no IPv6.
+    NoVantage,
+    /// Any other failure to send; see the error.
+    Error,
+}
+
+/// How the agent sent ICMPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoSocket {
+    /// A raw ICMPv6 socket (root or CAP_NET_RAW).
+    Raw,
+    /// An unprivileged ICMP datagram ("ping") socket.
+    Datagram,
+}
+
+/// ICMPv6 echo to one address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EchoProbe {
+    pub addr: IpAddr,
+    pub outcome: EchoOutcome,
+    /// Echo requests sent.
+    pub sent: u32,
+    /// Round-trip time of the first reply, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    /// The hop limit the reply arrived with (its sender's initial value,
+    /// often 64 or 255, less the hops on the way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<EchoSocket>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A pair of values, one per address family.

@@ -94,6 +94,10 @@ pub struct RuleFile {
     pub similarity_threshold: Option<Spanned<f64>>,
     #[serde(default)]
     pub expiry_warning_days: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub slower_ratio: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub slower_extra_ms: Option<Spanned<u32>>,
 }
 
 /// One step of the migration plan, as written.
@@ -169,6 +173,10 @@ pub struct Params {
     pub min_name_servers: u32,
     pub similarity_threshold: f64,
     pub expiry_warning_days: u32,
+    /// IPv6 connects slower than IPv4 by this factor…
+    pub slower_ratio: f64,
+    /// …and by at least this many milliseconds draws a warning.
+    pub slower_extra_ms: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -451,6 +459,8 @@ impl<'a> Builder<'a> {
         let mut min_ns = params.as_ref().map(|p| p.min_name_servers);
         let mut similarity = params.as_ref().map(|p| p.similarity_threshold);
         let mut expiry = params.as_ref().map(|p| p.expiry_warning_days);
+        let mut slower_ratio = params.as_ref().map(|p| p.slower_ratio);
+        let mut slower_extra = params.as_ref().map(|p| p.slower_extra_ms);
         if let Some(base) = &base {
             for (p, r) in partial.iter_mut().zip(&base.rules) {
                 p.title = Some(r.title.clone());
@@ -651,6 +661,32 @@ impl<'a> Builder<'a> {
                     expiry = Some(v.value);
                 }
             }
+            if let Some(v) = &rule.slower_ratio
+                && self.owns(id, Param::SlowerRatio, Some(v.referenced))
+            {
+                if !(1.0..=100.0).contains(&v.value) {
+                    self.err(
+                        v,
+                        &field("slower_ratio"),
+                        format!("must be between 1 and 100, not {}", v.value),
+                    );
+                } else {
+                    slower_ratio = Some(v.value);
+                }
+            }
+            if let Some(v) = &rule.slower_extra_ms
+                && self.owns(id, Param::SlowerExtraMs, Some(v.referenced))
+            {
+                if v.value > 60_000 {
+                    self.err(
+                        v,
+                        &field("slower_extra_ms"),
+                        format!("must be at most 60000, not {}", v.value),
+                    );
+                } else {
+                    slower_extra = Some(v.value);
+                }
+            }
         }
 
         let stages = match (file.stages, &base) {
@@ -796,20 +832,38 @@ impl<'a> Builder<'a> {
             ("dns.ns-aaaa.min_name_servers", min_ns.is_none()),
             ("web.parity.similarity_threshold", similarity.is_none()),
             ("tls.v6-cert.expiry_warning_days", expiry.is_none()),
+            ("net.v6-latency.slower_ratio", slower_ratio.is_none()),
+            ("net.v6-latency.slower_extra_ms", slower_extra.is_none()),
         ] {
             if missing {
                 self.err_nowhere(format!("rules.{name}"), "missing parameter".to_owned());
             }
         }
-        if let (Some(allow), Some(allow_ula), Some(min_ns), Some(similarity), Some(expiry)) =
-            (allow, allow_ula, min_ns, similarity, expiry)
-        {
+        if let (
+            Some(allow),
+            Some(allow_ula),
+            Some(min_ns),
+            Some(similarity),
+            Some(expiry),
+            Some(slower_ratio),
+            Some(slower_extra_ms),
+        ) = (
+            allow,
+            allow_ula,
+            min_ns,
+            similarity,
+            expiry,
+            slower_ratio,
+            slower_extra,
+        ) {
             params = Some(Params {
                 allow,
                 allow_ula_for_internal: allow_ula,
                 min_name_servers: min_ns,
                 similarity_threshold: similarity,
                 expiry_warning_days: expiry,
+                slower_ratio,
+                slower_extra_ms,
             });
         }
         match (self.errors.is_empty(), params, stages, priority) {

@@ -78,6 +78,10 @@ pub enum Param {
     SimilarityThreshold,
     /// `tls.v6-cert`: days before expiry at which to warn.
     ExpiryWarningDays,
+    /// `net.v6-latency`: how many times slower IPv6 may connect than IPv4.
+    SlowerRatio,
+    /// `net.v6-latency`: and by how many milliseconds at least, to warn.
+    SlowerExtraMs,
 }
 
 impl Param {
@@ -88,6 +92,8 @@ impl Param {
             Param::MinNameServers => "min_name_servers",
             Param::SimilarityThreshold => "similarity_threshold",
             Param::ExpiryWarningDays => "expiry_warning_days",
+            Param::SlowerRatio => "slower_ratio",
+            Param::SlowerExtraMs => "slower_extra_ms",
         }
     }
 }
@@ -266,13 +272,33 @@ static SPECS: [RuleSpec; 15] = [
     },
     RuleSpec {
         id: "net.icmpv6-echo",
-        outcomes: &[NOT_CHECKED],
+        outcomes: &[
+            ("not_sent", &[]),
+            NO_AAAA,
+            ("not_ipv6", &["addrs"]),
+            NO_VANTAGE,
+            ("no_permission", &[]),
+            ("answers", &["count", "replies"]),
+            ("partly", &["answering", "silent"]),
+            ("silent", &["addrs"]),
+            ("failed", &["reason"]),
+        ],
         params: &[],
     },
     RuleSpec {
         id: "net.v6-latency",
-        outcomes: &[NOT_CHECKED],
-        params: &[],
+        outcomes: &[
+            NOT_CHECKED,
+            NO_AAAA,
+            NO_VANTAGE,
+            ("no_ipv4", &[]),
+            ("v4_fails", &["ipv4", "reason"]),
+            ("v6_times_out", &["ipv6", "ipv4", "v4_ms"]),
+            ("v6_fails", &["ipv6", "reason"]),
+            ("slower", &["v6_ms", "v4_ms", "ratio", "ipv6", "ipv4"]),
+            ("similar", &["v6_ms", "v4_ms"]),
+        ],
+        params: &[Param::SlowerRatio, Param::SlowerExtraMs],
     },
 ];
 

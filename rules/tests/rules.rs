@@ -58,7 +58,7 @@ fn invalid_packs_give_exact_errors() {
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days".into(),
+            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days, slower_ratio, slower_extra_ms".into(),
         ),
         (
             "invalid/bad-severity.yaml",
@@ -128,9 +128,16 @@ fn invalid_packs_give_exact_errors() {
         ),
         "{incomplete}"
     );
+    // Two lines for stages and priority, one per rule, one per parameter.
     assert_eq!(
         incomplete.lines().count(),
-        2 + RuleId::ALL.len() + 5,
+        2 + RuleId::ALL.len() + 7,
+        "{incomplete}"
+    );
+    assert!(
+        incomplete.ends_with(
+            "invalid/incomplete.yaml: rules.net.v6-latency.slower_extra_ms: missing parameter"
+        ),
         "{incomplete}"
     );
     assert!(incomplete.contains("invalid/incomplete.yaml: stages: missing: a pack without `extends: default` must list the rules of each stage"));
@@ -303,6 +310,22 @@ fn ns(name: &str, v6: bool) -> NameServer {
     }
 }
 
+/// Connects to an address on 443 that took these times.
+fn series(addr: &str, ms: &[u64]) -> LatencyProbe {
+    LatencyProbe {
+        addr: addr.parse().unwrap(),
+        port: 443,
+        attempts: ms
+            .iter()
+            .map(|ms| TcpProbe {
+                outcome: TcpOutcome::Connected,
+                ms: *ms,
+                error: None,
+            })
+            .collect(),
+    }
+}
+
 /// A dual-stack portal done right, to be spoilt one fact at a time.
 struct ObsBuilder(Observation);
 
@@ -364,6 +387,19 @@ impl ObsBuilder {
                 ipv6: Some(fetch(Family::V6, V6)),
             },
             content_similarity: Some(1.0),
+            latency: Some(PerFamily {
+                ipv4: Some(series(V4, &[20, 22, 25])),
+                ipv6: Some(series(V6, &[21, 23, 30])),
+            }),
+            icmpv6: Some(vec![EchoProbe {
+                addr: V6.parse().unwrap(),
+                outcome: EchoOutcome::Reply,
+                sent: 1,
+                rtt_ms: Some(12.5),
+                hop_limit: Some(57),
+                socket: Some(EchoSocket::Raw),
+                error: None,
+            }]),
         })
     }
 
@@ -436,8 +472,16 @@ fn a_dual_stack_portal_done_right_is_ipv6_complete() {
     assert_eq!(v.priority, 0);
     // Rules whose probes come later say so, never missing.
     assert_eq!(
-        v.finding("net.icmpv6-echo").unwrap().message,
+        v.finding("web.subresources-v6").unwrap().message,
         "Not checked by this version of the agent."
+    );
+    assert_eq!(
+        v.finding("net.icmpv6-echo").unwrap().message,
+        "1 IPv6 address(es) answer ICMPv6 echo: 2001:ee0:100::10 in 12.5 ms (hop limit 57)."
+    );
+    assert_eq!(
+        v.finding("net.v6-latency").unwrap().message,
+        "IPv6 connects in 23 ms, IPv4 in 22 ms (medians of 3 connects)."
     );
     assert_eq!(v.findings.len(), RuleId::ALL.len());
 }
@@ -890,4 +934,129 @@ fn every_plan_step_is_translated() {
             .text
             .contains("portal.example.gov.vn.  3600  IN  AAAA  <địa chỉ IPv6>")
     );
+}
+
+#[test]
+fn ipv6_markedly_slower_warns_and_a_v6_timeout_fails() {
+    // 1.5 times slower and 50 ms more: both thresholds of the default pack.
+    let slow = ObsBuilder::good()
+        .with(|o| {
+            o.latency.as_mut().unwrap().ipv6 = Some(series(V6, &[180, 190, 200]));
+        })
+        .build();
+    let v = verdict(&slow);
+    let f = v.finding("net.v6-latency").unwrap();
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(
+        f.message,
+        "IPv6 connects in 190 ms against 22 ms over IPv4 (8.6× slower; [2001:ee0:100::10]:443 against 192.0.2.10:443); browsers may fall back to IPv4."
+    );
+    // The stage does not depend on it.
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+    // Slower by the ratio but by less than 50 ms: fine.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| o.latency.as_mut().unwrap().ipv6 = Some(series(V6, &[40, 60, 70])))
+            .build(),
+    );
+    assert_eq!(status(&v, "net.v6-latency"), Status::Pass);
+    // IPv6 times out where IPv4 connects.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                o.latency.as_mut().unwrap().ipv6 = Some(LatencyProbe {
+                    addr: V6.parse().unwrap(),
+                    port: 443,
+                    attempts: vec![TcpProbe {
+                        outcome: TcpOutcome::Timeout,
+                        ms: 10_000,
+                        error: Some("no answer to the connection attempt".into()),
+                    }],
+                });
+            })
+            .build(),
+    );
+    let f = v.finding("net.v6-latency").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.message.starts_with("Connecting to [2001:ee0:100::10]:443 over IPv6 times out, while IPv4 (192.0.2.10:443) connects in 22 ms"), "{}", f.message);
+    // Refused over IPv6: web.v6-reachable says so; latency has nothing to compare.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                o.latency.as_mut().unwrap().ipv6 = Some(LatencyProbe {
+                    addr: V6.parse().unwrap(),
+                    port: 443,
+                    attempts: vec![TcpProbe {
+                        outcome: TcpOutcome::Refused,
+                        ms: 1,
+                        error: Some("Connection refused (os error 111)".into()),
+                    }],
+                });
+            })
+            .build(),
+    );
+    assert_eq!(status(&v, "net.v6-latency"), Status::Skip);
+    // A stricter pack: its own thresholds.
+    let text = "schema: v6audit/rules/v1\nname: strict\nextends: default\nrules:\n  net.v6-latency:\n    slower_ratio: 1.1\n    slower_extra_ms: 0\n";
+    let pack = Pack::parse(text, "strict.yaml").unwrap();
+    let obs = ObsBuilder::good()
+        .with(|o| o.latency.as_mut().unwrap().ipv6 = Some(series(V6, &[40, 40, 40])))
+        .build();
+    let v = evaluate(&pack, &obs, &portal(Category::Citizen), Lang::En);
+    assert_eq!(status(&v, "net.v6-latency"), Status::Warn);
+    // The parameter belongs to net.v6-latency only, and is range-checked.
+    let bad = "schema: v6audit/rules/v1\nname: bad\nextends: default\nrules:\n  net.v6-latency:\n    slower_ratio: 0.5\n";
+    let err = Pack::parse(bad, "bad.yaml").unwrap_err().to_string();
+    assert!(
+        err.contains("rules.net.v6-latency.slower_ratio: must be between 1 and 100, not 0.5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
+    let silent = ObsBuilder::good()
+        .with(|o| {
+            let p = &mut o.icmpv6.as_mut().unwrap()[0];
+            p.outcome = EchoOutcome::NoReply;
+            p.rtt_ms = None;
+            p.hop_limit = None;
+        })
+        .build();
+    let v = verdict(&silent);
+    let f = v.finding("net.icmpv6-echo").unwrap();
+    assert_eq!(f.status, Status::Info);
+    assert!(
+        f.message
+            .starts_with("No answer to ICMPv6 echo from 2001:ee0:100::10."),
+        "{}",
+        f.message
+    );
+    // A portal that blocks ping but serves the web keeps its stage and score.
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+    assert_eq!(v.score, 100);
+    let denied = ObsBuilder::good()
+        .with(|o| o.icmpv6.as_mut().unwrap()[0].outcome = EchoOutcome::NoPermission)
+        .build();
+    let v = verdict(&denied);
+    let f = v.finding("net.icmpv6-echo").unwrap();
+    assert_eq!(f.status, Status::Error);
+    assert_eq!(
+        f.message,
+        "No permission to send ICMPv6 (run as root or grant CAP_NET_RAW)."
+    );
+    assert!(v.stage_certain, "not a stage rule: the stage stays certain");
+    let v = evaluate(
+        &Pack::default_pack(),
+        &denied,
+        &portal(Category::Citizen),
+        Lang::Vi,
+    );
+    assert_eq!(
+        v.finding("net.icmpv6-echo").unwrap().message,
+        "Không có quyền gửi ICMPv6 (hãy chạy với quyền root hoặc cấp CAP_NET_RAW)."
+    );
+    // Observations from older agents: not checked.
+    let old = ObsBuilder::good().with(|o| o.icmpv6 = None).build();
+    assert_eq!(status(&verdict(&old), "net.icmpv6-echo"), Status::Skip);
 }

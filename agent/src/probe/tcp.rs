@@ -1,13 +1,15 @@
 //! TCP probe: connect to one address and port by a deadline, recording the
 //! time and the kind of failure (refused, timeout, unreachable, no route), or
-//! that this vantage cannot reach the address's family at all.
+//! that this vantage cannot reach the address's family at all; and the
+//! latency series (a few connects in a row to one address) that
+//! `net.v6-latency` compares between the families.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use tokio::net::TcpStream;
-use v6audit_model::{Family, TcpOutcome, TcpProbe};
+use v6audit_model::{Family, LatencyProbe, TcpOutcome, TcpProbe};
 
 use crate::net::Reach;
 
@@ -77,6 +79,37 @@ pub async fn connect(
     }
 }
 
+/// Connects this many times in a row for the latency series.
+pub const LATENCY_ATTEMPTS: usize = 3;
+
+/// Connects to `addr` up to [`LATENCY_ATTEMPTS`] times, one after another,
+/// closing each connection at once; stops at the first attempt that does
+/// not connect (a timeout is not worth waiting for twice). Each attempt is
+/// bounded by `step` and all of them by `deadline`.
+pub async fn latency(
+    addr: SocketAddr,
+    step: std::time::Duration,
+    deadline: tokio::time::Instant,
+    reach: &Reach,
+) -> LatencyProbe {
+    let mut attempts = Vec::with_capacity(LATENCY_ATTEMPTS);
+    for _ in 0..LATENCY_ATTEMPTS {
+        let by = (tokio::time::Instant::now() + step).min(deadline);
+        let (stream, probe) = connect(addr, by, reach).await;
+        drop(stream);
+        let connected = probe.outcome == TcpOutcome::Connected;
+        attempts.push(probe);
+        if !connected {
+            break;
+        }
+    }
+    LatencyProbe {
+        addr: addr.ip(),
+        port: addr.port(),
+        attempts,
+    }
+}
+
 /// Maps a connect error to its outcome.
 pub fn classify_connect_error(e: &io::Error) -> TcpOutcome {
     // EMFILE, ENFILE, ENOBUFS, ENOMEM: the agent's own limits, not the portal's.
@@ -119,5 +152,48 @@ mod tests {
         .await;
         assert!(stream.is_none());
         assert_eq!(probe.outcome, TcpOutcome::Refused);
+    }
+
+    #[tokio::test]
+    async fn the_latency_series_connects_three_times_and_stops_at_a_failure() {
+        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reach = Reach {
+            ipv6_loopback: true,
+            ..Reach::default()
+        };
+        let step = std::time::Duration::from_secs(2);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let p = latency(addr, step, deadline, &reach).await;
+        assert_eq!(p.attempts.len(), LATENCY_ATTEMPTS);
+        assert!(p.median_ms().is_some());
+        drop(listener);
+        let p = latency(addr, step, deadline, &reach).await;
+        assert_eq!(p.attempts.len(), 1, "{p:?}");
+        assert_eq!(p.failure().map(|f| f.outcome), Some(TcpOutcome::Refused));
+        assert_eq!(p.median_ms(), None);
+    }
+
+    #[tokio::test]
+    async fn a_silently_dropped_connect_is_a_timeout_and_not_waited_twice() {
+        // A listener whose accept queue is full drops further SYNs: the
+        // client hears nothing, as behind a firewall that drops IPv6.
+        let l = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+        l.bind(&SocketAddr::new(Ipv6Addr::LOCALHOST.into(), 0).into())
+            .unwrap();
+        l.listen(0).unwrap();
+        let addr = l.local_addr().unwrap().as_socket().unwrap();
+        let _filler = std::net::TcpStream::connect(addr).unwrap();
+        let reach = Reach {
+            ipv6_loopback: true,
+            ..Reach::default()
+        };
+        let step = std::time::Duration::from_millis(600);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let started = std::time::Instant::now();
+        let p = latency(addr, step, deadline, &reach).await;
+        assert_eq!(p.attempts.len(), 1, "{p:?}");
+        assert_eq!(p.attempts[0].outcome, TcpOutcome::Timeout);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }

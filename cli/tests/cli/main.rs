@@ -139,6 +139,7 @@ pub(crate) fn insta_settings() -> insta::Settings {
         (r#"time="[0-9.]+""#, r#"time="<t>""#),
         (r"\b[1-6]\d{4}\b", "<port>"),
         (r"\b\d+ more days", "<n> more days"),
+        (r"\bin \d+(\.\d+)? ms\b", "in <ms> ms"),
     ] {
         s.add_filter(pattern, replacement);
     }
