@@ -280,6 +280,32 @@ async fn the_dashboard_in_chromium() {
     );
     s.screenshot(&shots.join("03-portal-detail.png")).await;
 
+    // The evidence of a page loading a script from a host without AAAA.
+    let sub_id = portals
+        .iter()
+        .find_map(|p| {
+            p["id"]
+                .as_str()
+                .filter(|id| id.starts_with("subresource-v4-only"))
+        })
+        .unwrap()
+        .to_owned();
+    s.goto(&format!("{base}/portals/{sub_id}")).await;
+    let row = s
+        .find("section.vantage tr[data-rule='web.subresources-v6']")
+        .await;
+    assert_eq!(s.attr(&row, "data-status").await.as_deref(), Some("fail"));
+    let host = s
+        .find("section.vantage li[data-host='sso-v4only.lab.test']")
+        .await;
+    assert_eq!(s.attr(&host, "data-ok").await.as_deref(), Some("false"));
+    let cdn = s
+        .find("section.vantage li[data-host='edge.lab.test']")
+        .await;
+    assert_eq!(s.attr(&cdn, "data-ok").await.as_deref(), Some("true"));
+    s.screenshot(&shots.join("03b-subresources.png")).await;
+    s.goto(&format!("{base}/portals/{id}")).await;
+
     // Vietnamese: the switch, then remembered on the next page.
     let vi = s.find("#lang-vi").await;
     s.click(&vi).await;
@@ -394,7 +420,7 @@ async fn the_dashboard_in_chromium() {
             .contains("\"><img src=x onerror=alert(2)>")
     );
     s.screenshot(&shots.join("10-xss-as-text.png")).await;
-    s.goto(&format!("{base}/portals?q=script")).await;
+    s.goto(&format!("{base}/portals?q=alert")).await;
     assert_eq!(visible_ids(&s).await, ["xss"]);
     assert!(!s.alert_open().await);
 

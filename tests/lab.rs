@@ -133,6 +133,25 @@ fn observations_record_the_facts_behind_each_scenario(run: &Run) {
         assert_eq!(p.attempts.len(), 3, "{family}: {p:?}");
         assert!(p.median_ms().is_some(), "{family}: {p:?}");
     }
+    // The page over IPv6 is read for what it loads from elsewhere: the lab's
+    // CDN host, over IPv6; the stylesheet on its own host is not counted.
+    let sub = good.subresources.as_ref().expect("sub-resources read");
+    assert_eq!(sub.urls, 2, "{sub:?}");
+    let hosts: Vec<(&str, &[String], bool)> = sub
+        .hosts
+        .iter()
+        .map(|h| (h.host.as_str(), h.kinds.as_slice(), h.reachable_over_ipv6()))
+        .collect();
+    assert_eq!(hosts, [("edge.lab.test", &["image".to_owned()][..], true)]);
+    let v4only = run.of(Scenario::SubresourceV4Only);
+    assert_eq!(
+        v4only
+            .verdict
+            .finding("web.subresources-v6")
+            .unwrap()
+            .message,
+        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: sso-v4only.lab.test (no AAAA; script)."
+    );
     // ICMPv6 echo to ::1: answered as root (or where ping sockets are
     // allowed), else the missing permission is named.
     let echo = good.icmpv6.as_ref().expect("ICMPv6 probed");
@@ -298,8 +317,9 @@ async fn hostile_portals_are_cut_off_and_the_audit_finishes() {
         Scenario::HostileRedirectLoop,
     ];
     let dir = tempfile::tempdir().unwrap();
+    // Two of each scenario.
     let lab = Lab::start(LabConfig {
-        portals: 36,
+        portals: 2 * Scenario::ALL.len(),
         mix: Mix::All,
         dir: dir.path().to_owned(),
     })

@@ -292,6 +292,7 @@ fn empty_observation(
         content_similarity: None,
         latency: None,
         icmpv6: None,
+        subresources: None,
     }
 }
 
@@ -391,6 +392,7 @@ async fn observe_within(
                         error,
                     },
                     None,
+                    Vec::new(),
                 );
             }
             match first {
@@ -409,6 +411,7 @@ async fn observe_within(
                         }),
                     },
                     None,
+                    Vec::new(),
                 ),
             }
         }
@@ -450,8 +453,14 @@ async fn observe_within(
         PerFamily { ipv4: l4, ipv6: l6 }
     };
     let [v4, v6] = fetches;
-    let ((f4, b4), (f6, b6), latency) = tokio::join!(v4, v6, latency);
+    let ((f4, b4, _), (f6, b6, found), latency) = tokio::join!(v4, v6, latency);
     obs.latency = Some(latency);
+    // What an IPv6-only visitor's browser loads besides the page.
+    if f6.outcome == FetchOutcome::Complete
+        && let Some(page) = f6.last().and_then(|h| url::Url::parse(&h.url).ok())
+    {
+        obs.subresources = Some(probe::page::check(ctx, &page, &found, deadline).await);
+    }
     obs.http.ipv4 = Some(f4);
     obs.http.ipv6 = Some(f6);
     sketches.ipv4 = b4;

@@ -26,7 +26,7 @@ pub const ZONE: &str = "lab.test";
 pub const ZONE_V4NS: &str = "v4ns.lab.test";
 pub const ZONE_MAILV4: &str = "mailv4.lab.test";
 const V4_ONLY_TARGET: &str = "sso-v4only.lab.test";
-const CNAME_EDGE: &str = "edge.lab.test";
+pub(crate) const CNAME_EDGE: &str = "edge.lab.test";
 
 /// Agencies the lab's portals are spread over.
 const AGENCIES: [&str; 4] = [

@@ -47,10 +47,12 @@ pub enum Scenario {
     HostileSlow,
     /// Redirects in a circle.
     HostileRedirectLoop,
+    /// The page loads a script from a host that has no AAAA.
+    SubresourceV4Only,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Good,
         Scenario::Cname,
         Scenario::Ipv4Only,
@@ -69,6 +71,7 @@ impl Scenario {
         Scenario::HostileBody,
         Scenario::HostileSlow,
         Scenario::HostileRedirectLoop,
+        Scenario::SubresourceV4Only,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +94,7 @@ impl Scenario {
             Scenario::HostileBody => "hostile-body",
             Scenario::HostileSlow => "hostile-slow",
             Scenario::HostileRedirectLoop => "hostile-redirect-loop",
+            Scenario::SubresourceV4Only => "subresource-v4-only",
         }
     }
 
@@ -115,6 +119,7 @@ impl Scenario {
             Scenario::HostileBody => "endless response body",
             Scenario::HostileSlow => "answers one byte per second",
             Scenario::HostileRedirectLoop => "redirect loop",
+            Scenario::SubresourceV4Only => "loads a script from a host without AAAA",
         }
     }
 
@@ -133,7 +138,9 @@ impl Scenario {
             Scenario::Good | Scenario::Cname | Scenario::V6Content | Scenario::HostileBody => {
                 Stage::Ipv6Complete
             }
-            Scenario::RedirectV4Only | Scenario::MailV4Only => Stage::DualStack,
+            Scenario::RedirectV4Only | Scenario::MailV4Only | Scenario::SubresourceV4Only => {
+                Stage::DualStack
+            }
             Scenario::V6Status
             | Scenario::V6WrongCert
             | Scenario::V6ExpiredCert
@@ -166,6 +173,7 @@ impl Scenario {
                 ("tls.v6-cert", Pass),
                 ("tls.parity", Pass),
                 ("net.v6-latency", Pass),
+                ("web.subresources-v6", Pass),
             ],
             Scenario::Ipv4Only => &[
                 ("dns.aaaa", Fail),
@@ -234,6 +242,12 @@ impl Scenario {
             Scenario::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
             Scenario::HostileSlow => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
             Scenario::HostileRedirectLoop => &[("web.v6-http", Fail)],
+            Scenario::SubresourceV4Only => &[
+                ("web.v6-http", Pass),
+                ("web.parity", Pass),
+                ("web.subresources-v6", Fail),
+                ("dns.mx-aaaa", Pass),
+            ],
         }
     }
 

@@ -176,9 +176,22 @@ fn page(title: &str, paragraphs: &[String]) -> String {
     body
 }
 
-fn portal_page(site: &Site) -> String {
+/// A portal's page. It loads a stylesheet from its own host and an image
+/// from the lab's CDN host (edge.lab.test, with AAAA); `subresource-v4-only`
+/// loads its script from the host without AAAA.
+fn portal_page(site: &Site, sites: &Sites) -> String {
     let name = &site.name;
-    page(
+    let (v4_only, https) = &sites.v4_only_target;
+    let mut resources = format!(
+        "<link rel=\"stylesheet\" href=\"/assets/site.css\"><img src=\"https://{}:{https}/logo.png\" alt=\"\">",
+        crate::CNAME_EDGE
+    );
+    if site.scenario == Scenario::SubresourceV4Only {
+        resources.push_str(&format!(
+            "<script src=\"https://{v4_only}:{https}/app.js\"></script>"
+        ));
+    }
+    let page = page(
         name,
         &[
             format!("Chào mừng đến với {name}. Cổng cung cấp thông tin và dịch vụ công trực tuyến cho người dân và doanh nghiệp."),
@@ -188,7 +201,8 @@ fn portal_page(site: &Site) -> String {
                 .to_owned(),
             "Đường dây nóng: 1900 0000. Giờ làm việc: thứ Hai đến thứ Sáu, 7 giờ 30 đến 17 giờ.".to_owned(),
         ],
-    )
+    );
+    page.replacen("</body>", &format!("{resources}</body>"), 1)
 }
 
 fn default_page() -> String {
@@ -260,7 +274,7 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     match site.scenario {
         Scenario::HostileHeaders => return hostile_headers(&mut stream).await,
         Scenario::HostileBody => return hostile_body(&mut stream).await,
-        Scenario::HostileSlow => return hostile_slow(&mut stream, &portal_page(site)).await,
+        Scenario::HostileSlow => return hostile_slow(&mut stream, &portal_page(site, sites)).await,
         Scenario::HostileRedirectLoop => {
             let next = if path == "/a" { "/b" } else { "/a" };
             return write_response(
@@ -305,7 +319,7 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
         (Scenario::V6Content, Family::V6) => {
             write_response(&mut stream, "200 OK", &[], &default_page()).await
         }
-        _ => write_response(&mut stream, "200 OK", &[], &portal_page(site)).await,
+        _ => write_response(&mut stream, "200 OK", &[], &portal_page(site, sites)).await,
     }
 }
 

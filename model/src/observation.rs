@@ -96,6 +96,52 @@ pub struct Observation {
     /// that do not send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmpv6: Option<Vec<EchoProbe>>,
+    /// The other hosts the page fetched over IPv6 loads from, each checked
+    /// over IPv6. None when no page came over IPv6, or from agents that do
+    /// not look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresources: Option<Subresources>,
+}
+
+/// What the final page over IPv6 loads from other hosts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subresources {
+    /// The page whose markup was read.
+    pub page_url: String,
+    /// Resource URLs found in it (scripts, styles, images, media, iframes,
+    /// fonts, form actions), at most 500.
+    pub urls: usize,
+    /// Each other host, with its AAAA lookup and an IPv6 connect.
+    pub hosts: Vec<SubresourceHost>,
+    /// More hosts than were checked (16 at most).
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// One host a page loads from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubresourceHost {
+    pub host: String,
+    /// What it serves the page: `script`, `style`, `image`, `media`,
+    /// `iframe`, `font`, `form`, `preload`.
+    pub kinds: Vec<String>,
+    /// How many of the page's URLs name it.
+    pub urls: usize,
+    /// The port of its first URL.
+    pub port: u16,
+    pub aaaa: AddressLookup,
+    /// A TCP connect to its first IPv6 address, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpProbe>,
+}
+
+impl SubresourceHost {
+    /// Whether an IPv6-only client reaches it.
+    pub fn reachable_over_ipv6(&self) -> bool {
+        self.tcp
+            .as_ref()
+            .is_some_and(|t| t.outcome == TcpOutcome::Connected)
+    }
 }
 
 /// Connect times to one address and port, one attempt after another.

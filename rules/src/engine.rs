@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use v6audit_model::{
     Category, ChainStatus, DnsOutcome, EchoOutcome, EchoProbe, Endpoint, Family, FetchOutcome,
     Finding, HttpExchange, HttpFetch, HttpOutcome, Lang, LatencyProbe, Observation, PortalInfo,
-    Stage, Status, TcpOutcome, TcpProbe, TlsOutcome, Verdict,
+    Stage, Status, SubresourceHost, TcpOutcome, TcpProbe, TlsOutcome, Verdict,
 };
 
 use crate::addr::AddressClass;
@@ -168,8 +168,7 @@ fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) ->
         RuleId::TlsParity => tls_parity(obs),
         RuleId::NetIcmpv6Echo => net_icmpv6_echo(obs),
         RuleId::NetV6Latency => net_v6_latency(obs, params),
-        // Its probe comes with the deeper checks; until then it says so.
-        RuleId::WebSubresourcesV6 => out(Status::Skip, "not_checked", vec![]),
+        RuleId::WebSubresourcesV6 => web_subresources_v6(obs),
     }
 }
 
@@ -1210,4 +1209,86 @@ fn net_v6_latency(obs: &Observation, params: &Params) -> Outcome {
             vec![("v6_ms", v6_ms.to_string()), ("v4_ms", v4_ms.to_string())],
         )
     }
+}
+
+/// What an IPv6-only visitor's browser meets: every other host the page
+/// fetched over IPv6 loads scripts, styles, images, frames, fonts or forms
+/// from must have AAAA and accept a connection over IPv6.
+fn web_subresources_v6(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return out(Status::Skip, "no_aaaa", host_vars(obs));
+    }
+    let complete = obs
+        .http
+        .ipv6
+        .as_ref()
+        .is_some_and(|f| f.outcome == FetchOutcome::Complete);
+    let Some(sub) = &obs.subresources else {
+        return if complete {
+            out(Status::Skip, "not_checked", vec![])
+        } else {
+            out(Status::Skip, "not_fetched", vec![])
+        };
+    };
+    if sub.hosts.is_empty() {
+        return out(
+            Status::Pass,
+            "none_external",
+            vec![("urls", sub.urls.to_string())],
+        );
+    }
+    let kinds = |h: &SubresourceHost| h.kinds.join(", ");
+    let mut failing = Vec::new();
+    let mut unknown = Vec::new();
+    for h in &sub.hosts {
+        if h.reachable_over_ipv6() {
+            continue;
+        }
+        let reason = match (&h.tcp, h.aaaa.outcome) {
+            (Some(t), _) => match t.outcome {
+                TcpOutcome::NotTried | TcpOutcome::LocalError | TcpOutcome::NoVantage => {
+                    unknown.push(format!("{} ({})", h.host, kinds(h)));
+                    continue;
+                }
+                TcpOutcome::Timeout => "no answer over IPv6".to_owned(),
+                _ => format!(
+                    "IPv6 connection {}",
+                    t.error.clone().unwrap_or_else(|| "failed".to_owned())
+                ),
+            },
+            (None, DnsOutcome::NxDomain) => "NXDOMAIN".to_owned(),
+            (None, o) if o.is_definite() => "no AAAA".to_owned(),
+            (None, _) => {
+                unknown.push(format!("{} ({})", h.host, kinds(h)));
+                continue;
+            }
+        };
+        failing.push(format!("{} ({reason}; {})", h.host, kinds(h)));
+    }
+    if !failing.is_empty() {
+        return out(
+            Status::Fail,
+            "unreachable",
+            vec![
+                ("count", failing.len().to_string()),
+                ("total", sub.hosts.len().to_string()),
+                ("hosts", failing.join(", ")),
+            ],
+        );
+    }
+    if !unknown.is_empty() {
+        return out(
+            Status::Error,
+            "unknown",
+            vec![("hosts", unknown.join(", "))],
+        );
+    }
+    out(
+        Status::Pass,
+        "all_v6",
+        vec![
+            ("count", sub.hosts.len().to_string()),
+            ("hosts", join(sub.hosts.iter().map(|h| h.host.as_str()))),
+        ],
+    )
 }

@@ -130,6 +130,7 @@ pub const PLAN_PLACEHOLDERS: &[&str] = &[
     "ns_missing",
     "mx_missing",
     "redirect_hosts",
+    "subresource_hosts",
 ];
 
 /// The rules each stage needs (besides those of the stages below it).

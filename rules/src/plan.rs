@@ -122,6 +122,17 @@ fn vars(r: &PortalResult, lang: Lang) -> Vec<(&'static str, String)> {
         .as_ref()
         .map(|f| hosts_leaving_ipv6(f).into_iter().collect())
         .unwrap_or_default();
+    let subresource_hosts = obs
+        .subresources
+        .as_ref()
+        .map(|s| {
+            s.hosts
+                .iter()
+                .filter(|h| !h.reachable_over_ipv6())
+                .map(|h| h.host.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     vec![
         ("host", obs.host.clone()),
         ("zone", zone),
@@ -136,6 +147,7 @@ fn vars(r: &PortalResult, lang: Lang) -> Vec<(&'static str, String)> {
         ("ns_missing", or_none(ns_missing)),
         ("mx_missing", or_none(mx_missing)),
         ("redirect_hosts", or_none(redirect_hosts)),
+        ("subresource_hosts", or_none(subresource_hosts)),
     ]
 }
 

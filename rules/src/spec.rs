@@ -235,7 +235,15 @@ static SPECS: [RuleSpec; 15] = [
     },
     RuleSpec {
         id: "web.subresources-v6",
-        outcomes: &[NOT_CHECKED],
+        outcomes: &[
+            NOT_CHECKED,
+            NO_AAAA,
+            ("not_fetched", &[]),
+            ("none_external", &["urls"]),
+            ("all_v6", &["count", "hosts"]),
+            ("unreachable", &["hosts", "count", "total"]),
+            ("unknown", &["hosts"]),
+        ],
         params: &[],
     },
     RuleSpec {

@@ -102,7 +102,7 @@ fn invalid_packs_give_exact_errors() {
         ),
         (
             "invalid/bad-step-placeholder.yaml",
-            "invalid/bad-step-placeholder.yaml:7:7: rules.dns.aaaa.steps[0].text.en: unknown placeholder `{address}`; plan steps offer: {host}, {zone}, {url}, {ipv4}, {ipv6}, {tls_port}, {cert_names}, {ns_missing}, {mx_missing}, {redirect_hosts}".into(),
+            "invalid/bad-step-placeholder.yaml:7:7: rules.dns.aaaa.steps[0].text.en: unknown placeholder `{address}`; plan steps offer: {host}, {zone}, {url}, {ipv4}, {ipv6}, {tls_port}, {cert_names}, {ns_missing}, {mx_missing}, {redirect_hosts}, {subresource_hosts}".into(),
         ),
         (
             "invalid/bad-braces.yaml",
@@ -326,6 +326,27 @@ fn series(addr: &str, ms: &[u64]) -> LatencyProbe {
     }
 }
 
+/// A host the page loads a script and a style from: with a working AAAA, or
+/// with none at all.
+fn cdn_host(host: &str, ipv6: bool) -> SubresourceHost {
+    SubresourceHost {
+        host: host.into(),
+        kinds: vec!["script".into(), "style".into()],
+        urls: 2,
+        port: 443,
+        aaaa: if ipv6 {
+            lookup(&["2001:ee0:200::1"])
+        } else {
+            lookup(&[])
+        },
+        tcp: ipv6.then_some(TcpProbe {
+            outcome: TcpOutcome::Connected,
+            ms: 12,
+            error: None,
+        }),
+    }
+}
+
 /// A dual-stack portal done right, to be spoilt one fact at a time.
 struct ObsBuilder(Observation);
 
@@ -400,6 +421,12 @@ impl ObsBuilder {
                 socket: Some(EchoSocket::Raw),
                 error: None,
             }]),
+            subresources: Some(Subresources {
+                page_url: "https://portal.example.gov.vn/".into(),
+                urls: 3,
+                hosts: vec![cdn_host("cdn.example.vn", true)],
+                truncated: false,
+            }),
         })
     }
 
@@ -470,10 +497,9 @@ fn a_dual_stack_portal_done_right_is_ipv6_complete() {
     assert!(v.stage_certain);
     assert_eq!(v.score, 100);
     assert_eq!(v.priority, 0);
-    // Rules whose probes come later say so, never missing.
     assert_eq!(
         v.finding("web.subresources-v6").unwrap().message,
-        "Not checked by this version of the agent."
+        "All 1 other hosts the page loads from are reachable over IPv6: cdn.example.vn."
     );
     assert_eq!(
         v.finding("net.icmpv6-echo").unwrap().message,
@@ -1059,4 +1085,71 @@ fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
     // Observations from older agents: not checked.
     let old = ObsBuilder::good().with(|o| o.icmpv6 = None).build();
     assert_eq!(status(&verdict(&old), "net.icmpv6-echo"), Status::Skip);
+}
+
+#[test]
+fn a_page_loading_from_an_ipv4_only_host_is_not_ipv6_complete() {
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                let s = o.subresources.as_mut().unwrap();
+                s.hosts.push(cdn_host("static.example.net", false));
+            })
+            .build(),
+    );
+    let f = v.finding("web.subresources-v6").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.message,
+        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: static.example.net (no AAAA; script, style)."
+    );
+    // Stage 4 needs it; the portal stays dual-stack.
+    assert_eq!(v.stage, Stage::DualStack);
+    // The plan names the host.
+    let result = PortalResult {
+        id: uuid::Uuid::nil(),
+        portal: portal(Category::Citizen),
+        observation: ObsBuilder::good()
+            .with(|o| {
+                o.subresources.as_mut().unwrap().hosts = vec![cdn_host("static.example.net", false)]
+            })
+            .build(),
+        verdict: v.clone(),
+    };
+    let plan =
+        v6audit_rules::plan::plan(&[result], &Pack::default_pack(), Lang::En, Stage::DualStack);
+    let step = plan.items[0]
+        .steps
+        .iter()
+        .find(|s| s.rule == "web.subresources-v6")
+        .unwrap();
+    assert!(
+        step.text
+            .ends_with("Not reachable over IPv6 now: static.example.net."),
+        "{}",
+        step.text
+    );
+    // A page with nothing from elsewhere passes; no page over IPv6 says so.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| o.subresources.as_mut().unwrap().hosts.clear())
+            .build(),
+    );
+    assert_eq!(
+        v.finding("web.subresources-v6").unwrap().message,
+        "The page loads nothing from other hosts (3 resource URLs, all on its own host)."
+    );
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                o.subresources = None;
+                o.http.ipv6.as_mut().unwrap().outcome = FetchOutcome::Failed;
+            })
+            .build(),
+    );
+    assert_eq!(status(&v, "web.subresources-v6"), Status::Skip);
+    assert_eq!(
+        v.finding("web.subresources-v6").unwrap().message,
+        "No page came back over IPv6, so there is nothing to read (see web.v6-http)."
+    );
 }

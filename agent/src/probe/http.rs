@@ -38,6 +38,8 @@ const KEPT_HEADERS: [&str; 6] = [
 pub struct Fetched {
     pub exchange: HttpExchange,
     pub sketch: Option<Sketch>,
+    /// The URLs the page loads (scripts, styles, images…), from its markup.
+    pub resources: Vec<crate::probe::page::Resource>,
 }
 
 impl Fetched {
@@ -57,6 +59,7 @@ impl Fetched {
                 text_sha256: None,
             },
             sketch: None,
+            resources: Vec::new(),
         }
     }
 }
@@ -202,6 +205,7 @@ where
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes()).as_ref(),
     ));
     fetched.sketch = Some(Sketch::of(&page.text));
+    fetched.resources = crate::probe::page::resources(&buf, url);
     drop(buf);
     finish(fetched, outcome, error)
 }
@@ -293,7 +297,7 @@ pub async fn follow(
     first_addr: SocketAddr,
     first: Fetched,
     deadline: tokio::time::Instant,
-) -> (HttpFetch, Option<Sketch>) {
+) -> (HttpFetch, Option<Sketch>, Vec<crate::probe::page::Resource>) {
     let mut hops = vec![Hop {
         url: first.exchange.url.clone(),
         addr: Some(first_addr.ip()),
@@ -301,6 +305,7 @@ pub async fn follow(
         next_host_has_aaaa: None,
     }];
     let mut sketch = first.sketch;
+    let mut resources = first.resources;
     let mut visited: HashSet<String> = HashSet::new();
     let done = |outcome, hops, error: Option<String>| HttpFetch {
         family,
@@ -310,7 +315,7 @@ pub async fn follow(
     };
     loop {
         let Some(last) = hops.last_mut() else {
-            return (done(FetchOutcome::Failed, hops, None), None);
+            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
         };
         visited.insert(last.url.clone());
         // A head that arrived is a response, even when its body was cut short
@@ -319,20 +324,24 @@ pub async fn follow(
             last.exchange.outcome,
             HttpOutcome::Ok | HttpOutcome::BodyTimeout
         ) {
-            return (done(FetchOutcome::Failed, hops, None), None);
+            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
         }
         let Some(location) = last.exchange.redirect_location().map(str::to_owned) else {
-            return (done(FetchOutcome::Complete, hops, None), sketch);
+            return (done(FetchOutcome::Complete, hops, None), sketch, resources);
         };
         let next = match Url::parse(&last.url).and_then(|base| base.join(&location)) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
             _ => {
                 let error = format!("the redirect to `{location}` is not an http(s) URL");
-                return (done(FetchOutcome::Failed, hops, Some(error)), None);
+                return (
+                    done(FetchOutcome::Failed, hops, Some(error)),
+                    None,
+                    Vec::new(),
+                );
             }
         };
         let Some(next_host) = next.host_str().map(str::to_owned) else {
-            return (done(FetchOutcome::Failed, hops, None), None);
+            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
         };
         // Where the next hop lives: its AAAA decides web.redirects-v6.
         let ip_literal: Option<std::net::IpAddr> = next_host.trim_matches(['[', ']']).parse().ok();
@@ -349,19 +358,32 @@ pub async fn follow(
         };
         last.next_host_has_aaaa = Some(has_aaaa);
         if visited.contains(next.as_str()) {
-            return (done(FetchOutcome::RedirectLoop, hops, None), None);
+            return (
+                done(FetchOutcome::RedirectLoop, hops, None),
+                None,
+                Vec::new(),
+            );
         }
         if hops.len() > ctx.settings.max_redirects {
-            return (done(FetchOutcome::TooManyRedirects, hops, None), None);
+            return (
+                done(FetchOutcome::TooManyRedirects, hops, None),
+                None,
+                Vec::new(),
+            );
         }
         let Some(ip) = crate::net::of_family(&addrs, family).next() else {
             let error = format!("{next_host} has no {} address", family.label());
-            return (done(FetchOutcome::LeftFamily, hops, Some(error)), None);
+            return (
+                done(FetchOutcome::LeftFamily, hops, Some(error)),
+                None,
+                Vec::new(),
+            );
         };
         let port = next.port_or_known_default().unwrap_or(443);
         let addr = SocketAddr::new(ip, port);
         let fetched = fetch_at(ctx, &next, addr, deadline).await;
         sketch = fetched.sketch;
+        resources = fetched.resources;
         hops.push(Hop {
             url: next.to_string(),
             addr: Some(ip),

@@ -6,6 +6,7 @@
 pub mod dns;
 pub mod http;
 pub mod icmp;
+pub mod page;
 pub mod tcp;
 pub mod tls;
 

@@ -757,6 +757,14 @@ struct TimingRow {
 }
 
 #[derive(Debug)]
+struct SubRow {
+    host: String,
+    kinds: String,
+    state: String,
+    ok: bool,
+}
+
+#[derive(Debug)]
 struct VantageBlock {
     agent: String,
     title: String,
@@ -771,6 +779,7 @@ struct VantageBlock {
     certs: Vec<CertRow>,
     chains: Vec<ChainView>,
     timings: Vec<TimingRow>,
+    subresources: Vec<SubRow>,
 }
 
 #[derive(Debug)]
@@ -947,6 +956,58 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
             v6: ms(e6.and_then(|e| e.http.as_ref()).map(|x| x.ms)),
         },
     ];
+    if let Some(l) = &obs.latency {
+        let median = |p: &Option<v6audit_model::LatencyProbe>| {
+            p.as_ref().map_or_else(
+                || "—".to_owned(),
+                |p| match (p.median_ms(), p.failure()) {
+                    (Some(m), _) => m.to_string(),
+                    (None, Some(f)) => serde_name(&f.outcome),
+                    (None, None) => "—".to_owned(),
+                },
+            )
+        };
+        block.timings.push(TimingRow {
+            what: t.connect_median,
+            v4: median(&l.ipv4),
+            v6: median(&l.ipv6),
+        });
+    }
+    if let Some(echo) = &obs.icmpv6 {
+        let v6 = echo
+            .iter()
+            .map(|p| match (p.rtt_ms, p.hop_limit) {
+                (Some(r), Some(h)) => format!("{r:.1} (hop limit {h})"),
+                (Some(r), None) => format!("{r:.1}"),
+                _ => serde_name(&p.outcome),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        block.timings.push(TimingRow {
+            what: t.icmpv6_echo,
+            v4: "—".to_owned(),
+            v6: if v6.is_empty() { "—".to_owned() } else { v6 },
+        });
+    }
+    if let Some(sub) = &obs.subresources {
+        block.subresources = sub
+            .hosts
+            .iter()
+            .map(|h| {
+                let ok = h.reachable_over_ipv6();
+                let state = match (&h.tcp, h.aaaa.addrs.first()) {
+                    (Some(tcp), Some(a)) => format!("{a}: {}", serde_name(&tcp.outcome)),
+                    _ => format!("AAAA: {}", serde_name(&h.aaaa.outcome)),
+                };
+                SubRow {
+                    host: h.host.clone(),
+                    kinds: h.kinds.join(", "),
+                    state,
+                    ok,
+                }
+            })
+            .collect();
+    }
 }
 
 pub async fn portal(
@@ -1028,6 +1089,7 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
             certs: vec![],
             chains: vec![],
             timings: vec![],
+            subresources: vec![],
         };
         evidence(ctx, &obs, &mut block);
         blocks.push(block);
