@@ -95,10 +95,11 @@ async fn lab_to_agent_to_collector(database: String) {
         &agent_yaml,
         format!(
             "agent_id: lab-agent\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
-             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
             dir.path().join("spool").display(),
             lab.resolver(),
             lab.dns.port,
+            lab.ports.smtp,
             lab.ca_path.display(),
             lab.pack_path.display(),
         ),

@@ -29,6 +29,7 @@ fn settings(lab: &Lab, timeout: Duration, budget: Duration) -> Settings {
         resolver: ResolverChoice::At(lab.resolver()),
         ca_file: Some(lab.ca_path.clone()),
         ns_port: lab.dns.port,
+        smtp_port: lab.ports.smtp,
         timeout,
         portal_budget: budget,
         ..Settings::default()
@@ -151,6 +152,34 @@ fn observations_record_the_facts_behind_each_scenario(run: &Run) {
             .unwrap()
             .message,
         "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: sso-v4only.lab.test (no AAAA; script)."
+    );
+    // SMTP with mail.lab.test over both families: greeting, EHLO, STARTTLS.
+    let smtp = good.smtp.as_ref().expect("SMTP probed");
+    let sessions: Vec<(
+        &str,
+        v6audit_model::Family,
+        v6audit_model::SmtpOutcome,
+        bool,
+        Option<&str>,
+    )> = smtp
+        .iter()
+        .map(|p| {
+            (
+                p.host.as_str(),
+                p.family,
+                p.outcome,
+                p.starttls,
+                p.banner_host.as_deref(),
+            )
+        })
+        .collect();
+    use v6audit_model::{Family as F, SmtpOutcome as O};
+    assert_eq!(
+        sessions,
+        [
+            ("mail.lab.test", F::V6, O::Ok, true, Some("mail.lab.test")),
+            ("mail.lab.test", F::V4, O::Ok, true, Some("mail.lab.test")),
+        ]
     );
     // ICMPv6 echo to ::1: answered as root (or where ping sockets are
     // allowed), else the missing permission is named.

@@ -67,6 +67,7 @@ pub struct SpoolFile {
 pub struct AuditFile {
     pub resolver: Option<String>,
     pub ns_port: Option<u16>,
+    pub smtp_port: Option<u16>,
     pub ca_file: Option<PathBuf>,
     pub rules: Option<PathBuf>,
     pub concurrency: Option<usize>,
@@ -301,6 +302,7 @@ impl AgentConfig {
             timeout,
             portal_budget: budget,
             ns_port: file.audit.ns_port.unwrap_or(53),
+            smtp_port: file.audit.smtp_port.unwrap_or(25),
             ..defaults
         };
         let agent_id = file

@@ -293,6 +293,7 @@ fn empty_observation(
         latency: None,
         icmpv6: None,
         subresources: None,
+        smtp: None,
     }
 }
 
@@ -452,8 +453,11 @@ async fn observe_within(
         let (l4, l6) = tokio::join!(one(t4), one(t6));
         PerFamily { ipv4: l4, ipv6: l6 }
     };
+    let mx = obs.dns.mx.clone();
+    let smtp = probe::smtp::check(ctx, &mx, deadline);
     let [v4, v6] = fetches;
-    let ((f4, b4, _), (f6, b6, found), latency) = tokio::join!(v4, v6, latency);
+    let ((f4, b4, _), (f6, b6, found), latency, smtp) = tokio::join!(v4, v6, latency, smtp);
+    obs.smtp = Some(smtp);
     obs.latency = Some(latency);
     // What an IPv6-only visitor's browser loads besides the page.
     if f6.outcome == FetchOutcome::Complete

@@ -49,6 +49,8 @@ pub struct Settings {
     pub user_agent: String,
     /// Send ICMPv6 echo to the portal's IPv6 addresses (`net.icmpv6-echo`).
     pub icmpv6: bool,
+    /// The port mail servers are asked on (25; labs use another).
+    pub smtp_port: u16,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
                 env!("CARGO_PKG_VERSION")
             ),
             icmpv6: true,
+            smtp_port: 25,
         }
     }
 }

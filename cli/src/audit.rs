@@ -40,6 +40,9 @@ pub struct AuditInputs {
     /// (net.ipv4.ping_group_range).
     #[arg(long)]
     pub no_icmpv6: bool,
+    /// The port mail servers are asked on over SMTP (labs use another).
+    #[arg(long, value_name = "PORT", default_value_t = 25)]
+    pub smtp_port: u16,
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
@@ -192,6 +195,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         portal_budget: Duration::from_secs_f64(inputs.budget.max(inputs.timeout)),
         ns_port: inputs.ns_port,
         icmpv6: !inputs.no_icmpv6,
+        smtp_port: inputs.smtp_port,
         ..Settings::default()
     };
     Some(Loaded {

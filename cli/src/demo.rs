@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
             resolver: ResolverChoice::At(lab.resolver()),
             ca_file: Some(lab.ca_path.clone()),
             ns_port: lab.dns.port,
+            smtp_port: lab.ports.smtp,
             // The silent and slow lab portals make the agent wait out a
             // timeout; a short one keeps the demo quick.
             timeout: Duration::from_secs(3),

@@ -4,6 +4,7 @@
 //! CA file and rule pack written out. Nothing here reaches beyond loopback.
 
 pub mod dns;
+pub mod mail;
 pub mod pki;
 pub mod scenario;
 pub mod web;
@@ -27,6 +28,8 @@ pub const ZONE_V4NS: &str = "v4ns.lab.test";
 pub const ZONE_MAILV4: &str = "mailv4.lab.test";
 const V4_ONLY_TARGET: &str = "sso-v4only.lab.test";
 pub(crate) const CNAME_EDGE: &str = "edge.lab.test";
+/// The mail server of the lab's main zone.
+const MAIL_HOST: &str = "mail.lab.test";
 
 /// Agencies the lab's portals are spread over.
 const AGENCIES: [&str; 4] = [
@@ -94,6 +97,8 @@ pub struct LabPorts {
     pub http_v6_refused: u16,
     pub https_v6_refused: u16,
     pub https_v6_silent: u16,
+    /// SMTP of mail.lab.test, on both families.
+    pub smtp: u16,
 }
 
 impl Lab {
@@ -110,12 +115,14 @@ impl Lab {
         let (ref_http, ref_http6, http_v6_refused) = web::bind_pair(false).map_err(bind)?;
         let (ref_tls, ref_tls6, https_v6_refused) = web::bind_pair(false).map_err(bind)?;
         let (sil_tls, sil_tls6, https_v6_silent) = web::bind_pair(true).map_err(bind)?;
+        let (smtp4, smtp6, smtp) = web::bind_pair(true).map_err(bind)?;
         let ports = LabPorts {
             http,
             https,
             http_v6_refused,
             https_v6_refused,
             https_v6_silent,
+            smtp,
         };
 
         // Portals and their DNS.
@@ -267,6 +274,10 @@ impl Lab {
                 web::serve(&mut tasks, l6, v6mode, Family::V6, sites.clone());
             }
         }
+        mail::serve(&mut tasks, smtp4, MAIL_HOST);
+        if let Some(l6) = v6(smtp6, &mut held)? {
+            mail::serve(&mut tasks, l6, MAIL_HOST);
+        }
 
         // Files a user (or a test) audits the lab with.
         let inventory_path = config.dir.join("lab-inventory.yaml");
@@ -307,6 +318,8 @@ impl Lab {
             self.resolver().to_string(),
             "--ns-port".to_owned(),
             self.dns.port.to_string(),
+            "--smtp-port".to_owned(),
+            self.ports.smtp.to_string(),
             "--ca-file".to_owned(),
             self.ca_path.display().to_string(),
             "--rules".to_owned(),

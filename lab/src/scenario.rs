@@ -174,6 +174,7 @@ impl Scenario {
                 ("tls.parity", Pass),
                 ("net.v6-latency", Pass),
                 ("web.subresources-v6", Pass),
+                ("mail.v6-smtp", Pass),
             ],
             Scenario::Ipv4Only => &[
                 ("dns.aaaa", Fail),
@@ -235,6 +236,7 @@ impl Scenario {
             ],
             Scenario::MailV4Only => &[
                 ("dns.mx-aaaa", Fail),
+                ("mail.v6-smtp", Skip),
                 ("dns.ns-aaaa", Pass),
                 ("web.parity", Pass),
             ],

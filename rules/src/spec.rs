@@ -24,11 +24,12 @@ pub enum RuleId {
     TlsParity,
     NetIcmpv6Echo,
     NetV6Latency,
+    MailV6Smtp,
 }
 
 impl RuleId {
     /// Every rule, in the order findings are reported.
-    pub const ALL: [RuleId; 15] = [
+    pub const ALL: [RuleId; 16] = [
         RuleId::DnsAaaa,
         RuleId::DnsAaaaGlobal,
         RuleId::DnsNsAaaa,
@@ -44,6 +45,7 @@ impl RuleId {
         RuleId::TlsParity,
         RuleId::NetIcmpv6Echo,
         RuleId::NetV6Latency,
+        RuleId::MailV6Smtp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,7 +124,7 @@ const NO_VANTAGE: (&str, &[&str]) = ("no_vantage", &[]);
 const NOT_CHECKED: (&str, &[&str]) = ("not_checked", &[]);
 
 /// Indexed by `RuleId as usize`.
-static SPECS: [RuleSpec; 15] = [
+static SPECS: [RuleSpec; 16] = [
     RuleSpec {
         id: "dns.aaaa",
         outcomes: &[
@@ -307,6 +309,22 @@ static SPECS: [RuleSpec; 15] = [
             ("similar", &["v6_ms", "v4_ms"]),
         ],
         params: &[Param::SlowerRatio, Param::SlowerExtraMs],
+    },
+    RuleSpec {
+        id: "mail.v6-smtp",
+        outcomes: &[
+            NOT_CHECKED,
+            ZONE_UNKNOWN,
+            ("no_mx", &["zone"]),
+            ("no_v6_mx", &["zone"]),
+            NO_VANTAGE,
+            ("blocked", &["servers"]),
+            ("unreachable", &["servers", "count", "total"]),
+            ("no_starttls", &["servers"]),
+            ("banner_differs", &["servers"]),
+            ("ok", &["count", "servers"]),
+        ],
+        params: &[],
     },
 ];
 

@@ -50,7 +50,7 @@ fn good_packs_load_and_override_only_what_they_name() {
 
 #[test]
 fn invalid_packs_give_exact_errors() {
-    let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency";
+    let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency, mail.v6-smtp";
     let unknown_rule = format!(
         "invalid/unknown-rule.yaml:5:3: rules: unknown rule `dns.aaa`; the rules are: {rules}"
     );
@@ -347,6 +347,24 @@ fn cdn_host(host: &str, ipv6: bool) -> SubresourceHost {
     }
 }
 
+/// An SMTP session with mail.example.gov.vn at this address.
+fn smtp(addr: &str, outcome: SmtpOutcome) -> SmtpProbe {
+    let addr: IpAddr = addr.parse().unwrap();
+    let ok = outcome == SmtpOutcome::Ok;
+    SmtpProbe {
+        host: "mail.example.gov.vn".into(),
+        family: Family::of(&addr),
+        addr,
+        port: 25,
+        outcome,
+        banner: ok.then(|| "220 mail.example.gov.vn ESMTP".to_owned()),
+        banner_host: ok.then(|| "mail.example.gov.vn".to_owned()),
+        starttls: ok,
+        ms: 30,
+        error: None,
+    }
+}
+
 /// A dual-stack portal done right, to be spoilt one fact at a time.
 struct ObsBuilder(Observation);
 
@@ -427,6 +445,10 @@ impl ObsBuilder {
                 hosts: vec![cdn_host("cdn.example.vn", true)],
                 truncated: false,
             }),
+            smtp: Some(vec![
+                smtp("2001:ee0:1::25", SmtpOutcome::Ok),
+                smtp("192.0.2.25", SmtpOutcome::Ok),
+            ]),
         })
     }
 
@@ -1152,4 +1174,45 @@ fn a_page_loading_from_an_ipv4_only_host_is_not_ipv6_complete() {
         v.finding("web.subresources-v6").unwrap().message,
         "No page came back over IPv6, so there is nothing to read (see web.v6-http)."
     );
+}
+
+#[test]
+fn mail_over_ipv6_greets_offers_starttls_and_names_the_same_host() {
+    let v = verdict(&ObsBuilder::good().build());
+    assert_eq!(
+        v.finding("mail.v6-smtp").unwrap().message,
+        "1 mail server address(es) greet, answer EHLO and offer STARTTLS over IPv6: mail.example.gov.vn ([2001:ee0:1::25]:25)."
+    );
+    let with = |f: fn(&mut Vec<SmtpProbe>)| {
+        verdict(
+            &ObsBuilder::good()
+                .with(|o| f(o.smtp.as_mut().unwrap()))
+                .build(),
+        )
+    };
+    let v = with(|p| p[0] = smtp("2001:ee0:1::25", SmtpOutcome::Refused));
+    let f = v.finding("mail.v6-smtp").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.message,
+        "1 of 1 mail server addresses do not speak SMTP over IPv6: mail.example.gov.vn ([2001:ee0:1::25]:25): refused."
+    );
+    // Not a stage rule: the portal is still complete.
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+    let v = with(|p| p[0].starttls = false);
+    assert_eq!(status(&v, "mail.v6-smtp"), Status::Warn);
+    let v = with(|p| p[0].banner_host = Some("mx-v6.example.net".into()));
+    assert_eq!(
+        v.finding("mail.v6-smtp").unwrap().message,
+        "The greeting names another host over IPv6 than over IPv4: mail.example.gov.vn (IPv6 says mx-v6.example.net, IPv4 says mail.example.gov.vn)."
+    );
+    // Port 25 silent over both families: this vantage probably blocks it.
+    let v = with(|p| {
+        p[0] = smtp("2001:ee0:1::25", SmtpOutcome::Timeout);
+        p[1] = smtp("192.0.2.25", SmtpOutcome::Timeout);
+    });
+    assert_eq!(status(&v, "mail.v6-smtp"), Status::Error);
+    // No mail server with AAAA: dns.mx-aaaa says so; nothing to connect to.
+    let v = with(|p| p.clear());
+    assert_eq!(status(&v, "mail.v6-smtp"), Status::Skip);
 }
