@@ -389,7 +389,33 @@ fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
             }
         }
     }
-    if failed.is_empty() {
+    // Every server, over either family, should hand out the same zone: the
+    // SOA serials it answered with, and who answered each.
+    let mut serials: std::collections::BTreeMap<u32, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for ns in &obs.dns.zone.name_servers {
+        for q in &ns.queries {
+            if let Some(serial) = q.soa_serial {
+                serials.entry(serial).or_default().push(format!(
+                    "{} ({})",
+                    ns.name,
+                    std::net::SocketAddr::new(q.addr, q.port)
+                ));
+            }
+        }
+    }
+    if failed.is_empty() && serials.len() > 1 {
+        let listed = serials
+            .iter()
+            .map(|(serial, who)| format!("{serial} from {}", who.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        out(
+            Status::Warn,
+            "serials_differ",
+            vec![zone, ("serials", listed)],
+        )
+    } else if failed.is_empty() {
         out(Status::Pass, "all", vec![zone, ("count", good.to_string())])
     } else if good == 0 {
         out(

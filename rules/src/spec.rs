@@ -161,6 +161,7 @@ static SPECS: [RuleSpec; 16] = [
             ("no_v6_ns", &["zone"]),
             NO_VANTAGE,
             ("all", &["zone", "count"]),
+            ("serials_differ", &["zone", "serials"]),
             ("some", &["zone", "failed", "count", "total"]),
             ("none", &["zone", "failed"]),
         ],

@@ -1216,3 +1216,31 @@ fn mail_over_ipv6_greets_offers_starttls_and_names_the_same_host() {
     let v = with(|p| p.clear());
     assert_eq!(status(&v, "mail.v6-smtp"), Status::Skip);
 }
+
+#[test]
+fn name_servers_that_hand_out_different_zone_serials_warn() {
+    let v = verdict(&ObsBuilder::good().build());
+    assert_eq!(status(&v, "dns.ns-v6-answers"), Status::Pass);
+    let stale = ObsBuilder::good()
+        .with(|o| {
+            for ns in &mut o.dns.zone.name_servers {
+                for q in &mut ns.queries {
+                    q.soa_serial = Some(2026112701);
+                }
+            }
+            let q = &mut o.dns.zone.name_servers[1].queries[0];
+            q.soa_serial = Some(2026110101);
+        })
+        .build();
+    let v = verdict(&stale);
+    let f = v.finding("dns.ns-v6-answers").unwrap();
+    assert_eq!(f.status, Status::Warn, "{}", f.message);
+    assert!(
+        f.message
+            .contains("SOA serials 2026110101 from ns2.example.gov.vn ("),
+        "{}",
+        f.message
+    );
+    // A warning does not hold the portal back.
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+}
