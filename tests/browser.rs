@@ -304,6 +304,14 @@ async fn the_dashboard_in_chromium() {
         .find("section.vantage li[data-host='edge.lab.test']")
         .await;
     assert_eq!(s.attr(&cdn, "data-ok").await.as_deref(), Some("true"));
+    let smtp = s
+        .find_all("section.vantage ul.smtp li[data-ok='true']")
+        .await;
+    assert_eq!(
+        smtp.len(),
+        4,
+        "mail.lab.test over IPv6 and IPv4, from each of the two vantages"
+    );
     s.screenshot(&shots.join("03b-subresources.png")).await;
     s.goto(&format!("{base}/portals/{id}")).await;
 

@@ -780,6 +780,7 @@ struct VantageBlock {
     chains: Vec<ChainView>,
     timings: Vec<TimingRow>,
     subresources: Vec<SubRow>,
+    smtp: Vec<SubRow>,
 }
 
 #[derive(Debug)]
@@ -989,6 +990,31 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
             v6: if v6.is_empty() { "—".to_owned() } else { v6 },
         });
     }
+    if let Some(sessions) = &obs.smtp {
+        block.smtp = sessions
+            .iter()
+            .map(|p| {
+                let ok = p.outcome == v6audit_model::SmtpOutcome::Ok;
+                let mut state = format!("{}: {}", p.family.label(), serde_name(&p.outcome));
+                if ok {
+                    state.push_str(if p.starttls {
+                        ", STARTTLS"
+                    } else {
+                        ", no STARTTLS"
+                    });
+                }
+                if let Some(b) = &p.banner {
+                    state.push_str(&format!(" · {b}"));
+                }
+                SubRow {
+                    host: format!("{} ({})", p.host, std::net::SocketAddr::new(p.addr, p.port)),
+                    kinds: String::new(),
+                    state,
+                    ok,
+                }
+            })
+            .collect();
+    }
     if let Some(sub) = &obs.subresources {
         block.subresources = sub
             .hosts
@@ -1090,6 +1116,7 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
             chains: vec![],
             timings: vec![],
             subresources: vec![],
+            smtp: vec![],
         };
         evidence(ctx, &obs, &mut block);
         blocks.push(block);

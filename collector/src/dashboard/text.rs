@@ -114,6 +114,7 @@ pub struct Texts {
     pub icmpv6_echo: &'static str,
     pub subresources: &'static str,
     pub over_ipv6: &'static str,
+    pub mail_servers: &'static str,
     // agencies
     pub agencies_title: &'static str,
     pub year: &'static str,
@@ -321,6 +322,7 @@ pub static EN: Texts = Texts {
     icmpv6_echo: "ICMPv6 echo",
     subresources: "Loaded from other hosts",
     over_ipv6: "over IPv6",
+    mail_servers: "Mail servers (SMTP)",
     agencies_title: "Agencies ranked by readiness",
     year: "Year",
     rank: "Rank",
@@ -496,6 +498,7 @@ pub static VI: Texts = Texts {
     icmpv6_echo: "ICMPv6 echo",
     subresources: "Tài nguyên từ máy chủ khác",
     over_ipv6: "qua IPv6",
+    mail_servers: "Máy chủ thư (SMTP)",
     agencies_title: "Xếp hạng cơ quan theo mức sẵn sàng",
     year: "Năm",
     rank: "Hạng",
