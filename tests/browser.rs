@@ -318,6 +318,8 @@ async fn the_dashboard_in_chromium() {
     // Vietnamese: the switch, then remembered on the next page.
     let vi = s.find("#lang-vi").await;
     s.click(&vi).await;
+    // The switch comes back to the same address: wait for the new page.
+    s.wait_for("html[lang='vi']").await;
     s.wait_for_url(|u| u.ends_with(&format!("/portals/{id}")))
         .await;
     let lang = s
@@ -332,6 +334,7 @@ async fn the_dashboard_in_chromium() {
     s.screenshot(&shots.join("05-portals-vi.png")).await;
     let en = s.find("#lang-en").await;
     s.click(&en).await;
+    s.wait_for("html[lang='en']").await;
     s.wait_for_url(|u| u.ends_with("/portals")).await;
     assert_eq!(s.text_of("h1").await, "Portals");
 
@@ -378,8 +381,8 @@ async fn the_dashboard_in_chromium() {
     s.type_into(&token, "admin-secret").await;
     let submit = s.find("#login button").await;
     s.click(&submit).await;
-    s.wait_for_url(|u| u.ends_with("/admin")).await;
-    assert_eq!(s.find_all("#admin-agents tbody tr").await.len(), 2);
+    // The sign-in posts and comes back to /admin: wait for the signed-in page.
+    assert_eq!(s.wait_for("#admin-agents tbody tr").await.len(), 2);
     for (field, value) in [("id", "citizen-2027"), ("name", "Dịch vụ công dân 2027")] {
         let e = s.find(&format!("#campaign input[name='{field}']")).await;
         s.type_into(&e, value).await;

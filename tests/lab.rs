@@ -497,3 +497,82 @@ async fn an_unreachable_resolver_is_an_error_not_a_missing_aaaa() {
     );
     assert!(!v.stage_certain);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_at_its_zones_apex_brings_its_www_and_the_reverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(LabConfig {
+        portals: 1,
+        mix: Mix::All,
+        dir: dir.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let pack = Arc::new(Pack::load(&lab.pack_path).unwrap());
+    let auditor = Auditor::new(settings(
+        &lab,
+        Duration::from_secs(5),
+        Duration::from_secs(15),
+    ))
+    .await
+    .unwrap();
+    let https = lab.ports.https;
+    let target = |host: &str| {
+        v6audit_model::Portal::from_target(&format!("https://{host}:{https}/")).unwrap()
+    };
+    let audit = |portals: Vec<v6audit_model::Portal>| {
+        let (auditor, pack) = (auditor.clone(), pack.clone());
+        async move {
+            auditor
+                .audit(portals, pack, v6audit_model::Lang::En, "test", None)
+                .await
+                .results
+                .into_iter()
+                .map(|r| (r.portal.id, r.observation.host, r.verdict.stage))
+                .collect::<Vec<_>>()
+        }
+    };
+    // The apex (found by the zone walk) brings www.; each is audited.
+    let got = audit(vec![target("lab.test")]).await;
+    let (apex_id, www_id) = (got[0].0.clone(), got[1].0.clone());
+    assert_eq!(
+        got,
+        [
+            (apex_id.clone(), "lab.test".to_owned(), Stage::Ipv6Complete),
+            (
+                format!("{apex_id}-www"),
+                "www.lab.test".to_owned(),
+                Stage::Ipv6Complete
+            ),
+        ]
+    );
+    assert_eq!(www_id, format!("{apex_id}-www"));
+    // www. brings the apex.
+    let got = audit(vec![target("www.lab.test")]).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].1, "lab.test");
+    assert!(got[1].0.ends_with("-apex"), "{got:?}");
+    // Both named already, a portal below the apex, or also_www: false: nothing added.
+    assert_eq!(
+        audit(vec![target("lab.test"), target("www.lab.test")])
+            .await
+            .len(),
+        2
+    );
+    let below = lab.portals[0].host.clone();
+    assert_eq!(audit(vec![target(&below)]).await.len(), 1);
+    let mut off = target("lab.test");
+    off.also_www = false;
+    assert_eq!(audit(vec![off]).await.len(), 1);
+    // In an inventory, per portal or in its defaults.
+    let inv = v6audit_model::Inventory::parse(
+        &format!("schema: v6audit/inventory/v1\ndefaults: {{also_www: false}}\nportals:\n  - {{id: apex, url: \"https://lab.test:{https}/\"}}\n  - {{id: apex2, url: \"https://lab.test:{https}/x\", also_www: true}}\n"),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        inv.portals.iter().map(|p| p.also_www).collect::<Vec<_>>(),
+        [false, true]
+    );
+    lab.shutdown().await;
+}

@@ -156,6 +156,63 @@ impl Auditor {
         rx
     }
 
+    /// Adds each portal's `www.` counterpart when the portal is at its
+    /// zone's apex (found by the zone walk, never by counting labels), and
+    /// the apex when the portal is `www.` of it, as citizens type either;
+    /// only when that name has an address, is not audited already, and the
+    /// portal allows it (`also_www`). A counterpart follows its portal.
+    pub async fn expand(&self, portals: Vec<Portal>) -> Vec<Portal> {
+        let hosts: std::collections::HashSet<String> =
+            portals.iter().map(|p| p.host.clone()).collect();
+        let limit = Arc::new(Semaphore::new(self.ctx.settings.concurrency.max(1)));
+        let step = self.ctx.settings.timeout;
+        let found = join_all(portals.iter().map(|p| {
+            let (limit, hosts) = (limit.clone(), &hosts);
+            async move {
+                if !p.also_www {
+                    return None;
+                }
+                let _permit = limit.acquire().await.ok()?;
+                let apex = tokio::time::timeout(step, dns::find_apex(&self.ctx.dns, &p.host))
+                    .await
+                    .ok()?
+                    .ok()?;
+                let other = if apex == p.host {
+                    format!("www.{apex}")
+                } else if p.host == format!("www.{apex}") {
+                    apex
+                } else {
+                    return None;
+                };
+                if hosts.contains(&other) {
+                    return None;
+                }
+                let (a, aaaa) =
+                    tokio::time::timeout(step, dns::host_addresses(&self.ctx.dns, &other))
+                        .await
+                        .ok()?;
+                if a.addrs.is_empty() && aaaa.addrs.is_empty() {
+                    return None;
+                }
+                p.counterpart(&other)
+            }
+        }))
+        .await;
+        let mut out = Vec::with_capacity(portals.len());
+        let mut ids: std::collections::HashSet<String> =
+            portals.iter().map(|p| p.id.clone()).collect();
+        for (p, extra) in portals.into_iter().zip(found) {
+            out.push(p);
+            if let Some(c) = extra
+                && ids.insert(c.id.clone())
+            {
+                tracing::debug!(portal = %c.id, host = %c.host, "counterpart added");
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// Observes and judges one portal.
     pub async fn audit_one(&self, portal: &Portal, pack: &Pack, lang: Lang) -> PortalResult {
         tracing::debug!(portal = %portal.id, url = %portal.url, "probing");
@@ -209,6 +266,7 @@ impl Auditor {
         mut on_event: impl FnMut(&Event) -> Result<(), E>,
     ) -> Result<Report, E> {
         let start = Instant::now();
+        let portals = self.expand(portals).await;
         let n = portals.len();
         let mut rx = self.run(portals, pack.clone(), lang);
         let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();

@@ -40,8 +40,9 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<Outcome> {
         }
     };
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let portals = auditor.expand(loaded.inventory.portals.clone()).await;
     v6audit_agent::tui::run_terminal(
-        loaded.inventory.portals.clone(),
+        portals,
         auditor,
         loaded.pack.clone(),
         loaded.lang,

@@ -89,6 +89,9 @@ impl Catalog {
                     if let Some(t) = p.target_stage {
                         obj.insert("target_stage".into(), t.number().into());
                     }
+                    if !p.also_www {
+                        obj.insert("also_www".into(), false.into());
+                    }
                 }
                 v
             })

@@ -145,9 +145,26 @@ impl Lab {
         zone_mailv4.host(&format!("mx.{ZONE_MAILV4}"), true, None);
         zone.host(V4_ONLY_TARGET, true, None);
         zone.host(CNAME_EDGE, true, Some(Ipv6Addr::LOCALHOST));
+        // The zone's apex and its www. both serve a portal done right, for
+        // the apex/www counterparts (`also_www`).
+        zone.host(ZONE, true, Some(Ipv6Addr::LOCALHOST));
+        zone.host(&format!("www.{ZONE}"), true, Some(Ipv6Addr::LOCALHOST));
 
         let mut portals = Vec::with_capacity(config.portals);
         let mut by_host = HashMap::new();
+        for (host, name) in [
+            (ZONE.to_owned(), "Cổng gốc của vùng lab.test"),
+            (format!("www.{ZONE}"), "Cổng www của vùng lab.test"),
+        ] {
+            by_host.insert(
+                host,
+                web::Site {
+                    scenario: Scenario::Good,
+                    name: name.to_owned(),
+                    tls_port: https,
+                },
+            );
+        }
         let mut inventory = String::new();
         let _ = writeln!(
             inventory,

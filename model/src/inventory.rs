@@ -159,6 +159,10 @@ pub struct Defaults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 4))]
     pub target_stage: Option<u8>,
+    /// Also audit `www.` of a portal at its zone's apex, and the apex of a
+    /// `www.` portal, when that name exists (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_www: Option<bool>,
 }
 
 impl Defaults {
@@ -167,6 +171,7 @@ impl Defaults {
             && self.ports.is_none()
             && self.tags.is_empty()
             && self.target_stage.is_none()
+            && self.also_www.is_none()
     }
 }
 
@@ -202,6 +207,11 @@ pub struct PortalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<u8>", range(max = 4))]
     pub target_stage: Option<Spanned<u8>>,
+    /// Also audit `www.` of this portal when it is at its zone's apex (and
+    /// the apex when it is `www.`), if that name exists. Default: the
+    /// inventory's default, else true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_www: Option<bool>,
 }
 
 /// A port to probe, and whether it speaks TLS.
@@ -235,6 +245,8 @@ pub struct Portal {
     pub ports: Vec<PortSpec>,
     pub tags: Vec<String>,
     pub target_stage: Option<Stage>,
+    /// Audit the `www.`/apex counterpart too (see [`PortalEntry::also_www`]).
+    pub also_www: bool,
 }
 
 impl Portal {
@@ -265,6 +277,35 @@ impl Portal {
             audience: None,
             tags: Vec::new(),
             target_stage: None,
+            also_www: true,
+        })
+    }
+
+    /// The same portal under another host name (its `www.` or apex
+    /// counterpart): id `<id>-www` or `<id>-apex`, the URL's host replaced,
+    /// tagged `counterpart`, and not expanded again.
+    pub fn counterpart(&self, host: &str) -> Option<Portal> {
+        let mut url = self.url.clone();
+        url.set_host(Some(host)).ok()?;
+        let suffix = if host.starts_with("www.") {
+            "www"
+        } else {
+            "apex"
+        };
+        let mut tags = self.tags.clone();
+        tags.push("counterpart".to_owned());
+        Some(Portal {
+            id: format!("{}-{suffix}", self.id),
+            url,
+            host: host.to_owned(),
+            name: self.name.as_ref().map(|n| format!("{n} ({host})")),
+            agency: self.agency.clone(),
+            category: self.category,
+            audience: self.audience,
+            ports: self.ports.clone(),
+            tags,
+            target_stage: self.target_stage,
+            also_www: false,
         })
     }
 }
@@ -500,6 +541,7 @@ impl InventoryFile {
                 ports,
                 tags,
                 target_stage,
+                also_www: entry.also_www.or(self.defaults.also_www).unwrap_or(true),
             });
         }
         let mut campaigns = Vec::with_capacity(self.campaigns.len());

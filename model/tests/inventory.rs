@@ -40,7 +40,7 @@ fn invalid_fixtures_give_exact_errors() {
         ),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:5:5: portals[0].agnecy: unknown field `agnecy`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage",
+            "invalid/unknown-field.yaml:5:5: portals[0].agnecy: unknown field `agnecy`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage, also_www",
         ),
         (
             "invalid/bad-url.yaml",

@@ -274,6 +274,20 @@ impl Session {
         }
     }
 
+    /// Waits (at most 10 s) until an element matches the selector: for a
+    /// form that posts and comes back to the same address.
+    pub async fn wait_for(&self, css: &str) -> Vec<Element> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.find_all(css).await;
+            if !found.is_empty() {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "nothing matched {css}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG screenshot of the viewport.
     pub async fn screenshot(&self, path: &Path) {
         let b64 = self.ok(reqwest::Method::GET, "/screenshot", None).await;
