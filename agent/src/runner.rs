@@ -173,7 +173,7 @@ impl Auditor {
                     return None;
                 }
                 let _permit = limit.acquire().await.ok()?;
-                let apex = tokio::time::timeout(step, dns::find_apex(&self.ctx.dns, &p.host))
+                let apex = tokio::time::timeout(step, self.ctx.zones.apex(&self.ctx.dns, &p.host))
                     .await
                     .ok()?
                     .ok()?;

@@ -148,7 +148,8 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ))
 }
 
-fn now_ms() -> i64 {
+/// Now, in milliseconds since the epoch.
+pub(crate) fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
@@ -604,12 +605,13 @@ fn parse_date(field: &str, s: &str) -> Result<Date, ApiError> {
     })
 }
 
-async fn history(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    Query(q): Query<Range>,
-) -> Result<Response, ApiError> {
-    let offset = state.config.utc_offset;
+/// `from` and `to` of a query: `to` defaults to today, `from` to
+/// `default_days` before `to`.
+fn date_range(
+    q: &Range,
+    offset: time::UtcOffset,
+    default_days: i64,
+) -> Result<(Date, Date), ApiError> {
     let to =
         q.to.as_deref()
             .map(|s| parse_date("to", s))
@@ -620,7 +622,17 @@ async fn history(
         .as_deref()
         .map(|s| parse_date("from", s))
         .transpose()?
-        .unwrap_or(to - time::Duration::days(365));
+        .unwrap_or(to - time::Duration::days(default_days));
+    Ok((from, to))
+}
+
+async fn history(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<Range>,
+) -> Result<Response, ApiError> {
+    let offset = state.config.utc_offset;
+    let (from, to) = date_range(&q, offset, 365)?;
     let start = from.midnight().assume_offset(offset).unix_timestamp() * 1000;
     let end = (to.midnight().assume_offset(offset).unix_timestamp() + 86_400) * 1000 - 1;
     let points = state
@@ -652,18 +664,7 @@ async fn progress(
     State(state): State<Arc<AppState>>,
     Query(q): Query<Range>,
 ) -> Result<Response, ApiError> {
-    let offset = state.config.utc_offset;
-    let to =
-        q.to.as_deref()
-            .map(|s| parse_date("to", s))
-            .transpose()?
-            .unwrap_or_else(|| views::today(offset));
-    let from = q
-        .from
-        .as_deref()
-        .map(|s| parse_date("from", s))
-        .transpose()?
-        .unwrap_or(to - time::Duration::days(90));
+    let (from, to) = date_range(&q, state.config.utc_offset, 90)?;
     if from > to || (to - from).whole_days() > 3660 {
         let mut r = Refusal::new(
             400,
@@ -718,17 +719,13 @@ async fn ranking(
 ) -> Result<Response, ApiError> {
     let today = views::today(state.config.utc_offset);
     let year = q.year.unwrap_or(today.year());
-    let end = if year >= today.year() {
-        today
-    } else {
-        Date::from_calendar_date(year, time::Month::December, 31).map_err(|_| {
-            ApiError(Refusal::new(
-                400,
-                "invalid_query",
-                format!("{year} is not a year"),
-            ))
-        })?
-    };
+    let end = views::ranking_end(today, year).ok_or_else(|| {
+        ApiError(Refusal::new(
+            400,
+            "invalid_query",
+            format!("{year} is not a year"),
+        ))
+    })?;
     let list = state
         .projections
         .ranking(&state, views::day_of_date(end))

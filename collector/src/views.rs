@@ -333,6 +333,16 @@ pub fn progress(
         .collect()
 }
 
+/// The day a year's ranking is taken on: its last day, or today for the
+/// current year (and later ones); None for a year the calendar lacks.
+pub fn ranking_end(today: Date, year: i32) -> Option<Date> {
+    if year >= today.year() {
+        Some(today)
+    } else {
+        Date::from_calendar_date(year, time::Month::December, 31).ok()
+    }
+}
+
 /// How the ranking is computed, for the API's answer and the dashboard.
 pub const RANKING_METHOD: &str = "Readiness index of an agency = sum over its portals of weight x stage / 4, divided by \
 the sum of the weights, x 100. A portal's stage is its lowest stage over vantages on the last day of the year (today \

@@ -46,13 +46,32 @@ pub struct ZoneFacts {
     pub mx: MxObservation,
 }
 
-/// Zone facts by apex, each computed once even when many portals ask at once.
+/// Zone facts by apex, each computed once even when many portals ask at
+/// once; and each host's apex once found, so the walk done to find a
+/// portal's www./apex counterpart is not done again when it is probed.
 #[derive(Debug, Default)]
 pub struct ZoneCache {
     zones: Mutex<HashMap<String, Arc<OnceCell<ZoneFacts>>>>,
+    apexes: Mutex<HashMap<String, String>>,
 }
 
 impl ZoneCache {
+    /// The apex of `host`'s zone: from the cache, else walked (and a found
+    /// one kept; a failure is not, so a later ask may succeed).
+    pub async fn apex(&self, dns: &Dns, host: &str) -> Result<String, LookupFailure> {
+        let known = {
+            let apexes = self.apexes.lock().unwrap_or_else(|p| p.into_inner());
+            apexes.get(host).cloned()
+        };
+        if let Some(apex) = known {
+            return Ok(apex);
+        }
+        let apex = find_apex(dns, host).await?;
+        let mut apexes = self.apexes.lock().unwrap_or_else(|p| p.into_inner());
+        apexes.insert(host.to_owned(), apex.clone());
+        Ok(apex)
+    }
+
     fn cell(&self, apex: &str) -> Arc<OnceCell<ZoneFacts>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
@@ -75,7 +94,7 @@ pub async fn zone(
     settings: ZoneSettings,
     host: &str,
 ) -> (ZoneObservation, MxObservation) {
-    let apex = match find_apex(dns, host).await {
+    let apex = match cache.apex(dns, host).await {
         Ok(apex) => apex,
         Err(f) => {
             return (

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use v6audit_model::Lang;
 
 use crate::api::AppState;
+pub(crate) use crate::api::now_ms;
 use crate::config::{Access, hash_token};
 use text::Texts;
 
@@ -154,37 +155,19 @@ fn may_read(state: &AppState, headers: &HeaderMap) -> bool {
     admin_session(state, headers).is_some()
 }
 
-/// Standard base64 (RFC 4648, with padding), for Basic auth.
+/// Standard base64 (RFC 4648), for Basic auth; padding optional, at most
+/// 4 KiB of input.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes = s.trim_end_matches('=').as_bytes();
-    if bytes.len() > 4096 {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    if s.len() > 4096 {
         return None;
     }
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= val(*c)? << (18 - 6 * i);
-        }
-        let b = n.to_be_bytes();
-        match chunk.len() {
-            4 => out.extend_from_slice(&b[1..4]),
-            3 => out.extend_from_slice(&b[1..3]),
-            2 => out.push(b[1]),
-            _ => return None,
-        }
-    }
-    Some(out)
+    LENIENT.decode(s).ok()
 }
 
 /// Refuses reads the configuration does not allow (pages and the read API).
@@ -313,10 +296,6 @@ impl Ctx {
             },
         )
     }
-}
-
-pub fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 /// A rendered page with the security headers; `no-store`, since pages can

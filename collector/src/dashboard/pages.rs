@@ -450,14 +450,7 @@ fn portal_row(ctx: &Ctx, v: &PortalView) -> PortalRow {
             .ok()
             .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
     });
-    let search = format!(
-        "{} {} {} {}",
-        p.id,
-        p.name.as_deref().unwrap_or(""),
-        p.url,
-        p.agency.as_deref().unwrap_or("")
-    )
-    .to_lowercase();
+    let search = search_text(p);
     PortalRow {
         id: p.id.clone(),
         href: portal_href(&p.id),
@@ -488,21 +481,24 @@ fn options(values: impl IntoIterator<Item = (String, String)>, selected: &str) -
 }
 
 /// Whether a portal passes the page's filters.
+/// What the search box looks in: id, name, address and agency, lower case
+/// (the server's filter and the script's, through `data-search`).
+fn search_text(p: &PortalInfo) -> String {
+    format!(
+        "{} {} {} {}",
+        p.id,
+        p.name.as_deref().unwrap_or(""),
+        p.url,
+        p.agency.as_deref().unwrap_or("")
+    )
+    .to_lowercase()
+}
+
 fn matches(v: &PortalView, f: &PortalFilter, vantage_of: &BTreeMap<String, String>) -> bool {
     let p = &v.portal;
     let q = f.q.trim().to_lowercase();
-    if !q.is_empty() {
-        let hay = format!(
-            "{} {} {} {}",
-            p.id,
-            p.name.as_deref().unwrap_or(""),
-            p.url,
-            p.agency.as_deref().unwrap_or("")
-        )
-        .to_lowercase();
-        if !hay.contains(&q) {
-            return false;
-        }
+    if !q.is_empty() && !search_text(p).contains(&q) {
+        return false;
     }
     if !f.agency.is_empty() && p.agency.as_deref() != Some(f.agency.as_str()) {
         return false;
@@ -1265,16 +1261,11 @@ fn rank_row(ctx: &Ctx, r: &views::AgencyRank) -> RankRow {
     }
 }
 
-/// The day a year's ranking is taken on: its last day, or today for this year.
+/// The day a year's ranking is taken on (years clamped to 2000..this year).
 fn ranking_day(ctx: &Ctx, year: Option<i32>) -> (i32, Date) {
     let today = views::today(ctx.state.config.utc_offset);
     let year = year.unwrap_or(today.year()).clamp(2000, today.year());
-    let end = if year >= today.year() {
-        today
-    } else {
-        Date::from_calendar_date(year, time::Month::December, 31).unwrap_or(today)
-    };
-    (year, end)
+    (year, views::ranking_end(today, year).unwrap_or(today))
 }
 
 pub async fn agencies(

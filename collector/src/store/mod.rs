@@ -251,13 +251,6 @@ pub trait Storage: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> impl Future<Output = Result<Vec<HistoryPoint>, StoreError>> + Send;
-    /// Daily stages from `from_day` to `to_day`, plus each portal and agent's
-    /// last day before `from_day` (to carry forward).
-    fn daily(
-        &self,
-        from_day: i64,
-        to_day: i64,
-    ) -> impl Future<Output = Result<Vec<DailyStage>, StoreError>> + Send;
     /// From `from_day` on, ordered by portal, agent and day: each portal and
     /// agent's first day, and every day whose stage differs from the day
     /// before it (the days between carry it forward).
@@ -369,7 +362,6 @@ delegate! {
     fn latest(&self) -> Result<Vec<Latest>, StoreError>;
     fn result(&self, id: &str) -> Result<Option<StoredResult>, StoreError>;
     fn history(&self, portal_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<HistoryPoint>, StoreError>;
-    fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError>;
     fn daily_changes_since(&self, from_day: i64) -> Result<Vec<DailyStage>, StoreError>;
     fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError>;
     fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError>;

@@ -332,37 +332,6 @@ macro_rules! sql_store {
                     .map_err(StoreError::from)
             }
 
-            async fn daily(&self, from_day: i64, to_day: i64) -> Result<Vec<DailyStage>, StoreError> {
-                // Before the range, each pair's last day: found per pair of
-                // `latest` (every pair with a result has one) by an index
-                // seek on daily_by_portal, not by scanning the history.
-                let rows = sqlx::query(
-                    "SELECT day, portal_id, agent, stage FROM daily WHERE day >= $1 AND day <= $2 \
-                     UNION ALL \
-                     SELECT d.day, d.portal_id, d.agent, d.stage FROM latest l \
-                     JOIN daily d ON d.portal_id = l.portal_id AND d.agent = l.agent \
-                      AND d.day = (SELECT x.day FROM daily x \
-                                   WHERE x.portal_id = l.portal_id AND x.agent = l.agent AND x.day < $1 \
-                                   ORDER BY x.day DESC LIMIT 1) \
-                     ORDER BY 1, 2, 3",
-                )
-                .bind(from_day)
-                .bind(to_day)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(DailyStage {
-                            day: row.try_get("day")?,
-                            portal_id: row.try_get("portal_id")?,
-                            agent: row.try_get("agent")?,
-                            stage: row.try_get("stage")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
-            }
-
             async fn daily_changes_since(&self, from_day: i64) -> Result<Vec<DailyStage>, StoreError> {
                 use futures_util::TryStreamExt;
                 let mut rows = sqlx::query(
