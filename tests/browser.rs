@@ -12,13 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde_json::{Value, json};
-use v6audit_agent::daemon::{AgentConfig, Daemon, Log};
+use v6audit_agent::daemon::{AgentConfig, Daemon};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::store::Storage;
 use v6audit_collector::{Config, Overrides};
@@ -27,15 +27,6 @@ use webdriver::{Driver, Session};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-#[derive(Default)]
-struct Lines(Mutex<Vec<String>>);
-
-impl Log for Lines {
-    fn line(&self, text: &str) {
-        self.0.lock().unwrap().push(text.to_owned());
-    }
-}
 
 /// The browser's tools, or None (skip) when they are not installed.
 fn browser() -> Option<(PathBuf, PathBuf)> {
@@ -55,24 +46,10 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
 
 /// Runs one agent daemon against the lab twice, pushing to the collector.
 async fn agent_runs(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str) {
-    let yaml = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &yaml,
-        format!(
-            "agent_id: {name}\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
-             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
-            dir.join(format!("spool-{name}")).display(),
-            lab.resolver(),
-            lab.dns.port,
-            lab.ports.smtp,
-            lab.ca_path.display(),
-            lab.pack_path.display(),
-        ),
-    )
-    .unwrap();
+    let yaml = common::lab_agent_yaml(dir, lab, base, token, name);
     let config = AgentConfig::load(&yaml, dir, name).unwrap();
     let daemon = Daemon::new(config).unwrap();
-    let log = Lines::default();
+    let log = common::Lines::default();
     daemon.run(Some(2), &log, std::future::pending()).await;
     let lines = log.0.lock().unwrap().clone();
     assert_eq!(

@@ -6,23 +6,17 @@
 // A test that cannot unwrap should fail loudly, not handle the error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+mod common;
 
+use std::sync::Arc;
+
+use common::Lines;
 use serde_json::Value;
-use v6audit_agent::daemon::{AgentConfig, Daemon, Log};
+use v6audit_agent::daemon::{AgentConfig, Daemon};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::store::Storage;
 use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
-
-#[derive(Default)]
-struct Lines(Mutex<Vec<String>>);
-
-impl Log for Lines {
-    fn line(&self, text: &str) {
-        self.0.lock().unwrap().push(text.to_owned());
-    }
-}
 
 async fn postgres_database() -> Option<String> {
     let Ok(admin) = std::env::var("V6AUDIT_TEST_POSTGRES_URL") else {
@@ -90,21 +84,7 @@ async fn lab_to_agent_to_collector(database: String) {
     ));
 
     // The agent daemon: inventory from the collector, two runs a second apart.
-    let agent_yaml = dir.path().join("agent.yaml");
-    std::fs::write(
-        &agent_yaml,
-        format!(
-            "agent_id: lab-agent\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
-             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
-            dir.path().join("spool").display(),
-            lab.resolver(),
-            lab.dns.port,
-            lab.ports.smtp,
-            lab.ca_path.display(),
-            lab.pack_path.display(),
-        ),
-    )
-    .unwrap();
+    let agent_yaml = common::lab_agent_yaml(dir.path(), &lab, &base, &token, "lab-agent");
     let config = AgentConfig::load(&agent_yaml, dir.path(), "lab-agent").unwrap();
     let daemon = Daemon::new(config).unwrap();
     let log = Arc::new(Lines::default());

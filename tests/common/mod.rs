@@ -1,0 +1,43 @@
+//! What the end-to-end test files share: a log that keeps the agent
+//! daemon's lines, and the agent configuration that audits the lab and
+//! pushes to a collector.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use v6audit_agent::daemon::Log;
+use v6audit_lab::Lab;
+
+/// The daemon's lines, kept for assertions.
+#[derive(Default)]
+pub struct Lines(pub Mutex<Vec<String>>);
+
+impl Log for Lines {
+    fn line(&self, text: &str) {
+        self.0.lock().unwrap().push(text.to_owned());
+    }
+}
+
+/// Writes `<name>.yaml` in `dir`: agent `name`, the collector at `base` with
+/// `token`, its inventory from the collector, a run a second, the lab's
+/// resolver, ports, CA and pack, short timeouts. Returns its path.
+pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str) -> PathBuf {
+    let yaml = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &yaml,
+        format!(
+            "agent_id: {name}\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
+            dir.join(format!("spool-{name}")).display(),
+            lab.resolver(),
+            lab.dns.port,
+            lab.ports.smtp,
+            lab.ca_path.display(),
+            lab.pack_path.display(),
+        ),
+    )
+    .unwrap();
+    yaml
+}
