@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use v6audit_agent::probe::dns::find_apex;
+use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::resolver::Dns;
 use v6audit_agent::{Auditor, ResolverChoice, Settings};
 use v6audit_lab::{Lab, LabConfig, Mix, RecordData, Scenario, Zone};
@@ -30,6 +31,9 @@ fn settings(lab: &Lab, timeout: Duration, budget: Duration) -> Settings {
         ca_file: Some(lab.ca_path.clone()),
         ns_port: lab.dns.port,
         smtp_port: lab.ports.smtp,
+        dnssec: Some(std::sync::Arc::new(
+            Anchor::from_file(&lab.anchor_path).expect("the lab writes its trust anchor"),
+        )),
         timeout,
         portal_budget: budget,
         ..Settings::default()

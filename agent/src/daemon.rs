@@ -68,6 +68,10 @@ pub struct AuditFile {
     pub resolver: Option<String>,
     pub ns_port: Option<u16>,
     pub smtp_port: Option<u16>,
+    /// DNSKEY records DNSSEC validation starts from (default: the root's).
+    pub trust_anchor: Option<PathBuf>,
+    /// `false` turns the DNSSEC check off.
+    pub dnssec: Option<bool>,
     pub ca_file: Option<PathBuf>,
     pub rules: Option<PathBuf>,
     pub concurrency: Option<usize>,
@@ -279,6 +283,17 @@ impl AgentConfig {
                 },
             },
         };
+        let dnssec = match (file.audit.dnssec, &file.audit.trust_anchor) {
+            (Some(false), _) => None,
+            (_, Some(path)) => match crate::probe::dnssec::Anchor::from_file(&rel(path)) {
+                Ok(a) => Some(std::sync::Arc::new(a)),
+                Err(e) => {
+                    errors.push(err(&name, "audit.trust_anchor", e));
+                    None
+                }
+            },
+            (_, None) => Some(std::sync::Arc::new(crate::probe::dnssec::Anchor::root())),
+        };
         let mut secs = |field: &str, v: &Option<String>, default: u64| -> Duration {
             match v {
                 None => Duration::from_secs(default),
@@ -303,6 +318,7 @@ impl AgentConfig {
             portal_budget: budget,
             ns_port: file.audit.ns_port.unwrap_or(53),
             smtp_port: file.audit.smtp_port.unwrap_or(25),
+            dnssec,
             ..defaults
         };
         let agent_id = file

@@ -25,6 +25,9 @@ pub struct Dns {
     resolver: TokioResolver,
     label: String,
     timeout: Duration,
+    /// The resolvers' addresses, for questions the agent builds itself
+    /// (DNSSEC's, with the DO bit).
+    upstreams: Vec<SocketAddr>,
 }
 
 /// A failed lookup, classified.
@@ -55,10 +58,12 @@ fn opts(timeout: Duration) -> ResolverOpts {
 
 impl Dns {
     pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Dns, AgentError> {
+        let mut upstreams = Vec::new();
         let resolver = match choice {
             ResolverChoice::System => {
                 let mut b = TokioResolver::builder_tokio()
                     .map_err(|e| AgentError::SystemResolver(e.to_string()))?;
+                upstreams = system_upstreams();
                 let keep = b.options_mut().clone();
                 let mut o = opts(timeout);
                 o.ndots = keep.ndots;
@@ -69,6 +74,7 @@ impl Dns {
                 })?
             }
             ResolverChoice::At(addr) => {
+                upstreams.push(*addr);
                 let mut udp = ConnectionConfig::udp();
                 udp.port = addr.port();
                 let mut tcp = ConnectionConfig::tcp();
@@ -90,7 +96,13 @@ impl Dns {
             resolver,
             label: choice.label(),
             timeout,
+            upstreams,
         })
+    }
+
+    /// The resolvers' addresses.
+    pub fn upstreams(&self) -> &[SocketAddr] {
+        &self.upstreams
     }
 
     pub fn label(&self) -> &str {
@@ -182,6 +194,22 @@ impl Dns {
             },
         }
     }
+}
+
+/// The system's resolvers (/etc/resolv.conf), each on its UDP port.
+fn system_upstreams() -> Vec<SocketAddr> {
+    let Ok((config, _)) = hickory_resolver::system_conf::read_system_conf() else {
+        return Vec::new();
+    };
+    let mut out: Vec<SocketAddr> = Vec::new();
+    for ns in config.name_servers() {
+        let port = ns.connections.first().map_or(53, |c| c.port);
+        let addr = SocketAddr::new(ns.ip, port);
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    out
 }
 
 /// `name` as an absolute DNS name.

@@ -352,6 +352,7 @@ fn empty_observation(
         icmpv6: None,
         subresources: None,
         smtp: None,
+        dnssec: None,
     }
 }
 
@@ -380,6 +381,7 @@ async fn observe_within(
     let zone_settings = dns::ZoneSettings {
         ns_port: ctx.settings.ns_port,
         ns_timeout: ctx.settings.ns_timeout,
+        anchor: ctx.settings.dnssec.as_deref(),
     };
     let zone = dns::zone(&ctx.dns, &ctx.zones, &ctx.reach, zone_settings, host);
     let endpoints = join_all(addrs.iter().flat_map(|ip| {
@@ -395,9 +397,10 @@ async fn observe_within(
             None
         }
     };
-    let ((zone, mx), probed, icmpv6) = tokio::join!(zone, endpoints, icmpv6);
+    let ((zone, mx, dnssec), probed, icmpv6) = tokio::join!(zone, endpoints, icmpv6);
     obs.dns.zone = zone;
     obs.dns.mx = mx;
+    obs.dnssec = dnssec;
     obs.icmpv6 = icmpv6;
 
     // Each family's page: its first exchange came over the endpoint connection

@@ -4,7 +4,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::probe::dnssec::Anchor;
 
 /// Where DNS questions go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,9 @@ pub struct Settings {
     pub icmpv6: bool,
     /// The port mail servers are asked on (25; labs use another).
     pub smtp_port: u16,
+    /// Where DNSSEC validation starts (`dns.dnssec`): the root's keys by
+    /// default, a lab's keys in tests; None turns the check off.
+    pub dnssec: Option<Arc<Anchor>>,
 }
 
 impl Default for Settings {
@@ -72,6 +78,7 @@ impl Default for Settings {
             ),
             icmpv6: true,
             smtp_port: 25,
+            dnssec: Some(Arc::new(Anchor::root())),
         }
     }
 }

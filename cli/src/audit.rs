@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use v6audit_agent::output::{self, Format};
+use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
 use v6audit_model::{Inventory, Lang, PortalResult, Report};
@@ -43,6 +44,14 @@ pub struct AuditInputs {
     /// The port mail servers are asked on over SMTP (labs use another).
     #[arg(long, value_name = "PORT", default_value_t = 25)]
     pub smtp_port: u16,
+    /// Start DNSSEC validation (dns.dnssec) from the DNSKEY records in this
+    /// file (zone-file lines, as `dig DNSKEY <zone>` prints them) instead of
+    /// the root zone's keys; for labs and private roots.
+    #[arg(long, value_name = "KEYS")]
+    pub trust_anchor: Option<PathBuf>,
+    /// Do not check DNSSEC (dns.dnssec then says it was not checked).
+    #[arg(long, conflicts_with = "trust_anchor")]
+    pub no_dnssec: bool,
     /// Also trust the CA certificates in this PEM file.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
@@ -185,6 +194,19 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         },
         None => Pack::default_pack(),
     };
+    let dnssec = if inputs.no_dnssec {
+        None
+    } else if let Some(path) = &inputs.trust_anchor {
+        match Anchor::from_file(path) {
+            Ok(a) => Some(Arc::new(a)),
+            Err(e) => {
+                eprintln!("v6audit: invalid trust anchor: {e}");
+                return None;
+            }
+        }
+    } else {
+        Some(Arc::new(Anchor::root()))
+    };
     let settings = Settings {
         resolver: inputs
             .resolver
@@ -196,6 +218,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         ns_port: inputs.ns_port,
         icmpv6: !inputs.no_icmpv6,
         smtp_port: inputs.smtp_port,
+        dnssec,
         ..Settings::default()
     };
     Some(Loaded {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use v6audit_agent::output::Format;
+use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{ResolverChoice, Settings};
 use v6audit_collector::config::hash_token;
@@ -92,6 +93,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
             ca_file: Some(lab.ca_path.clone()),
             ns_port: lab.dns.port,
             smtp_port: lab.ports.smtp,
+            dnssec: Some(Arc::new(
+                Anchor::from_file(&lab.anchor_path).map_err(anyhow::Error::msg)?,
+            )),
             // The silent and slow lab portals make the agent wait out a
             // timeout; a short one keeps the demo quick.
             timeout: Duration::from_secs(3),

@@ -1,17 +1,28 @@
 //! The lab's authoritative DNS server (hickory-server) on `[::1]` and
 //! `127.0.0.1`, one port for UDP and TCP on both, serving zones built in
-//! memory. Tests use it for any zone layout they need (a `hanoi.gov.vn`
-//! under `gov.vn`, say), always on loopback.
+//! memory, signed with DNSSEC when asked (each signed zone's DS published in
+//! its parent, or a DS naming a key the zone does not have). Tests use it
+//! for any zone layout they need (a `hanoi.gov.vn` under `gov.vn`, say),
+//! always on loopback.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_proto::dnssec::crypto::EcdsaSigningKey;
+use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS};
+use hickory_proto::dnssec::{
+    Algorithm, DigestType, DnssecSigner, PublicKey as _, SigningKey as _, Verifier as _,
+};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, SOA};
-use hickory_proto::rr::{LowerName, Name, RData, Record};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_server::Server;
+use hickory_server::dnssec::NxProofKind;
+use hickory_server::net::runtime::Time;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use rustls_pki_types::PrivatePkcs8KeyDer;
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::LabError;
@@ -21,6 +32,18 @@ use crate::LabError;
 pub struct Zone {
     pub origin: String,
     pub records: Vec<(String, RecordData)>,
+    pub signing: Signing,
+}
+
+/// Whether and how a zone is signed (DNSSEC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    Unsigned,
+    /// Signed, with its DS in the parent zone (when the lab serves the parent).
+    Signed,
+    /// Signed, but the parent's DS names another key (a key rolled without
+    /// updating the parent): validating resolvers refuse the zone.
+    BrokenDs,
 }
 
 /// The record types the lab publishes.
@@ -31,6 +54,7 @@ pub enum RecordData {
     Cname(String),
     Ns(String),
     Mx(u16, String),
+    Ds(DS),
 }
 
 impl Zone {
@@ -38,7 +62,13 @@ impl Zone {
         Zone {
             origin: origin.trim_end_matches('.').to_owned(),
             records: Vec::new(),
+            signing: Signing::Unsigned,
         }
+    }
+
+    pub fn signed(mut self, signing: Signing) -> Zone {
+        self.signing = signing;
+        self
     }
 
     pub fn add(&mut self, name: &str, data: RecordData) -> &mut Self {
@@ -68,10 +98,15 @@ fn name(s: &str) -> Result<Name, LabError> {
     Name::from_ascii(&text).map_err(|e| LabError::Dns(format!("bad name `{s}`: {e}")))
 }
 
-fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError> {
+fn build(
+    zone: &Zone,
+    serial: u32,
+    key: Option<&ZoneKey>,
+) -> Result<Arc<InMemoryZoneHandler>, LabError> {
     let origin = name(&zone.origin)?;
+    let nx = key.map(|_| NxProofKind::Nsec);
     let mut handler: InMemoryZoneHandler =
-        InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
+        InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny, nx);
     let mname = zone
         .records
         .iter()
@@ -89,7 +124,10 @@ fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError>
         86400,
         60,
     );
-    if !handler.upsert_mut(Record::from_rdata(origin, 3600, RData::SOA(soa)), serial) {
+    if !handler.upsert_mut(
+        Record::from_rdata(origin.clone(), 3600, RData::SOA(soa)),
+        serial,
+    ) {
         return Err(LabError::Dns(format!(
             "cannot add the SOA of {}",
             zone.origin
@@ -102,6 +140,7 @@ fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError>
             RecordData::Cname(target) => RData::CNAME(CNAME(name(target)?)),
             RecordData::Ns(ns) => RData::NS(NS(name(ns)?)),
             RecordData::Mx(pref, host) => RData::MX(MX::new(*pref, name(host)?)),
+            RecordData::Ds(ds) => RData::DNSSEC(DNSSECRData::DS(ds.clone())),
         };
         if !handler.upsert_mut(Record::from_rdata(name(owner)?, 60, rdata), serial) {
             return Err(LabError::Dns(format!(
@@ -110,13 +149,125 @@ fn build(zone: &Zone, serial: u32) -> Result<Arc<InMemoryZoneHandler>, LabError>
             )));
         }
     }
+    if let Some(key) = key {
+        let dnssec = |e: hickory_proto::dnssec::DnsSecError| {
+            LabError::Dns(format!("cannot sign {}: {e}", zone.origin))
+        };
+        handler
+            .add_zone_signing_key_mut(key.signer(&origin)?)
+            .map_err(dnssec)?;
+        handler.secure_zone_mut().map_err(dnssec)?;
+    }
     Ok(Arc::new(handler))
+}
+
+/// A zone's signing key (one combined key, ECDSA P-256: flags 257).
+pub struct ZoneKey {
+    pkcs8: Vec<u8>,
+    pub dnskey: DNSKEY,
+}
+
+impl std::fmt::Debug for ZoneKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZoneKey")
+            .field("dnskey", &self.dnskey)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ZoneKey {
+    pub fn generate() -> Result<ZoneKey, LabError> {
+        let err = |e: hickory_proto::dnssec::DnsSecError| LabError::Dns(format!("key: {e}"));
+        let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).map_err(err)?;
+        let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256).map_err(err)?;
+        let dnskey = DNSKEY::from_key(&key.to_public_key().map_err(err)?);
+        Ok(ZoneKey {
+            pkcs8: pkcs8.secret_pkcs8_der().to_vec(),
+            dnskey,
+        })
+    }
+
+    fn signer(&self, origin: &Name) -> Result<DnssecSigner, LabError> {
+        let err = |e: hickory_proto::dnssec::DnsSecError| LabError::Dns(format!("key: {e}"));
+        let der = PrivatePkcs8KeyDer::from(self.pkcs8.clone());
+        let key = EcdsaSigningKey::from_pkcs8(&der, Algorithm::ECDSAP256SHA256).map_err(err)?;
+        Ok(DnssecSigner::new(
+            self.dnskey.clone(),
+            Box::new(key),
+            origin.clone(),
+            Duration::from_secs(30 * 86_400),
+        ))
+    }
+
+    /// The DS a parent publishes for this key.
+    pub fn ds(&self, owner: &str) -> Result<DS, LabError> {
+        let owner = name(owner)?;
+        let tag = self
+            .dnskey
+            .calculate_key_tag()
+            .map_err(|e| LabError::Dns(e.to_string()))?;
+        let digest = self
+            .dnskey
+            .to_digest(&owner, DigestType::SHA256)
+            .map_err(|e| LabError::Dns(e.to_string()))?;
+        Ok(DS::new(
+            tag,
+            self.dnskey.algorithm(),
+            DigestType::SHA256,
+            digest.as_ref().to_vec(),
+        ))
+    }
+}
+
+/// A zone's key as a trust anchor line (`<zone>. 3600 IN DNSKEY 257 3 13 <key>`).
+pub fn anchor_line(zone: &str, key: &DNSKEY) -> String {
+    use base64::Engine as _;
+    format!(
+        "{}. 3600 IN DNSKEY {} 3 {} {}",
+        zone.trim_end_matches('.'),
+        key.flags(),
+        u8::from(key.algorithm()),
+        base64::engine::general_purpose::STANDARD.encode(key.public_key().public_bytes())
+    )
+}
+
+/// Answers DS questions from the parent zone, as the DNS does (RFC 4034
+/// 5: the DS lives at the parent's side of the cut): every other question
+/// goes to the closest zone.
+struct LabHandler {
+    all: Catalog,
+    /// The zones without those whose parent the lab also serves.
+    parents: Catalog,
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for LabHandler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        let ds = request
+            .request_info()
+            .is_ok_and(|i| i.query.query_type() == RecordType::DS);
+        if ds {
+            self.parents
+                .handle_request::<R, T>(request, response_handle)
+                .await
+        } else {
+            self.all
+                .handle_request::<R, T>(request, response_handle)
+                .await
+        }
+    }
 }
 
 /// A running lab DNS server.
 pub struct DnsServer {
-    server: Server<Catalog>,
+    server: Server<LabHandler>,
     pub port: u16,
+    /// Each signed zone's key, by zone.
+    pub keys: Vec<(String, DNSKEY)>,
 }
 
 impl std::fmt::Debug for DnsServer {
@@ -129,19 +280,71 @@ impl std::fmt::Debug for DnsServer {
 
 impl DnsServer {
     /// Serves the zones on `[::1]:port` and `127.0.0.1:port` (UDP and TCP).
+    /// A signed zone whose parent is also served gets its DS (or, for
+    /// [`Signing::BrokenDs`], a DS of a key it does not have) in the parent.
     pub async fn start(zones: &[Zone]) -> Result<DnsServer, LabError> {
-        let mut catalog = Catalog::new();
-        for zone in zones {
-            let handler: Arc<dyn ZoneHandler> = build(zone, 2_026_112_701)?;
-            catalog.upsert(LowerName::from(name(&zone.origin)?), vec![handler]);
+        let mut zones: Vec<Zone> = zones.to_vec();
+        let parent_of = |child: &str, zones: &[Zone]| {
+            zones
+                .iter()
+                .filter(|z| child.ends_with(&format!(".{}", z.origin)))
+                .max_by_key(|z| z.origin.len())
+                .map(|z| z.origin.clone())
+        };
+        let mut keys: Vec<Option<ZoneKey>> = Vec::with_capacity(zones.len());
+        for zone in &zones {
+            keys.push(match zone.signing {
+                Signing::Unsigned => None,
+                Signing::Signed | Signing::BrokenDs => Some(ZoneKey::generate()?),
+            });
         }
+        for i in 0..zones.len() {
+            let Some(key) = &keys[i] else { continue };
+            let child = zones[i].origin.clone();
+            let Some(parent) = parent_of(&child, &zones) else {
+                continue;
+            };
+            let ds = match zones[i].signing {
+                Signing::BrokenDs => ZoneKey::generate()?.ds(&child)?,
+                _ => key.ds(&child)?,
+            };
+            let delegation: Vec<String> = zones[i]
+                .records
+                .iter()
+                .filter_map(|(owner, d)| match d {
+                    RecordData::Ns(ns) if *owner == child => Some(ns.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(p) = zones.iter_mut().find(|z| z.origin == parent) {
+                for ns in delegation {
+                    p.add(&child, RecordData::Ns(ns));
+                }
+                p.add(&child, RecordData::Ds(ds));
+            }
+        }
+        let mut all = Catalog::new();
+        let mut parents = Catalog::new();
+        for (zone, key) in zones.iter().zip(&keys) {
+            let handler: Arc<dyn ZoneHandler> = build(zone, 2_026_112_701, key.as_ref())?;
+            let origin = LowerName::from(name(&zone.origin)?);
+            if parent_of(&zone.origin, &zones).is_none() {
+                parents.upsert(origin.clone(), vec![handler.clone()]);
+            }
+            all.upsert(origin, vec![handler]);
+        }
+        let keys = zones
+            .iter()
+            .zip(keys)
+            .filter_map(|(z, k)| k.map(|k| (z.origin.clone(), k.dnskey)))
+            .collect();
         let (udp6, tcp6, udp4, tcp4, port) = bind_dns().await?;
-        let mut server = Server::new(catalog);
+        let mut server = Server::new(LabHandler { all, parents });
         server.register_socket(udp6);
         server.register_socket(udp4);
         server.register_listener(tcp6, Duration::from_secs(5), 32);
         server.register_listener(tcp4, Duration::from_secs(5), 32);
-        Ok(DnsServer { server, port })
+        Ok(DnsServer { server, port, keys })
     }
 
     /// The server's IPv6 address.

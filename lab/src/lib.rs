@@ -19,13 +19,15 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use v6audit_model::{Category, Family};
 
-pub use dns::{DnsServer, RecordData, Zone};
+pub use dns::{DnsServer, RecordData, Signing, Zone};
 pub use scenario::{Mix, Scenario};
 
 /// The lab's zones, under the reserved `.test` TLD (RFC 6761).
 pub const ZONE: &str = "lab.test";
 pub const ZONE_V4NS: &str = "v4ns.lab.test";
 pub const ZONE_MAILV4: &str = "mailv4.lab.test";
+/// A signed zone whose DS in lab.test names a key it does not have.
+pub const ZONE_BADDS: &str = "badds.lab.test";
 const V4_ONLY_TARGET: &str = "sso-v4only.lab.test";
 pub(crate) const CNAME_EDGE: &str = "edge.lab.test";
 /// The mail server of the lab's main zone.
@@ -82,6 +84,8 @@ pub struct Lab {
     pub inventory_path: PathBuf,
     pub ca_path: PathBuf,
     pub pack_path: PathBuf,
+    /// lab.test's key, the trust anchor of the lab's DNSSEC (`--trust-anchor`).
+    pub anchor_path: PathBuf,
     /// Ports: plain HTTP and TLS on both families; the pair that refuses IPv6;
     /// the TLS port that is silent over IPv6.
     pub ports: LabPorts,
@@ -125,11 +129,15 @@ impl Lab {
             smtp,
         };
 
-        // Portals and their DNS.
-        let mut zone = Zone::new(ZONE);
+        // Portals and their DNS. lab.test is signed and is the trust anchor
+        // the lab's audits start from; mailv4 is signed with its DS in
+        // lab.test, v4ns unsigned, badds signed under a DS of another key.
+        let mut zone = Zone::new(ZONE).signed(Signing::Signed);
         let mut zone_v4ns = Zone::new(ZONE_V4NS);
-        let mut zone_mailv4 = Zone::new(ZONE_MAILV4);
-        for z in [&mut zone, &mut zone_mailv4] {
+        let mut zone_mailv4 = Zone::new(ZONE_MAILV4).signed(Signing::Signed);
+        let mut zone_badds = Zone::new(ZONE_BADDS).signed(Signing::BrokenDs);
+        zone_badds.add(ZONE_BADDS, RecordData::Mx(10, format!("mail.{ZONE}")));
+        for z in [&mut zone, &mut zone_mailv4, &mut zone_badds] {
             let origin = z.origin.clone();
             z.add(&origin, RecordData::Ns(format!("ns1.{ZONE}")));
             z.add(&origin, RecordData::Ns(format!("ns2.{ZONE}")));
@@ -190,6 +198,7 @@ impl Lab {
             let target = match scenario.zone() {
                 ZONE_V4NS => &mut zone_v4ns,
                 ZONE_MAILV4 => &mut zone_mailv4,
+                ZONE_BADDS => &mut zone_badds,
                 _ => &mut zone,
             };
             match scenario {
@@ -249,6 +258,7 @@ impl Lab {
             format!("*.{ZONE}"),
             format!("*.{ZONE_V4NS}"),
             format!("*.{ZONE_MAILV4}"),
+            format!("*.{ZONE_BADDS}"),
         ];
         let pki = pki::Pki::new(&names)?;
         let sites = Arc::new(web::Sites {
@@ -257,7 +267,7 @@ impl Lab {
             v4_only_target: (V4_ONLY_TARGET.to_owned(), https),
         });
 
-        let dns = DnsServer::start(&[zone, zone_v4ns, zone_mailv4]).await?;
+        let dns = DnsServer::start(&[zone, zone_v4ns, zone_mailv4, zone_badds]).await?;
 
         let mut tasks = JoinSet::new();
         let mut held = Vec::new();
@@ -300,15 +310,29 @@ impl Lab {
         let inventory_path = config.dir.join("lab-inventory.yaml");
         let ca_path = config.dir.join("lab-ca.pem");
         let pack_path = config.dir.join("lab-pack.yaml");
+        let anchor_path = config.dir.join("lab-trust-anchor.keys");
         write(&inventory_path, &inventory)?;
         write(&ca_path, &pki.ca_pem)?;
         write(&pack_path, LAB_PACK)?;
+        let anchor = dns
+            .keys
+            .iter()
+            .find(|(z, _)| z == ZONE)
+            .map(|(z, k)| dns::anchor_line(z, k))
+            .ok_or_else(|| LabError::Dns(format!("{ZONE} is not signed")))?;
+        write(
+            &anchor_path,
+            &format!(
+                "; The lab's DNSSEC trust anchor: the key of {ZONE}, made at start.\n{anchor}\n"
+            ),
+        )?;
         let lab = Lab {
             dns,
             portals,
             inventory_path,
             ca_path,
             pack_path,
+            anchor_path,
             ports,
             tasks,
             _held: held,
@@ -341,6 +365,8 @@ impl Lab {
             self.ca_path.display().to_string(),
             "--rules".to_owned(),
             self.pack_path.display().to_string(),
+            "--trust-anchor".to_owned(),
+            self.anchor_path.display().to_string(),
         ]
     }
 

@@ -49,10 +49,13 @@ pub enum Scenario {
     HostileRedirectLoop,
     /// The page loads a script from a host that has no AAAA.
     SubresourceV4Only,
+    /// Dual-stack done right, in a signed zone whose parent's DS names
+    /// another key: DNSSEC-validating resolvers refuse it.
+    DnssecBrokenDs,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 19] = [
+    pub const ALL: [Scenario; 20] = [
         Scenario::Good,
         Scenario::Cname,
         Scenario::Ipv4Only,
@@ -72,6 +75,7 @@ impl Scenario {
         Scenario::HostileSlow,
         Scenario::HostileRedirectLoop,
         Scenario::SubresourceV4Only,
+        Scenario::DnssecBrokenDs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -95,6 +99,7 @@ impl Scenario {
             Scenario::HostileSlow => "hostile-slow",
             Scenario::HostileRedirectLoop => "hostile-redirect-loop",
             Scenario::SubresourceV4Only => "subresource-v4-only",
+            Scenario::DnssecBrokenDs => "dnssec-broken-ds",
         }
     }
 
@@ -120,6 +125,7 @@ impl Scenario {
             Scenario::HostileSlow => "answers one byte per second",
             Scenario::HostileRedirectLoop => "redirect loop",
             Scenario::SubresourceV4Only => "loads a script from a host without AAAA",
+            Scenario::DnssecBrokenDs => "signed zone whose parent's DS names another key",
         }
     }
 
@@ -128,6 +134,7 @@ impl Scenario {
         match self {
             Scenario::NsV4Only => crate::ZONE_V4NS,
             Scenario::MailV4Only => crate::ZONE_MAILV4,
+            Scenario::DnssecBrokenDs => crate::ZONE_BADDS,
             _ => crate::ZONE,
         }
     }
@@ -135,9 +142,12 @@ impl Scenario {
     /// The stage an audit must find.
     pub fn expected_stage(self) -> Stage {
         match self {
-            Scenario::Good | Scenario::Cname | Scenario::V6Content | Scenario::HostileBody => {
-                Stage::Ipv6Complete
-            }
+            // DNSSEC is beside the IPv6 stages, not one of them.
+            Scenario::Good
+            | Scenario::Cname
+            | Scenario::V6Content
+            | Scenario::HostileBody
+            | Scenario::DnssecBrokenDs => Stage::Ipv6Complete,
             Scenario::RedirectV4Only | Scenario::MailV4Only | Scenario::SubresourceV4Only => {
                 Stage::DualStack
             }
@@ -165,6 +175,7 @@ impl Scenario {
                 ("dns.ns-aaaa", Pass),
                 ("dns.ns-v6-answers", Pass),
                 ("dns.mx-aaaa", Pass),
+                ("dns.dnssec", Pass),
                 ("web.v6-reachable", Pass),
                 ("web.v6-http", Pass),
                 ("web.parity", Pass),
@@ -233,12 +244,14 @@ impl Scenario {
                 ("dns.ns-aaaa", Fail),
                 ("dns.ns-v6-answers", Skip),
                 ("web.parity", Pass),
+                ("dns.dnssec", Warn),
             ],
             Scenario::MailV4Only => &[
                 ("dns.mx-aaaa", Fail),
                 ("mail.v6-smtp", Skip),
                 ("dns.ns-aaaa", Pass),
                 ("web.parity", Pass),
+                ("dns.dnssec", Pass),
             ],
             Scenario::HostileHeaders => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
             Scenario::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
@@ -249,6 +262,14 @@ impl Scenario {
                 ("web.parity", Pass),
                 ("web.subresources-v6", Fail),
                 ("dns.mx-aaaa", Pass),
+            ],
+            Scenario::DnssecBrokenDs => &[
+                ("dns.dnssec", Fail),
+                ("dns.ns-aaaa", Pass),
+                ("dns.ns-v6-answers", Pass),
+                ("web.v6-http", Pass),
+                ("web.parity", Pass),
+                ("mail.v6-smtp", Pass),
             ],
         }
     }

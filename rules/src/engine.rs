@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use v6audit_model::{
-    Category, ChainStatus, DnsOutcome, EchoOutcome, EchoProbe, Endpoint, Family, FetchOutcome,
-    Finding, HttpExchange, HttpFetch, HttpOutcome, Lang, LatencyProbe, Observation, PortalInfo,
-    SmtpOutcome, SmtpProbe, Stage, Status, SubresourceHost, TcpOutcome, TcpProbe, TlsOutcome,
-    Verdict,
+    Category, ChainStatus, DnsOutcome, DnssecChain, DnssecServed, DnssecServer, EchoOutcome,
+    EchoProbe, Endpoint, Family, FetchOutcome, Finding, HttpExchange, HttpFetch, HttpOutcome, Lang,
+    LatencyProbe, Observation, PortalInfo, SmtpOutcome, SmtpProbe, Stage, Status, SubresourceHost,
+    TcpOutcome, TcpProbe, TlsOutcome, Verdict,
 };
 
 use crate::addr::AddressClass;
@@ -160,6 +160,7 @@ fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) ->
         RuleId::DnsNsAaaa => dns_ns_aaaa(obs, params),
         RuleId::DnsNsV6Answers => dns_ns_v6_answers(obs),
         RuleId::DnsMxAaaa => dns_mx_aaaa(obs),
+        RuleId::DnsDnssec => dns_dnssec(obs),
         RuleId::WebV6Reachable => web_v6_reachable(obs),
         RuleId::WebV6Http => web_v6_http(obs),
         RuleId::WebParity => web_parity(obs, params),
@@ -1434,6 +1435,145 @@ fn mail_v6_smtp(obs: &Observation) -> Outcome {
         vec![
             ("count", v6.len().to_string()),
             ("servers", join(v6.iter().map(|p| label(p)))),
+        ],
+    )
+}
+
+/// DNSSEC: the zone's chain of trust validates from the anchor, and every
+/// name server address, over each family, serves the zone's keys and SOA
+/// signed with keys the chain names. Unsigned is a warning (Circular
+/// 32/2017 asks for DNSSEC), a broken chain a failure (validating resolvers
+/// then refuse the portal's names altogether).
+fn dns_dnssec(obs: &Observation) -> Outcome {
+    let Some(d) = &obs.dnssec else {
+        return out(Status::Skip, "not_checked", vec![]);
+    };
+    let apex = match zone_or_error(obs) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let zone = ("zone", apex.to_owned());
+    let label =
+        |s: &DnssecServer| format!("{} ({})", s.name, std::net::SocketAddr::new(s.addr, s.port));
+    match d.chain {
+        DnssecChain::Unknown => {
+            return out(
+                Status::Error,
+                "unknown",
+                vec![
+                    zone,
+                    (
+                        "reason",
+                        d.error.clone().unwrap_or_else(|| "unknown".to_owned()),
+                    ),
+                ],
+            );
+        }
+        DnssecChain::Bogus => {
+            return out(
+                Status::Fail,
+                "chain_bogus",
+                vec![
+                    zone,
+                    (
+                        "reason",
+                        d.error.clone().unwrap_or_else(|| "bogus".to_owned()),
+                    ),
+                ],
+            );
+        }
+        DnssecChain::Secure | DnssecChain::Insecure => {}
+    }
+    let asked: Vec<&DnssecServer> = d
+        .servers
+        .iter()
+        .filter(|s| s.served != DnssecServed::NoVantage)
+        .collect();
+    let answered: Vec<&&DnssecServer> = asked
+        .iter()
+        .filter(|s| s.served != DnssecServed::NoAnswer)
+        .collect();
+    if answered.is_empty() {
+        return out(
+            Status::Error,
+            "no_answer",
+            vec![
+                zone,
+                (
+                    "servers",
+                    join(asked.iter().map(|s| {
+                        format!(
+                            "{}: {}",
+                            label(s),
+                            s.error.as_deref().unwrap_or("no answer")
+                        )
+                    })),
+                ),
+            ],
+        );
+    }
+    let signed = answered
+        .iter()
+        .any(|s| matches!(s.served, DnssecServed::Valid | DnssecServed::Bogus));
+    if d.chain == DnssecChain::Insecure {
+        let at = d.insecure_at.clone().unwrap_or_else(|| apex.to_owned());
+        if at != apex {
+            return out(Status::Warn, "insecure_parent", vec![zone, ("at", at)]);
+        }
+        if signed {
+            let mut tags: Vec<u16> = answered.iter().flat_map(|s| s.key_tags.clone()).collect();
+            tags.sort_unstable();
+            tags.dedup();
+            return out(Status::Warn, "no_ds", vec![zone, ("tags", join(tags))]);
+        }
+        return out(Status::Warn, "unsigned", vec![zone]);
+    }
+    let bogus: Vec<&&&DnssecServer> = answered
+        .iter()
+        .filter(|s| s.served != DnssecServed::Valid)
+        .collect();
+    if !bogus.is_empty() {
+        return out(
+            Status::Fail,
+            "servers_bogus",
+            vec![
+                zone,
+                ("count", bogus.len().to_string()),
+                ("total", answered.len().to_string()),
+                (
+                    "servers",
+                    bogus
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{} over {}: {}",
+                                label(s),
+                                s.family.label(),
+                                s.error.as_deref().unwrap_or("does not validate")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            ],
+        );
+    }
+    let by = |f: Family| {
+        answered
+            .iter()
+            .filter(|s| s.family == f)
+            .count()
+            .to_string()
+    };
+    out(
+        Status::Pass,
+        "secure",
+        vec![
+            zone,
+            ("anchor", d.anchor.clone()),
+            ("tags", join(d.ds_key_tags.iter())),
+            ("v6", by(Family::V6)),
+            ("v4", by(Family::V4)),
         ],
     )
 }

@@ -14,6 +14,7 @@ pub enum RuleId {
     DnsNsAaaa,
     DnsNsV6Answers,
     DnsMxAaaa,
+    DnsDnssec,
     WebV6Reachable,
     WebV6Http,
     WebParity,
@@ -29,12 +30,13 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every rule, in the order findings are reported.
-    pub const ALL: [RuleId; 16] = [
+    pub const ALL: [RuleId; 17] = [
         RuleId::DnsAaaa,
         RuleId::DnsAaaaGlobal,
         RuleId::DnsNsAaaa,
         RuleId::DnsNsV6Answers,
         RuleId::DnsMxAaaa,
+        RuleId::DnsDnssec,
         RuleId::WebV6Reachable,
         RuleId::WebV6Http,
         RuleId::WebParity,
@@ -124,7 +126,7 @@ const NO_VANTAGE: (&str, &[&str]) = ("no_vantage", &[]);
 const NOT_CHECKED: (&str, &[&str]) = ("not_checked", &[]);
 
 /// Indexed by `RuleId as usize`.
-static SPECS: [RuleSpec; 16] = [
+static SPECS: [RuleSpec; 17] = [
     RuleSpec {
         id: "dns.aaaa",
         outcomes: &[
@@ -177,6 +179,23 @@ static SPECS: [RuleSpec; 16] = [
             ("all", &["zone", "count", "hosts"]),
             ("some", &["zone", "missing", "count", "total"]),
             ("none", &["zone", "missing"]),
+        ],
+        params: &[],
+    },
+    RuleSpec {
+        id: "dns.dnssec",
+        outcomes: &[
+            NOT_CHECKED,
+            ZONE_UNKNOWN,
+            ("unknown", &["zone", "reason"]),
+            ("chain_bogus", &["zone", "reason"]),
+            ("servers_bogus", &["zone", "count", "total", "servers"]),
+            ("no_answer", &["zone", "servers"]),
+            ("unsigned", &["zone"]),
+            ("no_ds", &["zone", "tags"]),
+            ("insecure_parent", &["zone", "at"]),
+            ("secure", &["zone", "anchor", "tags", "v6", "v4"]),
+            ("secure_anchor", &["zone", "v6", "v4"]),
         ],
         params: &[],
     },

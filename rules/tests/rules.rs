@@ -50,7 +50,7 @@ fn good_packs_load_and_override_only_what_they_name() {
 
 #[test]
 fn invalid_packs_give_exact_errors() {
-    let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency, mail.v6-smtp";
+    let rules = "dns.aaaa, dns.aaaa-global, dns.ns-aaaa, dns.ns-v6-answers, dns.mx-aaaa, dns.dnssec, web.v6-reachable, web.v6-http, web.parity, web.redirects-v6, web.subresources-v6, tls.v6-handshake, tls.v6-cert, tls.parity, net.icmpv6-echo, net.v6-latency, mail.v6-smtp";
     let unknown_rule = format!(
         "invalid/unknown-rule.yaml:5:3: rules: unknown rule `dns.aaa`; the rules are: {rules}"
     );
@@ -365,6 +365,27 @@ fn smtp(addr: &str, outcome: SmtpOutcome) -> SmtpProbe {
     }
 }
 
+/// A name server address asked for the zone's signed keys and SOA.
+fn dnssec_server(addr: &str, served: DnssecServed) -> DnssecServer {
+    let addr: IpAddr = addr.parse().unwrap();
+    DnssecServer {
+        name: "ns1.example.gov.vn".into(),
+        family: Family::of(&addr),
+        addr,
+        port: 53,
+        served,
+        key_tags: if served == DnssecServed::Unsigned {
+            vec![]
+        } else {
+            vec![12345]
+        },
+        error: (served == DnssecServed::Bogus).then(|| {
+            "no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321)".into()
+        }),
+        ms: 5,
+    }
+}
+
 /// A dual-stack portal done right, to be spoilt one fact at a time.
 struct ObsBuilder(Observation);
 
@@ -449,6 +470,18 @@ impl ObsBuilder {
                 smtp("2001:ee0:1::25", SmtpOutcome::Ok),
                 smtp("192.0.2.25", SmtpOutcome::Ok),
             ]),
+            dnssec: Some(DnssecObservation {
+                zone: "example.gov.vn".into(),
+                anchor: ".".into(),
+                chain: DnssecChain::Secure,
+                insecure_at: None,
+                ds_key_tags: vec![12345],
+                error: None,
+                servers: vec![
+                    dnssec_server("2001:ee0:1::53", DnssecServed::Valid),
+                    dnssec_server("192.0.2.53", DnssecServed::Valid),
+                ],
+            }),
         })
     }
 
@@ -1243,4 +1276,109 @@ fn name_servers_that_hand_out_different_zone_serials_warn() {
     );
     // A warning does not hold the portal back.
     assert_eq!(v.stage, Stage::Ipv6Complete);
+}
+
+#[test]
+fn dnssec_that_validates_passes_and_names_each_family() {
+    let v = verdict(&ObsBuilder::good().build());
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(
+        f.message,
+        "example.gov.vn validates from the trust anchor at . (DS 12345); signed keys and SOA come from 1 name server address(es) over IPv6 and 1 over IPv4."
+    );
+}
+
+#[test]
+fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
+    let with = |f: fn(&mut DnssecObservation)| {
+        verdict(
+            &ObsBuilder::good()
+                .with(|o| f(o.dnssec.as_mut().unwrap()))
+                .build(),
+        )
+    };
+    // A bogus answer over IPv4 only: the failure names the family.
+    let v = with(|d| d.servers[1] = dnssec_server("192.0.2.53", DnssecServed::Bogus));
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.message,
+        "1 of 2 name server addresses of example.gov.vn serve keys or signatures that do not validate: ns1.example.gov.vn (192.0.2.53:53) over IPv4: no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321)."
+    );
+    // DNSSEC is beside the IPv6 stages: the portal is still complete.
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+
+    let v = with(|d| {
+        d.chain = DnssecChain::Bogus;
+        d.error = Some(
+            "the DS of example.gov.vn in gov.vn does not validate: no RRSIG over the DS records"
+                .into(),
+        );
+    });
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.message.starts_with("The chain of trust of example.gov.vn is broken: the DS of example.gov.vn in gov.vn does not validate"), "{}", f.message);
+
+    let v = with(|d| {
+        d.chain = DnssecChain::Insecure;
+        d.insecure_at = Some("example.gov.vn".into());
+        d.ds_key_tags.clear();
+        for s in &mut d.servers {
+            s.served = DnssecServed::Unsigned;
+            s.key_tags.clear();
+        }
+    });
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(
+        (f.status, f.message.as_str()),
+        (Status::Warn, "example.gov.vn is not signed with DNSSEC.")
+    );
+
+    let v = with(|d| {
+        d.chain = DnssecChain::Insecure;
+        d.insecure_at = Some("example.gov.vn".into());
+        d.ds_key_tags.clear();
+    });
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(
+        f.message,
+        "example.gov.vn is signed (keys 12345) but its parent has no DS record, so no resolver can validate it."
+    );
+
+    let v = with(|d| {
+        d.chain = DnssecChain::Insecure;
+        d.insecure_at = Some("gov.vn".into());
+    });
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Warn);
+    assert_eq!(
+        f.message,
+        "The delegation of gov.vn above example.gov.vn is not signed, so no chain of trust reaches example.gov.vn."
+    );
+
+    let v = with(|d| {
+        for s in &mut d.servers {
+            s.served = DnssecServed::NoAnswer;
+            s.error = Some("no answer over UDP or TCP".into());
+        }
+    });
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Error);
+    assert!(
+        f.message
+            .contains("ns1.example.gov.vn ([2001:ee0:1::53]:53): no answer over UDP or TCP"),
+        "{}",
+        f.message
+    );
+
+    let v = with(|d| {
+        d.chain = DnssecChain::Unknown;
+        d.error = Some("no answer for the DS of gov.vn: [::1]:53 answered SERVFAIL".into());
+    });
+    assert_eq!(status(&v, "dns.dnssec"), Status::Error);
+
+    let v = verdict(&ObsBuilder::good().with(|o| o.dnssec = None).build());
+    assert_eq!(status(&v, "dns.dnssec"), Status::Skip);
 }

@@ -29,13 +29,14 @@ pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str
         &yaml,
         format!(
             "agent_id: {name}\ncollector:\n  url: {base}/\n  token: {token}\ninventory: collector\n\
-             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  timeout: 2s\n  budget: 8s\n",
+             schedule:\n  interval: 1s\n  jitter: 0%\nspool:\n  dir: {}\naudit:\n  resolver: \"{}\"\n  ns_port: {}\n  smtp_port: {}\n  ca_file: {}\n  rules: {}\n  trust_anchor: {}\n  timeout: 2s\n  budget: 8s\n",
             dir.join(format!("spool-{name}")).display(),
             lab.resolver(),
             lab.dns.port,
             lab.ports.smtp,
             lab.ca_path.display(),
             lab.pack_path.display(),
+            lab.anchor_path.display(),
         ),
     )
     .unwrap();

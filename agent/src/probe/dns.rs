@@ -17,11 +17,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use v6audit_model::{
-    AddressLookup, DnsOutcome, DnsTransport, Family, MailExchange, MxObservation, NameServer,
-    NsQuery, ZoneObservation,
+    AddressLookup, DnsOutcome, DnsTransport, DnssecObservation, Family, MailExchange,
+    MxObservation, NameServer, NsQuery, ZoneObservation,
 };
 
 use crate::net::Reach;
+use crate::probe::dnssec::{self, Anchor};
 use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
 
 /// At most this many name servers and mail exchangers are followed, so a
@@ -44,6 +45,7 @@ pub struct ZoneFacts {
     pub ns_outcome: DnsOutcome,
     pub ns_error: Option<String>,
     pub mx: MxObservation,
+    pub dnssec: Option<DnssecObservation>,
 }
 
 /// Zone facts by apex, each computed once even when many portals ask at
@@ -81,19 +83,21 @@ impl ZoneCache {
 
 /// How the zone facts of a host are gathered.
 #[derive(Debug, Clone, Copy)]
-pub struct ZoneSettings {
+pub struct ZoneSettings<'a> {
     pub ns_port: u16,
     pub ns_timeout: std::time::Duration,
+    /// Where DNSSEC validation starts; None: not checked.
+    pub anchor: Option<&'a Anchor>,
 }
 
-/// The zone of `host` with its name servers and mail exchangers.
+/// The zone of `host` with its name servers, mail exchangers and DNSSEC.
 pub async fn zone(
     dns: &Dns,
     cache: &ZoneCache,
     reach: &Reach,
-    settings: ZoneSettings,
+    settings: ZoneSettings<'_>,
     host: &str,
-) -> (ZoneObservation, MxObservation) {
+) -> (ZoneObservation, MxObservation, Option<DnssecObservation>) {
     let apex = match cache.apex(dns, host).await {
         Ok(apex) => apex,
         Err(f) => {
@@ -109,6 +113,7 @@ pub async fn zone(
                     error: Some("the zone is unknown".to_owned()),
                     exchanges: Vec::new(),
                 },
+                None,
             );
         }
     };
@@ -125,6 +130,7 @@ pub async fn zone(
             name_servers: facts.name_servers,
         },
         facts.mx,
+        facts.dnssec,
     )
 }
 
@@ -166,24 +172,35 @@ pub async fn find_apex(dns: &Dns, host: &str) -> Result<String, LookupFailure> {
     })
 }
 
-async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings, apex: &str) -> ZoneFacts {
+async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: &str) -> ZoneFacts {
     let (ns, mx) = tokio::join!(
         name_servers(dns, reach, settings, apex),
         mail_exchangers(dns, apex)
     );
     let (name_servers, ns_outcome, ns_error) = ns;
+    let dnssec = match settings.anchor {
+        Some(anchor) => {
+            let asking = dnssec::Asking {
+                timeout: settings.ns_timeout,
+                ns_port: settings.ns_port,
+            };
+            Some(dnssec::observe(dns.upstreams(), reach, asking, anchor, apex, &name_servers).await)
+        }
+        None => None,
+    };
     ZoneFacts {
         name_servers,
         ns_outcome,
         ns_error,
         mx,
+        dnssec,
     }
 }
 
 async fn name_servers(
     dns: &Dns,
     reach: &Reach,
-    settings: ZoneSettings,
+    settings: ZoneSettings<'_>,
     apex: &str,
 ) -> (Vec<NameServer>, DnsOutcome, Option<String>) {
     let names: Vec<String> = match dns.lookup(apex, RecordType::NS).await {
@@ -322,7 +339,7 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
 /// UDP gets no answer or a truncated one.
 pub async fn ask_soa(
     reach: &Reach,
-    settings: ZoneSettings,
+    settings: ZoneSettings<'_>,
     server: SocketAddr,
     zone: &str,
 ) -> NsQuery {
@@ -351,15 +368,14 @@ pub async fn ask_soa(
         }
     };
     let start = Instant::now();
-    let udp = tokio::time::timeout(settings.ns_timeout, udp_exchange(server, &wire.1)).await;
-    let answer = match udp {
-        Ok(Ok(msg)) if !msg.metadata.truncation => Ok(msg),
-        _ => {
+    let answer = match exchange(server, &wire.1, settings.ns_timeout).await {
+        Ok((msg, transport)) => {
+            q.transport = transport;
+            Ok(msg)
+        }
+        Err(e) => {
             q.transport = DnsTransport::Tcp;
-            match tokio::time::timeout(settings.ns_timeout, tcp_exchange(server, &wire.1)).await {
-                Ok(r) => r,
-                Err(_) => Err((DnsOutcome::Timeout, "no answer over UDP or TCP".to_owned())),
-            }
+            Err(e)
         }
     };
     q.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -406,9 +422,25 @@ fn soa_query(zone: &str) -> Result<(u16, Vec<u8>), String> {
     Ok((id, wire))
 }
 
+/// One question to one server: UDP first, then TCP when UDP gets no answer
+/// or a truncated one; each bounded by `timeout`.
+pub(crate) async fn exchange(
+    server: SocketAddr,
+    wire: &[u8],
+    timeout: std::time::Duration,
+) -> Result<(Message, DnsTransport), (DnsOutcome, String)> {
+    match tokio::time::timeout(timeout, udp_exchange(server, wire)).await {
+        Ok(Ok(msg)) if !msg.metadata.truncation => Ok((msg, DnsTransport::Udp)),
+        _ => match tokio::time::timeout(timeout, tcp_exchange(server, wire)).await {
+            Ok(r) => r.map(|m| (m, DnsTransport::Tcp)),
+            Err(_) => Err((DnsOutcome::Timeout, "no answer over UDP or TCP".to_owned())),
+        },
+    }
+}
+
 /// A query id that differs between questions (not a secret: the source port
 /// and the exact question are checked too).
-fn rand_id() -> u16 {
+pub(crate) fn rand_id() -> u16 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let seed = std::time::SystemTime::now()

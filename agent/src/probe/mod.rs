@@ -4,6 +4,7 @@
 //! the TCP, TLS and first HTTP facts of an address share one connection.
 
 pub mod dns;
+pub mod dnssec;
 pub mod http;
 pub mod icmp;
 pub mod page;

@@ -1,0 +1,769 @@
+//! DNSSEC probe: the zone's chain of trust, followed from a trust anchor (the
+//! root's keys unless the agent is given another) down to the zone through
+//! the resolver (each DS validated with its parent's keys, each DNSKEY set
+//! with a key its DS names), then each name server address asked directly,
+//! over its own family, for the zone's DNSKEY and SOA with their signatures.
+//! The cryptography is hickory-proto's DNSSEC verifier (aws-lc-rs); the walk
+//! and the reasons it gives are ours. Not checked: the NSEC/NSEC3 proof
+//! behind a missing DS (the resolver's negative answer is taken as given).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
+use hickory_proto::dnssec::{Algorithm, PublicKeyBuf, TrustAnchors, Verifier};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
+use v6audit_model::{
+    DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family, NameServer,
+};
+
+use crate::net::Reach;
+use crate::probe::dns::{exchange, rand_id};
+use crate::resolver::fqdn;
+
+/// At most this many zones are walked between the anchor and the portal's
+/// zone, so a very deep name cannot make the agent ask without end.
+const MAX_DEPTH: usize = 16;
+
+/// The keys the chain of trust starts from, each with its zone.
+#[derive(Clone)]
+pub struct Anchor {
+    keys: TrustAnchors,
+    /// The zones the keys belong to ("" for the root), longest first.
+    zones: Vec<String>,
+    /// Where the keys came from, for messages.
+    pub source: String,
+}
+
+impl std::fmt::Debug for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Anchor")
+            .field("zones", &self.zones)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Anchor {
+    /// The root zone's key-signing keys (KSK-2017 and KSK-2024), as IANA
+    /// publishes them; hickory carries them.
+    pub fn root() -> Anchor {
+        Anchor {
+            keys: TrustAnchors::default(),
+            zones: vec![String::new()],
+            source: "the root zone's keys (IANA)".to_owned(),
+        }
+    }
+
+    /// DNSKEY records in zone-file syntax, one per line (`dig DNSKEY zone`
+    /// output, or `keymgr zone dnskey`); `;` starts a comment.
+    pub fn from_file(path: &Path) -> Result<Anchor, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read the trust anchor: {e}", path.display()))?;
+        Anchor::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Anchor, String> {
+        let mut zones = Vec::new();
+        let mut keys = TrustAnchors::empty();
+        for (i, line) in text.lines().enumerate() {
+            let record = line.split(';').next().unwrap_or("").trim();
+            if record.is_empty() {
+                continue;
+            }
+            let at = format!("{origin}:{}", i + 1);
+            let mut tokens = record.split_whitespace();
+            let owner = tokens.next().unwrap_or("");
+            let rest: Vec<&str> = tokens.collect();
+            let Some(kind) = rest.iter().position(|t| t.eq_ignore_ascii_case("DNSKEY")) else {
+                return Err(format!(
+                    "{at}: not a DNSKEY record (`<zone>. <ttl> IN DNSKEY <flags> 3 <algorithm> <key>`)"
+                ));
+            };
+            let key = dnskey_rdata(&rest[kind + 1..]).map_err(|e| format!("{at}: {e}"))?;
+            let name = fqdn(owner).map_err(|e| format!("{at}: {e}"))?;
+            keys.insert_with_name(key.public_key(), LowerName::from(name));
+            let zone = owner.trim_end_matches('.').to_ascii_lowercase();
+            if !zones.contains(&zone) {
+                zones.push(zone);
+            }
+        }
+        if zones.is_empty() {
+            return Err(format!(
+                "{origin}: no DNSKEY record in the trust anchor file"
+            ));
+        }
+        zones.sort_by_key(|z: &String| std::cmp::Reverse(z.len()));
+        Ok(Anchor {
+            keys,
+            zones,
+            source: origin.to_owned(),
+        })
+    }
+
+    /// The anchor zone that `zone` is in or below (the closest one).
+    fn zone_for(&self, zone: &str) -> Option<&str> {
+        self.zones
+            .iter()
+            .find(|a| a.is_empty() || zone == a.as_str() || zone.ends_with(&format!(".{a}")))
+            .map(String::as_str)
+    }
+
+    fn trusts(&self, key: &DNSKEY, zone: &Name) -> bool {
+        self.keys
+            .contains_with_name(key.public_key(), &LowerName::from(zone.clone()))
+    }
+
+    /// The zones listed, for messages.
+    pub fn zones_text(&self) -> String {
+        self.zones
+            .iter()
+            .map(|z| if z.is_empty() { "." } else { z.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A DNSKEY's presentation form: flags, protocol (3), algorithm, key in base64.
+fn dnskey_rdata(fields: &[&str]) -> Result<DNSKEY, String> {
+    use base64::Engine as _;
+    let [flags, protocol, algorithm, key @ ..] = fields else {
+        return Err("a DNSKEY needs flags, protocol, algorithm and key".to_owned());
+    };
+    let flags: u16 = flags
+        .parse()
+        .map_err(|_| format!("DNSKEY flags `{flags}` is not a number"))?;
+    if *protocol != "3" {
+        return Err(format!("DNSKEY protocol `{protocol}` is not 3"));
+    }
+    let algorithm: u8 = algorithm
+        .parse()
+        .map_err(|_| format!("DNSKEY algorithm `{algorithm}` is not a number"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key.concat())
+        .map_err(|e| format!("the DNSKEY's key is not base64: {e}"))?;
+    if bytes.is_empty() {
+        return Err("the DNSKEY has no key".to_owned());
+    }
+    Ok(DNSKEY::with_flags(
+        flags,
+        PublicKeyBuf::new(bytes, Algorithm::from_u8(algorithm)),
+    ))
+}
+
+/// How the probe asks.
+#[derive(Debug, Clone, Copy)]
+pub struct Asking {
+    pub timeout: Duration,
+    pub ns_port: u16,
+}
+
+/// The zone's DNSSEC: its chain from the anchor through `upstreams` (the
+/// resolvers), then each of `servers`' addresses asked directly.
+pub async fn observe(
+    upstreams: &[SocketAddr],
+    reach: &Reach,
+    asking: Asking,
+    anchor: &Anchor,
+    zone: &str,
+    servers: &[NameServer],
+) -> DnssecObservation {
+    let walk = walk_chain(upstreams, asking.timeout, anchor, zone).await;
+    let targets: Vec<(String, IpAddr)> = servers
+        .iter()
+        .flat_map(|ns| {
+            let v6 = ns.aaaa.iter().map(|a| IpAddr::V6(*a));
+            let v4 = ns.a.iter().map(|a| IpAddr::V4(*a));
+            v6.chain(v4).map(|ip| (ns.name.clone(), ip))
+        })
+        .collect();
+    let checks = join_all(targets.into_iter().map(|(name, ip)| {
+        let walk = &walk;
+        async move {
+            server_check(
+                reach,
+                asking,
+                zone,
+                walk,
+                name,
+                SocketAddr::new(ip, asking.ns_port),
+            )
+            .await
+        }
+    }))
+    .await;
+    DnssecObservation {
+        zone: zone.to_owned(),
+        anchor: walk.anchor.clone(),
+        chain: walk.chain,
+        insecure_at: walk.insecure_at.clone(),
+        ds_key_tags: walk.ds.iter().map(DS::key_tag).collect(),
+        error: walk.error.clone(),
+        servers: checks,
+    }
+}
+
+/// Where the walk from the anchor ended.
+struct Walk {
+    anchor: String,
+    chain: DnssecChain,
+    insecure_at: Option<String>,
+    /// The zone's DS records (validated when the chain is secure).
+    ds: Vec<DS>,
+    /// When the zone is the anchor's own: the anchor's keys it must serve.
+    anchor_keys: Vec<DNSKEY>,
+    error: Option<String>,
+}
+
+impl Walk {
+    fn ended(anchor: &str, chain: DnssecChain, error: String) -> Walk {
+        Walk {
+            anchor: anchor.to_owned(),
+            chain,
+            insecure_at: None,
+            ds: Vec::new(),
+            anchor_keys: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+fn shown(zone: &str) -> &str {
+    if zone.is_empty() { "." } else { zone }
+}
+
+async fn walk_chain(
+    upstreams: &[SocketAddr],
+    timeout: Duration,
+    anchor: &Anchor,
+    zone: &str,
+) -> Walk {
+    let Some(start) = anchor.zone_for(zone) else {
+        return Walk::ended(
+            "",
+            DnssecChain::Unknown,
+            format!(
+                "{zone} is not under the trust anchor's zones ({})",
+                anchor.zones_text()
+            ),
+        );
+    };
+    let start = start.to_owned();
+    let unknown = |e: String| Walk::ended(shown(&start), DnssecChain::Unknown, e);
+    let bogus = |e: String| Walk::ended(shown(&start), DnssecChain::Bogus, e);
+    let ask = |name: Name, rtype: RecordType| async move {
+        ask_resolvers(upstreams, timeout, &name, rtype).await
+    };
+
+    // The anchor zone's keys: a key of the anchor must sign the DNSKEY set.
+    let mut current = fqdn_or_root(&start);
+    let msg = match ask(current.clone(), RecordType::DNSKEY).await {
+        Ok(m) => m,
+        Err(e) => {
+            return unknown(format!(
+                "no DNSKEY of the anchor zone {} from the resolver: {e}",
+                shown(&start)
+            ));
+        }
+    };
+    let (records, sigs) = rrset(&msg, &current, RecordType::DNSKEY);
+    let anchored: Vec<DNSKEY> = dnskeys(&records)
+        .into_iter()
+        .filter(|k| anchor.trusts(k, &current))
+        .collect();
+    if anchored.is_empty() {
+        return bogus(format!(
+            "no DNSKEY of {} matches the trust anchor ({})",
+            shown(&start),
+            anchor.source
+        ));
+    }
+    if let Err(e) = verify(&current, &records, &sigs, &anchored, &current) {
+        return bogus(format!(
+            "the DNSKEY set of {} does not validate: {e}",
+            shown(&start)
+        ));
+    }
+    let mut keys = dnskeys(&records);
+
+    // Down one label at a time: a name with DS is a signed delegation; a
+    // name with an SOA but no DS is an unsigned one; any other name is
+    // inside the current zone.
+    let below: Vec<String> = names_below(&start, zone);
+    if below.len() > MAX_DEPTH {
+        return unknown(format!(
+            "{zone} is more than {MAX_DEPTH} labels below the anchor"
+        ));
+    }
+    for name_text in below {
+        let name = match fqdn(&name_text) {
+            Ok(n) => n,
+            Err(e) => return unknown(e),
+        };
+        let msg = match ask(name.clone(), RecordType::DS).await {
+            Ok(m) => m,
+            Err(e) => return unknown(format!("no answer for the DS of {name_text}: {e}")),
+        };
+        let (ds_records, ds_sigs) = rrset(&msg, &name, RecordType::DS);
+        let ds: Vec<DS> = ds_records
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::DNSSEC(DNSSECRData::DS(ds)) => Some(ds.clone()),
+                _ => None,
+            })
+            .collect();
+        if ds.is_empty() {
+            let cut = if name_text == zone {
+                true
+            } else {
+                match ask(name.clone(), RecordType::SOA).await {
+                    Ok(m) => !rrset(&m, &name, RecordType::SOA).0.is_empty(),
+                    Err(e) => return unknown(format!("no answer for the SOA of {name_text}: {e}")),
+                }
+            };
+            if cut {
+                return Walk {
+                    anchor: shown(&start).to_owned(),
+                    chain: DnssecChain::Insecure,
+                    insecure_at: Some(name_text),
+                    ds: Vec::new(),
+                    anchor_keys: Vec::new(),
+                    error: None,
+                };
+            }
+            continue;
+        }
+        if let Err(e) = verify(&name, &ds_records, &ds_sigs, &keys, &current) {
+            return Walk {
+                ds,
+                ..bogus(format!(
+                    "the DS of {name_text} in {} does not validate: {e}",
+                    shown(&crate::resolver::name_text(&current))
+                ))
+            };
+        }
+        if name_text == zone {
+            return Walk {
+                anchor: shown(&start).to_owned(),
+                chain: DnssecChain::Secure,
+                insecure_at: None,
+                ds,
+                anchor_keys: Vec::new(),
+                error: None,
+            };
+        }
+        // A zone between the anchor and the portal's: its keys, named by its DS.
+        let msg = match ask(name.clone(), RecordType::DNSKEY).await {
+            Ok(m) => m,
+            Err(e) => return unknown(format!("no DNSKEY of {name_text} from the resolver: {e}")),
+        };
+        let (records, sigs) = rrset(&msg, &name, RecordType::DNSKEY);
+        let zone_keys = dnskeys(&records);
+        let named = named_by_ds(&name, &zone_keys, &ds);
+        if named.is_empty() {
+            return bogus(format!(
+                "no DNSKEY of {name_text} matches its DS (DS key tags {}; DNSKEY key tags {})",
+                tags_text(ds.iter().map(DS::key_tag)),
+                tags_text(zone_keys.iter().filter_map(|k| k.calculate_key_tag().ok()))
+            ));
+        }
+        if let Err(e) = verify(&name, &records, &sigs, &named, &name) {
+            return bogus(format!(
+                "the DNSKEY set of {name_text} does not validate: {e}"
+            ));
+        }
+        keys = zone_keys;
+        current = name;
+    }
+    // The zone is the anchor's own: its servers must serve the anchor's keys.
+    Walk {
+        anchor: shown(&start).to_owned(),
+        chain: DnssecChain::Secure,
+        insecure_at: None,
+        ds: Vec::new(),
+        anchor_keys: anchored,
+        error: None,
+    }
+}
+
+fn fqdn_or_root(zone: &str) -> Name {
+    if zone.is_empty() {
+        Name::root()
+    } else {
+        fqdn(zone).unwrap_or_else(|_| Name::root())
+    }
+}
+
+/// The names from just below `top` down to `zone`, top first.
+fn names_below(top: &str, zone: &str) -> Vec<String> {
+    let labels: Vec<&str> = zone.split('.').collect();
+    let top_labels = if top.is_empty() {
+        0
+    } else {
+        top.split('.').count()
+    };
+    (0..labels.len().saturating_sub(top_labels))
+        .rev()
+        .map(|i| labels[i..].join("."))
+        .collect()
+}
+
+fn tags_text(tags: impl Iterator<Item = u16>) -> String {
+    let list: Vec<String> = tags.map(|t| t.to_string()).collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn dnskeys(records: &[Record]) -> Vec<DNSKEY> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The keys a DS record names (digest over the owner name and the key).
+fn named_by_ds(zone: &Name, keys: &[DNSKEY], ds: &[DS]) -> Vec<DNSKEY> {
+    keys.iter()
+        .filter(|k| ds.iter().any(|d| d.covers(zone, k).unwrap_or(false)))
+        .cloned()
+        .collect()
+}
+
+/// The records of one type owned by `name` in the answer, and the RRSIGs over them.
+fn rrset(msg: &Message, name: &Name, rtype: RecordType) -> (Vec<Record>, Vec<RRSIG>) {
+    let mut records = Vec::new();
+    let mut sigs = Vec::new();
+    for r in &msg.answers {
+        if !r.name.eq_case(name) && r.name.to_lowercase() != name.to_lowercase() {
+            continue;
+        }
+        match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) if sig.input().type_covered == rtype => {
+                sigs.push(sig.clone());
+            }
+            data if data.record_type() == rtype => records.push(r.clone()),
+            _ => {}
+        }
+    }
+    (records, sigs)
+}
+
+/// Seconds since the epoch, as RRSIG times count them (modulo 2^32).
+fn now_serial() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    secs as u32
+}
+
+fn sig_time(serial: u32) -> String {
+    // RRSIG times are the epoch second modulo 2^32 (RFC 4034 3.1.5): the
+    // reading nearest to now is the right one.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let secs = now + i64::from(serial.wrapping_sub(now_serial()) as i32);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Verifies an RRset with one of `keys`, its signature made by `signer` and
+/// within its validity period now. Says why when none verifies.
+fn verify(
+    name: &Name,
+    records: &[Record],
+    sigs: &[RRSIG],
+    keys: &[DNSKEY],
+    signer: &Name,
+) -> Result<u16, String> {
+    let rtype = records
+        .first()
+        .map_or_else(|| "records".to_owned(), |r| r.record_type().to_string());
+    if records.is_empty() {
+        return Err("no records to validate".to_owned());
+    }
+    if sigs.is_empty() {
+        return Err(format!("no RRSIG over the {rtype} records"));
+    }
+    let now = now_serial();
+    let mut why = Vec::new();
+    for sig in sigs {
+        let input = sig.input();
+        if input.signer_name.to_lowercase() != signer.to_lowercase() {
+            why.push(format!(
+                "RRSIG by {} (expected {})",
+                input.signer_name, signer
+            ));
+            continue;
+        }
+        let expires = input.sig_expiration.get();
+        let incepts = input.sig_inception.get();
+        if (expires.wrapping_sub(now) as i32) < 0 {
+            why.push(format!(
+                "RRSIG by key {} expired at {}",
+                input.key_tag,
+                sig_time(expires)
+            ));
+            continue;
+        }
+        if (now.wrapping_sub(incepts) as i32) < 0 {
+            why.push(format!(
+                "RRSIG by key {} is valid only from {}",
+                input.key_tag,
+                sig_time(incepts)
+            ));
+            continue;
+        }
+        let candidates: Vec<&DNSKEY> = keys
+            .iter()
+            .filter(|k| {
+                k.zone_key()
+                    && !k.revoke()
+                    && k.algorithm() == input.algorithm
+                    && k.calculate_key_tag().ok() == Some(input.key_tag)
+            })
+            .collect();
+        if candidates.is_empty() {
+            why.push(format!(
+                "RRSIG by key {} (algorithm {}), which is not among the keys ({})",
+                input.key_tag,
+                input.algorithm,
+                tags_text(keys.iter().filter_map(|k| k.calculate_key_tag().ok()))
+            ));
+            continue;
+        }
+        for key in candidates {
+            match key.verify_rrsig(name, DNSClass::IN, sig, records.iter()) {
+                Ok(()) => return Ok(input.key_tag),
+                Err(e) => why.push(format!(
+                    "RRSIG by key {} does not verify: {e}",
+                    input.key_tag
+                )),
+            }
+        }
+    }
+    Err(why.join("; "))
+}
+
+/// Asks the resolvers in turn (recursion desired, DNSSEC OK, checking
+/// disabled so a validating resolver hands over what it would reject).
+async fn ask_resolvers(
+    upstreams: &[SocketAddr],
+    timeout: Duration,
+    name: &Name,
+    rtype: RecordType,
+) -> Result<Message, String> {
+    let mut last = "no resolver is configured".to_owned();
+    for server in upstreams {
+        match ask(*server, name, rtype, true, timeout).await {
+            Ok(msg) => match msg.metadata.response_code {
+                ResponseCode::NoError | ResponseCode::NXDomain => return Ok(msg),
+                code => last = format!("{server} answered {code}"),
+            },
+            Err((_, e)) => last = format!("{server}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+/// One question with the DO bit, UDP then TCP on truncation or silence.
+async fn ask(
+    server: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    recurse: bool,
+    timeout: Duration,
+) -> Result<Message, (DnsOutcome, String)> {
+    let id = rand_id();
+    let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = recurse;
+    msg.metadata.checking_disabled = recurse;
+    msg.add_query(Query::query(name.clone(), rtype));
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232).set_dnssec_ok(true);
+    msg.set_edns(edns);
+    let wire = msg
+        .to_vec()
+        .map_err(|e| (DnsOutcome::Error, e.to_string()))?;
+    let answer = exchange(server, &wire, timeout).await.map(|(m, _)| m)?;
+    if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
+        return Err((
+            DnsOutcome::Error,
+            "the answer does not match the question".to_owned(),
+        ));
+    }
+    Ok(answer)
+}
+
+/// One name server address: the zone's DNSKEY and SOA, signed, asked directly.
+async fn server_check(
+    reach: &Reach,
+    asking: Asking,
+    zone: &str,
+    walk: &Walk,
+    name: String,
+    server: SocketAddr,
+) -> DnssecServer {
+    let secure = walk.chain == DnssecChain::Secure;
+    let ds = walk.ds.as_slice();
+    let family = Family::of(&server.ip());
+    let mut out = DnssecServer {
+        name,
+        family,
+        addr: server.ip(),
+        port: server.port(),
+        served: DnssecServed::NoAnswer,
+        key_tags: Vec::new(),
+        error: None,
+        ms: 0,
+    };
+    if !reach.can_reach(server.ip()) {
+        out.served = DnssecServed::NoVantage;
+        out.error = Some(format!("this vantage has no {}", family.label()));
+        return out;
+    }
+    let Ok(apex) = fqdn(zone) else {
+        out.error = Some(format!("`{zone}` is not a valid DNS name"));
+        return out;
+    };
+    let start = Instant::now();
+    let (keys_msg, soa_msg) = tokio::join!(
+        ask(server, &apex, RecordType::DNSKEY, false, asking.timeout),
+        ask(server, &apex, RecordType::SOA, false, asking.timeout)
+    );
+    out.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (keys_msg, soa_msg) = match (keys_msg, soa_msg) {
+        (Ok(k), Ok(s)) => (k, s),
+        (Err((_, e)), _) | (_, Err((_, e))) => {
+            out.error = Some(e);
+            return out;
+        }
+    };
+    for msg in [&keys_msg, &soa_msg] {
+        if msg.metadata.response_code != ResponseCode::NoError {
+            out.error = Some(format!("answered {}", msg.metadata.response_code));
+            return out;
+        }
+    }
+    let (key_records, key_sigs) = rrset(&keys_msg, &apex, RecordType::DNSKEY);
+    let keys = dnskeys(&key_records);
+    out.key_tags = keys
+        .iter()
+        .filter_map(|k| k.calculate_key_tag().ok())
+        .collect();
+    if keys.is_empty() {
+        if secure {
+            out.served = DnssecServed::Bogus;
+            out.error = Some(format!(
+                "serves no DNSKEY, but the parent has DS {}",
+                tags_text(ds.iter().map(DS::key_tag))
+            ));
+        } else {
+            out.served = DnssecServed::Unsigned;
+        }
+        return out;
+    }
+    // On a secure chain the key set must be signed by a key the DS names;
+    // otherwise by any of its own keys.
+    let signing: Vec<DNSKEY> = if secure {
+        let named: Vec<DNSKEY> = if walk.anchor_keys.is_empty() {
+            named_by_ds(&apex, &keys, ds)
+        } else {
+            keys.iter()
+                .filter(|k| {
+                    walk.anchor_keys
+                        .iter()
+                        .any(|a| a.public_key() == k.public_key())
+                })
+                .cloned()
+                .collect()
+        };
+        if named.is_empty() {
+            out.served = DnssecServed::Bogus;
+            out.error = Some(if walk.anchor_keys.is_empty() {
+                format!(
+                    "no DNSKEY matches the parent's DS (DS key tags {}; DNSKEY key tags {})",
+                    tags_text(ds.iter().map(DS::key_tag)),
+                    tags_text(out.key_tags.iter().copied())
+                )
+            } else {
+                format!(
+                    "no DNSKEY is the trust anchor's (DNSKEY key tags {})",
+                    tags_text(out.key_tags.iter().copied())
+                )
+            });
+            return out;
+        }
+        named
+    } else {
+        keys.clone()
+    };
+    if let Err(e) = verify(&apex, &key_records, &key_sigs, &signing, &apex) {
+        out.served = DnssecServed::Bogus;
+        out.error = Some(format!("DNSKEY: {e}"));
+        return out;
+    }
+    let (soa_records, soa_sigs) = rrset(&soa_msg, &apex, RecordType::SOA);
+    if let Err(e) = verify(&apex, &soa_records, &soa_sigs, &keys, &apex) {
+        out.served = DnssecServed::Bogus;
+        out.error = Some(format!("SOA: {e}"));
+        return out;
+    }
+    out.served = DnssecServed::Valid;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_walked_from_below_the_anchor_down_to_the_zone() {
+        assert_eq!(
+            names_below("", "hanoi.gov.vn"),
+            vec!["vn", "gov.vn", "hanoi.gov.vn"]
+        );
+        assert_eq!(
+            names_below("lab.test", "signed.lab.test"),
+            vec!["signed.lab.test"]
+        );
+        assert!(names_below("lab.test", "lab.test").is_empty());
+    }
+
+    #[test]
+    fn an_anchor_file_names_its_line_when_a_record_is_bad() {
+        let err = Anchor::parse(
+            "; keys\nlab.test. 3600 IN DNSKEY 257 3 13 !!!\n",
+            "anchor.keys",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("anchor.keys:2: "), "{err}");
+        let err = Anchor::parse("; nothing\n", "anchor.keys").unwrap_err();
+        assert!(err.contains("no DNSKEY record"), "{err}");
+    }
+
+    #[test]
+    fn the_root_anchor_covers_every_zone_and_a_lab_anchor_only_its_own() {
+        assert_eq!(Anchor::root().zone_for("gov.vn"), Some(""));
+        let key = "lab.test. 3600 IN DNSKEY 257 3 13 \
+            mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+        let lab = Anchor::parse(key, "lab.keys").unwrap();
+        assert_eq!(lab.zone_for("signed.lab.test"), Some("lab.test"));
+        assert_eq!(lab.zone_for("lab.test"), Some("lab.test"));
+        assert_eq!(lab.zone_for("gov.vn"), None);
+    }
+}
