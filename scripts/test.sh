@@ -6,12 +6,15 @@
 # Needs: a Rust toolchain (cargo), python3 with pip, npm, and IPv6 on the
 # loopback interface (the lab listens on [::1] and 127.0.0.1). Run as root on a
 # fresh machine, it turns IPv6 on for `lo` if it is off, installs tmux,
-# Chromium with chromedriver, and PostgreSQL from Debian's packages when missing, and starts a private
+# Chromium with chromedriver, nginx, Knot DNS, postfix and nftables (for the
+# lab of real servers in network namespaces, tests/netns), and PostgreSQL
+# from Debian's packages when missing, and starts a private
 # PostgreSQL on loopback for the storage tests (stopped on exit). It installs, once,
 # the independent validators of the CI formats into $V6AUDIT_CI_TOOLS
 # (default /var/tmp/v6audit-tools): junitparser and jsonschema from PyPI, and
 # the SARIF 2.1.0 JSON schema from the npm package @microsoft/jest-sarif.
-# The tests themselves reach nothing beyond loopback.
+# The tests themselves reach nothing beyond loopback and the network
+# namespaces they make (documentation prefixes, no route off the machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,6 +75,26 @@ fi
 # `self-check` in a network namespace of its own (unshare -n) needs root.
 if [ "$(id -u)" = "0" ]; then
     export V6AUDIT_REQUIRE_NETNS=1
+fi
+
+# The lab of real servers (tests/netns): nginx, Knot DNS, postfix and
+# nftables in network namespaces the test makes itself, as root. The
+# packages' own services are not used (and not started here); the test runs
+# its own instances inside its namespaces.
+real_servers="nginx:nginx-light knotd:knot keymgr:knot kdig:knot-dnsutils postfix:postfix nft:nftables ip:iproute2"
+need=""
+for pair in $real_servers; do
+    tool="${pair%%:*}"
+    if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
+        need="$need ${pair#*:}"
+    fi
+done
+if [ -n "$need" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing the real servers of tests/netns:$need"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+if [ "$(id -u)" = "0" ]; then
+    export V6AUDIT_REQUIRE_REAL_SERVERS=1
 fi
 
 # PostgreSQL for the storage tests: a private cluster on loopback, started

@@ -580,3 +580,60 @@ async fn a_portal_at_its_zones_apex_brings_its_www_and_the_reverse() {
     );
     lab.shutdown().await;
 }
+
+/// DNSSEC starts from the anchor it is given: another key than the zone's
+/// breaks the chain at once, and the root's keys cannot be followed through
+/// a resolver that serves only the lab; with --no-dnssec nothing is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnssec_follows_the_anchor_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(LabConfig {
+        portals: 1,
+        mix: Mix::Only(Scenario::Good),
+        dir: dir.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let lab_ref = &lab;
+    let audit = |dnssec: Option<Anchor>| {
+        let lab = lab_ref;
+        let mut s = settings(lab, Duration::from_secs(2), Duration::from_secs(8));
+        s.dnssec = dnssec.map(Arc::new);
+        async move {
+            let auditor = Auditor::new(s).await.unwrap();
+            let inventory = Inventory::load(&lab.inventory_path).unwrap();
+            let pack = Arc::new(Pack::load(&lab.pack_path).unwrap());
+            let report = auditor
+                .audit(inventory.portals, pack, Lang::En, "test", None)
+                .await;
+            let good = report
+                .results
+                .into_iter()
+                .find(|r| r.portal.id.starts_with("good-"))
+                .unwrap();
+            let f = good.verdict.finding("dns.dnssec").unwrap().clone();
+            (f.status, f.message)
+        }
+    };
+    // Another key for lab.test than the one it is signed with.
+    let other = "lab.test. 3600 IN DNSKEY 257 3 13 \
+        mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+    let (status, message) = audit(Some(Anchor::parse(other, "other.keys").unwrap())).await;
+    assert_eq!(status, Status::Fail, "{message}");
+    assert_eq!(
+        message,
+        "The chain of trust of lab.test is broken: no DNSKEY of lab.test matches the trust anchor (other.keys). Validating resolvers refuse its names."
+    );
+    // The root's keys: the lab's resolver serves no root zone.
+    let (status, message) = audit(Some(Anchor::root())).await;
+    assert_eq!(status, Status::Error, "{message}");
+    assert!(
+        message.starts_with(
+            "Unknown: the chain of trust of lab.test could not be followed (no DNSKEY of the anchor zone . from the resolver: "
+        ),
+        "{message}"
+    );
+    let (status, message) = audit(None).await;
+    assert_eq!(status, Status::Skip, "{message}");
+    lab.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! The lab's certificates: one throw-away CA (written out as the CA file the
 //! agent trusts with `--ca-file`) and the leaves the scenarios present: a good
-//! one for every lab name, one for another name, and one that has expired.
+//! one for every lab name, one for another name, and one that has expired;
+//! each also in PEM, for real servers (nginx, postfix) in the tests.
 
 use std::sync::Arc;
 
@@ -22,6 +23,16 @@ pub struct Pki {
     pub good: Arc<ServerConfig>,
     pub wrong_name: Arc<ServerConfig>,
     pub expired: Arc<ServerConfig>,
+    /// The good and the wrong-name leaves as PEM files hold them.
+    pub good_pem: LeafPem,
+    pub wrong_name_pem: LeafPem,
+}
+
+/// A leaf certificate in PEM: the chain (leaf, then CA) and its key.
+#[derive(Debug, Clone)]
+pub struct LeafPem {
+    pub chain: String,
+    pub key: String,
 }
 
 fn pki_err(e: impl std::fmt::Display) -> LabError {
@@ -53,7 +64,7 @@ impl Pki {
         let leaf = |names: &[String],
                     not_before: OffsetDateTime,
                     not_after: OffsetDateTime|
-         -> Result<Arc<ServerConfig>, LabError> {
+         -> Result<(Arc<ServerConfig>, LeafPem), LabError> {
             let key = KeyPair::generate().map_err(pki_err)?;
             let mut p = CertificateParams::new(names.to_vec()).map_err(pki_err)?;
             p.distinguished_name.push(
@@ -66,18 +77,26 @@ impl Pki {
             p.not_before = not_before;
             p.not_after = not_after;
             let cert = p.signed_by(&key, &ca).map_err(pki_err)?;
+            let pem = LeafPem {
+                chain: format!("{}{}", cert.pem(), ca.pem()),
+                key: key.serialize_pem(),
+            };
             let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.der().clone()];
             let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-            server_config(chain, key)
+            Ok((server_config(chain, key)?, pem))
         };
+        let (good, good_pem) = leaf(names, now - Duration::days(1), now + Duration::days(90))?;
+        let (wrong_name, wrong_name_pem) = leaf(
+            &["portal.other.test".to_owned()],
+            now - Duration::days(1),
+            now + Duration::days(90),
+        )?;
         Ok(Pki {
-            good: leaf(names, now - Duration::days(1), now + Duration::days(90))?,
-            wrong_name: leaf(
-                &["portal.other.test".to_owned()],
-                now - Duration::days(1),
-                now + Duration::days(90),
-            )?,
-            expired: leaf(names, now - Duration::days(60), now - Duration::days(2))?,
+            good,
+            wrong_name,
+            expired: leaf(names, now - Duration::days(60), now - Duration::days(2))?.0,
+            good_pem,
+            wrong_name_pem,
             ca_pem: ca.pem(),
         })
     }

@@ -766,4 +766,85 @@ mod tests {
         assert_eq!(lab.zone_for("lab.test"), Some("lab.test"));
         assert_eq!(lab.zone_for("gov.vn"), None);
     }
+
+    /// A zone's SOA signed by a fresh key, the signature made `age` ago and
+    /// valid for 30 days.
+    fn signed_soa(age: time::Duration) -> (Name, Vec<Record>, Vec<RRSIG>, DNSKEY) {
+        use hickory_proto::dnssec::crypto::EcdsaSigningKey;
+        use hickory_proto::dnssec::{DnssecSigner, SigningKey as _};
+        use hickory_proto::rr::RecordSet;
+        use hickory_proto::rr::rdata::SOA;
+        let zone = fqdn("example.gov.vn").unwrap();
+        let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).unwrap();
+        let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256).unwrap();
+        let dnskey = DNSKEY::from_key(&key.to_public_key().unwrap());
+        let signer = DnssecSigner::new(
+            dnskey.clone(),
+            Box::new(key),
+            zone.clone(),
+            std::time::Duration::from_secs(30 * 86_400),
+        );
+        let soa = Record::from_rdata(
+            zone.clone(),
+            3600,
+            RData::SOA(SOA::new(
+                zone.clone(),
+                zone.clone(),
+                1,
+                3600,
+                600,
+                86_400,
+                60,
+            )),
+        );
+        let mut set = RecordSet::new(zone.clone(), RecordType::SOA, 1);
+        set.insert(soa.clone(), 1);
+        let sig = RRSIG::from_rrset(
+            &set,
+            DNSClass::IN,
+            time::OffsetDateTime::now_utc() - age,
+            &signer,
+        )
+        .unwrap();
+        (zone, vec![soa], vec![sig], dnskey)
+    }
+
+    #[test]
+    fn a_fresh_signature_verifies_and_an_expired_one_says_when_it_expired() {
+        let (zone, records, sigs, key) = signed_soa(time::Duration::hours(1));
+        let tag = key.calculate_key_tag().unwrap();
+        assert_eq!(verify(&zone, &records, &sigs, &[key], &zone), Ok(tag));
+
+        let (zone, records, sigs, key) = signed_soa(time::Duration::days(40));
+        let tag = key.calculate_key_tag().unwrap();
+        let err = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
+        let expired = (time::OffsetDateTime::now_utc() - time::Duration::days(10)).date();
+        assert!(
+            err.starts_with(&format!("RRSIG by key {tag} expired at {expired}T")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_signature_by_a_key_not_in_the_set_or_over_other_records_is_named() {
+        let (zone, records, sigs, _) = signed_soa(time::Duration::hours(1));
+        let (_, _, _, other) = signed_soa(time::Duration::hours(1));
+        let other_tag = other.calculate_key_tag().unwrap();
+        let err = verify(&zone, &records, &sigs, &[other], &zone).unwrap_err();
+        assert!(
+            err.ends_with(&format!("which is not among the keys ({other_tag})")),
+            "{err}"
+        );
+        assert_eq!(
+            verify(&zone, &records, &[], &[], &zone),
+            Err("no RRSIG over the SOA records".to_owned())
+        );
+        // A record changed after signing no longer verifies.
+        let (zone, mut records, sigs, key) = signed_soa(time::Duration::hours(1));
+        if let RData::SOA(soa) = &mut records[0].data {
+            soa.serial = 2;
+        }
+        let err = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
+        assert!(err.contains("does not verify"), "{err}");
+    }
 }

@@ -43,6 +43,27 @@ fn bad_input_exits_2_with_the_place_of_the_error() {
         stderr(&o)
     );
 
+    let anchor = write(
+        dir.path(),
+        "anchor.keys",
+        "; the lab's key\nlab.test. 3600 IN DS 12345 13 2 ABCDEF\n",
+    );
+    let o = run(&[
+        "audit",
+        "--target",
+        "a.gov.vn",
+        "--trust-anchor",
+        anchor.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "v6audit: invalid trust anchor: {}:2: not a DNSKEY record (`<zone>. <ttl> IN DNSKEY <flags> 3 <algorithm> <key>`)\n",
+            anchor.display()
+        )
+    );
+
     let o = run(&["audit"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nothing to audit"), "{}", stderr(&o));

@@ -239,6 +239,39 @@ fn the_example_configurations_are_valid() {
         err.contains("schedule.interval: `6 hours`: unknown unit `hours`"),
         "{err}"
     );
+    // DNSSEC from the root's keys unless a trust anchor file says otherwise;
+    // a file that is not one is named with its line.
+    assert!(cfg.settings.dnssec.is_some());
+    let anchor = write(
+        dir.path(),
+        "anchor.keys",
+        "lab.test. IN DNSKEY 257 3 13 %%%\n",
+    );
+    let bad = write(
+        dir.path(),
+        "bad-anchor.yaml",
+        &text.replace(
+            "  # trust_anchor: /etc/v6audit/trust-anchor.keys",
+            &format!("  trust_anchor: {}", anchor.display()),
+        ),
+    );
+    let err = v6audit_agent::daemon::AgentConfig::load(&bad, dir.path(), "host")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "audit.trust_anchor: {}:1: the DNSKEY's key is not base64",
+            anchor.display()
+        )),
+        "{err}"
+    );
+    let off = write(
+        dir.path(),
+        "no-dnssec.yaml",
+        &text.replace("  # dnssec: true", "  dnssec: false"),
+    );
+    let cfg = v6audit_agent::daemon::AgentConfig::load(&off, dir.path(), "host").unwrap();
+    assert!(cfg.settings.dnssec.is_none());
 }
 
 #[test]
