@@ -1565,6 +1565,13 @@ fn dns_dnssec(obs: &Observation) -> Outcome {
             .count()
             .to_string()
     };
+    if d.anchor == apex {
+        return out(
+            Status::Pass,
+            "secure_anchor",
+            vec![zone, ("v6", by(Family::V6)), ("v4", by(Family::V4))],
+        );
+    }
     out(
         Status::Pass,
         "secure",

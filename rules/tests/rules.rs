@@ -1290,6 +1290,25 @@ fn dnssec_that_validates_passes_and_names_each_family() {
 }
 
 #[test]
+fn dnssec_of_the_anchors_own_zone_says_so() {
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                let d = o.dnssec.as_mut().unwrap();
+                d.anchor = "example.gov.vn".into();
+                d.ds_key_tags.clear();
+            })
+            .build(),
+    );
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(
+        f.message,
+        "example.gov.vn is the trust anchor's own zone and serves the anchor's key; signed keys and SOA come from 1 name server address(es) over IPv6 and 1 over IPv4."
+    );
+}
+
+#[test]
 fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
     let with = |f: fn(&mut DnssecObservation)| {
         verdict(

@@ -63,10 +63,11 @@ fn missing() -> Option<String> {
     (!absent.is_empty()).then(|| format!("missing: {}", absent.join(", ")))
 }
 
-/// A page big enough to need many 1280-byte packets.
+/// A page big enough to need many 1280-byte packets, with an image from a
+/// dual-stack host of the zone.
 fn portal_page() -> String {
     let mut page = String::from(
-        "<!doctype html><html lang=vi><head><title>Cổng dịch vụ công thử nghiệm</title></head><body><h1>Cổng dịch vụ công</h1>",
+        "<!doctype html><html lang=vi><head><title>Cổng dịch vụ công thử nghiệm</title></head><body><h1>Cổng dịch vụ công</h1><img src=\"https://cdn.v6lab.test/logo.png\" alt=logo>",
     );
     for i in 0..400 {
         page.push_str(&format!(
@@ -76,6 +77,9 @@ fn portal_page() -> String {
     page.push_str("</body></html>");
     page
 }
+
+/// A page whose script comes from a host without AAAA.
+const LEGACY_PAGE: &str = "<!doctype html><html lang=vi><head><title>Dịch vụ công cũ</title><script src=\"https://sso.v6lab.test/app.js\"></script></head><body><h1>Dịch vụ công</h1><p>Đăng nhập để nộp hồ sơ.</p></body></html>";
 
 const OTHER_PAGE: &str = "<!doctype html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1><p>If you see this page, the nginx web server is successfully installed and working.</p></body></html>";
 
@@ -100,6 +104,7 @@ fn expected() -> Vec<Expected> {
                 ("web.v6-http", Pass),
                 ("web.parity", Pass),
                 ("web.redirects-v6", Skip),
+                ("web.subresources-v6", Pass),
                 ("tls.v6-handshake", Pass),
                 ("tls.v6-cert", Pass),
                 ("tls.parity", Pass),
@@ -137,6 +142,24 @@ fn expected() -> Vec<Expected> {
                 ("tls.v6-cert", Fail),
                 ("tls.parity", Fail),
                 ("web.v6-http", Pass),
+            ],
+        ),
+        (
+            "redirect-to-v4",
+            Stage::DualStack,
+            vec![
+                ("web.v6-http", Pass),
+                ("web.redirects-v6", Fail),
+                ("tls.v6-cert", Pass),
+            ],
+        ),
+        (
+            "script-from-v4",
+            Stage::DualStack,
+            vec![
+                ("web.v6-http", Pass),
+                ("web.parity", Pass),
+                ("web.subresources-v6", Fail),
             ],
         ),
         (
@@ -247,10 +270,15 @@ fn real_servers_in_network_namespaces() {
             "2001:db8:b::11/64",
             "2001:db8:b::12/64",
             "2001:db8:b::13/64",
+            "2001:db8:b::14/64",
+            "2001:db8:b::15/64",
             "192.0.2.18/28",
             "192.0.2.19/28",
             "192.0.2.20/28",
             "192.0.2.21/28",
+            "192.0.2.22/28",
+            "192.0.2.23/28",
+            "192.0.2.24/28",
         ],
     );
     web.gateway("2001:db8:b::1", "192.0.2.17");
@@ -343,6 +371,26 @@ fn real_servers_in_network_namespaces() {
             a: &["192.0.2.21"],
         },
         Host {
+            name: "cdn.v6lab.test",
+            aaaa: &["2001:db8:b::10"],
+            a: &["192.0.2.18"],
+        },
+        Host {
+            name: "redirect.v6lab.test",
+            aaaa: &["2001:db8:b::14"],
+            a: &["192.0.2.22"],
+        },
+        Host {
+            name: "sso.v6lab.test",
+            aaaa: &[],
+            a: &["192.0.2.23"],
+        },
+        Host {
+            name: "legacy.v6lab.test",
+            aaaa: &["2001:db8:b::15"],
+            a: &["192.0.2.24"],
+        },
+        Host {
             name: "dropped.v6lab.test",
             aaaa: &["2001:db8:e::10"],
             a: &["192.0.2.66"],
@@ -365,7 +413,11 @@ fn real_servers_in_network_namespaces() {
         &hosts,
         &child_portal,
     );
-    let pages = [("site", portal_page()), ("other", OTHER_PAGE.to_owned())];
+    let pages = [
+        ("site", portal_page()),
+        ("other", OTHER_PAGE.to_owned()),
+        ("legacy", LEGACY_PAGE.to_owned()),
+    ];
     let mut nginx_web = servers::nginx(
         &web,
         dir,
@@ -404,6 +456,23 @@ fn real_servers_in_network_namespaces() {
                 root: "site",
                 cert: Some("wrong"),
             },
+            // A redirect to a single sign-on host that has no AAAA.
+            Site {
+                listen: &["192.0.2.22", "[2001:db8:b::14]"],
+                root: "redirect",
+                cert: None,
+            },
+            Site {
+                listen: &["192.0.2.23"],
+                root: "site",
+                cert: None,
+            },
+            // A page whose script comes from that IPv4-only host.
+            Site {
+                listen: &["192.0.2.24", "[2001:db8:b::15]"],
+                root: "legacy",
+                cert: None,
+            },
         ],
         &[good, wrong],
         &pages,
@@ -429,6 +498,8 @@ fn real_servers_in_network_namespaces() {
         ("v4-listener", "v4listen.v6lab.test"),
         ("other-site-v6", "othersite.v6lab.test"),
         ("other-cert-v6", "othercert.v6lab.test"),
+        ("redirect-to-v4", "redirect.v6lab.test"),
+        ("script-from-v4", "legacy.v6lab.test"),
         ("v6-dropped", "dropped.v6lab.test"),
         ("dnssec-signed", "portal.signed.v6lab.test"),
         ("dnssec-unsigned", "portal.unsigned.v6lab.test"),
@@ -527,6 +598,14 @@ fn real_servers_in_network_namespaces() {
         signed.starts_with("signed.v6lab.test validates from the trust anchor at v6lab.test (DS ")
             && signed.ends_with("from 2 name server address(es) over IPv6 and 2 over IPv4."),
         "{signed}"
+    );
+    assert_eq!(
+        message("script-from-v4", "web.subresources-v6"),
+        "An IPv6-only visitor cannot load what the page needs from 1 of 1 hosts: sso.v6lab.test (no AAAA; script)."
+    );
+    assert_eq!(
+        message("good", "dns.dnssec"),
+        "v6lab.test is the trust anchor's own zone and serves the anchor's key; signed keys and SOA come from 2 name server address(es) over IPv6 and 2 over IPv4."
     );
     let smtp = message("good", "mail.v6-smtp");
     assert_eq!(

@@ -182,6 +182,9 @@ pub struct Site<'a> {
     pub cert: Option<&'a str>,
 }
 
+/// The root that answers every request with a redirect to sso.v6lab.test.
+const REDIRECT_ROOT: &str = "redirect";
+
 /// nginx in `ns` serving `sites`; `certs` are (stem, chain PEM, key PEM).
 pub fn nginx(
     ns: &Netns,
@@ -220,7 +223,14 @@ pub fn nginx(
                 "    ssl_certificate {d}/{stem}.pem;\n    ssl_certificate_key {d}/{stem}.key;"
             );
         }
-        let _ = writeln!(conf, "    root {d}/{};\n  }}", site.root);
+        if site.root == REDIRECT_ROOT {
+            let _ = writeln!(
+                conf,
+                "    location / {{ return 302 https://sso.{PARENT}/login; }}\n  }}"
+            );
+        } else {
+            let _ = writeln!(conf, "    root {d}/{};\n  }}", site.root);
+        }
     }
     conf.push_str("}\n");
     let conf_path = dir.join("nginx.conf");

@@ -184,7 +184,17 @@ async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: 
                 timeout: settings.ns_timeout,
                 ns_port: settings.ns_port,
             };
-            Some(dnssec::observe(dns.upstreams(), reach, asking, anchor, apex, &name_servers).await)
+            // Each question is bounded; the walk as a whole is too, so a
+            // resolver that answers just inside the timeout at every level
+            // cannot hold the portal.
+            let limit = settings.ns_timeout * 3;
+            let observe =
+                dnssec::observe(dns.upstreams(), reach, asking, anchor, apex, &name_servers);
+            Some(
+                tokio::time::timeout(limit, observe)
+                    .await
+                    .unwrap_or_else(|_| dnssec::timed_out(anchor, apex, limit)),
+            )
         }
         None => None,
     };

@@ -206,6 +206,22 @@ pub async fn observe(
     }
 }
 
+/// What is reported when the DNSSEC check as a whole ran out of time.
+pub fn timed_out(anchor: &Anchor, zone: &str, limit: Duration) -> DnssecObservation {
+    DnssecObservation {
+        zone: zone.to_owned(),
+        anchor: anchor.zone_for(zone).map_or("", shown).to_owned(),
+        chain: DnssecChain::Unknown,
+        insecure_at: None,
+        ds_key_tags: Vec::new(),
+        error: Some(format!(
+            "the chain and the name servers were not all asked within {} s",
+            limit.as_secs()
+        )),
+        servers: Vec::new(),
+    }
+}
+
 /// Where the walk from the anchor ended.
 struct Walk {
     anchor: String,
@@ -443,7 +459,7 @@ fn rrset(msg: &Message, name: &Name, rtype: RecordType) -> (Vec<Record>, Vec<RRS
     let mut records = Vec::new();
     let mut sigs = Vec::new();
     for r in &msg.answers {
-        if !r.name.eq_case(name) && r.name.to_lowercase() != name.to_lowercase() {
+        if r.name.to_lowercase() != name.to_lowercase() {
             continue;
         }
         match &r.data {
