@@ -1540,21 +1540,7 @@ fn dns_dnssec(obs: &Observation) -> Outcome {
                 zone,
                 ("count", bogus.len().to_string()),
                 ("total", answered.len().to_string()),
-                (
-                    "servers",
-                    bogus
-                        .iter()
-                        .map(|s| {
-                            format!(
-                                "{} over {}: {}",
-                                label(s),
-                                s.family.label(),
-                                s.error.as_deref().unwrap_or("does not validate")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
+                ("servers", bogus_servers(&bogus)),
             ],
         );
     }
@@ -1583,4 +1569,28 @@ fn dns_dnssec(obs: &Observation) -> Outcome {
             ("v4", by(Family::V4)),
         ],
     )
+}
+
+/// The name server addresses whose DNSSEC does not validate, each reason said
+/// once with the servers (name, address, family) it holds for.
+fn bogus_servers(bogus: &[&&&DnssecServer]) -> String {
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for s in bogus {
+        let why = s.error.as_deref().unwrap_or("does not validate");
+        let who = format!(
+            "{} {} over {}",
+            s.name,
+            std::net::SocketAddr::new(s.addr, s.port),
+            s.family.label()
+        );
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, list)) => list.push(who),
+            None => groups.push((why, vec![who])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(why, who)| format!("{why} ({})", who.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -1323,7 +1323,7 @@ fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
     assert_eq!(f.status, Status::Fail);
     assert_eq!(
         f.message,
-        "1 of 2 name server addresses of example.gov.vn serve keys or signatures that do not validate: ns1.example.gov.vn (192.0.2.53:53) over IPv4: no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321)."
+        "1 of 2 name server addresses of example.gov.vn serve keys or signatures that do not validate: no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321) (ns1.example.gov.vn 192.0.2.53:53 over IPv4)."
     );
     // DNSSEC is beside the IPv6 stages: the portal is still complete.
     assert_eq!(v.stage, Stage::Ipv6Complete);
