@@ -4,10 +4,13 @@
 // A test that cannot unwrap should fail loudly, not handle the error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{describe, mismatches};
 use v6audit_agent::probe::dns::find_apex;
 use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::resolver::Dns;
@@ -80,15 +83,6 @@ impl Run {
     }
 }
 
-fn describe(r: &PortalResult) -> String {
-    r.verdict
-        .findings
-        .iter()
-        .map(|f| format!("  {} {}: {}", f.rule, f.status, f.message))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// One lab of every scenario, audited once, checked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_end_to_end() {
@@ -106,25 +100,12 @@ async fn every_scenario_end_to_end() {
 fn every_scenario_gives_its_stage_and_rule_statuses(run: &Run) {
     let mut wrong = Vec::new();
     for s in Scenario::ALL {
-        let r = run.of(s);
-        if r.verdict.stage != s.expected_stage() || !r.verdict.stage_certain {
-            wrong.push(format!(
-                "{s}: stage {} (certain: {}), expected {}\n{}",
-                r.verdict.stage,
-                r.verdict.stage_certain,
-                s.expected_stage(),
-                describe(r)
-            ));
-        }
-        for (rule, want) in s.expected_statuses() {
-            let got = r.verdict.status(rule);
-            if got != Some(*want) {
-                wrong.push(format!(
-                    "{s}: {rule} is {got:?}, expected {want}\n{}",
-                    describe(r)
-                ));
-            }
-        }
+        wrong.extend(mismatches(
+            s.name(),
+            run.of(s),
+            s.expected_stage(),
+            s.expected_statuses(),
+        ));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }

@@ -1,6 +1,6 @@
 //! What the end-to-end test files share: a log that keeps the agent
-//! daemon's lines, and the agent configuration that audits the lab and
-//! pushes to a collector.
+//! daemon's lines, the agent configuration that audits the lab and pushes
+//! to a collector, and how a result is compared with what it must be.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use v6audit_agent::daemon::Log;
 use v6audit_lab::Lab;
+use v6audit_model::{PortalResult, Stage, Status};
 
 /// The daemon's lines, kept for assertions.
 #[derive(Default)]
@@ -41,4 +42,43 @@ pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str
     )
     .unwrap();
     yaml
+}
+
+/// A result's findings, a line each, for a failure message.
+pub fn describe(r: &PortalResult) -> String {
+    r.verdict
+        .findings
+        .iter()
+        .map(|f| format!("  {} {}: {}", f.rule, f.status, f.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How a result differs from the stage (certain) and rule statuses it must
+/// have, a paragraph per difference naming `what`, with its findings.
+pub fn mismatches(
+    what: &str,
+    r: &PortalResult,
+    stage: Stage,
+    statuses: &[(&str, Status)],
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    if r.verdict.stage != stage || !r.verdict.stage_certain {
+        wrong.push(format!(
+            "{what}: stage {} (certain: {}), expected {stage}\n{}",
+            r.verdict.stage,
+            r.verdict.stage_certain,
+            describe(r)
+        ));
+    }
+    for (rule, want) in statuses {
+        let got = r.verdict.status(rule);
+        if got != Some(*want) {
+            wrong.push(format!(
+                "{what}: {rule} is {got:?}, expected {want}\n{}",
+                describe(r)
+            ));
+        }
+    }
+    wrong
 }

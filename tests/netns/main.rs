@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod net;
 mod servers;
 
@@ -23,6 +25,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::mismatches;
 use net::{Netns, link};
 use servers::{BADDS, Host, PARENT, SIGNED, Site, UNSIGNED, V4NS};
 use v6audit_agent::probe::dnssec::Anchor;
@@ -539,15 +542,6 @@ fn real_servers_in_network_namespaces() {
         s.assert_running();
     }
 
-    let describe = |id: &str| {
-        let r = report.results.iter().find(|r| r.portal.id == id).unwrap();
-        r.verdict
-            .findings
-            .iter()
-            .map(|f| format!("  {} {}: {}", f.rule, f.status, f.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let mut wrong_results = Vec::new();
     for (id, stage, statuses) in expected() {
         let r = report
@@ -555,22 +549,7 @@ fn real_servers_in_network_namespaces() {
             .iter()
             .find(|r| r.portal.id == id)
             .unwrap_or_else(|| panic!("no result for {id}"));
-        if r.verdict.stage != stage {
-            wrong_results.push(format!(
-                "{id}: stage {}, expected {stage}\n{}",
-                r.verdict.stage,
-                describe(id)
-            ));
-        }
-        for (rule, want) in statuses {
-            let got = r.verdict.status(rule);
-            if got != Some(want) {
-                wrong_results.push(format!(
-                    "{id}: {rule} is {got:?}, expected {want}\n{}",
-                    describe(id)
-                ));
-            }
-        }
+        wrong_results.extend(mismatches(id, r, stage, &statuses));
     }
     assert!(wrong_results.is_empty(), "{}", wrong_results.join("\n\n"));
 
