@@ -618,3 +618,92 @@ async fn dnssec_follows_the_anchor_it_is_given() {
     assert_eq!(status, Status::Skip, "{message}");
     lab.shutdown().await;
 }
+
+/// The chain is followed through every delegation between the anchor and
+/// the portal's zone, however deep (vn → gov.vn → hanoi.gov.vn here), and an
+/// unsigned zone on the way ends it as insecure, naming that zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnssec_is_followed_through_every_delegation_down_to_the_zone() {
+    use v6audit_lab::Signing;
+    let zones = |top: Signing, middle: Signing| {
+        let mut vn = Zone::new("vn").signed(top);
+        vn.add("vn", RecordData::Ns("ns1.vn".into())).host(
+            "ns1.vn",
+            true,
+            Some(std::net::Ipv6Addr::LOCALHOST),
+        );
+        let mut gov = Zone::new("gov.vn").signed(middle);
+        gov.add("gov.vn", RecordData::Ns("ns1.vn".into()));
+        let mut hanoi = Zone::new("hanoi.gov.vn").signed(Signing::Signed);
+        hanoi
+            .add("hanoi.gov.vn", RecordData::Ns("ns1.vn".into()))
+            .host(
+                "dichvucong.hanoi.gov.vn",
+                true,
+                Some(std::net::Ipv6Addr::LOCALHOST),
+            );
+        vec![vn, gov, hanoi]
+    };
+    // A key of vn's for when the lab did not sign it.
+    let other = "vn. 3600 IN DNSKEY 257 3 13 \
+        mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+    for (top, middle, status, message) in [
+        (
+            Signing::Signed,
+            Signing::Signed,
+            Status::Pass,
+            "hanoi.gov.vn validates from the trust anchor at vn (DS ",
+        ),
+        (
+            Signing::Signed,
+            Signing::Unsigned,
+            Status::Warn,
+            "The delegation of gov.vn above hanoi.gov.vn is not signed, so no chain of trust reaches hanoi.gov.vn.",
+        ),
+        // An anchor zone that answers without keys: the vantage cannot
+        // judge (a resolver stripping DNSSEC looks the same), not a failure.
+        (
+            Signing::Unsigned,
+            Signing::Signed,
+            Status::Error,
+            "Unknown: the chain of trust of hanoi.gov.vn could not be followed (the resolver gave no DNSKEY for the anchor zone vn: the zone is not signed, or the resolver does not pass DNSSEC records).",
+        ),
+    ] {
+        let server = v6audit_lab::DnsServer::start(&zones(top, middle))
+            .await
+            .unwrap();
+        let anchor = match server.keys.iter().find(|(z, _)| z == "vn") {
+            Some((zone, key)) => v6audit_lab::dns::anchor_line(zone, key),
+            None => other.to_owned(),
+        };
+        let anchor = Anchor::parse(&anchor, "vn.keys").unwrap();
+        let settings = Settings {
+            resolver: ResolverChoice::At(server.addr_v6()),
+            ns_port: server.port,
+            timeout: Duration::from_secs(2),
+            portal_budget: Duration::from_secs(6),
+            dnssec: Some(Arc::new(anchor)),
+            ..Settings::default()
+        };
+        let auditor = Auditor::new(settings).await.unwrap();
+        let inventory = Inventory::from_targets(&["dichvucong.hanoi.gov.vn".to_owned()]).unwrap();
+        let report = auditor
+            .audit(
+                inventory.portals,
+                Arc::new(Pack::default_pack()),
+                Lang::En,
+                "test",
+                None,
+            )
+            .await;
+        let r = &report.results[0];
+        let f = r.verdict.finding("dns.dnssec").unwrap();
+        assert_eq!(f.status, status, "{top:?} {middle:?}\n{}", describe(r));
+        assert!(
+            f.message.starts_with(message),
+            "{top:?} {middle:?}: {}",
+            f.message
+        );
+        server.shutdown().await;
+    }
+}

@@ -5,6 +5,7 @@
 //! for any zone layout they need (a `hanoi.gov.vn` under `gov.vn`, say),
 //! always on loopback.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -236,8 +237,9 @@ pub fn anchor_line(zone: &str, key: &DNSKEY) -> String {
 /// goes to the closest zone.
 struct LabHandler {
     all: Catalog,
-    /// The zones without those whose parent the lab also serves.
-    parents: Catalog,
+    /// For each zone whose parent the lab also serves: every zone but it,
+    /// so its DS comes from the closest enclosing zone, however deep.
+    without: HashMap<LowerName, Catalog>,
 }
 
 #[async_trait::async_trait]
@@ -247,11 +249,13 @@ impl RequestHandler for LabHandler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        let ds = request
+        let parent_side = request
             .request_info()
-            .is_ok_and(|i| i.query.query_type() == RecordType::DS);
-        if ds {
-            self.parents
+            .ok()
+            .filter(|i| i.query.query_type() == RecordType::DS)
+            .and_then(|i| self.without.get(i.query.name()));
+        if let Some(catalog) = parent_side {
+            catalog
                 .handle_request::<R, T>(request, response_handle)
                 .await
         } else {
@@ -298,15 +302,17 @@ impl DnsServer {
                 Signing::Signed | Signing::BrokenDs => Some(ZoneKey::generate()?),
             });
         }
+        // Every child the lab serves is delegated from its parent (NS), and
+        // a signed one has its DS there too.
         for i in 0..zones.len() {
-            let Some(key) = &keys[i] else { continue };
             let child = zones[i].origin.clone();
             let Some(parent) = parent_of(&child, &zones) else {
                 continue;
             };
-            let ds = match zones[i].signing {
-                Signing::BrokenDs => ZoneKey::generate()?.ds(&child)?,
-                _ => key.ds(&child)?,
+            let ds = match (&keys[i], zones[i].signing) {
+                (None, _) => None,
+                (Some(_), Signing::BrokenDs) => Some(ZoneKey::generate()?.ds(&child)?),
+                (Some(key), _) => Some(key.ds(&child)?),
             };
             let delegation: Vec<String> = zones[i]
                 .records
@@ -320,26 +326,39 @@ impl DnsServer {
                 for ns in delegation {
                     p.add(&child, RecordData::Ns(ns));
                 }
-                p.add(&child, RecordData::Ds(ds));
+                if let Some(ds) = ds {
+                    p.add(&child, RecordData::Ds(ds));
+                }
             }
         }
-        let mut all = Catalog::new();
-        let mut parents = Catalog::new();
+        let mut handlers: Vec<(LowerName, Arc<dyn ZoneHandler>, bool)> = Vec::new();
         for (zone, key) in zones.iter().zip(&keys) {
             let handler: Arc<dyn ZoneHandler> = build(zone, 2_026_112_701, key.as_ref())?;
-            let origin = LowerName::from(name(&zone.origin)?);
-            if parent_of(&zone.origin, &zones).is_none() {
-                parents.upsert(origin.clone(), vec![handler.clone()]);
-            }
-            all.upsert(origin, vec![handler]);
+            let has_parent = parent_of(&zone.origin, &zones).is_some();
+            handlers.push((LowerName::from(name(&zone.origin)?), handler, has_parent));
         }
+        let catalog = |skip: Option<&LowerName>| {
+            let mut c = Catalog::new();
+            for (origin, handler, _) in &handlers {
+                if Some(origin) != skip {
+                    c.upsert(origin.clone(), vec![handler.clone()]);
+                }
+            }
+            c
+        };
+        let all = catalog(None);
+        let without = handlers
+            .iter()
+            .filter(|(_, _, has_parent)| *has_parent)
+            .map(|(origin, _, _)| (origin.clone(), catalog(Some(origin))))
+            .collect();
         let keys = zones
             .iter()
             .zip(keys)
             .filter_map(|(z, k)| k.map(|k| (z.origin.clone(), k.dnskey)))
             .collect();
         let (udp6, tcp6, udp4, tcp4, port) = bind_dns().await?;
-        let mut server = Server::new(LabHandler { all, parents });
+        let mut server = Server::new(LabHandler { all, without });
         server.register_socket(udp6);
         server.register_socket(udp4);
         server.register_listener(tcp6, Duration::from_secs(5), 32);

@@ -184,10 +184,9 @@ async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: 
                 timeout: settings.ns_timeout,
                 ns_port: settings.ns_port,
             };
-            // Each question is bounded; the walk as a whole is too, so a
-            // resolver that answers just inside the timeout at every level
-            // cannot hold the portal.
-            let limit = settings.ns_timeout * 3;
+            // Each question is bounded, and the walk as a whole (3 x the
+            // timeout, in dnssec::observe); this is the last guard.
+            let limit = settings.ns_timeout * 4;
             let observe =
                 dnssec::observe(dns.upstreams(), reach, asking, anchor, apex, &name_servers);
             Some(

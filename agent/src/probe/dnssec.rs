@@ -27,6 +27,12 @@ use crate::resolver::fqdn;
 /// At most this many zones are walked between the anchor and the portal's
 /// zone, so a very deep name cannot make the agent ask without end.
 const MAX_DEPTH: usize = 16;
+/// Signature checks per RRset, and keys tried per signature: hostile answers
+/// with colliding key tags must not cost unbounded CPU (KeyTrap).
+const MAX_CHECKS: usize = 16;
+const MAX_KEYS_PER_SIG: usize = 4;
+/// Reasons collected for one RRset before giving up.
+const MAX_REASONS: usize = 8;
 
 /// The keys the chain of trust starts from, each with its zone.
 #[derive(Clone)]
@@ -171,7 +177,24 @@ pub async fn observe(
     zone: &str,
     servers: &[NameServer],
 ) -> DnssecObservation {
-    let walk = walk_chain(upstreams, asking.timeout, anchor, zone).await;
+    // The walk has a deadline of its own; the name servers are asked at the
+    // same time (each question bounded), so a slow resolver and a silent
+    // name server do not add up, and neither loses the other's results.
+    let limit = asking.timeout * 3;
+    let walk = async {
+        tokio::time::timeout(limit, walk_chain(upstreams, asking.timeout, anchor, zone))
+            .await
+            .unwrap_or_else(|_| {
+                Walk::ended(
+                    anchor.zone_for(zone).map_or("", shown),
+                    DnssecChain::Unknown,
+                    format!(
+                        "the chain of trust was not followed within {} s",
+                        limit.as_secs()
+                    ),
+                )
+            })
+    };
     let targets: Vec<(String, IpAddr)> = servers
         .iter()
         .flat_map(|ns| {
@@ -180,21 +203,20 @@ pub async fn observe(
             v6.chain(v4).map(|ip| (ns.name.clone(), ip))
         })
         .collect();
-    let checks = join_all(targets.into_iter().map(|(name, ip)| {
-        let walk = &walk;
-        async move {
-            server_check(
-                reach,
-                asking,
-                zone,
-                walk,
-                name,
-                SocketAddr::new(ip, asking.ns_port),
-            )
-            .await
-        }
-    }))
-    .await;
+    let fetches = join_all(targets.into_iter().map(|(name, ip)| {
+        fetch_server(
+            reach,
+            asking,
+            zone,
+            name,
+            SocketAddr::new(ip, asking.ns_port),
+        )
+    }));
+    let (walk, fetched) = tokio::join!(walk, fetches);
+    let checks = fetched
+        .into_iter()
+        .map(|f| judge_server(f, zone, &walk))
+        .collect();
     DnssecObservation {
         zone: zone.to_owned(),
         anchor: walk.anchor.clone(),
@@ -286,6 +308,22 @@ async fn walk_chain(
         }
     };
     let (records, sigs) = rrset(&msg, &current, RecordType::DNSKEY);
+    // No keys, or keys without signatures, from a resolver: the resolver
+    // (a home router, a forwarder) does not pass DNSSEC records. That is
+    // this vantage's limit, not the portal's fault.
+    if records.is_empty() || sigs.is_empty() {
+        return unknown(if records.is_empty() {
+            format!(
+                "the resolver gave no DNSKEY for the anchor zone {}: the zone is not signed, or the resolver does not pass DNSSEC records",
+                shown(&start)
+            )
+        } else {
+            format!(
+                "the resolver gave the DNSKEY records of the anchor zone {} without RRSIG: it does not seem to pass DNSSEC records",
+                shown(&start)
+            )
+        });
+    }
     let anchored: Vec<DNSKEY> = dnskeys(&records)
         .into_iter()
         .filter(|k| anchor.trusts(k, &current))
@@ -323,6 +361,11 @@ async fn walk_chain(
             Ok(m) => m,
             Err(e) => return unknown(format!("no answer for the DS of {name_text}: {e}")),
         };
+        if name_text == zone && msg.metadata.response_code == ResponseCode::NXDomain {
+            return unknown(format!(
+                "the DS question for {zone} got NXDOMAIN: its parent does not delegate it"
+            ));
+        }
         let (ds_records, ds_sigs) = rrset(&msg, &name, RecordType::DS);
         let ds: Vec<DS> = ds_records
             .iter()
@@ -352,6 +395,27 @@ async fn walk_chain(
             }
             continue;
         }
+        if ds_sigs.is_empty() {
+            return unknown(format!(
+                "the resolver gave the DS of {name_text} without its RRSIG; it does not seem to pass DNSSEC records"
+            ));
+        }
+        // RFC 4035 5.2: DS records this validator cannot use do not count;
+        // a zone with only such DS records cannot be validated here.
+        let usable: Vec<DS> = ds
+            .iter()
+            .filter(|d| d.algorithm().is_supported() && d.digest_type().is_supported())
+            .cloned()
+            .collect();
+        if usable.is_empty() {
+            return unknown(format!(
+                "the DS records of {name_text} use only algorithms or digests this agent cannot validate ({})",
+                ds.iter()
+                    .map(|d| format!("algorithm {}, digest {:?}", d.algorithm(), d.digest_type()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         if let Err(e) = verify(&name, &ds_records, &ds_sigs, &keys, &current) {
             return Walk {
                 ds,
@@ -361,6 +425,7 @@ async fn walk_chain(
                 ))
             };
         }
+        let ds = usable;
         if name_text == zone {
             return Walk {
                 anchor: shown(&start).to_owned(),
@@ -377,6 +442,11 @@ async fn walk_chain(
             Err(e) => return unknown(format!("no DNSKEY of {name_text} from the resolver: {e}")),
         };
         let (records, sigs) = rrset(&msg, &name, RecordType::DNSKEY);
+        if sigs.is_empty() && !records.is_empty() {
+            return unknown(format!(
+                "the resolver gave the DNSKEY of {name_text} without its RRSIG; it does not seem to pass DNSSEC records"
+            ));
+        }
         let zone_keys = dnskeys(&records);
         let named = named_by_ds(&name, &zone_keys, &ds);
         if named.is_empty() {
@@ -466,7 +536,12 @@ fn rrset(msg: &Message, name: &Name, rtype: RecordType) -> (Vec<Record>, Vec<RRS
             RData::DNSSEC(DNSSECRData::RRSIG(sig)) if sig.input().type_covered == rtype => {
                 sigs.push(sig.clone());
             }
-            data if data.record_type() == rtype => records.push(r.clone()),
+            // RFC 4034 6.3: duplicates go before the RRset is verified.
+            data if data.record_type() == rtype
+                && !records.iter().any(|k: &Record| k.data == *data) =>
+            {
+                records.push(r.clone());
+            }
             _ => {}
         }
     }
@@ -517,8 +592,19 @@ fn verify(
     }
     let now = now_serial();
     let mut why = Vec::new();
+    let mut checks = 0;
     for sig in sigs {
         let input = sig.input();
+        if why.len() >= MAX_REASONS {
+            break;
+        }
+        if !input.algorithm.is_supported() {
+            why.push(format!(
+                "RRSIG by key {} uses algorithm {}, which this agent cannot validate",
+                input.key_tag, input.algorithm
+            ));
+            continue;
+        }
         if input.signer_name.to_lowercase() != signer.to_lowercase() {
             why.push(format!(
                 "RRSIG by {} (expected {})",
@@ -544,6 +630,9 @@ fn verify(
             ));
             continue;
         }
+        // Key tags collide easily: a few keys per signature at most, so a
+        // hostile answer cannot make the agent verify without end (KeyTrap,
+        // CVE-2023-50387).
         let candidates: Vec<&DNSKEY> = keys
             .iter()
             .filter(|k| {
@@ -552,6 +641,7 @@ fn verify(
                     && k.algorithm() == input.algorithm
                     && k.calculate_key_tag().ok() == Some(input.key_tag)
             })
+            .take(MAX_KEYS_PER_SIG)
             .collect();
         if candidates.is_empty() {
             why.push(format!(
@@ -563,6 +653,13 @@ fn verify(
             continue;
         }
         for key in candidates {
+            if checks == MAX_CHECKS {
+                why.push(format!(
+                    "gave up after {MAX_CHECKS} signature checks (too many keys or signatures)"
+                ));
+                return Err(why.join("; "));
+            }
+            checks += 1;
             match key.verify_rrsig(name, DNSClass::IN, sig, records.iter()) {
                 Ok(()) => return Ok(input.key_tag),
                 Err(e) => why.push(format!(
@@ -625,17 +722,21 @@ async fn ask(
     Ok(answer)
 }
 
-/// One name server address: the zone's DNSKEY and SOA, signed, asked directly.
-async fn server_check(
+/// One name server address asked for the zone's DNSKEY and SOA: the
+/// record of the exchange, and the answers to judge once the chain is known.
+struct Fetched {
+    out: DnssecServer,
+    answers: Option<(Message, Message)>,
+}
+
+/// Asks one name server address directly for the zone's DNSKEY and SOA.
+async fn fetch_server(
     reach: &Reach,
     asking: Asking,
     zone: &str,
-    walk: &Walk,
     name: String,
     server: SocketAddr,
-) -> DnssecServer {
-    let secure = walk.chain == DnssecChain::Secure;
-    let ds = walk.ds.as_slice();
+) -> Fetched {
     let family = Family::of(&server.ip());
     let mut out = DnssecServer {
         name,
@@ -650,11 +751,11 @@ async fn server_check(
     if !reach.can_reach(server.ip()) {
         out.served = DnssecServed::NoVantage;
         out.error = Some(format!("this vantage has no {}", family.label()));
-        return out;
+        return Fetched { out, answers: None };
     }
     let Ok(apex) = fqdn(zone) else {
         out.error = Some(format!("`{zone}` is not a valid DNS name"));
-        return out;
+        return Fetched { out, answers: None };
     };
     let start = Instant::now();
     let (keys_msg, soa_msg) = tokio::join!(
@@ -666,15 +767,40 @@ async fn server_check(
         (Ok(k), Ok(s)) => (k, s),
         (Err((_, e)), _) | (_, Err((_, e))) => {
             out.error = Some(e);
-            return out;
+            return Fetched { out, answers: None };
         }
     };
     for msg in [&keys_msg, &soa_msg] {
         if msg.metadata.response_code != ResponseCode::NoError {
             out.error = Some(format!("answered {}", msg.metadata.response_code));
-            return out;
+            return Fetched { out, answers: None };
+        }
+        // A referral or a cached answer is a lame delegation, for
+        // dns.ns-v6-answers to report; it says nothing of DNSSEC.
+        if !msg.metadata.authoritative {
+            out.error = Some("not authoritative for the zone (lame delegation)".to_owned());
+            return Fetched { out, answers: None };
         }
     }
+    Fetched {
+        out,
+        answers: Some((keys_msg, soa_msg)),
+    }
+}
+
+/// Judges what one name server served against the chain: on a secure chain
+/// its key set must be signed by a key the DS (or the anchor) names, and its
+/// SOA by one of its keys; elsewhere the keys and SOA must at least verify.
+fn judge_server(fetched: Fetched, zone: &str, walk: &Walk) -> DnssecServer {
+    let Fetched { mut out, answers } = fetched;
+    let Some((keys_msg, soa_msg)) = answers else {
+        return out;
+    };
+    let Ok(apex) = fqdn(zone) else {
+        return out;
+    };
+    let secure = walk.chain == DnssecChain::Secure;
+    let ds = walk.ds.as_slice();
     let (key_records, key_sigs) = rrset(&keys_msg, &apex, RecordType::DNSKEY);
     let keys = dnskeys(&key_records);
     out.key_tags = keys
@@ -693,8 +819,6 @@ async fn server_check(
         }
         return out;
     }
-    // On a secure chain the key set must be signed by a key the DS names;
-    // otherwise by any of its own keys.
     let signing: Vec<DNSKEY> = if secure {
         let named: Vec<DNSKEY> = if walk.anchor_keys.is_empty() {
             named_by_ds(&apex, &keys, ds)
@@ -862,5 +986,45 @@ mod tests {
         }
         let err = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
         assert!(err.contains("does not verify"), "{err}");
+    }
+
+    #[test]
+    fn algorithms_the_agent_cannot_validate_are_named_not_tried() {
+        let (zone, records, sigs, key) = signed_soa(time::Duration::hours(1));
+        // The same signature claimed under Ed448 (16), which aws-lc-rs lacks.
+        let mut input = sigs[0].input().clone();
+        input.algorithm = Algorithm::from_u8(16);
+        let ed448 = RRSIG::from_sig(input, sigs[0].sig().to_vec());
+        let err = verify(&zone, &records, &[ed448], &[key], &zone).unwrap_err();
+        assert!(err.ends_with("which this agent cannot validate"), "{err}");
+    }
+
+    #[test]
+    fn a_flood_of_bad_signatures_is_given_up_on_early() {
+        let (zone, mut records, sigs, key) = signed_soa(time::Duration::hours(1));
+        if let RData::SOA(soa) = &mut records[0].data {
+            soa.serial = 2;
+        }
+        let flood: Vec<RRSIG> = std::iter::repeat_n(sigs[0].clone(), 500).collect();
+        let err = verify(&zone, &records, &flood, &[key], &zone).unwrap_err();
+        assert_eq!(err.matches("does not verify").count(), MAX_REASONS, "{err}");
+    }
+
+    #[test]
+    fn duplicate_records_in_an_answer_are_verified_once() {
+        let (zone, records, sigs, key) = signed_soa(time::Duration::hours(1));
+        let mut msg = Message::new(1, MessageType::Response, OpCode::Query);
+        for r in records.iter().chain(records.iter()) {
+            msg.answers.push(r.clone());
+        }
+        let sig = Record::from_rdata(
+            zone.clone(),
+            3600,
+            RData::DNSSEC(DNSSECRData::RRSIG(sigs[0].clone())),
+        );
+        msg.answers.push(sig);
+        let (set, found) = rrset(&msg, &zone, RecordType::SOA);
+        assert_eq!(set.len(), 1);
+        assert!(verify(&zone, &set, &found, &[key], &zone).is_ok());
     }
 }
