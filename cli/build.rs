@@ -29,9 +29,17 @@ fn main() {
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
             watch.push(git_dir.join(Path::new(&branch)));
         }
+        // Relative to this package where possible: cargo resolves such a
+        // path against the checkout it builds, so a target directory shared
+        // by two clones (CI's, kept under /var/tmp) still sees each one's HEAD.
+        let manifest = std::env::var("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let root = manifest.as_ref().ok().and_then(|m| m.parent());
         // A path that does not exist would rerun this script on every build.
         for path in watch.iter().filter(|p| p.exists()) {
-            println!("cargo::rerun-if-changed={}", path.display());
+            match root.and_then(|r| path.strip_prefix(r).ok()) {
+                Some(rel) => println!("cargo::rerun-if-changed=../{}", rel.display()),
+                None => println!("cargo::rerun-if-changed={}", path.display()),
+            }
         }
     }
 
