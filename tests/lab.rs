@@ -83,6 +83,22 @@ impl Run {
     }
 }
 
+/// One host audited with the default pack.
+async fn audit_target(settings: Settings, host: &str) -> PortalResult {
+    let auditor = Auditor::new(settings).await.unwrap();
+    let inventory = Inventory::from_targets(&[host.to_owned()]).unwrap();
+    let mut report = auditor
+        .audit(
+            inventory.portals,
+            Arc::new(Pack::default_pack()),
+            Lang::En,
+            "test",
+            None,
+        )
+        .await;
+    report.results.remove(0)
+}
+
 /// One lab of every scenario, audited once, checked twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_end_to_end() {
@@ -456,23 +472,13 @@ async fn an_unreachable_resolver_is_an_error_not_a_missing_aaaa() {
         portal_budget: Duration::from_secs(5),
         ..Settings::default()
     };
-    let auditor = Auditor::new(settings).await.unwrap();
-    let inventory = Inventory::from_targets(&["portal.lab.test".to_owned()]).unwrap();
-    let report = auditor
-        .audit(
-            inventory.portals,
-            Arc::new(Pack::default_pack()),
-            Lang::En,
-            "test",
-            None,
-        )
-        .await;
-    let v = &report.results[0].verdict;
+    let result = audit_target(settings, "portal.lab.test").await;
+    let v = &result.verdict;
     assert_eq!(
         v.status("dns.aaaa"),
         Some(Status::Error),
         "{}",
-        describe(&report.results[0])
+        describe(&result)
     );
     assert!(
         v.finding("dns.aaaa")
@@ -685,18 +691,7 @@ async fn dnssec_is_followed_through_every_delegation_down_to_the_zone() {
             dnssec: Some(Arc::new(anchor)),
             ..Settings::default()
         };
-        let auditor = Auditor::new(settings).await.unwrap();
-        let inventory = Inventory::from_targets(&["dichvucong.hanoi.gov.vn".to_owned()]).unwrap();
-        let report = auditor
-            .audit(
-                inventory.portals,
-                Arc::new(Pack::default_pack()),
-                Lang::En,
-                "test",
-                None,
-            )
-            .await;
-        let r = &report.results[0];
+        let r = &audit_target(settings, "dichvucong.hanoi.gov.vn").await;
         let f = r.verdict.finding("dns.dnssec").unwrap();
         assert_eq!(f.status, status, "{top:?} {middle:?}\n{}", describe(r));
         assert!(
