@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use v6audit_agent::daemon::{AgentConfig, Daemon};
 use v6audit_collector::config::hash_token;
+use v6audit_collector::server::Background;
 use v6audit_collector::store::Storage;
-use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
 use webdriver::{Driver, Session};
 
@@ -104,32 +104,13 @@ async fn the_dashboard_in_chromium() {
     })
     .await
     .unwrap();
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            listen: Some("[::1]:0".into()),
-            database: Some(format!(
-                "sqlite://{}",
-                dir.path().join("collector.db").display()
-            )),
-        },
-    )
-    .unwrap();
-    config.state_dir = dir.path().join("collector");
-    config.rules = Some(lab.pack_path.clone());
-    config.inventories = vec![lab.inventory_path.clone()];
+    let database = format!("sqlite://{}", dir.path().join("collector.db").display());
+    let mut config = common::lab_collector_config(dir.path(), &lab, database);
     config.admin_token_hash = Some(hash_token("admin-secret"));
     let state = v6audit_collector::prepare(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(v6audit_collector::server::serve(
-        listener,
-        state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = Background::spawn(listener, state.clone()).unwrap();
+    let base = server.base();
     for (name, vantage) in [("hanoi-1", "VNPT Hà Nội"), ("hcm-1", "Viettel TP.HCM")] {
         let token = v6audit_collector::new_token().unwrap();
         state
@@ -415,7 +396,6 @@ async fn the_dashboard_in_chromium() {
 
     s.quit().await;
     drop(driver);
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await.unwrap();
     lab.shutdown().await;
 }

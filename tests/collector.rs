@@ -14,8 +14,8 @@ use common::Lines;
 use serde_json::Value;
 use v6audit_agent::daemon::{AgentConfig, Daemon};
 use v6audit_collector::config::hash_token;
+use v6audit_collector::server::Background;
 use v6audit_collector::store::Storage;
-use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
 
 async fn postgres_database() -> Option<String> {
@@ -54,17 +54,7 @@ async fn lab_to_agent_to_collector(database: String) {
     .unwrap();
 
     // The collector judges with the lab's pack and knows the lab's inventory.
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            listen: Some("[::1]:0".into()),
-            database: Some(database),
-        },
-    )
-    .unwrap();
-    config.state_dir = dir.path().join("collector");
-    config.rules = Some(lab.pack_path.clone());
-    config.inventories = vec![lab.inventory_path.clone()];
+    let config = common::lab_collector_config(dir.path(), &lab, database);
     let state = v6audit_collector::prepare(config).await.unwrap();
     let token = v6audit_collector::new_token().unwrap();
     state
@@ -73,15 +63,8 @@ async fn lab_to_agent_to_collector(database: String) {
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(v6audit_collector::server::serve(
-        listener,
-        state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = Background::spawn(listener, state.clone()).unwrap();
+    let base = server.base();
 
     // The agent daemon: inventory from the collector, two runs a second apart.
     let agent_yaml = common::lab_agent_yaml(dir.path(), &lab, &base, &token, "lab-agent");
@@ -179,8 +162,7 @@ async fn lab_to_agent_to_collector(database: String) {
         2 * Scenario::ALL.len() as i64 + 3
     );
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await.unwrap();
     lab.shutdown().await;
 }
 

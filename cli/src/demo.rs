@@ -10,6 +10,7 @@ use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{ResolverChoice, Settings};
 use v6audit_collector::config::hash_token;
+use v6audit_collector::server::Background;
 use v6audit_collector::store::Storage;
 use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
@@ -73,15 +74,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         Ok(l) => l,
         Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
     };
-    let api = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(v6audit_collector::server::serve(
-        listener,
-        state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = Background::spawn(listener, state.clone())?;
+    let api = server.base();
 
     let inventory = Inventory::load(&lab.inventory_path)?;
     let pack = Pack::load(&lab.pack_path)?;
@@ -155,8 +149,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         println!("The collector and the lab stay up until Ctrl-C.");
         crate::shutdown_signal().await;
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.stop().await;
     lab.shutdown().await;
     Ok(Outcome::Ok)
 }

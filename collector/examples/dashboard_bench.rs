@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::ingest::derive_events;
+use v6audit_collector::server::Background;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 use v6audit_collector::{Config, Overrides};
 
@@ -309,15 +310,8 @@ async fn main() {
         println!("reusing {existing} stored results");
     }
     let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(v6audit_collector::server::serve(
-        listener,
-        state.clone(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = Background::spawn(listener, state.clone()).unwrap();
+    let base = server.base();
     if !tokens.is_empty() {
         let t = Instant::now();
         push_today(&base, &tokens, a.portals).await;
@@ -413,6 +407,5 @@ async fn main() {
         );
     }
     println!("collector peak RSS: {:.0} MiB", peak_rss_mib());
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.stop().await;
 }

@@ -3,6 +3,7 @@
 //! the inventories.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -41,6 +42,43 @@ fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Serv
         .map_err(|e| err(e.to_string()))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
+}
+
+/// A collector serving in a task of the current runtime until stopped: the
+/// demo, the benchmarks and the tests run one beside their own work.
+#[derive(Debug)]
+pub struct Background {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Background {
+    /// Starts serving `state` on `listener`.
+    pub fn spawn(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<Background> {
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(Background { addr, stop, task })
+    }
+
+    /// `http://<address>`, without a final slash.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops taking connections, lets requests in flight finish, and says
+    /// how serving ended. A panic in the server goes on in the caller.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Ok(()),
+        }
+    }
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.

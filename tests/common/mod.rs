@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use v6audit_agent::daemon::Log;
+use v6audit_collector::{Config, Overrides};
 use v6audit_lab::Lab;
 use v6audit_model::{PortalResult, Stage, Status};
 
@@ -42,6 +43,23 @@ pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str
     )
     .unwrap();
     yaml
+}
+
+/// A collector's configuration for auditing the lab: on `database`, its
+/// state under `dir`, judging with the lab's pack, the lab's inventory loaded.
+pub fn lab_collector_config(dir: &Path, lab: &Lab, database: String) -> Config {
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            listen: Some("[::1]:0".into()),
+            database: Some(database),
+        },
+    )
+    .unwrap();
+    config.state_dir = dir.join("collector");
+    config.rules = Some(lab.pack_path.clone());
+    config.inventories = vec![lab.inventory_path.clone()];
+    config
 }
 
 /// A result's findings, a line each, for a failure message.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
 use v6audit_collector::config::hash_token;
+use v6audit_collector::server::Background;
 use v6audit_collector::store::{Storage, Store};
 use v6audit_collector::{AppState, Config, Overrides};
 
@@ -140,8 +141,7 @@ pub struct Running {
     pub base: String,
     pub state: Arc<AppState>,
     pub client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: Background,
 }
 
 impl Running {
@@ -162,22 +162,12 @@ impl Running {
         tweak(&mut config);
         let state = v6audit_collector::prepare(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let s = state.clone();
-        let task = tokio::spawn(async move {
-            v6audit_collector::server::serve(listener, s, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let server = Background::spawn(listener, state.clone()).unwrap();
         Running {
-            base,
+            base: server.base(),
             state,
             client: reqwest::Client::new(),
-            stop: Some(tx),
-            task,
+            server,
         }
     }
 
@@ -226,11 +216,8 @@ impl Running {
         self.state.store.counts().await.unwrap().results
     }
 
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = self.task.await;
+    pub async fn stop(self) {
+        self.server.stop().await.unwrap();
     }
 }
 
