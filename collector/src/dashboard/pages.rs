@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use time::Date;
 use v6audit_model::{
-    Category, Family, Finding, Lang, Observation, PortalInfo, PortalResult, Stage, Status,
+    Category, Family, Finding, Lang, Observation, PortalInfo, PortalResult, Stage,
 };
 
 use super::svg::{self, Layer, Track};
@@ -77,17 +77,6 @@ fn portal_href(id: &str) -> String {
 
 fn agency_href(agency: &str) -> String {
     format!("/agency?name={}", enc(agency))
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Warn => "warn",
-        Status::Info => "info",
-        Status::Skip => "skip",
-        Status::Error => "error",
-    }
 }
 
 /// Serde's name of an enum value (`left_family`, `name_mismatch`, …).
@@ -1100,7 +1089,7 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
                 .iter()
                 .map(|f| FindingRow {
                     rule: f.rule.clone(),
-                    status: status_word(f.status),
+                    status: f.status.as_str(),
                     message: f.message.clone(),
                     remediation: f.remediation.clone(),
                 })
@@ -1544,7 +1533,7 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
                     .into_iter()
                     .map(|x| ProblemRow {
                         rule: x.rule,
-                        status: status_word(x.status),
+                        status: x.status.as_str(),
                         message: x.message,
                     })
                     .collect();
