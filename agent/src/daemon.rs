@@ -283,17 +283,15 @@ impl AgentConfig {
                 },
             },
         };
-        let dnssec = match (file.audit.dnssec, &file.audit.trust_anchor) {
-            (Some(false), _) => None,
-            (_, Some(path)) => match crate::probe::dnssec::Anchor::from_file(&rel(path)) {
-                Ok(a) => Some(std::sync::Arc::new(a)),
-                Err(e) => {
-                    errors.push(err(&name, "audit.trust_anchor", e));
-                    None
-                }
-            },
-            (_, None) => Some(std::sync::Arc::new(crate::probe::dnssec::Anchor::root())),
-        };
+        let anchor_file = file.audit.trust_anchor.as_deref().map(rel);
+        let dnssec = crate::probe::dnssec::Anchor::chosen(
+            file.audit.dnssec != Some(false),
+            anchor_file.as_deref(),
+        )
+        .unwrap_or_else(|e| {
+            errors.push(err(&name, "audit.trust_anchor", e));
+            None
+        });
         let mut secs = |field: &str, v: &Option<String>, default: u64| -> Duration {
             match v {
                 None => Duration::from_secs(default),

@@ -194,18 +194,12 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         },
         None => Pack::default_pack(),
     };
-    let dnssec = if inputs.no_dnssec {
-        None
-    } else if let Some(path) = &inputs.trust_anchor {
-        match Anchor::from_file(path) {
-            Ok(a) => Some(Arc::new(a)),
-            Err(e) => {
-                eprintln!("v6audit: invalid trust anchor: {e}");
-                return None;
-            }
+    let dnssec = match Anchor::chosen(!inputs.no_dnssec, inputs.trust_anchor.as_deref()) {
+        Ok(anchor) => anchor,
+        Err(e) => {
+            eprintln!("v6audit: invalid trust anchor: {e}");
+            return None;
         }
-    } else {
-        Some(Arc::new(Anchor::root()))
     };
     let settings = Settings {
         resolver: inputs

@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -61,6 +62,16 @@ impl Anchor {
             keys: TrustAnchors::default(),
             zones: vec![String::new()],
             source: "the root zone's keys (IANA)".to_owned(),
+        }
+    }
+
+    /// Where validation starts, as the options say: nowhere when the check
+    /// is off, else the keys in `file`, else the root's keys.
+    pub fn chosen(check: bool, file: Option<&Path>) -> Result<Option<Arc<Anchor>>, String> {
+        match (check, file) {
+            (false, _) => Ok(None),
+            (true, Some(path)) => Anchor::from_file(path).map(|a| Some(Arc::new(a))),
+            (true, None) => Ok(Some(Arc::new(Anchor::root()))),
         }
     }
 
