@@ -302,7 +302,16 @@ impl AgentConfig {
             }
         };
         let timeout = secs("audit.timeout", &file.audit.timeout, 10);
-        let budget = secs("audit.budget", &file.audit.budget, 30).max(timeout);
+        let budget = secs("audit.budget", &file.audit.budget, 30);
+        if budget < timeout {
+            // Honoured as given: each step then ends at the budget.
+            tracing::warn!(
+                config = %name,
+                budget_s = budget.as_secs_f64(),
+                timeout_s = timeout.as_secs_f64(),
+                "audit.budget is shorter than audit.timeout: each portal stops at the budget"
+            );
+        }
         let defaults = Settings::default();
         let settings = Settings {
             resolver,

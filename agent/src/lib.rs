@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod error;
+pub mod limits;
 pub mod net;
 pub mod output;
 pub mod policy;

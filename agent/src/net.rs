@@ -53,10 +53,11 @@ impl Reach {
     }
 }
 
-/// An IPv4-mapped IPv6 address is an IPv4 address on the wire.
+/// An IPv4-mapped or -compatible IPv6 address is an IPv4 address on the
+/// wire ([`Family::of`] decides which, in one place).
 fn canonical(addr: IpAddr) -> IpAddr {
     match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
+        IpAddr::V6(v6) => v6audit_model::embedded_ipv4(&v6).map_or(addr, IpAddr::V4),
         v4 => v4,
     }
 }

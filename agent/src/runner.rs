@@ -19,7 +19,7 @@ use v6audit_model::{
 use v6audit_rules::Pack;
 
 use crate::error::AgentError;
-use crate::net::{self, Reach};
+use crate::net::Reach;
 use crate::probe::{self, Context, dns, http};
 use crate::resolver::{self, Dns};
 use crate::settings::{ResolverChoice, Settings};
@@ -365,17 +365,19 @@ async fn observe_within(
 ) -> Observation {
     let mut obs = empty_observation(ctx, vantage, portal, started_at, "not asked");
     let host = portal.host.as_str();
-    let (a, aaaa) = dns::host_addresses(&ctx.dns, host).await;
-    obs.dns.a = a;
-    obs.dns.aaaa = aaaa;
-    let addrs: Vec<IpAddr> = obs
-        .dns
-        .aaaa
-        .addrs
-        .iter()
-        .chain(&obs.dns.a.addrs)
-        .copied()
-        .collect();
+    // Every step ends by the budget, whatever its own timeout.
+    let out_of_budget = "the portal's time budget ran out";
+    match tokio::time::timeout_at(deadline, dns::host_addresses(&ctx.dns, host)).await {
+        Ok((a, aaaa)) => {
+            obs.dns.a = a;
+            obs.dns.aaaa = aaaa;
+        }
+        Err(_) => {
+            obs.dns.a = AddressLookup::timed_out(out_of_budget);
+            obs.dns.aaaa = AddressLookup::timed_out(out_of_budget);
+            return obs;
+        }
+    }
 
     // The zone (cached per zone) and every address × port, all at once.
     let zone_settings = dns::ZoneSettings {
@@ -383,12 +385,45 @@ async fn observe_within(
         ns_timeout: ctx.settings.ns_timeout,
         anchor: ctx.settings.dnssec.as_deref(),
     };
-    let zone = dns::zone(&ctx.dns, &ctx.zones, &ctx.reach, zone_settings, host);
-    let endpoints = join_all(addrs.iter().flat_map(|ip| {
+    let zone = async {
+        match tokio::time::timeout_at(
+            deadline,
+            dns::zone(&ctx.dns, &ctx.zones, &ctx.reach, zone_settings, host),
+        )
+        .await
+        {
+            Ok(facts) => facts,
+            Err(_) => (
+                ZoneObservation {
+                    apex: None,
+                    outcome: DnsOutcome::Timeout,
+                    error: Some(out_of_budget.to_owned()),
+                    name_servers: Vec::new(),
+                },
+                MxObservation {
+                    outcome: DnsOutcome::Timeout,
+                    error: Some(out_of_budget.to_owned()),
+                    exchanges: Vec::new(),
+                },
+                None,
+            ),
+        }
+    };
+    // Each address as the family of the record that published it: an
+    // IPv4-mapped AAAA is an IPv6 endpoint that is not contacted.
+    let published: Vec<(IpAddr, Family)> = obs
+        .dns
+        .aaaa
+        .addrs
+        .iter()
+        .map(|ip| (*ip, Family::V6))
+        .chain(obs.dns.a.addrs.iter().map(|ip| (*ip, Family::V4)))
+        .collect();
+    let endpoints = join_all(published.iter().flat_map(|(ip, family)| {
         portal
             .ports
             .iter()
-            .map(move |spec| probe::endpoint(ctx, portal, *ip, *spec, deadline))
+            .map(move |spec| probe::endpoint(ctx, portal, *ip, *family, *spec, deadline))
     }));
     let icmpv6 = async {
         if ctx.settings.icmpv6 {
@@ -426,7 +461,7 @@ async fn observe_within(
     let mut sketches: PerFamily<Option<text::Sketch>> = PerFamily::default();
     let fetches = [Family::V4, Family::V6].map(|family| {
         let first = firsts.get_mut(family).take();
-        let has_addr = net::of_family(&addrs, family).next().is_some();
+        let has_addr = published.iter().any(|(_, f)| *f == family);
         let eps: Vec<_> = endpoints
             .iter()
             .filter(|e| e.family == family && e.port == url_port)
@@ -488,7 +523,9 @@ async fn observe_within(
             .filter(|e| {
                 !matches!(
                     e.tcp.outcome,
-                    v6audit_model::TcpOutcome::NoVantage | v6audit_model::TcpOutcome::NotTried
+                    v6audit_model::TcpOutcome::NoVantage
+                        | v6audit_model::TcpOutcome::NotTried
+                        | v6audit_model::TcpOutcome::NotContacted
                 )
             })
             .max_by_key(|e| e.tcp.outcome == v6audit_model::TcpOutcome::Connected)

@@ -201,14 +201,21 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
             return None;
         }
     };
+    if inputs.budget < inputs.timeout {
+        // Honoured as given: each step then ends at the budget, not its timeout.
+        eprintln!(
+            "v6audit: warning: --budget {} is shorter than --timeout {}: each portal stops after {} s, so a step may not get its whole timeout",
+            inputs.budget, inputs.timeout, inputs.budget
+        );
+    }
     let settings = Settings {
         resolver: inputs
             .resolver
             .map_or(ResolverChoice::System, ResolverChoice::At),
         ca_file: inputs.ca_file.clone(),
-        concurrency: usize::from(inputs.concurrency),
+        concurrency: fitted_concurrency(usize::from(inputs.concurrency)),
         timeout: Duration::from_secs_f64(inputs.timeout),
-        portal_budget: Duration::from_secs_f64(inputs.budget.max(inputs.timeout)),
+        portal_budget: Duration::from_secs_f64(inputs.budget),
         ns_port: inputs.ns_port,
         icmpv6: !inputs.no_icmpv6,
         smtp_port: inputs.smtp_port,
@@ -222,6 +229,19 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         lang: inputs.lang,
         require_resolver: false,
     })
+}
+
+/// `--concurrency`, lowered with a warning when the file-descriptor limit
+/// cannot hold that many portals in flight: running out of sockets would
+/// turn good portals' facts into errors.
+fn fitted_concurrency(wanted: usize) -> usize {
+    let (n, lowered) = v6audit_agent::limits::fit_concurrency(wanted);
+    if let Some(limit) = lowered {
+        eprintln!(
+            "v6audit: warning: {wanted} portals at once need more file descriptors than the limit of {limit} (ulimit -n); auditing {n} at once"
+        );
+    }
+    n
 }
 
 /// The agent's default name: this machine's host name.

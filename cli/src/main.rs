@@ -93,6 +93,9 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Sockets are the agent's working material: take all the kernel allows
+    // (commands size their concurrency from it; see agent::limits).
+    let _ = v6audit_agent::limits::raise_nofile();
     // Services log what they do; one-shot commands only what goes wrong.
     let service = matches!(cli.command, Command::Agent(_) | Command::Collector(_));
     init_logging(if service { "info" } else { "warn" });
@@ -167,9 +170,18 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Logs to standard error: v6audit's own crates at `default`, libraries not
+/// at all (hickory's server warns for every lab answer it skips, and those
+/// lines are noise to a user), unless `V6AUDIT_LOG` or `RUST_LOG` asks for
+/// more, in the `tracing` filter syntax.
 fn init_logging(default: &str) {
+    let ours = format!(
+        "off,v6audit={default},v6audit_agent={default},v6audit_collector={default},\
+         v6audit_lab={default},v6audit_rules={default},v6audit_model={default}"
+    );
     let filter = tracing_subscriber::EnvFilter::try_from_env("V6AUDIT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(ours));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

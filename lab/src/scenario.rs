@@ -52,10 +52,14 @@ pub enum Scenario {
     /// Dual-stack done right, in a signed zone whose parent's DS names
     /// another key: DNSSEC-validating resolvers refuse it.
     DnssecBrokenDs,
+    /// Dual-stack done right, on a path that loses now and then: every other
+    /// TLS handshake over IPv6 is cut after the ClientHello, so an agent's
+    /// first try fails and its second succeeds.
+    FlakyV6,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 20] = [
+    pub const ALL: [Scenario; 21] = [
         Scenario::Good,
         Scenario::Cname,
         Scenario::Ipv4Only,
@@ -76,6 +80,7 @@ impl Scenario {
         Scenario::HostileRedirectLoop,
         Scenario::SubresourceV4Only,
         Scenario::DnssecBrokenDs,
+        Scenario::FlakyV6,
     ];
 
     pub fn name(self) -> &'static str {
@@ -100,6 +105,7 @@ impl Scenario {
             Scenario::HostileRedirectLoop => "hostile-redirect-loop",
             Scenario::SubresourceV4Only => "subresource-v4-only",
             Scenario::DnssecBrokenDs => "dnssec-broken-ds",
+            Scenario::FlakyV6 => "flaky-v6",
         }
     }
 
@@ -126,6 +132,7 @@ impl Scenario {
             Scenario::HostileRedirectLoop => "redirect loop",
             Scenario::SubresourceV4Only => "loads a script from a host without AAAA",
             Scenario::DnssecBrokenDs => "signed zone whose parent's DS names another key",
+            Scenario::FlakyV6 => "every other TLS handshake over IPv6 is cut (one lost try)",
         }
     }
 
@@ -147,7 +154,8 @@ impl Scenario {
             | Scenario::Cname
             | Scenario::V6Content
             | Scenario::HostileBody
-            | Scenario::DnssecBrokenDs => Stage::Ipv6Complete,
+            | Scenario::DnssecBrokenDs
+            | Scenario::FlakyV6 => Stage::Ipv6Complete,
             Scenario::RedirectV4Only | Scenario::MailV4Only | Scenario::SubresourceV4Only => {
                 Stage::DualStack
             }
@@ -262,6 +270,14 @@ impl Scenario {
                 ("web.parity", Pass),
                 ("web.subresources-v6", Fail),
                 ("dns.mx-aaaa", Pass),
+            ],
+            // One cut handshake is tried again: a warning, never "broken".
+            Scenario::FlakyV6 => &[
+                ("web.v6-reachable", Pass),
+                ("tls.v6-handshake", Warn),
+                ("tls.v6-cert", Pass),
+                ("web.v6-http", Pass),
+                ("web.parity", Pass),
             ],
             Scenario::DnssecBrokenDs => &[
                 ("dns.dnssec", Fail),

@@ -42,6 +42,20 @@ pub struct Site {
     pub name: String,
     /// The TLS port, for redirects from plain HTTP.
     pub tls_port: u16,
+    /// TLS handshakes begun with this site over IPv6 (`flaky-v6` cuts the
+    /// odd ones), counted per site so portals in flight do not interleave.
+    pub v6_handshakes: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Site {
+    pub fn new(scenario: Scenario, name: String, tls_port: u16) -> Site {
+        Site {
+            scenario,
+            name,
+            tls_port,
+            v6_handshakes: Arc::default(),
+        }
+    }
 }
 
 /// Sites by host name, shared by every listener.
@@ -65,8 +79,15 @@ pub fn serve(
     tasks.spawn(async move {
         let mut conns = JoinSet::new();
         loop {
-            let Ok((stream, _peer)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _peer)) => stream,
+                Err(_) => {
+                    // Out of file descriptors (or a connection reset while
+                    // queued): the connection stays queued, so pause rather
+                    // than spin on the same error.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
             };
             let sites = sites.clone();
             conns.spawn(async move {
@@ -106,10 +127,20 @@ async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>
                 .client_hello()
                 .server_name()
                 .map(str::to_ascii_lowercase);
-            let scenario = host
-                .as_deref()
-                .and_then(|h| sites.by_host.get(h))
-                .map(|s| s.scenario);
+            let site = host.as_deref().and_then(|h| sites.by_host.get(h));
+            let scenario = site.map(|s| s.scenario);
+            if let Some(site) = site
+                && site.scenario == Scenario::FlakyV6
+                && family == Family::V6
+                && site
+                    .v6_handshakes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    % 2
+                    == 0
+            {
+                // A lost flight: the connection ends after the ClientHello.
+                return;
+            }
             let config = match (scenario, family) {
                 (Some(Scenario::V6WrongCert), Family::V6) => sites.pki.wrong_name.clone(),
                 (Some(Scenario::V6ExpiredCert), Family::V6) => sites.pki.expired.clone(),
@@ -383,11 +414,11 @@ async fn hostile_slow<S: AsyncWrite + Unpin>(stream: &mut S, body: &str) {
 pub fn bind_pair(v6_listens: bool) -> std::io::Result<(TcpListener, V6Side, u16)> {
     let mut last_err = None;
     for _ in 0..50 {
-        let v4 = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        let v4 = listen(SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), 0))?;
         let port = v4.local_addr()?.port();
         let v6_addr = SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), port);
         let v6 = if v6_listens {
-            std::net::TcpListener::bind(v6_addr).map(V6Side::Listening)
+            listen(v6_addr).map(V6Side::Listening)
         } else {
             bound_only(v6_addr).map(V6Side::Refusing)
         };
@@ -408,6 +439,27 @@ pub enum V6Side {
     Listening(std::net::TcpListener),
     /// Bound, never listening: holds the port so connecting is refused.
     Refusing(socket2::Socket),
+}
+
+/// How many connections may wait to be accepted on a listener. One listener
+/// serves every lab portal of its kind, and 64 portals in flight open
+/// several connections each at once: the default backlog of 128 overflowed,
+/// the kernel then dropped the handshake's last ACK, and the agent met
+/// connections that stalled or closed during the TLS handshake. The kernel
+/// caps it at `net.core.somaxconn` (4096 on current kernels).
+pub const BACKLOG: i32 = 4096;
+
+/// A listening socket on `addr` with the lab's backlog (IPv6 only on an
+/// IPv6 address, so the two families stay two listeners).
+pub fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let domain = socket2::Domain::for_address(addr);
+    let s = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(BACKLOG)?;
+    Ok(s.into())
 }
 
 fn bound_only(addr: SocketAddr) -> std::io::Result<socket2::Socket> {

@@ -23,12 +23,17 @@ pub enum Family {
 }
 
 impl Family {
-    /// The family of an address. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`)
-    /// is reached over IPv4, but it was published as an AAAA record, so it
-    /// counts as IPv6 here; `dns.aaaa-global` flags it.
+    /// The family a packet to this address actually travels in: the one
+    /// place that decides it. An IPv4-mapped (`::ffff:a.b.c.d`) or
+    /// IPv4-compatible (`::a.b.c.d`, RFC 4291 2.5.5.1) address is reached
+    /// over IPv4 (the kernel sends IPv4 packets to a mapped address, and the
+    /// server sees an IPv4 peer), so it counts as IPv4 wherever a family is
+    /// judged: endpoints, redirects, sub-resources. That it was published as
+    /// an AAAA record is `dns.aaaa-global`'s concern, which flags it.
     pub fn of(addr: &IpAddr) -> Family {
         match addr {
             IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(v6) if embedded_ipv4(v6).is_some() => Family::V4,
             IpAddr::V6(_) => Family::V6,
         }
     }
@@ -40,6 +45,17 @@ impl Family {
             Family::V6 => "IPv6",
         }
     }
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`) or
+/// IPv4-compatible (`::a.b.c.d`, not `::` or `::1`) IPv6 address.
+pub fn embedded_ipv4(v6: &Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    let compatible = s[..6].iter().all(|x| *x == 0) && (s[6] != 0 || s[7] > 1);
+    compatible.then(|| Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8))
 }
 
 /// What this agent's network position can reach, measured before a run.
@@ -425,6 +441,14 @@ impl AddressLookup {
             ms: 0,
         }
     }
+
+    /// A lookup cut short (by the portal's budget, say): unknown, not absent.
+    pub fn timed_out(reason: &str) -> Self {
+        AddressLookup {
+            outcome: DnsOutcome::Timeout,
+            ..AddressLookup::not_asked(reason)
+        }
+    }
 }
 
 /// Everything the agent learnt from DNS.
@@ -545,6 +569,10 @@ pub enum TcpOutcome {
     /// The agent itself could not open a socket (too many open files, say):
     /// says nothing about the portal.
     LocalError,
+    /// Deliberately not connected to: the address is not one the portal
+    /// can be reached at over this family (an IPv4-mapped address in an
+    /// AAAA record), or not one the agent may contact; the error says which.
+    NotContacted,
 }
 
 /// One address and port of the portal.
@@ -561,6 +589,46 @@ pub struct Endpoint {
     /// The first HTTP exchange, sent over this same connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpExchange>,
+    /// The attempts before the one recorded above that failed in a way a
+    /// lost packet can cause (a timeout, a reset, a connection closed during
+    /// the handshake or before a response), oldest first. The fields above
+    /// are the last attempt's. Empty when the first attempt was judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<EndpointAttempt>,
+}
+
+/// One earlier attempt at an endpoint: how far it got and how it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointAttempt {
+    pub tcp: TcpProbe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpExchange>,
+}
+
+impl EndpointAttempt {
+    /// Which step of the attempt failed, in a few words, with the error.
+    pub fn failure(&self) -> String {
+        let (step, error) = if self.tcp.outcome != TcpOutcome::Connected {
+            ("TCP", self.tcp.error.clone())
+        } else if let Some(t) = self.tls.as_ref().filter(|t| t.outcome != TlsOutcome::Ok) {
+            ("TLS", t.error.clone())
+        } else {
+            ("HTTP", self.http.as_ref().and_then(|h| h.error.clone()))
+        };
+        match error {
+            Some(e) if !e.is_empty() => format!("{step}: {e}"),
+            _ => step.to_owned(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// How many times this endpoint was tried.
+    pub fn attempts(&self) -> usize {
+        self.failed_attempts.len() + 1
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -747,6 +815,12 @@ pub struct Hop {
     /// For a redirect: whether the next hop's host has an AAAA record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_host_has_aaaa: Option<bool>,
+    /// Earlier tries of this hop that failed as a lost packet can make
+    /// them fail (see [`Endpoint::failed_attempts`]), oldest first; a
+    /// connection or handshake that failed is an exchange `not_sent` with
+    /// the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<HttpExchange>,
 }
 
 /// The page fetched over one family, redirects followed hop by hop in that family.

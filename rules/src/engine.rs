@@ -11,9 +11,9 @@ use std::net::IpAddr;
 
 use v6audit_model::{
     Category, ChainStatus, DnsOutcome, DnssecChain, DnssecServed, DnssecServer, EchoOutcome,
-    EchoProbe, Endpoint, Family, FetchOutcome, Finding, HttpExchange, HttpFetch, HttpOutcome, Lang,
-    LatencyProbe, Observation, PortalInfo, SmtpOutcome, SmtpProbe, Stage, Status, SubresourceHost,
-    TcpOutcome, TcpProbe, TlsOutcome, Verdict,
+    EchoProbe, Endpoint, EndpointAttempt, Family, FetchOutcome, Finding, HttpExchange, HttpFetch,
+    HttpOutcome, Lang, LatencyProbe, Observation, PortalInfo, SmtpOutcome, SmtpProbe, Stage,
+    Status, SubresourceHost, TcpOutcome, TcpProbe, TlsOutcome, Verdict,
 };
 
 use crate::addr::AddressClass;
@@ -518,7 +518,25 @@ fn tcp_reason(e: &Endpoint) -> &'static str {
         TcpOutcome::Error => "error",
         TcpOutcome::NotTried => "not tried",
         TcpOutcome::LocalError => "agent out of sockets",
+        TcpOutcome::NotContacted => "not contacted",
     }
+}
+
+/// The earlier tries of `eps` that failed at the step `at` picks, each as
+/// "endpoint: how it failed", and the number of tries in all: what a
+/// `retried` outcome says when a second try succeeded.
+fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (Vec<String>, usize) {
+    let attempts = eps.iter().map(|e| e.attempts()).sum();
+    let failed = eps
+        .iter()
+        .flat_map(|e| {
+            e.failed_attempts
+                .iter()
+                .filter(move |a| at(a))
+                .map(move |a| format!("{} ({})", endpoint_label(e), a.failure()))
+        })
+        .collect();
+    (failed, attempts)
 }
 
 fn web_v6_reachable(obs: &Observation) -> Outcome {
@@ -557,6 +575,20 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
         return out(Status::Error, "not_tried", vec![]);
     }
     let ports: BTreeSet<u16> = eps.iter().map(|e| e.port).collect();
+    let (retried, attempts) = retries(&eps, |a| a.tcp.outcome != TcpOutcome::Connected);
+    if !retried.is_empty() {
+        return out(
+            Status::Warn,
+            "retried",
+            vec![
+                ("total", eps.len().to_string()),
+                ("ports", join(ports)),
+                ("count", retried.len().to_string()),
+                ("attempts", attempts.to_string()),
+                ("failed", retried.join(", ")),
+            ],
+        );
+    }
     out(
         Status::Pass,
         "all",
@@ -660,6 +692,10 @@ fn web_v6_http(obs: &Observation) -> Outcome {
                 let mut vars = vars;
                 vars.push(("cap", format!("{} KiB", hop.exchange.body_bytes / 1024)));
                 out(Status::Warn, "body_truncated", vars)
+            } else if let Some(retried) = http_retries(obs, fetch) {
+                let mut vars = vars;
+                vars.extend(retried);
+                out(Status::Warn, "retried", vars)
             } else {
                 out(Status::Pass, "ok", vars)
             }
@@ -691,6 +727,40 @@ fn web_v6_http(obs: &Observation) -> Outcome {
             vec![("url", last_url), ("reason", fetch_failure_reason(fetch))],
         ),
     }
+}
+
+/// The requests over IPv6 that got no response before a second try did:
+/// the first exchange on the URL's port (over its endpoint's connection)
+/// and each later hop of the chain.
+fn http_retries(obs: &Observation, fetch: &HttpFetch) -> Option<Vec<(&'static str, String)>> {
+    let url_port = url::Url::parse(&obs.url)
+        .ok()
+        .and_then(|u| u.port_or_known_default());
+    let eps: Vec<_> = v6_endpoints(obs)
+        .filter(|e| Some(e.port) == url_port)
+        .collect();
+    let (mut failed, mut attempts) = retries(&eps, |a| {
+        a.tcp.outcome == TcpOutcome::Connected
+            && a.tls.as_ref().is_none_or(|t| t.outcome == TlsOutcome::Ok)
+            && a.http
+                .as_ref()
+                .is_some_and(|h| h.outcome != HttpOutcome::Ok)
+    });
+    for hop in fetch.hops.iter().skip(1) {
+        attempts += hop.failed_attempts.len() + 1;
+        failed.extend(
+            hop.failed_attempts
+                .iter()
+                .map(|x| format!("{} ({})", hop.url, exchange_reason(x))),
+        );
+    }
+    (!failed.is_empty()).then(|| {
+        vec![
+            ("count", failed.len().to_string()),
+            ("attempts", attempts.to_string()),
+            ("failed", failed.join(", ")),
+        ]
+    })
 }
 
 fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
@@ -853,7 +923,7 @@ fn web_redirects_v6(obs: &Observation) -> Outcome {
 
 fn tls_reason(e: &Endpoint) -> String {
     let Some(tls) = &e.tls else {
-        return tcp_reason(e).to_owned();
+        return format!("no TCP connection ({})", tcp_reason(e));
     };
     let what = match tls.outcome {
         TlsOutcome::Ok => "ok",
@@ -892,9 +962,15 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
             vec![("ports", join(tls_ports))],
         );
     }
-    let failed: Vec<_> = connected
+    // Every address counts: one that refused TCP is named as such, one the
+    // agent could not try (its budget or its sockets) leaves the rule unknown.
+    let failed: Vec<_> = eps
         .iter()
-        .filter(|e| e.tls.as_ref().is_none_or(|t| t.outcome != TlsOutcome::Ok))
+        .filter(|e| match e.tcp.outcome {
+            TcpOutcome::Connected => e.tls.as_ref().is_none_or(|t| t.outcome != TlsOutcome::Ok),
+            TcpOutcome::NotTried | TcpOutcome::LocalError => false,
+            _ => true,
+        })
         .map(|e| format!("{} {}", endpoint_label(e), tls_reason(e)))
         .collect();
     if !failed.is_empty() {
@@ -904,14 +980,34 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
             vec![
                 ("failures", failed.join(", ")),
                 ("count", failed.len().to_string()),
-                ("total", connected.len().to_string()),
+                ("total", eps.len().to_string()),
             ],
         );
+    }
+    if connected.len() < eps.len() {
+        return out(Status::Error, "not_tried", vec![]);
     }
     let versions: BTreeSet<&str> = connected
         .iter()
         .filter_map(|e| e.tls.as_ref().and_then(|t| t.version.as_deref()))
         .collect();
+    let (retried, attempts) = retries(&eps, |a| {
+        a.tcp.outcome == TcpOutcome::Connected
+            && a.tls.as_ref().is_some_and(|t| t.outcome != TlsOutcome::Ok)
+    });
+    if !retried.is_empty() {
+        return out(
+            Status::Warn,
+            "retried",
+            vec![
+                ("total", eps.len().to_string()),
+                ("versions", join(versions)),
+                ("count", retried.len().to_string()),
+                ("attempts", attempts.to_string()),
+                ("failures", retried.join(", ")),
+            ],
+        );
+    }
     out(
         Status::Pass,
         "ok",

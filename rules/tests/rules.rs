@@ -254,6 +254,7 @@ fn endpoint(addr: &str, port: u16) -> Endpoint {
         },
         tls: (port == 443).then(|| tls_ok("a")),
         http: Some(exchange("https://portal.example.gov.vn/", 200)),
+        failed_attempts: vec![],
     }
 }
 
@@ -266,6 +267,7 @@ fn fetch(family: Family, addr: &str) -> HttpFetch {
             addr: Some(ip(addr)),
             exchange: exchange("https://portal.example.gov.vn/", 200),
             next_host_has_aaaa: None,
+            failed_attempts: vec![],
         }],
         error: None,
     }
@@ -1400,4 +1402,130 @@ fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
 
     let v = verdict(&ObsBuilder::good().with(|o| o.dnssec = None).build());
     assert_eq!(status(&v, "dns.dnssec"), Status::Skip);
+}
+
+// ------------------------------------------------------- transient failures
+
+/// An attempt that failed before the one recorded: `at` is the step.
+fn failed_attempt(at: &str) -> v6audit_model::EndpointAttempt {
+    let mut a = v6audit_model::EndpointAttempt {
+        tcp: TcpProbe {
+            outcome: TcpOutcome::Connected,
+            ms: 5,
+            error: None,
+        },
+        tls: None,
+        http: None,
+    };
+    match at {
+        "tcp" => {
+            a.tcp.outcome = TcpOutcome::Timeout;
+            a.tcp.error = Some("no answer to the connection attempt".into());
+        }
+        "tls" => {
+            let mut t = tls_ok("a");
+            t.outcome = v6audit_model::TlsOutcome::Closed;
+            t.error = Some("the server closed the connection during the handshake".into());
+            a.tls = Some(t);
+        }
+        _ => {
+            a.tls = Some(tls_ok("a"));
+            let mut x = exchange("https://portal.example.gov.vn/", 200);
+            x.outcome = HttpOutcome::Timeout;
+            x.status = None;
+            x.error = Some("no response head within the timeout".into());
+            a.http = Some(x);
+        }
+    }
+    a
+}
+
+/// Regression (issue "One lost packet"): one cut handshake over IPv6 made a
+/// good portal "broken" with its stage marked certain. A try that failed and
+/// then succeeded is a warning, and the stage stands.
+#[test]
+fn one_lost_handshake_then_success_warns_and_keeps_the_stage() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            if e.port == 443 {
+                e.failed_attempts = vec![failed_attempt("tls")];
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "tls.v6-handshake"), Status::Warn);
+    assert_eq!(
+        v.finding("tls.v6-handshake").unwrap().message,
+        "TLS handshake over IPv6 succeeds on all 1 endpoint(s) (TLSv1.3), but 1 of 2 handshakes failed before a second try succeeded: [2001:ee0:100::10]:443 (TLS: the server closed the connection during the handshake)."
+    );
+    assert_eq!(status(&v, "web.v6-reachable"), Status::Pass);
+    assert_eq!(status(&v, "web.v6-http"), Status::Pass);
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+    assert!(v.stage_certain);
+}
+
+#[test]
+fn a_lost_syn_then_success_warns_on_reachability_only() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            if e.port == 80 {
+                e.failed_attempts = vec![failed_attempt("tcp")];
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.v6-reachable"), Status::Warn);
+    assert_eq!(
+        v.finding("web.v6-reachable").unwrap().message,
+        "All 2 IPv6 endpoints accept TCP (ports 80, 443), but 1 of 3 connection attempts failed before a second try succeeded: [2001:ee0:100::10]:80 (TCP: no answer to the connection attempt). One lost packet does that now and then; if it recurs, look for a path or firewall that drops some IPv6 packets."
+    );
+    assert_eq!(status(&v, "tls.v6-handshake"), Status::Pass);
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+}
+
+#[test]
+fn a_lost_response_then_success_warns_on_the_ipv6_request() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            if e.port == 443 {
+                e.failed_attempts = vec![failed_attempt("http")];
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.v6-http"), Status::Warn);
+    assert_eq!(
+        v.finding("web.v6-http").unwrap().message,
+        "Over IPv6, https://portal.example.gov.vn/ answers 200, but 1 of 2 requests got no response before a second try did: [2001:ee0:100::10]:443 (HTTP: no response head within the timeout)."
+    );
+    assert_eq!(status(&v, "tls.v6-handshake"), Status::Pass);
+    assert_eq!(v.stage, Stage::Ipv6Complete);
+}
+
+/// Regression (issue "Trust under hostile input", 4): with two AAAA of which
+/// one refused TCP, tls.v6-handshake said "succeeds on all 1 endpoint(s)".
+#[test]
+fn handshake_count_names_the_address_that_refused() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            let mut second = o
+                .endpoints
+                .iter()
+                .find(|e| e.family == Family::V6 && e.port == 443)
+                .unwrap()
+                .clone();
+            second.addr = ip("2001:ee0:100::11");
+            second.tcp.outcome = TcpOutcome::Refused;
+            second.tcp.error = Some("Connection refused (os error 111)".into());
+            second.tls = None;
+            second.http = None;
+            o.endpoints.push(second);
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "tls.v6-handshake"), Status::Fail);
+    assert_eq!(
+        v.finding("tls.v6-handshake").unwrap().message,
+        "TLS handshake over IPv6 fails on 1 of 2 endpoint(s): [2001:ee0:100::11]:443 no TCP connection (refused)."
+    );
 }

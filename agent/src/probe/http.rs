@@ -248,16 +248,41 @@ fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, St
     }
 }
 
-/// Connects to `addr` (with TLS when the URL is https) and sends one GET.
+/// Connects to `addr` (with TLS when the URL is https) and sends one GET,
+/// trying again (up to [`super::ATTEMPTS`]) after a transient failure.
+/// Returns the last try and the exchanges of the earlier ones.
 pub async fn fetch_at(
     ctx: &Context,
     url: &Url,
     addr: SocketAddr,
     deadline: tokio::time::Instant,
-) -> Fetched {
+) -> (Fetched, Vec<HttpExchange>) {
+    let mut failed = Vec::new();
+    loop {
+        let began = Instant::now();
+        let (fetched, transient) = fetch_once(ctx, url, addr, deadline).await;
+        if !transient
+            || failed.len() + 1 >= super::ATTEMPTS
+            || !super::room_for_retry(ctx, deadline, began.elapsed())
+        {
+            return (fetched, failed);
+        }
+        failed.push(fetched.exchange);
+        tokio::time::sleep(super::RETRY_PAUSE).await;
+    }
+}
+
+/// One try of [`fetch_at`], and whether its failure was transient.
+async fn fetch_once(
+    ctx: &Context,
+    url: &Url,
+    addr: SocketAddr,
+    deadline: tokio::time::Instant,
+) -> (Fetched, bool) {
     let (stream, tcp) = tcp::connect(addr, deadline, &ctx.reach).await;
     let Some(stream) = stream else {
-        return Fetched::not_sent(
+        let transient = super::transient(&tcp, None, None);
+        let fetched = Fetched::not_sent(
             url,
             format!(
                 "TCP to {addr} {}",
@@ -268,26 +293,33 @@ pub async fn fetch_at(
                 }
             ),
         );
+        return (fetched, transient);
     };
-    if url.scheme() == "https" {
+    let fetched = if url.scheme() == "https" {
         let host = url.host_str().unwrap_or_default();
         let (tls, probe) = ctx.tls.handshake(stream, host, deadline).await;
         match tls {
             Some(tls) => exchange(ctx, tls, url, deadline).await,
-            None => Fetched::not_sent(
-                url,
-                format!(
-                    "TLS with {addr} failed: {}",
-                    probe.error.unwrap_or_else(|| match probe.outcome {
-                        TlsOutcome::Timeout => "timeout".to_owned(),
-                        other => format!("{other:?}"),
-                    })
-                ),
-            ),
+            None => {
+                let transient = super::transient(&tcp, Some(&probe), None);
+                let fetched = Fetched::not_sent(
+                    url,
+                    format!(
+                        "TLS with {addr} failed: {}",
+                        probe.error.unwrap_or_else(|| match probe.outcome {
+                            TlsOutcome::Timeout => "timeout".to_owned(),
+                            other => format!("{other:?}"),
+                        })
+                    ),
+                );
+                return (fetched, transient);
+            }
         }
     } else {
         exchange(ctx, stream, url, deadline).await
-    }
+    };
+    let transient = super::transient(&tcp, None, Some(&fetched.exchange));
+    (fetched, transient)
 }
 
 /// Follows the redirect chain of one family from its first exchange.
@@ -303,6 +335,8 @@ pub async fn follow(
         addr: Some(first_addr.ip()),
         exchange: first.exchange,
         next_host_has_aaaa: None,
+        // The first exchange's earlier tries are its endpoint's.
+        failed_attempts: Vec::new(),
     }];
     let mut sketch = first.sketch;
     let mut resources = first.resources;
@@ -346,7 +380,7 @@ pub async fn follow(
         // Where the next hop lives: its AAAA decides web.redirects-v6.
         let ip_literal: Option<std::net::IpAddr> = next_host.trim_matches(['[', ']']).parse().ok();
         let (addrs, has_aaaa) = match ip_literal {
-            Some(ip) => (vec![ip], ip.is_ipv6()),
+            Some(ip) => (vec![ip], Family::of(&ip) == Family::V6),
             None => {
                 let (a, aaaa) = crate::probe::dns::host_addresses(&ctx.dns, &next_host).await;
                 let has = !aaaa.addrs.is_empty();
@@ -381,7 +415,7 @@ pub async fn follow(
         };
         let port = next.port_or_known_default().unwrap_or(443);
         let addr = SocketAddr::new(ip, port);
-        let fetched = fetch_at(ctx, &next, addr, deadline).await;
+        let (fetched, failed_attempts) = fetch_at(ctx, &next, addr, deadline).await;
         sketch = fetched.sketch;
         resources = fetched.resources;
         hops.push(Hop {
@@ -389,6 +423,7 @@ pub async fn follow(
             addr: Some(ip),
             exchange: fetched.exchange,
             next_host_has_aaaa: None,
+            failed_attempts,
         });
     }
 }

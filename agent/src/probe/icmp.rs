@@ -21,7 +21,7 @@ use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
-use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
+use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket, Family};
 
 use crate::net::Reach;
 
@@ -233,8 +233,9 @@ pub async fn echo_all(
     let v6: Vec<Ipv6Addr> = addrs
         .iter()
         .filter_map(|a| match a {
-            IpAddr::V6(v6) => Some(*v6),
-            IpAddr::V4(_) => None,
+            // A mapped address is IPv4 on the wire: no ICMPv6 to it.
+            IpAddr::V6(v6) if Family::of(a) == Family::V6 => Some(*v6),
+            _ => None,
         })
         .take(MAX_ADDRESSES)
         .collect();

@@ -15,7 +15,10 @@ pub mod tls;
 use std::net::{IpAddr, SocketAddr};
 
 use url::Url;
-use v6audit_model::{Endpoint, Family, PortSpec, Portal};
+use v6audit_model::{
+    Endpoint, EndpointAttempt, Family, HttpExchange, HttpOutcome, PortSpec, Portal, TcpOutcome,
+    TcpProbe, TlsOutcome, TlsProbe,
+};
 
 use crate::net::Reach;
 use crate::resolver::Dns;
@@ -57,9 +60,126 @@ pub fn url_for_port(portal: &Portal, spec: PortSpec) -> Url {
     url
 }
 
-/// One address and port: TCP connect, TLS handshake on a TLS port, then the
-/// first GET, all over one connection. Returns the body for the parity check.
+/// How many times an endpoint or a redirect hop is tried before it is
+/// judged. A SYN, a handshake flight or a request lost on the way is the
+/// commonest transient fault on the Internet; one more try after a short
+/// pause tells it from a portal that does not work, and a third would double
+/// the cost of a truly dead address again for little more certainty.
+pub const ATTEMPTS: usize = 2;
+/// The pause before trying again.
+pub const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Whether a failed attempt is worth another: it ended in a way a lost
+/// packet or a busy peer can cause (a timeout, a reset, a close before the
+/// handshake or the response). A refusal, an alert, a protocol error or a
+/// response are answers and are judged as they are.
+pub fn transient(tcp: &TcpProbe, tls: Option<&TlsProbe>, http: Option<&HttpExchange>) -> bool {
+    match tcp.outcome {
+        TcpOutcome::Connected => {}
+        TcpOutcome::Timeout
+        | TcpOutcome::Unreachable
+        | TcpOutcome::Error
+        | TcpOutcome::LocalError => {
+            return true;
+        }
+        TcpOutcome::Refused
+        | TcpOutcome::NoRoute
+        | TcpOutcome::NoVantage
+        | TcpOutcome::NotTried
+        | TcpOutcome::NotContacted => return false,
+    }
+    if let Some(t) = tls
+        && t.outcome != TlsOutcome::Ok
+    {
+        return matches!(t.outcome, TlsOutcome::Timeout | TlsOutcome::Closed);
+    }
+    http.is_some_and(|h| {
+        matches!(
+            h.outcome,
+            HttpOutcome::Timeout | HttpOutcome::Closed | HttpOutcome::Error
+        )
+    })
+}
+
+/// Whether there is time for another attempt by `deadline`: the pause,
+/// then as long as the failed attempt took (at least a second, at most a
+/// step), so a retry cut short by the budget never stands in for the
+/// attempt it repeats: a timeout is retried only with a whole step left.
+pub fn room_for_retry(
+    ctx: &Context,
+    deadline: tokio::time::Instant,
+    took: std::time::Duration,
+) -> bool {
+    let need = took
+        .max(std::time::Duration::from_secs(1))
+        .min(ctx.settings.timeout);
+    tokio::time::Instant::now() + RETRY_PAUSE + need <= deadline
+}
+
+/// Why the agent will not connect to `ip` as an address of `family`, if it
+/// will not: an IPv4-mapped or -compatible address published in an AAAA
+/// record travels over IPv4, so it says nothing about IPv6.
+pub fn not_contacted(ip: IpAddr, family: Family) -> Option<String> {
+    (Family::of(&ip) != family).then(|| {
+        format!(
+            "not contacted: {ip} is an IPv4-mapped address, reached over IPv4, not {}",
+            family.label()
+        )
+    })
+}
+
+/// One address and port, as published in a record of `family`: TCP
+/// connect, TLS handshake on a TLS port, then the first GET, all over one
+/// connection, tried again (up to [`ATTEMPTS`]) when it fails transiently.
+/// Returns the body for the parity check.
 pub async fn endpoint(
+    ctx: &Context,
+    portal: &Portal,
+    ip: IpAddr,
+    family: Family,
+    spec: PortSpec,
+    portal_deadline: tokio::time::Instant,
+) -> (Endpoint, Option<http::Fetched>) {
+    if let Some(why) = not_contacted(ip, family) {
+        let endpoint = Endpoint {
+            family,
+            addr: ip,
+            port: spec.port,
+            tls_port: spec.tls,
+            tcp: TcpProbe {
+                outcome: TcpOutcome::NotContacted,
+                ms: 0,
+                error: Some(why),
+            },
+            tls: None,
+            http: None,
+            failed_attempts: Vec::new(),
+        };
+        return (endpoint, None);
+    }
+    let mut failed = Vec::new();
+    loop {
+        let began = std::time::Instant::now();
+        let (mut endpoint, fetched) = endpoint_once(ctx, portal, ip, spec, portal_deadline).await;
+        let again = transient(&endpoint.tcp, endpoint.tls.as_ref(), endpoint.http.as_ref())
+            && failed.len() + 1 < ATTEMPTS
+            && room_for_retry(ctx, portal_deadline, began.elapsed());
+        if !again {
+            endpoint.failed_attempts = failed;
+            return (endpoint, fetched);
+        }
+        tracing::debug!(%ip, port = spec.port, "transient failure; trying again");
+        failed.push(EndpointAttempt {
+            tcp: endpoint.tcp,
+            tls: endpoint.tls,
+            http: endpoint.http,
+        });
+        tokio::time::sleep(RETRY_PAUSE).await;
+    }
+}
+
+/// One attempt at an endpoint.
+async fn endpoint_once(
     ctx: &Context,
     portal: &Portal,
     ip: IpAddr,
@@ -77,6 +197,7 @@ pub async fn endpoint(
         tcp,
         tls: None,
         http: None,
+        failed_attempts: Vec::new(),
     };
     let Some(stream) = stream else {
         return (endpoint, None);

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 use url::Url;
-use v6audit_model::{DnsOutcome, SubresourceHost, Subresources};
+use v6audit_model::{DnsOutcome, Family, SubresourceHost, Subresources};
 
 use crate::probe::Context;
 
@@ -178,12 +178,16 @@ async fn check_host(
     port: u16,
     deadline: tokio::time::Instant,
 ) -> SubresourceHost {
-    // An IPv6 literal needs no lookup.
-    let literal = host.parse::<IpAddr>().ok();
+    // An address literal needs no lookup; a mapped one is IPv4 on the wire.
+    let literal = host.trim_matches(['[', ']']).parse::<IpAddr>().ok();
     let aaaa = match literal {
         Some(ip) => v6audit_model::AddressLookup {
             outcome: DnsOutcome::Ok,
-            addrs: if ip.is_ipv6() { vec![ip] } else { vec![] },
+            addrs: if Family::of(&ip) == Family::V6 {
+                vec![ip]
+            } else {
+                vec![]
+            },
             cname_chain: vec![],
             error: None,
             ms: 0,
@@ -206,7 +210,7 @@ async fn check_host(
             }
         }
     };
-    let tcp = match aaaa.addrs.iter().find(|a| a.is_ipv6()) {
+    let tcp = match aaaa.addrs.iter().find(|a| Family::of(a) == Family::V6) {
         Some(ip) => Some(
             crate::probe::tcp::connect(
                 SocketAddr::new(*ip, port),
