@@ -362,13 +362,15 @@ pub trait Log: Send + Sync {
     fn line(&self, text: &str);
 }
 
-/// Writes log lines to standard output.
+/// Writes log lines to standard output (a journal or a terminal): a line
+/// may quote a portal or a collector's answer, so its control characters
+/// are shown, not sent.
 #[derive(Debug)]
 pub struct Stdout;
 
 impl Log for Stdout {
     fn line(&self, text: &str) {
-        println!("{text}");
+        println!("{}", v6audit_report::terminal(text));
     }
 }
 

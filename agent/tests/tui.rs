@@ -210,6 +210,64 @@ fn a_small_terminal_still_shows_the_essentials() {
     );
 }
 
+/// Regression: a certificate or an inventory name with escape sequences
+/// (`\e[2J\e[H\e]0;PWNED\a`) or a right-to-left override reached the screen
+/// through the TUI, and went raw into its exports. Both are shown instead.
+#[test]
+fn certificate_cn_with_escape_sequences_does_not_reach_the_tui_or_its_exports() {
+    const PWNED: &str = "\u{1b}[2J\u{1b}[H\u{1b}]0;PWNED\u{7}";
+    const SHOWN: &str = "\\x1b[2J\\x1b[H\\x1b]0;PWNED\\x07";
+    let mut r = report();
+    for x in &mut r.results {
+        x.portal.name = Some(format!("Cổng {PWNED}"));
+        x.portal.agency = Some("Bộ \u{202e}abc".to_owned());
+        for e in &mut x.observation.endpoints {
+            if let Some(c) = e.tls.as_mut().and_then(|t| t.certificate.as_mut()) {
+                c.subject = format!("CN={PWNED}");
+            }
+        }
+    }
+    let raw =
+        |text: &str| text.contains('\u{1b}') || text.contains('\u{7}') || text.contains('\u{202e}');
+    let mut a = App::new(portals(&r), Lang::En, false);
+    for (i, res) in r.results.iter().cloned().enumerate() {
+        a.finished_row(i, res);
+    }
+    let now = Instant::now();
+    a.started = now;
+    a.finished = Some(now);
+    a.on_key(Key::Enter);
+    let screen = render(&a, 120, 40);
+    assert!(!raw(&screen), "{screen}");
+    assert!(screen.contains(&format!("Cổng {SHOWN}")), "{screen}");
+    assert!(screen.contains("Bộ <U+202E>abc"), "{screen}");
+    // The certificate's name, in the detail's lines.
+    let with_cert = r
+        .results
+        .iter()
+        .find(|x| {
+            x.observation
+                .endpoints
+                .iter()
+                .any(|e| e.tls.as_ref().is_some_and(|t| t.certificate.is_some()))
+        })
+        .unwrap();
+    let detail: String = tui::draw::detail_lines(&a, with_cert)
+        .iter()
+        .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+        .collect();
+    assert!(!raw(&detail), "{detail}");
+    assert!(detail.contains(&format!("CN={SHOWN}")), "{detail}");
+    // The exports a person opens: Markdown and CSV.
+    let dir = tempfile::tempdir().unwrap();
+    for format in [ExportFormat::Markdown, ExportFormat::Csv] {
+        let path = tui::write_export(dir.path(), format, &r, Lang::En).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!raw(&text), "{}:\n{text}", path.display());
+        assert!(text.contains(SHOWN), "{}:\n{text}", path.display());
+    }
+}
+
 /// Records what the loop asked for.
 #[derive(Default)]
 struct Recorder {

@@ -14,6 +14,7 @@ use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
 use v6audit_model::{Inventory, Lang, PortalResult, Report};
+use v6audit_report::terminal;
 use v6audit_rules::Pack;
 
 use crate::Outcome;
@@ -147,7 +148,8 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         Some(path) => match Inventory::load(path) {
             Ok(inv) => inv,
             Err(e) => {
-                eprintln!("v6audit: invalid inventory:\n{e}");
+                // The errors quote the file: its control characters are shown.
+                eprintln!("v6audit: invalid inventory:\n{}", terminal(&e.to_string()));
                 return None;
             }
         },
@@ -173,7 +175,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
                 }
             }
             Err(e) => {
-                eprintln!("v6audit: invalid target:\n{e}");
+                eprintln!("v6audit: invalid target:\n{}", terminal(&e.to_string()));
                 return None;
             }
         }
@@ -188,7 +190,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         Some(path) => match Pack::load(path) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("v6audit: invalid rule pack:\n{e}");
+                eprintln!("v6audit: invalid rule pack:\n{}", terminal(&e.to_string()));
                 return None;
             }
         },

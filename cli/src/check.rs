@@ -9,6 +9,7 @@ use clap::Args;
 use v6audit_agent::output::{self, Format, github};
 use v6audit_agent::policy::{self, FailOn, Judgement, Policy};
 use v6audit_model::{REPORT_SCHEMA, Report, Stage, Status};
+use v6audit_report::terminal_line;
 
 use crate::Outcome;
 use crate::audit::{self, AuditInputs};
@@ -92,7 +93,8 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// What the policy says, for the log.
+/// What the policy says, for the log (standard error, often a terminal):
+/// each violation's line embeds a portal's message, so it is neutralised.
 fn summary(j: &Judgement, policy: &Policy, baseline: bool) -> String {
     let mut s = String::new();
     match j.exit_code() {
@@ -116,18 +118,18 @@ fn summary(j: &Judgement, policy: &Policy, baseline: bool) -> String {
                 policy.min_stage
             ));
             for v in &j.violations {
-                s.push_str(&format!("  - {v}\n"));
+                s.push_str(&format!("  - {}\n", terminal_line(&v.to_string())));
             }
         }
         _ => {
             s.push_str("check: the audit cannot be trusted, so the policy is not judged:\n");
             for u in &j.untrusted {
-                s.push_str(&format!("  - {u}\n"));
+                s.push_str(&format!("  - {}\n", terminal_line(&u.to_string())));
             }
             if !j.violations.is_empty() {
                 s.push_str("  (what could be measured also found:)\n");
                 for v in &j.violations {
-                    s.push_str(&format!("  - {v}\n"));
+                    s.push_str(&format!("  - {}\n", terminal_line(&v.to_string())));
                 }
             }
         }
@@ -198,7 +200,7 @@ pub async fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         Some(path) => match read_report(path) {
             Ok(r) => Some(r),
             Err(e) => {
-                eprintln!("v6audit: invalid baseline: {e}");
+                eprintln!("v6audit: invalid baseline: {}", terminal_line(&e));
                 return Ok(Outcome::BadInput);
             }
         },

@@ -135,7 +135,8 @@ fn main() -> ExitCode {
         Ok(Outcome::BadInput) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("v6audit: {e:#}");
+            // The chain may quote a portal, a file or a collector's answer.
+            eprintln!("v6audit: {}", v6audit_report::terminal(&format!("{e:#}")));
             ExitCode::from(failure)
         }
     }

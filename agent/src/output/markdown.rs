@@ -1,13 +1,17 @@
 //! Markdown: the summary, a table of portals most urgent first, and each
-//! portal's problems with what to do, for tickets and wikis.
+//! portal's problems with what to do, for tickets and wikis. Strings from an
+//! inventory or the network go through [`terminal`] / [`terminal_line`]: the
+//! file is read in terminals (`cat`, `less -R`) as much as in a renderer.
 
 use v6audit_model::{Lang, Report, Status};
+use v6audit_report::{terminal, terminal_line};
 
 use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
 
-/// Escapes text for a Markdown table cell.
+/// Escapes text for a Markdown table cell (or a heading): control
+/// characters shown, `|` escaped, a newline made a space.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    terminal(s).replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn render(report: &Report, lang: Lang) -> String {
@@ -43,7 +47,7 @@ pub fn render(report: &Report, lang: Lang) -> String {
         out.push_str(&format!(
             "| [{}]({}) | {} |",
             cell(&r.portal.id),
-            r.portal.url,
+            terminal_line(&r.portal.url),
             stage_cell(r)
         ));
         for (rule, _, _) in KEY_RULES {
@@ -70,14 +74,19 @@ pub fn render(report: &Report, lang: Lang) -> String {
             .unwrap_or_default();
         out.push_str(&format!(
             "\n### {}{} ({})\n\n",
-            r.portal.id,
+            cell(&r.portal.id),
             cell(&name),
             stage_cell(r)
         ));
         for f in bad {
-            out.push_str(&format!("- **{}** `{}`: {}\n", f.status, f.rule, f.message));
+            out.push_str(&format!(
+                "- **{}** `{}`: {}\n",
+                f.status,
+                terminal_line(&f.rule),
+                terminal_line(&f.message)
+            ));
             if !f.remediation.is_empty() {
-                out.push_str(&format!("  - {}\n", f.remediation));
+                out.push_str(&format!("  - {}\n", terminal(&f.remediation)));
             }
         }
     }

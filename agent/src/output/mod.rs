@@ -1,6 +1,9 @@
 //! Output formats of an audit: a coloured table for people, the v1 JSON
 //! report and JSON lines for programs, CSV for spreadsheets and Markdown for
-//! tickets and wikis.
+//! tickets and wikis. The human-readable formats write every string from an
+//! inventory or the network through `v6audit_report::escape` (control
+//! characters and bidi overrides shown, CSV formulas made text); JSON and
+//! SARIF keep the exact strings, escaped by serde.
 
 pub mod csv;
 pub mod github;
@@ -9,6 +12,8 @@ pub mod markdown;
 pub mod plan;
 pub mod sarif;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::str::FromStr;

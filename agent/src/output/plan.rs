@@ -1,14 +1,15 @@
 //! The migration plan as a team reads it: Markdown (headings and steps in the
 //! plan's language, optionally grouped by agency), CSV (one row per step, for
-//! a tracker) and JSON (`v6audit/plan/v1`).
+//! a tracker) and JSON (`v6audit/plan/v1`). Markdown writes every string from
+//! an inventory or a portal through [`terminal`] / [`terminal_line`], CSV
+//! every text cell through [`csv_cell`]; JSON keeps the exact strings.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use v6audit_model::{Lang, Status};
+use v6audit_report::{csv_cell, terminal, terminal_line};
 use v6audit_rules::plan::{Plan, PlanItem};
-
-use super::csv::field;
 
 struct Words {
     title: &'static str,
@@ -84,12 +85,17 @@ fn item_md(out: &mut String, item: &PlanItem, w: &Words, heading: &str) {
     let name = p
         .name
         .as_deref()
-        .map(|n| format!(" — {n}"))
+        .map(|n| format!(" — {}", terminal_line(n)))
         .unwrap_or_default();
-    let _ = writeln!(out, "\n{heading} {}. {}{name}\n", item.rank, p.id);
+    let _ = writeln!(
+        out,
+        "\n{heading} {}. {}{name}\n",
+        item.rank,
+        terminal_line(&p.id)
+    );
     let mut facts = vec![];
     if let Some(a) = &p.agency {
-        facts.push(format!("{}: {a}", w.agency));
+        facts.push(format!("{}: {}", w.agency, terminal_line(a)));
     }
     facts.push(format!("{}: {}", w.category, p.category));
     facts.push(format!(
@@ -106,7 +112,7 @@ fn item_md(out: &mut String, item: &PlanItem, w: &Words, heading: &str) {
         item.target.number(),
         item.target.name()
     ));
-    let _ = writeln!(out, "{} · <{}>\n", facts.join(" · "), p.url);
+    let _ = writeln!(out, "{} · <{}>\n", facts.join(" · "), terminal_line(&p.url));
     let _ = writeln!(out, "**{}**\n", w.problems);
     for pr in &item.problems {
         let mark = match pr.status {
@@ -114,19 +120,30 @@ fn item_md(out: &mut String, item: &PlanItem, w: &Words, heading: &str) {
             Status::Warn => "warn",
             _ => "?",
         };
-        let _ = writeln!(out, "- {mark} `{}`: {}", pr.rule, pr.message);
+        let _ = writeln!(
+            out,
+            "- {mark} `{}`: {}",
+            terminal_line(&pr.rule),
+            terminal_line(&pr.message)
+        );
     }
     let _ = writeln!(out, "\n**{}**\n", w.steps);
     if item.steps.is_empty() {
         let _ = writeln!(out, "{}", w.no_steps);
     }
     for (i, s) in item.steps.iter().enumerate() {
-        let _ = writeln!(out, "{}. **{}** (`{}`)\n", i + 1, s.title, s.rule);
-        let _ = writeln!(out, "{}\n", indent(&s.text, 3));
+        let _ = writeln!(
+            out,
+            "{}. **{}** (`{}`)\n",
+            i + 1,
+            terminal_line(&s.title),
+            terminal_line(&s.rule)
+        );
+        let _ = writeln!(out, "{}\n", indent(&terminal(&s.text), 3));
         let _ = writeln!(
             out,
             "{}\n",
-            indent(&format!("*{}:* {}", w.check, s.verify), 3)
+            indent(&format!("*{}:* {}", w.check, terminal(&s.verify)), 3)
         );
     }
 }
@@ -158,7 +175,7 @@ pub fn markdown(plan: &Plan, by_agency: bool) -> String {
         let mut ordered: Vec<(&str, Vec<&PlanItem>)> = groups.into_iter().collect();
         ordered.sort_by_key(|(_, items)| items.first().map_or(usize::MAX, |i| i.rank));
         for (agency, items) in ordered {
-            let _ = writeln!(out, "\n## {agency}");
+            let _ = writeln!(out, "\n## {}", terminal_line(agency));
             for item in items {
                 item_md(&mut out, item, &w, "###");
             }
@@ -180,9 +197,9 @@ pub fn csv(plan: &Plan) -> String {
         let p = &item.portal;
         let head = [
             item.rank.to_string(),
-            field(&p.id),
-            field(p.name.as_deref().unwrap_or("")),
-            field(p.agency.as_deref().unwrap_or("")),
+            csv_cell(&p.id).into_owned(),
+            csv_cell(p.name.as_deref().unwrap_or("")).into_owned(),
+            csv_cell(p.agency.as_deref().unwrap_or("")).into_owned(),
             p.category.to_string(),
             item.stage.number().to_string(),
             item.target.number().to_string(),
@@ -197,10 +214,10 @@ pub fn csv(plan: &Plan) -> String {
                 out,
                 "{head},{},{},{},{},{}\r\n",
                 i + 1,
-                field(&s.rule),
-                field(&s.title),
-                field(&s.text),
-                field(&s.verify)
+                csv_cell(&s.rule),
+                csv_cell(&s.title),
+                csv_cell(&s.text),
+                csv_cell(&s.verify)
             );
         }
     }

@@ -1,8 +1,12 @@
 //! The table a person reads in a terminal: one row per portal, most urgent
-//! first, statuses coloured, then the summary line.
+//! first, statuses coloured, then the summary line. Every string from an
+//! inventory or the network (the portal's id, a finding's message) is
+//! written through [`terminal_line`], so it cannot move the cursor, clear the
+//! screen or retitle the terminal.
 
 use anstyle::{AnsiColor, Style};
 use v6audit_model::{Lang, Report, Stage, Status};
+use v6audit_report::terminal_line;
 
 use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
 
@@ -59,7 +63,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
     let rows = by_priority(&report.results);
     let id_w = rows
         .iter()
-        .map(|r| r.portal.id.chars().count())
+        .map(|r| terminal_line(&r.portal.id).chars().count())
         .max()
         .unwrap_or(6)
         .clamp(6, 40);
@@ -93,7 +97,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
         let v = &r.verdict;
         let mut line = format!(
             "{}  {}",
-            pad(&truncate(&r.portal.id, id_w), id_w),
+            pad(&truncate(&terminal_line(&r.portal.id), id_w), id_w),
             paint(stage_style(v.stage), &pad(&stage_cell(r), stage_w))
         );
         for ((rule, _, _), w) in KEY_RULES.iter().zip(&col_w) {
@@ -103,7 +107,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
         }
         let top = v
             .top_finding()
-            .map(|f| format!("{}: {}", f.rule, f.message))
+            .map(|f| format!("{}: {}", terminal_line(&f.rule), terminal_line(&f.message)))
             .unwrap_or_default();
         line.push_str(&format!("  {}", pad(&v.score.to_string(), 5)));
         match width {

@@ -1,6 +1,10 @@
 //! Drawing: a pure function of the app state onto a ratatui frame. Header
 //! (progress and stages), the table, the detail pane of the selected portal,
 //! the footer's keys, and the help overlay; colours only when allowed.
+//! Every string from the inventory or the network (ids, names, agencies,
+//! messages, certificate names, URLs, errors) is drawn through
+//! [`terminal_line`]: ratatui would silently drop a control character, and
+//! would draw a bidi override as is; both are shown instead.
 
 use std::net::SocketAddr;
 
@@ -12,6 +16,7 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table, TableState, Wrap,
 };
 use v6audit_model::{Family, FetchOutcome, Lang, PortalResult, Stage, Status};
+use v6audit_report::terminal_line;
 
 use super::app::{App, Input};
 use crate::output::{KEY_RULES, status_cell};
@@ -264,9 +269,11 @@ fn draw_table(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
         .iter()
         .map(|&i| {
             let r = &app.rows[i];
-            let mut cells = vec![Cell::from(r.portal.id.clone())];
+            let mut cells = vec![Cell::from(terminal_line(&r.portal.id).into_owned())];
             if !narrow {
-                cells.push(Cell::from(r.portal.agency.clone().unwrap_or_default()));
+                cells.push(Cell::from(
+                    terminal_line(r.portal.agency.as_deref().unwrap_or_default()).into_owned(),
+                ));
             }
             match (&r.result, r.probing) {
                 (Some(res), false) => {
@@ -343,13 +350,17 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let p = &r.portal;
     out.push(Line::from(Span::styled(
-        format!("{} — {}", p.id, p.name.clone().unwrap_or_default()),
+        format!(
+            "{} — {}",
+            terminal_line(&p.id),
+            terminal_line(p.name.as_deref().unwrap_or_default())
+        ),
         bold,
     )));
     out.push(Line::from(format!(
         "{} · {} · {} {} · score {} · priority {}",
-        p.url,
-        p.agency.clone().unwrap_or_default(),
+        terminal_line(&p.url),
+        terminal_line(p.agency.as_deref().unwrap_or_default()),
         r.verdict.stage.number(),
         r.verdict.stage.name(),
         r.verdict.score,
@@ -363,11 +374,15 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
                 format!("{:<5} ", f.status.as_str()),
                 status_style(app, Some(f.status)),
             ),
-            Span::raw(format!("{}: {}", f.rule, f.message)),
+            Span::raw(format!(
+                "{}: {}",
+                terminal_line(&f.rule),
+                terminal_line(&f.message)
+            )),
         ]));
         if !f.remediation.is_empty() && matches!(f.status, Status::Fail | Status::Warn) {
             out.push(Line::from(Span::styled(
-                format!("      → {}", f.remediation),
+                format!("      → {}", terminal_line(&f.remediation)),
                 if app.color {
                     Style::default().fg(Color::DarkGray)
                 } else {
@@ -384,7 +399,10 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
         let cname = if lookup.cname_chain.is_empty() {
             String::new()
         } else {
-            format!(" (CNAME {})", lookup.cname_chain.join(" → "))
+            format!(
+                " (CNAME {})",
+                terminal_line(&lookup.cname_chain.join(" → "))
+            )
         };
         out.push(Line::from(format!(
             "  {}: {}{cname}",
@@ -406,9 +424,9 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
             match (&t.certificate, &t.chain) {
                 (Some(c), chain) => out.push(Line::from(format!(
                     "  {at}: {} {} · {} · until {} · {}",
-                    t.version.clone().unwrap_or_default(),
-                    c.subject,
-                    c.issuer,
+                    terminal_line(t.version.as_deref().unwrap_or_default()),
+                    terminal_line(&c.subject),
+                    terminal_line(&c.issuer),
                     c.not_after.date(),
                     chain
                         .as_ref()
@@ -417,7 +435,7 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
                 (None, _) => out.push(Line::from(format!(
                     "  {at}: {:?} {}",
                     t.outcome,
-                    t.error.clone().unwrap_or_default()
+                    terminal_line(t.error.as_deref().unwrap_or_default())
                 ))),
             }
         }
@@ -432,7 +450,7 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
                 format!(
                     "{} {}",
                     h.exchange.status.map_or("-".to_owned(), |s| s.to_string()),
-                    h.url
+                    terminal_line(&h.url)
                 )
             })
             .collect();

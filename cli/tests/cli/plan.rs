@@ -94,3 +94,42 @@ fn the_plan_puts_broken_portals_first_with_their_steps() {
     // good and cname are done.
     assert_eq!(json["done"].as_array().unwrap().len(), 2);
 }
+
+/// Regression: a portal name with escape sequences went raw into
+/// `plan --output` (and through it to a terminal), and an agency starting
+/// with `=` was a live formula in the plan's CSV. The plan shows them.
+#[test]
+fn plan_output_shows_escape_sequences_and_no_formula() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../agent/tests/fixtures/report-lab.json");
+    let mut report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    for r in report["results"].as_array_mut().unwrap() {
+        r["portal"]["name"] = serde_json::json!("Cổng \u{1b}[2J\u{1b}]0;PWNED\u{7}");
+        r["portal"]["agency"] = serde_json::json!("=HYPERLINK(\"http://evil.example/\")");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("hostile.json");
+    std::fs::write(&from, serde_json::to_vec(&report).unwrap()).unwrap();
+    for (format, shown) in [
+        ("markdown", "Cổng \\x1b[2J\\x1b]0;PWNED\\x07"),
+        ("csv", "\"'=HYPERLINK(\"\"http://evil.example/\"\")\""),
+    ] {
+        let out = dir.path().join(format!("plan.{format}"));
+        let o = bin()
+            .args(["plan", "--from"])
+            .arg(&from)
+            .args(["--format", format, "--output"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{format}:\n{text}"
+        );
+        assert!(text.contains(shown), "{format}:\n{text}");
+        assert!(!text.contains(",=HYPERLINK"), "{format}:\n{text}");
+    }
+}

@@ -2,25 +2,12 @@
 //! show them: the stacked area of stages over time, a portal's stage
 //! timeline per vantage, and a campaign's trend line. Colours come from the
 //! stylesheet's classes (`s0`…`s4`, `su`, `v0`…), which the Content Security
-//! Policy allows where inline styles would not be; every text is escaped.
+//! Policy allows where inline styles would not be; every text is escaped by
+//! [`xml`], the escaping the agent's JUnit uses too.
 
 use std::fmt::Write as _;
 
-/// Escapes text for an SVG (XML) text node or attribute.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use v6audit_report::xml;
 
 const W: f64 = 760.0;
 const H: f64 = 260.0;
@@ -62,7 +49,7 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
     let _ = write!(
         svg,
         r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
-        t = escape(title)
+        t = xml(title)
     );
     // Grid lines and the count axis at 0, 25, 50, 75 and 100% of the largest total.
     for k in 0..=4 {
@@ -105,7 +92,7 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
                 r#"<polygon class="{c}" points="{p}"><title>{l}: {last}</title></polygon>"#,
                 c = layer.class,
                 p = points.trim_end(),
-                l = escape(layer.label)
+                l = xml(layer.label)
             );
         }
         below = above;
@@ -131,7 +118,7 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
                 svg,
                 r#"<text class="axis" x="{x:.1}" y="{y}" text-anchor="{anchor}">{d}</text>"#,
                 y = H - 8.0,
-                d = escape(&dates[i])
+                d = xml(&dates[i])
             );
         }
     }
@@ -163,7 +150,7 @@ pub fn stage_timeline(
     let _ = write!(
         svg,
         r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
-        t = escape(title)
+        t = xml(title)
     );
     for (s, label) in stage_labels.iter().enumerate() {
         let y = y_of(s as i64);
@@ -173,7 +160,7 @@ pub fn stage_timeline(
             x2 = W - RIGHT,
             tx = left - 6.0,
             ty = y + 4.0,
-            l = escape(label)
+            l = xml(label)
         );
     }
     for (k, track) in tracks.iter().enumerate() {
@@ -199,7 +186,7 @@ pub fn stage_timeline(
             svg,
             r#"<path class="track v{c}" d="{d}"><title>{l}</title></path>"#,
             c = k % 4,
-            l = escape(track.label)
+            l = xml(track.label)
         );
     }
     let _ = write!(
@@ -207,8 +194,8 @@ pub fn stage_timeline(
         r#"<text class="axis" x="{left}" y="{y}" text-anchor="start">{a}</text><text class="axis" x="{x}" y="{y}" text-anchor="end">{b}</text></svg>"#,
         y = H - 8.0,
         x = W - RIGHT,
-        a = escape(date_labels.0),
-        b = escape(date_labels.1)
+        a = xml(date_labels.0),
+        b = xml(date_labels.1)
     );
     svg
 }
@@ -229,7 +216,7 @@ pub fn sparkline(title: &str, values: &[f64]) -> String {
     }
     format!(
         r#"<svg class="spark" viewBox="0 0 {w} {h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><polyline points="{p}"/></svg>"#,
-        t = escape(title),
+        t = xml(title),
         p = points.trim_end()
     )
 }
