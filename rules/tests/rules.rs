@@ -1529,3 +1529,25 @@ fn handshake_count_names_the_address_that_refused() {
         "TLS handshake over IPv6 fails on 1 of 2 endpoint(s): [2001:ee0:100::11]:443 no TCP connection (refused)."
     );
 }
+
+/// Regression (issue "Trust under hostile input", 3): a zone whose second
+/// name server had an AAAA on which nothing answered got a warning, and the
+/// portal reached stage 4.
+#[test]
+fn a_dead_ipv6_name_server_address_fails_and_holds_the_portal_back() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            let q = &mut o.dns.zone.name_servers[1].queries[0];
+            q.outcome = DnsOutcome::Timeout;
+            q.authoritative = false;
+            q.soa_serial = None;
+            q.error = Some("no answer within 5 s".into());
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.ns-v6-answers"), Status::Fail);
+    let msg = &v.finding("dns.ns-v6-answers").unwrap().message;
+    assert!(msg.starts_with("Only 1 of 2 IPv6 name server addresses of"), "{msg}");
+    assert!(msg.contains("[2001:ee0:1::53]"), "{msg}");
+    assert_eq!(v.stage, Stage::Reachable);
+}
