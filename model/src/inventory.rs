@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use url::Url;
 
+use crate::input::{self, FileKind, ReadError};
 use crate::report::Stage;
 use crate::source::{MAX_YAML_BYTES, SourceError, SourceErrors, yaml_options};
 
@@ -314,14 +315,10 @@ impl Portal {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InventoryError {
-    /// The file could not be read.
-    #[error("cannot read inventory {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is larger than v6audit reads.
+    /// The file could not be read: missing, not a regular file, too large, not UTF-8.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The text is larger than v6audit reads.
     #[error(
         "{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
     )]
@@ -349,10 +346,7 @@ impl Inventory {
     /// Reads and compiles an inventory file.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = input::read_text(path, FileKind::Inventory)?;
         Inventory::parse(&text, &name)
     }
 
