@@ -2,9 +2,9 @@
 //!
 //! Parse, don't validate: [`InventoryFile`] is the file as written (serde with
 //! `deny_unknown_fields`, values kept with their locations); [`Inventory`] is
-//! the compiled form, with defaults applied, URLs parsed and ids checked, so no
-//! later code re-checks anything. Every problem names the file, line, column
-//! and field.
+//! the compiled form, with defaults applied, URLs parsed, host names held to
+//! the DNS's rules and ids checked, so no later code re-checks anything. Every
+//! problem names the file, line, column and field.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -659,18 +659,76 @@ fn parse_portal_url(text: &str) -> Result<Url, String> {
     if url.port() == Some(0) {
         return Err(format!("invalid URL `{text}`: port 0"));
     }
+    // The URL parser decodes `%2e` in a host to a dot; the host a user wrote
+    // is what the report names, so it must be written as it is.
+    let written = written_host(text);
+    if let Some(at) = written.find('%') {
+        let escape: String = written[at..].chars().take(3).collect();
+        return Err(format!(
+            "invalid URL `{text}`: the host `{written}` has a percent-escape (`{escape}`); write the host name itself"
+        ));
+    }
     Ok(url)
+}
+
+/// The host (and port) of a URL as written: after the scheme and its
+/// slashes, before the path, query or fragment, without user information.
+fn written_host(text: &str) -> &str {
+    let text = text.trim();
+    let rest = text.split_once(':').map_or(text, |(_, rest)| rest);
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+/// The limits of a host name in the DNS (RFC 1035 §2.3.4, RFC 1123 §2.1),
+/// checked on its A-label form (IDNs as `xn--` labels): labels of 1 to 63
+/// characters, 253 in all without the final dot, each of letters, digits
+/// and hyphens (and `_`, which some real names carry).
+fn check_host_name(host: &str) -> Result<(), String> {
+    if host.len() > 253 {
+        return Err(format!(
+            "the host name is {} characters long; a DNS name has at most 253",
+            host.len()
+        ));
+    }
+    for label in host.split('.') {
+        if label.is_empty() {
+            return Err(format!(
+                "`{host}` has an empty label (two dots in a row, or a dot first)"
+            ));
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "the label `{label}` is {} characters long; a DNS label has at most 63",
+                label.len()
+            ));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "the label `{label}` has `{c}`; a host name has only letters, digits and hyphens"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn host_of(url: &Url) -> Result<String, String> {
     match url.host() {
         Some(url::Host::Domain(d)) => {
-            let host = d.trim_end_matches('.').to_ascii_lowercase();
+            // One final dot is the root: `a.gov.vn.` is `a.gov.vn`.
+            let host = d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase();
             if host.is_empty() || !host.contains('.') {
                 return Err(format!(
                     "invalid URL `{url}`: `{host}` is not a fully qualified host name"
                 ));
             }
+            check_host_name(&host).map_err(|why| format!("invalid URL `{url}`: {why}"))?;
             Ok(host)
         }
         Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => Err(format!(
@@ -774,6 +832,46 @@ mod tests {
         let inv = inv.unwrap();
         assert_eq!(inv.portals[0].id, "a-gov-vn");
         assert_eq!(inv.portals[1].id, "a-gov-vn-2");
+    }
+
+    #[test]
+    fn host_names_keep_the_dns_limits() {
+        let label = "a".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(longest.len(), 253);
+        assert_eq!(check_host_name(&longest), Ok(()));
+        let err = check_host_name(&format!("{longest}c")).unwrap_err();
+        assert_eq!(
+            err,
+            "the host name is 254 characters long; a DNS name has at most 253"
+        );
+        let err = check_host_name("dichvucong..gov.vn").unwrap_err();
+        assert!(err.contains("has an empty label"), "{err}");
+        let err = check_host_name("dich!vu.gov.vn").unwrap_err();
+        assert_eq!(
+            err,
+            "the label `dich!vu` has `!`; a host name has only letters, digits and hyphens"
+        );
+        assert_eq!(check_host_name("xn--dchvcng-7xa1b.gov.vn"), Ok(()));
+    }
+
+    #[test]
+    fn names_over_the_dns_limits_are_refused_as_targets() {
+        let long = format!("https://{}.gov.vn/", "a".repeat(64));
+        let err = Portal::from_target(&long).unwrap_err();
+        assert!(err.contains("a DNS label has at most 63"), "{err}");
+        let err = Portal::from_target("https://dichvucong%2egov.vn/").unwrap_err();
+        assert!(err.contains("percent-escape (`%2e`)"), "{err}");
+        // An IDN is checked in its A-label form, and kept in it.
+        let p = Portal::from_target("https://dịchvụcông.gov.vn/").unwrap();
+        assert!(p.host.starts_with("xn--"), "{}", p.host);
+    }
+
+    #[test]
+    fn the_written_host_is_found_in_the_url_text() {
+        assert_eq!(written_host("https://a.gov.vn/x?y#z"), "a.gov.vn");
+        assert_eq!(written_host(" https://u@a%2eb.vn:8443/"), "a%2eb.vn:8443");
+        assert_eq!(written_host("https:\\\\a.vn\\x"), "a.vn");
     }
 
     #[test]

@@ -97,6 +97,14 @@ fn invalid_fixtures_give_exact_errors() {
             "invalid/empty.yaml",
             "invalid/empty.yaml:1:1: unexpected end of input",
         ),
+        (
+            "invalid/long-label.yaml",
+            "invalid/long-label.yaml:4:10: portals[0].url: invalid URL `https://cong-thong-tin-dien-tu-bo-khoa-hoc-va-cong-nghe-viet-nam-2025-mo.gov.vn/`: the label `cong-thong-tin-dien-tu-bo-khoa-hoc-va-cong-nghe-viet-nam-2025-mo` is 64 characters long; a DNS label has at most 63",
+        ),
+        (
+            "invalid/percent-host.yaml",
+            "invalid/percent-host.yaml:4:10: portals[0].url: invalid URL `https://dichvucong%2egov.vn/`: the host `dichvucong%2egov.vn` has a percent-escape (`%2e`); write the host name itself",
+        ),
     ];
     let mut seen = 0;
     let mut wrong = Vec::new();
@@ -118,6 +126,44 @@ fn invalid_fixtures_give_exact_errors() {
     assert_eq!(
         seen, on_disk,
         "each file under invalid/ needs a row in this table"
+    );
+}
+
+/// Regression (issue 13): a host name with a label over 63 characters, or
+/// over 253 in all, passed the inventory and failed only when probed. It is
+/// now refused when the inventory is loaded, at its line and column.
+#[test]
+fn host_label_over_63_characters_is_refused_at_load() {
+    let path = fixtures().join("invalid/long-label.yaml");
+    let err = Inventory::load(&path).unwrap_err();
+    let errors = err.errors();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert_eq!((errors[0].line, errors[0].column), (4, 10));
+    assert_eq!(errors[0].field.as_deref(), Some("portals[0].url"));
+    assert!(
+        errors[0]
+            .message
+            .ends_with("is 64 characters long; a DNS label has at most 63"),
+        "{err}"
+    );
+
+    // 63 is the most a label may have; 253 the most a name may.
+    let label = "a".repeat(63);
+    let ok = format!(
+        "schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://{label}.gov.vn/\n"
+    );
+    Inventory::parse(&ok, "ok.yaml").unwrap();
+    let host = format!("{label}.{label}.{label}.{label}.vn");
+    let long =
+        format!("schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://{host}/\n");
+    let err = Inventory::parse(&long, "long.yaml")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "long.yaml:4:10: portals[0].url: invalid URL `https://{host}/`: the host name is 258 characters long; a DNS name has at most 253"
+        )
     );
 }
 
