@@ -138,6 +138,17 @@ fn inventory_fifo_is_refused_without_hanging() {
         )
     );
 
+    let o = run_within(limit, &[os("validate"), fifo.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "{}: the inventory must be a regular file, not a FIFO (named pipe)\n\
+             v6audit: 1 problem in 1 of 1 file\n",
+            fifo.display()
+        )
+    );
+
     // A rule pack in a FIFO, likewise.
     let o = run_within(
         limit,

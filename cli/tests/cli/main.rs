@@ -18,6 +18,7 @@ mod input;
 mod packaging;
 mod plan;
 mod tui;
+mod validate;
 
 pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_v6audit"));
