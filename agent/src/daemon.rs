@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use time::{OffsetDateTime, UtcOffset};
 use url::Url;
-use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
+use v6audit_model::input::{self, FileKind};
+use v6audit_model::source::yaml_options;
 use v6audit_model::{Inventory, Lang, SourceError, SourceErrors};
 use v6audit_rules::Pack;
 
@@ -119,15 +120,8 @@ impl AgentConfig {
         default_id: &str,
     ) -> Result<AgentConfig, SourceErrors> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))]))?;
-        if text.len() > MAX_YAML_BYTES {
-            return Err(SourceErrors(vec![err(
-                &name,
-                "file",
-                "too large".to_owned(),
-            )]));
-        }
+        let text = input::read_text(path, FileKind::AgentConfig)
+            .map_err(|e| SourceErrors(vec![SourceError::from(e)]))?;
         let file: AgentFile = serde_saphyr::from_str_with_options(&text, yaml_options())
             .map_err(|e| SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -157,7 +151,7 @@ impl AgentConfig {
         }
         let token = match (&file.collector.token, &file.collector.token_file) {
             (Some(t), None) => Some(t.clone()),
-            (None, Some(p)) => match std::fs::read_to_string(rel(p)) {
+            (None, Some(p)) => match input::read_text(&rel(p), FileKind::Token) {
                 Ok(t) if !t.trim().is_empty() => Some(t.trim().to_owned()),
                 Ok(_) => {
                     errors.push(err(
@@ -168,11 +162,7 @@ impl AgentConfig {
                     None
                 }
                 Err(e) => {
-                    errors.push(err(
-                        &name,
-                        "collector.token_file",
-                        format!("cannot read {}: {e}", rel(p).display()),
-                    ));
+                    errors.push(err(&name, "collector.token_file", e.to_string()));
                     None
                 }
             },

@@ -14,9 +14,13 @@ pub enum AgentError {
     /// The resolver could not be built.
     #[error("cannot set up the DNS resolver {resolver}: {reason}")]
     Resolver { resolver: String, reason: String },
-    /// The `--ca-file` could not be read or holds no certificate.
+    /// The `--ca-file` holds no certificate, or one that cannot be used.
     #[error("cannot use CA file {path}: {reason}")]
     CaFile { path: PathBuf, reason: String },
+    /// A file given by the user could not be read: missing, not a regular
+    /// file (`/dev/zero`, a FIFO), too large.
+    #[error(transparent)]
+    Read(#[from] v6audit_model::ReadError),
     /// The TLS configuration could not be built.
     #[error("cannot set up TLS: {0}")]
     Tls(String),

@@ -51,8 +51,8 @@ impl Pusher {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("v6audit-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let pem = v6audit_model::input::read_bytes(path, v6audit_model::FileKind::CaFile)
+                .map_err(|e| e.to_string())?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
             for c in certs {

@@ -57,20 +57,12 @@ pub struct CheckArgs {
     pub sarif: Option<PathBuf>,
 }
 
-/// The largest baseline report read.
-const MAX_BASELINE_BYTES: u64 = 256 << 20;
-
-/// Reads a v1 report, or says exactly what is wrong with it.
+/// Reads a v1 report (a regular file of at most 256 MiB, `FileKind::Report`),
+/// or says exactly what is wrong with it.
 pub fn read_report(path: &Path) -> Result<Report, String> {
     let name = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    if meta.len() > MAX_BASELINE_BYTES {
-        return Err(format!(
-            "{name}: {} bytes, more than the {MAX_BASELINE_BYTES} read",
-            meta.len()
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let text = v6audit_model::input::read_text(path, v6audit_model::FileKind::Report)
+        .map_err(|e| e.to_string())?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
     match value.get("schema").and_then(|s| s.as_str()) {

@@ -11,6 +11,7 @@ mod lab;
 mod plan;
 mod selfcheck;
 mod tui;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// A live, interactive audit in the terminal.
     Tui(tui::TuiArgs),
+    /// Check inventories (and a rule pack) without auditing: every problem listed, exit 0/2.
+    Validate(validate::ValidateArgs),
     /// Run the simulated portals of the lab on loopback.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args).await,
             Command::Plan(args) => plan::run(args).await,
             Command::Tui(args) => tui::run(args).await,
+            Command::Validate(args) => validate::run(args),
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Agent(args) => agent::run(args).await,

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use time::UtcOffset;
-use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
+use v6audit_model::input::{self, FileKind};
+use v6audit_model::source::yaml_options;
 use v6audit_model::{SourceError, SourceErrors};
 
 /// The file as written.
@@ -183,7 +184,7 @@ fn compile_dashboard(file: DashboardFile, name: &str, errors: &mut Vec<SourceErr
         )),
     }
     if let Some(path) = &file.viewer_tokens_file {
-        match std::fs::read_to_string(path) {
+        match input::read_text(path, FileKind::Token) {
             Ok(text) => {
                 d.viewer_token_hashes = text
                     .lines()
@@ -199,11 +200,7 @@ fn compile_dashboard(file: DashboardFile, name: &str, errors: &mut Vec<SourceErr
                     ));
                 }
             }
-            Err(e) => errors.push(err(
-                name,
-                "dashboard.viewer_tokens_file",
-                format!("cannot read {}: {e}", path.display()),
-            )),
+            Err(e) => errors.push(err(name, "dashboard.viewer_tokens_file", e.to_string())),
         }
     }
     if let Some(h) = file.stale_after_hours {
@@ -232,16 +229,8 @@ impl Config {
         let (file, name) = match path {
             Some(p) => {
                 let name = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    SourceErrors(vec![err(&name, "file", format!("cannot read: {e}"))])
-                })?;
-                if text.len() > MAX_YAML_BYTES {
-                    return Err(SourceErrors(vec![err(
-                        &name,
-                        "file",
-                        "too large".to_owned(),
-                    )]));
-                }
+                let text = input::read_text(p, FileKind::CollectorConfig)
+                    .map_err(|e| SourceErrors(vec![SourceError::from(e)]))?;
                 let file: ConfigFile = serde_saphyr::from_str_with_options(&text, yaml_options())
                     .map_err(|e| {
                     SourceErrors(vec![SourceError::from_yaml(&name, &text, &e)])
@@ -300,7 +289,7 @@ impl Config {
         }
         let admin_token_hash = match (env("ADMIN_TOKEN"), &file.admin_token_file) {
             (Some(token), _) => Some(hash_token(&token)),
-            (None, Some(path)) => match std::fs::read_to_string(path) {
+            (None, Some(path)) => match input::read_text(path, FileKind::Token) {
                 Ok(t) if !t.trim().is_empty() => Some(hash_token(&t)),
                 Ok(_) => {
                     errors.push(err(
@@ -311,11 +300,7 @@ impl Config {
                     None
                 }
                 Err(e) => {
-                    errors.push(err(
-                        name,
-                        "admin_token_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    ));
+                    errors.push(err(name, "admin_token_file", e.to_string()));
                     None
                 }
             },

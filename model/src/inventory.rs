@@ -2,11 +2,14 @@
 //!
 //! Parse, don't validate: [`InventoryFile`] is the file as written (serde with
 //! `deny_unknown_fields`, values kept with their locations); [`Inventory`] is
-//! the compiled form, with defaults applied, URLs parsed and ids checked, so no
-//! later code re-checks anything. Every problem names the file, line, column
-//! and field.
+//! the compiled form, with defaults applied, URLs parsed, host names held to
+//! the DNS's rules and ids checked, so no later code re-checks anything. Every
+//! problem names the file, line, column and field, and a bad file lists all of
+//! its problems at once (see [`pieces`]).
 
-use std::collections::HashMap;
+mod pieces;
+
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -15,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use url::Url;
 
+use crate::input::{self, FileKind, ReadError};
 use crate::report::Stage;
 use crate::source::{MAX_YAML_BYTES, SourceError, SourceErrors, yaml_options};
 
@@ -314,14 +318,10 @@ impl Portal {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InventoryError {
-    /// The file could not be read.
-    #[error("cannot read inventory {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is larger than v6audit reads.
+    /// The file could not be read: missing, not a regular file, too large, not UTF-8.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The text is larger than v6audit reads.
     #[error(
         "{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
     )]
@@ -349,10 +349,7 @@ impl Inventory {
     /// Reads and compiles an inventory file.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = input::read_text(path, FileKind::Inventory)?;
         Inventory::parse(&text, &name)
     }
 
@@ -364,9 +361,11 @@ impl Inventory {
                 size: text.len(),
             });
         }
-        let file: InventoryFile = serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| InventoryError::Syntax(SourceError::from_yaml(source, text, &e)))?;
-        file.compile(source)
+        match serde_saphyr::from_str_with_options::<InventoryFile>(text, yaml_options()) {
+            Ok(file) => file.compile(source),
+            // serde stops at the first problem; read on, piece by piece.
+            Err(e) => Err(pieces::every_problem(text, source, &e)),
+        }
     }
 
     /// An inventory of `--target` arguments.
@@ -414,207 +413,23 @@ impl Inventory {
 impl InventoryFile {
     /// Applies defaults and checks every portal, collecting every problem.
     pub fn compile(self, file: &str) -> Result<Inventory, InventoryError> {
-        if self.schema.value != INVENTORY_SCHEMA {
-            return Err(InventoryError::Syntax(SourceError::spanned(
-                file,
-                &self.schema,
-                "schema".to_owned(),
-                format!(
-                    "unknown inventory schema `{}`; this v6audit reads `{INVENTORY_SCHEMA}`",
-                    self.schema.value
-                ),
-            )));
-        }
+        check_schema(file, &self.schema).map_err(InventoryError::Syntax)?;
         let mut errors = Vec::new();
-        if let Some(message) = self.defaults.ports.as_deref().and_then(check_ports) {
-            errors.push(SourceError {
-                file: file.to_owned(),
-                line: 0,
-                column: 0,
-                field: Some("defaults.ports".to_owned()),
-                message,
-            });
-        }
-        let default_target = match self.defaults.target_stage.map(Stage::try_from) {
-            Some(Err(message)) => {
-                errors.push(SourceError {
-                    file: file.to_owned(),
-                    line: 0,
-                    column: 0,
-                    field: Some("defaults.target_stage".to_owned()),
-                    message,
-                });
-                None
-            }
-            Some(Ok(stage)) => Some(stage),
-            None => None,
-        };
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut portals = Vec::with_capacity(self.portals.len());
-        for (i, entry) in self.portals.into_iter().enumerate() {
-            let at = |field: &str| format!("portals[{i}].{field}");
-            let id = &entry.id.value;
-            if !is_valid_id(id) {
-                errors.push(SourceError::spanned(
-                    file,
-                    &entry.id,
-                    at("id"),
-                    format!("invalid id `{id}`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen"),
-                ));
-            } else if let Some(first) = seen.get(id) {
-                errors.push(SourceError::spanned(
-                    file,
-                    &entry.id,
-                    at("id"),
-                    format!("duplicate id `{id}` (first used at line {first})"),
-                ));
-            } else {
-                seen.insert(id.clone(), entry.id.referenced.line());
-            }
-            let url = match parse_portal_url(&entry.url.value)
-                .and_then(|u| host_of(&u).map(|h| (u, h)))
-            {
-                Ok(pair) => Some(pair),
-                Err(message) => {
-                    errors.push(SourceError::spanned(file, &entry.url, at("url"), message));
-                    None
-                }
-            };
-            let target_stage = match &entry.target_stage {
-                Some(t) => match Stage::try_from(t.value) {
-                    Ok(s) => Some(s),
-                    Err(message) => {
-                        errors.push(SourceError::spanned(file, t, at("target_stage"), message));
-                        None
-                    }
-                },
-                None => default_target,
-            };
-            let Some((url, host)) = url else { continue };
-            let ports = match (&entry.ports, &self.defaults.ports) {
-                (Some(own), _) => match check_ports(&own.value).or_else(|| {
-                    (!own
-                        .value
-                        .contains(&url.port_or_known_default().unwrap_or(443)))
-                    .then(|| {
-                        format!(
-                            "ports {:?} must include the URL's port {}",
-                            own.value,
-                            url.port_or_known_default().unwrap_or(443)
-                        )
-                    })
-                }) {
-                    Some(message) => {
-                        errors.push(SourceError::spanned(file, own, at("ports"), message));
-                        continue;
-                    }
-                    None => port_specs(&url, &own.value),
-                },
-                // Inventory-wide ports apply unless the URL names its own port.
-                (None, Some(defaults)) if url.port().is_none() => {
-                    let mut list = defaults.clone();
-                    let url_port = url.port_or_known_default().unwrap_or(443);
-                    if !list.contains(&url_port) {
-                        list.push(url_port);
-                    }
-                    port_specs(&url, &list)
-                }
-                (None, _) => default_ports(&url),
-            };
-            let mut tags = self.defaults.tags.clone();
-            for t in entry.tags {
-                if !tags.contains(&t) {
-                    tags.push(t);
-                }
-            }
-            portals.push(Portal {
-                id: entry.id.value,
-                url,
-                host,
-                name: entry.name,
-                agency: entry.agency,
-                category: entry
-                    .category
-                    .or(self.defaults.category)
-                    .unwrap_or(Category::Information),
-                audience: entry.audience,
-                ports,
-                tags,
-                target_stage,
-                also_www: entry.also_www.or(self.defaults.also_www).unwrap_or(true),
-            });
-        }
-        let mut campaigns = Vec::with_capacity(self.campaigns.len());
-        let mut seen_campaigns: HashMap<String, u64> = HashMap::new();
-        for (i, c) in self.campaigns.into_iter().enumerate() {
-            let at = |field: &str| format!("campaigns[{i}].{field}");
-            if !is_valid_id(&c.id.value) {
-                errors.push(SourceError::spanned(
-                    file,
-                    &c.id,
-                    at("id"),
-                    format!(
-                        "invalid campaign id `{}`: use lower-case letters, digits and hyphens",
-                        c.id.value
-                    ),
-                ));
-            } else if let Some(first) =
-                seen_campaigns.insert(c.id.value.clone(), c.id.referenced.line())
-            {
-                errors.push(SourceError::spanned(
-                    file,
-                    &c.id,
-                    at("id"),
-                    format!(
-                        "duplicate campaign id `{}` (first used at line {first})",
-                        c.id.value
-                    ),
-                ));
-            }
-            let target = Stage::try_from(c.target_stage.value)
-                .map_err(|m| {
-                    errors.push(SourceError::spanned(
-                        file,
-                        &c.target_stage,
-                        at("target_stage"),
-                        m,
-                    ))
-                })
-                .ok();
-            let format = time::macros::format_description!("[year]-[month]-[day]");
-            let deadline = time::Date::parse(&c.deadline.value, format)
-                .map_err(|_| {
-                    errors.push(SourceError::spanned(
-                        file,
-                        &c.deadline,
-                        at("deadline"),
-                        format!("`{}` is not a date; write YYYY-MM-DD", c.deadline.value),
-                    ))
-                })
-                .ok();
-            for id in &c.select.portals {
-                if !portals.iter().any(|p: &Portal| &p.id == id) {
-                    errors.push(SourceError::spanned(
-                        file,
-                        &c.id,
-                        at("select.portals"),
-                        format!(
-                            "campaign `{}` selects `{id}`, which is not a portal of this inventory",
-                            c.id.value
-                        ),
-                    ));
-                }
-            }
-            if let (Some(target_stage), Some(deadline)) = (target, deadline) {
-                campaigns.push(Campaign {
-                    id: c.id.value,
-                    name: c.name,
-                    target_stage,
-                    deadline,
-                    select: c.select,
-                });
-            }
-        }
+        let portals = self
+            .portals
+            .into_iter()
+            .map(|e| Placed {
+                value: EntryRead::Whole(Box::new(e)),
+                shift: 0,
+            })
+            .collect();
+        let campaigns = self
+            .campaigns
+            .into_iter()
+            .map(|c| Placed { value: c, shift: 0 })
+            .collect();
+        let (portals, campaigns) =
+            compile_parts(file, &self.defaults, portals, campaigns, &mut errors);
         if errors.is_empty() {
             Ok(Inventory {
                 name: self.name,
@@ -623,9 +438,311 @@ impl InventoryFile {
                 campaigns,
             })
         } else {
-            Err(InventoryError::Invalid(SourceErrors(errors)))
+            Err(InventoryError::from_errors(errors))
         }
     }
+}
+
+impl InventoryError {
+    /// Every problem found, in the order of the file (a problem with no
+    /// line first), each once.
+    fn from_errors(mut errors: Vec<SourceError>) -> InventoryError {
+        errors.sort_by(|a, b| {
+            a.line
+                .cmp(&b.line)
+                .then(a.column.cmp(&b.column))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        errors.dedup();
+        InventoryError::Invalid(SourceErrors(errors))
+    }
+}
+
+/// A part of an inventory, and how many lines of the file come before the
+/// text it was read from: 0 when it was read with the whole file, more when
+/// it was read on its own to find every problem (see [`pieces`]). Its
+/// locations are moved down by that much.
+struct Placed<T> {
+    value: T,
+    shift: u64,
+}
+
+/// What could be read of one portal entry (boxed: an entry is large).
+enum EntryRead {
+    Whole(Box<PortalEntry>),
+    /// The entry has problems of its own, listed already: its id and URL
+    /// are still checked.
+    Keys(EntryKeys),
+    /// Nothing could be read of it; its problems are listed already.
+    Unread,
+}
+
+/// The id and URL of a portal entry that does not read whole.
+#[derive(Debug, Deserialize)]
+struct EntryKeys {
+    #[serde(default)]
+    id: Option<Spanned<String>>,
+    #[serde(default)]
+    url: Option<Spanned<String>>,
+}
+
+/// An error at a value of a part read `shift` lines down the file.
+fn placed<T>(
+    file: &str,
+    value: &Spanned<T>,
+    shift: u64,
+    field: String,
+    message: String,
+) -> SourceError {
+    let mut e = SourceError::spanned(file, value, field, message);
+    if e.line > 0 {
+        e.line += shift;
+    }
+    e
+}
+
+fn check_schema(file: &str, schema: &Spanned<String>) -> Result<(), SourceError> {
+    if schema.value == INVENTORY_SCHEMA {
+        return Ok(());
+    }
+    Err(SourceError::spanned(
+        file,
+        schema,
+        "schema".to_owned(),
+        format!(
+            "unknown inventory schema `{}`; this v6audit reads `{INVENTORY_SCHEMA}`",
+            schema.value
+        ),
+    ))
+}
+
+/// Applies `defaults` and checks every portal and campaign, pushing every
+/// problem to `errors`; what is returned is only meaningful when none was.
+fn compile_parts(
+    file: &str,
+    defaults: &Defaults,
+    entries: Vec<Placed<EntryRead>>,
+    campaign_entries: Vec<Placed<CampaignEntry>>,
+    errors: &mut Vec<SourceError>,
+) -> (Vec<Portal>, Vec<Campaign>) {
+    if let Some(message) = defaults.ports.as_deref().and_then(check_ports) {
+        errors.push(SourceError {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            field: Some("defaults.ports".to_owned()),
+            message,
+        });
+    }
+    let default_target = match defaults.target_stage.map(Stage::try_from) {
+        Some(Err(message)) => {
+            errors.push(SourceError {
+                file: file.to_owned(),
+                line: 0,
+                column: 0,
+                field: Some("defaults.target_stage".to_owned()),
+                message,
+            });
+            None
+        }
+        Some(Ok(stage)) => Some(stage),
+        None => None,
+    };
+    // A campaign may only select portals of the inventory: checked when the
+    // id of every entry could be read.
+    let every_id_read = entries.iter().all(|e| match &e.value {
+        EntryRead::Whole(_) => true,
+        EntryRead::Keys(k) => k.id.is_some(),
+        EntryRead::Unread => false,
+    });
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut portals = Vec::with_capacity(entries.len());
+    for (
+        i,
+        Placed {
+            value: entry,
+            shift,
+        },
+    ) in entries.into_iter().enumerate()
+    {
+        let at = |field: &str| format!("portals[{i}].{field}");
+        let (id, url) = match &entry {
+            EntryRead::Whole(e) => (Some(&e.id), Some(&e.url)),
+            EntryRead::Keys(k) => (k.id.as_ref(), k.url.as_ref()),
+            EntryRead::Unread => (None, None),
+        };
+        if let Some(id) = id {
+            let text = &id.value;
+            ids.insert(text.clone());
+            if !is_valid_id(text) {
+                errors.push(placed(
+                    file,
+                    id,
+                    shift,
+                    at("id"),
+                    format!("invalid id `{text}`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen"),
+                ));
+            } else if let Some(first) = seen.get(text) {
+                errors.push(placed(
+                    file,
+                    id,
+                    shift,
+                    at("id"),
+                    format!("duplicate id `{text}` (first used at line {first})"),
+                ));
+            } else {
+                seen.insert(text.clone(), id.referenced.line() + shift);
+            }
+        }
+        let url = url.and_then(|url| {
+            match parse_portal_url(&url.value).and_then(|u| host_of(&u).map(|h| (u, h))) {
+                Ok(pair) => Some(pair),
+                Err(message) => {
+                    errors.push(placed(file, url, shift, at("url"), message));
+                    None
+                }
+            }
+        });
+        let EntryRead::Whole(entry) = entry else {
+            continue;
+        };
+        let entry = *entry;
+        let target_stage = match &entry.target_stage {
+            Some(t) => match Stage::try_from(t.value) {
+                Ok(s) => Some(s),
+                Err(message) => {
+                    errors.push(placed(file, t, shift, at("target_stage"), message));
+                    None
+                }
+            },
+            None => default_target,
+        };
+        let Some((url, host)) = url else { continue };
+        let ports = match (&entry.ports, &defaults.ports) {
+            (Some(own), _) => match check_ports(&own.value).or_else(|| {
+                (!own
+                    .value
+                    .contains(&url.port_or_known_default().unwrap_or(443)))
+                .then(|| {
+                    format!(
+                        "ports {:?} must include the URL's port {}",
+                        own.value,
+                        url.port_or_known_default().unwrap_or(443)
+                    )
+                })
+            }) {
+                Some(message) => {
+                    errors.push(placed(file, own, shift, at("ports"), message));
+                    continue;
+                }
+                None => port_specs(&url, &own.value),
+            },
+            // Inventory-wide ports apply unless the URL names its own port.
+            (None, Some(list)) if url.port().is_none() => {
+                let mut list = list.clone();
+                let url_port = url.port_or_known_default().unwrap_or(443);
+                if !list.contains(&url_port) {
+                    list.push(url_port);
+                }
+                port_specs(&url, &list)
+            }
+            (None, _) => default_ports(&url),
+        };
+        let mut tags = defaults.tags.clone();
+        for t in entry.tags {
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        portals.push(Portal {
+            id: entry.id.value,
+            url,
+            host,
+            name: entry.name,
+            agency: entry.agency,
+            category: entry
+                .category
+                .or(defaults.category)
+                .unwrap_or(Category::Information),
+            audience: entry.audience,
+            ports,
+            tags,
+            target_stage,
+            also_www: entry.also_www.or(defaults.also_www).unwrap_or(true),
+        });
+    }
+    let mut campaigns = Vec::with_capacity(campaign_entries.len());
+    let mut seen_campaigns: HashMap<String, u64> = HashMap::new();
+    for (i, Placed { value: c, shift }) in campaign_entries.into_iter().enumerate() {
+        let at = |field: &str| format!("campaigns[{i}].{field}");
+        if !is_valid_id(&c.id.value) {
+            errors.push(placed(
+                file,
+                &c.id,
+                shift,
+                at("id"),
+                format!(
+                    "invalid campaign id `{}`: use lower-case letters, digits and hyphens",
+                    c.id.value
+                ),
+            ));
+        } else if let Some(first) =
+            seen_campaigns.insert(c.id.value.clone(), c.id.referenced.line() + shift)
+        {
+            errors.push(placed(
+                file,
+                &c.id,
+                shift,
+                at("id"),
+                format!(
+                    "duplicate campaign id `{}` (first used at line {first})",
+                    c.id.value
+                ),
+            ));
+        }
+        let target = Stage::try_from(c.target_stage.value)
+            .map_err(|m| errors.push(placed(file, &c.target_stage, shift, at("target_stage"), m)))
+            .ok();
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let deadline = time::Date::parse(&c.deadline.value, format)
+            .map_err(|_| {
+                errors.push(placed(
+                    file,
+                    &c.deadline,
+                    shift,
+                    at("deadline"),
+                    format!("`{}` is not a date; write YYYY-MM-DD", c.deadline.value),
+                ))
+            })
+            .ok();
+        if every_id_read {
+            for id in &c.select.portals {
+                if !ids.contains(id) {
+                    errors.push(placed(
+                        file,
+                        &c.id,
+                        shift,
+                        at("select.portals"),
+                        format!(
+                            "campaign `{}` selects `{id}`, which is not a portal of this inventory",
+                            c.id.value
+                        ),
+                    ));
+                }
+            }
+        }
+        if let (Some(target_stage), Some(deadline)) = (target, deadline) {
+            campaigns.push(Campaign {
+                id: c.id.value,
+                name: c.name,
+                target_stage,
+                deadline,
+                select: c.select,
+            });
+        }
+    }
+    (portals, campaigns)
 }
 
 /// The JSON Schema of inventory v1 (draft 2020-12), generated from the types.
@@ -665,18 +782,76 @@ fn parse_portal_url(text: &str) -> Result<Url, String> {
     if url.port() == Some(0) {
         return Err(format!("invalid URL `{text}`: port 0"));
     }
+    // The URL parser decodes `%2e` in a host to a dot; the host a user wrote
+    // is what the report names, so it must be written as it is.
+    let written = written_host(text);
+    if let Some(at) = written.find('%') {
+        let escape: String = written[at..].chars().take(3).collect();
+        return Err(format!(
+            "invalid URL `{text}`: the host `{written}` has a percent-escape (`{escape}`); write the host name itself"
+        ));
+    }
     Ok(url)
+}
+
+/// The host (and port) of a URL as written: after the scheme and its
+/// slashes, before the path, query or fragment, without user information.
+fn written_host(text: &str) -> &str {
+    let text = text.trim();
+    let rest = text.split_once(':').map_or(text, |(_, rest)| rest);
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+/// The limits of a host name in the DNS (RFC 1035 §2.3.4, RFC 1123 §2.1),
+/// checked on its A-label form (IDNs as `xn--` labels): labels of 1 to 63
+/// characters, 253 in all without the final dot, each of letters, digits
+/// and hyphens (and `_`, which some real names carry).
+fn check_host_name(host: &str) -> Result<(), String> {
+    if host.len() > 253 {
+        return Err(format!(
+            "the host name is {} characters long; a DNS name has at most 253",
+            host.len()
+        ));
+    }
+    for label in host.split('.') {
+        if label.is_empty() {
+            return Err(format!(
+                "`{host}` has an empty label (two dots in a row, or a dot first)"
+            ));
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "the label `{label}` is {} characters long; a DNS label has at most 63",
+                label.len()
+            ));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "the label `{label}` has `{c}`; a host name has only letters, digits and hyphens"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn host_of(url: &Url) -> Result<String, String> {
     match url.host() {
         Some(url::Host::Domain(d)) => {
-            let host = d.trim_end_matches('.').to_ascii_lowercase();
+            // One final dot is the root: `a.gov.vn.` is `a.gov.vn`.
+            let host = d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase();
             if host.is_empty() || !host.contains('.') {
                 return Err(format!(
                     "invalid URL `{url}`: `{host}` is not a fully qualified host name"
                 ));
             }
+            check_host_name(&host).map_err(|why| format!("invalid URL `{url}`: {why}"))?;
             Ok(host)
         }
         Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => Err(format!(
@@ -780,6 +955,46 @@ mod tests {
         let inv = inv.unwrap();
         assert_eq!(inv.portals[0].id, "a-gov-vn");
         assert_eq!(inv.portals[1].id, "a-gov-vn-2");
+    }
+
+    #[test]
+    fn host_names_keep_the_dns_limits() {
+        let label = "a".repeat(63);
+        let longest = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(longest.len(), 253);
+        assert_eq!(check_host_name(&longest), Ok(()));
+        let err = check_host_name(&format!("{longest}c")).unwrap_err();
+        assert_eq!(
+            err,
+            "the host name is 254 characters long; a DNS name has at most 253"
+        );
+        let err = check_host_name("dichvucong..gov.vn").unwrap_err();
+        assert!(err.contains("has an empty label"), "{err}");
+        let err = check_host_name("dich!vu.gov.vn").unwrap_err();
+        assert_eq!(
+            err,
+            "the label `dich!vu` has `!`; a host name has only letters, digits and hyphens"
+        );
+        assert_eq!(check_host_name("xn--dchvcng-7xa1b.gov.vn"), Ok(()));
+    }
+
+    #[test]
+    fn names_over_the_dns_limits_are_refused_as_targets() {
+        let long = format!("https://{}.gov.vn/", "a".repeat(64));
+        let err = Portal::from_target(&long).unwrap_err();
+        assert!(err.contains("a DNS label has at most 63"), "{err}");
+        let err = Portal::from_target("https://dichvucong%2egov.vn/").unwrap_err();
+        assert!(err.contains("percent-escape (`%2e`)"), "{err}");
+        // An IDN is checked in its A-label form, and kept in it.
+        let p = Portal::from_target("https://dịchvụcông.gov.vn/").unwrap();
+        assert!(p.host.starts_with("xn--"), "{}", p.host);
+    }
+
+    #[test]
+    fn the_written_host_is_found_in_the_url_text() {
+        assert_eq!(written_host("https://a.gov.vn/x?y#z"), "a.gov.vn");
+        assert_eq!(written_host(" https://u@a%2eb.vn:8443/"), "a%2eb.vn:8443");
+        assert_eq!(written_host("https:\\\\a.vn\\x"), "a.vn");
     }
 
     #[test]

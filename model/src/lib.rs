@@ -1,6 +1,8 @@
 //! The vocabulary of v6audit: inventories, observations, verdicts and reports,
-//! and their versioned wire formats. No I/O beyond reading an inventory file.
+//! and their versioned wire formats. No I/O beyond reading the files a user
+//! names, each a regular file read with a bound ([`input`]).
 
+pub mod input;
 pub mod inventory;
 pub mod lang;
 pub mod observation;
@@ -8,6 +10,7 @@ pub mod paths;
 pub mod report;
 pub mod source;
 
+pub use input::{FileKind, ReadError};
 pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};
 pub use lang::Lang;
 pub use observation::*;

@@ -31,7 +31,7 @@ pub fn default_state_dir() -> PathBuf {
 /// such credential or it is empty.
 pub fn systemd_credential(id: &str) -> Option<String> {
     let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-    let text = std::fs::read_to_string(Path::new(&dir).join(id)).ok()?;
+    let text = crate::input::read_text(&Path::new(&dir).join(id), crate::FileKind::Token).ok()?;
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }

@@ -38,10 +38,22 @@ impl SourceError {
     /// An error that serde-saphyr raised while reading the document `text`.
     /// The field is found from the error's line (see [`yaml_path_at`]).
     pub fn from_yaml(file: &str, text: &str, err: &serde_saphyr::Error) -> Self {
+        Self::from_yaml_shifted(file, text, err, 0)
+    }
+
+    /// An error serde-saphyr raised while reading a piece of the document
+    /// `text` on its own, a piece that started after `shift` lines of it:
+    /// the line is moved down by that much (columns are kept as they are).
+    pub fn from_yaml_shifted(
+        file: &str,
+        text: &str,
+        err: &serde_saphyr::Error,
+        shift: u64,
+    ) -> Self {
         let inner = err.without_snippet();
         let location = inner.location();
         let field = location
-            .and_then(|l| yaml_path_at(text, l.line()))
+            .and_then(|l| yaml_path_at(text, l.line() + shift))
             .and_then(|path| {
                 // A missing field is reported at the last key read in its mapping:
                 // the mapping is the place to name.
@@ -63,7 +75,7 @@ impl SourceError {
         };
         SourceError {
             file: file.to_owned(),
-            line: location.map_or(0, |l| l.line()),
+            line: location.map_or(0, |l| l.line() + shift),
             column: location.map_or(0, |l| l.column()),
             field,
             message,

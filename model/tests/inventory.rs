@@ -90,12 +90,30 @@ fn invalid_fixtures_give_exact_errors() {
         ),
         (
             "invalid/campaign.yaml",
-            "invalid/campaign.yaml:8:15: campaigns[0].deadline: `31/12/2026` is not a date; write YYYY-MM-DD\n\
-             invalid/campaign.yaml:6:9: campaigns[0].select.portals: campaign `citizen` selects `dvc`, which is not a portal of this inventory",
+            "invalid/campaign.yaml:6:9: campaigns[0].select.portals: campaign `citizen` selects `dvc`, which is not a portal of this inventory\n\
+             invalid/campaign.yaml:8:15: campaigns[0].deadline: `31/12/2026` is not a date; write YYYY-MM-DD",
         ),
         (
             "invalid/empty.yaml",
             "invalid/empty.yaml:1:1: unexpected end of input",
+        ),
+        (
+            "invalid/long-label.yaml",
+            "invalid/long-label.yaml:4:10: portals[0].url: invalid URL `https://cong-thong-tin-dien-tu-bo-khoa-hoc-va-cong-nghe-viet-nam-2025-mo.gov.vn/`: the label `cong-thong-tin-dien-tu-bo-khoa-hoc-va-cong-nghe-viet-nam-2025-mo` is 64 characters long; a DNS label has at most 63",
+        ),
+        (
+            "invalid/percent-host.yaml",
+            "invalid/percent-host.yaml:4:10: portals[0].url: invalid URL `https://dichvucong%2egov.vn/`: the host `dichvucong%2egov.vn` has a percent-escape (`%2e`); write the host name itself",
+        ),
+        (
+            // Every problem in one run, in the order of the file: serde stops
+            // at the first, the rest are found piece by piece.
+            "invalid/many-problems.yaml",
+            "invalid/many-problems.yaml:3:3: defaults.categroy: unknown field `categroy`, expected one of category, ports, tags, target_stage, also_www\n\
+             invalid/many-problems.yaml:7:5: portals[0].audiance: unknown field `audiance`, expected one of id, url, name, agency, category, audience, ports, tags, target_stage, also_www\n\
+             invalid/many-problems.yaml:10:15: portals[1].category: unknown variant `citizens`, expected one of citizen, business, information, internal\n\
+             invalid/many-problems.yaml:11:9: portals[2].id: duplicate id `dichvucong` (first used at line 5)\n\
+             invalid/many-problems.yaml:14:10: portals[3].url: invalid URL `https://bocongan%2egov.vn/`: the host `bocongan%2egov.vn` has a percent-escape (`%2e`); write the host name itself",
         ),
     ];
     let mut seen = 0;
@@ -119,6 +137,92 @@ fn invalid_fixtures_give_exact_errors() {
         seen, on_disk,
         "each file under invalid/ needs a row in this table"
     );
+}
+
+/// Regression (issue 13): a host name with a label over 63 characters, or
+/// over 253 in all, passed the inventory and failed only when probed. It is
+/// now refused when the inventory is loaded, at its line and column.
+#[test]
+fn host_label_over_63_characters_is_refused_at_load() {
+    let path = fixtures().join("invalid/long-label.yaml");
+    let err = Inventory::load(&path).unwrap_err();
+    let errors = err.errors();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert_eq!((errors[0].line, errors[0].column), (4, 10));
+    assert_eq!(errors[0].field.as_deref(), Some("portals[0].url"));
+    assert!(
+        errors[0]
+            .message
+            .ends_with("is 64 characters long; a DNS label has at most 63"),
+        "{err}"
+    );
+
+    // 63 is the most a label may have; 253 the most a name may.
+    let label = "a".repeat(63);
+    let ok = format!(
+        "schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://{label}.gov.vn/\n"
+    );
+    Inventory::parse(&ok, "ok.yaml").unwrap();
+    let host = format!("{label}.{label}.{label}.{label}.vn");
+    let long =
+        format!("schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://{host}/\n");
+    let err = Inventory::parse(&long, "long.yaml")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "long.yaml:4:10: portals[0].url: invalid URL `https://{host}/`: the host name is 258 characters long; a DNS name has at most 253"
+        )
+    );
+}
+
+/// Regression (issue 17): a bad inventory showed one structural problem per
+/// run (an unknown field, then a bad category, then ...). All of them are
+/// listed at once, even several in one portal entry's neighbours, and the
+/// good entries are still checked.
+#[test]
+fn every_problem_of_a_bad_inventory_is_listed_in_one_run() {
+    let text = "\
+schema: v6audit/inventory/v1
+portals:
+  - id: a
+    url: https://a.gov.vn/
+    audiance: 10
+  - id: b
+    url: https://b.gov.vn/
+    category: citizens
+  - id: c
+    url: https://c.gov.vn/
+  - id: Bad
+    url: https://d.gov.vn/
+    tagz: [x]
+campaigns:
+  - id: all
+    target_stage: 3
+    deadline: 2026-12-31
+    selekt: {}
+";
+    let err = Inventory::parse(text, "inv.yaml").unwrap_err();
+    let places: Vec<(u64, Option<String>)> = err
+        .errors()
+        .into_iter()
+        .map(|e| (e.line, e.field))
+        .collect();
+    assert_eq!(
+        places,
+        vec![
+            (5, Some("portals[0].audiance".to_owned())),
+            (8, Some("portals[1].category".to_owned())),
+            (11, Some("portals[3].id".to_owned())),
+            (13, Some("portals[3].tagz".to_owned())),
+            (18, Some("campaigns[0].selekt".to_owned())),
+        ],
+        "{err}"
+    );
+    // A YAML syntax error still stops at the first: nothing after it can be read.
+    let err = Inventory::parse("schema: v6audit/inventory/v1\nportals: [\n", "x.yaml").unwrap_err();
+    assert_eq!(err.errors().len(), 1, "{err}");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::path::Path;
 use ipnet::Ipv6Net;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use v6audit_model::input::{self, FileKind, ReadError};
 use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
 use v6audit_model::{Category, Lang, Severity, SourceError, SourceErrors};
 
@@ -206,12 +207,9 @@ pub struct Pack {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PackError {
-    #[error("cannot read rule pack {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file could not be read: missing, not a regular file, too large, not UTF-8.
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error(
         "{path}: rule pack is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
     )]
@@ -314,10 +312,7 @@ impl Pack {
     /// Reads and compiles a pack file.
     pub fn load(path: &Path) -> Result<Pack, PackError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PackError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = input::read_text(path, FileKind::RulePack)?;
         Pack::parse(&text, &name)
     }
 

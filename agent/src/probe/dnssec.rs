@@ -78,8 +78,8 @@ impl Anchor {
     /// DNSKEY records in zone-file syntax, one per line (`dig DNSKEY zone`
     /// output, or `keymgr zone dnskey`); `;` starts a comment.
     pub fn from_file(path: &Path) -> Result<Anchor, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the trust anchor: {e}", path.display()))?;
+        let text = v6audit_model::input::read_text(path, v6audit_model::FileKind::TrustAnchor)
+            .map_err(|e| e.to_string())?;
         Anchor::parse(&text, &path.display().to_string())
     }
 

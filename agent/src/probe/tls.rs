@@ -43,8 +43,11 @@ impl TlsClient {
                 path: path.to_owned(),
                 reason,
             };
+            // A regular file of bounded size: `--ca-file /dev/zero` once
+            // tried to allocate 4 GiB.
+            let pem = v6audit_model::input::read_bytes(path, v6audit_model::FileKind::CaFile)?;
             let mut added = 0;
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
+            for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| ca_err(e.to_string()))?;
                 roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
                 added += 1;

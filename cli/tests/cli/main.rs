@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 mod audit;
 mod check;
 mod collector;
+mod input;
 mod packaging;
 mod plan;
 mod tui;
+mod validate;
 
 pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_v6audit"));
