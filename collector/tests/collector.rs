@@ -11,11 +11,12 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
 use v6audit_collector::config::hash_token;
-use v6audit_collector::store::Storage;
+use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 
 /// A push the collector must refuse, and how.
 struct Refused {
@@ -234,6 +235,53 @@ battery! {
         assert_eq!(campaign["share"], 0.0);
         assert_eq!(campaign["deadline"], "2026-12-31");
         c.stop().await;
+    };
+
+    ingest_of_6000_tied_results_is_linear => |db: Db| async move {
+        // Regression: the previous verdict was looked up once per result,
+        // sorting every result of the portal at the same time, so a report of
+        // 6,000 results of one portal at one time took 72 s while other
+        // agents were locked out. Now it is one read per portal.
+        let s = store(&db).await;
+        s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
+        let result = |observed_ms: i64, stage: i64| NewResult {
+            id: uuid::Uuid::now_v7().to_string(),
+            portal_id: "tied-0001".into(),
+            observed_ms,
+            portal: "{}".into(),
+            observation: "{}".into(),
+            verdict: StoredVerdict {
+                stage,
+                stage_certain: true,
+                score: 50,
+                priority: 1,
+                findings: "[]".into(),
+                pack: "lab/1".into(),
+            },
+        };
+        let report = |id: &str| NewReport { id: id.into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
+        let derive = &v6audit_collector::ingest::derive_events;
+        // An earlier run saw the portal at stage 4.
+        s.ingest(&report("r0"), &[result(1_000, 4)], derive, 0).await.unwrap();
+        // Then 6,000 results at one later time, all at stage 1.
+        let tied: Vec<NewResult> = (0..6000).map(|_| result(2_000, 1)).collect();
+        let started = Instant::now();
+        let done = tokio::time::timeout(Duration::from_secs(120), s.ingest(&report("r1"), &tied, derive, 0))
+            .await
+            .expect("the ingest did not finish within 120 s")
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!((done.stored, done.duplicates), (6000, 0));
+        assert!(took < Duration::from_secs(30), "6,000 tied results took {took:?}");
+        // One change: the first of them (by id) follows the stage-4 run; each
+        // other follows one of them, at the same stage.
+        let first = tied.iter().map(|r| r.id.as_str()).min().unwrap();
+        assert_eq!(done.events.len(), 1, "{:?}", done.events);
+        assert_eq!((done.events[0].kind.as_str(), done.events[0].result_id.as_str()), ("lost_ipv6", first));
+        assert_eq!(s.counts().await.unwrap().results, 6001);
+        let latest = s.latest().await.unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].result_id, tied.iter().map(|r| r.id.as_str()).max().unwrap());
     };
 }
 

@@ -229,7 +229,10 @@ pub trait Storage: Send + Sync {
 
     /// Stores a report's results in one transaction, each id once, with the
     /// events `derive` finds; durable when it returns. `day_offset_s` places
-    /// results in days of the collector's time zone.
+    /// results in days of the collector's time zone. A new result's previous
+    /// verdict is the one just before it, by (observed time, id), among the
+    /// portal and agent's results, this report's included; it is found with
+    /// one read per portal, so the work grows with the report's size.
     fn ingest(
         &self,
         report: &NewReport,
