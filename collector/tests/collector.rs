@@ -283,6 +283,24 @@ battery! {
         assert_eq!(latest.len(), 1);
         assert_eq!(latest[0].result_id, tied.iter().map(|r| r.id.as_str()).max().unwrap());
     };
+
+    a_long_agency_is_cut_short_in_metrics => |db: Db| async move {
+        // Regression: the agency is a label of /metrics, written whole.
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let mut report = lab_report();
+        // A portal the inventory does not know: the agent's description is shown.
+        report["results"][0]["portal"]["id"] = json!("unknown-0001");
+        report["results"][0]["portal"]["agency"] = json!("A".repeat(500));
+        let (status, answer) = c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false).await;
+        assert_eq!(status, 200, "{answer}");
+        let (_, metrics) = c.get("/metrics").await;
+        let m = metrics.as_str().unwrap();
+        let max = v6audit_collector::metrics::MAX_LABEL_BYTES;
+        assert!(m.contains(&format!("agency=\"{}…\"", "A".repeat(max))), "{m}");
+        assert!(!m.contains(&"A".repeat(max + 1)), "{m}");
+        c.stop().await;
+    };
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
