@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use time::UtcOffset;
@@ -23,6 +24,8 @@ pub struct ConfigFile {
     pub inventories: Vec<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub body_limit_mib: Option<u64>,
+    pub body_budget_mib: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
     pub rate: Option<RateFile>,
     #[serde(default)]
     pub webhooks: Vec<WebhookFile>,
@@ -134,6 +137,11 @@ pub struct Config {
     /// SHA-256 of the admin token, when one is configured.
     pub admin_token_hash: Option<[u8; 32]>,
     pub body_limit: usize,
+    /// The most bytes of request bodies held in memory at once, over all
+    /// requests; a body that finds it spent is answered 503.
+    pub body_budget: usize,
+    /// A body whose next piece is this late is given up (408).
+    pub idle_timeout: Duration,
     pub reports_per_minute: u32,
     pub burst: u32,
     pub webhooks: Vec<Webhook>,
@@ -331,6 +339,28 @@ impl Config {
                 format!("must be 1 to 1024, not {body_limit_mib}"),
             ));
         }
+        let body_budget_mib = file.body_budget_mib.unwrap_or(256);
+        if !(body_limit_mib..=65_536).contains(&body_budget_mib) {
+            errors.push(err(
+                name,
+                "body_budget_mib",
+                format!(
+                    "must be at least body_limit_mib ({body_limit_mib}) and at most 65536, not {body_budget_mib}"
+                ),
+            ));
+        }
+        let mut seconds = |field: &str, value: Option<u64>, default: u64, min: u64, max: u64| {
+            let v = value.unwrap_or(default);
+            if !(min..=max).contains(&v) {
+                errors.push(err(
+                    name,
+                    field,
+                    format!("must be {min} to {max} seconds, not {v}"),
+                ));
+            }
+            Duration::from_secs(v)
+        };
+        let idle_timeout = seconds("idle_timeout_secs", file.idle_timeout_secs, 60, 1, 3600);
         let (reports_per_minute, burst) = file
             .rate
             .map_or((60, 20), |r| (r.reports_per_minute, r.burst));
@@ -424,6 +454,8 @@ impl Config {
                 inventories: file.inventories,
                 admin_token_hash,
                 body_limit: usize::try_from(body_limit_mib).unwrap_or(16) << 20,
+                body_budget: usize::try_from(body_budget_mib).unwrap_or(256) << 20,
+                idle_timeout,
                 reports_per_minute,
                 burst,
                 webhooks,

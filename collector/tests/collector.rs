@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use v6audit_collector::config::hash_token;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 
@@ -284,6 +286,32 @@ battery! {
         assert_eq!(latest[0].result_id, tied.iter().map(|r| r.id.as_str()).max().unwrap());
     };
 
+    ten_megabyte_portal_name_is_refused_naming_the_field => |db: Db| async move {
+        // Regression: a 10 MB portal name was stored; /portals became 66 MB
+        // and /metrics 5 MB. Every string is held to its field's limit.
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let cases = [
+            ("/results/0/portal/name", json!("x".repeat(10_000_000)), "results[0].portal.name", "the limit is 512"),
+            ("/results/1/portal/agency", json!("Bộ ".repeat(200)), "results[1].portal.agency", "the limit is 512"),
+            ("/results/2/portal/tags", json!(vec!["t"; 65]), "results[2].portal.tags", "the limit is 64"),
+            ("/results/3/portal/tags", json!(["t".repeat(65)]), "results[3].portal.tags[0]", "the limit is 64"),
+            ("/results/4/portal/url", json!(format!("https://x.gov.vn/{}", "a".repeat(2100))), "results[4].portal.url", "the limit is 2048"),
+            ("/results/5/verdict/findings/0/message", json!("m".repeat(70_000)), "results[5].verdict.findings[0].message", "the limit is 65536"),
+            ("/agent/id", json!("a".repeat(70_000)), "agent.id", "the limit is 65536"),
+        ];
+        for (pointer, value, field, message) in cases {
+            let mut report = lab_report();
+            *report.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+            let (status, answer) = c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false).await;
+            assert_eq!(status, 400, "{answer}");
+            assert_eq!(answer["field"], field, "{answer}");
+            assert!(answer["message"].as_str().unwrap().contains(message), "{answer}");
+        }
+        assert_eq!(c.results().await, 0, "nothing of a refused report is stored");
+        c.stop().await;
+    };
+
     a_long_agency_is_cut_short_in_metrics => |db: Db| async move {
         // Regression: the agency is a label of /metrics, written whole.
         let c = Running::start(&db, |_| {}).await;
@@ -299,6 +327,25 @@ battery! {
         let max = v6audit_collector::metrics::MAX_LABEL_BYTES;
         assert!(m.contains(&format!("agency=\"{}…\"", "A".repeat(max))), "{m}");
         assert!(!m.contains(&"A".repeat(max + 1)), "{m}");
+        c.stop().await;
+    };
+
+    every_429_carries_retry_after => |db: Db| async move {
+        // Regression: a 429 said "retry later" without saying when.
+        let c = Running::start(&db, |cfg| {
+            cfg.reports_per_minute = 1;
+            cfg.burst = 1;
+        })
+        .await;
+        let token = c.token("hanoi-1").await;
+        let url = format!("{}/api/v1/reports", c.base);
+        // The first push spends the burst (and is refused for its body).
+        let first = c.client.post(&url).bearer_auth(&token).body("{}").send().await.unwrap();
+        assert_eq!(first.status(), 400);
+        let r = c.client.post(&url).bearer_auth(&token).body("{}").send().await.unwrap();
+        assert_eq!(r.status(), 429);
+        let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After: {wait}");
         c.stop().await;
     };
 }
@@ -418,4 +465,140 @@ fn every_route_is_in_the_openapi_document() {
         doc["paths"].as_object().unwrap().len(),
         v6audit_collector::api::ROUTES.len()
     );
+}
+
+// ---------------------------------------------------------------------------
+// The collector under hostile clients (issue 13, items 12 to 16 and 18).
+// Each test is named after what broke, on loopback, and bounded in time.
+
+/// The collector's `[::1]:port`.
+fn addr(c: &Running) -> String {
+    c.base.trim_start_matches("http://").to_owned()
+}
+
+/// Waits (at most 20 s) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_upload_is_drained_not_buffered() {
+    // Regression: a 401 or 429 still read the whole body (up to 16 MiB) into
+    // memory, and nothing capped the bodies read at once; 100 unauthenticated
+    // uploads took the collector to 2.3 GB. Now refused bodies are read and
+    // thrown away, and the bodies being read share a budget.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.body_limit = 1 << 20;
+        cfg.body_budget = (1 << 20) + (256 << 10);
+        cfg.reports_per_minute = 600;
+        cfg.burst = 100;
+    })
+    .await;
+    let token = c.token("hanoi-1").await;
+    let full = c.state.bodies.available();
+    // An upload that declares 1,000,000 bytes and sends a tenth of them: the
+    // collector holds the memory it declared.
+    let mut slow = TcpStream::connect(addr(&c)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: collector\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&vec![b' '; 100_000]).await.unwrap();
+    eventually("the slow upload's memory is taken", || {
+        c.state.bodies.available() <= full - 1_000_000
+    })
+    .await;
+    // A body the rest of the budget cannot hold: 503, with Retry-After.
+    let url = format!("{}/api/v1/reports", c.base);
+    let r = c
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .body(vec![b' '; 500_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["error"], "busy", "{answer}");
+    // Unauthenticated uploads as large as the limit, eight at once, while
+    // the budget is all but spent: each is answered 401, none takes memory.
+    let refused = (0..8).map(|_| c.push(None, vec![b' '; 1 << 20], false));
+    for (status, answer) in futures_util::future::join_all(refused).await {
+        assert_eq!(status, 401, "{answer}");
+    }
+    assert_eq!(c.state.bodies.available(), full - 1_000_000);
+    // The slow upload goes away; its memory comes back, and a report is taken.
+    drop(slow);
+    eventually("the slow upload's memory is given back", || {
+        c.state.bodies.available() == full
+    })
+    .await;
+    let (status, answer) = c
+        .push(
+            Some(&token),
+            serde_json::to_vec(&lab_report()).unwrap(),
+            false,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_answers_503_with_retry_after_and_no_internal_text() {
+    // Regression: while a large report held SQLite's write lock, other
+    // agents got HTTP 500 with "database is locked", the internal error text,
+    // in the answer. A busy database is a 503 with Retry-After, and a
+    // generic message; the details go to the log.
+    use sqlx::Connection as _;
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |_| {}).await;
+    let token = c.token("hanoi-1").await;
+    let body = serde_json::to_vec(&lab_report()).unwrap();
+    // Another writer holds the write lock (the store waits 10 s for it).
+    let mut locker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        c.client
+            .post(format!("{}/api/v1/reports", c.base))
+            .bearer_auth(&token)
+            .body(body.clone())
+            .send(),
+    )
+    .await
+    .expect("answered within 60 s")
+    .unwrap();
+    assert_eq!(r.status(), 503);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["error"], "busy", "{answer}");
+    let text = answer.to_string();
+    assert!(
+        !text.contains("locked") && !text.contains("code"),
+        "internal error text in the answer: {text}"
+    );
+    assert_eq!(c.results().await, 0);
+    // Once the lock is released, the same report is stored.
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    let (status, answer) = c.push(Some(&token), body, false).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(c.results().await, 18);
+    c.stop().await;
 }
