@@ -25,7 +25,10 @@ pub struct ConfigFile {
     pub admin_token_file: Option<PathBuf>,
     pub body_limit_mib: Option<u64>,
     pub body_budget_mib: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
+    pub shutdown_timeout_secs: Option<u64>,
     pub rate: Option<RateFile>,
     #[serde(default)]
     pub webhooks: Vec<WebhookFile>,
@@ -140,8 +143,18 @@ pub struct Config {
     /// The most bytes of request bodies held in memory at once, over all
     /// requests; a body that finds it spent is answered 503.
     pub body_budget: usize,
-    /// A body whose next piece is this late is given up (408).
+    /// Connections served at once; past it, new ones wait in the listen
+    /// queue until one closes.
+    pub max_connections: usize,
+    /// How long a client has to send a request's head (also the TLS
+    /// handshake, and the next head on a kept-alive connection).
+    pub header_timeout: Duration,
+    /// A connection on which nothing moves for this long, with no request
+    /// being handled, is closed; so is a body whose next piece is this late.
     pub idle_timeout: Duration,
+    /// How long a stopping collector lets requests in flight finish before
+    /// it drops their connections.
+    pub shutdown_timeout: Duration,
     pub reports_per_minute: u32,
     pub burst: u32,
     pub webhooks: Vec<Webhook>,
@@ -159,6 +172,22 @@ pub struct Config {
 pub struct Overrides {
     pub listen: Option<String>,
     pub database: Option<String>,
+}
+
+/// The soft limit on open files, as the system states it (Linux:
+/// /proc/self/limits); None when unknown or unlimited.
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The default connection limit: half the open-file limit (the rest is for
+/// the database, webhooks and logs), between 16 and 1024.
+pub fn default_max_connections() -> usize {
+    open_file_limit().map_or(1024, |n| {
+        usize::try_from(n / 2).unwrap_or(usize::MAX).clamp(16, 1024)
+    })
 }
 
 fn err(file: &str, field: &str, message: String) -> SourceError {
@@ -349,6 +378,14 @@ impl Config {
                 ),
             ));
         }
+        let max_connections = file.max_connections.unwrap_or_else(default_max_connections);
+        if max_connections == 0 || max_connections > 1_000_000 {
+            errors.push(err(
+                name,
+                "max_connections",
+                format!("must be 1 to 1000000, not {max_connections}"),
+            ));
+        }
         let mut seconds = |field: &str, value: Option<u64>, default: u64, min: u64, max: u64| {
             let v = value.unwrap_or(default);
             if !(min..=max).contains(&v) {
@@ -360,7 +397,15 @@ impl Config {
             }
             Duration::from_secs(v)
         };
+        let header_timeout = seconds("header_timeout_secs", file.header_timeout_secs, 10, 1, 300);
         let idle_timeout = seconds("idle_timeout_secs", file.idle_timeout_secs, 60, 1, 3600);
+        let shutdown_timeout = seconds(
+            "shutdown_timeout_secs",
+            file.shutdown_timeout_secs,
+            10,
+            0,
+            3600,
+        );
         let (reports_per_minute, burst) = file
             .rate
             .map_or((60, 20), |r| (r.reports_per_minute, r.burst));
@@ -455,7 +500,10 @@ impl Config {
                 admin_token_hash,
                 body_limit: usize::try_from(body_limit_mib).unwrap_or(16) << 20,
                 body_budget: usize::try_from(body_budget_mib).unwrap_or(256) << 20,
+                max_connections,
+                header_timeout,
                 idle_timeout,
+                shutdown_timeout,
                 reports_per_minute,
                 burst,
                 webhooks,

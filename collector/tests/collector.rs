@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use v6audit_collector::config::hash_token;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
@@ -485,6 +485,42 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Reads what the collector sends until it closes the connection: what it
+/// sent, or None if it was still open after `within`.
+async fn read_until_closed(conn: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(got)
+}
+
+/// Reads one whole answer to a `GET /healthz` (its body is `ok\n`).
+async fn read_healthz(conn: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).ends_with("\r\n\r\nok\n") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: collector\r\n\r\n";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_upload_is_drained_not_buffered() {
     // Regression: a 401 or 429 still read the whole body (up to 16 MiB) into
@@ -601,4 +637,147 @@ async fn a_locked_database_answers_503_with_retry_after_and_no_internal_text() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(c.results().await, 18);
     c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connection_is_closed_after_header_timeout() {
+    // Regression: 200 connections sending their request head a byte at a
+    // time were never closed.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| cfg.header_timeout = Duration::from_secs(1)).await;
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: collector\r\n")
+        .await
+        .unwrap();
+    // A byte every 200 ms, for at most 10 s: the collector must close first.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if conn.write_all(b"X").await.is_err() {
+                return;
+            }
+            match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return,
+                Ok(Ok(_)) | Err(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the slowloris connection is still open after 10 s"
+    );
+    // Others are served as before.
+    assert_eq!(c.get("/healthz").await.0, 200);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connection_is_closed_after_idle_timeout() {
+    // Regression: a kept-alive connection that went quiet stayed open for
+    // ever, holding a file descriptor.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.idle_timeout = Duration::from_secs(1);
+        cfg.header_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    conn.write_all(HEALTHZ).await.unwrap();
+    let answer = read_healthz(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Now quiet: closed by the collector well within 10 s.
+    let rest = read_until_closed(&mut conn, Duration::from_secs(10)).await;
+    assert_eq!(
+        rest.as_deref(),
+        Some(&[][..]),
+        "the idle connection is still open after 10 s"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    // Regression: connections were not capped; under `ulimit -n 1024`, 1,100
+    // of them made /healthz fail for 40 s. Past max_connections the collector
+    // stops accepting: a new client waits in the listen queue, and is served
+    // as soon as a connection closes.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.max_connections = 2;
+        cfg.header_timeout = Duration::from_secs(60);
+        cfg.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let first = TcpStream::connect(addr(&c)).await.unwrap();
+    let _second = TcpStream::connect(addr(&c)).await.unwrap();
+    let mut third = TcpStream::connect(addr(&c)).await.unwrap();
+    third.write_all(HEALTHZ).await.unwrap();
+    let mut buf = [0u8; 256];
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), third.read(&mut buf))
+            .await
+            .is_err(),
+        "a third connection was served while two were open"
+    );
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_healthz(&mut third))
+        .await
+        .expect("the third connection was not served within 10 s of a slot freeing");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drops_connections_still_open_after_the_deadline() {
+    // Regression: with 5 connections open, SIGTERM had not stopped the
+    // collector after 30 s: graceful shutdown waited for them for ever.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.shutdown_timeout = Duration::from_secs(1);
+        cfg.header_timeout = Duration::from_secs(60);
+        cfg.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let token = c.token("hanoi-1").await;
+    let mut open = Vec::new();
+    // Four in the middle of a request's head…
+    for _ in 0..4 {
+        let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: collector\r\n")
+            .await
+            .unwrap();
+        open.push(conn);
+    }
+    // …and one request in flight, whose body stops halfway.
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: collector\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 1000\r\n\r\n{}",
+        " ".repeat(500)
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    open.push(conn);
+    let full = c.state.config.body_budget;
+    eventually("the request in flight is being read", || {
+        c.state.bodies.available() < full
+    })
+    .await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), c.stop())
+        .await
+        .expect("the collector did not stop within 15 s");
+    let took = started.elapsed();
+    for conn in &mut open {
+        assert!(
+            read_until_closed(conn, Duration::from_secs(5))
+                .await
+                .is_some(),
+            "a connection is still open after the collector stopped"
+        );
+    }
+    assert!(
+        took >= Duration::from_millis(900),
+        "stopped before the deadline: {took:?}"
+    );
 }
