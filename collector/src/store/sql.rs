@@ -216,11 +216,10 @@ macro_rules! sql_store {
                 let previous = Self::previous_verdicts(&mut tx, &report.agent, results, &fresh).await?;
                 for &i in &fresh {
                     let r = &results[i];
-                    let before = match &previous[i] {
-                        None => None,
-                        Some(Previous::Stored(v)) => Some(v),
-                        Some(Previous::Fresh(j)) => Some(&results[*j].verdict),
-                    };
+                    let before = previous[i].as_ref().map(|p| match p {
+                        Previous::Stored(v) => v,
+                        Previous::Fresh(j) => &results[*j].verdict,
+                    });
                     for e in derive(r, before) {
                         let row = sqlx::query(
                             "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
@@ -537,10 +536,8 @@ macro_rules! sql_store {
                     .bind(from)
                     .fetch_optional(&mut **tx)
                     .await?;
-                    let mut last: Option<Previous> = match &before {
-                        Some(row) => Some(Previous::Stored(Self::verdict_of(row)?)),
-                        None => None,
-                    };
+                    let mut last: Option<Previous> =
+                        before.as_ref().map(Self::verdict_of).transpose()?.map(Previous::Stored);
                     let mut rows = sqlx::query(
                         "SELECT id, stage, stage_certain, score, priority, findings, pack FROM results \
                          WHERE portal_id = $1 AND agent = $2 AND observed_ms >= $3 AND observed_ms <= $4 \
