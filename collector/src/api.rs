@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +63,8 @@ pub struct AppState {
     pub sessions: crate::dashboard::Sessions,
     /// Progress, ranking and campaigns, shared by the API and the dashboard.
     pub projections: crate::projections::Projections,
+    /// The memory budget of the request bodies being read.
+    pub bodies: crate::body::Budget,
     rate: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
@@ -70,6 +72,7 @@ impl AppState {
     pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<AppState> {
         let counters = Arc::new(Counters::default());
         let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
+        let bodies = crate::body::Budget::new(config.body_budget);
         Arc::new(AppState {
             store,
             config,
@@ -79,6 +82,7 @@ impl AppState {
             webhooks,
             sessions: crate::dashboard::Sessions::default(),
             projections: crate::projections::Projections::default(),
+            bodies,
             rate: Mutex::new(HashMap::new()),
         })
     }
@@ -110,8 +114,10 @@ impl AppState {
         Ok(())
     }
 
-    /// A token bucket per agent: `burst` reports at once, refilled at the configured rate.
-    fn allow(&self, agent: &str) -> bool {
+    /// A token bucket per agent: `burst` reports at once, refilled at the
+    /// configured rate. A refusal says in how many seconds the next token
+    /// comes (at least 1).
+    fn allow(&self, agent: &str) -> Result<(), u32> {
         let mut buckets = self.rate.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let per_sec = f64::from(self.config.reports_per_minute) / 60.0;
@@ -121,9 +127,11 @@ impl AppState {
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            let wait = ((1.0 - *tokens) / per_sec).ceil().clamp(1.0, 86_400.0);
+            // In 1..=86400 after the clamp, so the cast is exact.
+            Err(wait as u32)
         }
     }
 }
@@ -135,16 +143,38 @@ pub struct ApiError(pub Refusal);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
-        (status, Json(self.0)).into_response()
+        let retry_after = self.0.retry_after;
+        let mut r = (status, Json(self.0)).into_response();
+        if let Some(s) = retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+/// Seconds a client is told to wait when the database is busy.
+const BUSY_RETRY_AFTER_S: u32 = 5;
+
+/// A failure on our side. Its details go to the log only; the client reads
+/// that the database is busy (503 with `Retry-After`: try again) or that
+/// something failed (500), never the internal error text.
+fn internal(e: impl std::fmt::Display + 'static) -> ApiError {
+    let busy = (&e as &dyn std::any::Any)
+        .downcast_ref::<crate::store::StoreError>()
+        .is_some_and(crate::store::StoreError::is_busy);
+    if busy {
+        tracing::warn!(error = %e, "database busy; answered 503");
+        return ApiError(Refusal::busy(
+            "the database is busy; retry later",
+            BUSY_RETRY_AFTER_S,
+        ));
+    }
     tracing::error!(error = %e, "internal error");
     ApiError(Refusal::new(
         500,
         "internal",
-        format!("internal error: {e}"),
+        "internal error; the collector's log has the details",
     ))
 }
 
@@ -225,6 +255,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     let html = crate::dashboard::pages(state.clone())
         .merge(crate::dashboard::open_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::body::reserve,
+        ))
         .layer(axum::middleware::from_fn(
             crate::dashboard::security_headers,
         ));
@@ -271,11 +305,14 @@ async fn not_found(
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.store.ping().await {
         Ok(()) => Json(json!({"ready": true, "database": state.store.backend()})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "error": "database", "message": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"ready": false, "error": "database", "message": "the database does not answer; the collector's log has the details"})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -353,6 +390,24 @@ async fn ingest_handler(
     }
 }
 
+/// Why a body was not read, as an answer.
+fn unread(e: crate::body::Unread, limit: usize) -> ApiError {
+    use crate::body::Unread;
+    ApiError(match e {
+        Unread::TooLarge => Refusal::new(
+            413,
+            "too_large",
+            format!("the body is larger than the limit of {} MiB", limit >> 20),
+        ),
+        Unread::OverBudget => Refusal::busy(
+            "the collector is reading too many bodies at once; retry later",
+            crate::body::RETRY_AFTER_S,
+        ),
+        Unread::Stalled => Refusal::new(408, "timeout", "the body stopped arriving"),
+        Unread::Broken => Refusal::new(400, "bad_body", "the body could not be read"),
+    })
+}
+
 /// The answer, and the earliest day the stored results fall on.
 async fn ingest_inner(
     state: &AppState,
@@ -360,43 +415,58 @@ async fn ingest_inner(
     body: Body,
 ) -> Result<(Response, Option<i64>), ApiError> {
     let limit = state.config.body_limit;
-    // A refusal before the body is read still reads it (within bounds), so
+    // A refusal before the body is read drains it, keeping none of it, so
     // the sender gets the answer rather than a connection reset mid-upload.
     let agent = match authenticate(state, headers).await {
         Ok(a) => a,
         Err(refusal) => {
-            let _ = read_body(body, limit).await;
+            crate::body::drain(body, limit).await;
             return Err(refusal);
         }
     };
-    if !state.allow(&agent.name) {
-        let _ = read_body(body, limit).await;
-        return Err(ApiError(Refusal::new(
-            429,
-            "rate_limited",
-            format!(
-                "agent `{}` sends more than {} reports a minute; retry later",
-                agent.name, state.config.reports_per_minute
-            ),
-        )));
+    if let Err(wait_s) = state.allow(&agent.name) {
+        crate::body::drain(body, limit).await;
+        return Err(ApiError(Refusal {
+            retry_after: Some(wait_s),
+            ..Refusal::new(
+                429,
+                "rate_limited",
+                format!(
+                    "agent `{}` sends more than {} reports a minute; retry later",
+                    agent.name, state.config.reports_per_minute
+                ),
+            )
+        }));
     }
-    let bytes = read_body(body, limit).await.map_err(|()| {
-        ApiError(Refusal::new(
-            413,
-            "too_large",
-            format!("the body is larger than the limit of {} MiB", limit >> 20),
-        ))
-    })?;
+    // Held, with the memory it stands for, until the answer is sent. A body
+    // over the limit is read on and dropped up to four times the limit, so
+    // its sender gets the 413; past that the connection closes.
+    let (bytes, _held) = crate::body::read(
+        body,
+        limit,
+        limit.saturating_mul(3),
+        &state.bodies,
+        state.config.idle_timeout,
+    )
+    .await
+    .map_err(|e| unread(e, limit))?;
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let body = if gzip {
-        ingest::gunzip(&bytes, limit).map_err(ApiError)?
+    let mut inflated_held = crate::body::Held::default();
+    let inflated;
+    let body: &[u8] = if gzip {
+        let budget = &state.bodies;
+        inflated = ingest::gunzip(&bytes, limit, &mut |n| {
+            budget.grow_to(&mut inflated_held, n)
+        })
+        .map_err(ApiError)?;
+        &inflated
     } else {
-        bytes.to_vec()
+        &bytes
     };
-    let report = ingest::parse(&body).map_err(ApiError)?;
+    let report = ingest::parse(body).map_err(ApiError)?;
     let pack = state.pack();
     let catalog = state.catalog();
     let results = ingest::judge(&report, &pack, &catalog);
@@ -434,30 +504,6 @@ async fn ingest_inner(
     ))
 }
 
-/// Reads a body of at most `limit` bytes. A longer one is read on and
-/// dropped (up to four times the limit), so its sender gets the 413 answer
-/// instead of a connection reset mid-upload; past that the connection closes.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
-    use futures_util::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut seen: usize = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ())?;
-        seen = seen.saturating_add(chunk.len());
-        if seen <= limit {
-            buf.extend_from_slice(&chunk);
-        } else if seen > limit.saturating_mul(4) {
-            return Err(());
-        }
-    }
-    if seen > limit {
-        Err(())
-    } else {
-        Ok(Bytes::from(buf))
-    }
-}
-
 async fn inventory(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -470,9 +516,22 @@ async fn upload_inventory(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    admin(&state, &headers)?;
+    use crate::body::FORM_LIMIT;
+    if let Err(refusal) = admin(&state, &headers) {
+        crate::body::drain(body, FORM_LIMIT).await;
+        return Err(refusal);
+    }
+    let (body, _held) = crate::body::read(
+        body,
+        FORM_LIMIT,
+        FORM_LIMIT,
+        &state.bodies,
+        state.config.idle_timeout,
+    )
+    .await
+    .map_err(|e| unread(e, FORM_LIMIT))?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError(Refusal::new(
             400,

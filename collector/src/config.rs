@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use time::UtcOffset;
@@ -24,6 +25,11 @@ pub struct ConfigFile {
     pub inventories: Vec<PathBuf>,
     pub admin_token_file: Option<PathBuf>,
     pub body_limit_mib: Option<u64>,
+    pub body_budget_mib: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub shutdown_timeout_secs: Option<u64>,
     pub rate: Option<RateFile>,
     #[serde(default)]
     pub webhooks: Vec<WebhookFile>,
@@ -135,6 +141,21 @@ pub struct Config {
     /// SHA-256 of the admin token, when one is configured.
     pub admin_token_hash: Option<[u8; 32]>,
     pub body_limit: usize,
+    /// The most bytes of request bodies held in memory at once, over all
+    /// requests; a body that finds it spent is answered 503.
+    pub body_budget: usize,
+    /// Connections served at once; past it, new ones wait in the listen
+    /// queue until one closes.
+    pub max_connections: usize,
+    /// How long a client has to send a request's head (also the TLS
+    /// handshake, and the next head on a kept-alive connection).
+    pub header_timeout: Duration,
+    /// A connection on which nothing moves for this long, with no request
+    /// being handled, is closed; so is a body whose next piece is this late.
+    pub idle_timeout: Duration,
+    /// How long a stopping collector lets requests in flight finish before
+    /// it drops their connections.
+    pub shutdown_timeout: Duration,
     pub reports_per_minute: u32,
     pub burst: u32,
     pub webhooks: Vec<Webhook>,
@@ -152,6 +173,22 @@ pub struct Config {
 pub struct Overrides {
     pub listen: Option<String>,
     pub database: Option<String>,
+}
+
+/// The soft limit on open files, as the system states it (Linux:
+/// /proc/self/limits); None when unknown or unlimited.
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// The default connection limit: half the open-file limit (the rest is for
+/// the database, webhooks and logs), between 16 and 1024.
+pub fn default_max_connections() -> usize {
+    open_file_limit().map_or(1024, |n| {
+        usize::try_from(n / 2).unwrap_or(usize::MAX).clamp(16, 1024)
+    })
 }
 
 fn err(file: &str, field: &str, message: String) -> SourceError {
@@ -316,6 +353,44 @@ impl Config {
                 format!("must be 1 to 1024, not {body_limit_mib}"),
             ));
         }
+        let body_budget_mib = file.body_budget_mib.unwrap_or(256);
+        if !(body_limit_mib..=65_536).contains(&body_budget_mib) {
+            errors.push(err(
+                name,
+                "body_budget_mib",
+                format!(
+                    "must be at least body_limit_mib ({body_limit_mib}) and at most 65536, not {body_budget_mib}"
+                ),
+            ));
+        }
+        let max_connections = file.max_connections.unwrap_or_else(default_max_connections);
+        if max_connections == 0 || max_connections > 1_000_000 {
+            errors.push(err(
+                name,
+                "max_connections",
+                format!("must be 1 to 1000000, not {max_connections}"),
+            ));
+        }
+        let mut seconds = |field: &str, value: Option<u64>, default: u64, min: u64, max: u64| {
+            let v = value.unwrap_or(default);
+            if !(min..=max).contains(&v) {
+                errors.push(err(
+                    name,
+                    field,
+                    format!("must be {min} to {max} seconds, not {v}"),
+                ));
+            }
+            Duration::from_secs(v)
+        };
+        let header_timeout = seconds("header_timeout_secs", file.header_timeout_secs, 10, 1, 300);
+        let idle_timeout = seconds("idle_timeout_secs", file.idle_timeout_secs, 60, 1, 3600);
+        let shutdown_timeout = seconds(
+            "shutdown_timeout_secs",
+            file.shutdown_timeout_secs,
+            10,
+            0,
+            3600,
+        );
         let (reports_per_minute, burst) = file
             .rate
             .map_or((60, 20), |r| (r.reports_per_minute, r.burst));
@@ -409,6 +484,11 @@ impl Config {
                 inventories: file.inventories,
                 admin_token_hash,
                 body_limit: usize::try_from(body_limit_mib).unwrap_or(16) << 20,
+                body_budget: usize::try_from(body_budget_mib).unwrap_or(256) << 20,
+                max_connections,
+                header_timeout,
+                idle_timeout,
+                shutdown_timeout,
                 reports_per_minute,
                 burst,
                 webhooks,

@@ -1,8 +1,9 @@
 //! Ingest: turns a pushed body into stored results, or into a 4xx answer
 //! that names the problem. The body is read within its limit (gzip too, and
-//! the decompressed size is held to the same limit), parsed as a v1 report,
-//! every result is checked, and each observation is judged with the
-//! collector's own pack.
+//! the decompressed size is held to the same limit and to the memory
+//! budget), parsed as a v1 report, every string is held to its field's
+//! length limit (the `MAX_*` constants), every result is checked, and each
+//! observation is judged with the collector's own pack.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -25,6 +26,9 @@ pub struct Refusal {
     /// The field at fault, as a path such as `results[3].portal.url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Refusal {
@@ -34,6 +38,15 @@ impl Refusal {
             error,
             message: message.into(),
             field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 503: the collector cannot take this now; retry after `seconds`.
+    pub fn busy(message: impl Into<String>, seconds: u32) -> Refusal {
+        Refusal {
+            retry_after: Some(seconds),
+            ..Refusal::new(503, "busy", message)
         }
     }
 
@@ -43,6 +56,7 @@ impl Refusal {
             error: "invalid_result",
             message,
             field: Some(field),
+            retry_after: None,
         }
     }
 }
@@ -50,28 +64,182 @@ impl Refusal {
 /// The most results one report may carry.
 pub const MAX_RESULTS: usize = 100_000;
 
-/// Decompresses a gzip body, refusing one that grows past `limit`.
-pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
-    let mut out = Vec::new();
-    let mut decoder = flate2::read::GzDecoder::new(body).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|e| {
-        Refusal::new(
-            400,
-            "bad_encoding",
-            format!("the gzip body cannot be read: {e}"),
-        )
-    })?;
-    if out.len() > limit {
-        return Err(Refusal::new(
-            413,
-            "too_large",
-            format!(
-                "the decompressed body is larger than the limit of {} MiB",
-                limit >> 20
-            ),
-        ));
+/// The longest portal name and agency (UTF-8 bytes): each is shown on every
+/// page and is a label in /metrics.
+pub const MAX_NAME_BYTES: usize = 512;
+/// The longest portal id (the id must also be `[a-z0-9-]+`).
+pub const MAX_ID_BYTES: usize = 128;
+/// The longest portal URL.
+pub const MAX_URL_BYTES: usize = 2048;
+/// The most tags a portal may carry, and the longest tag.
+pub const MAX_TAGS: usize = 64;
+pub const MAX_TAG_BYTES: usize = 64;
+/// The longest of any other string in a report (finding messages,
+/// remediation, errors, certificate names, banners, page titles, URLs the
+/// agent saw): as much as the agent reads of a response head, so anything a
+/// portal can make an agent record still fits.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The longest object key; no field of the report format comes near it.
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// Decompresses a gzip body, refusing one that grows past `limit` (413),
+/// or whose memory `grow` cannot spare (503): `grow(n)` is asked before the
+/// output's buffer grows to `n` bytes.
+pub fn gunzip(
+    body: &[u8],
+    limit: usize,
+    grow: &mut dyn FnMut(usize) -> bool,
+) -> Result<Vec<u8>, Refusal> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(body);
+    let mut piece = vec![0u8; 64 * 1024];
+    loop {
+        let n = decoder.read(&mut piece).map_err(|e| {
+            Refusal::new(
+                400,
+                "bad_encoding",
+                format!("the gzip body cannot be read: {e}"),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        let need = out.len().saturating_add(n);
+        if need > limit {
+            return Err(Refusal::new(
+                413,
+                "too_large",
+                format!(
+                    "the decompressed body is larger than the limit of {} MiB",
+                    limit >> 20
+                ),
+            ));
+        }
+        if need > out.capacity() {
+            let capacity = need.max(out.capacity().saturating_mul(2)).min(limit);
+            if !grow(capacity) {
+                return Err(Refusal::busy(
+                    "the collector is reading too many bodies at once; retry later",
+                    crate::body::RETRY_AFTER_S,
+                ));
+            }
+            out.reserve_exact(capacity - out.len());
+        }
+        out.extend_from_slice(&piece[..n]);
     }
     Ok(out)
+}
+
+/// A step of the path to a value in a report.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn path_text(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The longest a string at `path` may be.
+fn string_limit(path: &[Step<'_>]) -> usize {
+    use Step::{Index, Key};
+    match path {
+        [Key("results"), Index(_), Key("portal"), Key(field)] => match *field {
+            "name" | "agency" => MAX_NAME_BYTES,
+            "id" => MAX_ID_BYTES,
+            "url" => MAX_URL_BYTES,
+            _ => MAX_TEXT_BYTES,
+        },
+        [
+            Key("results"),
+            Index(_),
+            Key("portal"),
+            Key("tags"),
+            Index(_),
+        ] => MAX_TAG_BYTES,
+        _ => MAX_TEXT_BYTES,
+    }
+}
+
+fn too_long(path: &[Step<'_>], message: String) -> Refusal {
+    let error = match path.first() {
+        Some(Step::Key("results")) => "invalid_result",
+        _ => "invalid_report",
+    };
+    Refusal {
+        field: Some(path_text(path)),
+        ..Refusal::new(400, error, message)
+    }
+}
+
+/// Refuses the first string (or key, or list of tags) over its limit,
+/// naming its field; the string itself is not repeated in the answer.
+fn check_lengths<'a>(
+    value: &'a serde_json::Value,
+    path: &mut Vec<Step<'a>>,
+) -> Result<(), Refusal> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            let limit = string_limit(path);
+            if s.len() > limit {
+                return Err(too_long(
+                    path,
+                    format!("is {} bytes long; the limit is {limit}", s.len()),
+                ));
+            }
+        }
+        Value::Array(items) => {
+            if let [
+                Step::Key("results"),
+                Step::Index(_),
+                Step::Key("portal"),
+                Step::Key("tags"),
+            ] = path.as_slice()
+                && items.len() > MAX_TAGS
+            {
+                return Err(too_long(
+                    path,
+                    format!("has {} tags; the limit is {MAX_TAGS}", items.len()),
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                check_lengths(item, path)?;
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k.len() > MAX_KEY_BYTES {
+                    return Err(too_long(
+                        path,
+                        format!(
+                            "has a key {} bytes long; the limit is {MAX_KEY_BYTES}",
+                            k.len()
+                        ),
+                    ));
+                }
+                path.push(Step::Key(k));
+                check_lengths(v, path)?;
+                path.pop();
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
 }
 
 /// Parses and checks a report.
@@ -99,13 +267,12 @@ pub fn parse(body: &[u8]) -> Result<Report, Refusal> {
             return Err(r);
         }
     }
+    check_lengths(&value, &mut Vec::new())?;
     let report: Report = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         Refusal {
-            status: 400,
-            error: "invalid_report",
-            message: e.inner().to_string(),
             field: Some(path),
+            ..Refusal::new(400, "invalid_report", e.inner().to_string())
         }
     })?;
     validate(&report)?;
@@ -140,7 +307,7 @@ fn validate(report: &Report) -> Result<(), Refusal> {
         }
         let id = &r.portal.id;
         let id_ok = !id.is_empty()
-            && id.len() <= 128
+            && id.len() <= MAX_ID_BYTES
             && id
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

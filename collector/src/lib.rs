@@ -5,6 +5,7 @@
 //! the agent.
 
 pub mod api;
+pub mod body;
 pub mod catalog;
 pub mod config;
 pub mod dashboard;

@@ -1,6 +1,7 @@
 //! `/metrics`: Prometheus text exposition, written by hand (a handful of
 //! series): portals by stage and agency, ingest counters, and the last report
-//! of each agent.
+//! of each agent. Label values are cut to [`MAX_LABEL_BYTES`], so one long
+//! name cannot swell every scrape.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,7 +29,25 @@ impl Counters {
     }
 }
 
-/// Escapes a label value.
+/// The longest label value written, in bytes; a longer one is cut at a
+/// character boundary and ends with [`CUT_MARKER`].
+pub const MAX_LABEL_BYTES: usize = 128;
+/// What ends a label value that was cut.
+pub const CUT_MARKER: &str = "…";
+
+/// A label value within [`MAX_LABEL_BYTES`] (plus the marker when cut).
+fn capped(s: &str) -> String {
+    if s.len() <= MAX_LABEL_BYTES {
+        return s.to_owned();
+    }
+    let mut end = MAX_LABEL_BYTES;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{CUT_MARKER}", &s[..end])
+}
+
+/// Escapes a label value (already capped).
 fn label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -73,7 +92,9 @@ pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> St
     let mut by: BTreeMap<(String, String), u64> = BTreeMap::new();
     for v in views {
         let stage = v.combined.stage_name.unwrap_or("unmeasured").to_owned();
-        let agency = v.portal.agency.clone().unwrap_or_default();
+        // Capped before counting: names that differ only past the cut count
+        // as one series, never as two series with the same labels.
+        let agency = capped(v.portal.agency.as_deref().unwrap_or_default());
         *by.entry((stage, agency)).or_default() += 1;
     }
     let _ = writeln!(
@@ -92,16 +113,22 @@ pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> St
         out,
         "# HELP v6audit_agent_last_report_timestamp_seconds When each agent last pushed a report.\n# TYPE v6audit_agent_last_report_timestamp_seconds gauge"
     );
+    let mut last: BTreeMap<(String, String), i64> = BTreeMap::new();
     for a in agents {
         if let Some(ms) = a.last_report_ms {
-            let _ = writeln!(
-                out,
-                "v6audit_agent_last_report_timestamp_seconds{{agent=\"{}\",vantage=\"{}\"}} {}",
-                label(&a.name),
-                label(a.vantage.as_deref().unwrap_or("")),
-                ms as f64 / 1000.0
-            );
+            let key = (capped(&a.name), capped(a.vantage.as_deref().unwrap_or("")));
+            let newest = last.entry(key).or_insert(ms);
+            *newest = (*newest).max(ms);
         }
+    }
+    for ((agent, vantage), ms) in last {
+        let _ = writeln!(
+            out,
+            "v6audit_agent_last_report_timestamp_seconds{{agent=\"{}\",vantage=\"{}\"}} {}",
+            label(&agent),
+            label(&vantage),
+            ms as f64 / 1000.0
+        );
     }
     out
 }

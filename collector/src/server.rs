@@ -1,17 +1,30 @@
 //! Serving the API: on a listener it is given (tests bind port 0), plain
 //! HTTP or TLS (rustls), until a shutdown future resolves; SIGHUP rereads
-//! the inventories.
+//! the inventories. This module owns the bounds on connections: how many
+//! are served at once, how long a client has to send a request's head, when
+//! an idle connection is closed, and how long a stopping collector waits.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper::service::Service;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use crate::api::{AppState, router};
 
@@ -72,8 +85,9 @@ impl Background {
         format!("http://{}", self.addr)
     }
 
-    /// Stops taking connections, lets requests in flight finish, and says
-    /// how serving ended. A panic in the server goes on in the caller.
+    /// Stops taking connections, lets requests in flight finish (within the
+    /// shutdown deadline), and says how serving ended. A panic in the server
+    /// goes on in the caller.
     pub async fn stop(self) -> Result<(), ServeError> {
         let _ = self.stop.send(());
         match self.task.await {
@@ -84,12 +98,45 @@ impl Background {
     }
 }
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish.
+/// The bounds every connection is served within (from the configuration).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_connections: usize,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    shutdown_timeout: Duration,
+}
+
+/// How long the accept loop rests after a failed accept (most often: out of
+/// file descriptors), rather than spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish
+/// within the shutdown deadline and drops the connections still open.
+///
+/// Connections are HTTP/1.1 (hyper's HTTP/2 has no header-read timeout). A
+/// client has `header_timeout` to send a request's head, the TLS handshake
+/// included, and again for each next head on a kept-alive connection; a
+/// connection on which nothing moves for `idle_timeout` while no request is
+/// being handled is closed. At most `max_connections` are served at once:
+/// past that the collector stops accepting, so new clients wait in the
+/// kernel's listen queue until a connection closes (each is bounded by the
+/// timeouts above) instead of being turned away or using up descriptors.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let tls = match &state.config.tls {
+        None => None,
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(tls_config(cert, key)?)),
+    };
+    let limits = Limits {
+        max_connections: state.config.max_connections,
+        header_timeout: state.config.header_timeout,
+        idle_timeout: state.config.idle_timeout,
+        shutdown_timeout: state.config.shutdown_timeout,
+    };
     let reload = state.clone();
     #[cfg(unix)]
     let sighup = tokio::spawn(async move {
@@ -110,58 +157,287 @@ pub async fn serve(
     // first visitor's time.
     crate::projections::warm(state.clone());
     let app = router(state.clone());
-    let result = match &state.config.tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServeError::from),
-        Some((cert, key)) => {
-            let acceptor = tokio_rustls::TlsAcceptor::from(tls_config(cert, key)?);
-            serve_tls(listener, acceptor, app, shutdown).await
-        }
-    };
+    accept_loop(listener, tls, app, limits, shutdown).await;
     #[cfg(unix)]
     sighup.abort();
-    result
+    Ok(())
 }
 
-async fn serve_tls(
+async fn accept_loop(
     listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     app: axum::Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
+) {
     let mut shutdown = std::pin::pin!(shutdown);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let mut connections = JoinSet::new();
     loop {
-        let (tcp, _) = tokio::select! {
+        // Forget the connections that ended (each holds its slot until then).
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            _ = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                // The semaphore is never closed.
+                Err(_) => break,
+            },
+        };
+        let tcp = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok((tcp, _)) => tcp,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
+                    drop(slot);
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
         };
-        let (acceptor, app) = (acceptor.clone(), app.clone());
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let Ok(Ok(tls)) =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp))
-                    .await
+        let (tls, app, watcher) = (tls.clone(), app.clone(), graceful.watcher());
+        connections.spawn(async move {
+            serve_connection(tcp, tls, app, limits, watcher).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // Idle connections close now; requests in flight have until the deadline.
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown deadline passed; dropping the connections still open"
+        );
+    }
+    connections.shutdown().await;
+}
+
+/// One connection, from the TLS handshake (when serving TLS) to its end.
+async fn serve_connection(
+    tcp: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: axum::Router,
+    limits: Limits,
+    watcher: Watcher,
+) {
+    let activity = Arc::new(Activity::new());
+    match tls {
+        None => {
+            serve_http(
+                Watched::new(tcp, activity.clone()),
+                app,
+                limits,
+                watcher,
+                activity,
+            )
+            .await
+        }
+        Some(acceptor) => {
+            // The handshake is bounded like a request's head.
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(limits.header_timeout, acceptor.accept(tcp)).await
             else {
                 return;
             };
-            let service = TowerToHyperService::new(app);
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let conn = builder
-                .serve_connection(TokioIo::new(tls), service)
-                .into_owned();
-            let _ = watcher.watch(conn).await;
-        });
+            serve_http(
+                Watched::new(stream, activity.clone()),
+                app,
+                limits,
+                watcher,
+                activity,
+            )
+            .await;
+        }
     }
-    // Idle connections close now; requests in flight get a little time to finish.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
-    Ok(())
+}
+
+async fn serve_http<T>(
+    io: Watched<T>,
+    app: axum::Router,
+    limits: Limits,
+    watcher: Watcher,
+    activity: Arc<Activity>,
+) where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let service = Tracked {
+        inner: TowerToHyperService::new(app),
+        activity: activity.clone(),
+    };
+    let conn = watcher.watch(http.serve_connection(TokioIo::new(io), service));
+    tokio::select! {
+        _ = conn => {}
+        () = idle(&activity, limits.idle_timeout) => {
+            tracing::debug!("closing a connection idle for {:?}", limits.idle_timeout);
+        }
+    }
+}
+
+/// What a connection did lately: when a byte last moved, and how many
+/// requests are being handled.
+#[derive(Debug)]
+struct Activity {
+    born: Instant,
+    /// Milliseconds after `born`.
+    last_ms: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            born: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(last)
+    }
+}
+
+/// Resolves once nothing moved on the connection for `limit` while no
+/// request was being handled (a handler that works long without I/O is not
+/// idle; a body that stalls is the handler's to give up on).
+async fn idle(activity: &Activity, limit: Duration) {
+    loop {
+        let quiet = activity.quiet_for();
+        let wait = if activity.busy.load(Ordering::Relaxed) > 0 {
+            limit
+        } else if quiet >= limit {
+            return;
+        } else {
+            limit - quiet
+        };
+        tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+    }
+}
+
+/// Counts a request as being handled until its response is ready.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(activity: &Arc<Activity>) -> Busy {
+        activity.busy.fetch_add(1, Ordering::Relaxed);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// The router, counting the requests being handled on its connection.
+#[derive(Debug, Clone)]
+struct Tracked {
+    inner: TowerToHyperService<axum::Router>,
+    activity: Arc<Activity>,
+}
+
+type Answer = Result<axum::response::Response, std::convert::Infallible>;
+
+impl Service<Request<Incoming>> for Tracked {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let busy = Busy::new(&self.activity);
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let out = answer.await;
+            drop(busy);
+            out
+        })
+    }
+}
+
+/// A stream that notes in its [`Activity`] each time bytes move.
+#[derive(Debug)]
+struct Watched<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T> Watched<T> {
+    fn new(inner: T, activity: Arc<Activity>) -> Watched<T> {
+        activity.touch();
+        Watched { inner, activity }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }

@@ -11,11 +11,14 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use v6audit_collector::config::hash_token;
-use v6audit_collector::store::Storage;
+use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 
 /// A push the collector must refuse, and how.
 struct Refused {
@@ -264,6 +267,124 @@ battery! {
         assert!(row("minus").starts_with("minus,https://minus.gov.vn/,'-1+1,\"'\t=1+1\",business,"), "{csv}");
         c.stop().await;
     };
+
+    ingest_of_6000_tied_results_is_linear => |db: Db| async move {
+        // Regression: the previous verdict was looked up once per result,
+        // sorting every result of the portal at the same time, so a report of
+        // 6,000 results of one portal at one time took 72 s while other
+        // agents were locked out. Now it is one read per portal.
+        let s = store(&db).await;
+        s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
+        let result = |observed_ms: i64, stage: i64| NewResult {
+            id: uuid::Uuid::now_v7().to_string(),
+            portal_id: "tied-0001".into(),
+            observed_ms,
+            portal: "{}".into(),
+            observation: "{}".into(),
+            verdict: StoredVerdict {
+                stage,
+                stage_certain: true,
+                score: 50,
+                priority: 1,
+                findings: "[]".into(),
+                pack: "lab/1".into(),
+            },
+        };
+        let report = |id: &str| NewReport { id: id.into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
+        let derive = &v6audit_collector::ingest::derive_events;
+        // An earlier run saw the portal at stage 4.
+        s.ingest(&report("r0"), &[result(1_000, 4)], derive, 0).await.unwrap();
+        // Then 6,000 results at one later time, all at stage 1.
+        let tied: Vec<NewResult> = (0..6000).map(|_| result(2_000, 1)).collect();
+        let started = Instant::now();
+        let done = tokio::time::timeout(Duration::from_secs(120), s.ingest(&report("r1"), &tied, derive, 0))
+            .await
+            .expect("the ingest did not finish within 120 s")
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!((done.stored, done.duplicates), (6000, 0));
+        assert!(took < Duration::from_secs(30), "6,000 tied results took {took:?}");
+        // One change: the first of them (by id) follows the stage-4 run; each
+        // other follows one of them, at the same stage.
+        let first = tied.iter().map(|r| r.id.as_str()).min().unwrap();
+        assert_eq!(done.events.len(), 1, "{:?}", done.events);
+        assert_eq!((done.events[0].kind.as_str(), done.events[0].result_id.as_str()), ("lost_ipv6", first));
+        assert_eq!(s.counts().await.unwrap().results, 6001);
+        let latest = s.latest().await.unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].result_id, tied.iter().map(|r| r.id.as_str()).max().unwrap());
+    };
+
+    ten_megabyte_portal_name_is_refused_naming_the_field => |db: Db| async move {
+        // Regression: a 10 MB portal name was stored; /portals became 66 MB
+        // and /metrics 5 MB. Every string is held to its field's limit.
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let cases = [
+            ("/results/0/portal/name", json!("x".repeat(10_000_000)), "results[0].portal.name", "the limit is 512"),
+            ("/results/1/portal/agency", json!("Bộ ".repeat(200)), "results[1].portal.agency", "the limit is 512"),
+            ("/results/2/portal/tags", json!(vec!["t"; 65]), "results[2].portal.tags", "the limit is 64"),
+            ("/results/3/portal/tags", json!(["t".repeat(65)]), "results[3].portal.tags[0]", "the limit is 64"),
+            ("/results/4/portal/url", json!(format!("https://x.gov.vn/{}", "a".repeat(2100))), "results[4].portal.url", "the limit is 2048"),
+            ("/results/5/verdict/findings/0/message", json!("m".repeat(70_000)), "results[5].verdict.findings[0].message", "the limit is 65536"),
+            ("/agent/id", json!("a".repeat(70_000)), "agent.id", "the limit is 65536"),
+        ];
+        for (pointer, value, field, message) in cases {
+            let mut report = lab_report();
+            // The field is set whether or not the fixture has it.
+            let mut at = &mut report;
+            for step in pointer.split('/').skip(1) {
+                at = match step.parse::<usize>() {
+                    Ok(i) => &mut at[i],
+                    Err(_) => &mut at[step],
+                };
+            }
+            *at = value;
+            let (status, answer) = c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false).await;
+            assert_eq!(status, 400, "{answer}");
+            assert_eq!(answer["field"], field, "{answer}");
+            assert!(answer["message"].as_str().unwrap().contains(message), "{answer}");
+        }
+        assert_eq!(c.results().await, 0, "nothing of a refused report is stored");
+        c.stop().await;
+    };
+
+    a_long_agency_is_cut_short_in_metrics => |db: Db| async move {
+        // Regression: the agency is a label of /metrics, written whole.
+        let c = Running::start(&db, |_| {}).await;
+        let token = c.token("hanoi-1").await;
+        let mut report = lab_report();
+        // A portal the inventory does not know: the agent's description is shown.
+        report["results"][0]["portal"]["id"] = json!("unknown-0001");
+        report["results"][0]["portal"]["agency"] = json!("A".repeat(500));
+        let (status, answer) = c.push(Some(&token), serde_json::to_vec(&report).unwrap(), false).await;
+        assert_eq!(status, 200, "{answer}");
+        let (_, metrics) = c.get("/metrics").await;
+        let m = metrics.as_str().unwrap();
+        let max = v6audit_collector::metrics::MAX_LABEL_BYTES;
+        assert!(m.contains(&format!("agency=\"{}…\"", "A".repeat(max))), "{m}");
+        assert!(!m.contains(&"A".repeat(max + 1)), "{m}");
+        c.stop().await;
+    };
+
+    every_429_carries_retry_after => |db: Db| async move {
+        // Regression: a 429 said "retry later" without saying when.
+        let c = Running::start(&db, |cfg| {
+            cfg.reports_per_minute = 1;
+            cfg.burst = 1;
+        })
+        .await;
+        let token = c.token("hanoi-1").await;
+        let url = format!("{}/api/v1/reports", c.base);
+        // The first push spends the burst (and is refused for its body).
+        let first = c.client.post(&url).bearer_auth(&token).body("{}").send().await.unwrap();
+        assert_eq!(first.status(), 400);
+        let r = c.client.post(&url).bearer_auth(&token).body("{}").send().await.unwrap();
+        assert_eq!(r.status(), 429);
+        let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+        c.stop().await;
+    };
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,5 +501,320 @@ fn every_route_is_in_the_openapi_document() {
     assert_eq!(
         doc["paths"].as_object().unwrap().len(),
         v6audit_collector::api::ROUTES.len()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The collector under hostile clients (issue 13, items 12 to 16 and 18).
+// Each test is named after what broke, on loopback, and bounded in time.
+
+/// The collector's `[::1]:port`.
+fn addr(c: &Running) -> String {
+    c.base.trim_start_matches("http://").to_owned()
+}
+
+/// Waits (at most 20 s) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads what the collector sends until it closes the connection: what it
+/// sent, or None if it was still open after `within`.
+async fn read_until_closed(conn: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(got)
+}
+
+/// Reads one whole answer to a `GET /healthz` (its body is `ok\n`).
+async fn read_healthz(conn: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).ends_with("\r\n\r\nok\n") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: collector\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_upload_is_drained_not_buffered() {
+    // Regression: a 401 or 429 still read the whole body (up to 16 MiB) into
+    // memory, and nothing capped the bodies read at once; 100 unauthenticated
+    // uploads took the collector to 2.3 GB. Now refused bodies are read and
+    // thrown away, and the bodies being read share a budget.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.body_limit = 1 << 20;
+        cfg.body_budget = (1 << 20) + (256 << 10);
+        cfg.reports_per_minute = 600;
+        cfg.burst = 100;
+    })
+    .await;
+    let token = c.token("hanoi-1").await;
+    let full = c.state.bodies.available();
+    // An upload that declares 1,000,000 bytes and sends a tenth of them: the
+    // collector holds the memory it declared.
+    let mut slow = TcpStream::connect(addr(&c)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: collector\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&vec![b' '; 100_000]).await.unwrap();
+    eventually("the slow upload's memory is taken", || {
+        c.state.bodies.available() <= full - 1_000_000
+    })
+    .await;
+    // A body the rest of the budget cannot hold: 503, with Retry-After.
+    let url = format!("{}/api/v1/reports", c.base);
+    let r = c
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .body(vec![b' '; 500_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"), "{:?}", r.headers());
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["error"], "busy", "{answer}");
+    // Unauthenticated uploads as large as the limit, eight at once, while
+    // the budget is all but spent: each is answered 401, none takes memory.
+    let refused = (0..8).map(|_| c.push(None, vec![b' '; 1 << 20], false));
+    for (status, answer) in futures_util::future::join_all(refused).await {
+        assert_eq!(status, 401, "{answer}");
+    }
+    assert_eq!(c.state.bodies.available(), full - 1_000_000);
+    // The slow upload goes away; its memory comes back, and a report is taken.
+    drop(slow);
+    eventually("the slow upload's memory is given back", || {
+        c.state.bodies.available() == full
+    })
+    .await;
+    let (status, answer) = c
+        .push(
+            Some(&token),
+            serde_json::to_vec(&lab_report()).unwrap(),
+            false,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_answers_503_with_retry_after_and_no_internal_text() {
+    // Regression: while a large report held SQLite's write lock, other
+    // agents got HTTP 500 with "database is locked", the internal error text,
+    // in the answer. A busy database is a 503 with Retry-After, and a
+    // generic message; the details go to the log.
+    use sqlx::Connection as _;
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |_| {}).await;
+    let token = c.token("hanoi-1").await;
+    let body = serde_json::to_vec(&lab_report()).unwrap();
+    // Another writer holds the write lock (the store waits 10 s for it).
+    let mut locker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        c.client
+            .post(format!("{}/api/v1/reports", c.base))
+            .bearer_auth(&token)
+            .body(body.clone())
+            .send(),
+    )
+    .await
+    .expect("answered within 60 s")
+    .unwrap();
+    assert_eq!(r.status(), 503);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(answer["error"], "busy", "{answer}");
+    let text = answer.to_string();
+    assert!(
+        !text.contains("locked") && !text.contains("code"),
+        "internal error text in the answer: {text}"
+    );
+    assert_eq!(c.results().await, 0);
+    // Once the lock is released, the same report is stored.
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    let (status, answer) = c.push(Some(&token), body, false).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(c.results().await, 18);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connection_is_closed_after_header_timeout() {
+    // Regression: 200 connections sending their request head a byte at a
+    // time were never closed.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| cfg.header_timeout = Duration::from_secs(1)).await;
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: collector\r\n")
+        .await
+        .unwrap();
+    // A byte every 200 ms, for at most 10 s: the collector must close first.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            if conn.write_all(b"X").await.is_err() {
+                return;
+            }
+            match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return,
+                Ok(Ok(_)) | Err(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the slowloris connection is still open after 10 s"
+    );
+    // Others are served as before.
+    assert_eq!(c.get("/healthz").await.0, 200);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connection_is_closed_after_idle_timeout() {
+    // Regression: a kept-alive connection that went quiet stayed open for
+    // ever, holding a file descriptor.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.idle_timeout = Duration::from_secs(1);
+        cfg.header_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    conn.write_all(HEALTHZ).await.unwrap();
+    let answer = read_healthz(&mut conn).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Now quiet: closed by the collector well within 10 s.
+    let rest = read_until_closed(&mut conn, Duration::from_secs(10)).await;
+    assert_eq!(
+        rest.as_deref(),
+        Some(&[][..]),
+        "the idle connection is still open after 10 s"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    // Regression: connections were not capped; under `ulimit -n 1024`, 1,100
+    // of them made /healthz fail for 40 s. Past max_connections the collector
+    // stops accepting: a new client waits in the listen queue, and is served
+    // as soon as a connection closes.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.max_connections = 2;
+        cfg.header_timeout = Duration::from_secs(60);
+        cfg.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let first = TcpStream::connect(addr(&c)).await.unwrap();
+    let _second = TcpStream::connect(addr(&c)).await.unwrap();
+    let mut third = TcpStream::connect(addr(&c)).await.unwrap();
+    third.write_all(HEALTHZ).await.unwrap();
+    let mut buf = [0u8; 256];
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), third.read(&mut buf))
+            .await
+            .is_err(),
+        "a third connection was served while two were open"
+    );
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(10), read_healthz(&mut third))
+        .await
+        .expect("the third connection was not served within 10 s of a slot freeing");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drops_connections_still_open_after_the_deadline() {
+    // Regression: with 5 connections open, SIGTERM had not stopped the
+    // collector after 30 s: graceful shutdown waited for them for ever.
+    let db = database("sqlite").await.unwrap();
+    let c = Running::start(&db, |cfg| {
+        cfg.shutdown_timeout = Duration::from_secs(1);
+        cfg.header_timeout = Duration::from_secs(60);
+        cfg.idle_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let token = c.token("hanoi-1").await;
+    let mut open = Vec::new();
+    // Four in the middle of a request's head…
+    for _ in 0..4 {
+        let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: collector\r\n")
+            .await
+            .unwrap();
+        open.push(conn);
+    }
+    // …and one request in flight, whose body stops halfway.
+    let mut conn = TcpStream::connect(addr(&c)).await.unwrap();
+    let head = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: collector\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 1000\r\n\r\n{}",
+        " ".repeat(500)
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    open.push(conn);
+    let full = c.state.config.body_budget;
+    eventually("the request in flight is being read", || {
+        c.state.bodies.available() < full
+    })
+    .await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), c.stop())
+        .await
+        .expect("the collector did not stop within 15 s");
+    let took = started.elapsed();
+    for conn in &mut open {
+        assert!(
+            read_until_closed(conn, Duration::from_secs(5))
+                .await
+                .is_some(),
+            "a connection is still open after the collector stopped"
+        );
+    }
+    assert!(
+        took >= Duration::from_millis(900),
+        "stopped before the deadline: {took:?}"
     );
 }

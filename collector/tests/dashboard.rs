@@ -296,6 +296,25 @@ battery! {
         c.stop().await;
     };
 
+    lang_switch_back_with_tab_stays_on_this_origin => |db: Db| async move {
+        // Regression: `/lang/en?back=/%09/127.0.0.1:19198/` sent Chromium to
+        // another origin: the tab passed the check, browsers drop it, and
+        // `//127.0.0.1:19198/` is another host.
+        let c = Running::start(&db, |_| {}).await;
+        let base = url::Url::parse(&c.base).unwrap();
+        for back in ["/%09/127.0.0.1:19198/", "/%0A/evil.example/", "/%0D%0A/evil.example/", "/%00/evil.example/", "/%5C/evil.example/", "%09//evil.example/", "/%7F/evil.example/"] {
+            let p = page(&c, &format!("/lang/en?back={back}"), &[]).await;
+            assert!(matches!(p.status, 303 | 307), "{back}: {}", p.status);
+            let location = p.headers["location"].to_str().unwrap();
+            assert_eq!(location, "/", "{back}");
+            assert_eq!(base.join(location).unwrap().origin(), base.origin(), "{back}");
+        }
+        // A path of this site is kept.
+        let p = page(&c, "/lang/en?back=/agency%3Fname%3DB%E1%BB%99", &[]).await;
+        assert_eq!(p.headers["location"], "/agency?name=B%E1%BB%99");
+        c.stop().await;
+    };
+
     a_private_dashboard_needs_a_viewer_token => |db: Db| async move {
         let dir = tempfile::tempdir().unwrap();
         let tokens = dir.path().join("viewers");

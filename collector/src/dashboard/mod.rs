@@ -359,18 +359,31 @@ struct Back {
     back: Option<String>,
 }
 
-/// Only a path on this site: `/x`, never `//host` or `/\host`.
-fn local_path(back: Option<&str>) -> &str {
-    match back {
-        Some(b)
-            if b.starts_with('/')
-                && !b.starts_with("//")
-                && !b.starts_with("/\\")
-                && !b.contains(['\r', '\n']) =>
-        {
-            b
-        }
-        _ => "/",
+/// The origin a `back=` path is joined onto to see where it leads.
+const LOCAL_BASE: &str = "http://collector.invalid/";
+
+/// Only a path on this site, else `/`. The path must start with one `/`,
+/// hold no control character and no backslash (browsers drop tabs and line
+/// breaks, and read `\` as `/`: `/<TAB>/host` is `//host`), and, joined onto
+/// a fixed base URL, keep the base's origin. What is returned is the joined
+/// URL's path and query, percent-encoded, so the `Location` is plain ASCII.
+fn local_path(back: Option<&str>) -> String {
+    let Some(b) = back else {
+        return "/".to_owned();
+    };
+    if !b.starts_with('/') || b.starts_with("//") || b.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return "/".to_owned();
+    }
+    let Ok(base) = url::Url::parse(LOCAL_BASE) else {
+        return "/".to_owned();
+    };
+    match base.join(b) {
+        Ok(u) if u.origin() == base.origin() => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        },
+        _ => "/".to_owned(),
     }
 }
 
@@ -380,7 +393,7 @@ async fn switch_lang(Path(code): Path<String>, Query(q): Query<Back>) -> Respons
         return (StatusCode::NOT_FOUND, "unknown language (en or vi)\n").into_response();
     };
     let back = local_path(q.back.as_deref());
-    let back = strip_lang_param(back);
+    let back = strip_lang_param(&back);
     let mut r = Redirect::to(&back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
@@ -516,6 +529,16 @@ mod tests {
         assert_eq!(local_path(Some("/\\evil.example/")), "/");
         assert_eq!(local_path(Some("https://evil.example/")), "/");
         assert_eq!(local_path(None), "/");
+        // Regression: a tab (or any control character) was let through, and
+        // browsers drop it, so `/<TAB>/host` went to `//host`.
+        assert_eq!(local_path(Some("/\t/127.0.0.1:19198/")), "/");
+        assert_eq!(local_path(Some("/\n/evil.example/")), "/");
+        assert_eq!(local_path(Some("/\u{7f}/evil.example/")), "/");
+        assert_eq!(local_path(Some("/x\\y")), "/");
+        assert_eq!(
+            local_path(Some("/portals/é?q=a b")),
+            "/portals/%C3%A9?q=a%20b"
+        );
         assert_eq!(strip_lang_param("/portals?lang=vi&q=x"), "/portals?q=x");
         assert_eq!(strip_lang_param("/?lang=en"), "/");
     }

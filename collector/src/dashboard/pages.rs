@@ -32,13 +32,14 @@ use crate::views::{self, Group, PortalView};
 /// A handler's failure, shown as an error page.
 type PageResult = Result<Response, Response>;
 
+/// The page of a failure on our side: the details go to the log only.
 fn failed(ctx: &Ctx, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "a page failed");
     error_page(
         ctx,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Error",
-        &format!("internal error: {e}"),
+        "internal error; the collector's log has the details",
     )
 }
 

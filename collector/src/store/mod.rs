@@ -29,6 +29,33 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database is busy rather than broken: a lock it could not
+    /// take in time (SQLite `SQLITE_BUSY` and `SQLITE_LOCKED`; PostgreSQL
+    /// lock, serialization and deadlock failures, too many connections), or
+    /// no free connection in the pool. Worth trying again shortly.
+    pub fn is_busy(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLite gives its extended result code; the primary
+                    // code is its low byte (5 busy, 6 locked).
+                    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+                } else {
+                    // PostgreSQL gives the SQLSTATE.
+                    matches!(&*code, "55P03" | "40001" | "40P01" | "53300" | "57P03")
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An agent allowed to push reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
@@ -229,7 +256,10 @@ pub trait Storage: Send + Sync {
 
     /// Stores a report's results in one transaction, each id once, with the
     /// events `derive` finds; durable when it returns. `day_offset_s` places
-    /// results in days of the collector's time zone.
+    /// results in days of the collector's time zone. A new result's previous
+    /// verdict is the one just before it, by (observed time, id), among the
+    /// portal and agent's results, this report's included; it is found with
+    /// one read per portal, so the work grows with the report's size.
     fn ingest(
         &self,
         report: &NewReport,
