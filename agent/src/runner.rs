@@ -523,9 +523,7 @@ async fn observe_within(
             .filter(|e| {
                 !matches!(
                     e.tcp.outcome,
-                    v6audit_model::TcpOutcome::NoVantage
-                        | v6audit_model::TcpOutcome::NotTried
-                        | v6audit_model::TcpOutcome::NotContacted
+                    v6audit_model::TcpOutcome::NoVantage | v6audit_model::TcpOutcome::NotTried
                 )
             })
             .max_by_key(|e| e.tcp.outcome == v6audit_model::TcpOutcome::Connected)

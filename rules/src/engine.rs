@@ -560,6 +560,30 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
         })
         .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
         .collect();
+    let not_contacted: Vec<_> = eps
+        .iter()
+        .filter(|e| e.tcp.outcome == TcpOutcome::NotContacted)
+        .collect();
+    if !not_contacted.is_empty() && not_contacted.len() == failed.len() {
+        // Nothing was refused or lost: the addresses themselves are unusable.
+        let why: BTreeSet<&str> = not_contacted
+            .iter()
+            .filter_map(|e| e.tcp.error.as_deref())
+            .collect();
+        return out(
+            Status::Fail,
+            "not_contacted",
+            vec![
+                (
+                    "failed",
+                    join(not_contacted.iter().map(|e| endpoint_label(e))),
+                ),
+                ("count", not_contacted.len().to_string()),
+                ("total", eps.len().to_string()),
+                ("reason", why.into_iter().collect::<Vec<_>>().join("; ")),
+            ],
+        );
+    }
     if !failed.is_empty() {
         return out(
             Status::Fail,
@@ -958,7 +982,11 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
         .iter()
         .filter(|e| e.tcp.outcome == TcpOutcome::Connected)
         .collect();
-    if connected.is_empty() {
+    if connected.is_empty()
+        && !eps
+            .iter()
+            .any(|e| e.tcp.outcome == TcpOutcome::NotContacted)
+    {
         return out(
             Status::Fail,
             "no_connection",

@@ -207,6 +207,7 @@ static SPECS: [RuleSpec; 17] = [
             ("not_tried", &[]),
             ("all", &["count", "ports"]),
             ("unreachable", &["failed", "count", "total"]),
+            ("not_contacted", &["failed", "count", "total", "reason"]),
             (
                 "retried",
                 &["total", "ports", "count", "attempts", "failed"],

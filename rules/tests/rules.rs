@@ -1547,7 +1547,10 @@ fn a_dead_ipv6_name_server_address_fails_and_holds_the_portal_back() {
     let v = verdict(&obs);
     assert_eq!(status(&v, "dns.ns-v6-answers"), Status::Fail);
     let msg = &v.finding("dns.ns-v6-answers").unwrap().message;
-    assert!(msg.starts_with("Only 1 of 2 IPv6 name server addresses of"), "{msg}");
+    assert!(
+        msg.starts_with("Only 1 of 2 IPv6 name server addresses of"),
+        "{msg}"
+    );
     assert!(msg.contains("[2001:ee0:1::53]"), "{msg}");
     assert_eq!(v.stage, Stage::Reachable);
 }

@@ -105,7 +105,11 @@ fn bad_input_exits_2_with_the_place_of_the_error() {
         missing.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot use CA file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot read the CA file"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
