@@ -693,9 +693,10 @@ async fn slowloris_connection_is_closed_after_header_timeout() {
             if conn.write_all(b"X").await.is_err() {
                 return;
             }
-            match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await {
-                Ok(Ok(0) | Err(_)) => return,
-                Ok(Ok(_)) | Err(_) => {}
+            if let Ok(Ok(0) | Err(_)) =
+                tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await
+            {
+                return;
             }
         }
     })

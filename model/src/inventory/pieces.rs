@@ -177,7 +177,7 @@ impl<'a> Lines<'a> {
     }
 
     /// The text from the start of line `n` (1-based) to the end.
-    fn from_line(&self, n: u64) -> Option<&'a str> {
+    fn starting_at_line(&self, n: u64) -> Option<&'a str> {
         let idx = usize::try_from(n).ok()?.checked_sub(1)?;
         self.text.get(*self.starts.get(idx)?..)
     }
@@ -200,7 +200,7 @@ fn cut(lines: &Lines<'_>, at: &Spanned<IgnoredAny>) -> Option<Cut> {
     if start != at.defined || start.line() == 0 || start.column() == 0 {
         return None;
     }
-    let mut rows = lines.from_line(start.line())?.lines();
+    let mut rows = lines.starting_at_line(start.line())?.lines();
     let first = rows.next()?;
     // Columns count characters, from 1.
     let column = usize::try_from(start.column()).ok()? - 1;
