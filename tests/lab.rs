@@ -702,3 +702,35 @@ async fn dnssec_is_followed_through_every_delegation_down_to_the_zone() {
         server.shutdown().await;
     }
 }
+
+/// Regression (issue "Trust under hostile input", 5): a CNAME loop
+/// (a → b → a) read as `dns.aaaa: fail "no AAAA record (IPv4 only: )"`,
+/// stage 0, certain. A loop is unknown, named with its chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cname_loop_is_an_error_naming_the_chain_not_ipv4_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = Lab::start(LabConfig {
+        portals: 1,
+        mix: Mix::All,
+        dir: dir.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let s = settings(&lab, Duration::from_secs(5), Duration::from_secs(10));
+    let result = audit_target(s, v6audit_lab::CNAME_LOOP).await;
+    let v = &result.verdict;
+    assert_eq!(
+        v.status("dns.aaaa"),
+        Some(Status::Error),
+        "{}",
+        describe(&result)
+    );
+    let msg = &v.finding("dns.aaaa").unwrap().message;
+    assert!(
+        msg.contains("a CNAME loop: loop-a.lab.test → loop-b.lab.test → loop-a.lab.test"),
+        "{msg}"
+    );
+    assert!(!msg.contains("IPv4 only"), "{msg}");
+    assert_eq!(v.stage, Stage::Ipv4Only);
+    assert!(!v.stage_certain, "a loop leaves the stage unknown");
+}

@@ -173,15 +173,21 @@ impl Dns {
                         _ => {}
                     }
                 }
+                // Aliases that lead nowhere are their own outcome: a loop or
+                // an over-long chain says nothing about which records exist.
+                let problem = addrs
+                    .is_empty()
+                    .then(|| cname_problem(host, &cname_chain))
+                    .flatten();
                 AddressLookup {
-                    outcome: if addrs.is_empty() {
-                        DnsOutcome::NoData
-                    } else {
-                        DnsOutcome::Ok
+                    outcome: match (&problem, addrs.is_empty()) {
+                        (Some(_), _) => DnsOutcome::Error,
+                        (None, true) => DnsOutcome::NoData,
+                        (None, false) => DnsOutcome::Ok,
                     },
                     addrs,
                     cname_chain,
-                    error: None,
+                    error: problem,
                     ms,
                 }
             }
@@ -193,6 +199,54 @@ impl Dns {
                 ms,
             },
         }
+    }
+}
+
+/// The longest CNAME chain a lookup may follow (BIND and Unbound stop at
+/// 16 and 11 hops; no portal needs more than a few).
+pub const MAX_CNAME_CHAIN: usize = 8;
+
+/// What is wrong with the aliases of `host` when they gave no address: a
+/// loop (a name met twice) or a chain over [`MAX_CNAME_CHAIN`] names, as a
+/// sentence naming the chain.
+pub fn cname_problem(host: &str, chain: &[String]) -> Option<String> {
+    let norm = |n: &str| n.trim_end_matches('.').to_ascii_lowercase();
+    let mut names = vec![norm(host)];
+    for c in chain {
+        let c = norm(c);
+        let looped = names.contains(&c);
+        names.push(c);
+        if looped {
+            return Some(format!("a CNAME loop: {}", names.join(" → ")));
+        }
+    }
+    (chain.len() > MAX_CNAME_CHAIN).then(|| {
+        format!(
+            "a CNAME chain of {} names, over the limit of {MAX_CNAME_CHAIN}: {}",
+            chain.len(),
+            names.join(" → ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod cname_tests {
+    use super::*;
+
+    #[test]
+    fn a_cname_loop_is_named_with_its_chain() {
+        let chain = vec!["b.lab.test.".to_owned(), "a.lab.test.".to_owned()];
+        assert_eq!(
+            cname_problem("a.lab.test", &chain).as_deref(),
+            Some("a CNAME loop: a.lab.test → b.lab.test → a.lab.test")
+        );
+        assert_eq!(cname_problem("a.lab.test", &chain[..1]), None);
+        let long: Vec<String> = (0..9).map(|i| format!("n{i}.test")).collect();
+        assert!(
+            cname_problem("a.test", &long)
+                .unwrap()
+                .starts_with("a CNAME chain of 9 names")
+        );
     }
 }
 

@@ -30,6 +30,9 @@ pub const ZONE_MAILV4: &str = "mailv4.lab.test";
 pub const ZONE_BADDS: &str = "badds.lab.test";
 const V4_ONLY_TARGET: &str = "sso-v4only.lab.test";
 pub(crate) const CNAME_EDGE: &str = "edge.lab.test";
+/// A name whose aliases go round in a circle (loop-a → loop-b → loop-a),
+/// not in any inventory: tests audit it as a `--target`.
+pub const CNAME_LOOP: &str = "loop-a.lab.test";
 /// The mail server of the lab's main zone.
 const MAIL_HOST: &str = "mail.lab.test";
 
@@ -153,6 +156,8 @@ impl Lab {
         zone_mailv4.host(&format!("mx.{ZONE_MAILV4}"), true, None);
         zone.host(V4_ONLY_TARGET, true, None);
         zone.host(CNAME_EDGE, true, Some(Ipv6Addr::LOCALHOST));
+        zone.add(CNAME_LOOP, RecordData::Cname("loop-b.lab.test".to_owned()));
+        zone.add("loop-b.lab.test", RecordData::Cname(CNAME_LOOP.to_owned()));
         // The zone's apex and its www. both serve a portal done right, for
         // the apex/www counterparts (`also_www`).
         zone.host(ZONE, true, Some(Ipv6Addr::LOCALHOST));

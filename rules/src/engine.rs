@@ -226,6 +226,10 @@ fn dns_aaaa(obs: &Observation) -> Outcome {
                 ("addrs", join(&aaaa.addrs)),
             ],
         ),
+        // "IPv4 only" only when there is an A record to name.
+        DnsOutcome::Ok | DnsOutcome::NoData if obs.dns.a.addrs.is_empty() => {
+            out(Status::Fail, "no_address", host_vars(obs))
+        }
         DnsOutcome::Ok | DnsOutcome::NoData => out(
             Status::Fail,
             "absent",
@@ -330,6 +334,17 @@ fn dns_ns_aaaa(obs: &Observation, params: &Params) -> Outcome {
                 zone,
                 ("total", ns.len().to_string()),
                 ("names", join(without)),
+            ],
+        )
+    } else if without.is_empty() {
+        // Every server has AAAA; there are just too few servers.
+        out(
+            Status::Warn,
+            "too_few_servers",
+            vec![
+                zone,
+                ("total", ns.len().to_string()),
+                ("min", min.to_string()),
             ],
         )
     } else {
@@ -1572,12 +1587,15 @@ fn mail_v6_smtp(obs: &Observation) -> Outcome {
 /// 32/2017 asks for DNSSEC), a broken chain a failure (validating resolvers
 /// then refuse the portal's names altogether).
 fn dns_dnssec(obs: &Observation) -> Outcome {
-    let Some(d) = &obs.dnssec else {
-        return out(Status::Skip, "not_checked", vec![]);
-    };
+    // An unknown zone comes first: without it there was nothing to check,
+    // whether or not DNSSEC was asked for ("not checked" would blame
+    // --no-dnssec for a failed lookup).
     let apex = match zone_or_error(obs) {
         Ok(a) => a,
         Err(o) => return o,
+    };
+    let Some(d) = &obs.dnssec else {
+        return out(Status::Skip, "not_checked", vec![]);
     };
     let zone = ("zone", apex.to_owned());
     let label =

@@ -132,6 +132,7 @@ static SPECS: [RuleSpec; 17] = [
         outcomes: &[
             ("present", &["host", "count", "addrs"]),
             ("absent", &["host", "ipv4"]),
+            ("no_address", &["host"]),
             ("nxdomain", &["host"]),
             ("lookup_failed", &["host", "reason"]),
         ],
@@ -152,6 +153,7 @@ static SPECS: [RuleSpec; 17] = [
             ZONE_UNKNOWN,
             ("enough", &["zone", "count", "total"]),
             ("too_few", &["zone", "count", "total", "min", "missing"]),
+            ("too_few_servers", &["zone", "total", "min"]),
             ("none", &["zone", "total", "names"]),
         ],
         params: &[Param::MinNameServers],

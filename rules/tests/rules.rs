@@ -82,7 +82,7 @@ fn invalid_packs_give_exact_errors() {
         ),
         (
             "invalid/unknown-outcome.yaml",
-            "invalid/unknown-outcome.yaml:7:7: rules.dns.aaaa.messages: `passed` is not an outcome of dns.aaaa; its outcomes are: present, absent, nxdomain, lookup_failed".into(),
+            "invalid/unknown-outcome.yaml:7:7: rules.dns.aaaa.messages: `passed` is not an outcome of dns.aaaa; its outcomes are: present, absent, no_address, nxdomain, lookup_failed".into(),
         ),
         (
             "invalid/missing-translation.yaml",
@@ -123,7 +123,7 @@ fn invalid_packs_give_exact_errors() {
     let incomplete = load("invalid/incomplete.yaml").unwrap_err();
     assert!(
         incomplete.contains(
-            "invalid/incomplete.yaml: rules.dns.aaaa: missing title, weight, why, standard, remediation, steps, messages.present, messages.absent, messages.nxdomain, messages.lookup_failed\n\
+            "invalid/incomplete.yaml: rules.dns.aaaa: missing title, weight, why, standard, remediation, steps, messages.present, messages.absent, messages.no_address, messages.nxdomain, messages.lookup_failed\n\
              invalid/incomplete.yaml: rules.dns.aaaa-global: missing title, severity,"
         ),
         "{incomplete}"
@@ -1553,4 +1553,22 @@ fn a_dead_ipv6_name_server_address_fails_and_holds_the_portal_back() {
     );
     assert!(msg.contains("[2001:ee0:1::53]"), "{msg}");
     assert_eq!(v.stage, Stage::Reachable);
+}
+
+/// Regression (issue "Trust under hostile input", 5): one name server with
+/// AAAA printed "Only 1 of the 1 … without: ." with an empty list.
+#[test]
+fn a_zone_with_one_name_server_says_so_not_an_empty_list() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            o.dns.zone.name_servers.truncate(1);
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "dns.ns-aaaa"), Status::Warn);
+    let msg = &v.finding("dns.ns-aaaa").unwrap().message;
+    assert!(
+        msg.contains("has only 1 name server(s), all with AAAA; at least 2 with AAAA are needed"),
+        "{msg}"
+    );
 }

@@ -32,10 +32,50 @@ const MAX_MAIL_EXCHANGERS: usize = 10;
 
 /// The host's A and AAAA, looked up at the same time.
 pub async fn host_addresses(dns: &Dns, host: &str) -> (AddressLookup, AddressLookup) {
-    tokio::join!(
+    let (mut a, mut aaaa) = tokio::join!(
         dns.addresses(host, RecordType::A),
         dns.addresses(host, RecordType::AAAA)
-    )
+    );
+    // A name with no address of either family: if its aliases go round in
+    // a circle or on too long, that is what happened, not "no records"
+    // (the resolver reports a loop as an empty answer).
+    if a.outcome == DnsOutcome::NoData && aaaa.outcome == DnsOutcome::NoData {
+        let chain = alias_chain(dns, host).await;
+        if let Some(problem) = crate::resolver::cname_problem(host, &chain) {
+            for l in [&mut a, &mut aaaa] {
+                l.outcome = DnsOutcome::Error;
+                l.error = Some(problem.clone());
+                l.cname_chain.clone_from(&chain);
+            }
+        }
+    }
+    (a, aaaa)
+}
+
+/// The names `host` is an alias of, one CNAME question at a time, up to
+/// one more than [`crate::resolver::MAX_CNAME_CHAIN`] and stopping at the
+/// first name met twice.
+async fn alias_chain(dns: &Dns, host: &str) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut name = host.to_owned();
+    for _ in 0..=crate::resolver::MAX_CNAME_CHAIN {
+        let Ok(records) = dns.lookup(&name, RecordType::CNAME).await else {
+            break;
+        };
+        let Some(next) = records.iter().find_map(|r| match &r.data {
+            RData::CNAME(c) => Some(name_text(&c.0)),
+            _ => None,
+        }) else {
+            break;
+        };
+        let seen = chain.contains(&next) || next.trim_end_matches('.') == host;
+        chain.push(next.clone());
+        if seen {
+            break;
+        }
+        name = next;
+    }
+    chain
 }
 
 /// What is known about one zone, shared by every portal in it.

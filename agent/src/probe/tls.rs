@@ -280,9 +280,28 @@ fn classify_handshake_error(e: &std::io::Error) -> (TlsOutcome, String) {
                 TlsOutcome::Alert,
                 format!("the server sent the alert {alert:?}"),
             ),
-            rustls::Error::InvalidMessage(m) => (
+            // Too large is TLS all right, just more than any client takes.
+            rustls::Error::InvalidMessage(
+                m @ (rustls::InvalidMessage::HandshakePayloadTooLarge
+                | rustls::InvalidMessage::CertificatePayloadTooLarge
+                | rustls::InvalidMessage::MessageTooLarge),
+            ) => (
+                TlsOutcome::Error,
+                format!(
+                    "the server sent a handshake message larger than a TLS client accepts ({m:?}): a certificate chain of megabytes?"
+                ),
+            ),
+            // Records that are not TLS at all: most often plain HTTP.
+            rustls::Error::InvalidMessage(
+                m @ (rustls::InvalidMessage::InvalidContentType
+                | rustls::InvalidMessage::UnknownProtocolVersion),
+            ) => (
                 TlsOutcome::Error,
                 format!("the server did not speak TLS ({m:?}); is this port plain HTTP?"),
+            ),
+            rustls::Error::InvalidMessage(m) => (
+                TlsOutcome::Error,
+                format!("the server sent a malformed TLS message ({m:?})"),
             ),
             other => (TlsOutcome::Error, other.to_string()),
         };
