@@ -128,7 +128,11 @@ impl Dns {
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => Err(LookupFailure {
                 outcome: DnsOutcome::Timeout,
-                error: Some(format!("no answer within {} s", limit.as_secs())),
+                error: Some(format!(
+                    "no answer within {:.0} s (3 tries of {:.0} s each)",
+                    limit.as_secs_f64(),
+                    self.timeout.as_secs_f64()
+                )),
                 soa_zone: None,
             }),
         }
@@ -229,27 +233,6 @@ pub fn cname_problem(host: &str, chain: &[String]) -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod cname_tests {
-    use super::*;
-
-    #[test]
-    fn a_cname_loop_is_named_with_its_chain() {
-        let chain = vec!["b.lab.test.".to_owned(), "a.lab.test.".to_owned()];
-        assert_eq!(
-            cname_problem("a.lab.test", &chain).as_deref(),
-            Some("a CNAME loop: a.lab.test → b.lab.test → a.lab.test")
-        );
-        assert_eq!(cname_problem("a.lab.test", &chain[..1]), None);
-        let long: Vec<String> = (0..9).map(|i| format!("n{i}.test")).collect();
-        assert!(
-            cname_problem("a.test", &long)
-                .unwrap()
-                .starts_with("a CNAME chain of 9 names")
-        );
-    }
-}
-
 /// The system's resolvers (/etc/resolv.conf), each on its UDP port.
 fn system_upstreams() -> Vec<SocketAddr> {
     let Ok((config, _)) = hickory_resolver::system_conf::read_system_conf() else {
@@ -332,4 +315,25 @@ pub fn classify(e: &NetError) -> LookupFailure {
 /// Whether a resolver address is on loopback (a lab, or a local cache).
 pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
+}
+
+#[cfg(test)]
+mod cname_tests {
+    use super::*;
+
+    #[test]
+    fn a_cname_loop_is_named_with_its_chain() {
+        let chain = vec!["b.lab.test.".to_owned(), "a.lab.test.".to_owned()];
+        assert_eq!(
+            cname_problem("a.lab.test", &chain).as_deref(),
+            Some("a CNAME loop: a.lab.test → b.lab.test → a.lab.test")
+        );
+        assert_eq!(cname_problem("a.lab.test", &chain[..1]), None);
+        let long: Vec<String> = (0..9).map(|i| format!("n{i}.test")).collect();
+        assert!(
+            cname_problem("a.test", &long)
+                .unwrap()
+                .starts_with("a CNAME chain of 9 names")
+        );
+    }
 }

@@ -440,6 +440,13 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     let Some(report) = audit_to(&loaded, &args.inputs, args.format, &args.output).await? else {
         return Ok(Outcome::BadInput);
     };
+    if let Some(reason) = report.unmeasured() {
+        eprintln!(
+            "v6audit: nothing could be measured from here: {}; the results are unknown, not facts about the portals (exit status 3)",
+            v6audit_report::terminal_line(&reason)
+        );
+        return Ok(Outcome::Unmeasured);
+    }
     if let Some(pusher) = pusher {
         match pusher.push(gzip_report(&report)).await {
             Ok(acked) => eprintln!(

@@ -92,6 +92,9 @@ pub enum Outcome {
     /// Bad input: an inventory, a pack, a flag or a file that cannot be used;
     /// or, for `check`, an audit that cannot be trusted.
     BadInput,
+    /// `audit`: it ran, but nothing could be measured from this vantage (no
+    /// route, or a resolver that never answered): exit status 3.
+    Unmeasured,
 }
 
 fn main() -> ExitCode {
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::PolicyFailed | Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::BadInput) => ExitCode::from(2),
+        Ok(Outcome::Unmeasured) => ExitCode::from(3),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // The chain may quote a portal, a file or a collector's answer.

@@ -293,6 +293,43 @@ pub struct Summary {
     pub duration_ms: u64,
 }
 
+impl Report {
+    /// Why nothing could be measured from this vantage, when that is so:
+    /// the machine has no route of either family, or no portal's address
+    /// lookup got an answer (the resolver is silent, unreachable or
+    /// refuses). Every fact of such a run is unknown, not a fact about the
+    /// portals, and outputs say so first.
+    pub fn unmeasured(&self) -> Option<String> {
+        if self.results.is_empty() {
+            return None;
+        }
+        if !self.agent.vantage.ipv4 && !self.agent.vantage.ipv6 {
+            return Some("this machine has no route to the portals over IPv4 or IPv6".to_owned());
+        }
+        let unanswered =
+            |l: &crate::AddressLookup| !l.outcome.is_definite() && l.cname_chain.is_empty();
+        let silent = self
+            .results
+            .iter()
+            .all(|r| unanswered(&r.observation.dns.a) && unanswered(&r.observation.dns.aaaa));
+        if !silent {
+            return None;
+        }
+        let first = &self.results[0].observation.dns;
+        let why = first
+            .aaaa
+            .error
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .unwrap_or("no answer");
+        let resolver = match first.resolver.as_str() {
+            "system" => "the system's resolver (/etc/resolv.conf)".to_owned(),
+            other => format!("the resolver {other}"),
+        };
+        Some(format!("{resolver} did not answer ({why})"))
+    }
+}
+
 impl Summary {
     /// Totals over the given results.
     pub fn of(results: &[PortalResult], duration_ms: u64) -> Summary {

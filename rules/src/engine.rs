@@ -45,10 +45,10 @@ pub fn evaluate(pack: &Pack, obs: &Observation, portal: &PortalInfo, lang: Lang)
             // report readable if they ever do not.
             None => format!("{}: {}", id.as_str(), outcome.key),
         };
+        // An `error` is the agent's not knowing (its vantage, its budget):
+        // advice to the portal's owners would be advice about nothing.
         let remediation = match outcome.status {
-            Status::Fail | Status::Warn | Status::Error => {
-                rule.remediation.get(lang).trim().to_owned()
-            }
+            Status::Fail | Status::Warn => rule.remediation.get(lang).trim().to_owned(),
             _ => String::new(),
         };
         statuses.push((id, outcome.status));
@@ -214,6 +214,28 @@ fn has_aaaa(obs: &Observation) -> bool {
     !obs.dns.aaaa.addrs.is_empty()
 }
 
+/// What an IPv6 rule says when the portal has no AAAA: it does not apply
+/// when DNS said so, and is unknown when the lookup failed (no answer, a
+/// loop): a rule never asserts a fact the agent did not establish.
+fn no_aaaa(obs: &Observation) -> Outcome {
+    let lookup = &obs.dns.aaaa;
+    if lookup.outcome.is_definite() {
+        out(Status::Skip, "no_aaaa", host_vars(obs))
+    } else {
+        out(
+            Status::Error,
+            "aaaa_unknown",
+            vec![
+                ("host", obs.host.clone()),
+                (
+                    "reason",
+                    dns_reason(lookup.outcome, lookup.error.as_deref()),
+                ),
+            ],
+        )
+    }
+}
+
 fn dns_aaaa(obs: &Observation) -> Outcome {
     let aaaa = &obs.dns.aaaa;
     match aaaa.outcome {
@@ -249,7 +271,7 @@ fn dns_aaaa(obs: &Observation) -> Outcome {
 
 fn dns_aaaa_global(obs: &Observation, portal: &PortalInfo, params: &Params) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let mut bad = Vec::new();
     for addr in &obs.dns.aaaa.addrs {
@@ -559,7 +581,7 @@ fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (Vec<String>,
 
 fn web_v6_reachable(obs: &Observation) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let eps: Vec<_> = v6_endpoints(obs).collect();
     if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
@@ -707,7 +729,7 @@ fn resolve_location(base: &str, location: &str) -> String {
 
 fn web_v6_http(obs: &Observation) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let Some(fetch) = &obs.http.ipv6 else {
         return out(Status::Error, "no_vantage", vec![]);
@@ -717,7 +739,7 @@ fn web_v6_http(obs: &Observation) -> Outcome {
         .map_or_else(|| obs.url.clone(), |h| h.url.clone());
     match fetch.outcome {
         FetchOutcome::NoVantage => out(Status::Error, "no_vantage", vec![]),
-        FetchOutcome::NoAddress => out(Status::Skip, "no_aaaa", host_vars(obs)),
+        FetchOutcome::NoAddress => no_aaaa(obs),
         FetchOutcome::Complete => {
             let Some(hop) = fetch.last() else {
                 return out(Status::Error, "no_vantage", vec![]);
@@ -823,7 +845,7 @@ fn ports_text(ports: &BTreeSet<u16>) -> String {
 
 fn web_parity(obs: &Observation, params: &Params) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     if obs.dns.a.addrs.is_empty() {
         return out(Status::Skip, "no_a", host_vars(obs));
@@ -927,14 +949,14 @@ fn web_parity(obs: &Observation, params: &Params) -> Outcome {
 
 fn web_redirects_v6(obs: &Observation) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let Some(v6) = &obs.http.ipv6 else {
         return out(Status::Error, "no_vantage", vec![]);
     };
     match v6.outcome {
         FetchOutcome::NoVantage => return out(Status::Error, "no_vantage", vec![]),
-        FetchOutcome::NoAddress => return out(Status::Skip, "no_aaaa", host_vars(obs)),
+        FetchOutcome::NoAddress => return no_aaaa(obs),
         _ => {}
     }
     if v6.hops.is_empty() || v6.hops[0].exchange.outcome != HttpOutcome::Ok {
@@ -987,7 +1009,7 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
         return out(Status::Skip, "no_tls_port", vec![]);
     }
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let eps: Vec<_> = v6_endpoints(obs).filter(|e| e.tls_port).collect();
     if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
@@ -1226,7 +1248,7 @@ fn net_icmpv6_echo(obs: &Observation) -> Outcome {
         return out(Status::Skip, "not_sent", vec![]);
     };
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     // An IPv4-mapped AAAA is not an IPv6 destination (dns.aaaa-global says so).
     let mapped = |a: &IpAddr| matches!(a, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some());
@@ -1314,7 +1336,7 @@ fn net_v6_latency(obs: &Observation, params: &Params) -> Outcome {
         return out(Status::Skip, "not_checked", vec![]);
     };
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     if !obs.vantage.ipv6 {
         return out(Status::Error, "no_vantage", vec![]);
@@ -1387,7 +1409,7 @@ fn net_v6_latency(obs: &Observation, params: &Params) -> Outcome {
 /// from must have AAAA and accept a connection over IPv6.
 fn web_subresources_v6(obs: &Observation) -> Outcome {
     if !has_aaaa(obs) {
-        return out(Status::Skip, "no_aaaa", host_vars(obs));
+        return no_aaaa(obs);
     }
     let complete = obs
         .http

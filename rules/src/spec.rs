@@ -122,6 +122,7 @@ impl RuleSpec {
 
 const ZONE_UNKNOWN: (&str, &[&str]) = ("zone_unknown", &["host", "reason"]);
 const NO_AAAA: (&str, &[&str]) = ("no_aaaa", &["host"]);
+const AAAA_UNKNOWN: (&str, &[&str]) = ("aaaa_unknown", &["host", "reason"]);
 const NO_VANTAGE: (&str, &[&str]) = ("no_vantage", &[]);
 const NOT_CHECKED: (&str, &[&str]) = ("not_checked", &[]);
 
@@ -142,6 +143,7 @@ static SPECS: [RuleSpec; 17] = [
         id: "dns.aaaa-global",
         outcomes: &[
             NO_AAAA,
+            AAAA_UNKNOWN,
             ("global", &["addrs"]),
             ("not_global", &["bad", "count"]),
         ],
@@ -205,6 +207,7 @@ static SPECS: [RuleSpec; 17] = [
         id: "web.v6-reachable",
         outcomes: &[
             NO_AAAA,
+            AAAA_UNKNOWN,
             NO_VANTAGE,
             ("not_tried", &[]),
             ("all", &["count", "ports"]),
@@ -221,6 +224,7 @@ static SPECS: [RuleSpec; 17] = [
         id: "web.v6-http",
         outcomes: &[
             NO_AAAA,
+            AAAA_UNKNOWN,
             NO_VANTAGE,
             ("ok", &["status", "url"]),
             ("left_family", &["status", "host"]),
@@ -238,6 +242,7 @@ static SPECS: [RuleSpec; 17] = [
         id: "web.parity",
         outcomes: &[
             NO_AAAA,
+            AAAA_UNKNOWN,
             ("no_a", &["host"]),
             NO_VANTAGE,
             ("ports_differ", &["ipv4_ports", "ipv6_ports"]),
@@ -255,6 +260,7 @@ static SPECS: [RuleSpec; 17] = [
         id: "web.redirects-v6",
         outcomes: &[
             NO_AAAA,
+            AAAA_UNKNOWN,
             NO_VANTAGE,
             ("not_fetched", &[]),
             ("no_redirects", &[]),
@@ -268,6 +274,7 @@ static SPECS: [RuleSpec; 17] = [
         outcomes: &[
             NOT_CHECKED,
             NO_AAAA,
+            AAAA_UNKNOWN,
             ("not_fetched", &[]),
             ("none_external", &["urls"]),
             ("all_v6", &["count", "hosts"]),
@@ -281,6 +288,7 @@ static SPECS: [RuleSpec; 17] = [
         outcomes: &[
             ("no_tls_port", &[]),
             NO_AAAA,
+            AAAA_UNKNOWN,
             NO_VANTAGE,
             ("no_connection", &["ports"]),
             ("ok", &["count", "versions"]),
@@ -318,6 +326,7 @@ static SPECS: [RuleSpec; 17] = [
         outcomes: &[
             ("not_sent", &[]),
             NO_AAAA,
+            AAAA_UNKNOWN,
             ("not_ipv6", &["addrs"]),
             NO_VANTAGE,
             ("no_permission", &[]),
@@ -333,6 +342,7 @@ static SPECS: [RuleSpec; 17] = [
         outcomes: &[
             NOT_CHECKED,
             NO_AAAA,
+            AAAA_UNKNOWN,
             NO_VANTAGE,
             ("no_ipv4", &[]),
             ("v4_fails", &["ipv4", "reason"]),

@@ -113,8 +113,27 @@ pub fn status_cell(status: Option<Status>) -> &'static str {
 /// "2 reachable", with a mark when the stage is only a floor.
 pub fn stage_cell(result: &PortalResult) -> String {
     let v = &result.verdict;
+    // Stage 0 because the AAAA lookup failed is no stage at all.
+    if !v.stage_certain && v.stage == Stage::Ipv4Only {
+        return "? unmeasured".to_owned();
+    }
     let mark = if v.stage_certain { "" } else { "?" };
     format!("{} {}{mark}", v.stage.number(), v.stage.name())
+}
+
+/// The line that opens and closes an output when nothing could be
+/// measured from this vantage ([`Report::unmeasured`]).
+pub fn unmeasured_line(report: &Report, lang: Lang) -> Option<String> {
+    let reason = report.unmeasured()?;
+    let reason = v6audit_report::terminal_line(&reason);
+    Some(match lang {
+        Lang::En => format!(
+            "Nothing could be measured from here: {reason}. Every result below is unknown, not a fact about the portals."
+        ),
+        Lang::Vi => format!(
+            "Không đo được gì từ điểm đo này: {reason}. Mọi kết quả dưới đây là chưa xác định, không phải sự thật về các cổng."
+        ),
+    })
 }
 
 /// Results in the order to act on them: most urgent first, then by id.
@@ -132,6 +151,9 @@ pub fn by_priority(results: &[PortalResult]) -> Vec<&PortalResult> {
 
 /// The summary line: portals per stage.
 pub fn summary_line(report: &Report, lang: Lang) -> String {
+    if let Some(line) = unmeasured_line(report, lang) {
+        return line;
+    }
     let s = &report.summary;
     let stages: Vec<String> = Stage::ALL
         .iter()

@@ -60,6 +60,10 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
             text.to_owned()
         }
     };
+    let mut banner = String::new();
+    if let Some(line) = super::unmeasured_line(report, lang) {
+        banner = format!("{}\n\n", paint(Style::new().bold(), &line));
+    }
     let rows = by_priority(&report.results);
     let id_w = rows
         .iter()
@@ -83,7 +87,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
         Lang::En => ("PORTAL", "STAGE", "SCORE", "TOP FINDING"),
         Lang::Vi => ("CỔNG", "GIAI ĐOẠN", "ĐIỂM", "VẤN ĐỀ CHÍNH"),
     };
-    let mut out = String::new();
+    let mut out = banner;
     let mut header = format!("{}  {}", pad(h_portal, id_w), pad(h_stage, stage_w));
     for ((_, en, vi), w) in KEY_RULES.iter().zip(&col_w) {
         header.push_str("  ");

@@ -282,3 +282,42 @@ fn a_thousand_lab_portals_each_get_their_expected_stage() {
         wrong.join("\n")
     );
 }
+
+/// Regression (issue "The first hour", 1): with a resolver that never
+/// answers, an audit exited 0 and read as a real result ("1 ipv4-only"),
+/// with rules saying the portal "has no AAAA record".
+#[test]
+fn a_silent_resolver_says_nothing_was_measured_and_exits_3() {
+    // A UDP port on loopback that is bound and never answers.
+    let silent = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let resolver = silent.local_addr().unwrap().to_string();
+    let o = run(&[
+        "audit",
+        "--target",
+        "dichvucong.gov.vn",
+        "--resolver",
+        &resolver,
+        "--timeout",
+        "1",
+        "--budget",
+        "10",
+        "--no-icmpv6",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!(
+            "Nothing could be measured from here: the resolver {resolver} did not answer"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("? unmeasured"), "{out}");
+    assert!(!out.contains("ipv4-only"), "{out}");
+    assert!(!out.contains("has no AAAA record"), "{out}");
+    assert!(
+        stderr(&o).contains("nothing could be measured from here"),
+        "{}",
+        stderr(&o)
+    );
+}
