@@ -93,13 +93,13 @@ async fn lab_to_agent_to_collector(database: String) {
     // A restarted agent sends what an earlier run left in its spool first:
     // here a report spooled while nobody listened.
     let lab_inv = v6audit_model::Inventory::load(&lab.inventory_path).unwrap();
-    let auditor = v6audit_agent::Auditor::new(
-        AgentConfig::load(&agent_yaml, dir.path(), "lab-agent")
-            .unwrap()
-            .settings,
-    )
-    .await
-    .unwrap();
+    let mut settings = AgentConfig::load(&agent_yaml, dir.path(), "lab-agent")
+        .unwrap()
+        .settings;
+    settings.contact = v6audit_rules::ContactPolicy::of(
+        &v6audit_rules::Pack::load(&lab.pack_path).unwrap().params,
+    );
+    let auditor = v6audit_agent::Auditor::new(settings).await.unwrap();
     let left = auditor
         .audit(
             lab_inv.portals.into_iter().take(3).collect(),

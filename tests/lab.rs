@@ -39,6 +39,8 @@ fn settings(lab: &Lab, timeout: Duration, budget: Duration) -> Settings {
         )),
         timeout,
         portal_budget: budget,
+        // The lab's pack allows its loopback prefixes.
+        contact: v6audit_rules::ContactPolicy::of(&Pack::load(&lab.pack_path).unwrap().params),
         ..Settings::default()
     }
 }
@@ -733,4 +735,79 @@ async fn a_cname_loop_is_an_error_naming_the_chain_not_ipv4_only() {
     assert!(!msg.contains("IPv4 only"), "{msg}");
     assert_eq!(v.stage, Stage::Ipv4Only);
     assert!(!v.stage_certain, "a loop leaves the stage unknown");
+}
+
+/// Regression (issue "Trust under hostile input", 7): a redirect to an
+/// address literal (a cloud's metadata address, the agent's own loopback)
+/// was connected to. Here a portal on 127.0.0.1 redirects to 127.0.0.2, a
+/// loopback address the pack does not allow (standing in for
+/// 169.254.169.254, which no test may send to): the agent records "not
+/// contacted" and the target sees no connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_an_address_the_pack_does_not_allow_is_not_followed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The forbidden target counts every connection it gets.
+    let target = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let target_port = target.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_s, _)) = target.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    // The portal: every request is sent to the forbidden address.
+    let portal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = portal.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = portal.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{target_port}/latest/meta-data/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let mut zone = Zone::new("ssrf.test");
+    zone.host("portal.ssrf.test", true, None);
+    let dns = v6audit_lab::DnsServer::start(&[zone]).await.unwrap();
+    let pack = Pack::parse(
+        "schema: v6audit/rules/v1\nname: t\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [\"127.0.0.1/32\"]\n",
+        "test pack",
+    )
+    .unwrap();
+    let settings = Settings {
+        resolver: ResolverChoice::At(dns.addr_v6()),
+        ns_port: dns.port,
+        timeout: Duration::from_secs(2),
+        portal_budget: Duration::from_secs(8),
+        dnssec: None,
+        icmpv6: false,
+        contact: v6audit_rules::ContactPolicy::of(&pack.params),
+        ..Settings::default()
+    };
+    let auditor = Auditor::new(settings).await.unwrap();
+    let inventory = Inventory::from_targets(&[format!("http://portal.ssrf.test:{port}/")]).unwrap();
+    let mut report = auditor
+        .audit(inventory.portals, Arc::new(pack), Lang::En, "test", None)
+        .await;
+    let r = report.results.remove(0);
+    let v4 = r.observation.http.ipv4.as_ref().unwrap();
+    assert_eq!(v4.outcome, FetchOutcome::Failed, "{}", describe(&r));
+    let last = v4.last().unwrap();
+    assert_eq!(last.exchange.outcome, HttpOutcome::NotSent);
+    assert_eq!(
+        last.exchange.error.as_deref(),
+        Some("not contacted: 127.0.0.2 is a loopback address")
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the forbidden address was contacted"
+    );
+    dns.shutdown().await;
 }

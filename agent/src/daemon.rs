@@ -412,6 +412,10 @@ impl Daemon {
             Some(p) => Pack::load(p)?,
             None => Pack::default_pack(),
         });
+        // The pack's allow-list is where the agent may connect besides
+        // global addresses.
+        let mut config = config;
+        config.settings.contact = v6audit_rules::ContactPolicy::of(&pack.params);
         Ok(Daemon {
             config,
             pusher,

@@ -364,6 +364,7 @@ async fn observe_within(
     started_at: OffsetDateTime,
 ) -> Observation {
     let mut obs = empty_observation(ctx, vantage, portal, started_at, "not asked");
+    let internal = portal.category == v6audit_model::Category::Internal;
     let host = portal.host.as_str();
     // Every step ends by the budget, whatever its own timeout.
     let out_of_budget = "the portal's time budget ran out";
@@ -427,7 +428,16 @@ async fn observe_within(
     }));
     let icmpv6 = async {
         if ctx.settings.icmpv6 {
-            Some(probe::icmp::echo_all(&obs.dns.aaaa.addrs, deadline, &ctx.reach).await)
+            // Echo goes only where a connection may.
+            let allowed: Vec<IpAddr> = obs
+                .dns
+                .aaaa
+                .addrs
+                .iter()
+                .copied()
+                .filter(|ip| ctx.settings.contact.refuses(*ip, internal).is_none())
+                .collect();
+            Some(probe::icmp::echo_all(&allowed, deadline, &ctx.reach).await)
         } else {
             None
         }
@@ -494,7 +504,15 @@ async fn observe_within(
             }
             match first {
                 Some((addr, fetched)) => {
-                    http::follow(ctx, family, addr, fetched, ctx.step_deadline(deadline)).await
+                    http::follow(
+                        ctx,
+                        family,
+                        internal,
+                        addr,
+                        fetched,
+                        ctx.step_deadline(deadline),
+                    )
+                    .await
                 }
                 None => (
                     HttpFetch {
@@ -559,7 +577,7 @@ async fn observe_within(
     if f6.outcome == FetchOutcome::Complete
         && let Some(page) = f6.last().and_then(|h| url::Url::parse(&h.url).ok())
     {
-        obs.subresources = Some(probe::page::check(ctx, &page, &found, deadline).await);
+        obs.subresources = Some(probe::page::check(ctx, &page, &found, internal, deadline).await);
     }
     obs.http.ipv4 = Some(f4);
     obs.http.ipv6 = Some(f6);

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use v6audit_rules::ContactPolicy;
+
 use crate::probe::dnssec::Anchor;
 
 /// Where DNS questions go.
@@ -57,6 +59,9 @@ pub struct Settings {
     /// Where DNSSEC validation starts (`dns.dnssec`): the root's keys by
     /// default, a lab's keys in tests; None turns the check off.
     pub dnssec: Option<Arc<Anchor>>,
+    /// Which addresses may be connected to: from the rule pack
+    /// ([`ContactPolicy::of`]); by default global unicast only.
+    pub contact: ContactPolicy,
 }
 
 impl Default for Settings {
@@ -79,6 +84,7 @@ impl Default for Settings {
             icmpv6: true,
             smtp_port: 25,
             dnssec: Some(Arc::new(Anchor::root())),
+            contact: ContactPolicy::default(),
         }
     }
 }

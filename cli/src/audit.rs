@@ -222,6 +222,7 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         icmpv6: !inputs.no_icmpv6,
         smtp_port: inputs.smtp_port,
         dnssec,
+        contact: v6audit_rules::ContactPolicy::of(&pack.params),
         ..Settings::default()
     };
     Some(Loaded {

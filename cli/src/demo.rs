@@ -79,6 +79,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
 
     let inventory = Inventory::load(&lab.inventory_path)?;
     let pack = Pack::load(&lab.pack_path)?;
+    let contact = v6audit_rules::ContactPolicy::of(&pack.params);
     let loaded = Loaded {
         inventory,
         pack: Arc::new(pack),
@@ -94,6 +95,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
             // timeout; a short one keeps the demo quick.
             timeout: Duration::from_secs(3),
             portal_budget: Duration::from_secs(10),
+            contact,
             ..Settings::default()
         },
         lang: args.lang,

@@ -384,13 +384,14 @@ impl Lab {
 /// allowed through `dns.aaaa-global` (never a special case in code).
 pub const LAB_PACK: &str = "\
 # The rule pack for auditing the v6audit lab: the default pack, with the
-# lab's own loopback address accepted as if it were global unicast.
+# lab's own loopback addresses accepted as if they were global unicast (and
+# so the agent may connect to them).
 schema: v6audit/rules/v1
 name: lab
 extends: default
 rules:
   dns.aaaa-global:
-    allow: [\"::1/128\"]
+    allow: [\"::1/128\", \"127.0.0.0/8\"]
 ";
 
 fn write(path: &Path, text: &str) -> Result<(), LabError> {

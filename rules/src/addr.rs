@@ -7,7 +7,7 @@
 //! prefix (a lab on `::1`, tests on 2001:db8::/32, ULA for internal portals).
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Why an IPv6 address is, or is not, global unicast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,8 +42,13 @@ pub enum AddressClass {
     Benchmarking,
     /// 2001:10::/28 and 2001:20::/28, RFC 4843 and RFC 7343.
     Orchid,
-    /// Any other address outside 2000::/3, not allocated for unicast.
+    /// Any other address outside 2000::/3, not allocated for unicast (for
+    /// IPv4: 0.0.0.0/8, 192.0.0.0/24, 240.0.0.0/4 and the broadcast address).
     Reserved,
+    /// IPv4 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918).
+    Private,
+    /// IPv4 100.64.0.0/10, carrier-grade NAT (RFC 6598).
+    Shared,
 }
 
 impl AddressClass {
@@ -87,6 +92,50 @@ impl AddressClass {
         }
     }
 
+    /// The class of an IPv4 address (IANA IPv4 Special-Purpose Address
+    /// Registry, RFC 6890). 169.254.0.0/16, where clouds serve instance
+    /// metadata, is link-local.
+    pub fn of_v4(addr: &Ipv4Addr) -> AddressClass {
+        let o = addr.octets();
+        if addr.is_unspecified() {
+            AddressClass::Unspecified
+        } else if o[0] == 127 {
+            AddressClass::Loopback
+        } else if o[0] == 169 && o[1] == 254 {
+            AddressClass::LinkLocal
+        } else if o[0] == 10 || (o[0] == 172 && o[1] & 0xf0 == 16) || (o[0] == 192 && o[1] == 168) {
+            AddressClass::Private
+        } else if o[0] == 100 && o[1] & 0xc0 == 64 {
+            AddressClass::Shared
+        } else if (o[0], o[1], o[2]) == (192, 0, 2)
+            || (o[0], o[1], o[2]) == (198, 51, 100)
+            || (o[0], o[1], o[2]) == (203, 0, 113)
+        {
+            AddressClass::Documentation
+        } else if o[0] == 198 && o[1] & 0xfe == 18 {
+            AddressClass::Benchmarking
+        } else if o[0] & 0xf0 == 224 {
+            AddressClass::Multicast
+        } else if o[0] == 0 || o[0] & 0xf0 == 240 || (o[0], o[1], o[2]) == (192, 0, 0) {
+            AddressClass::Reserved
+        } else {
+            AddressClass::Global
+        }
+    }
+
+    /// The class of the address a packet to `ip` actually goes to: an
+    /// IPv4-mapped or -compatible IPv6 address is classed by its IPv4
+    /// address, as that is where a connection to it lands.
+    pub fn on_the_wire(ip: &IpAddr) -> AddressClass {
+        match ip {
+            IpAddr::V4(v4) => AddressClass::of_v4(v4),
+            IpAddr::V6(v6) => match v6audit_model::embedded_ipv4(v6) {
+                Some(v4) => AddressClass::of_v4(&v4),
+                None => AddressClass::of(v6),
+            },
+        }
+    }
+
     pub fn is_global(self) -> bool {
         self == AddressClass::Global
     }
@@ -111,7 +160,61 @@ impl AddressClass {
             AddressClass::Benchmarking => "benchmarking",
             AddressClass::Orchid => "ORCHID",
             AddressClass::Reserved => "reserved",
+            AddressClass::Private => "private (RFC 1918)",
+            AddressClass::Shared => "shared (carrier-grade NAT)",
         }
+    }
+}
+
+/// Where the agent may connect: to global unicast addresses, to those inside
+/// the pack's allow-list (`dns.aaaa-global`'s `allow`, which is how labs and
+/// tests reach loopback and documentation prefixes), and, for `internal`
+/// portals when the pack allows ULA for them, to ULA and RFC 1918 addresses.
+/// Anything else (link-local, where clouds serve instance metadata; loopback;
+/// private ranges for a public portal) is never contacted, whoever named it: a
+/// portal's DNS, a redirect, a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactPolicy {
+    pub allow: Vec<ipnet::IpNet>,
+    pub private_for_internal: bool,
+}
+
+impl Default for ContactPolicy {
+    /// The default pack's: global addresses only, private ones for internal portals.
+    fn default() -> Self {
+        ContactPolicy {
+            allow: Vec::new(),
+            private_for_internal: true,
+        }
+    }
+}
+
+impl ContactPolicy {
+    pub fn of(params: &crate::pack::Params) -> ContactPolicy {
+        ContactPolicy {
+            allow: params.allow.clone(),
+            private_for_internal: params.allow_ula_for_internal,
+        }
+    }
+
+    /// Why the agent will not connect to `ip` for a portal (`internal` when
+    /// its category is), if it will not: "not contacted: 169.254.169.254 is
+    /// a link-local address".
+    pub fn refuses(&self, ip: IpAddr, internal: bool) -> Option<String> {
+        let class = AddressClass::on_the_wire(&ip);
+        let wire = match ip {
+            IpAddr::V6(v6) => v6audit_model::embedded_ipv4(&v6).map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let allowed = class.is_global()
+            || self
+                .allow
+                .iter()
+                .any(|net| net.contains(&ip) || net.contains(&wire))
+            || (internal
+                && self.private_for_internal
+                && matches!(class, AddressClass::UniqueLocal | AddressClass::Private));
+        (!allowed).then(|| format!("not contacted: {ip} is a {class} address"))
     }
 }
 
@@ -163,6 +266,63 @@ mod tests {
         for (addr, want) in cases {
             assert_eq!(class(addr), want, "{addr}");
         }
+    }
+
+    #[test]
+    fn classifies_ipv4_on_the_wire() {
+        let on = |s: &str| AddressClass::on_the_wire(&s.parse().unwrap());
+        for (addr, want) in [
+            ("169.254.169.254", LinkLocal),
+            ("::ffff:169.254.169.254", LinkLocal),
+            ("10.1.2.3", Private),
+            ("172.16.0.1", Private),
+            ("172.32.0.1", Global),
+            ("192.168.1.1", Private),
+            ("100.64.0.1", Shared),
+            ("127.0.0.1", Loopback),
+            ("0.0.0.0", Unspecified),
+            ("192.0.2.1", Documentation),
+            ("198.18.0.1", Benchmarking),
+            ("224.0.0.1", Multicast),
+            ("255.255.255.255", Reserved),
+            ("203.162.4.191", Global),
+            ("fe80::1", LinkLocal),
+            ("2001:ee0:4141::1", Global),
+        ] {
+            assert_eq!(on(addr), want, "{addr}");
+        }
+    }
+
+    #[test]
+    fn the_agent_contacts_only_global_or_allowed_addresses() {
+        let policy = super::ContactPolicy {
+            allow: vec!["::1/128".parse().unwrap(), "127.0.0.0/8".parse().unwrap()],
+            private_for_internal: true,
+        };
+        let refuses = |s: &str, internal| policy.refuses(s.parse().unwrap(), internal);
+        assert_eq!(
+            refuses("169.254.169.254", false).as_deref(),
+            Some("not contacted: 169.254.169.254 is a link-local address")
+        );
+        assert_eq!(
+            refuses("::ffff:169.254.169.254", false).as_deref(),
+            Some("not contacted: ::ffff:169.254.169.254 is a link-local address")
+        );
+        assert!(refuses("fe80::1", false).is_some());
+        assert!(refuses("10.0.0.1", false).is_some());
+        assert!(refuses("10.0.0.1", true).is_none());
+        assert!(refuses("fd00::1", true).is_none());
+        assert!(refuses("fd00::1", false).is_some());
+        assert!(refuses("::1", false).is_none());
+        assert!(refuses("127.0.0.1", false).is_none());
+        assert!(refuses("::ffff:127.0.0.1", false).is_none());
+        assert!(refuses("203.162.4.191", false).is_none());
+        assert!(refuses("2001:ee0:4141::1", false).is_none());
+        assert!(
+            super::ContactPolicy::default()
+                .refuses("::1".parse().unwrap(), false)
+                .is_some()
+        );
     }
 
     #[test]

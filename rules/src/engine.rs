@@ -278,7 +278,7 @@ fn dns_aaaa_global(obs: &Observation, portal: &PortalInfo, params: &Params) -> O
         let IpAddr::V6(v6) = addr else { continue };
         let class = AddressClass::of(v6);
         let allowed = class.is_global()
-            || params.allow.iter().any(|net| net.contains(v6))
+            || params.allow.iter().any(|net| net.contains(addr))
             || (class == AddressClass::UniqueLocal
                 && params.allow_ula_for_internal
                 && portal.category == Category::Internal);

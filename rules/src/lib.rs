@@ -8,7 +8,7 @@ pub mod pack;
 pub mod plan;
 pub mod spec;
 
-pub use addr::AddressClass;
+pub use addr::{AddressClass, ContactPolicy};
 pub use engine::{evaluate, priority_of, score_of, stage_of};
 pub use pack::{Pack, PackError, Text};
 pub use spec::RuleId;

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use ipnet::Ipv6Net;
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use v6audit_model::input::{self, FileKind, ReadError};
@@ -170,7 +170,9 @@ pub struct Rule {
 /// Parameters the rules read.
 #[derive(Debug, Clone)]
 pub struct Params {
-    pub allow: Vec<Ipv6Net>,
+    /// Prefixes taken as global: by `dns.aaaa-global`, and by the agent,
+    /// which connects only to global addresses or to these.
+    pub allow: Vec<IpNet>,
     pub allow_ula_for_internal: bool,
     pub min_name_servers: u32,
     pub similarity_threshold: f64,
@@ -450,7 +452,7 @@ impl<'a> Builder<'a> {
     fn compile(mut self, file: PackFile, base: Option<Pack>) -> Result<Pack, PackError> {
         let mut partial: Vec<Partial> = RuleId::ALL.iter().map(|_| Partial::default()).collect();
         let mut params = base.as_ref().map(|b| b.params.clone());
-        let mut allow: Option<Vec<Ipv6Net>> = params.as_ref().map(|p| p.allow.clone());
+        let mut allow: Option<Vec<IpNet>> = params.as_ref().map(|p| p.allow.clone());
         let mut allow_ula = params.as_ref().map(|p| p.allow_ula_for_internal);
         let mut min_ns = params.as_ref().map(|p| p.min_name_servers);
         let mut similarity = params.as_ref().map(|p| p.similarity_threshold);
@@ -884,16 +886,17 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// An IPv6 prefix such as `2001:db8::/32`, or a single address.
-fn parse_prefix(text: &str) -> Result<Ipv6Net, String> {
-    if let Ok(net) = text.parse::<Ipv6Net>() {
+/// An IPv6 or IPv4 prefix such as `2001:db8::/32` or `192.0.2.0/24`, or a
+/// single address.
+fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    if let Ok(net) = text.parse::<IpNet>() {
         return Ok(net.trunc());
     }
-    if let Ok(addr) = text.parse::<std::net::Ipv6Addr>() {
-        return Ok(Ipv6Net::from(addr));
+    if let Ok(addr) = text.parse::<std::net::IpAddr>() {
+        return Ok(IpNet::from(addr));
     }
     Err(format!(
-        "`{text}` is not an IPv6 prefix (write it like 2001:db8::/32 or ::1/128)"
+        "`{text}` is not an IP prefix (write it like 2001:db8::/32, ::1/128 or 127.0.0.0/8)"
     ))
 }
 

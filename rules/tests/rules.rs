@@ -70,7 +70,7 @@ fn invalid_packs_give_exact_errors() {
         ),
         (
             "invalid/bad-prefix.yaml",
-            "invalid/bad-prefix.yaml:8:9: rules.dns.aaaa-global.allow: `2001:db8::/129` is not an IPv6 prefix (write it like 2001:db8::/32 or ::1/128)".into(),
+            "invalid/bad-prefix.yaml:8:9: rules.dns.aaaa-global.allow: `2001:db8::/129` is not an IP prefix (write it like 2001:db8::/32, ::1/128 or 127.0.0.0/8)".into(),
         ),
         (
             "invalid/bad-threshold.yaml",

@@ -518,7 +518,7 @@ fn real_servers_in_network_namespaces() {
     let inventory = Inventory::parse(&yaml, "netns inventory").unwrap();
     let pack = Arc::new(
         Pack::parse(
-            "schema: v6audit/rules/v1\nname: netns\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [\"2001:db8::/32\"]\n",
+            "schema: v6audit/rules/v1\nname: netns\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [\"2001:db8::/32\", \"192.0.2.0/24\"]\n",
             "netns pack",
         )
         .unwrap(),
@@ -529,6 +529,7 @@ fn real_servers_in_network_namespaces() {
         timeout: Duration::from_secs(2),
         portal_budget: Duration::from_secs(12),
         dnssec: Some(Arc::new(Anchor::from_file(&knot.anchor).unwrap())),
+        contact: v6audit_rules::ContactPolicy::of(&pack.params),
         ..Settings::default()
     };
     let report = audit_in(&agent, settings, inventory, pack);

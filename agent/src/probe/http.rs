@@ -326,6 +326,7 @@ async fn fetch_once(
 pub async fn follow(
     ctx: &Context,
     family: Family,
+    internal: bool,
     first_addr: SocketAddr,
     first: Fetched,
     deadline: tokio::time::Instant,
@@ -415,6 +416,18 @@ pub async fn follow(
         };
         let port = next.port_or_known_default().unwrap_or(443);
         let addr = SocketAddr::new(ip, port);
+        // A redirect cannot make the agent connect where it may not (a
+        // cloud's metadata address, the agent's own loopback).
+        if let Some(why) = ctx.settings.contact.refuses(ip, internal) {
+            hops.push(Hop {
+                url: next.to_string(),
+                addr: Some(ip),
+                exchange: Fetched::not_sent(&next, why).exchange,
+                next_host_has_aaaa: None,
+                failed_attempts: Vec::new(),
+            });
+            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
+        }
         let (fetched, failed_attempts) = fetch_at(ctx, &next, addr, deadline).await;
         sketch = fetched.sketch;
         resources = fetched.resources;

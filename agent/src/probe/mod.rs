@@ -157,6 +157,24 @@ pub async fn endpoint(
         };
         return (endpoint, None);
     }
+    let internal = portal.category == v6audit_model::Category::Internal;
+    if let Some(why) = ctx.settings.contact.refuses(ip, internal) {
+        let endpoint = Endpoint {
+            family,
+            addr: ip,
+            port: spec.port,
+            tls_port: spec.tls,
+            tcp: TcpProbe {
+                outcome: TcpOutcome::NotContacted,
+                ms: 0,
+                error: Some(why),
+            },
+            tls: None,
+            http: None,
+            failed_attempts: Vec::new(),
+        };
+        return (endpoint, None);
+    }
     let mut failed = Vec::new();
     loop {
         let began = std::time::Instant::now();

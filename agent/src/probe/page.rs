@@ -134,6 +134,7 @@ pub async fn check(
     ctx: &Context,
     page: &Url,
     found: &[Resource],
+    internal: bool,
     deadline: tokio::time::Instant,
 ) -> Subresources {
     let own = page.host_str().unwrap_or("").to_ascii_lowercase();
@@ -161,7 +162,9 @@ pub async fn check(
     let checks = hosts
         .into_iter()
         .take(MAX_HOSTS)
-        .map(|(host, (kinds, urls, port))| check_host(ctx, host, kinds, urls, port, deadline));
+        .map(|(host, (kinds, urls, port))| {
+            check_host(ctx, host, kinds, urls, port, internal, deadline)
+        });
     Subresources {
         page_url: page.to_string(),
         urls: found.len(),
@@ -176,6 +179,7 @@ async fn check_host(
     kinds: Vec<String>,
     urls: usize,
     port: u16,
+    internal: bool,
     deadline: tokio::time::Instant,
 ) -> SubresourceHost {
     // An address literal needs no lookup; a mapped one is IPv4 on the wire.
@@ -211,6 +215,14 @@ async fn check_host(
         }
     };
     let tcp = match aaaa.addrs.iter().find(|a| Family::of(a) == Family::V6) {
+        // A page cannot make the agent connect where it may not.
+        Some(ip) if let Some(why) = ctx.settings.contact.refuses(*ip, internal) => {
+            Some(v6audit_model::TcpProbe {
+                outcome: v6audit_model::TcpOutcome::NotContacted,
+                ms: 0,
+                error: Some(why),
+            })
+        }
         Some(ip) => Some(
             crate::probe::tcp::connect(
                 SocketAddr::new(*ip, port),

@@ -91,6 +91,10 @@ async fn session(
         ms: 0,
         error: None,
     };
+    if let Some(why) = ctx.settings.contact.refuses(ip, false) {
+        probe.error = Some(why);
+        return probe;
+    }
     let (stream, tcp) =
         crate::probe::tcp::connect(addr, ctx.step_deadline(deadline), &ctx.reach).await;
     let Some(stream) = stream else {
