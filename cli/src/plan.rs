@@ -90,6 +90,19 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
                     return Ok(Outcome::BadInput);
                 }
             };
+            // A report judged with another pack must not be judged again
+            // with the default one without a word: the lab's, say, allows
+            // its loopback addresses, and the default pack calls every lab
+            // portal broken.
+            if args.inputs.rules.is_none() && report.rules.name != pack.name {
+                eprintln!(
+                    "v6audit: {} was judged with the rule pack `{}` (version {}), not the default one; give that pack with --rules PACK.yaml to plan from it",
+                    path.display(),
+                    v6audit_report::terminal_line(&report.rules.name),
+                    report.rules.version
+                );
+                return Ok(Outcome::BadInput);
+            }
             // Judge the stored facts with this pack, in this language.
             for r in &mut report.results {
                 r.verdict = v6audit_rules::evaluate(&pack, &r.observation, &r.portal, lang);

@@ -35,6 +35,19 @@ fn the_plan_puts_broken_portals_first_with_their_steps() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         stdout(&o)
     };
+    // Regression (issue "The first hour", 4): without --rules, the report
+    // was judged again with the default pack, and every lab portal came out
+    // "1 broken" with no warning. Now the report's pack is asked for.
+    let o = bin()
+        .args(["plan", "--from", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("was judged with the rule pack `lab` (version 1), not the default one; give that pack with --rules PACK.yaml"),
+        "{}",
+        stderr(&o)
+    );
     let md = plan(&[]);
     insta_settings().bind(|| insta::assert_snapshot!("plan_markdown", md));
     // Broken first, then by weight and distance to stage 3.
@@ -111,6 +124,9 @@ fn plan_output_shows_escape_sequences_and_no_formula() {
     let dir = tempfile::tempdir().unwrap();
     let from = dir.path().join("hostile.json");
     std::fs::write(&from, serde_json::to_vec(&report).unwrap()).unwrap();
+    // The report was judged with the lab's pack.
+    let pack = dir.path().join("lab-pack.yaml");
+    std::fs::write(&pack, v6audit_lab::LAB_PACK).unwrap();
     for (format, shown) in [
         ("markdown", "Cổng \\x1b[2J\\x1b]0;PWNED\\x07"),
         ("csv", "\"'=HYPERLINK(\"\"http://evil.example/\"\")\""),
@@ -119,6 +135,8 @@ fn plan_output_shows_escape_sequences_and_no_formula() {
         let o = bin()
             .args(["plan", "--from"])
             .arg(&from)
+            .arg("--rules")
+            .arg(&pack)
             .args(["--format", format, "--output"])
             .arg(&out)
             .output()
