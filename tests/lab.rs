@@ -811,3 +811,49 @@ async fn a_redirect_to_an_address_the_pack_does_not_allow_is_not_followed() {
     );
     dns.shutdown().await;
 }
+
+/// Regression (issue "Trust under hostile input", 1): a portal with 2,000
+/// AAAA records exhausted the agent's file descriptors and other portals
+/// were judged on sockets it could not open. At most the pack's
+/// `max_addresses` per family are probed; the rest are listed. The
+/// addresses are documentation ones the pack does not allow, so nothing is
+/// sent to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_with_many_aaaa_is_probed_on_the_first_16_and_lists_the_rest() {
+    let mut zone = Zone::new("cap.test");
+    zone.add(
+        "many.cap.test",
+        RecordData::A(std::net::Ipv4Addr::LOCALHOST),
+    );
+    for i in 1..=40u16 {
+        zone.add(
+            "many.cap.test",
+            RecordData::Aaaa(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i)),
+        );
+    }
+    let dns = v6audit_lab::DnsServer::start(&[zone]).await.unwrap();
+    let settings = Settings {
+        resolver: ResolverChoice::At(dns.addr_v6()),
+        ns_port: dns.port,
+        timeout: Duration::from_secs(2),
+        portal_budget: Duration::from_secs(8),
+        dnssec: None,
+        icmpv6: false,
+        ..Settings::default()
+    };
+    let r = audit_target(settings, "many.cap.test").await;
+    let o = &r.observation;
+    assert_eq!(o.dns.aaaa.addrs.len(), 40, "{}", describe(&r));
+    let v6: Vec<_> = o
+        .endpoints
+        .iter()
+        .filter(|e| e.family == v6audit_model::Family::V6)
+        .collect();
+    // 16 addresses x the two default ports.
+    assert_eq!(v6.len(), 32);
+    assert_eq!(o.not_probed.len(), 24);
+    assert!(v6.iter().all(|e| e.tcp.outcome == TcpOutcome::NotContacted));
+    let msg = &r.verdict.finding("web.v6-reachable").unwrap().message;
+    assert!(msg.contains("not contacted"), "{msg}");
+    dns.shutdown().await;
+}

@@ -415,7 +415,7 @@ impl Daemon {
         // The pack's allow-list is where the agent may connect besides
         // global addresses.
         let mut config = config;
-        config.settings.contact = v6audit_rules::ContactPolicy::of(&pack.params);
+        config.settings.follow_pack(&pack.params);
         Ok(Daemon {
             config,
             pusher,

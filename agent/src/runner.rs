@@ -353,6 +353,7 @@ fn empty_observation(
         subresources: None,
         smtp: None,
         dnssec: None,
+        not_probed: Vec::new(),
     }
 }
 
@@ -412,13 +413,26 @@ async fn observe_within(
     };
     // Each address as the family of the record that published it: an
     // IPv4-mapped AAAA is an IPv6 endpoint that is not contacted.
+    // At most the pack's number of addresses per family: a portal that
+    // publishes thousands must not take the agent's sockets from the others.
+    let cap = ctx.settings.max_addresses.max(1);
     let published: Vec<(IpAddr, Family)> = obs
         .dns
         .aaaa
         .addrs
         .iter()
+        .take(cap)
         .map(|ip| (*ip, Family::V6))
-        .chain(obs.dns.a.addrs.iter().map(|ip| (*ip, Family::V4)))
+        .chain(obs.dns.a.addrs.iter().take(cap).map(|ip| (*ip, Family::V4)))
+        .collect();
+    obs.not_probed = obs
+        .dns
+        .aaaa
+        .addrs
+        .iter()
+        .skip(cap)
+        .chain(obs.dns.a.addrs.iter().skip(cap))
+        .copied()
         .collect();
     let endpoints = join_all(published.iter().flat_map(|(ip, family)| {
         portal

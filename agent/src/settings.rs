@@ -62,6 +62,18 @@ pub struct Settings {
     /// Which addresses may be connected to: from the rule pack
     /// ([`ContactPolicy::of`]); by default global unicast only.
     pub contact: ContactPolicy,
+    /// Addresses probed per family and portal (the pack's
+    /// `web.v6-reachable.max_addresses`); the rest are listed as not probed.
+    pub max_addresses: usize,
+}
+
+impl Settings {
+    /// Takes what the rule pack decides about probing: where the agent may
+    /// connect, and how many addresses of a portal it probes.
+    pub fn follow_pack(&mut self, params: &v6audit_rules::pack::Params) {
+        self.contact = ContactPolicy::of(params);
+        self.max_addresses = usize::try_from(params.max_addresses).unwrap_or(usize::MAX);
+    }
 }
 
 impl Default for Settings {
@@ -85,6 +97,7 @@ impl Default for Settings {
             smtp_port: 25,
             dnssec: Some(Arc::new(Anchor::root())),
             contact: ContactPolicy::default(),
+            max_addresses: 16,
         }
     }
 }

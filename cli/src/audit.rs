@@ -222,9 +222,10 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
         icmpv6: !inputs.no_icmpv6,
         smtp_port: inputs.smtp_port,
         dnssec,
-        contact: v6audit_rules::ContactPolicy::of(&pack.params),
         ..Settings::default()
     };
+    let mut settings = settings;
+    settings.follow_pack(&pack.params);
     Some(Loaded {
         inventory,
         pack: Arc::new(pack),

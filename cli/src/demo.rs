@@ -79,25 +79,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
 
     let inventory = Inventory::load(&lab.inventory_path)?;
     let pack = Pack::load(&lab.pack_path)?;
-    let contact = v6audit_rules::ContactPolicy::of(&pack.params);
+    let mut settings = Settings {
+        resolver: ResolverChoice::At(lab.resolver()),
+        ca_file: Some(lab.ca_path.clone()),
+        ns_port: lab.dns.port,
+        smtp_port: lab.ports.smtp,
+        dnssec: Some(Arc::new(
+            Anchor::from_file(&lab.anchor_path).map_err(anyhow::Error::msg)?,
+        )),
+        // The silent and slow lab portals make the agent wait out a
+        // timeout; a short one keeps the demo quick.
+        timeout: Duration::from_secs(3),
+        portal_budget: Duration::from_secs(10),
+        ..Settings::default()
+    };
+    settings.follow_pack(&pack.params);
     let loaded = Loaded {
         inventory,
         pack: Arc::new(pack),
-        settings: Settings {
-            resolver: ResolverChoice::At(lab.resolver()),
-            ca_file: Some(lab.ca_path.clone()),
-            ns_port: lab.dns.port,
-            smtp_port: lab.ports.smtp,
-            dnssec: Some(Arc::new(
-                Anchor::from_file(&lab.anchor_path).map_err(anyhow::Error::msg)?,
-            )),
-            // The silent and slow lab portals make the agent wait out a
-            // timeout; a short one keeps the demo quick.
-            timeout: Duration::from_secs(3),
-            portal_budget: Duration::from_secs(10),
-            contact,
-            ..Settings::default()
-        },
+        settings,
         lang: args.lang,
         require_resolver: false,
     };

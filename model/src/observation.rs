@@ -126,6 +126,10 @@ pub struct Observation {
     /// from agents that do not look.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dnssec: Option<DnssecObservation>,
+    /// Addresses the portal publishes beyond the pack's per-family limit
+    /// (`max_addresses`), in the resolver's order: listed, not probed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_probed: Vec<IpAddr>,
 }
 
 /// Where the chain of trust from the anchor down to the zone ended.

@@ -99,6 +99,8 @@ pub struct RuleFile {
     pub slower_ratio: Option<Spanned<f64>>,
     #[serde(default)]
     pub slower_extra_ms: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub max_addresses: Option<Spanned<u32>>,
 }
 
 /// One step of the migration plan, as written.
@@ -181,6 +183,9 @@ pub struct Params {
     pub slower_ratio: f64,
     /// …and by at least this many milliseconds draws a warning.
     pub slower_extra_ms: u32,
+    /// `web.v6-reachable`: the addresses probed per family and portal; the
+    /// rest are recorded as not probed.
+    pub max_addresses: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -459,6 +464,7 @@ impl<'a> Builder<'a> {
         let mut expiry = params.as_ref().map(|p| p.expiry_warning_days);
         let mut slower_ratio = params.as_ref().map(|p| p.slower_ratio);
         let mut slower_extra = params.as_ref().map(|p| p.slower_extra_ms);
+        let mut max_addresses = params.as_ref().map(|p| p.max_addresses);
         if let Some(base) = &base {
             for (p, r) in partial.iter_mut().zip(&base.rules) {
                 p.title = Some(r.title.clone());
@@ -685,6 +691,19 @@ impl<'a> Builder<'a> {
                     slower_extra = Some(v.value);
                 }
             }
+            if let Some(v) = &rule.max_addresses
+                && self.owns(id, Param::MaxAddresses, Some(v.referenced))
+            {
+                if v.value == 0 || v.value > 256 {
+                    self.err(
+                        v,
+                        &field("max_addresses"),
+                        format!("must be 1 to 256, not {}", v.value),
+                    );
+                } else {
+                    max_addresses = Some(v.value);
+                }
+            }
         }
 
         let stages = match (file.stages, &base) {
@@ -832,6 +851,7 @@ impl<'a> Builder<'a> {
             ("tls.v6-cert.expiry_warning_days", expiry.is_none()),
             ("net.v6-latency.slower_ratio", slower_ratio.is_none()),
             ("net.v6-latency.slower_extra_ms", slower_extra.is_none()),
+            ("web.v6-reachable.max_addresses", max_addresses.is_none()),
         ] {
             if missing {
                 self.err_nowhere(format!("rules.{name}"), "missing parameter".to_owned());
@@ -845,6 +865,7 @@ impl<'a> Builder<'a> {
             Some(expiry),
             Some(slower_ratio),
             Some(slower_extra_ms),
+            Some(max_addresses),
         ) = (
             allow,
             allow_ula,
@@ -853,6 +874,7 @@ impl<'a> Builder<'a> {
             expiry,
             slower_ratio,
             slower_extra,
+            max_addresses,
         ) {
             params = Some(Params {
                 allow,
@@ -862,6 +884,7 @@ impl<'a> Builder<'a> {
                 expiry_warning_days: expiry,
                 slower_ratio,
                 slower_extra_ms,
+                max_addresses,
             });
         }
         match (self.errors.is_empty(), params, stages, priority) {

@@ -86,6 +86,8 @@ pub enum Param {
     SlowerRatio,
     /// `net.v6-latency`: and by how many milliseconds at least, to warn.
     SlowerExtraMs,
+    /// `web.v6-reachable`: addresses probed per family and portal.
+    MaxAddresses,
 }
 
 impl Param {
@@ -98,6 +100,7 @@ impl Param {
             Param::ExpiryWarningDays => "expiry_warning_days",
             Param::SlowerRatio => "slower_ratio",
             Param::SlowerExtraMs => "slower_extra_ms",
+            Param::MaxAddresses => "max_addresses",
         }
     }
 }
@@ -214,11 +217,15 @@ static SPECS: [RuleSpec; 17] = [
             ("unreachable", &["failed", "count", "total"]),
             ("not_contacted", &["failed", "count", "total", "reason"]),
             (
+                "all_capped",
+                &["count", "ports", "probed", "skipped", "not_probed"],
+            ),
+            (
                 "retried",
                 &["total", "ports", "count", "attempts", "failed"],
             ),
         ],
-        params: &[],
+        params: &[Param::MaxAddresses],
     },
     RuleSpec {
         id: "web.v6-http",

@@ -58,7 +58,7 @@ fn invalid_packs_give_exact_errors() {
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
             "invalid/unknown-field.yaml",
-            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days, slower_ratio, slower_extra_ms".into(),
+            "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days, slower_ratio, slower_extra_ms, max_addresses".into(),
         ),
         (
             "invalid/bad-severity.yaml",
@@ -131,12 +131,12 @@ fn invalid_packs_give_exact_errors() {
     // Two lines for stages and priority, one per rule, one per parameter.
     assert_eq!(
         incomplete.lines().count(),
-        2 + RuleId::ALL.len() + 7,
+        2 + RuleId::ALL.len() + 8,
         "{incomplete}"
     );
     assert!(
         incomplete.ends_with(
-            "invalid/incomplete.yaml: rules.net.v6-latency.slower_extra_ms: missing parameter"
+            "invalid/incomplete.yaml: rules.web.v6-reachable.max_addresses: missing parameter"
         ),
         "{incomplete}"
     );
@@ -484,6 +484,7 @@ impl ObsBuilder {
                     dnssec_server("192.0.2.53", DnssecServed::Valid),
                 ],
             }),
+            not_probed: vec![],
         })
     }
 
@@ -1570,5 +1571,23 @@ fn a_zone_with_one_name_server_says_so_not_an_empty_list() {
     assert!(
         msg.contains("has only 1 name server(s), all with AAAA; at least 2 with AAAA are needed"),
         "{msg}"
+    );
+}
+
+/// Regression (issue "Trust under hostile input", 1): addresses beyond the
+/// pack's per-family limit are named as not probed, never silently dropped.
+#[test]
+fn addresses_beyond_the_limit_are_named_as_not_probed() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            o.not_probed = vec![ip("2001:ee0:100::11"), ip("2001:ee0:100::12")];
+            o.dns.aaaa.addrs.extend(o.not_probed.clone());
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.v6-reachable"), Status::Pass);
+    assert_eq!(
+        v.finding("web.v6-reachable").unwrap().message,
+        "All 2 IPv6 endpoints probed accept TCP (ports 80, 443): the first 1 addresses; 2 more were not probed (the pack probes at most max_addresses per family), among them 2001:ee0:100::11, 2001:ee0:100::12."
     );
 }
