@@ -876,6 +876,15 @@ fn web_parity(obs: &Observation, params: &Params) -> Outcome {
     if v4.outcome == FetchOutcome::NoVantage || v6.outcome == FetchOutcome::NoVantage {
         return out(Status::Error, "no_vantage", vec![]);
     }
+    // A port the agent could not try (its sockets, its budget) is not a
+    // closed port: comparing would blame the portal for the agent's fault.
+    if obs
+        .endpoints
+        .iter()
+        .any(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+    {
+        return out(Status::Error, "not_tried", vec![]);
+    }
     let p4 = open_ports(obs, Family::V4);
     let p6 = open_ports(obs, Family::V6);
     if p4 != p6 {

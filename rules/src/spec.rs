@@ -252,6 +252,7 @@ static SPECS: [RuleSpec; 17] = [
             AAAA_UNKNOWN,
             ("no_a", &["host"]),
             NO_VANTAGE,
+            ("not_tried", &[]),
             ("ports_differ", &["ipv4_ports", "ipv6_ports"]),
             ("v6_left_family", &["host"]),
             ("one_failed", &["family", "other", "reason"]),

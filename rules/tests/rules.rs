@@ -1591,3 +1591,28 @@ fn addresses_beyond_the_limit_are_named_as_not_probed() {
         "All 2 IPv6 endpoints probed accept TCP (ports 80, 443): the first 1 addresses; 2 more were not probed (the pack probes at most max_addresses per family), among them 2001:ee0:100::11, 2001:ee0:100::12."
     );
 }
+
+/// Regression (issue "Trust under hostile input", 1): with the agent out of
+/// file descriptors, good portals got `web.parity fail: Different ports are
+/// open: IPv4 none, IPv6 …` with the stage marked certain.
+#[test]
+fn out_of_sockets_is_an_error_never_a_closed_port() {
+    let obs = ObsBuilder::good()
+        .with(|o| {
+            for e in o.endpoints.iter_mut().filter(|e| e.family == Family::V4) {
+                e.tcp.outcome = TcpOutcome::LocalError;
+                e.tcp.error = Some("Too many open files (os error 24)".into());
+                e.tls = None;
+                e.http = None;
+            }
+        })
+        .build();
+    let v = verdict(&obs);
+    assert_eq!(status(&v, "web.parity"), Status::Error);
+    assert!(
+        v.findings.iter().all(|f| f.status != Status::Fail),
+        "{:?}",
+        v.findings
+    );
+    assert!(!v.stage_certain);
+}
