@@ -582,7 +582,7 @@ async fn observe_within(
         PerFamily { ipv4: l4, ipv6: l6 }
     };
     let mx = obs.dns.mx.clone();
-    let smtp = probe::smtp::check(ctx, &mx, deadline);
+    let smtp = probe::smtp::check(ctx, &mx, internal, deadline);
     let [v4, v6] = fetches;
     let ((f4, b4, _), (f6, b6, found), latency, smtp) = tokio::join!(v4, v6, latency, smtp);
     obs.smtp = Some(smtp);

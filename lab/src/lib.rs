@@ -256,6 +256,7 @@ impl Lab {
             by_host,
             pki: pki.clone(),
             v4_only_target: (V4_ONLY_TARGET.to_owned(), https),
+            started: std::time::Instant::now(),
         });
 
         let dns = DnsServer::start(&[zone, zone_v4ns, zone_mailv4, zone_badds]).await?;

@@ -42,9 +42,10 @@ pub struct Site {
     pub name: String,
     /// The TLS port, for redirects from plain HTTP.
     pub tls_port: u16,
-    /// TLS handshakes begun with this site over IPv6 (`flaky-v6` cuts the
-    /// odd ones), counted per site so portals in flight do not interleave.
-    pub v6_handshakes: Arc<std::sync::atomic::AtomicU32>,
+    /// When this site last began a TLS handshake over IPv6, in ms since the
+    /// lab started (0: never): `flaky-v6` cuts the first handshake of each
+    /// visit (none in the 2 s before it) and serves the agent's second try.
+    pub v6_handshakes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Site {
@@ -66,6 +67,8 @@ pub struct Sites {
     /// The host without AAAA that `redirect-v4-only` portals send visitors to,
     /// and its TLS port.
     pub v4_only_target: (String, u16),
+    /// When the lab started, for the sites' clocks.
+    pub started: std::time::Instant,
 }
 
 /// Serves one listener until the task set is dropped.
@@ -132,11 +135,7 @@ async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>
             if let Some(site) = site
                 && site.scenario == Scenario::FlakyV6
                 && family == Family::V6
-                && site
-                    .v6_handshakes
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                    % 2
-                    == 0
+                && first_of_a_visit(&site.v6_handshakes, sites.started)
             {
                 // A lost flight: the connection ends after the ClientHello.
                 return;
@@ -154,6 +153,16 @@ async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>
             respond(tls, true, family, &sites).await;
         }
     }
+}
+
+/// Whether a handshake now is the first of a visit: none began in the 2 s
+/// before it. Records it either way.
+fn first_of_a_visit(last: &std::sync::atomic::AtomicU64, started: std::time::Instant) -> bool {
+    let now = u64::try_from(started.elapsed().as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let before = last.swap(now, std::sync::atomic::Ordering::Relaxed);
+    before == 0 || now.saturating_sub(before) > 2_000
 }
 
 /// The request line's path and the Host header, once the head has arrived.

@@ -306,8 +306,14 @@ impl Report {
         if !self.agent.vantage.ipv4 && !self.agent.vantage.ipv6 {
             return Some("this machine has no route to the portals over IPv4 or IPv6".to_owned());
         }
-        let unanswered =
-            |l: &crate::AddressLookup| !l.outcome.is_definite() && l.cname_chain.is_empty();
+        // SERVFAIL and REFUSED are answers (a broken zone, a picky
+        // resolver): only silence and failures to ask count.
+        let unanswered = |l: &crate::AddressLookup| {
+            matches!(
+                l.outcome,
+                crate::DnsOutcome::Timeout | crate::DnsOutcome::Error | crate::DnsOutcome::NotAsked
+            ) && l.cname_chain.is_empty()
+        };
         let silent = self
             .results
             .iter()

@@ -124,12 +124,13 @@ impl AddressClass {
     }
 
     /// The class of the address a packet to `ip` actually goes to: an
-    /// IPv4-mapped or -compatible IPv6 address is classed by its IPv4
-    /// address, as that is where a connection to it lands.
+    /// IPv4-mapped IPv6 address is classed by its IPv4 address, as that is
+    /// where a connection to it lands. An IPv4-compatible one (deprecated,
+    /// RFC 4291) keeps its own class, which is never global.
     pub fn on_the_wire(ip: &IpAddr) -> AddressClass {
         match ip {
             IpAddr::V4(v4) => AddressClass::of_v4(v4),
-            IpAddr::V6(v6) => match v6audit_model::embedded_ipv4(v6) {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => AddressClass::of_v4(&v4),
                 None => AddressClass::of(v6),
             },
@@ -203,7 +204,7 @@ impl ContactPolicy {
     pub fn refuses(&self, ip: IpAddr, internal: bool) -> Option<String> {
         let class = AddressClass::on_the_wire(&ip);
         let wire = match ip {
-            IpAddr::V6(v6) => v6audit_model::embedded_ipv4(&v6).map_or(ip, IpAddr::V4),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
         let allowed = class.is_global()

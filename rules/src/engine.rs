@@ -409,7 +409,10 @@ fn dns_ns_v6_answers(obs: &Observation) -> Outcome {
     for ns in &v6_servers {
         for addr in &ns.aaaa {
             total += 1;
-            let q = ns.queries.iter().find(|q| q.addr == IpAddr::V6(*addr));
+            let q = ns
+                .queries
+                .iter()
+                .find(|q| q.addr == IpAddr::V6(*addr) && q.family == Family::V6);
             match q {
                 Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
                 Some(q) if q.outcome.is_definite() => {
@@ -805,6 +808,19 @@ fn web_v6_http(obs: &Observation) -> Outcome {
             "too_many_redirects",
             vec![("count", fetch.hops.len().to_string()), ("url", last_url)],
         ),
+        // No address on the URL's port could be tried (the agent's budget or
+        // sockets): unknown, not a portal that does not answer.
+        FetchOutcome::Failed
+            if fetch.hops.is_empty()
+                && v6_endpoints(obs).any(|e| e.port == url_port_of(obs))
+                && v6_endpoints(obs)
+                    .filter(|e| e.port == url_port_of(obs))
+                    .all(|e| {
+                        matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError)
+                    }) =>
+        {
+            out(Status::Error, "not_tried", vec![])
+        }
         FetchOutcome::Failed => out(
             Status::Fail,
             "failed",
@@ -820,8 +836,15 @@ fn http_retries(obs: &Observation, fetch: &HttpFetch) -> Option<Vec<(&'static st
     let url_port = url::Url::parse(&obs.url)
         .ok()
         .and_then(|u| u.port_or_known_default());
+    // Only addresses that did answer in the end: one that never did is not
+    // a lost packet.
     let eps: Vec<_> = v6_endpoints(obs)
         .filter(|e| Some(e.port) == url_port)
+        .filter(|e| {
+            e.http
+                .as_ref()
+                .is_some_and(|h| h.outcome == HttpOutcome::Ok)
+        })
         .collect();
     let (mut failed, mut attempts) = retries(&eps, |a| {
         a.tcp.outcome == TcpOutcome::Connected
@@ -845,6 +868,14 @@ fn http_retries(obs: &Observation, fetch: &HttpFetch) -> Option<Vec<(&'static st
             ("failed", failed.join(", ")),
         ]
     })
+}
+
+/// The port of the portal's URL.
+fn url_port_of(obs: &Observation) -> u16 {
+    url::Url::parse(&obs.url)
+        .ok()
+        .and_then(|u| u.port_or_known_default())
+        .unwrap_or(443)
 }
 
 fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
@@ -1048,6 +1079,12 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
         .iter()
         .filter(|e| e.tcp.outcome == TcpOutcome::Connected)
         .collect();
+    if eps
+        .iter()
+        .all(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+    {
+        return out(Status::Error, "not_tried", vec![]);
+    }
     if connected.is_empty()
         && !eps
             .iter()

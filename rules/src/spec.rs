@@ -241,6 +241,7 @@ static SPECS: [RuleSpec; 17] = [
             ("redirect_loop", &["url"]),
             ("too_many_redirects", &["count", "url"]),
             ("failed", &["url", "reason"]),
+            ("not_tried", &[]),
             ("retried", &["status", "url", "count", "attempts", "failed"]),
         ],
         params: &[],

@@ -39,7 +39,10 @@ pub async fn host_addresses(dns: &Dns, host: &str) -> (AddressLookup, AddressLoo
     // A name with no address of either family: if its aliases go round in
     // a circle or on too long, that is what happened, not "no records"
     // (the resolver reports a loop as an empty answer).
-    if a.outcome == DnsOutcome::NoData && aaaa.outcome == DnsOutcome::NoData {
+    // Recursive resolvers often answer a loop with SERVFAIL; the lab's
+    // server gives an empty answer.
+    let empty = |o: DnsOutcome| matches!(o, DnsOutcome::NoData | DnsOutcome::ServFail);
+    if empty(a.outcome) && empty(aaaa.outcome) {
         let chain = alias_chain(dns, host).await;
         if let Some(problem) = crate::resolver::cname_problem(host, &chain) {
             for l in [&mut a, &mut aaaa] {
@@ -312,8 +315,9 @@ fn ipv6s(lookup: &AddressLookup) -> Vec<std::net::Ipv6Addr> {
         .addrs
         .iter()
         .filter_map(|a| match a {
-            IpAddr::V6(v) => Some(*v),
-            IpAddr::V4(_) => None,
+            // A mapped AAAA is an IPv4 address: not a way to ask over IPv6.
+            IpAddr::V6(v) if Family::of(a) == Family::V6 => Some(*v),
+            _ => None,
         })
         .collect()
 }

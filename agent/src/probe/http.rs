@@ -383,8 +383,23 @@ pub async fn follow(
         let (addrs, has_aaaa) = match ip_literal {
             Some(ip) => (vec![ip], Family::of(&ip) == Family::V6),
             None => {
-                let (a, aaaa) = crate::probe::dns::host_addresses(&ctx.dns, &next_host).await;
-                let has = !aaaa.addrs.is_empty();
+                // Bounded by the fetch's deadline: a hostile redirect to a
+                // name whose questions are dropped cannot outlast it.
+                let Ok((a, aaaa)) = tokio::time::timeout_at(
+                    deadline,
+                    crate::probe::dns::host_addresses(&ctx.dns, &next_host),
+                )
+                .await
+                else {
+                    let error = format!("looking up {next_host} took the rest of the time");
+                    return (
+                        done(FetchOutcome::Failed, hops, Some(error)),
+                        None,
+                        Vec::new(),
+                    );
+                };
+                // A mapped address in an AAAA is IPv4 on the wire.
+                let has = aaaa.addrs.iter().any(|ip| Family::of(ip) == Family::V6);
                 (
                     a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(),
                     has,

@@ -122,7 +122,7 @@ pub fn room_for_retry(
 pub fn not_contacted(ip: IpAddr, family: Family) -> Option<String> {
     (Family::of(&ip) != family).then(|| {
         format!(
-            "not contacted: {ip} is an IPv4-mapped address, reached over IPv4, not {}",
+            "not contacted: {ip} is an IPv4-mapped or -compatible address, reached over IPv4, not {}",
             family.label()
         )
     })
@@ -179,6 +179,14 @@ pub async fn endpoint(
     loop {
         let began = std::time::Instant::now();
         let (mut endpoint, fetched) = endpoint_once(ctx, portal, ip, spec, portal_deadline).await;
+        // A connect cut short by the portal's budget, not by its own
+        // timeout, says nothing about the portal.
+        if endpoint.tcp.outcome == TcpOutcome::Timeout
+            && tokio::time::Instant::now() >= portal_deadline
+        {
+            endpoint.tcp.outcome = TcpOutcome::NotTried;
+            endpoint.tcp.error = Some("the portal's time budget ran out".to_owned());
+        }
         let again = transient(&endpoint.tcp, endpoint.tls.as_ref(), endpoint.http.as_ref())
             && failed.len() + 1 < ATTEMPTS
             && room_for_retry(ctx, portal_deadline, began.elapsed());

@@ -22,6 +22,7 @@ pub const MAX_LINES: usize = 32;
 pub async fn check(
     ctx: &Context,
     mx: &MxObservation,
+    internal: bool,
     deadline: tokio::time::Instant,
 ) -> Vec<SmtpProbe> {
     let mut targets: Vec<(String, IpAddr)> = Vec::new();
@@ -39,7 +40,7 @@ pub async fn check(
     futures_util::future::join_all(
         targets
             .into_iter()
-            .map(|(host, ip)| session(ctx, host, ip, deadline)),
+            .map(|(host, ip)| session(ctx, host, ip, internal, deadline)),
     )
     .await
 }
@@ -74,6 +75,7 @@ async fn session(
     ctx: &Context,
     host: String,
     ip: IpAddr,
+    internal: bool,
     deadline: tokio::time::Instant,
 ) -> SmtpProbe {
     let port = ctx.settings.smtp_port;
@@ -91,7 +93,7 @@ async fn session(
         ms: 0,
         error: None,
     };
-    if let Some(why) = ctx.settings.contact.refuses(ip, false) {
+    if let Some(why) = ctx.settings.contact.refuses(ip, internal) {
         probe.error = Some(why);
         return probe;
     }
