@@ -194,6 +194,6 @@ mod tests {
         let p = latency(addr, step, deadline, &reach).await;
         assert_eq!(p.attempts.len(), 1, "{p:?}");
         assert_eq!(p.attempts[0].outcome, TcpOutcome::Timeout);
-        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
