@@ -165,7 +165,13 @@ impl Auditor {
         let hosts: std::collections::HashSet<String> =
             portals.iter().map(|p| p.host.clone()).collect();
         let limit = Arc::new(Semaphore::new(self.ctx.settings.concurrency.max(1)));
-        let step = self.ctx.settings.timeout;
+        // Finding a counterpart is part of a portal's work: it ends by the
+        // budget too.
+        let step = self
+            .ctx
+            .settings
+            .timeout
+            .min(self.ctx.settings.portal_budget);
         let found = join_all(portals.iter().map(|p| {
             let (limit, hosts) = (limit.clone(), &hosts);
             async move {

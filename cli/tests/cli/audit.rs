@@ -321,3 +321,44 @@ fn a_silent_resolver_says_nothing_was_measured_and_exits_3() {
         stderr(&o)
     );
 }
+
+/// Regression (issue "Trust under hostile input", 6): `--budget 3
+/// --timeout 10` ran each portal for 10 s (the budget was raised to the
+/// timeout). A budget below the timeout is honoured, with a warning.
+#[test]
+fn a_budget_below_the_timeout_is_honoured_with_a_warning() {
+    let silent = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let resolver = silent.local_addr().unwrap().to_string();
+    let start = std::time::Instant::now();
+    let o = run(&[
+        "audit",
+        "--target",
+        "dichvucong.gov.vn",
+        "--resolver",
+        &resolver,
+        "--budget",
+        "3",
+        "--timeout",
+        "10",
+        "--no-icmpv6",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        stderr(&o).contains("warning: --budget 3 is shorter than --timeout 10"),
+        "{}",
+        stderr(&o)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let obs = &report["results"][0]["observation"];
+    // The budget and the last second of grace, never the 10 s timeout.
+    assert!(obs["duration_ms"].as_u64().unwrap() <= 4_000, "{obs}");
+    assert_eq!(obs["budget_exhausted"], true, "{obs}");
+    // The counterpart (apex/www) lookups end by the budget too: two budgets
+    // at most, with room for a loaded machine, never 10 s timeouts.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(9),
+        "{:?}",
+        start.elapsed()
+    );
+}
