@@ -605,7 +605,7 @@ proptest! {
                 let rest = e.strip_prefix(&format!("{ANCHOR}:")).unwrap_or_default();
                 prop_assert!(!rest.is_empty(), "{e}");
                 if let Some((n, _)) = rest.split_once(": ") && let Ok(n) = n.parse::<usize>() {
-                    prop_assert!(n >= 1 && n <= text.lines().count(), "line {n}: {e}");
+                    prop_assert!((1..=text.lines().count()).contains(&n), "line {n}: {e}");
                 }
             }
         }
@@ -783,7 +783,7 @@ proptest! {
         } else {
             x.intersection(&y).count() as f64 / x.union(&y).count() as f64
         };
-        prop_assert_eq!(s, exact, "{a:?} / {b:?}");
+        prop_assert_eq!(s, exact, "{:?} / {:?}", a, b);
     }
 }
 

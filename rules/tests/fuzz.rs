@@ -418,17 +418,25 @@ proptest! {
         other in any::<prop::sample::Index>(),
         value in prop::sample::select(VALUES),
     ) {
-        let mut replaced = String::new();
-        let mut lines: Vec<&str> = DEFAULT_PACK_YAML.lines().collect();
+        let mut lines: Vec<String> = DEFAULT_PACK_YAML.lines().map(str::to_owned).collect();
         let i = at.index(lines.len());
         let text = match edit {
-            0 => { lines.remove(i); lines.join("\n") }
-            1 => { lines.insert(i, lines[i]); lines.join("\n") }
-            2 => { lines.swap(i, other.index(lines.len())); lines.join("\n") }
+            0 => {
+                lines.remove(i);
+                lines.join("\n")
+            }
+            1 => {
+                let line = lines[i].clone();
+                lines.insert(i, line);
+                lines.join("\n")
+            }
+            2 => {
+                lines.swap(i, other.index(lines.len()));
+                lines.join("\n")
+            }
             3 => {
                 if let Some((key, _)) = lines[i].split_once(": ") {
-                    replaced = format!("{key}: {value}");
-                    lines[i] = &replaced;
+                    lines[i] = format!("{key}: {value}");
                 }
                 lines.join("\n")
             }

@@ -292,7 +292,11 @@ mod fuzz {
                 let end = if crlf { "\r\n" } else { "\n" };
                 let mut lines: Vec<String> = more.iter().map(|t| format!("{code}-{t}")).collect();
                 lines.push(format!("{code} {last}"));
-                let wire: String = lines.iter().map(|l| format!("{l}{end}")).collect();
+                let mut wire = String::new();
+                for l in &lines {
+                    wire.push_str(l);
+                    wire.push_str(end);
+                }
                 (lines, wire, after)
             })
     }
@@ -319,7 +323,7 @@ mod fuzz {
             bytes.extend_from_slice(&after);
             let (out, _) = read(&bytes);
             if lines.len() > MAX_LINES {
-                prop_assert_eq!(out, Err(SmtpOutcome::NoGreeting));
+                prop_assert_eq!(out, Err::<Vec<String>, _>(SmtpOutcome::NoGreeting));
             } else {
                 let want: Vec<String> = lines.iter().map(|l| l.trim_end().to_owned()).collect();
                 let got = out.map_err(|o| TestCaseError::fail(format!("{o:?} for {want:?}")))?;
