@@ -265,6 +265,11 @@ prop_compose! {
         target_stage in prop::option::of(0u8..=4),
         also_www in prop::option::of(any::<bool>()),
     ) -> GenDefaults {
+        // Each tag once: a default tag written twice is kept twice (own
+        // tags are kept once), so it would not read back the same.
+        let mut seen = std::collections::HashSet::new();
+        let mut tags = tags;
+        tags.retain(|t| seen.insert(t.clone()));
         GenDefaults { category, ports, tags, target_stage, also_www }
     }
 }
