@@ -13,7 +13,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{RData, RecordType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use v6audit_model::{
@@ -433,37 +433,41 @@ pub async fn ask_soa(
     };
     q.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     match answer {
-        Ok(msg)
-            if msg.metadata.id != wire.0 || msg.metadata.message_type != MessageType::Response =>
-        {
-            q.outcome = DnsOutcome::Error;
-            q.error = Some("the answer does not match the question".to_owned());
-        }
-        Ok(msg) => {
-            use hickory_proto::op::ResponseCode;
-            q.authoritative = msg.metadata.authoritative;
-            q.soa_serial = msg.answers.iter().find_map(|r| match &r.data {
-                RData::SOA(soa) => Some(soa.serial),
-                _ => None,
-            });
-            q.outcome = match msg.metadata.response_code {
-                ResponseCode::NoError if q.soa_serial.is_some() => DnsOutcome::Ok,
-                ResponseCode::NoError => DnsOutcome::NoData,
-                ResponseCode::NXDomain => DnsOutcome::NxDomain,
-                ResponseCode::ServFail => DnsOutcome::ServFail,
-                ResponseCode::Refused => DnsOutcome::Refused,
-                other => {
-                    q.error = Some(format!("response code {other}"));
-                    DnsOutcome::Error
-                }
-            };
-        }
+        Ok(msg) => read_soa_answer(&mut q, wire.0, &msg),
         Err((outcome, error)) => {
             q.outcome = outcome;
             q.error = Some(error);
         }
     }
     q
+}
+
+/// What a name server's answer to the SOA question `id` says: whether it
+/// answers that question at all, whether it is authoritative, the zone's
+/// serial, and the outcome its response code gives.
+fn read_soa_answer(q: &mut NsQuery, id: u16, msg: &Message) {
+    use hickory_proto::op::ResponseCode;
+    if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
+        q.outcome = DnsOutcome::Error;
+        q.error = Some("the answer does not match the question".to_owned());
+        return;
+    }
+    q.authoritative = msg.metadata.authoritative;
+    q.soa_serial = msg.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    });
+    q.outcome = match msg.metadata.response_code {
+        ResponseCode::NoError if q.soa_serial.is_some() => DnsOutcome::Ok,
+        ResponseCode::NoError => DnsOutcome::NoData,
+        ResponseCode::NXDomain => DnsOutcome::NxDomain,
+        ResponseCode::ServFail => DnsOutcome::ServFail,
+        ResponseCode::Refused => DnsOutcome::Refused,
+        other => {
+            q.error = Some(format!("response code {other}"));
+            DnsOutcome::Error
+        }
+    };
 }
 
 fn soa_query(zone: &str) -> Result<(u16, Vec<u8>), String> {
@@ -522,7 +526,25 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOu
             io(e)
         }
     })?;
-    Message::from_vec(&buf[..n]).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
+    read_answer(&buf[..n])
+}
+
+/// An answer as it came off the wire; a malformed one is an error saying why.
+fn read_answer(wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
+    Message::from_vec(wire).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
+}
+
+/// One answer over TCP: a two-byte length, then that many bytes (RFC 1035,
+/// 4.2.2). At most 65,535 bytes: the two-byte length bounds the read.
+async fn read_framed<R: AsyncRead + Unpin>(
+    stream: &mut R,
+) -> Result<Message, (DnsOutcome, String)> {
+    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
+    let mut len_buf = [0u8; 2];
+    stream.read_exact(&mut len_buf).await.map_err(io)?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
+    stream.read_exact(&mut buf).await.map_err(io)?;
+    read_answer(&buf)
 }
 
 async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
@@ -534,10 +556,209 @@ async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOu
     framed.extend_from_slice(&len.to_be_bytes());
     framed.extend_from_slice(wire);
     stream.write_all(&framed).await.map_err(io)?;
-    let mut len_buf = [0u8; 2];
-    stream.read_exact(&mut len_buf).await.map_err(io)?;
-    // At most 65,535 bytes: the two-byte length bounds the read.
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
-    stream.read_exact(&mut buf).await.map_err(io)?;
-    Message::from_vec(&buf).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
+    read_framed(&mut stream).await
+}
+
+/// Fuzzing the answers name servers send the agent directly (proptest,
+/// stable toolchain): any bytes as a UDP or TCP answer, and answers built
+/// from their parts, then mutated. Decoding is hickory's; what the agent
+/// makes of an answer (its framing, whether it answers the question, the
+/// serial, the outcome) is checked here. Long run:
+/// `PROPTEST_CASES=200000 cargo test --release -p v6audit-agent --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    use hickory_proto::op::ResponseCode;
+    use hickory_proto::rr::Record;
+    use hickory_proto::rr::rdata::{A, SOA};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Cases per target: `PROPTEST_CASES` when it is set, else `default`.
+    fn config(default: u32) -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = default;
+        }
+        config
+    }
+
+    fn query() -> NsQuery {
+        NsQuery {
+            family: Family::V6,
+            addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+            port: 53,
+            transport: DnsTransport::Udp,
+            outcome: DnsOutcome::NotAsked,
+            authoritative: false,
+            soa_serial: None,
+            error: None,
+            ms: 0,
+        }
+    }
+
+    fn framed(bytes: &[u8]) -> Result<Message, (DnsOutcome, String)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut reader = bytes;
+        rt.block_on(read_framed(&mut reader))
+    }
+
+    /// What any answer read promises.
+    fn check(q: &NsQuery, id: u16, msg: &Message) -> Result<(), TestCaseError> {
+        if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
+            prop_assert_eq!(q.outcome, DnsOutcome::Error);
+            prop_assert!(!q.authoritative && q.soa_serial.is_none());
+        }
+        if q.outcome == DnsOutcome::Ok {
+            prop_assert!(q.soa_serial.is_some());
+        }
+        prop_assert_eq!(q.outcome == DnsOutcome::Error, q.error.is_some(), "{:?}", q);
+        Ok(())
+    }
+
+    #[derive(Debug, Clone)]
+    enum Answer {
+        Soa(u32),
+        A(u32),
+    }
+
+    prop_compose! {
+        /// An answer to the SOA question: header flags, a response code,
+        /// SOA and A records in the answer, maybe an SOA in the authority
+        /// section (which is not the zone's serial as an answer).
+        fn answer()(
+            id in any::<u16>(),
+            response in prop::bool::weighted(0.9),
+            aa in any::<bool>(),
+            tc in any::<bool>(),
+            rcode in prop_oneof![Just(0u16), Just(3u16), 0u16..16],
+            answers in prop::collection::vec(
+                prop_oneof![any::<u32>().prop_map(Answer::Soa), any::<u32>().prop_map(Answer::A)],
+                0..4,
+            ),
+            authority in prop::option::of(any::<u32>()),
+        ) -> (Message, u16) {
+            let zone = fqdn("example.gov.vn").unwrap();
+            let kind = if response { MessageType::Response } else { MessageType::Query };
+            let mut msg = Message::new(id, kind, OpCode::Query);
+            msg.metadata.authoritative = aa;
+            msg.metadata.truncation = tc;
+            msg.metadata.response_code = ResponseCode::from(rcode);
+            msg.add_query(Query::query(zone.clone(), RecordType::SOA));
+            let soa = |serial| {
+                Record::from_rdata(
+                    zone.clone(),
+                    3600,
+                    RData::SOA(SOA::new(zone.clone(), zone.clone(), serial, 3600, 600, 86_400, 60)),
+                )
+            };
+            for a in &answers {
+                msg.answers.push(match a {
+                    Answer::Soa(serial) => soa(*serial),
+                    Answer::A(bits) => {
+                        Record::from_rdata(zone.clone(), 60, RData::A(A(Ipv4Addr::from(*bits))))
+                    }
+                });
+            }
+            if let Some(serial) = authority {
+                msg.authorities.push(soa(serial));
+            }
+            (msg, rcode)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any bytes as a UDP answer and as a TCP stream: never a panic,
+        /// and what decodes is read consistently.
+        #[test]
+        fn dns_answer_survives_arbitrary_bytes(
+            bytes in prop::collection::vec(any::<u8>(), 0..4096),
+            id in any::<u16>(),
+        ) {
+            let start = Instant::now();
+            if let Ok(msg) = read_answer(&bytes) {
+                let mut q = query();
+                read_soa_answer(&mut q, id, &msg);
+                check(&q, id, &msg)?;
+            }
+            if let Ok(msg) = framed(&bytes) {
+                let mut q = query();
+                read_soa_answer(&mut q, id, &msg);
+                check(&q, id, &msg)?;
+            }
+            prop_assert!(start.elapsed() < Duration::from_secs(1));
+        }
+
+        /// An answer built from its parts reads back through the wire, over
+        /// UDP and framed for TCP, as what it says: the question it answers,
+        /// the AA bit, the first SOA of the answer section, the outcome of
+        /// its response code. Then, mutated (a byte changed, the message
+        /// cut, the TCP length wrong), it is still read without a panic.
+        #[test]
+        fn dns_answer_round_trips_and_survives_mutation(
+            (msg, rcode) in answer(),
+            asked_other in prop::bool::weighted(0.1),
+            flip in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+            length in any::<u16>(),
+        ) {
+            let wire = msg.to_vec().unwrap();
+            let asked = if asked_other { msg.metadata.id.wrapping_add(1) } else { msg.metadata.id };
+            let read = read_answer(&wire).map_err(|e| TestCaseError::fail(e.1))?;
+            let mut tcp = (wire.len() as u16).to_be_bytes().to_vec();
+            tcp.extend_from_slice(&wire);
+            tcp.extend_from_slice(b"trailing bytes are not read");
+            prop_assert_eq!(framed(&tcp).map_err(|e| TestCaseError::fail(e.1))?, read.clone());
+
+            let mut q = query();
+            read_soa_answer(&mut q, asked, &read);
+            check(&q, asked, &read)?;
+            let matches = !asked_other && msg.metadata.message_type == MessageType::Response;
+            if matches {
+                let serial = msg.answers.iter().find_map(|r| match &r.data {
+                    RData::SOA(soa) => Some(soa.serial),
+                    _ => None,
+                });
+                prop_assert_eq!(q.authoritative, msg.metadata.authoritative);
+                prop_assert_eq!(q.soa_serial, serial);
+                let want = match rcode {
+                    0 if serial.is_some() => DnsOutcome::Ok,
+                    0 => DnsOutcome::NoData,
+                    2 => DnsOutcome::ServFail,
+                    3 => DnsOutcome::NxDomain,
+                    5 => DnsOutcome::Refused,
+                    _ => DnsOutcome::Error,
+                };
+                prop_assert_eq!(q.outcome, want);
+            } else {
+                prop_assert_eq!(q.error.as_deref(), Some("the answer does not match the question"));
+            }
+
+            let mut mutated = wire.clone();
+            for (at, byte) in &flip {
+                let i = at.index(mutated.len());
+                mutated[i] = *byte;
+            }
+            mutated.truncate(cut.index(mutated.len() + 1));
+            if let Ok(m) = read_answer(&mutated) {
+                let mut q = query();
+                read_soa_answer(&mut q, asked, &m);
+                check(&q, asked, &m)?;
+            }
+            let mut tcp = length.to_be_bytes().to_vec();
+            tcp.extend_from_slice(&mutated);
+            if let Ok(m) = framed(&tcp) {
+                let mut q = query();
+                read_soa_answer(&mut q, asked, &m);
+                check(&q, asked, &m)?;
+            }
+        }
+    }
 }

@@ -71,6 +71,25 @@ async fn reply<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+/// The host a greeting names (`220 mail.example.gov.vn ESMTP`): lower
+/// case, without a final dot; None when it names none.
+fn greeting_host(first: &str) -> Option<String> {
+    first
+        .get(4..)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+}
+
+/// Whether an EHLO answer offers STARTTLS (RFC 3207): a line whose
+/// keyword, after the code and its separator, is `STARTTLS`.
+fn offers_starttls(ehlo: &[String]) -> bool {
+    ehlo.iter().any(|l| {
+        l.get(4..)
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("STARTTLS"))
+    })
+}
+
 async fn session(
     ctx: &Context,
     host: String,
@@ -146,11 +165,7 @@ async fn converse(
             ),
         ));
     }
-    probe.banner_host = first
-        .get(4..)
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        .filter(|h| !h.is_empty());
+    probe.banner_host = greeting_host(&first);
     // Without a name of our own, the address literal (RFC 5321, 4.1.3).
     let me = match local.map(|l| l.ip()) {
         Some(IpAddr::V6(a)) => format!("[IPv6:{a}]"),
@@ -183,10 +198,7 @@ async fn converse(
             ),
         ));
     }
-    probe.starttls = ehlo.iter().any(|l| {
-        l.get(4..)
-            .is_some_and(|k| k.trim().eq_ignore_ascii_case("STARTTLS"))
-    });
+    probe.starttls = offers_starttls(&ehlo);
     let _ = tokio::time::timeout_at(by, write.write_all(b"QUIT\r\n")).await;
     Ok(())
 }
@@ -206,5 +218,161 @@ mod tests {
         let endless = "250-x\r\n".repeat(100);
         let mut r = BufReader::new(endless.as_bytes());
         assert!(reply(&mut r, by).await.is_err());
+    }
+}
+
+/// Fuzzing what a mail server sends (proptest, stable toolchain): any bytes
+/// as a reply, and replies built from their grammar. The reader returns
+/// within its bounds, and a well-formed reply reads back line for line.
+/// Long run: `PROPTEST_CASES=200000 cargo test --release -p v6audit-agent --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Cases per target: `PROPTEST_CASES` when it is set, else `default`.
+    fn config(default: u32) -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = default;
+        }
+        config
+    }
+
+    /// Reads one reply from `bytes`; how long it took.
+    fn read(bytes: &[u8]) -> (Result<Vec<String>, SmtpOutcome>, Duration) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut reader = BufReader::new(bytes);
+            let by = tokio::time::Instant::now() + Duration::from_secs(5);
+            let start = Instant::now();
+            let out = reply(&mut reader, by).await;
+            (out, start.elapsed())
+        })
+    }
+
+    /// What a reply read promises: within the bounds, and ending at the
+    /// line whose code is followed by a space (or that is too short to say).
+    fn check(lines: &[String]) -> Result<(), TestCaseError> {
+        prop_assert!(!lines.is_empty() && lines.len() <= MAX_LINES);
+        let bytes: usize = lines.iter().map(String::len).sum();
+        prop_assert!(bytes as u64 <= MAX_REPLY, "{bytes} bytes read");
+        let (last, rest) = lines.split_last().unwrap();
+        prop_assert!(
+            last.as_bytes().get(3).is_none_or(|b| *b == b' '),
+            "{last:?}"
+        );
+        for l in rest {
+            prop_assert!(l.as_bytes().get(3).is_some_and(|b| *b != b' '), "{l:?}");
+        }
+        for l in lines {
+            prop_assert!(!l.contains('\n') && l.trim_end() == l, "{l:?}");
+        }
+        Ok(())
+    }
+
+    /// A code, continuation lines and a last line, each ended by CRLF or
+    /// LF; then whatever follows the reply on the wire.
+    fn grammar_reply() -> impl Strategy<Value = (Vec<String>, String, Vec<u8>)> {
+        (
+            prop_oneof![
+                prop::sample::select(vec!["220", "250", "421", "554"]).prop_map(str::to_owned),
+                "[0-9]{3}",
+            ],
+            prop::collection::vec("[ -~]{0,60}", 0..40),
+            "[ -~]{0,60}",
+            any::<bool>(),
+            prop::collection::vec(any::<u8>(), 0..64),
+        )
+            .prop_map(|(code, more, last, crlf, after)| {
+                let end = if crlf { "\r\n" } else { "\n" };
+                let mut lines: Vec<String> = more.iter().map(|t| format!("{code}-{t}")).collect();
+                lines.push(format!("{code} {last}"));
+                let mut wire = String::new();
+                for l in &lines {
+                    wire.push_str(l);
+                    wire.push_str(end);
+                }
+                (lines, wire, after)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any bytes at all (up to 8 KiB, twice what a reply may hold).
+        #[test]
+        fn smtp_reply_survives_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..8192)) {
+            let (out, took) = read(&bytes);
+            prop_assert!(took < Duration::from_secs(1), "{took:?}");
+            if let Ok(lines) = out {
+                check(&lines)?;
+            }
+        }
+
+        /// A reply from the grammar reads back line for line (without the
+        /// line ends and trailing blanks), and nothing after it is taken;
+        /// one with more lines than the agent reads is refused.
+        #[test]
+        fn smtp_reply_round_trips((lines, wire, after) in grammar_reply()) {
+            let mut bytes = wire.into_bytes();
+            bytes.extend_from_slice(&after);
+            let (out, _) = read(&bytes);
+            if lines.len() > MAX_LINES {
+                prop_assert_eq!(out, Err::<Vec<String>, _>(SmtpOutcome::NoGreeting));
+            } else {
+                let want: Vec<String> = lines.iter().map(|l| l.trim_end().to_owned()).collect();
+                let got = out.map_err(|o| TestCaseError::fail(format!("{o:?} for {want:?}")))?;
+                check(&got)?;
+                prop_assert_eq!(got, want);
+            }
+        }
+
+        /// The greeting's host: whatever the line, a name without blanks,
+        /// in lower case, without a final dot; a greeting naming a host
+        /// gives that host.
+        #[test]
+        fn smtp_greeting_host(
+            line in "\\PC{0,80}",
+            labels in prop::collection::vec("[A-Za-z0-9-]{1,12}", 1..5),
+            dot in any::<bool>(),
+            code in prop::sample::select(vec!["220 ", "220-"]),
+            rest in "( [ -~]{0,30})?",
+        ) {
+            if let Some(h) = greeting_host(&line) {
+                prop_assert!(!h.is_empty() && !h.ends_with('.') && h == h.to_ascii_lowercase(), "{h:?}");
+                prop_assert!(!h.chars().any(char::is_whitespace), "{h:?}");
+            }
+            let host = labels.join(".");
+            let greeting = format!("{code}{host}{}{rest}", if dot { "." } else { "" });
+            prop_assert_eq!(greeting_host(&greeting), Some(host.to_ascii_lowercase()));
+        }
+
+        /// STARTTLS is offered exactly when a line's keyword is STARTTLS,
+        /// in any case, on a continuation or the last line.
+        #[test]
+        fn smtp_starttls_is_found_as_a_keyword(
+            keywords in prop::collection::vec(
+                prop::sample::select(vec![
+                    "SIZE 10240000", "PIPELINING", "8BITMIME", "starttls", "STARTTLS", "StartTLS",
+                    "STARTTLSX", "X-STARTTLS", "STARTTLS now", "AUTH PLAIN", "",
+                ]),
+                0..8,
+            ),
+        ) {
+            let mut lines = vec!["250-mail.example.gov.vn".to_owned()];
+            for (i, k) in keywords.iter().enumerate() {
+                let sep = if i + 1 == keywords.len() { ' ' } else { '-' };
+                lines.push(format!("250{sep}{k}"));
+            }
+            let want = keywords.iter().any(|k| k.eq_ignore_ascii_case("STARTTLS"));
+            prop_assert_eq!(offers_starttls(&lines), want);
+        }
     }
 }
