@@ -129,4 +129,9 @@ fi
 # The 1,000-portal test opens many sockets at once.
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# The fuzz targets (proptest, `--test fuzz` in each crate) run a short,
+# repeatable round here: a fixed seed, the default case counts. The long run
+# with fresh seeds is in the README's Tests section.
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261202}"
+
 cargo test --workspace --locked --no-fail-fast "$@"

@@ -431,7 +431,7 @@ proptest! {
                 lines.join("\n")
             }
             2 => {
-                lines.swap(i, other.index(lines.len()));
+                { let j = other.index(lines.len()); lines.swap(i, j); }
                 lines.join("\n")
             }
             3 => {

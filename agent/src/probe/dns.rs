@@ -648,7 +648,7 @@ mod fuzz {
             let mut msg = Message::new(id, kind, OpCode::Query);
             msg.metadata.authoritative = aa;
             msg.metadata.truncation = tc;
-            msg.metadata.response_code = ResponseCode::from(rcode);
+            msg.metadata.response_code = <ResponseCode as From<u16>>::from(rcode);
             msg.add_query(Query::query(zone.clone(), RecordType::SOA));
             let soa = |serial| {
                 Record::from_rdata(
