@@ -17,8 +17,14 @@ delivers once and exits, for a systemd timer (the Debian package's
 v6audit-agent.timer). Every key of agent.yaml is documented in
 packaging/agent.yaml (/etc/v6audit/agent.yaml when installed).")]
 pub struct AgentArgs {
-    /// The agent's configuration.
-    #[arg(long, value_name = "FILE", env = "V6AUDIT_AGENT_CONFIG")]
+    /// The agent's configuration (or the environment variable
+    /// V6AUDIT_AGENT_CONFIG).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "V6AUDIT_AGENT_CONFIG",
+        hide_env = true
+    )]
     pub config: PathBuf,
     /// Stop after this many audits, once the spool is empty (for tests and one-off runs).
     #[arg(long, value_name = "N", conflicts_with = "once")]

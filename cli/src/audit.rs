@@ -264,7 +264,7 @@ pub fn progress(total: usize, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} portals · {per_sec} · eta {eta} {msg}",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} portals · {per_sec:1} · eta {eta} · {msg}",
     ) {
         bar.set_style(style);
     }

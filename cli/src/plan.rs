@@ -46,6 +46,8 @@ pub struct PlanArgs {
     /// The stage portals should reach, unless they set their own target_stage.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=4))]
     pub min_stage: u8,
+    /// The plan as Markdown (to read or print), CSV (a spreadsheet of
+    /// steps) or JSON (for scripts).
     #[arg(long, short = 'f', value_enum, default_value = "markdown")]
     pub format: PlanFormat,
     /// Group the plan's portals under their agency (Markdown).

@@ -19,7 +19,7 @@ No colour when NO_COLOR is set.")]
 pub struct TuiArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
-    /// Where `e` writes exports (default: the current directory).
+    /// Where `e` writes exports.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub export_dir: PathBuf,
 }

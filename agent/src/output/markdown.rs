@@ -51,7 +51,10 @@ pub fn render(report: &Report, lang: Lang) -> String {
             stage_cell(r)
         ));
         for (rule, _, _) in KEY_RULES {
-            out.push_str(&format!(" {} |", status_cell(r.verdict.status(rule))));
+            out.push_str(&format!(
+                " {} |",
+                status_cell(super::key_status(&r.verdict, rule))
+            ));
         }
         out.push_str(&format!(" {} |\n", r.verdict.score));
     }

@@ -98,6 +98,27 @@ pub const KEY_RULES: [(&str, &str, &str); 5] = [
     ("web.parity", "parity", "tương đồng"),
 ];
 
+/// The status a summary column shows: its rule's, except that the TLS
+/// column also carries the certificate's verdict (a handshake that
+/// succeeds with an expired or wrong-name certificate is not "ok").
+pub fn key_status(verdict: &v6audit_model::Verdict, rule: &str) -> Option<Status> {
+    let own = verdict.status(rule);
+    if rule != "tls.v6-handshake" {
+        return own;
+    }
+    let rank = |s: Status| match s {
+        Status::Fail => 4,
+        Status::Error => 3,
+        Status::Warn => 2,
+        Status::Pass | Status::Info => 1,
+        Status::Skip => 0,
+    };
+    match (own, verdict.status("tls.v6-cert")) {
+        (Some(h), Some(c)) if h == Status::Pass && rank(c) > rank(h) => Some(c),
+        (own, _) => own,
+    }
+}
+
 /// A short cell for a rule status.
 pub fn status_cell(status: Option<Status>) -> &'static str {
     match status {
@@ -163,8 +184,9 @@ pub fn summary_line(report: &Report, lang: Lang) -> String {
     match lang {
         Lang::En => {
             let mut line = format!(
-                "{} portals: {} · mean score {} · {secs:.1} s",
+                "{} {}: {} · mean score {} · {secs:.1} s",
                 s.portals,
+                if s.portals == 1 { "portal" } else { "portals" },
                 stages.join(", "),
                 s.mean_score
             );

@@ -105,7 +105,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
             paint(stage_style(v.stage), &pad(&stage_cell(r), stage_w))
         );
         for ((rule, _, _), w) in KEY_RULES.iter().zip(&col_w) {
-            let status = v.status(rule);
+            let status = super::key_status(v, rule);
             line.push_str("  ");
             line.push_str(&paint(status_style(status), &pad(status_cell(status), *w)));
         }

@@ -284,7 +284,7 @@ fn draw_table(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
                         stage_style(app, v.stage),
                     )));
                     for (rule, _, _) in KEY_RULES {
-                        let s = v.status(rule);
+                        let s = crate::output::key_status(v, rule);
                         cells.push(Cell::from(Span::styled(
                             status_cell(s),
                             status_style(app, s),
