@@ -52,10 +52,10 @@ pub enum Scenario {
     /// Dual-stack done right, in a signed zone whose parent's DS names
     /// another key: DNSSEC-validating resolvers refuse it.
     DnssecBrokenDs,
-    /// Dual-stack done right, on a path that loses now and then: the first
-    /// TLS handshake over IPv6 of each visit (none in the 2 s before) is cut
-    /// after the ClientHello, so an agent's first try fails and its second,
-    /// 250 ms later, succeeds.
+    /// Dual-stack done right, on a path that loses now and then: the odd TLS
+    /// handshakes over IPv6 of each visit (a visit ends after 10 s without
+    /// one) are cut after the ClientHello, so an agent's first try fails and
+    /// its second succeeds.
     FlakyV6,
 }
 

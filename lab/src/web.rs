@@ -42,10 +42,12 @@ pub struct Site {
     pub name: String,
     /// The TLS port, for redirects from plain HTTP.
     pub tls_port: u16,
-    /// When this site last began a TLS handshake over IPv6, in ms since the
-    /// lab started (0: never): `flaky-v6` cuts the first handshake of each
-    /// visit (none in the 2 s before it) and serves the agent's second try.
-    pub v6_handshakes: Arc<std::sync::atomic::AtomicU64>,
+    /// TLS handshakes over IPv6 with this site in the current visit, and
+    /// when the last one began (ms since the lab started): `flaky-v6` cuts
+    /// the odd ones of a visit (the first, the third...), so an agent's
+    /// first try fails and its second succeeds however slow the machine; a
+    /// visit ends after 10 s without a handshake.
+    pub v6_handshakes: Arc<std::sync::Mutex<(u32, u64)>>,
 }
 
 impl Site {
@@ -155,14 +157,19 @@ async fn handle(stream: TcpStream, mode: Mode, family: Family, sites: Arc<Sites>
     }
 }
 
-/// Whether a handshake now is the first of a visit: none began in the 2 s
-/// before it. Records it either way.
-fn first_of_a_visit(last: &std::sync::atomic::AtomicU64, started: std::time::Instant) -> bool {
-    let now = u64::try_from(started.elapsed().as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1);
-    let before = last.swap(now, std::sync::atomic::Ordering::Relaxed);
-    before == 0 || now.saturating_sub(before) > 2_000
+/// Whether a handshake now is an odd one of its visit (the first, the
+/// third...), a visit ending after 10 s without a handshake. Counts it.
+fn first_of_a_visit(seen: &std::sync::Mutex<(u32, u64)>, started: std::time::Instant) -> bool {
+    let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+    let (count, last) = *seen;
+    let count = if count > 0 && now.saturating_sub(last) > 10_000 {
+        0
+    } else {
+        count
+    };
+    *seen = (count + 1, now);
+    count % 2 == 0
 }
 
 /// The request line's path and the Host header, once the head has arrived.

@@ -140,25 +140,12 @@ pub async fn endpoint(
     spec: PortSpec,
     portal_deadline: tokio::time::Instant,
 ) -> (Endpoint, Option<http::Fetched>) {
-    if let Some(why) = not_contacted(ip, family) {
-        let endpoint = Endpoint {
-            family,
-            addr: ip,
-            port: spec.port,
-            tls_port: spec.tls,
-            tcp: TcpProbe {
-                outcome: TcpOutcome::NotContacted,
-                ms: 0,
-                error: Some(why),
-            },
-            tls: None,
-            http: None,
-            failed_attempts: Vec::new(),
-        };
-        return (endpoint, None);
-    }
+    // Its family on the wire, then the pack's contact policy: an address
+    // that fails either is recorded, never connected to.
     let internal = portal.category == v6audit_model::Category::Internal;
-    if let Some(why) = ctx.settings.contact.refuses(ip, internal) {
+    if let Some(why) =
+        not_contacted(ip, family).or_else(|| ctx.settings.contact.refuses(ip, internal))
+    {
         let endpoint = Endpoint {
             family,
             addr: ip,
