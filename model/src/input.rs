@@ -172,49 +172,6 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `O_NONBLOCK` for `open(2)`: opening a FIFO then returns at once instead of
-/// waiting for a writer (on a regular file the flag changes nothing). Linux
-/// uses 0o4000 except on MIPS and SPARC; the BSDs and macOS use 4. Elsewhere
-/// no flag is set, and the check of the path before it is opened is what
-/// keeps a FIFO from being opened.
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    not(any(
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "sparc",
-        target_arch = "sparc64"
-    ))
-))]
-const O_NONBLOCK: i32 = 0o4000;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
-const O_NONBLOCK: i32 = 0x0004;
-#[cfg(not(any(
-    all(
-        any(target_os = "linux", target_os = "android"),
-        not(any(
-            target_arch = "mips",
-            target_arch = "mips64",
-            target_arch = "sparc",
-            target_arch = "sparc64"
-        ))
-    ),
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-)))]
-const O_NONBLOCK: i32 = 0;
-
 /// What a file that is not a regular file is, for the error; None for a
 /// regular file.
 fn not_regular(t: &FileType) -> Option<&'static str> {
@@ -246,13 +203,14 @@ fn not_regular(t: &FileType) -> Option<&'static str> {
 fn open(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
+    // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
+    // writer (on a regular file the flag changes nothing). libc has the
+    // value for each platform.
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(O_NONBLOCK);
+        options.custom_flags(libc::O_NONBLOCK);
     }
-    #[cfg(not(unix))]
-    let _ = O_NONBLOCK;
     options.open(path)
 }
 

@@ -642,11 +642,9 @@ fn web_v6_reachable(obs: &Observation) -> Outcome {
         return out(Status::Error, "not_tried", vec![]);
     }
     let ports: BTreeSet<u16> = eps.iter().map(|e| e.port).collect();
-    let not_probed: Vec<&IpAddr> = obs
-        .not_probed
-        .iter()
-        .filter(|a| Family::of(a) == Family::V6 || obs.dns.aaaa.addrs.contains(a))
-        .collect();
+    // The AAAA's addresses not probed: every one of them is an IPv6 address
+    // (a mapped one included), every A's an IPv4 one.
+    let not_probed: Vec<&IpAddr> = obs.not_probed.iter().filter(|a| a.is_ipv6()).collect();
     let (retried, attempts) = retries(&eps, |a| a.tcp.outcome != TcpOutcome::Connected);
     if !retried.is_empty() {
         return out(
