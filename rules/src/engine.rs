@@ -808,15 +808,7 @@ fn web_v6_http(obs: &Observation) -> Outcome {
         ),
         // No address on the URL's port could be tried (the agent's budget or
         // sockets): unknown, not a portal that does not answer.
-        FetchOutcome::Failed
-            if fetch.hops.is_empty()
-                && v6_endpoints(obs).any(|e| e.port == url_port_of(obs))
-                && v6_endpoints(obs)
-                    .filter(|e| e.port == url_port_of(obs))
-                    .all(|e| {
-                        matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError)
-                    }) =>
-        {
+        FetchOutcome::Failed if fetch.hops.is_empty() && none_tried(&v6_on_url_port(obs)) => {
             out(Status::Error, "not_tried", vec![])
         }
         FetchOutcome::Failed => out(
@@ -831,13 +823,10 @@ fn web_v6_http(obs: &Observation) -> Outcome {
 /// the first exchange on the URL's port (over its endpoint's connection)
 /// and each later hop of the chain.
 fn http_retries(obs: &Observation, fetch: &HttpFetch) -> Option<Vec<(&'static str, String)>> {
-    let url_port = url::Url::parse(&obs.url)
-        .ok()
-        .and_then(|u| u.port_or_known_default());
     // Only addresses that did answer in the end: one that never did is not
     // a lost packet.
-    let eps: Vec<_> = v6_endpoints(obs)
-        .filter(|e| Some(e.port) == url_port)
+    let eps: Vec<_> = v6_on_url_port(obs)
+        .into_iter()
         .filter(|e| {
             e.http
                 .as_ref()
@@ -868,12 +857,23 @@ fn http_retries(obs: &Observation, fetch: &HttpFetch) -> Option<Vec<(&'static st
     })
 }
 
-/// The port of the portal's URL.
-fn url_port_of(obs: &Observation) -> u16 {
-    url::Url::parse(&obs.url)
+/// The IPv6 endpoints on the port of the portal's URL: those its page is
+/// fetched from.
+fn v6_on_url_port(obs: &Observation) -> Vec<&Endpoint> {
+    let url_port = url::Url::parse(&obs.url)
         .ok()
-        .and_then(|u| u.port_or_known_default())
-        .unwrap_or(443)
+        .and_then(|u| u.port_or_known_default());
+    v6_endpoints(obs)
+        .filter(|e| Some(e.port) == url_port)
+        .collect()
+}
+
+/// Endpoints of which none could be tried (the agent's budget or sockets).
+fn none_tried(eps: &[&Endpoint]) -> bool {
+    !eps.is_empty()
+        && eps
+            .iter()
+            .all(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
 }
 
 fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
@@ -1077,10 +1077,7 @@ fn tls_v6_handshake(obs: &Observation) -> Outcome {
         .iter()
         .filter(|e| e.tcp.outcome == TcpOutcome::Connected)
         .collect();
-    if eps
-        .iter()
-        .all(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
-    {
+    if none_tried(&eps) {
         return out(Status::Error, "not_tried", vec![]);
     }
     if connected.is_empty()
