@@ -1,0 +1,596 @@
+//! The `web.*` rules: the IPv6 endpoints, HTTP over IPv6, parity between the
+//! families, redirects and sub-resources; with the endpoint helpers the TLS
+//! rules share.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use v6audit_model::{
+    DnsOutcome, Endpoint, EndpointAttempt, Family, FetchOutcome, HttpExchange, HttpFetch,
+    HttpOutcome, Observation, Status, SubresourceHost, TcpOutcome, TlsOutcome,
+};
+
+use super::{Outcome, endpoint_label, has_aaaa, host_vars, join, no_aaaa, out};
+use crate::pack::Params;
+
+pub(super) fn v6_endpoints(obs: &Observation) -> impl Iterator<Item = &Endpoint> {
+    obs.endpoints.iter().filter(|e| e.family == Family::V6)
+}
+
+pub(super) fn tcp_reason(e: &Endpoint) -> &'static str {
+    match e.tcp.outcome {
+        TcpOutcome::Connected => "connected",
+        TcpOutcome::Refused => "refused",
+        TcpOutcome::Timeout => "timeout",
+        TcpOutcome::Unreachable => "unreachable",
+        TcpOutcome::NoRoute => "no route",
+        TcpOutcome::NoVantage => "no IPv6 at this vantage",
+        TcpOutcome::Error => "error",
+        TcpOutcome::NotTried => "not tried",
+        TcpOutcome::LocalError => "agent out of sockets",
+        TcpOutcome::NotContacted => "not contacted",
+    }
+}
+
+/// The earlier tries of `eps` that failed at the step `at` picks, each as
+/// "endpoint: how it failed", and the number of tries in all: what a
+/// `retried` outcome says when a second try succeeded.
+pub(super) fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (Vec<String>, usize) {
+    let attempts = eps.iter().map(|e| e.attempts()).sum();
+    let failed = eps
+        .iter()
+        .flat_map(|e| {
+            e.failed_attempts
+                .iter()
+                .filter(move |a| at(a))
+                .map(move |a| format!("{} ({})", endpoint_label(e), a.failure()))
+        })
+        .collect();
+    (failed, attempts)
+}
+
+pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return no_aaaa(obs);
+    }
+    let eps: Vec<_> = v6_endpoints(obs).collect();
+    if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    let failed: Vec<_> = eps
+        .iter()
+        .filter(|e| {
+            !matches!(
+                e.tcp.outcome,
+                TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError
+            )
+        })
+        .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
+        .collect();
+    let not_contacted: Vec<_> = eps
+        .iter()
+        .filter(|e| e.tcp.outcome == TcpOutcome::NotContacted)
+        .collect();
+    if !not_contacted.is_empty() && not_contacted.len() == failed.len() {
+        // Nothing was refused or lost: the addresses themselves are unusable.
+        let why: BTreeSet<&str> = not_contacted
+            .iter()
+            .filter_map(|e| e.tcp.error.as_deref())
+            .collect();
+        return out(
+            Status::Fail,
+            "not_contacted",
+            vec![
+                (
+                    "failed",
+                    join(not_contacted.iter().map(|e| endpoint_label(e))),
+                ),
+                ("count", not_contacted.len().to_string()),
+                ("total", eps.len().to_string()),
+                ("reason", why.into_iter().collect::<Vec<_>>().join("; ")),
+            ],
+        );
+    }
+    if !failed.is_empty() {
+        return out(
+            Status::Fail,
+            "unreachable",
+            vec![
+                ("failed", failed.join(", ")),
+                ("count", failed.len().to_string()),
+                ("total", eps.len().to_string()),
+            ],
+        );
+    }
+    if eps
+        .iter()
+        .any(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+    {
+        return out(Status::Error, "not_tried", vec![]);
+    }
+    let ports: BTreeSet<u16> = eps.iter().map(|e| e.port).collect();
+    // The AAAA's addresses not probed: every one of them is an IPv6 address
+    // (a mapped one included), every A's an IPv4 one.
+    let not_probed: Vec<&IpAddr> = obs.not_probed.iter().filter(|a| a.is_ipv6()).collect();
+    let (retried, attempts) = retries(&eps, |a| a.tcp.outcome != TcpOutcome::Connected);
+    if !retried.is_empty() {
+        return out(
+            Status::Warn,
+            "retried",
+            vec![
+                ("total", eps.len().to_string()),
+                ("ports", join(ports)),
+                ("count", retried.len().to_string()),
+                ("attempts", attempts.to_string()),
+                ("failed", retried.join(", ")),
+            ],
+        );
+    }
+    if !not_probed.is_empty() {
+        // Said, never silently dropped: the sample held, the rest is unknown.
+        let addrs: BTreeSet<IpAddr> = eps.iter().map(|e| e.addr).collect();
+        return out(
+            Status::Pass,
+            "all_capped",
+            vec![
+                ("count", eps.len().to_string()),
+                ("ports", join(ports)),
+                ("probed", addrs.len().to_string()),
+                ("skipped", not_probed.len().to_string()),
+                ("not_probed", join(not_probed.iter().take(8))),
+            ],
+        );
+    }
+    out(
+        Status::Pass,
+        "all",
+        vec![("count", eps.len().to_string()), ("ports", join(ports))],
+    )
+}
+
+/// Why an exchange gave no usable response, in a few words.
+pub fn exchange_reason(x: &HttpExchange) -> String {
+    let what = match x.outcome {
+        HttpOutcome::Ok => "ok",
+        HttpOutcome::Timeout => "no response within the timeout",
+        HttpOutcome::BodyTimeout => "the body did not finish within the timeout",
+        HttpOutcome::HeadersTooLarge => "response headers larger than the cap",
+        HttpOutcome::Protocol => "not valid HTTP",
+        HttpOutcome::Closed => "connection closed before a response",
+        HttpOutcome::NotSent => "not sent",
+        HttpOutcome::Error => "error",
+    };
+    match &x.error {
+        Some(e) if !e.is_empty() => format!("{what}: {e}"),
+        _ => what.to_owned(),
+    }
+}
+
+pub(super) fn fetch_failure_reason(fetch: &HttpFetch) -> String {
+    match fetch.last() {
+        Some(hop) if hop.exchange.outcome != HttpOutcome::Ok => exchange_reason(&hop.exchange),
+        _ => fetch.error.clone().unwrap_or_else(|| "failed".to_owned()),
+    }
+}
+
+pub(super) fn host_of_url(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// The first hop whose next host has no AAAA: where the chain leaves IPv6.
+pub(super) fn left_at(fetch: &HttpFetch) -> Option<String> {
+    fetch
+        .hops
+        .iter()
+        .find(|h| h.next_host_has_aaaa == Some(false))
+        .and_then(|h| {
+            h.exchange
+                .redirect_location()
+                .map(|loc| resolve_location(&h.url, loc))
+        })
+        .map(|u| host_of_url(&u))
+}
+
+/// The hosts a redirect chain sends visitors to that have no AAAA.
+pub fn hosts_leaving_ipv6(fetch: &HttpFetch) -> BTreeSet<String> {
+    fetch
+        .hops
+        .iter()
+        .filter(|h| h.next_host_has_aaaa == Some(false))
+        .filter_map(|h| {
+            h.exchange
+                .redirect_location()
+                .map(|l| host_of_url(&resolve_location(&h.url, l)))
+        })
+        .collect()
+}
+
+pub(super) fn resolve_location(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .and_then(|b| b.join(location))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| location.to_owned())
+}
+
+pub(super) fn v6_http(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return no_aaaa(obs);
+    }
+    let Some(fetch) = &obs.http.ipv6 else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    let last_url = fetch
+        .last()
+        .map_or_else(|| obs.url.clone(), |h| h.url.clone());
+    match fetch.outcome {
+        FetchOutcome::NoVantage => out(Status::Error, "no_vantage", vec![]),
+        FetchOutcome::NoAddress => no_aaaa(obs),
+        FetchOutcome::Complete => {
+            let Some(hop) = fetch.last() else {
+                return out(Status::Error, "no_vantage", vec![]);
+            };
+            let status = hop.exchange.status.unwrap_or(0);
+            let vars = vec![("status", status.to_string()), ("url", hop.url.clone())];
+            if status >= 500 {
+                out(Status::Warn, "server_error", vars)
+            } else if hop.exchange.outcome == HttpOutcome::BodyTimeout {
+                let mut vars = vars;
+                vars.push(("bytes", hop.exchange.body_bytes.to_string()));
+                out(Status::Warn, "body_slow", vars)
+            } else if hop.exchange.body_truncated {
+                let mut vars = vars;
+                vars.push(("cap", format!("{} KiB", hop.exchange.body_bytes / 1024)));
+                out(Status::Warn, "body_truncated", vars)
+            } else if let Some(retried) = http_retries(obs, fetch) {
+                let mut vars = vars;
+                vars.extend(retried);
+                out(Status::Warn, "retried", vars)
+            } else {
+                out(Status::Pass, "ok", vars)
+            }
+        }
+        FetchOutcome::LeftFamily => {
+            let status = fetch
+                .hops
+                .first()
+                .and_then(|h| h.exchange.status)
+                .unwrap_or(0);
+            out(
+                Status::Pass,
+                "left_family",
+                vec![
+                    ("status", status.to_string()),
+                    ("host", left_at(fetch).unwrap_or_default()),
+                ],
+            )
+        }
+        FetchOutcome::RedirectLoop => out(Status::Fail, "redirect_loop", vec![("url", last_url)]),
+        FetchOutcome::TooManyRedirects => out(
+            Status::Fail,
+            "too_many_redirects",
+            vec![("count", fetch.hops.len().to_string()), ("url", last_url)],
+        ),
+        // No address on the URL's port could be tried (the agent's budget or
+        // sockets): unknown, not a portal that does not answer.
+        FetchOutcome::Failed if fetch.hops.is_empty() && none_tried(&v6_on_url_port(obs)) => {
+            out(Status::Error, "not_tried", vec![])
+        }
+        FetchOutcome::Failed => out(
+            Status::Fail,
+            "failed",
+            vec![("url", last_url), ("reason", fetch_failure_reason(fetch))],
+        ),
+    }
+}
+
+/// The requests over IPv6 that got no response before a second try did:
+/// the first exchange on the URL's port (over its endpoint's connection)
+/// and each later hop of the chain.
+pub(super) fn http_retries(
+    obs: &Observation,
+    fetch: &HttpFetch,
+) -> Option<Vec<(&'static str, String)>> {
+    // Only addresses that did answer in the end: one that never did is not
+    // a lost packet.
+    let eps: Vec<_> = v6_on_url_port(obs)
+        .into_iter()
+        .filter(|e| {
+            e.http
+                .as_ref()
+                .is_some_and(|h| h.outcome == HttpOutcome::Ok)
+        })
+        .collect();
+    let (mut failed, mut attempts) = retries(&eps, |a| {
+        a.tcp.outcome == TcpOutcome::Connected
+            && a.tls.as_ref().is_none_or(|t| t.outcome == TlsOutcome::Ok)
+            && a.http
+                .as_ref()
+                .is_some_and(|h| h.outcome != HttpOutcome::Ok)
+    });
+    for hop in fetch.hops.iter().skip(1) {
+        attempts += hop.failed_attempts.len() + 1;
+        failed.extend(
+            hop.failed_attempts
+                .iter()
+                .map(|x| format!("{} ({})", hop.url, exchange_reason(x))),
+        );
+    }
+    (!failed.is_empty()).then(|| {
+        vec![
+            ("count", failed.len().to_string()),
+            ("attempts", attempts.to_string()),
+            ("failed", failed.join(", ")),
+        ]
+    })
+}
+
+/// The IPv6 endpoints on the port of the portal's URL: those its page is
+/// fetched from.
+pub(super) fn v6_on_url_port(obs: &Observation) -> Vec<&Endpoint> {
+    let url_port = url::Url::parse(&obs.url)
+        .ok()
+        .and_then(|u| u.port_or_known_default());
+    v6_endpoints(obs)
+        .filter(|e| Some(e.port) == url_port)
+        .collect()
+}
+
+/// Endpoints of which none could be tried (the agent's budget or sockets).
+pub(super) fn none_tried(eps: &[&Endpoint]) -> bool {
+    !eps.is_empty()
+        && eps
+            .iter()
+            .all(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+}
+
+pub(super) fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
+    obs.endpoints
+        .iter()
+        .filter(|e| e.family == family && e.tcp.outcome == TcpOutcome::Connected)
+        .map(|e| e.port)
+        .collect()
+}
+
+pub(super) fn ports_text(ports: &BTreeSet<u16>) -> String {
+    if ports.is_empty() {
+        "none".to_owned()
+    } else {
+        join(ports)
+    }
+}
+
+pub(super) fn parity(obs: &Observation, params: &Params) -> Outcome {
+    if !has_aaaa(obs) {
+        return no_aaaa(obs);
+    }
+    if obs.dns.a.addrs.is_empty() {
+        return out(Status::Skip, "no_a", host_vars(obs));
+    }
+    let (Some(v4), Some(v6)) = (&obs.http.ipv4, &obs.http.ipv6) else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    if v4.outcome == FetchOutcome::NoVantage || v6.outcome == FetchOutcome::NoVantage {
+        return out(Status::Error, "no_vantage", vec![]);
+    }
+    // A port the agent could not try (its sockets, its budget) is not a
+    // closed port: comparing would blame the portal for the agent's fault.
+    if obs
+        .endpoints
+        .iter()
+        .any(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
+    {
+        return out(Status::Error, "not_tried", vec![]);
+    }
+    let p4 = open_ports(obs, Family::V4);
+    let p6 = open_ports(obs, Family::V6);
+    if p4 != p6 {
+        return out(
+            Status::Fail,
+            "ports_differ",
+            vec![
+                ("ipv4_ports", ports_text(&p4)),
+                ("ipv6_ports", ports_text(&p6)),
+            ],
+        );
+    }
+    if v6.outcome == FetchOutcome::LeftFamily {
+        return out(
+            Status::Warn,
+            "v6_left_family",
+            vec![("host", left_at(v6).unwrap_or_default())],
+        );
+    }
+    let done4 = v4.outcome == FetchOutcome::Complete;
+    let done6 = v6.outcome == FetchOutcome::Complete;
+    match (done4, done6) {
+        (false, false) => return out(Status::Skip, "neither", vec![]),
+        (true, false) => {
+            return out(
+                Status::Fail,
+                "one_failed",
+                vec![
+                    ("family", "IPv6".to_owned()),
+                    ("other", "IPv4".to_owned()),
+                    ("reason", fetch_failure_reason(v6)),
+                ],
+            );
+        }
+        (false, true) => {
+            return out(
+                Status::Fail,
+                "one_failed",
+                vec![
+                    ("family", "IPv4".to_owned()),
+                    ("other", "IPv6".to_owned()),
+                    ("reason", fetch_failure_reason(v4)),
+                ],
+            );
+        }
+        (true, true) => {}
+    }
+    let (s4, s6) = (
+        v4.final_status().unwrap_or(0),
+        v6.final_status().unwrap_or(0),
+    );
+    if s4 != s6 {
+        return out(
+            Status::Fail,
+            "status_differ",
+            vec![
+                ("ipv4_status", s4.to_string()),
+                ("ipv6_status", s6.to_string()),
+            ],
+        );
+    }
+    let (u4, u6) = (v4.final_url().unwrap_or(""), v6.final_url().unwrap_or(""));
+    if u4 != u6 {
+        return out(
+            Status::Warn,
+            "url_differ",
+            vec![("ipv4_url", u4.to_owned()), ("ipv6_url", u6.to_owned())],
+        );
+    }
+    let similarity = obs.content_similarity.unwrap_or(1.0);
+    let sim_text = format!("{:.0}%", similarity * 100.0);
+    if similarity < params.similarity_threshold {
+        return out(
+            Status::Warn,
+            "content_differ",
+            vec![
+                ("similarity", sim_text),
+                (
+                    "threshold",
+                    format!("{:.0}%", params.similarity_threshold * 100.0),
+                ),
+            ],
+        );
+    }
+    out(
+        Status::Pass,
+        "same",
+        vec![("status", s4.to_string()), ("similarity", sim_text)],
+    )
+}
+
+pub(super) fn redirects_v6(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return no_aaaa(obs);
+    }
+    let Some(v6) = &obs.http.ipv6 else {
+        return out(Status::Error, "no_vantage", vec![]);
+    };
+    match v6.outcome {
+        FetchOutcome::NoVantage => return out(Status::Error, "no_vantage", vec![]),
+        FetchOutcome::NoAddress => return no_aaaa(obs),
+        _ => {}
+    }
+    if v6.hops.is_empty() || v6.hops[0].exchange.outcome != HttpOutcome::Ok {
+        return out(Status::Skip, "not_fetched", vec![]);
+    }
+    let redirects: Vec<_> = v6
+        .hops
+        .iter()
+        .filter(|h| h.next_host_has_aaaa.is_some())
+        .collect();
+    if redirects.is_empty() {
+        return out(Status::Skip, "no_redirects", vec![]);
+    }
+    let leaving = hosts_leaving_ipv6(v6);
+    if !leaving.is_empty() {
+        return out(Status::Fail, "leaves_v6", vec![("hosts", join(leaving))]);
+    }
+    let hosts: BTreeSet<String> = v6.hops.iter().map(|h| host_of_url(&h.url)).collect();
+    out(
+        Status::Pass,
+        "all_v6",
+        vec![
+            ("count", redirects.len().to_string()),
+            ("hosts", join(hosts)),
+        ],
+    )
+}
+
+/// What an IPv6-only visitor's browser meets: every other host the page
+/// fetched over IPv6 loads scripts, styles, images, frames, fonts or forms
+/// from must have AAAA and accept a connection over IPv6.
+pub(super) fn subresources_v6(obs: &Observation) -> Outcome {
+    if !has_aaaa(obs) {
+        return no_aaaa(obs);
+    }
+    let complete = obs
+        .http
+        .ipv6
+        .as_ref()
+        .is_some_and(|f| f.outcome == FetchOutcome::Complete);
+    let Some(sub) = &obs.subresources else {
+        return if complete {
+            out(Status::Skip, "not_checked", vec![])
+        } else {
+            out(Status::Skip, "not_fetched", vec![])
+        };
+    };
+    if sub.hosts.is_empty() {
+        return out(
+            Status::Pass,
+            "none_external",
+            vec![("urls", sub.urls.to_string())],
+        );
+    }
+    let kinds = |h: &SubresourceHost| h.kinds.join(", ");
+    let mut failing = Vec::new();
+    let mut unknown = Vec::new();
+    for h in &sub.hosts {
+        if h.reachable_over_ipv6() {
+            continue;
+        }
+        let reason = match (&h.tcp, h.aaaa.outcome) {
+            (Some(t), _) => match t.outcome {
+                TcpOutcome::NotTried | TcpOutcome::LocalError | TcpOutcome::NoVantage => {
+                    unknown.push(format!("{} ({})", h.host, kinds(h)));
+                    continue;
+                }
+                TcpOutcome::Timeout => "no answer over IPv6".to_owned(),
+                _ => format!(
+                    "IPv6 connection {}",
+                    t.error.clone().unwrap_or_else(|| "failed".to_owned())
+                ),
+            },
+            (None, DnsOutcome::NxDomain) => "NXDOMAIN".to_owned(),
+            (None, o) if o.is_definite() => "no AAAA".to_owned(),
+            (None, _) => {
+                unknown.push(format!("{} ({})", h.host, kinds(h)));
+                continue;
+            }
+        };
+        failing.push(format!("{} ({reason}; {})", h.host, kinds(h)));
+    }
+    if !failing.is_empty() {
+        return out(
+            Status::Fail,
+            "unreachable",
+            vec![
+                ("count", failing.len().to_string()),
+                ("total", sub.hosts.len().to_string()),
+                ("hosts", failing.join(", ")),
+            ],
+        );
+    }
+    if !unknown.is_empty() {
+        return out(
+            Status::Error,
+            "unknown",
+            vec![("hosts", unknown.join(", "))],
+        );
+    }
+    out(
+        Status::Pass,
+        "all_v6",
+        vec![
+            ("count", sub.hosts.len().to_string()),
+            ("hosts", join(sub.hosts.iter().map(|h| h.host.as_str()))),
+        ],
+    )
+}
