@@ -19,8 +19,8 @@ use serde_saphyr::Spanned;
 use url::Url;
 
 use crate::input::{self, FileKind, ReadError};
-use crate::report::Stage;
 use crate::source::{MAX_YAML_BYTES, SourceError, SourceErrors, yaml_options};
+use crate::stage::Stage;
 
 /// The schema tag of a v1 inventory.
 pub const INVENTORY_SCHEMA: &str = "v6audit/inventory/v1";

@@ -9,6 +9,7 @@ pub mod observation;
 pub mod paths;
 pub mod report;
 pub mod source;
+pub mod stage;
 
 pub use input::{FileKind, ReadError};
 pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};

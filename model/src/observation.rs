@@ -611,23 +611,6 @@ pub struct EndpointAttempt {
     pub http: Option<HttpExchange>,
 }
 
-impl EndpointAttempt {
-    /// Which step of the attempt failed, in a few words, with the error.
-    pub fn failure(&self) -> String {
-        let (step, error) = if self.tcp.outcome != TcpOutcome::Connected {
-            ("TCP", self.tcp.error.clone())
-        } else if let Some(t) = self.tls.as_ref().filter(|t| t.outcome != TlsOutcome::Ok) {
-            ("TLS", t.error.clone())
-        } else {
-            ("HTTP", self.http.as_ref().and_then(|h| h.error.clone()))
-        };
-        match error {
-            Some(e) if !e.is_empty() => format!("{step}: {e}"),
-            _ => step.to_owned(),
-        }
-    }
-}
-
 impl Endpoint {
     /// How many times this endpoint was tried.
     pub fn attempts(&self) -> usize {

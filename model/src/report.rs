@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::inventory::{Category, Portal};
 use crate::observation::{Observation, Vantage};
+pub use crate::stage::Stage;
 
 /// The schema tag of a v1 report.
 pub const REPORT_SCHEMA: &str = "v6audit/report/v1";
@@ -143,6 +144,16 @@ pub struct Finding {
     pub rule: String,
     pub status: Status,
     pub severity: Severity,
+    /// The rule's outcome key (`rules/src/spec.rs`): what happened, in no
+    /// language. Empty in reports written before it was added.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub outcome: String,
+    /// The values the message's placeholders were filled from. A value may
+    /// name a word of the pack (`{=tcp.refused}`), said in the reader's
+    /// language when the finding is rendered.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// The outcome in words, in the report's language.
     pub message: String,
     /// What to do about it; empty for a pass or a skip.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -212,69 +223,6 @@ impl Severity {
             Severity::High => "high",
             Severity::Critical => "critical",
         }
-    }
-}
-
-/// A migration stage, 0..=4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u8", into = "u8")]
-pub enum Stage {
-    /// No AAAA record.
-    Ipv4Only = 0,
-    /// AAAA published but not working: worse than none, since clients stall.
-    Broken = 1,
-    /// Reachable over IPv6 (TCP, HTTP and TLS work).
-    Reachable = 2,
-    /// Parity with IPv4, valid TLS, name servers on IPv6.
-    DualStack = 3,
-    /// Redirects, sub-resources and mail on IPv6 too.
-    Ipv6Complete = 4,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Stage::Ipv4Only,
-        Stage::Broken,
-        Stage::Reachable,
-        Stage::DualStack,
-        Stage::Ipv6Complete,
-    ];
-
-    /// The stable name of the stage (DESIGN.md).
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Ipv4Only => "ipv4-only",
-            Stage::Broken => "broken",
-            Stage::Reachable => "reachable",
-            Stage::DualStack => "dual-stack",
-            Stage::Ipv6Complete => "ipv6-complete",
-        }
-    }
-
-    pub fn number(self) -> u8 {
-        self as u8
-    }
-}
-
-impl TryFrom<u8> for Stage {
-    type Error = String;
-    fn try_from(n: u8) -> Result<Self, Self::Error> {
-        Stage::ALL
-            .get(usize::from(n))
-            .copied()
-            .ok_or_else(|| format!("stage must be 0 to 4, not {n}"))
-    }
-}
-
-impl From<Stage> for u8 {
-    fn from(s: Stage) -> u8 {
-        s.number()
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.number(), self.name())
     }
 }
 

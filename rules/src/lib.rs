@@ -6,7 +6,9 @@ pub mod addr;
 pub mod engine;
 pub mod pack;
 pub mod plan;
+pub mod render;
 pub mod spec;
+pub mod words;
 
 pub use addr::{AddressClass, ContactPolicy};
 pub use engine::{evaluate, priority_of, score_of, stage_of};

@@ -61,6 +61,9 @@ pub struct PackFile {
     pub stages: Option<StagesFile>,
     #[serde(default)]
     pub priority: Option<PriorityFile>,
+    /// The words values name (`{=tcp.refused}`), in every language.
+    #[serde(default)]
+    pub words: HashMap<Spanned<String>, Text>,
 }
 
 /// One rule as written; every field optional so a derived pack can override one.
@@ -208,6 +211,8 @@ pub struct Pack {
     /// The rules needed for stages 2, 3 and 4.
     pub stages: [Vec<RuleId>; 3],
     pub priority: Priority,
+    /// Every key of [`crate::words::ALL`], in every language.
+    pub words: HashMap<&'static str, Text>,
 }
 
 /// Why a pack could not be loaded.
@@ -363,6 +368,12 @@ impl Pack {
             }
         };
         b.compile(file, base)
+    }
+
+    /// The word `key` in `lang`; `None` for a key the pack does not word
+    /// (only a key outside [`crate::words::ALL`]: compile() requires them all).
+    pub fn word(&self, key: &str, lang: Lang) -> Option<&str> {
+        self.words.get(key).map(|t| t.get(lang))
     }
 
     pub fn rule(&self, id: RuleId) -> &Rule {
@@ -706,6 +717,50 @@ impl<'a> Builder<'a> {
             }
         }
 
+        let mut words: HashMap<&'static str, Text> =
+            base.as_ref().map(|b| b.words.clone()).unwrap_or_default();
+        let mut entries: Vec<_> = file.words.into_iter().collect();
+        entries.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
+        for (key, text) in entries {
+            match crate::words::ALL.iter().find(|k| **k == key.value) {
+                Some(k) => {
+                    for lang in Lang::ALL {
+                        if text.get(lang).trim().is_empty() {
+                            self.err(
+                                &key,
+                                &format!("words.{}.{lang}", key.value),
+                                "empty: every word needs a text in every language".to_owned(),
+                            );
+                        }
+                    }
+                    words.insert(k, text);
+                }
+                None => self.err(
+                    &key,
+                    "words",
+                    format!(
+                        "unknown word `{}`; the words are the keys of `words:` in the \
+                         built-in pack, rules/packs/default.yaml",
+                        key.value
+                    ),
+                ),
+            }
+        }
+        let missing: Vec<_> = crate::words::ALL
+            .iter()
+            .filter(|k| !words.contains_key(*k))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            self.err_nowhere(
+                "words".to_owned(),
+                format!(
+                    "missing: a pack without `extends: default` must word every key; missing {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+
         let stages = match (file.stages, &base) {
             (Some(s), _) => {
                 let mut lists: [Vec<RuleId>; 3] = Default::default();
@@ -902,6 +957,7 @@ impl<'a> Builder<'a> {
                     params,
                     stages,
                     priority,
+                    words,
                 })
             }
             _ => Err(self.finish_err()),

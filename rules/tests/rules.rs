@@ -57,6 +57,11 @@ fn invalid_packs_give_exact_errors() {
     let cases: Vec<(&str, String)> = vec![
         ("invalid/unknown-rule.yaml", unknown_rule),
         (
+            "invalid/unknown-word.yaml",
+            "invalid/unknown-word.yaml:5:3: words: unknown word `tcp.refsed`; the words are the keys of `words:` in the built-in pack, rules/packs/default.yaml\n\
+             invalid/unknown-word.yaml:6:3: words.tcp.timeout.vi: empty: every word needs a text in every language".into(),
+        ),
+        (
             "invalid/unknown-field.yaml",
             "invalid/unknown-field.yaml:6:5: rules.dns.aaaa.severty: unknown field `severty`, expected one of title, severity, weight, why, standard, remediation, messages, steps, allow, allow_ula_for_internal, min_name_servers, similarity_threshold, expiry_warning_days, slower_ratio, slower_extra_ms, max_addresses".into(),
         ),
@@ -128,10 +133,11 @@ fn invalid_packs_give_exact_errors() {
         ),
         "{incomplete}"
     );
-    // Two lines for stages and priority, one per rule, one per parameter.
+    // One line each for words, stages and priority, one per rule, one per
+    // parameter.
     assert_eq!(
         incomplete.lines().count(),
-        2 + RuleId::ALL.len() + 8,
+        3 + RuleId::ALL.len() + 8,
         "{incomplete}"
     );
     assert!(
@@ -561,7 +567,7 @@ fn a_dual_stack_portal_done_right_is_ipv6_complete() {
     );
     assert_eq!(
         v.finding("net.icmpv6-echo").unwrap().message,
-        "1 IPv6 address(es) answer ICMPv6 echo: 2001:ee0:100::10 in 12.5 ms (hop limit 57)."
+        "1 IPv6 address(es) answer ICMPv6 echo: 2001:ee0:100::10 12.5 ms (hop limit 57)."
     );
     assert_eq!(
         v.finding("net.v6-latency").unwrap().message,
@@ -854,7 +860,7 @@ fn name_servers_and_mail() {
         v.finding("dns.ns-v6-answers")
             .unwrap()
             .message
-            .contains("answered without authority (lame)")
+            .contains("answered without authority (lame delegation)")
     );
     assert_eq!(v.stage, Stage::Reachable);
 
@@ -1159,7 +1165,7 @@ fn a_page_loading_from_an_ipv4_only_host_is_not_ipv6_complete() {
     assert_eq!(f.status, Status::Fail);
     assert_eq!(
         f.message,
-        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: static.example.net (no AAAA; script, style)."
+        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: static.example.net (no AAAA record; script, style)."
     );
     // Stage 4 needs it; the portal stays dual-stack.
     assert_eq!(v.stage, Stage::DualStack);
@@ -1326,7 +1332,7 @@ fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
     assert_eq!(f.status, Status::Fail);
     assert_eq!(
         f.message,
-        "1 of 2 name server addresses of example.gov.vn serve keys or signatures that do not validate: no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321) (ns1.example.gov.vn 192.0.2.53:53 over IPv4)."
+        "1 of 2 name server addresses of example.gov.vn serve keys or signatures that do not validate: no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321) (ns1.example.gov.vn 192.0.2.53:53)."
     );
     // DNSSEC is beside the IPv6 stages: the portal is still complete.
     assert_eq!(v.stage, Stage::Ipv6Complete);
@@ -1457,7 +1463,7 @@ fn one_lost_handshake_then_success_warns_and_keeps_the_stage() {
     assert_eq!(status(&v, "tls.v6-handshake"), Status::Warn);
     assert_eq!(
         v.finding("tls.v6-handshake").unwrap().message,
-        "TLS handshake over IPv6 succeeds on all 1 endpoint(s) (TLSv1.3), but 1 of 2 handshakes failed before a second try succeeded: [2001:ee0:100::10]:443 (TLS: the server closed the connection during the handshake)."
+        "TLS handshake over IPv6 succeeds on all 1 endpoint(s) (TLSv1.3), but 1 of 2 handshakes failed before a second try succeeded: [2001:ee0:100::10]:443 (TLS: closed during the handshake)."
     );
     assert_eq!(status(&v, "web.v6-reachable"), Status::Pass);
     assert_eq!(status(&v, "web.v6-http"), Status::Pass);
@@ -1478,7 +1484,7 @@ fn a_lost_syn_then_success_warns_on_reachability_only() {
     assert_eq!(status(&v, "web.v6-reachable"), Status::Warn);
     assert_eq!(
         v.finding("web.v6-reachable").unwrap().message,
-        "All 2 IPv6 endpoints accept TCP (ports 80, 443), but 1 of 3 connection attempts failed before a second try succeeded: [2001:ee0:100::10]:80 (TCP: no answer to the connection attempt). One lost packet does that now and then; if it recurs, look for a path or firewall that drops some IPv6 packets."
+        "All 2 IPv6 endpoints accept TCP (ports 80, 443), but 1 of 3 connection attempts failed before a second try succeeded: [2001:ee0:100::10]:80 (TCP: no answer within the timeout). One lost packet does that now and then; if it recurs, look for a path or firewall that drops some IPv6 packets."
     );
     assert_eq!(status(&v, "tls.v6-handshake"), Status::Pass);
     assert_eq!(v.stage, Stage::Ipv6Complete);
@@ -1497,7 +1503,7 @@ fn a_lost_response_then_success_warns_on_the_ipv6_request() {
     assert_eq!(status(&v, "web.v6-http"), Status::Warn);
     assert_eq!(
         v.finding("web.v6-http").unwrap().message,
-        "Over IPv6, https://portal.example.gov.vn/ answers 200, but 1 of 2 requests got no response before a second try did: [2001:ee0:100::10]:443 (HTTP: no response head within the timeout)."
+        "Over IPv6, https://portal.example.gov.vn/ answers 200, but 1 of 2 requests got no response before a second try did: [2001:ee0:100::10]:443 (HTTP: no response within the timeout)."
     );
     assert_eq!(status(&v, "tls.v6-handshake"), Status::Pass);
     assert_eq!(v.stage, Stage::Ipv6Complete);
@@ -1615,4 +1621,66 @@ fn out_of_sockets_is_an_error_never_a_closed_port() {
         v.findings
     );
     assert!(!v.stage_certain);
+}
+
+/// Regression (issue 17.5): `--lang vi` read "[2001:…]:80 refused" — the
+/// reason words of a message came from the engine in English. Every word now
+/// comes from the pack's table in the reader's language, and the finding
+/// keeps its outcome key and values, so the same stored finding reads in
+/// either language.
+#[test]
+fn a_vietnamese_reader_reads_no_english_reason_words() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            e.tcp.outcome = TcpOutcome::Refused;
+            e.tls = None;
+            e.http = None;
+        })
+        .build();
+    let pack = Pack::default_pack();
+    let vi = evaluate(&pack, &obs, &portal(Category::Citizen), Lang::Vi);
+    let f = vi.finding("web.v6-reachable").unwrap();
+    assert_eq!(
+        f.message,
+        "2/2 điểm cuối IPv6 không nhận kết nối TCP: [2001:ee0:100::10]:80 bị từ chối, [2001:ee0:100::10]:443 bị từ chối."
+    );
+    assert_eq!(f.outcome, "unreachable");
+    assert!(f.values["failed"].contains("{=tcp.refused}"), "{:?}", f.values);
+    // The same finding, rendered again in English from its outcome and values.
+    let (en, _) = v6audit_rules::render::finding(&pack, f, Lang::En).unwrap();
+    assert_eq!(
+        en,
+        "2 of 2 IPv6 endpoints do not accept TCP: [2001:ee0:100::10]:80 refused, [2001:ee0:100::10]:443 refused."
+    );
+}
+
+/// Every outcome of every rule, and every word a value can name, has a
+/// Vietnamese text of its own (not the English one copied): what issue 17.5
+/// asks a test to walk. Names that are the same in both languages (protocol
+/// and technology names) are listed.
+#[test]
+fn every_outcome_and_word_has_its_own_vietnamese_text() {
+    let pack = Pack::default_pack();
+    let mut same = Vec::new();
+    for id in RuleId::ALL {
+        let rule = pack.rule(id);
+        for (key, _) in id.spec().outcomes {
+            let t = &rule.messages[key];
+            let (en, vi) = (t.render(Lang::En, &[]), t.render(Lang::Vi, &[]));
+            if en == vi || vi.trim().is_empty() {
+                same.push(format!("{id}.{key}"));
+            }
+        }
+        if rule.remediation.en == rule.remediation.vi || rule.title.en == rule.title.vi {
+            same.push(format!("{id} (title or remediation)"));
+        }
+    }
+    const NAMES: &[&str] = &["addr.multicast", "addr.six_to_four", "addr.teredo", "addr.orchid"];
+    for key in v6audit_rules::words::ALL {
+        let (en, vi) = (pack.word(key, Lang::En).unwrap(), pack.word(key, Lang::Vi).unwrap());
+        if en == vi && !NAMES.contains(key) {
+            same.push(format!("words.{key}"));
+        }
+    }
+    assert!(same.is_empty(), "no Vietnamese of their own: {same:?}");
 }

@@ -11,6 +11,7 @@ use v6audit_model::{
 use super::{Outcome, dns_reason, has_aaaa, host_vars, join, no_aaaa, out};
 use crate::addr::AddressClass;
 use crate::pack::Params;
+use crate::words::{self, word};
 
 pub(super) fn aaaa(obs: &Observation) -> Outcome {
     let aaaa = &obs.dns.aaaa;
@@ -59,7 +60,7 @@ pub(super) fn aaaa_global(obs: &Observation, portal: &PortalInfo, params: &Param
                 && params.allow_ula_for_internal
                 && portal.category == Category::Internal);
         if !allowed {
-            bad.push(format!("{v6} ({class})"));
+            bad.push(format!("{v6} ({})", word(words::class(class))));
         }
     }
     if bad.is_empty() {
@@ -90,7 +91,7 @@ pub(super) fn zone_or_error(obs: &Observation) -> Result<&str, Outcome> {
                 (
                     "reason",
                     if outcome == DnsOutcome::Ok {
-                        "no NS records".to_owned()
+                        word("dns.no_ns")
                     } else {
                         dns_reason(outcome, zone.error.as_deref())
                     },
@@ -192,17 +193,14 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
             match q {
                 Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
                 Some(q) if q.outcome.is_definite() => {
-                    failed.push(format!(
-                        "{} [{addr}] answered without authority (lame)",
-                        ns.name
-                    ));
+                    failed.push(format!("{} [{addr}] {}", ns.name, word("dns.lame")));
                 }
                 Some(q) => failed.push(format!(
                     "{} [{addr}] {}",
                     ns.name,
                     dns_reason(q.outcome, q.error.as_deref())
                 )),
-                None => failed.push(format!("{} [{addr}] not asked", ns.name)),
+                None => failed.push(format!("{} [{addr}] {}", ns.name, word("dns.not_asked"))),
             }
         }
     }
@@ -348,10 +346,7 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                 "unknown",
                 vec![
                     zone,
-                    (
-                        "reason",
-                        d.error.clone().unwrap_or_else(|| "unknown".to_owned()),
-                    ),
+                    ("reason", d.error.clone().unwrap_or_else(|| word("unknown"))),
                 ],
             );
         }
@@ -363,7 +358,7 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                     zone,
                     (
                         "reason",
-                        d.error.clone().unwrap_or_else(|| "bogus".to_owned()),
+                        d.error.clone().unwrap_or_else(|| word("dnssec.bogus")),
                     ),
                 ],
             );
@@ -391,7 +386,7 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                         format!(
                             "{}: {}",
                             label(s),
-                            s.error.as_deref().unwrap_or("no answer")
+                            s.error.clone().unwrap_or_else(|| word("dns.no_answer"))
                         )
                     })),
                 ),
@@ -460,15 +455,11 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
 /// The name server addresses whose DNSSEC does not validate, each reason said
 /// once with the servers (name, address, family) it holds for.
 pub(super) fn bogus_servers(bogus: &[&&&DnssecServer]) -> String {
-    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for s in bogus {
-        let why = s.error.as_deref().unwrap_or("does not validate");
-        let who = format!(
-            "{} {} over {}",
-            s.name,
-            std::net::SocketAddr::new(s.addr, s.port),
-            s.family.label()
-        );
+        let why = s.error.clone().unwrap_or_else(|| word("dnssec.bogus"));
+        // The socket address names the family: IPv6 ones are bracketed.
+        let who = format!("{} {}", s.name, std::net::SocketAddr::new(s.addr, s.port));
         match groups.iter_mut().find(|(w, _)| *w == why) {
             Some((_, list)) => list.push(who),
             None => groups.push((why, vec![who])),

@@ -2,6 +2,7 @@
 
 use super::dns::zone_or_error;
 use super::{Outcome, join, out};
+use crate::words::{self, word};
 use v6audit_model::{DnsOutcome, Family, Observation, SmtpOutcome, SmtpProbe, Status};
 
 /// Mail over IPv6: each mail server with AAAA greets and answers EHLO over
@@ -51,12 +52,9 @@ pub(super) fn v6_smtp(obs: &Observation) -> Outcome {
             );
         }
         let describe = |p: &SmtpProbe| {
-            let why = match p.outcome {
-                SmtpOutcome::Timeout => "no answer".to_owned(),
-                SmtpOutcome::Refused => "refused".to_owned(),
-                SmtpOutcome::NoGreeting => "no 220 greeting".to_owned(),
-                SmtpOutcome::EhloRefused => "EHLO refused".to_owned(),
-                _ => p.error.clone().unwrap_or_else(|| "failed".to_owned()),
+            let why = match (&p.outcome, &p.error) {
+                (SmtpOutcome::Error, Some(e)) if !e.is_empty() => e.clone(),
+                (o, _) => word(words::smtp(*o)),
             };
             format!("{}: {why}", label(p))
         };

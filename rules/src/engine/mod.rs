@@ -11,7 +11,9 @@ use v6audit_model::{
 };
 
 use crate::pack::{Pack, Params};
+use crate::render;
 use crate::spec::RuleId;
+use crate::words::{self, word};
 
 mod dns;
 mod mail;
@@ -39,26 +41,20 @@ pub fn evaluate(pack: &Pack, obs: &Observation, portal: &PortalInfo, lang: Lang)
     let mut statuses = Vec::with_capacity(RuleId::ALL.len());
     for id in RuleId::ALL {
         let outcome = check(id, obs, portal, &pack.params);
-        let rule = pack.rule(id);
-        let message = match rule.messages.get(outcome.key) {
-            Some(t) => t.render(lang, &outcome.vars),
-            // The spec table and the checks are tested to agree; this keeps a
-            // report readable if they ever do not.
-            None => format!("{}: {}", id.as_str(), outcome.key),
-        };
-        // An `error` is the agent's not knowing (its vantage, its budget):
-        // advice to the portal's owners would be advice about nothing.
-        let remediation = match outcome.status {
-            Status::Fail | Status::Warn => rule.remediation.get(lang).trim().to_owned(),
-            _ => String::new(),
-        };
         statuses.push((id, outcome.status));
+        let values = outcome
+            .vars
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
         findings.push(Finding {
             rule: id.as_str().to_owned(),
             status: outcome.status,
-            severity: rule.severity,
-            message,
-            remediation,
+            severity: pack.rule(id).severity,
+            message: render::message(pack, id, outcome.key, &values, lang),
+            remediation: render::remediation(pack, id, outcome.status, lang),
+            outcome: outcome.key.to_owned(),
+            values,
         });
     }
     let (stage, certain) = stage_of(pack, &statuses);
@@ -188,21 +184,14 @@ fn endpoint_label(e: &Endpoint) -> String {
     std::net::SocketAddr::new(e.addr, e.port).to_string()
 }
 
+/// Why a lookup gave no usable answer: the outcome's word, with the
+/// resolver's detail when the outcome alone does not say it.
 fn dns_reason(outcome: DnsOutcome, error: Option<&str>) -> String {
-    let what = match outcome {
-        DnsOutcome::Timeout => "timeout",
-        DnsOutcome::ServFail => "SERVFAIL",
-        DnsOutcome::Refused => "REFUSED",
-        DnsOutcome::NotAsked => "not asked",
-        DnsOutcome::NxDomain => "NXDOMAIN",
-        DnsOutcome::NoData => "no data",
-        DnsOutcome::Ok => "ok",
-        DnsOutcome::Error => "error",
-    };
+    let what = word(words::dns(outcome));
     match error {
         Some(e) if !e.is_empty() && outcome == DnsOutcome::Error => e.to_owned(),
-        Some(e) if !e.is_empty() => format!("{what} ({e})"),
-        _ => what.to_owned(),
+        Some(e) if !e.is_empty() && outcome != DnsOutcome::Timeout => format!("{what} ({e})"),
+        _ => what,
     }
 }
 

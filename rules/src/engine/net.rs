@@ -8,6 +8,7 @@ use v6audit_model::{
 
 use super::{Outcome, has_aaaa, join, no_aaaa, out};
 use crate::pack::Params;
+use crate::words::{self, word};
 
 /// ICMPv6 echo: information only, since a portal may block ping and serve
 /// the web perfectly well.
@@ -48,12 +49,10 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
         .map(|p| p.addr.to_string())
         .collect();
     let reply = |p: &EchoProbe| {
-        let rtt = p
-            .rtt_ms
-            .map_or_else(String::new, |r| format!(" in {r:.1} ms"));
-        let hops = p
-            .hop_limit
-            .map_or_else(String::new, |h| format!(" (hop limit {h})"));
+        let rtt = p.rtt_ms.map_or_else(String::new, |r| format!(" {r:.1} ms"));
+        let hops = p.hop_limit.map_or_else(String::new, |h| {
+            format!(" ({} {h})", word("echo.hop_limit"))
+        });
         format!("{}{rtt}{hops}", p.addr)
     };
     match (answering.is_empty(), silent.is_empty()) {
@@ -64,8 +63,12 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
                 "reason",
                 probes
                     .iter()
-                    .find_map(|p| p.error.clone())
-                    .unwrap_or_else(|| "no echo request was sent".to_owned()),
+                    .find_map(|p| match (&p.outcome, &p.error) {
+                        (EchoOutcome::Error, Some(e)) if !e.is_empty() => Some(e.clone()),
+                        (EchoOutcome::NoReply, _) => None,
+                        (o, _) => Some(word(words::echo(*o))),
+                    })
+                    .unwrap_or_else(|| word("echo.not_sent")),
             )],
         ),
         (false, true) => out(
@@ -90,9 +93,9 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
 
 pub(super) fn tcp_failure(p: &TcpProbe) -> String {
     match (&p.outcome, &p.error) {
-        (TcpOutcome::Timeout, _) => format!("no answer in {} ms", p.ms),
-        (_, Some(e)) => e.clone(),
-        (o, None) => format!("{o:?}").to_lowercase(),
+        (TcpOutcome::Timeout, _) => format!("{} {} ms", word("latency.no_answer_in"), p.ms),
+        (TcpOutcome::Error, Some(e)) if !e.is_empty() => e.clone(),
+        (o, _) => word(words::tcp(*o)),
     }
 }
 

@@ -8,22 +8,22 @@ use v6audit_model::{ChainStatus, Endpoint, Family, Observation, Status, TcpOutco
 use super::web::{none_tried, retries, tcp_reason, v6_endpoints};
 use super::{Outcome, endpoint_label, has_aaaa, join, no_aaaa, out};
 use crate::pack::Params;
+use crate::words::{self, word};
 
 pub(super) fn tls_reason(e: &Endpoint) -> String {
     let Some(tls) = &e.tls else {
-        return format!("no TCP connection ({})", tcp_reason(e));
+        return format!("{} ({})", word("tls.no_tcp"), tcp_reason(e));
     };
-    let what = match tls.outcome {
-        TlsOutcome::Ok => "ok",
-        TlsOutcome::Timeout => "handshake timeout",
-        TlsOutcome::Alert => "alert",
-        TlsOutcome::ProtocolVersion => "no TLS 1.2 or newer",
-        TlsOutcome::Closed => "closed during handshake",
-        TlsOutcome::Error => "error",
-    };
+    let what = word(words::tls(tls.outcome));
     match &tls.error {
-        Some(err) if !err.is_empty() => format!("{what} ({err})"),
-        _ => what.to_owned(),
+        // An alert's name or the library's reason says what the word cannot;
+        // a timeout, a close or a version refusal is said in full by its word.
+        Some(err)
+            if !err.is_empty() && matches!(tls.outcome, TlsOutcome::Alert | TlsOutcome::Error) =>
+        {
+            format!("{what} ({err})")
+        }
+        _ => what,
     }
 }
 
@@ -113,16 +113,8 @@ pub(super) fn v6_handshake(obs: &Observation) -> Outcome {
     )
 }
 
-pub(super) fn chain_problem(status: ChainStatus) -> &'static str {
-    match status {
-        ChainStatus::Valid => "valid",
-        ChainStatus::Expired => "expired",
-        ChainStatus::NotYetValid => "not yet valid",
-        ChainStatus::NameMismatch => "name mismatch",
-        ChainStatus::UnknownIssuer => "unknown issuer",
-        ChainStatus::Revoked => "revoked",
-        ChainStatus::Invalid => "invalid",
-    }
+pub(super) fn chain_problem(status: ChainStatus) -> String {
+    word(words::chain(status))
 }
 
 pub(super) fn handshaken(obs: &Observation, family: Family) -> Vec<&Endpoint> {
@@ -149,16 +141,22 @@ pub(super) fn v6_cert(obs: &Observation, params: &Params) -> Outcome {
             let mut p = format!("{}: {}", endpoint_label(e), chain_problem(chain.status));
             if let Some(cert) = &tls.certificate {
                 match chain.status {
-                    ChainStatus::Expired => p.push_str(&format!(" on {}", cert.not_after.date())),
-                    ChainStatus::NameMismatch => {
-                        p.push_str(&format!(" (valid for {})", cert.sans.join(", ")))
+                    ChainStatus::Expired => {
+                        p.push_str(&format!(" {} {}", word("cert.on"), cert.not_after.date()))
                     }
+                    ChainStatus::NameMismatch => p.push_str(&format!(
+                        " ({} {})",
+                        word("cert.valid_for"),
+                        cert.sans.join(", ")
+                    )),
                     ChainStatus::UnknownIssuer => p.push_str(&format!(" ({})", cert.issuer)),
                     _ => {}
                 }
                 if chain.status != ChainStatus::NameMismatch && chain.name_matches == Some(false) {
                     p.push_str(&format!(
-                        ", and name mismatch (valid for {})",
+                        ", {} ({} {})",
+                        word("cert.and_name_mismatch"),
+                        word("cert.valid_for"),
                         cert.sans.join(", ")
                     ));
                 }

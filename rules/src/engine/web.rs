@@ -11,24 +11,29 @@ use v6audit_model::{
 };
 
 use super::{Outcome, endpoint_label, has_aaaa, host_vars, join, no_aaaa, out};
+use crate::addr::AddressClass;
 use crate::pack::Params;
+use crate::words::{self, word};
 
 pub(super) fn v6_endpoints(obs: &Observation) -> impl Iterator<Item = &Endpoint> {
     obs.endpoints.iter().filter(|e| e.family == Family::V6)
 }
 
-pub(super) fn tcp_reason(e: &Endpoint) -> &'static str {
-    match e.tcp.outcome {
-        TcpOutcome::Connected => "connected",
-        TcpOutcome::Refused => "refused",
-        TcpOutcome::Timeout => "timeout",
-        TcpOutcome::Unreachable => "unreachable",
-        TcpOutcome::NoRoute => "no route",
-        TcpOutcome::NoVantage => "no IPv6 at this vantage",
-        TcpOutcome::Error => "error",
-        TcpOutcome::NotTried => "not tried",
-        TcpOutcome::LocalError => "agent out of sockets",
-        TcpOutcome::NotContacted => "not contacted",
+pub(super) fn tcp_reason(e: &Endpoint) -> String {
+    word(words::tcp(e.tcp.outcome))
+}
+
+/// Which step of an earlier try failed, and how.
+fn attempt_failure(a: &EndpointAttempt) -> String {
+    if a.tcp.outcome != TcpOutcome::Connected {
+        format!("TCP: {}", word(words::tcp(a.tcp.outcome)))
+    } else if let Some(t) = a.tls.as_ref().filter(|t| t.outcome != TlsOutcome::Ok) {
+        format!("TLS: {}", word(words::tls(t.outcome)))
+    } else {
+        match &a.http {
+            Some(x) => format!("HTTP: {}", exchange_reason(x)),
+            None => "HTTP".to_owned(),
+        }
     }
 }
 
@@ -43,7 +48,7 @@ pub(super) fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (V
             e.failed_attempts
                 .iter()
                 .filter(move |a| at(a))
-                .map(move |a| format!("{} ({})", endpoint_label(e), a.failure()))
+                .map(move |a| format!("{} ({})", endpoint_label(e), attempt_failure(a)))
         })
         .collect();
     (failed, attempts)
@@ -73,9 +78,16 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
         .collect();
     if !not_contacted.is_empty() && not_contacted.len() == failed.len() {
         // Nothing was refused or lost: the addresses themselves are unusable.
-        let why: BTreeSet<&str> = not_contacted
+        let why: BTreeSet<String> = not_contacted
             .iter()
-            .filter_map(|e| e.tcp.error.as_deref())
+            .map(|e| {
+                // As published: a mapped AAAA is named as mapped.
+                let class = match &e.addr {
+                    IpAddr::V6(v6) => AddressClass::of(v6),
+                    IpAddr::V4(v4) => AddressClass::of_v4(v4),
+                };
+                word(words::class(class))
+            })
             .collect();
         return out(
             Status::Fail,
@@ -150,26 +162,23 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
 
 /// Why an exchange gave no usable response, in a few words.
 pub fn exchange_reason(x: &HttpExchange) -> String {
-    let what = match x.outcome {
-        HttpOutcome::Ok => "ok",
-        HttpOutcome::Timeout => "no response within the timeout",
-        HttpOutcome::BodyTimeout => "the body did not finish within the timeout",
-        HttpOutcome::HeadersTooLarge => "response headers larger than the cap",
-        HttpOutcome::Protocol => "not valid HTTP",
-        HttpOutcome::Closed => "connection closed before a response",
-        HttpOutcome::NotSent => "not sent",
-        HttpOutcome::Error => "error",
-    };
+    let what = word(words::http(x.outcome));
     match &x.error {
-        Some(e) if !e.is_empty() => format!("{what}: {e}"),
-        _ => what.to_owned(),
+        // The outcome says all a timeout or a close can say.
+        Some(e)
+            if !e.is_empty()
+                && !matches!(x.outcome, HttpOutcome::Timeout | HttpOutcome::Closed) =>
+        {
+            format!("{what}: {e}")
+        }
+        _ => what,
     }
 }
 
 pub(super) fn fetch_failure_reason(fetch: &HttpFetch) -> String {
     match fetch.last() {
         Some(hop) if hop.exchange.outcome != HttpOutcome::Ok => exchange_reason(&hop.exchange),
-        _ => fetch.error.clone().unwrap_or_else(|| "failed".to_owned()),
+        _ => fetch.error.clone().unwrap_or_else(|| word("failed")),
     }
 }
 
@@ -356,7 +365,7 @@ pub(super) fn open_ports(obs: &Observation, family: Family) -> BTreeSet<u16> {
 
 pub(super) fn ports_text(ports: &BTreeSet<u16>) -> String {
     if ports.is_empty() {
-        "none".to_owned()
+        word("none")
     } else {
         join(ports)
     }
@@ -552,14 +561,14 @@ pub(super) fn subresources_v6(obs: &Observation) -> Outcome {
                     unknown.push(format!("{} ({})", h.host, kinds(h)));
                     continue;
                 }
-                TcpOutcome::Timeout => "no answer over IPv6".to_owned(),
-                _ => format!(
-                    "IPv6 connection {}",
-                    t.error.clone().unwrap_or_else(|| "failed".to_owned())
-                ),
+                TcpOutcome::Error => match &t.error {
+                    Some(e) if !e.is_empty() => format!("{} ({e})", word(words::tcp(t.outcome))),
+                    _ => word(words::tcp(t.outcome)),
+                },
+                other => word(words::tcp(other)),
             },
-            (None, DnsOutcome::NxDomain) => "NXDOMAIN".to_owned(),
-            (None, o) if o.is_definite() => "no AAAA".to_owned(),
+            (None, DnsOutcome::NxDomain) => word(words::dns(DnsOutcome::NxDomain)),
+            (None, o) if o.is_definite() => word("dns.no_aaaa"),
             (None, _) => {
                 unknown.push(format!("{} ({})", h.host, kinds(h)));
                 continue;
