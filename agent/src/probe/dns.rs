@@ -2,8 +2,9 @@
 //! holds it (found by walking up the labels until the DNS names the zone, never
 //! by taking the last two labels), its name servers with their addresses, each
 //! name server asked for the zone's SOA directly over each family (UDP, then
-//! TCP), and the zone's mail exchangers. Zone facts are cached per zone, so
-//! fifty portals under one ministry ask its name servers once.
+//! TCP) at the addresses the pack's contact policy allows, and the zone's
+//! mail exchangers. Zone facts are cached per zone, so fifty portals under
+//! one ministry ask its name servers once.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -20,6 +21,7 @@ use v6audit_model::{
     AddressLookup, DnsOutcome, DnsTransport, DnssecObservation, Family, MailExchange,
     MxObservation, NameServer, NsQuery, ZoneObservation,
 };
+use v6audit_rules::ContactPolicy;
 
 use crate::net::Reach;
 use crate::probe::dnssec::{self, Anchor};
@@ -94,9 +96,12 @@ pub struct ZoneFacts {
 /// Zone facts by apex, each computed once even when many portals ask at
 /// once; and each host's apex once found, so the walk done to find a
 /// portal's www./apex counterpart is not done again when it is probed.
+/// The facts are kept apart for internal and other portals: an internal
+/// portal's zone may be asked at private addresses a public one's may not
+/// (the contact policy), so neither may reuse the other's answers.
 #[derive(Debug, Default)]
 pub struct ZoneCache {
-    zones: Mutex<HashMap<String, Arc<OnceCell<ZoneFacts>>>>,
+    zones: Mutex<HashMap<(String, bool), Arc<OnceCell<ZoneFacts>>>>,
     apexes: Mutex<HashMap<String, String>>,
 }
 
@@ -117,10 +122,14 @@ impl ZoneCache {
         Ok(apex)
     }
 
-    fn cell(&self, apex: &str) -> Arc<OnceCell<ZoneFacts>> {
+    /// The facts of the zone at `apex`, as gathered for an internal portal or not.
+    fn cell(&self, apex: &str, internal: bool) -> Arc<OnceCell<ZoneFacts>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
-        zones.entry(apex.to_owned()).or_default().clone()
+        zones
+            .entry((apex.to_owned(), internal))
+            .or_default()
+            .clone()
     }
 }
 
@@ -131,6 +140,12 @@ pub struct ZoneSettings<'a> {
     pub ns_timeout: std::time::Duration,
     /// Where DNSSEC validation starts; None: not checked.
     pub anchor: Option<&'a Anchor>,
+    /// Which name server addresses may be asked: the pack's contact policy,
+    /// the one every connection of the agent goes through.
+    pub contact: &'a ContactPolicy,
+    /// The portal is `internal`: its zone's name servers may be asked at
+    /// private addresses when the policy allows that for internal portals.
+    pub internal: bool,
 }
 
 /// The zone of `host` with its name servers, mail exchangers and DNSSEC.
@@ -160,7 +175,7 @@ pub async fn zone(
             );
         }
     };
-    let cell = cache.cell(&apex);
+    let cell = cache.cell(&apex, settings.internal);
     let facts = cell
         .get_or_init(|| zone_facts(dns, reach, settings, &apex))
         .await
@@ -226,6 +241,8 @@ async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: 
             let asking = dnssec::Asking {
                 timeout: settings.ns_timeout,
                 ns_port: settings.ns_port,
+                contact: settings.contact,
+                internal: settings.internal,
             };
             // Each question is bounded, and the walk as a whole (3 x the
             // timeout, in dnssec::observe); this is the last guard.
@@ -389,7 +406,8 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
 }
 
 /// Asks one name server address for the zone's SOA: UDP first, then TCP when
-/// UDP gets no answer or a truncated one.
+/// UDP gets no answer or a truncated one. An address the contact policy
+/// refuses is recorded as not contacted and sent nothing.
 pub async fn ask_soa(
     reach: &Reach,
     settings: ZoneSettings<'_>,
@@ -408,6 +426,14 @@ pub async fn ask_soa(
         error: None,
         ms: 0,
     };
+    // The contact policy first, as for every connection the agent makes: a
+    // zone can publish its name servers at any address (a cloud's metadata
+    // address, the agent's own loopback, a private network's).
+    if let Some(why) = settings.contact.refuses(server.ip(), settings.internal) {
+        q.outcome = DnsOutcome::NotContacted;
+        q.error = Some(why);
+        return q;
+    }
     if !reach.can_reach(server.ip()) {
         q.error = Some(format!("this vantage has no {}", family.label()));
         return q;
@@ -557,6 +583,139 @@ async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOu
     framed.extend_from_slice(wire);
     stream.write_all(&framed).await.map_err(io)?;
     read_framed(&mut stream).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A vantage that reaches everything: only the policy can stop a question.
+    const EVERYWHERE: Reach = Reach {
+        ipv4_global: true,
+        ipv6_global: true,
+        ipv4_loopback: true,
+        ipv6_loopback: true,
+    };
+
+    /// The zone's SOA asked of `server` under `policy`.
+    async fn ask(
+        policy: &ContactPolicy,
+        internal: bool,
+        reach: &Reach,
+        server: SocketAddr,
+    ) -> NsQuery {
+        let settings = ZoneSettings {
+            ns_port: server.port(),
+            ns_timeout: Duration::from_millis(300),
+            anchor: None,
+            contact: policy,
+            internal,
+        };
+        ask_soa(reach, settings, server, "example.gov.vn").await
+    }
+
+    /// Whether a question reaches `sock` within a short wait.
+    async fn heard(sock: &tokio::net::UdpSocket) -> bool {
+        let mut buf = [0u8; 512];
+        tokio::time::timeout(Duration::from_millis(200), sock.recv_from(&mut buf))
+            .await
+            .is_ok()
+    }
+
+    /// Regression (issue 13, "the agent connects only where it is allowed
+    /// to"): a zone's name servers were asked for its SOA at whatever
+    /// address the zone published (169.254.169.254, ::1, 10.0.0.1). Here a
+    /// name server on 127.0.0.1, which the default policy refuses (global
+    /// addresses only), hears nothing, and the query says why; in the
+    /// pack's allow-list, the same address is asked.
+    #[tokio::test]
+    async fn a_name_server_address_the_policy_refuses_is_sent_nothing() {
+        let server = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let q = ask(&ContactPolicy::default(), false, &EVERYWHERE, addr).await;
+        assert_eq!(q.outcome, DnsOutcome::NotContacted);
+        assert_eq!(
+            q.error.as_deref(),
+            Some("not contacted: 127.0.0.1 is a loopback address")
+        );
+        assert_eq!((q.addr, q.port, q.ms), (addr.ip(), addr.port(), 0));
+        assert!(!heard(&server).await, "the refused name server was asked");
+        // As the JSON report says it.
+        let json = serde_json::to_value(&q).unwrap();
+        assert_eq!(json["outcome"], "not_contacted");
+
+        let allowed = ContactPolicy {
+            allow: vec!["127.0.0.1/32".parse().unwrap()],
+            private_for_internal: true,
+        };
+        let (q, asked) = tokio::join!(ask(&allowed, false, &EVERYWHERE, addr), heard(&server));
+        assert!(asked, "the allowed name server was not asked: {q:?}");
+        assert_ne!(q.outcome, DnsOutcome::NotContacted);
+    }
+
+    /// An internal portal's zone may be asked at private addresses (the
+    /// default pack allows that), a public one's may not; link-local never.
+    /// Nothing is sent: this vantage reaches no network, so an address the
+    /// policy allows stops at the vantage instead.
+    #[tokio::test]
+    async fn private_name_servers_are_asked_for_internal_portals_only() {
+        let policy = ContactPolicy::default();
+        for (addr, internal, outcome, error) in [
+            (
+                "10.0.0.53:53",
+                false,
+                DnsOutcome::NotContacted,
+                "not contacted: 10.0.0.53 is a private (RFC 1918) address",
+            ),
+            (
+                "10.0.0.53:53",
+                true,
+                DnsOutcome::NotAsked,
+                "this vantage has no IPv4",
+            ),
+            (
+                "[fd00::53]:53",
+                true,
+                DnsOutcome::NotAsked,
+                "this vantage has no IPv6",
+            ),
+            (
+                "[fe80::53]:53",
+                true,
+                DnsOutcome::NotContacted,
+                "not contacted: fe80::53 is a link-local address",
+            ),
+            (
+                "169.254.169.254:53",
+                true,
+                DnsOutcome::NotContacted,
+                "not contacted: 169.254.169.254 is a link-local address",
+            ),
+        ] {
+            let server: SocketAddr = addr.parse().unwrap();
+            let q = ask(&policy, internal, &Reach::default(), server).await;
+            assert_eq!(
+                (q.outcome, q.error.as_deref()),
+                (outcome, Some(error)),
+                "{addr}, internal: {internal}"
+            );
+        }
+    }
+
+    /// A public portal must not reuse what its zone's name servers answered
+    /// an internal portal at private addresses: their facts are kept apart.
+    #[test]
+    fn zone_facts_are_kept_apart_for_internal_and_public_portals() {
+        let cache = ZoneCache::default();
+        let public = cache.cell("gov.vn", false);
+        assert!(Arc::ptr_eq(&public, &cache.cell("gov.vn", false)));
+        assert!(!Arc::ptr_eq(&public, &cache.cell("gov.vn", true)));
+    }
 }
 
 /// Fuzzing the answers name servers send the agent directly (proptest,

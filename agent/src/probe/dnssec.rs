@@ -2,7 +2,8 @@
 //! root's keys unless the agent is given another) down to the zone through
 //! the resolver (each DS validated with its parent's keys, each DNSKEY set
 //! with a key its DS names), then each name server address asked directly,
-//! over its own family, for the zone's DNSKEY and SOA with their signatures.
+//! over its own family, for the zone's DNSKEY and SOA with their signatures
+//! (each address first checked against the pack's contact policy).
 //! The cryptography is hickory-proto's DNSSEC verifier (aws-lc-rs); the walk
 //! and the reasons it gives are ours. Not checked: the NSEC/NSEC3 proof
 //! behind a missing DS (the resolver's negative answer is taken as given).
@@ -20,6 +21,7 @@ use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use v6audit_model::{
     DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family, NameServer,
 };
+use v6audit_rules::ContactPolicy;
 
 use crate::net::Reach;
 use crate::probe::dns::{exchange, rand_id};
@@ -173,9 +175,14 @@ fn dnskey_rdata(fields: &[&str]) -> Result<DNSKEY, String> {
 
 /// How the probe asks.
 #[derive(Debug, Clone, Copy)]
-pub struct Asking {
+pub struct Asking<'a> {
     pub timeout: Duration,
     pub ns_port: u16,
+    /// Which name server addresses may be asked (the pack's contact policy).
+    pub contact: &'a ContactPolicy,
+    /// The portal is `internal` (private name server addresses may be asked
+    /// when the policy allows that for internal portals).
+    pub internal: bool,
 }
 
 /// The zone's DNSSEC: its chain from the anchor through `upstreams` (the
@@ -183,7 +190,7 @@ pub struct Asking {
 pub async fn observe(
     upstreams: &[SocketAddr],
     reach: &Reach,
-    asking: Asking,
+    asking: Asking<'_>,
     anchor: &Anchor,
     zone: &str,
     servers: &[NameServer],
@@ -740,10 +747,11 @@ struct Fetched {
     answers: Option<(Message, Message)>,
 }
 
-/// Asks one name server address directly for the zone's DNSKEY and SOA.
+/// Asks one name server address directly for the zone's DNSKEY and SOA;
+/// an address the contact policy refuses is recorded and sent nothing.
 async fn fetch_server(
     reach: &Reach,
-    asking: Asking,
+    asking: Asking<'_>,
     zone: &str,
     name: String,
     server: SocketAddr,
@@ -759,6 +767,12 @@ async fn fetch_server(
         error: None,
         ms: 0,
     };
+    // The contact policy first, as for the zone's SOA questions.
+    if let Some(why) = asking.contact.refuses(server.ip(), asking.internal) {
+        out.served = DnssecServed::NotContacted;
+        out.error = Some(why);
+        return Fetched { out, answers: None };
+    }
     if !reach.can_reach(server.ip()) {
         out.served = DnssecServed::NoVantage;
         out.error = Some(format!("this vantage has no {}", family.label()));
@@ -1037,6 +1051,63 @@ mod tests {
         let (set, found) = rrset(&msg, &zone, RecordType::SOA);
         assert_eq!(set.len(), 1);
         assert!(verify(&zone, &set, &found, &[key], &zone).is_ok());
+    }
+
+    /// One name server address asked for the zone's keys, as `ns1.example.gov.vn`.
+    async fn fetch(reach: &Reach, asking: Asking<'_>, server: SocketAddr) -> DnssecServer {
+        let name = "ns1.example.gov.vn".to_owned();
+        let f = fetch_server(reach, asking, "example.gov.vn", name, server).await;
+        assert!(f.answers.is_none(), "{:?}", f.out);
+        f.out
+    }
+
+    /// Regression (issue 13, "the agent connects only where it is allowed
+    /// to"): the DNSSEC questions went to every address a zone published for
+    /// its name servers. One the contact policy refuses is recorded as not
+    /// contacted and hears nothing; one it allows for an internal portal (a
+    /// ULA) is asked, which here stops at a vantage that reaches no network.
+    #[tokio::test]
+    async fn a_name_server_address_the_policy_refuses_is_not_asked_for_keys() {
+        let server = tokio::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let policy = ContactPolicy::default();
+        let asking = Asking {
+            timeout: Duration::from_millis(300),
+            ns_port: addr.port(),
+            contact: &policy,
+            internal: true,
+        };
+        let everywhere = Reach {
+            ipv4_global: true,
+            ipv6_global: true,
+            ipv4_loopback: true,
+            ipv6_loopback: true,
+        };
+        let out = fetch(&everywhere, asking, addr).await;
+        assert_eq!(out.served, DnssecServed::NotContacted);
+        assert_eq!(
+            out.error.as_deref(),
+            Some("not contacted: 127.0.0.1 is a loopback address")
+        );
+        let mut buf = [0u8; 512];
+        let heard = tokio::time::timeout(Duration::from_millis(200), server.recv_from(&mut buf));
+        assert!(heard.await.is_err(), "the refused name server was asked");
+
+        let ula: SocketAddr = "[fd00::53]:53".parse().unwrap();
+        let out = fetch(&Reach::default(), asking, ula).await;
+        assert_eq!(out.served, DnssecServed::NoVantage, "{out:?}");
+        let public = Asking {
+            internal: false,
+            ..asking
+        };
+        let out = fetch(&Reach::default(), public, ula).await;
+        assert_eq!(out.served, DnssecServed::NotContacted);
+        assert_eq!(
+            out.error.as_deref(),
+            Some("not contacted: fd00::53 is a unique local (ULA) address")
+        );
     }
 }
 
