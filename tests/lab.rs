@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{describe, mismatches};
+use v6audit_agent::anchor::Anchor;
 use v6audit_agent::probe::dns::find_apex;
-use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::resolver::Dns;
 use v6audit_agent::{Auditor, ResolverChoice, Settings};
 use v6audit_lab::{Lab, LabConfig, Mix, RecordData, Scenario, Zone};

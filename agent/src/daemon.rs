@@ -274,7 +274,7 @@ impl AgentConfig {
             },
         };
         let anchor_file = file.audit.trust_anchor.as_deref().map(rel);
-        let dnssec = crate::probe::dnssec::Anchor::chosen(
+        let dnssec = crate::anchor::Anchor::chosen(
             file.audit.dnssec != Some(false),
             anchor_file.as_deref(),
         )

@@ -14,8 +14,6 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{RData, RecordType};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use v6audit_model::{
     AddressLookup, DnsOutcome, DnsTransport, DnssecObservation, Family, MailExchange,
@@ -23,8 +21,10 @@ use v6audit_model::{
 };
 use v6audit_rules::ContactPolicy;
 
+use crate::anchor::Anchor;
 use crate::net::Reach;
-use crate::probe::dnssec::{self, Anchor};
+use crate::probe::dnssec;
+use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
 
 /// At most this many name servers and mail exchangers are followed, so a
@@ -505,86 +505,6 @@ fn soa_query(zone: &str) -> Result<(u16, Vec<u8>), String> {
     Ok((id, wire))
 }
 
-/// One question to one server: UDP first, then TCP when UDP gets no answer
-/// or a truncated one; each bounded by `timeout`.
-pub(crate) async fn exchange(
-    server: SocketAddr,
-    wire: &[u8],
-    timeout: std::time::Duration,
-) -> Result<(Message, DnsTransport), (DnsOutcome, String)> {
-    match tokio::time::timeout(timeout, udp_exchange(server, wire)).await {
-        Ok(Ok(msg)) if !msg.metadata.truncation => Ok((msg, DnsTransport::Udp)),
-        _ => match tokio::time::timeout(timeout, tcp_exchange(server, wire)).await {
-            Ok(r) => r.map(|m| (m, DnsTransport::Tcp)),
-            Err(_) => Err((DnsOutcome::Timeout, "no answer over UDP or TCP".to_owned())),
-        },
-    }
-}
-
-/// A query id that differs between questions (not a secret: the source port
-/// and the exact question are checked too).
-pub(crate) fn rand_id() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (NEXT.fetch_add(0x9e37, Ordering::Relaxed) ^ seed) as u16
-}
-
-async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    let bind: SocketAddr = match server {
-        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let sock = UdpSocket::bind(bind).await.map_err(io)?;
-    sock.connect(server).await.map_err(io)?;
-    sock.send(wire).await.map_err(io)?;
-    let mut buf = vec![0u8; 4096];
-    let n = sock.recv(&mut buf).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            (
-                DnsOutcome::Error,
-                "port unreachable (nothing listens on port 53)".to_owned(),
-            )
-        } else {
-            io(e)
-        }
-    })?;
-    read_answer(&buf[..n])
-}
-
-/// An answer as it came off the wire; a malformed one is an error saying why.
-fn read_answer(wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    Message::from_vec(wire).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
-}
-
-/// One answer over TCP: a two-byte length, then that many bytes (RFC 1035,
-/// 4.2.2). At most 65,535 bytes: the two-byte length bounds the read.
-async fn read_framed<R: AsyncRead + Unpin>(
-    stream: &mut R,
-) -> Result<Message, (DnsOutcome, String)> {
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let mut len_buf = [0u8; 2];
-    stream.read_exact(&mut len_buf).await.map_err(io)?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
-    stream.read_exact(&mut buf).await.map_err(io)?;
-    read_answer(&buf)
-}
-
-async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let mut stream = TcpStream::connect(server).await.map_err(io)?;
-    let len =
-        u16::try_from(wire.len()).map_err(|_| (DnsOutcome::Error, "query too long".to_owned()))?;
-    let mut framed = Vec::with_capacity(wire.len() + 2);
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(wire);
-    stream.write_all(&framed).await.map_err(io)?;
-    read_framed(&mut stream).await
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -718,32 +638,24 @@ mod tests {
     }
 }
 
-/// Fuzzing the answers name servers send the agent directly (proptest,
-/// stable toolchain): any bytes as a UDP or TCP answer, and answers built
-/// from their parts, then mutated. Decoding is hickory's; what the agent
-/// makes of an answer (its framing, whether it answers the question, the
-/// serial, the outcome) is checked here. Long run:
+/// Fuzzing what the agent makes of the answers name servers send it
+/// directly (proptest, stable toolchain): any bytes, and answers built from
+/// their parts, then mutated, read as the answer to the zone's SOA
+/// question: whether it answers that question, the AA bit, the serial, the
+/// outcome. Decoding is hickory's; the wire and its TCP framing are
+/// `probe::wire`'s, fuzzed there, whose answers and helpers are used here.
+/// Long run:
 /// `PROPTEST_CASES=200000 cargo test --release -p v6audit-agent --lib fuzz`.
 #[cfg(test)]
 mod fuzz {
-    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::net::Ipv6Addr;
     use std::time::Duration;
 
-    use hickory_proto::op::ResponseCode;
-    use hickory_proto::rr::Record;
-    use hickory_proto::rr::rdata::{A, SOA};
     use proptest::prelude::*;
 
     use super::*;
-
-    /// Cases per target: `PROPTEST_CASES` when it is set, else `default`.
-    fn config(default: u32) -> ProptestConfig {
-        let mut config = ProptestConfig::default();
-        if std::env::var_os("PROPTEST_CASES").is_none() {
-            config.cases = default;
-        }
-        config
-    }
+    use crate::probe::wire::fuzz::{answer, config, framed};
+    use crate::probe::wire::read_answer;
 
     fn query() -> NsQuery {
         NsQuery {
@@ -759,14 +671,6 @@ mod fuzz {
         }
     }
 
-    fn framed(bytes: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut reader = bytes;
-        rt.block_on(read_framed(&mut reader))
-    }
-
     /// What any answer read promises.
     fn check(q: &NsQuery, id: u16, msg: &Message) -> Result<(), TestCaseError> {
         if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
@@ -778,57 +682,6 @@ mod fuzz {
         }
         prop_assert_eq!(q.outcome == DnsOutcome::Error, q.error.is_some(), "{:?}", q);
         Ok(())
-    }
-
-    #[derive(Debug, Clone)]
-    enum Answer {
-        Soa(u32),
-        A(u32),
-    }
-
-    prop_compose! {
-        /// An answer to the SOA question: header flags, a response code,
-        /// SOA and A records in the answer, maybe an SOA in the authority
-        /// section (which is not the zone's serial as an answer).
-        fn answer()(
-            id in any::<u16>(),
-            response in prop::bool::weighted(0.9),
-            aa in any::<bool>(),
-            tc in any::<bool>(),
-            rcode in prop_oneof![Just(0u16), Just(3u16), 0u16..16],
-            answers in prop::collection::vec(
-                prop_oneof![any::<u32>().prop_map(Answer::Soa), any::<u32>().prop_map(Answer::A)],
-                0..4,
-            ),
-            authority in prop::option::of(any::<u32>()),
-        ) -> (Message, u16) {
-            let zone = fqdn("example.gov.vn").unwrap();
-            let kind = if response { MessageType::Response } else { MessageType::Query };
-            let mut msg = Message::new(id, kind, OpCode::Query);
-            msg.metadata.authoritative = aa;
-            msg.metadata.truncation = tc;
-            msg.metadata.response_code = <ResponseCode as From<u16>>::from(rcode);
-            msg.add_query(Query::query(zone.clone(), RecordType::SOA));
-            let soa = |serial| {
-                Record::from_rdata(
-                    zone.clone(),
-                    3600,
-                    RData::SOA(SOA::new(zone.clone(), zone.clone(), serial, 3600, 600, 86_400, 60)),
-                )
-            };
-            for a in &answers {
-                msg.answers.push(match a {
-                    Answer::Soa(serial) => soa(*serial),
-                    Answer::A(bits) => {
-                        Record::from_rdata(zone.clone(), 60, RData::A(A(Ipv4Addr::from(*bits))))
-                    }
-                });
-            }
-            if let Some(serial) = authority {
-                msg.authorities.push(soa(serial));
-            }
-            (msg, rcode)
-        }
     }
 
     proptest! {
@@ -855,11 +708,11 @@ mod fuzz {
             prop_assert!(start.elapsed() < Duration::from_secs(1));
         }
 
-        /// An answer built from its parts reads back through the wire, over
-        /// UDP and framed for TCP, as what it says: the question it answers,
-        /// the AA bit, the first SOA of the answer section, the outcome of
-        /// its response code. Then, mutated (a byte changed, the message
-        /// cut, the TCP length wrong), it is still read without a panic.
+        /// An answer built from its parts reads back through the wire as
+        /// what it says: the question it answers, the AA bit, the first SOA
+        /// of the answer section, the outcome of its response code. Then,
+        /// mutated (a byte changed, the message cut, the TCP length wrong),
+        /// it is still read without a panic.
         #[test]
         fn dns_answer_round_trips_and_survives_mutation(
             (msg, rcode) in answer(),
@@ -871,10 +724,6 @@ mod fuzz {
             let wire = msg.to_vec().unwrap();
             let asked = if asked_other { msg.metadata.id.wrapping_add(1) } else { msg.metadata.id };
             let read = read_answer(&wire).map_err(|e| TestCaseError::fail(e.1))?;
-            let mut tcp = (wire.len() as u16).to_be_bytes().to_vec();
-            tcp.extend_from_slice(&wire);
-            tcp.extend_from_slice(b"trailing bytes are not read");
-            prop_assert_eq!(framed(&tcp).map_err(|e| TestCaseError::fail(e.1))?, read.clone());
 
             let mut q = query();
             read_soa_answer(&mut q, asked, &read);
