@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{describe, mismatches};
+use v6audit_agent::anchor::Anchor;
 use v6audit_agent::probe::dns::find_apex;
-use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::resolver::Dns;
 use v6audit_agent::{Auditor, ResolverChoice, Settings};
 use v6audit_lab::{Lab, LabConfig, Mix, RecordData, Scenario, Zone};
@@ -659,6 +659,7 @@ async fn dnssec_is_followed_through_every_delegation_down_to_the_zone() {
             );
         vec![vn, gov, hanoi]
     };
+    let lab_pack = Pack::parse(v6audit_lab::LAB_PACK, "lab pack").unwrap();
     // A key of vn's for when the lab did not sign it.
     let other = "vn. 3600 IN DNSKEY 257 3 13 \
         mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
@@ -698,6 +699,8 @@ async fn dnssec_is_followed_through_every_delegation_down_to_the_zone() {
             timeout: Duration::from_secs(2),
             portal_budget: Duration::from_secs(6),
             dnssec: Some(Arc::new(anchor)),
+            // ns1.vn is on loopback: the lab's pack lets the agent ask it.
+            contact: v6audit_rules::ContactPolicy::of(&lab_pack.params),
             ..Settings::default()
         };
         let r = &audit_target(settings, "dichvucong.hanoi.gov.vn").await;
@@ -815,6 +818,154 @@ async fn a_redirect_to_an_address_the_pack_does_not_allow_is_not_followed() {
         hits.load(Ordering::SeqCst),
         0,
         "the forbidden address was contacted"
+    );
+    dns.shutdown().await;
+}
+
+/// Regression (issue 13, "the agent connects only where it is allowed
+/// to"): the SOA and DNSSEC questions to a zone's name servers went to
+/// whatever addresses the zone published, so a hostile zone could make the
+/// agent send to 10.0.0.1, 169.254.169.254 or its own loopback. Here
+/// nsq.test's name servers are ns1 at 127.0.0.1 and ::1 and ns2 at
+/// 127.0.0.2, and the pack allows only 127.0.0.1/32 (::1 and 127.0.0.2, on
+/// loopback, stand in for addresses no test may send to): ns1 is asked at
+/// 127.0.0.1 alone, 127.0.0.2 hears nothing, and the two rules that read
+/// these questions are `error`, naming the addresses not contacted, never
+/// `fail`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn name_servers_at_addresses_the_pack_does_not_allow_are_not_asked() {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::net::{TcpListener, UdpSocket};
+    use v6audit_model::DnssecServed;
+
+    let forbidden = Ipv4Addr::new(127, 0, 0, 2);
+    let mut zone = Zone::new("nsq.test").signed(v6audit_lab::Signing::Signed);
+    zone.add("nsq.test", RecordData::Ns("ns1.nsq.test".into()));
+    zone.add("nsq.test", RecordData::Ns("ns2.nsq.test".into()));
+    zone.host("ns1.nsq.test", true, Some(Ipv6Addr::LOCALHOST));
+    zone.add("ns2.nsq.test", RecordData::A(forbidden));
+    zone.host("portal.nsq.test", true, None);
+    let dns = v6audit_lab::DnsServer::start(&[zone]).await.unwrap();
+    let key = dns.keys.iter().find(|(z, _)| z == "nsq.test").unwrap();
+    let anchor = v6audit_lab::dns::anchor_line(&key.0, &key.1);
+    let anchor = Anchor::parse(&anchor, "nsq.keys").unwrap();
+
+    // The forbidden name server counts every question it gets, over UDP and TCP.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let udp = UdpSocket::bind((forbidden, dns.port)).await.unwrap();
+    let tcp = TcpListener::bind((forbidden, dns.port)).await.unwrap();
+    let (udp_hits, tcp_hits) = (hits.clone(), hits.clone());
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while udp.recv_from(&mut buf).await.is_ok() {
+            udp_hits.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    tokio::spawn(async move {
+        while let Ok((_s, _)) = tcp.accept().await {
+            tcp_hits.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    // The portal's own port is closed: its web probes end at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let pack = Pack::parse(
+        "schema: v6audit/rules/v1\nname: t\nextends: default\nrules:\n  dns.aaaa-global:\n    allow: [\"127.0.0.1/32\"]\n",
+        "test pack",
+    )
+    .unwrap();
+    let settings = Settings {
+        resolver: ResolverChoice::At(dns.addr_v6()),
+        ns_port: dns.port,
+        timeout: Duration::from_secs(2),
+        portal_budget: Duration::from_secs(8),
+        dnssec: Some(Arc::new(anchor)),
+        icmpv6: false,
+        contact: v6audit_rules::ContactPolicy::of(&pack.params),
+        ..Settings::default()
+    };
+    let auditor = Auditor::new(settings).await.unwrap();
+    let inventory = Inventory::from_targets(&[format!("http://portal.nsq.test:{port}/")]).unwrap();
+    let mut report = auditor
+        .audit(inventory.portals, Arc::new(pack), Lang::En, "test", None)
+        .await;
+    let r = report.results.remove(0);
+
+    // What was asked, and what was recorded as not contacted.
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let o = &r.observation;
+    let asked: Vec<(&str, std::net::IpAddr, DnsOutcome, Option<&str>)> = o
+        .dns
+        .zone
+        .name_servers
+        .iter()
+        .flat_map(|ns| {
+            ns.queries
+                .iter()
+                .map(|q| (ns.name.as_str(), q.addr, q.outcome, q.error.as_deref()))
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            (
+                "ns1.nsq.test",
+                ip("::1"),
+                DnsOutcome::NotContacted,
+                Some("not contacted: ::1 is a loopback address"),
+            ),
+            ("ns1.nsq.test", ip("127.0.0.1"), DnsOutcome::Ok, None),
+            (
+                "ns2.nsq.test",
+                ip("127.0.0.2"),
+                DnsOutcome::NotContacted,
+                Some("not contacted: 127.0.0.2 is a loopback address"),
+            ),
+        ],
+        "{}",
+        describe(&r)
+    );
+    let served: Vec<(&str, std::net::IpAddr, DnssecServed)> = o
+        .dnssec
+        .as_ref()
+        .unwrap()
+        .servers
+        .iter()
+        .map(|s| (s.name.as_str(), s.addr, s.served))
+        .collect();
+    assert_eq!(
+        served,
+        [
+            ("ns1.nsq.test", ip("::1"), DnssecServed::NotContacted),
+            ("ns1.nsq.test", ip("127.0.0.1"), DnssecServed::Valid),
+            ("ns2.nsq.test", ip("127.0.0.2"), DnssecServed::NotContacted),
+        ],
+        "{}",
+        describe(&r)
+    );
+
+    // What a user reads.
+    let f = r.verdict.finding("dns.ns-v6-answers").unwrap();
+    assert_eq!(f.status, Status::Error, "{}", describe(&r));
+    assert_eq!(
+        f.message,
+        "Unknown: 1 of 1 IPv6 name server addresses of nsq.test were not asked, because the rule pack does not let the agent contact them: ns1.nsq.test [::1] (not contacted: ::1 is a loopback address). If the agent may reach them (an internal zone, a lab), add their prefix to the allow list of dns.aaaa-global."
+    );
+    let f = r.verdict.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Error, "{}", describe(&r));
+    let p = dns.port;
+    let want = format!(
+        "Unknown: 2 of 3 name server addresses of nsq.test were not asked for its keys, because the rule pack does not let the agent contact them: ns1.nsq.test ([::1]:{p}), ns2.nsq.test (127.0.0.2:{p}) (not contacted: 127.0.0.2 is a loopback address; not contacted: ::1 is a loopback address). If the agent may reach them (an internal zone, a lab), add their prefix to the allow list of dns.aaaa-global."
+    );
+    assert_eq!(f.message, want);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a name server at an address the pack does not allow was asked"
     );
     dns.shutdown().await;
 }

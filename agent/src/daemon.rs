@@ -274,14 +274,12 @@ impl AgentConfig {
             },
         };
         let anchor_file = file.audit.trust_anchor.as_deref().map(rel);
-        let dnssec = crate::probe::dnssec::Anchor::chosen(
-            file.audit.dnssec != Some(false),
-            anchor_file.as_deref(),
-        )
-        .unwrap_or_else(|e| {
-            errors.push(err(&name, "audit.trust_anchor", e));
-            None
-        });
+        let dnssec =
+            crate::anchor::Anchor::chosen(file.audit.dnssec != Some(false), anchor_file.as_deref())
+                .unwrap_or_else(|e| {
+                    errors.push(err(&name, "audit.trust_anchor", e));
+                    None
+                });
         let mut secs = |field: &str, v: &Option<String>, default: u64| -> Duration {
             match v {
                 None => Duration::from_secs(default),

@@ -2,6 +2,7 @@
 //! turns an inventory into observations and verdicts, and the output formats.
 //! It depends on the model and the rules, never on the collector.
 
+pub mod anchor;
 pub mod daemon;
 pub mod error;
 pub mod limits;

@@ -392,6 +392,8 @@ async fn observe_within(
         ns_port: ctx.settings.ns_port,
         ns_timeout: ctx.settings.ns_timeout,
         anchor: ctx.settings.dnssec.as_deref(),
+        contact: &ctx.settings.contact,
+        internal,
     };
     let zone = async {
         match tokio::time::timeout_at(

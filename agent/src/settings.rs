@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use v6audit_rules::ContactPolicy;
 
-use crate::probe::dnssec::Anchor;
+use crate::anchor::Anchor;
 
 /// Where DNS questions go.
 #[derive(Debug, Clone, PartialEq, Eq)]

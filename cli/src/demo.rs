@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use v6audit_agent::anchor::Anchor;
 use v6audit_agent::output::Format;
-use v6audit_agent::probe::dnssec::Anchor;
 use v6audit_agent::push::{Pusher, gzip_report};
 use v6audit_agent::{ResolverChoice, Settings};
 use v6audit_collector::config::hash_token;

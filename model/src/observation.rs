@@ -186,6 +186,10 @@ pub enum DnssecServed {
     /// The server did not answer (see the error).
     NoAnswer,
     NoVantage,
+    /// Not asked: the pack's contact policy does not let the agent send to
+    /// this address (the error says why: "not contacted: ::1 is a loopback
+    /// address").
+    NotContacted,
 }
 
 /// One name server address asked for the zone's DNSKEY and SOA.
@@ -409,6 +413,10 @@ pub enum DnsOutcome {
     Error,
     /// Not asked, because an earlier step failed or the budget ran out.
     NotAsked,
+    /// Not asked: the pack's contact policy does not let the agent send to
+    /// this address (a name server a zone publishes at 169.254.169.254, say);
+    /// the error says why.
+    NotContacted,
 }
 
 impl DnsOutcome {

@@ -128,6 +128,11 @@ const NO_AAAA: (&str, &[&str]) = ("no_aaaa", &["host"]);
 const AAAA_UNKNOWN: (&str, &[&str]) = ("aaaa_unknown", &["host", "reason"]);
 const NO_VANTAGE: (&str, &[&str]) = ("no_vantage", &[]);
 const NOT_CHECKED: (&str, &[&str]) = ("not_checked", &[]);
+/// Name server addresses the pack's contact policy kept the agent from asking.
+const NS_NOT_CONTACTED: (&str, &[&str]) = (
+    "not_contacted",
+    &["zone", "servers", "count", "total", "reason"],
+);
 
 /// Indexed by `RuleId as usize`.
 static SPECS: [RuleSpec; 17] = [
@@ -173,6 +178,7 @@ static SPECS: [RuleSpec; 17] = [
             ("serials_differ", &["zone", "serials"]),
             ("some", &["zone", "failed", "count", "total"]),
             ("none", &["zone", "failed"]),
+            NS_NOT_CONTACTED,
         ],
         params: &[],
     },
@@ -198,6 +204,7 @@ static SPECS: [RuleSpec; 17] = [
             ("chain_bogus", &["zone", "reason"]),
             ("servers_bogus", &["zone", "count", "total", "servers"]),
             ("no_answer", &["zone", "servers"]),
+            NS_NOT_CONTACTED,
             ("unsigned", &["zone"]),
             ("no_ds", &["zone", "tags"]),
             ("insecure_parent", &["zone", "at"]),

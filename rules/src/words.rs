@@ -49,6 +49,7 @@ pub const ALL: &[&str] = &[
     "dns.nxdomain",
     "dns.no_data",
     "dns.error",
+    "dns.not_contacted",
     "dns.no_ns",
     "dns.lame",
     "dns.no_answer",
@@ -163,6 +164,7 @@ pub fn dns(o: DnsOutcome) -> &'static str {
         DnsOutcome::NxDomain => "dns.nxdomain",
         DnsOutcome::NoData => "dns.no_data",
         DnsOutcome::Error => "dns.error",
+        DnsOutcome::NotContacted => "dns.not_contacted",
     }
 }
 
@@ -287,6 +289,7 @@ mod tests {
                 DnsOutcome::NxDomain,
                 DnsOutcome::NoData,
                 DnsOutcome::Error,
+                DnsOutcome::NotContacted,
             ]
             .map(dns),
         );

@@ -1411,6 +1411,126 @@ fn dnssec_outcomes_warn_when_unsigned_and_fail_when_broken() {
     assert_eq!(status(&v, "dns.dnssec"), Status::Skip);
 }
 
+// ------------------------------------------ name servers not contacted
+
+/// ns2's IPv6 address made link-local, which the contact policy kept the
+/// agent from asking.
+fn ns2_not_contacted(o: &mut Observation) {
+    let ll: std::net::Ipv6Addr = "fe80::53".parse().unwrap();
+    let ns = &mut o.dns.zone.name_servers[1];
+    ns.aaaa = vec![ll];
+    let q = &mut ns.queries[0];
+    q.addr = IpAddr::V6(ll);
+    q.outcome = DnsOutcome::NotContacted;
+    q.authoritative = false;
+    q.soa_serial = None;
+    q.error = Some("not contacted: fe80::53 is a link-local address".into());
+    q.ms = 0;
+}
+
+/// Regression (issue 13, "the agent connects only where it is allowed
+/// to"): the name servers were asked at whatever addresses their zone
+/// published. An address the contact policy refuses is now not asked; the
+/// rule cannot know how it answers, so it is `error` naming the address and
+/// why, never `fail`, and the stage is a floor.
+#[test]
+fn a_name_server_address_not_contacted_is_an_error_naming_it_never_a_failure() {
+    let v = verdict(&ObsBuilder::good().with(ns2_not_contacted).build());
+    let f = v.finding("dns.ns-v6-answers").unwrap();
+    assert_eq!(f.status, Status::Error, "{}", f.message);
+    assert_eq!(
+        f.message,
+        "Unknown: 1 of 2 IPv6 name server addresses of example.gov.vn were not asked, because the rule pack does not let the agent contact them: ns2.example.gov.vn [fe80::53] (not contacted: fe80::53 is a link-local address). If the agent may reach them (an internal zone, a lab), add their prefix to the allow list of dns.aaaa-global."
+    );
+    assert!(f.remediation.is_empty(), "no advice about nothing");
+    assert!(v.findings.iter().all(|f| f.status != Status::Fail));
+    assert_eq!(v.stage, Stage::Reachable);
+    assert!(!v.stage_certain);
+
+    // An address asked that does not answer is still a failure, judged on
+    // the addresses asked alone.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(ns2_not_contacted)
+            .with(|o| {
+                let q = &mut o.dns.zone.name_servers[0].queries[0];
+                q.outcome = DnsOutcome::Timeout;
+                q.authoritative = false;
+                q.soa_serial = None;
+                q.error = Some("no answer over UDP or TCP".into());
+            })
+            .build(),
+    );
+    let f = v.finding("dns.ns-v6-answers").unwrap();
+    let msg = &f.message;
+    assert_eq!(f.status, Status::Fail, "{msg}");
+    assert!(
+        msg.starts_with("Only 0 of 1 IPv6 name server addresses of example.gov.vn answer"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("ns1.example.gov.vn [2001:ee0:1::53] no answer within the timeout"),
+        "{msg}"
+    );
+    assert!(!msg.contains("fe80::53"), "{msg}");
+}
+
+/// Regression (issue 13): the DNSSEC questions went to every address the
+/// zone published. One the contact policy refuses is `error`, naming it,
+/// when every server asked validates; a server asked that does not validate
+/// still fails.
+#[test]
+fn dnssec_with_a_name_server_address_not_contacted_is_an_error_naming_it() {
+    let private = |served: DnssecServed| {
+        let mut s = dnssec_server("10.0.0.53", DnssecServed::Valid);
+        s.served = served;
+        s.key_tags.clear();
+        s.error = Some("not contacted: 10.0.0.53 is a private (RFC 1918) address".into());
+        s.ms = 0;
+        s
+    };
+    let one = |o: &mut Observation| {
+        o.dnssec.as_mut().unwrap().servers[1] = private(DnssecServed::NotContacted);
+    };
+    let v = verdict(&ObsBuilder::good().with(one).build());
+    let f = v.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Error, "{}", f.message);
+    assert_eq!(
+        f.message,
+        "Unknown: 1 of 2 name server addresses of example.gov.vn were not asked for its keys, because the rule pack does not let the agent contact them: ns1.example.gov.vn (10.0.0.53:53) (not contacted: 10.0.0.53 is a private (RFC 1918) address). If the agent may reach them (an internal zone, a lab), add their prefix to the allow list of dns.aaaa-global."
+    );
+
+    // None could be asked: the same, not "no name server answered".
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                for s in &mut o.dnssec.as_mut().unwrap().servers {
+                    *s = private(DnssecServed::NotContacted);
+                }
+            })
+            .build(),
+    );
+    let f = v.finding("dns.dnssec").unwrap();
+    let msg = &f.message;
+    assert_eq!(f.status, Status::Error, "{msg}");
+    assert!(
+        msg.starts_with("Unknown: 2 of 2 name server addresses"),
+        "{msg}"
+    );
+
+    // A server asked whose keys do not validate fails all the same.
+    let v = verdict(
+        &ObsBuilder::good()
+            .with(|o| {
+                let d = o.dnssec.as_mut().unwrap();
+                d.servers[0] = dnssec_server("2001:ee0:1::53", DnssecServed::Bogus);
+                d.servers[1] = private(DnssecServed::NotContacted);
+            })
+            .build(),
+    );
+    assert_eq!(status(&v, "dns.dnssec"), Status::Fail);
+}
+
 // ------------------------------------------------------- transient failures
 
 /// An attempt that failed before the one recorded: `at` is the step.
@@ -1645,7 +1765,11 @@ fn a_vietnamese_reader_reads_no_english_reason_words() {
         "2/2 điểm cuối IPv6 không nhận kết nối TCP: [2001:ee0:100::10]:80 bị từ chối, [2001:ee0:100::10]:443 bị từ chối."
     );
     assert_eq!(f.outcome, "unreachable");
-    assert!(f.values["failed"].contains("{=tcp.refused}"), "{:?}", f.values);
+    assert!(
+        f.values["failed"].contains("{=tcp.refused}"),
+        "{:?}",
+        f.values
+    );
     // The same finding, rendered again in English from its outcome and values.
     let (en, _) = v6audit_rules::render::finding(&pack, f, Lang::En).unwrap();
     assert_eq!(
@@ -1675,9 +1799,17 @@ fn every_outcome_and_word_has_its_own_vietnamese_text() {
             same.push(format!("{id} (title or remediation)"));
         }
     }
-    const NAMES: &[&str] = &["addr.multicast", "addr.six_to_four", "addr.teredo", "addr.orchid"];
+    const NAMES: &[&str] = &[
+        "addr.multicast",
+        "addr.six_to_four",
+        "addr.teredo",
+        "addr.orchid",
+    ];
     for key in v6audit_rules::words::ALL {
-        let (en, vi) = (pack.word(key, Lang::En).unwrap(), pack.word(key, Lang::Vi).unwrap());
+        let (en, vi) = (
+            pack.word(key, Lang::En).unwrap(),
+            pack.word(key, Lang::Vi).unwrap(),
+        );
         if en == vi && !NAMES.contains(key) {
             same.push(format!("words.{key}"));
         }

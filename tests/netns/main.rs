@@ -28,7 +28,7 @@ use std::time::Duration;
 use common::mismatches;
 use net::{Netns, link};
 use servers::{BADDS, Host, PARENT, SIGNED, Site, UNSIGNED, V4NS};
-use v6audit_agent::probe::dnssec::Anchor;
+use v6audit_agent::anchor::Anchor;
 use v6audit_agent::{Auditor, ResolverChoice, Settings};
 use v6audit_model::{Inventory, Lang, Report, Stage, Status};
 use v6audit_rules::Pack;

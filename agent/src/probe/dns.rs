@@ -2,8 +2,9 @@
 //! holds it (found by walking up the labels until the DNS names the zone, never
 //! by taking the last two labels), its name servers with their addresses, each
 //! name server asked for the zone's SOA directly over each family (UDP, then
-//! TCP), and the zone's mail exchangers. Zone facts are cached per zone, so
-//! fifty portals under one ministry ask its name servers once.
+//! TCP) at the addresses the pack's contact policy allows, and the zone's
+//! mail exchangers. Zone facts are cached per zone, so fifty portals under
+//! one ministry ask its name servers once.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,16 +14,17 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{RData, RecordType};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::OnceCell;
 use v6audit_model::{
     AddressLookup, DnsOutcome, DnsTransport, DnssecObservation, Family, MailExchange,
     MxObservation, NameServer, NsQuery, ZoneObservation,
 };
+use v6audit_rules::ContactPolicy;
 
+use crate::anchor::Anchor;
 use crate::net::Reach;
-use crate::probe::dnssec::{self, Anchor};
+use crate::probe::dnssec;
+use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
 
 /// At most this many name servers and mail exchangers are followed, so a
@@ -91,12 +93,18 @@ pub struct ZoneFacts {
     pub dnssec: Option<DnssecObservation>,
 }
 
+/// A zone's apex, and whether the portal asking is internal.
+type ZoneKey = (String, bool);
+
 /// Zone facts by apex, each computed once even when many portals ask at
 /// once; and each host's apex once found, so the walk done to find a
 /// portal's www./apex counterpart is not done again when it is probed.
+/// The facts are kept apart for internal and other portals: an internal
+/// portal's zone may be asked at private addresses a public one's may not
+/// (the contact policy), so neither may reuse the other's answers.
 #[derive(Debug, Default)]
 pub struct ZoneCache {
-    zones: Mutex<HashMap<String, Arc<OnceCell<ZoneFacts>>>>,
+    zones: Mutex<HashMap<ZoneKey, Arc<OnceCell<ZoneFacts>>>>,
     apexes: Mutex<HashMap<String, String>>,
 }
 
@@ -117,10 +125,14 @@ impl ZoneCache {
         Ok(apex)
     }
 
-    fn cell(&self, apex: &str) -> Arc<OnceCell<ZoneFacts>> {
+    /// The facts of the zone at `apex`, as gathered for an internal portal or not.
+    fn cell(&self, apex: &str, internal: bool) -> Arc<OnceCell<ZoneFacts>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
-        zones.entry(apex.to_owned()).or_default().clone()
+        zones
+            .entry((apex.to_owned(), internal))
+            .or_default()
+            .clone()
     }
 }
 
@@ -131,6 +143,12 @@ pub struct ZoneSettings<'a> {
     pub ns_timeout: std::time::Duration,
     /// Where DNSSEC validation starts; None: not checked.
     pub anchor: Option<&'a Anchor>,
+    /// Which name server addresses may be asked: the pack's contact policy,
+    /// the one every connection of the agent goes through.
+    pub contact: &'a ContactPolicy,
+    /// The portal is `internal`: its zone's name servers may be asked at
+    /// private addresses when the policy allows that for internal portals.
+    pub internal: bool,
 }
 
 /// The zone of `host` with its name servers, mail exchangers and DNSSEC.
@@ -160,7 +178,7 @@ pub async fn zone(
             );
         }
     };
-    let cell = cache.cell(&apex);
+    let cell = cache.cell(&apex, settings.internal);
     let facts = cell
         .get_or_init(|| zone_facts(dns, reach, settings, &apex))
         .await
@@ -226,6 +244,8 @@ async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: 
             let asking = dnssec::Asking {
                 timeout: settings.ns_timeout,
                 ns_port: settings.ns_port,
+                contact: settings.contact,
+                internal: settings.internal,
             };
             // Each question is bounded, and the walk as a whole (3 x the
             // timeout, in dnssec::observe); this is the last guard.
@@ -389,7 +409,8 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
 }
 
 /// Asks one name server address for the zone's SOA: UDP first, then TCP when
-/// UDP gets no answer or a truncated one.
+/// UDP gets no answer or a truncated one. An address the contact policy
+/// refuses is recorded as not contacted and sent nothing.
 pub async fn ask_soa(
     reach: &Reach,
     settings: ZoneSettings<'_>,
@@ -408,6 +429,14 @@ pub async fn ask_soa(
         error: None,
         ms: 0,
     };
+    // The contact policy first, as for every connection the agent makes: a
+    // zone can publish its name servers at any address (a cloud's metadata
+    // address, the agent's own loopback, a private network's).
+    if let Some(why) = settings.contact.refuses(server.ip(), settings.internal) {
+        q.outcome = DnsOutcome::NotContacted;
+        q.error = Some(why);
+        return q;
+    }
     if !reach.can_reach(server.ip()) {
         q.error = Some(format!("this vantage has no {}", family.label()));
         return q;
@@ -479,112 +508,157 @@ fn soa_query(zone: &str) -> Result<(u16, Vec<u8>), String> {
     Ok((id, wire))
 }
 
-/// One question to one server: UDP first, then TCP when UDP gets no answer
-/// or a truncated one; each bounded by `timeout`.
-pub(crate) async fn exchange(
-    server: SocketAddr,
-    wire: &[u8],
-    timeout: std::time::Duration,
-) -> Result<(Message, DnsTransport), (DnsOutcome, String)> {
-    match tokio::time::timeout(timeout, udp_exchange(server, wire)).await {
-        Ok(Ok(msg)) if !msg.metadata.truncation => Ok((msg, DnsTransport::Udp)),
-        _ => match tokio::time::timeout(timeout, tcp_exchange(server, wire)).await {
-            Ok(r) => r.map(|m| (m, DnsTransport::Tcp)),
-            Err(_) => Err((DnsOutcome::Timeout, "no answer over UDP or TCP".to_owned())),
-        },
-    }
-}
-
-/// A query id that differs between questions (not a secret: the source port
-/// and the exact question are checked too).
-pub(crate) fn rand_id() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (NEXT.fetch_add(0x9e37, Ordering::Relaxed) ^ seed) as u16
-}
-
-async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    let bind: SocketAddr = match server {
-        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let sock = UdpSocket::bind(bind).await.map_err(io)?;
-    sock.connect(server).await.map_err(io)?;
-    sock.send(wire).await.map_err(io)?;
-    let mut buf = vec![0u8; 4096];
-    let n = sock.recv(&mut buf).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            (
-                DnsOutcome::Error,
-                "port unreachable (nothing listens on port 53)".to_owned(),
-            )
-        } else {
-            io(e)
-        }
-    })?;
-    read_answer(&buf[..n])
-}
-
-/// An answer as it came off the wire; a malformed one is an error saying why.
-fn read_answer(wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    Message::from_vec(wire).map_err(|e| (DnsOutcome::Error, format!("malformed answer: {e}")))
-}
-
-/// One answer over TCP: a two-byte length, then that many bytes (RFC 1035,
-/// 4.2.2). At most 65,535 bytes: the two-byte length bounds the read.
-async fn read_framed<R: AsyncRead + Unpin>(
-    stream: &mut R,
-) -> Result<Message, (DnsOutcome, String)> {
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let mut len_buf = [0u8; 2];
-    stream.read_exact(&mut len_buf).await.map_err(io)?;
-    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len_buf))];
-    stream.read_exact(&mut buf).await.map_err(io)?;
-    read_answer(&buf)
-}
-
-async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-    let io = |e: std::io::Error| (DnsOutcome::Error, e.to_string());
-    let mut stream = TcpStream::connect(server).await.map_err(io)?;
-    let len =
-        u16::try_from(wire.len()).map_err(|_| (DnsOutcome::Error, "query too long".to_owned()))?;
-    let mut framed = Vec::with_capacity(wire.len() + 2);
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(wire);
-    stream.write_all(&framed).await.map_err(io)?;
-    read_framed(&mut stream).await
-}
-
-/// Fuzzing the answers name servers send the agent directly (proptest,
-/// stable toolchain): any bytes as a UDP or TCP answer, and answers built
-/// from their parts, then mutated. Decoding is hickory's; what the agent
-/// makes of an answer (its framing, whether it answers the question, the
-/// serial, the outcome) is checked here. Long run:
-/// `PROPTEST_CASES=200000 cargo test --release -p v6audit-agent --lib fuzz`.
 #[cfg(test)]
-mod fuzz {
-    use std::net::{Ipv4Addr, Ipv6Addr};
+mod tests {
+    use std::net::Ipv4Addr;
     use std::time::Duration;
-
-    use hickory_proto::op::ResponseCode;
-    use hickory_proto::rr::Record;
-    use hickory_proto::rr::rdata::{A, SOA};
-    use proptest::prelude::*;
 
     use super::*;
 
-    /// Cases per target: `PROPTEST_CASES` when it is set, else `default`.
-    fn config(default: u32) -> ProptestConfig {
-        let mut config = ProptestConfig::default();
-        if std::env::var_os("PROPTEST_CASES").is_none() {
-            config.cases = default;
-        }
-        config
+    /// A vantage that reaches everything: only the policy can stop a question.
+    const EVERYWHERE: Reach = Reach {
+        ipv4_global: true,
+        ipv6_global: true,
+        ipv4_loopback: true,
+        ipv6_loopback: true,
+    };
+
+    /// The zone's SOA asked of `server` under `policy`.
+    async fn ask(
+        policy: &ContactPolicy,
+        internal: bool,
+        reach: &Reach,
+        server: SocketAddr,
+    ) -> NsQuery {
+        let settings = ZoneSettings {
+            ns_port: server.port(),
+            ns_timeout: Duration::from_millis(300),
+            anchor: None,
+            contact: policy,
+            internal,
+        };
+        ask_soa(reach, settings, server, "example.gov.vn").await
     }
+
+    /// Whether a question reaches `sock` within a short wait.
+    async fn heard(sock: &tokio::net::UdpSocket) -> bool {
+        let mut buf = [0u8; 512];
+        tokio::time::timeout(Duration::from_millis(200), sock.recv_from(&mut buf))
+            .await
+            .is_ok()
+    }
+
+    /// Regression (issue 13, "the agent connects only where it is allowed
+    /// to"): a zone's name servers were asked for its SOA at whatever
+    /// address the zone published (169.254.169.254, ::1, 10.0.0.1). Here a
+    /// name server on 127.0.0.1, which the default policy refuses (global
+    /// addresses only), hears nothing, and the query says why; in the
+    /// pack's allow-list, the same address is asked.
+    #[tokio::test]
+    async fn a_name_server_address_the_policy_refuses_is_sent_nothing() {
+        let server = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let q = ask(&ContactPolicy::default(), false, &EVERYWHERE, addr).await;
+        assert_eq!(q.outcome, DnsOutcome::NotContacted);
+        assert_eq!(
+            q.error.as_deref(),
+            Some("not contacted: 127.0.0.1 is a loopback address")
+        );
+        assert_eq!((q.addr, q.port, q.ms), (addr.ip(), addr.port(), 0));
+        assert!(!heard(&server).await, "the refused name server was asked");
+        // As the JSON report says it.
+        let json = serde_json::to_value(&q).unwrap();
+        assert_eq!(json["outcome"], "not_contacted");
+
+        let allowed = ContactPolicy {
+            allow: vec!["127.0.0.1/32".parse().unwrap()],
+            private_for_internal: true,
+        };
+        let (q, asked) = tokio::join!(ask(&allowed, false, &EVERYWHERE, addr), heard(&server));
+        assert!(asked, "the allowed name server was not asked: {q:?}");
+        assert_ne!(q.outcome, DnsOutcome::NotContacted);
+    }
+
+    /// An internal portal's zone may be asked at private addresses (the
+    /// default pack allows that), a public one's may not; link-local never.
+    /// Nothing is sent: this vantage reaches no network, so an address the
+    /// policy allows stops at the vantage instead.
+    #[tokio::test]
+    async fn private_name_servers_are_asked_for_internal_portals_only() {
+        let policy = ContactPolicy::default();
+        for (addr, internal, outcome, error) in [
+            (
+                "10.0.0.53:53",
+                false,
+                DnsOutcome::NotContacted,
+                "not contacted: 10.0.0.53 is a private (RFC 1918) address",
+            ),
+            (
+                "10.0.0.53:53",
+                true,
+                DnsOutcome::NotAsked,
+                "this vantage has no IPv4",
+            ),
+            (
+                "[fd00::53]:53",
+                true,
+                DnsOutcome::NotAsked,
+                "this vantage has no IPv6",
+            ),
+            (
+                "[fe80::53]:53",
+                true,
+                DnsOutcome::NotContacted,
+                "not contacted: fe80::53 is a link-local address",
+            ),
+            (
+                "169.254.169.254:53",
+                true,
+                DnsOutcome::NotContacted,
+                "not contacted: 169.254.169.254 is a link-local address",
+            ),
+        ] {
+            let server: SocketAddr = addr.parse().unwrap();
+            let q = ask(&policy, internal, &Reach::default(), server).await;
+            assert_eq!(
+                (q.outcome, q.error.as_deref()),
+                (outcome, Some(error)),
+                "{addr}, internal: {internal}"
+            );
+        }
+    }
+
+    /// A public portal must not reuse what its zone's name servers answered
+    /// an internal portal at private addresses: their facts are kept apart.
+    #[test]
+    fn zone_facts_are_kept_apart_for_internal_and_public_portals() {
+        let cache = ZoneCache::default();
+        let public = cache.cell("gov.vn", false);
+        assert!(Arc::ptr_eq(&public, &cache.cell("gov.vn", false)));
+        assert!(!Arc::ptr_eq(&public, &cache.cell("gov.vn", true)));
+    }
+}
+
+/// Fuzzing what the agent makes of the answers name servers send it
+/// directly (proptest, stable toolchain): any bytes, and answers built from
+/// their parts, then mutated, read as the answer to the zone's SOA
+/// question: whether it answers that question, the AA bit, the serial, the
+/// outcome. Decoding is hickory's; the wire and its TCP framing are
+/// `probe::wire`'s, fuzzed there, whose answers and helpers are used here.
+/// Long run:
+/// `PROPTEST_CASES=200000 cargo test --release -p v6audit-agent --lib fuzz`.
+#[cfg(test)]
+mod fuzz {
+    use std::net::Ipv6Addr;
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::probe::wire::fuzz::{answer, config, framed};
+    use crate::probe::wire::read_answer;
 
     fn query() -> NsQuery {
         NsQuery {
@@ -600,14 +674,6 @@ mod fuzz {
         }
     }
 
-    fn framed(bytes: &[u8]) -> Result<Message, (DnsOutcome, String)> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut reader = bytes;
-        rt.block_on(read_framed(&mut reader))
-    }
-
     /// What any answer read promises.
     fn check(q: &NsQuery, id: u16, msg: &Message) -> Result<(), TestCaseError> {
         if msg.metadata.id != id || msg.metadata.message_type != MessageType::Response {
@@ -619,57 +685,6 @@ mod fuzz {
         }
         prop_assert_eq!(q.outcome == DnsOutcome::Error, q.error.is_some(), "{:?}", q);
         Ok(())
-    }
-
-    #[derive(Debug, Clone)]
-    enum Answer {
-        Soa(u32),
-        A(u32),
-    }
-
-    prop_compose! {
-        /// An answer to the SOA question: header flags, a response code,
-        /// SOA and A records in the answer, maybe an SOA in the authority
-        /// section (which is not the zone's serial as an answer).
-        fn answer()(
-            id in any::<u16>(),
-            response in prop::bool::weighted(0.9),
-            aa in any::<bool>(),
-            tc in any::<bool>(),
-            rcode in prop_oneof![Just(0u16), Just(3u16), 0u16..16],
-            answers in prop::collection::vec(
-                prop_oneof![any::<u32>().prop_map(Answer::Soa), any::<u32>().prop_map(Answer::A)],
-                0..4,
-            ),
-            authority in prop::option::of(any::<u32>()),
-        ) -> (Message, u16) {
-            let zone = fqdn("example.gov.vn").unwrap();
-            let kind = if response { MessageType::Response } else { MessageType::Query };
-            let mut msg = Message::new(id, kind, OpCode::Query);
-            msg.metadata.authoritative = aa;
-            msg.metadata.truncation = tc;
-            msg.metadata.response_code = <ResponseCode as From<u16>>::from(rcode);
-            msg.add_query(Query::query(zone.clone(), RecordType::SOA));
-            let soa = |serial| {
-                Record::from_rdata(
-                    zone.clone(),
-                    3600,
-                    RData::SOA(SOA::new(zone.clone(), zone.clone(), serial, 3600, 600, 86_400, 60)),
-                )
-            };
-            for a in &answers {
-                msg.answers.push(match a {
-                    Answer::Soa(serial) => soa(*serial),
-                    Answer::A(bits) => {
-                        Record::from_rdata(zone.clone(), 60, RData::A(A(Ipv4Addr::from(*bits))))
-                    }
-                });
-            }
-            if let Some(serial) = authority {
-                msg.authorities.push(soa(serial));
-            }
-            (msg, rcode)
-        }
     }
 
     proptest! {
@@ -696,11 +711,11 @@ mod fuzz {
             prop_assert!(start.elapsed() < Duration::from_secs(1));
         }
 
-        /// An answer built from its parts reads back through the wire, over
-        /// UDP and framed for TCP, as what it says: the question it answers,
-        /// the AA bit, the first SOA of the answer section, the outcome of
-        /// its response code. Then, mutated (a byte changed, the message
-        /// cut, the TCP length wrong), it is still read without a panic.
+        /// An answer built from its parts reads back through the wire as
+        /// what it says: the question it answers, the AA bit, the first SOA
+        /// of the answer section, the outcome of its response code. Then,
+        /// mutated (a byte changed, the message cut, the TCP length wrong),
+        /// it is still read without a panic.
         #[test]
         fn dns_answer_round_trips_and_survives_mutation(
             (msg, rcode) in answer(),
@@ -712,10 +727,6 @@ mod fuzz {
             let wire = msg.to_vec().unwrap();
             let asked = if asked_other { msg.metadata.id.wrapping_add(1) } else { msg.metadata.id };
             let read = read_answer(&wire).map_err(|e| TestCaseError::fail(e.1))?;
-            let mut tcp = (wire.len() as u16).to_be_bytes().to_vec();
-            tcp.extend_from_slice(&wire);
-            tcp.extend_from_slice(b"trailing bytes are not read");
-            prop_assert_eq!(framed(&tcp).map_err(|e| TestCaseError::fail(e.1))?, read.clone());
 
             let mut q = query();
             read_soa_answer(&mut q, asked, &read);

@@ -2,27 +2,28 @@
 //! root's keys unless the agent is given another) down to the zone through
 //! the resolver (each DS validated with its parent's keys, each DNSKEY set
 //! with a key its DS names), then each name server address asked directly,
-//! over its own family, for the zone's DNSKEY and SOA with their signatures.
+//! over its own family, for the zone's DNSKEY and SOA with their signatures
+//! (each address first checked against the pack's contact policy).
 //! The cryptography is hickory-proto's DNSSEC verifier (aws-lc-rs); the walk
 //! and the reasons it gives are ours. Not checked: the NSEC/NSEC3 proof
 //! behind a missing DS (the resolver's negative answer is taken as given).
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use hickory_proto::dnssec::Verifier;
 use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
-use hickory_proto::dnssec::{Algorithm, PublicKeyBuf, TrustAnchors, Verifier};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use v6audit_model::{
     DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family, NameServer,
 };
+use v6audit_rules::ContactPolicy;
 
+use crate::anchor::Anchor;
 use crate::net::Reach;
-use crate::probe::dns::{exchange, rand_id};
+use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::fqdn;
 
 /// At most this many zones are walked between the anchor and the portal's
@@ -35,147 +36,16 @@ const MAX_KEYS_PER_SIG: usize = 4;
 /// Reasons collected for one RRset before giving up.
 const MAX_REASONS: usize = 8;
 
-/// The keys the chain of trust starts from, each with its zone.
-#[derive(Clone)]
-pub struct Anchor {
-    keys: TrustAnchors,
-    /// The zones the keys belong to ("" for the root), longest first.
-    zones: Vec<String>,
-    /// Where the keys came from, for messages.
-    pub source: String,
-}
-
-impl std::fmt::Debug for Anchor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Anchor")
-            .field("zones", &self.zones)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Anchor {
-    /// The root zone's key-signing keys (KSK-2017 and KSK-2024), as IANA
-    /// publishes them; hickory carries them.
-    pub fn root() -> Anchor {
-        Anchor {
-            keys: TrustAnchors::default(),
-            zones: vec![String::new()],
-            source: "the root zone's keys (IANA)".to_owned(),
-        }
-    }
-
-    /// Where validation starts, as the options say: nowhere when the check
-    /// is off, else the keys in `file`, else the root's keys.
-    pub fn chosen(check: bool, file: Option<&Path>) -> Result<Option<Arc<Anchor>>, String> {
-        match (check, file) {
-            (false, _) => Ok(None),
-            (true, Some(path)) => Anchor::from_file(path).map(|a| Some(Arc::new(a))),
-            (true, None) => Ok(Some(Arc::new(Anchor::root()))),
-        }
-    }
-
-    /// DNSKEY records in zone-file syntax, one per line (`dig DNSKEY zone`
-    /// output, or `keymgr zone dnskey`); `;` starts a comment.
-    pub fn from_file(path: &Path) -> Result<Anchor, String> {
-        let text = v6audit_model::input::read_text(path, v6audit_model::FileKind::TrustAnchor)
-            .map_err(|e| e.to_string())?;
-        Anchor::parse(&text, &path.display().to_string())
-    }
-
-    pub fn parse(text: &str, origin: &str) -> Result<Anchor, String> {
-        let mut zones = Vec::new();
-        let mut keys = TrustAnchors::empty();
-        for (i, line) in text.lines().enumerate() {
-            let record = line.split(';').next().unwrap_or("").trim();
-            if record.is_empty() {
-                continue;
-            }
-            let at = format!("{origin}:{}", i + 1);
-            let mut tokens = record.split_whitespace();
-            let owner = tokens.next().unwrap_or("");
-            let rest: Vec<&str> = tokens.collect();
-            let Some(kind) = rest.iter().position(|t| t.eq_ignore_ascii_case("DNSKEY")) else {
-                return Err(format!(
-                    "{at}: not a DNSKEY record (`<zone>. <ttl> IN DNSKEY <flags> 3 <algorithm> <key>`)"
-                ));
-            };
-            let key = dnskey_rdata(&rest[kind + 1..]).map_err(|e| format!("{at}: {e}"))?;
-            let name = fqdn(owner).map_err(|e| format!("{at}: {e}"))?;
-            keys.insert_with_name(key.public_key(), LowerName::from(name));
-            let zone = owner.trim_end_matches('.').to_ascii_lowercase();
-            if !zones.contains(&zone) {
-                zones.push(zone);
-            }
-        }
-        if zones.is_empty() {
-            return Err(format!(
-                "{origin}: no DNSKEY record in the trust anchor file"
-            ));
-        }
-        zones.sort_by_key(|z: &String| std::cmp::Reverse(z.len()));
-        Ok(Anchor {
-            keys,
-            zones,
-            source: origin.to_owned(),
-        })
-    }
-
-    /// The anchor zone that `zone` is in or below (the closest one).
-    fn zone_for(&self, zone: &str) -> Option<&str> {
-        self.zones
-            .iter()
-            .find(|a| a.is_empty() || zone == a.as_str() || zone.ends_with(&format!(".{a}")))
-            .map(String::as_str)
-    }
-
-    fn trusts(&self, key: &DNSKEY, zone: &Name) -> bool {
-        self.keys
-            .contains_with_name(key.public_key(), &LowerName::from(zone.clone()))
-    }
-
-    /// The zones listed, for messages.
-    pub fn zones_text(&self) -> String {
-        self.zones
-            .iter()
-            .map(|z| if z.is_empty() { "." } else { z.as_str() })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// A DNSKEY's presentation form: flags, protocol (3), algorithm, key in base64.
-fn dnskey_rdata(fields: &[&str]) -> Result<DNSKEY, String> {
-    use base64::Engine as _;
-    let [flags, protocol, algorithm, key @ ..] = fields else {
-        return Err("a DNSKEY needs flags, protocol, algorithm and key".to_owned());
-    };
-    let flags: u16 = flags
-        .parse()
-        .map_err(|_| format!("DNSKEY flags `{flags}` is not a number"))?;
-    if *protocol != "3" {
-        return Err(format!("DNSKEY protocol `{protocol}` is not 3"));
-    }
-    let algorithm: u8 = algorithm
-        .parse()
-        .map_err(|_| format!("DNSKEY algorithm `{algorithm}` is not a number"))?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(key.concat())
-        .map_err(|e| format!("the DNSKEY's key is not base64: {e}"))?;
-    if bytes.is_empty() {
-        return Err("the DNSKEY has no key".to_owned());
-    }
-    Ok(DNSKEY::with_flags(
-        flags,
-        PublicKeyBuf::new(bytes, Algorithm::from_u8(algorithm)),
-    ))
-}
-
 /// How the probe asks.
 #[derive(Debug, Clone, Copy)]
-pub struct Asking {
+pub struct Asking<'a> {
     pub timeout: Duration,
     pub ns_port: u16,
+    /// Which name server addresses may be asked (the pack's contact policy).
+    pub contact: &'a ContactPolicy,
+    /// The portal is `internal` (private name server addresses may be asked
+    /// when the policy allows that for internal portals).
+    pub internal: bool,
 }
 
 /// The zone's DNSSEC: its chain from the anchor through `upstreams` (the
@@ -183,7 +53,7 @@ pub struct Asking {
 pub async fn observe(
     upstreams: &[SocketAddr],
     reach: &Reach,
-    asking: Asking,
+    asking: Asking<'_>,
     anchor: &Anchor,
     zone: &str,
     servers: &[NameServer],
@@ -740,10 +610,11 @@ struct Fetched {
     answers: Option<(Message, Message)>,
 }
 
-/// Asks one name server address directly for the zone's DNSKEY and SOA.
+/// Asks one name server address directly for the zone's DNSKEY and SOA;
+/// an address the contact policy refuses is recorded and sent nothing.
 async fn fetch_server(
     reach: &Reach,
-    asking: Asking,
+    asking: Asking<'_>,
     zone: &str,
     name: String,
     server: SocketAddr,
@@ -759,6 +630,12 @@ async fn fetch_server(
         error: None,
         ms: 0,
     };
+    // The contact policy first, as for the zone's SOA questions.
+    if let Some(why) = asking.contact.refuses(server.ip(), asking.internal) {
+        out.served = DnssecServed::NotContacted;
+        out.error = Some(why);
+        return Fetched { out, answers: None };
+    }
     if !reach.can_reach(server.ip()) {
         out.served = DnssecServed::NoVantage;
         out.error = Some(format!("this vantage has no {}", family.label()));
@@ -880,6 +757,8 @@ fn judge_server(fetched: Fetched, zone: &str, walk: &Walk) -> DnssecServer {
 
 #[cfg(test)]
 mod tests {
+    use hickory_proto::dnssec::Algorithm;
+
     use super::*;
 
     #[test]
@@ -893,29 +772,6 @@ mod tests {
             vec!["signed.lab.test"]
         );
         assert!(names_below("lab.test", "lab.test").is_empty());
-    }
-
-    #[test]
-    fn an_anchor_file_names_its_line_when_a_record_is_bad() {
-        let err = Anchor::parse(
-            "; keys\nlab.test. 3600 IN DNSKEY 257 3 13 !!!\n",
-            "anchor.keys",
-        )
-        .unwrap_err();
-        assert!(err.starts_with("anchor.keys:2: "), "{err}");
-        let err = Anchor::parse("; nothing\n", "anchor.keys").unwrap_err();
-        assert!(err.contains("no DNSKEY record"), "{err}");
-    }
-
-    #[test]
-    fn the_root_anchor_covers_every_zone_and_a_lab_anchor_only_its_own() {
-        assert_eq!(Anchor::root().zone_for("gov.vn"), Some(""));
-        let key = "lab.test. 3600 IN DNSKEY 257 3 13 \
-            mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
-        let lab = Anchor::parse(key, "lab.keys").unwrap();
-        assert_eq!(lab.zone_for("signed.lab.test"), Some("lab.test"));
-        assert_eq!(lab.zone_for("lab.test"), Some("lab.test"));
-        assert_eq!(lab.zone_for("gov.vn"), None);
     }
 
     /// A zone's SOA signed by a fresh key, the signature made `age` ago and
@@ -1038,6 +894,63 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert!(verify(&zone, &set, &found, &[key], &zone).is_ok());
     }
+
+    /// One name server address asked for the zone's keys, as `ns1.example.gov.vn`.
+    async fn fetch(reach: &Reach, asking: Asking<'_>, server: SocketAddr) -> DnssecServer {
+        let name = "ns1.example.gov.vn".to_owned();
+        let f = fetch_server(reach, asking, "example.gov.vn", name, server).await;
+        assert!(f.answers.is_none(), "{:?}", f.out);
+        f.out
+    }
+
+    /// Regression (issue 13, "the agent connects only where it is allowed
+    /// to"): the DNSSEC questions went to every address a zone published for
+    /// its name servers. One the contact policy refuses is recorded as not
+    /// contacted and hears nothing; one it allows for an internal portal (a
+    /// ULA) is asked, which here stops at a vantage that reaches no network.
+    #[tokio::test]
+    async fn a_name_server_address_the_policy_refuses_is_not_asked_for_keys() {
+        let server = tokio::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let policy = ContactPolicy::default();
+        let asking = Asking {
+            timeout: Duration::from_millis(300),
+            ns_port: addr.port(),
+            contact: &policy,
+            internal: true,
+        };
+        let everywhere = Reach {
+            ipv4_global: true,
+            ipv6_global: true,
+            ipv4_loopback: true,
+            ipv6_loopback: true,
+        };
+        let out = fetch(&everywhere, asking, addr).await;
+        assert_eq!(out.served, DnssecServed::NotContacted);
+        assert_eq!(
+            out.error.as_deref(),
+            Some("not contacted: 127.0.0.1 is a loopback address")
+        );
+        let mut buf = [0u8; 512];
+        let heard = tokio::time::timeout(Duration::from_millis(200), server.recv_from(&mut buf));
+        assert!(heard.await.is_err(), "the refused name server was asked");
+
+        let ula: SocketAddr = "[fd00::53]:53".parse().unwrap();
+        let out = fetch(&Reach::default(), asking, ula).await;
+        assert_eq!(out.served, DnssecServed::NoVantage, "{out:?}");
+        let public = Asking {
+            internal: false,
+            ..asking
+        };
+        let out = fetch(&Reach::default(), public, ula).await;
+        assert_eq!(out.served, DnssecServed::NotContacted);
+        assert_eq!(
+            out.error.as_deref(),
+            Some("not contacted: fd00::53 is a unique local (ULA) address")
+        );
+    }
 }
 
 /// Fuzzing what name servers and resolvers send the DNSSEC probe
@@ -1052,7 +965,7 @@ mod fuzz {
     use std::net::Ipv6Addr;
 
     use hickory_proto::dnssec::crypto::EcdsaSigningKey;
-    use hickory_proto::dnssec::{DigestType, DnssecSigner, SigningKey as _};
+    use hickory_proto::dnssec::{Algorithm, DigestType, DnssecSigner, SigningKey as _};
     use hickory_proto::rr::RecordSet;
     use hickory_proto::rr::rdata::SOA;
     use proptest::prelude::*;

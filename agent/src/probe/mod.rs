@@ -1,7 +1,8 @@
 //! The probes, one file per kind, all of one shape: a target, the run's
 //! settings and a deadline in; a typed piece of the Observation out. This
 //! module holds what they share (the [`Context`]) and the one place where
-//! the TCP, TLS and first HTTP facts of an address share one connection.
+//! the TCP, TLS and first HTTP facts of an address share one connection;
+//! `wire` is the DNS exchange the DNS and DNSSEC probes share.
 
 pub mod dns;
 pub mod dnssec;
@@ -11,6 +12,7 @@ pub mod page;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;
+pub(crate) mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 

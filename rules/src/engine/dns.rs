@@ -1,6 +1,7 @@
 //! The `dns.*` rules: AAAA records, their addresses, the zone's name servers
 //! over IPv6, mail exchangers and the DNSSEC chain.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use v6audit_model::{
@@ -183,13 +184,25 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
     let mut total = 0;
     let mut good = 0;
     let mut failed = Vec::new();
+    // Addresses the pack's contact policy kept the agent from asking: their
+    // answers are unknown, so they count neither way, and on their own they
+    // make the rule `error`, never `fail`.
+    let mut not_contacted = Vec::new();
+    let mut why: BTreeSet<&str> = BTreeSet::new();
     for ns in &v6_servers {
         for addr in &ns.aaaa {
-            total += 1;
             let q = ns
                 .queries
                 .iter()
                 .find(|q| q.addr == IpAddr::V6(*addr) && q.family == Family::V6);
+            if let Some(q) = q
+                && q.outcome == DnsOutcome::NotContacted
+            {
+                not_contacted.push(format!("{} [{addr}]", ns.name));
+                why.extend(q.error.as_deref());
+                continue;
+            }
+            total += 1;
             match q {
                 Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
                 Some(q) if q.outcome.is_definite() => {
@@ -219,6 +232,8 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
             }
         }
     }
+    // What the addresses asked show comes first: a failure or differing
+    // serials among them hold whatever the others would have said.
     if failed.is_empty() && serials.len() > 1 {
         let listed = serials
             .iter()
@@ -230,9 +245,21 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
             "serials_differ",
             vec![zone, ("serials", listed)],
         )
+    } else if failed.is_empty() && !not_contacted.is_empty() {
+        out(
+            Status::Error,
+            "not_contacted",
+            vec![
+                zone,
+                ("servers", not_contacted.join(", ")),
+                ("count", not_contacted.len().to_string()),
+                ("total", (total + not_contacted.len()).to_string()),
+                ("reason", why.into_iter().collect::<Vec<_>>().join("; ")),
+            ],
+        )
     } else if failed.is_empty() {
         out(Status::Pass, "all", vec![zone, ("count", good.to_string())])
-    } else if good == 0 {
+    } else if good == 0 && not_contacted.is_empty() {
         out(
             Status::Fail,
             "none",
@@ -241,7 +268,8 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
     } else {
         // Every address published for the zone over IPv6 must answer with
         // authority (internet.nl; Zonemaster CONNECTIVITY01 judges each
-        // address): a resolver that picks the dead one waits it out.
+        // address): a resolver that picks the dead one waits it out. (With
+        // addresses not contacted, `none` would say more than is known.)
         out(
             Status::Fail,
             "some",
@@ -365,15 +393,30 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
         }
         DnssecChain::Secure | DnssecChain::Insecure => {}
     }
+    // Addresses the pack's contact policy kept the agent from asking: what
+    // they serve is unknown, never a fault of the zone's.
+    let not_contacted: Vec<&DnssecServer> = d
+        .servers
+        .iter()
+        .filter(|s| s.served == DnssecServed::NotContacted)
+        .collect();
     let asked: Vec<&DnssecServer> = d
         .servers
         .iter()
-        .filter(|s| s.served != DnssecServed::NoVantage)
+        .filter(|s| {
+            !matches!(
+                s.served,
+                DnssecServed::NoVantage | DnssecServed::NotContacted
+            )
+        })
         .collect();
     let answered: Vec<&&DnssecServer> = asked
         .iter()
         .filter(|s| s.served != DnssecServed::NoAnswer)
         .collect();
+    if answered.is_empty() && !not_contacted.is_empty() {
+        return dnssec_not_contacted(zone, &not_contacted, d.servers.len());
+    }
     if answered.is_empty() {
         return out(
             Status::Error,
@@ -425,6 +468,10 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
             ],
         );
     }
+    // Every server asked validates, but not every one could be asked.
+    if !not_contacted.is_empty() {
+        return dnssec_not_contacted(zone, &not_contacted, d.servers.len());
+    }
     let by = |f: Family| {
         answered
             .iter()
@@ -448,6 +495,33 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
             ("tags", join(d.ds_key_tags.iter())),
             ("v6", by(Family::V6)),
             ("v4", by(Family::V4)),
+        ],
+    )
+}
+
+/// `dns.dnssec`'s `not_contacted`: the name server addresses (of `total`)
+/// the pack's contact policy kept the agent from asking, and why.
+fn dnssec_not_contacted(
+    zone: (&'static str, String),
+    not_contacted: &[&DnssecServer],
+    total: usize,
+) -> Outcome {
+    let servers = not_contacted
+        .iter()
+        .map(|s| format!("{} ({})", s.name, std::net::SocketAddr::new(s.addr, s.port)));
+    let why: BTreeSet<&str> = not_contacted
+        .iter()
+        .filter_map(|s| s.error.as_deref())
+        .collect();
+    out(
+        Status::Error,
+        "not_contacted",
+        vec![
+            zone,
+            ("servers", join(servers)),
+            ("count", not_contacted.len().to_string()),
+            ("total", total.to_string()),
+            ("reason", why.into_iter().collect::<Vec<_>>().join("; ")),
         ],
     )
 }

@@ -188,8 +188,10 @@ fn endpoint_label(e: &Endpoint) -> String {
 /// resolver's detail when the outcome alone does not say it.
 fn dns_reason(outcome: DnsOutcome, error: Option<&str>) -> String {
     let what = word(words::dns(outcome));
+    // These errors say it all ("not contacted: ::1 is a loopback address").
+    let whole = matches!(outcome, DnsOutcome::Error | DnsOutcome::NotContacted);
     match error {
-        Some(e) if !e.is_empty() && outcome == DnsOutcome::Error => e.to_owned(),
+        Some(e) if !e.is_empty() && whole => e.to_owned(),
         Some(e) if !e.is_empty() && outcome != DnsOutcome::Timeout => format!("{what} ({e})"),
         _ => what,
     }
