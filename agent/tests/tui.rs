@@ -57,15 +57,51 @@ fn app(done: usize, lang: Lang) -> App {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| tui::draw(f, app)).unwrap();
-    let buf = t.backend().buffer().clone();
+    t.draw(|f| {
+        tui::draw(f, app);
+    })
+    .unwrap();
+    screen(&t)
+}
+
+/// What the terminal shows, a line per row, trailing spaces cut.
+fn screen(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
     let mut out = String::new();
-    for y in 0..h {
-        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+    for y in 0..area.height {
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_owned())
+            .collect();
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// Sends `keys`, then `q`, through the event loop, which draws before each
+/// event; returns the last screen, the one the keys left.
+async fn press(t: &mut Terminal<TestBackend>, app: &mut App, keys: &[Key]) -> String {
+    let events: Vec<UiEvent> = keys.iter().map(|k| UiEvent::Key(*k)).collect();
+    send(t, app, events).await
+}
+
+/// As [`press`], for any events.
+async fn send(t: &mut Terminal<TestBackend>, app: &mut App, events: Vec<UiEvent>) -> String {
+    let (tx, mut rx) = mpsc::channel(64);
+    for e in events {
+        tx.send(e).await.unwrap();
+    }
+    tx.send(UiEvent::Key(Key::Char('q'))).await.unwrap();
+    tui::run_loop(t, app, &mut rx, &Recorder::default())
+        .await
+        .unwrap();
+    screen(t)
+}
+
+/// The text of a detail line.
+fn text_of(line: &ratatui::text::Line) -> String {
+    line.spans.iter().map(|s| s.content.to_string()).collect()
 }
 
 fn snapshot(name: &str, text: &str) {
@@ -362,4 +398,45 @@ async fn the_loop_fills_the_table_from_events_and_obeys_keys() {
         "{:?}",
         app.status
     );
+}
+
+/// Regression: with the detail open, PgDn, PgUp, Home and End moved the
+/// list's selection (and so changed the portal the detail showed) instead
+/// of scrolling the detail. They scroll it now, and never past its end.
+#[tokio::test]
+async fn page_keys_in_the_open_detail_scroll_it_not_the_list() {
+    let mut a = app(18, Lang::En);
+    // A detail pane of 15 lines, for some 45 lines of detail.
+    let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let portal = a.current().unwrap();
+    let id = a.rows[portal].portal.id.clone();
+    let title = format!("{id} — ");
+    let opened = press(&mut t, &mut a, &[Key::Enter]).await;
+    assert!(opened.contains(&title), "{opened}");
+
+    let paged = press(&mut t, &mut a, &[Key::PageDown]).await;
+    assert_eq!(a.current(), Some(portal), "the selection stays");
+    assert!(paged.contains(&format!("› {id}")), "{paged}");
+    assert!(!paged.contains(&title), "the detail scrolled:\n{paged}");
+    assert_eq!(a.detail_scroll, a.detail_view.page);
+
+    // End: the detail's last line on the pane's last line.
+    let end = press(&mut t, &mut a, &[Key::End]).await;
+    let result = a.rows[portal].result.clone().unwrap();
+    let last = text_of(tui::draw::detail_lines(&a, &result).last().unwrap());
+    let lines: Vec<&str> = end.lines().collect();
+    let bottom = lines.iter().rposition(|l| l.starts_with('└')).unwrap();
+    assert!(lines[bottom - 1].contains(last.trim()), "{end}");
+    let max = a.detail_scroll;
+    assert!(max > a.detail_view.page, "{max}");
+    // No further: the content ends there.
+    let more = press(&mut t, &mut a, &[Key::PageDown, Key::Down, Key::End]).await;
+    assert_eq!(a.detail_scroll, max);
+    assert_eq!(more, end);
+
+    let back = press(&mut t, &mut a, &[Key::PageUp]).await;
+    assert_eq!(a.detail_scroll, max - a.detail_view.page, "{back}");
+    let top = press(&mut t, &mut a, &[Key::Home]).await;
+    assert!(top.contains(&title), "{top}");
+    assert_eq!(a.current(), Some(portal), "the selection never moved");
 }

@@ -7,6 +7,17 @@ use std::time::{Duration, Instant};
 
 use v6audit_model::{Lang, Portal, PortalResult, Stage, Status};
 
+/// What the last drawing showed of the detail pane, so the keys scroll it
+/// within its content; the loop hands it over after each drawing
+/// ([`App::drawn`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetailView {
+    /// Lines the pane shows at once.
+    pub page: u16,
+    /// The scroll that shows the content's last line at the pane's bottom.
+    pub max_scroll: u16,
+}
+
 /// How rows are ordered (`s` cycles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -129,6 +140,8 @@ pub struct App {
     pub status: Option<String>,
     /// Lines the detail pane is scrolled by.
     pub detail_scroll: u16,
+    /// What the last drawing showed of the detail pane.
+    pub detail_view: DetailView,
 }
 
 impl App {
@@ -155,6 +168,7 @@ impl App {
             finished: None,
             status: None,
             detail_scroll: 0,
+            detail_view: DetailView::default(),
         }
     }
 
@@ -287,6 +301,19 @@ impl App {
         }
     }
 
+    /// Takes what the drawing showed of the detail pane. A scroll past the
+    /// content (the pane grew, or a new result is shorter) comes back to
+    /// the content's end.
+    pub fn drawn(&mut self, view: DetailView) {
+        self.detail_view = view;
+        self.detail_scroll = self.detail_scroll.min(view.max_scroll);
+    }
+
+    /// Scrolls the detail to `to`, within its content.
+    fn scroll_detail(&mut self, to: u16) {
+        self.detail_scroll = to.min(self.detail_view.max_scroll);
+    }
+
     /// Applies a key; returns what the loop must do.
     pub fn on_key(&mut self, key: Key) -> Action {
         if key == Key::CtrlC {
@@ -341,20 +368,26 @@ impl App {
                     return Action::Quit;
                 }
             }
-            Key::Up | Key::Char('k') => {
-                if self.detail {
-                    self.detail_scroll = self.detail_scroll.saturating_sub(1);
-                } else {
-                    self.selected = self.selected.saturating_sub(1);
-                }
+            // With the detail open, the moving keys scroll it, by a line
+            // or by its height, within its content.
+            Key::Up | Key::Char('k') if self.detail => {
+                self.scroll_detail(self.detail_scroll.saturating_sub(1));
             }
-            Key::Down | Key::Char('j') => {
-                if self.detail {
-                    self.detail_scroll = self.detail_scroll.saturating_add(1);
-                } else {
-                    self.selected += 1;
-                }
+            Key::Down | Key::Char('j') if self.detail => {
+                self.scroll_detail(self.detail_scroll.saturating_add(1));
             }
+            Key::PageUp if self.detail => {
+                let by = self.detail_view.page.max(1);
+                self.scroll_detail(self.detail_scroll.saturating_sub(by));
+            }
+            Key::PageDown if self.detail => {
+                let by = self.detail_view.page.max(1);
+                self.scroll_detail(self.detail_scroll.saturating_add(by));
+            }
+            Key::Home if self.detail => self.scroll_detail(0),
+            Key::End if self.detail => self.scroll_detail(u16::MAX),
+            Key::Up | Key::Char('k') => self.selected = self.selected.saturating_sub(1),
+            Key::Down | Key::Char('j') => self.selected += 1,
             Key::PageUp => self.selected = self.selected.saturating_sub(page),
             Key::PageDown => self.selected += page,
             Key::Home => self.selected = 0,

@@ -18,7 +18,7 @@ use ratatui::widgets::{
 use v6audit_model::{Family, FetchOutcome, Lang, PortalResult, Stage, Status};
 use v6audit_report::terminal_line;
 
-use super::app::{App, Input};
+use super::app::{App, DetailView, Input};
 use crate::output::{KEY_RULES, status_cell};
 
 struct Words {
@@ -67,7 +67,10 @@ fn words(lang: Lang) -> Words {
             no_result: "Not probed yet.",
             help: &[
                 ("↑ ↓  j k", "move (in the detail: scroll)"),
-                ("PgUp PgDn Home End", "jump"),
+                (
+                    "PgUp PgDn Home End",
+                    "jump a page, to the top or end (in the detail: scroll)",
+                ),
                 ("Enter", "open or close the selected portal's detail"),
                 ("/", "filter by id, agency, stage, or rule=status"),
                 ("s", "cycle the sort: priority, stage, score, id, agency"),
@@ -105,7 +108,10 @@ fn words(lang: Lang) -> Words {
             no_result: "Chưa đo.",
             help: &[
                 ("↑ ↓  j k", "di chuyển (trong chi tiết: cuộn)"),
-                ("PgUp PgDn Home End", "nhảy trang"),
+                (
+                    "PgUp PgDn Home End",
+                    "nhảy trang, về đầu, về cuối (trong chi tiết: cuộn)",
+                ),
                 ("Enter", "mở hoặc đóng chi tiết cổng đang chọn"),
                 (
                     "/",
@@ -160,8 +166,9 @@ fn stage_style(app: &App, stage: Stage) -> Style {
     }
 }
 
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame, app: &App) {
+/// Draws the whole screen; returns what the detail pane showed, for the
+/// keys that scroll it ([`App::drawn`]).
+pub fn draw(frame: &mut Frame, app: &App) -> DetailView {
     let w = words(app.lang);
     let area = frame.area();
     let [header, body, footer] = Layout::vertical([
@@ -171,6 +178,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     draw_header(frame, app, &w, header);
+    let mut view = DetailView::default();
     if app.detail {
         // Side by side when wide, one above the other when narrow.
         let [table, detail] = if body.width >= 140 {
@@ -180,7 +188,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 .areas(body)
         };
         draw_table(frame, app, &w, table);
-        draw_detail(frame, app, &w, detail);
+        view = draw_detail(frame, app, &w, detail);
     } else {
         draw_table(frame, app, &w, body);
     }
@@ -188,6 +196,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help {
         draw_help(frame, app, &w, area);
     }
+    view
 }
 
 fn draw_header(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
@@ -478,17 +487,26 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
     out
 }
 
-fn draw_detail(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
+/// The detail pane, scrolled within its content; returns how much it
+/// shows and how far it can scroll.
+fn draw_detail(frame: &mut Frame, app: &App, w: &Words, area: Rect) -> DetailView {
     let block = Block::default().borders(Borders::ALL);
+    let inner = block.inner(area);
     let lines = match app.current().and_then(|i| app.rows[i].result.as_ref()) {
         Some(r) => detail_lines(app, r),
         None => vec![Line::from(w.no_result)],
     };
-    let p = Paragraph::new(lines)
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((app.detail_scroll, 0));
-    frame.render_widget(p, area);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // The lines as the wrapping draws them (ratatui's
+    // `unstable-rendered-line-info`), the block not counted.
+    let total = u16::try_from(text.line_count(inner.width)).unwrap_or(u16::MAX);
+    let view = DetailView {
+        page: inner.height,
+        max_scroll: total.saturating_sub(inner.height),
+    };
+    let scroll = app.detail_scroll.min(view.max_scroll);
+    frame.render_widget(text.block(block).scroll((scroll, 0)), area);
+    view
 }
 
 fn draw_footer(frame: &mut Frame, app: &App, w: &Words, area: Rect) {

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use v6audit_model::{Lang, Portal, PortalResult};
 use v6audit_rules::Pack;
 
-pub use app::{Action, App, ExportFormat, Key};
+pub use app::{Action, App, DetailView, ExportFormat, Key};
 pub use draw::draw;
 
 use crate::output;
@@ -154,7 +154,9 @@ pub fn write_export(
     Ok(path)
 }
 
-/// The loop: draws, then waits for the next event, until a key quits.
+/// The loop: draws, then waits for the next event, until a key quits. The
+/// keys act on what was drawn: the detail pane scrolls within the content
+/// the last drawing measured.
 pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -162,7 +164,11 @@ pub async fn run_loop<B: Backend>(
     driver: &dyn Driver,
 ) -> Result<(), String> {
     loop {
-        terminal.draw(|f| draw(f, app)).map_err(|e| e.to_string())?;
+        let mut view = DetailView::default();
+        terminal
+            .draw(|f| view = draw(f, app))
+            .map_err(|e| e.to_string())?;
+        app.drawn(view);
         let Some(event) = events.recv().await else {
             return Ok(());
         };
