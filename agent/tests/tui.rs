@@ -5,6 +5,7 @@
 // A test that cannot unwrap should fail loudly, not handle the error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -99,6 +100,16 @@ async fn send(t: &mut Terminal<TestBackend>, app: &mut App, events: Vec<UiEvent>
     screen(t)
 }
 
+/// Types a filter and applies it; returns the ids shown.
+fn filter(a: &mut App, text: &str) -> Vec<String> {
+    a.on_key(Key::Char('/'));
+    for c in text.chars() {
+        a.on_key(Key::Char(c));
+    }
+    a.on_key(Key::Enter);
+    ids(a)
+}
+
 /// The text of a detail line.
 fn text_of(line: &ratatui::text::Line) -> String {
     line.spans.iter().map(|s| s.content.to_string()).collect()
@@ -143,14 +154,6 @@ fn the_table_sorts_by_priority_then_cycles_through_the_sorts() {
 #[test]
 fn filters_by_id_agency_stage_and_rule_status() {
     let mut a = app(18, Lang::En);
-    let filter = |a: &mut App, text: &str| {
-        a.on_key(Key::Char('/'));
-        for c in text.chars() {
-            a.on_key(Key::Char(c));
-        }
-        a.on_key(Key::Enter);
-        ids(a)
-    };
     assert_eq!(filter(&mut a, "hostile-s"), ["hostile-slow-0017"]);
     // Esc clears a filter before it quits.
     assert_eq!(a.on_key(Key::Esc), Action::None);
@@ -439,4 +442,73 @@ async fn page_keys_in_the_open_detail_scroll_it_not_the_list() {
     let top = press(&mut t, &mut a, &[Key::Home]).await;
     assert!(top.contains(&title), "{top}");
     assert_eq!(a.current(), Some(portal), "the selection never moved");
+}
+
+/// Regression: a filter that matched nothing left an empty table, as if
+/// the audit had no portals. It says so now, and how to clear it; what
+/// was typed is shown, not obeyed.
+#[test]
+fn a_filter_that_matches_nothing_says_so_and_how_to_clear_it() {
+    let mut a = app(18, Lang::En);
+    assert!(filter(&mut a, "zzz\u{1b}[2J").is_empty());
+    let text = render(&a, 120, 30);
+    let said = "no portal matches “zzz\\x1b[2J” — Esc clears the filter, / changes it";
+    assert!(text.contains(said), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert_eq!(a.on_key(Key::Esc), Action::None);
+    assert_eq!(ids(&a).len(), 18);
+    assert!(!render(&a, 120, 30).contains("no portal matches"));
+    let mut vi = app(18, Lang::Vi);
+    filter(&mut vi, "zzz");
+    let text = render(&vi, 120, 30);
+    let said = "không có cổng nào khớp “zzz” — Esc để xóa bộ lọc, / để sửa";
+    assert!(text.contains(said), "{text}");
+}
+
+/// Regression: `g` sorted the rows by agency but drew no group headers, so
+/// nothing showed where a group began. Each group has a header row with
+/// its count, and the cursor moves over the portals only.
+#[test]
+fn grouping_by_agency_draws_a_header_per_group_with_its_count() {
+    let mut a = app(18, Lang::En);
+    a.on_key(Key::Char('g'));
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &a.rows {
+        *groups.entry(r.portal.agency.clone().unwrap()).or_default() += 1;
+    }
+    assert_eq!(groups.len(), 4);
+    let text = render(&a, 120, 30);
+    let mut at = 0;
+    for (agency, n) in &groups {
+        let header = format!("  {agency} — {n} portals");
+        let line = text
+            .lines()
+            .position(|l| l == header)
+            .unwrap_or_else(|| panic!("no header `{header}`:\n{text}"));
+        assert!(line > at, "the groups in order:\n{text}");
+        at = line;
+    }
+    snapshot("tui_grouped", &text);
+    // The selection is always on a portal, never on a header.
+    for n in 0..a.rows.len() {
+        let text = render(&a, 120, 30);
+        let selected = text.lines().find(|l| l.starts_with('›')).unwrap();
+        let id = &a.rows[a.current().unwrap()].portal.id;
+        assert!(selected.starts_with(&format!("› {id} ")), "row {n}:\n{text}");
+        a.on_key(Key::Down);
+    }
+}
+
+/// Regression: a long agency ran into the stage (`(Lab Minis 1 broken`)
+/// and long ids were cut short without a sign. Both end in an ellipsis
+/// now, a column gap before the next column.
+#[test]
+fn a_long_agency_or_id_is_cut_with_an_ellipsis_before_the_next_column() {
+    let wide = render(&app(18, Lang::En), 120, 30);
+    assert!(wide.contains("Bộ Thí nghiệm (Lab Mini… 1 broken"), "{wide}");
+    assert!(!wide.contains("(Lab Minis 1 broken"), "{wide}");
+    let narrow = render(&app(18, Lang::En), 80, 24);
+    assert!(narrow.contains("› hostile-slow-0… 1 broken"), "{narrow}");
+    let vi = render(&app(18, Lang::Vi), 120, 30);
+    assert!(vi.contains("TLS v6  tương…  ĐIỂM"), "{vi}");
 }

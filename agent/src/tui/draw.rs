@@ -2,24 +2,32 @@
 //! (progress and stages), the table, the detail pane of the selected portal,
 //! the footer's keys, and the help overlay; colours only when allowed.
 //! Every string from the inventory or the network (ids, names, agencies,
-//! messages, certificate names, URLs, errors) is drawn through
-//! [`terminal_line`]: ratatui would silently drop a control character, and
-//! would draw a bidi override as is; both are shown instead.
+//! messages, certificate names, URLs, errors), and what the user typed, is
+//! drawn through [`terminal_line`]: ratatui would silently drop a control
+//! character, and would draw a bidi override as is; both are shown instead.
 
 use std::net::SocketAddr;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table, TableState, Wrap,
+    Block, Borders, Cell, Clear, Gauge, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
 };
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use v6audit_model::{Family, FetchOutcome, Lang, PortalResult, Stage, Status};
 use v6audit_report::terminal_line;
 
-use super::app::{App, DetailView, Input};
+use super::app::{App, DetailView, Input, Row as PortalRow};
 use crate::output::{KEY_RULES, status_cell};
+
+/// The mark before the selected row, and the columns it takes (the table
+/// keeps them for every row, so the columns never shift).
+const SELECTED: &str = "› ";
+const SELECTED_WIDTH: u16 = 2;
+/// The gap between the table's columns.
+const COLUMN_GAP: u16 = 1;
 
 struct Words {
     title: &'static str,
@@ -39,6 +47,11 @@ struct Words {
     redirects: &'static str,
     timings: &'static str,
     no_result: &'static str,
+    no_agency: &'static str,
+    no_match: &'static str,
+    no_match_hint: &'static str,
+    one_portal: &'static str,
+    portals: &'static str,
     help: &'static [(&'static str, &'static str)],
     sorted_by: &'static str,
     grouped: &'static str,
@@ -65,6 +78,11 @@ fn words(lang: Lang) -> Words {
             redirects: "Redirects",
             timings: "Timings (ms): TCP / TLS / HTTP",
             no_result: "Not probed yet.",
+            no_agency: "(no agency)",
+            no_match: "no portal matches",
+            no_match_hint: "Esc clears the filter, / changes it",
+            one_portal: "portal",
+            portals: "portals",
             help: &[
                 ("↑ ↓  j k", "move (in the detail: scroll)"),
                 (
@@ -106,6 +124,11 @@ fn words(lang: Lang) -> Words {
             redirects: "Chuyển hướng",
             timings: "Thời gian (ms): TCP / TLS / HTTP",
             no_result: "Chưa đo.",
+            no_agency: "(không có cơ quan)",
+            no_match: "không có cổng nào khớp",
+            no_match_hint: "Esc để xóa bộ lọc, / để sửa",
+            one_portal: "cổng",
+            portals: "cổng",
             help: &[
                 ("↑ ↓  j k", "di chuyển (trong chi tiết: cuộn)"),
                 (
@@ -262,63 +285,65 @@ fn draw_header(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(stages)), line);
 }
 
+/// `text` cut to `width` columns, with an ellipsis where it was cut (after
+/// the last letter kept, not after a space).
+fn fit(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if UnicodeWidthStr::width(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        // Room for the ellipsis.
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    let mut out = out.trim_end().to_owned();
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// The widths the table gives its columns in `width`: the layout ratatui's
+/// `Table` makes (the selection's columns, then the columns with their gap,
+/// from the start), so that cells are cut to fit with an ellipsis, not cut
+/// by the table without one.
+fn column_widths(constraints: &[Constraint], width: u16) -> Vec<u16> {
+    let line = Rect::new(0, 0, width, 1);
+    let gutter = [Constraint::Length(SELECTED_WIDTH), Constraint::Fill(0)];
+    let [_, columns] = Layout::horizontal(gutter).areas(line);
+    Layout::horizontal(constraints.iter().copied())
+        .flex(Flex::Start)
+        .spacing(COLUMN_GAP)
+        .split(columns)
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
 fn draw_table(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
     let visible = app.visible();
     let narrow = area.width < 100;
-    let mut header = vec![Cell::from(w.portal)];
+    let mut labels = vec![w.portal];
+    let mut constraints = vec![Constraint::Min(12)];
     if !narrow {
-        header.push(Cell::from(w.agency));
+        labels.push(w.agency);
+        constraints.push(Constraint::Max(24));
     }
-    header.push(Cell::from(w.stage));
+    labels.push(w.stage);
+    constraints.push(Constraint::Length(16));
     for (_, en, vi) in KEY_RULES {
-        header.push(Cell::from(if app.lang == Lang::Vi { vi } else { en }));
+        labels.push(if app.lang == Lang::Vi { vi } else { en });
+        constraints.push(Constraint::Length(7));
     }
-    header.push(Cell::from(w.score));
-    let rows: Vec<Row> = visible
-        .iter()
-        .map(|&i| {
-            let r = &app.rows[i];
-            let mut cells = vec![Cell::from(terminal_line(&r.portal.id).into_owned())];
-            if !narrow {
-                cells.push(Cell::from(
-                    terminal_line(r.portal.agency.as_deref().unwrap_or_default()).into_owned(),
-                ));
-            }
-            match (&r.result, r.probing) {
-                (Some(res), false) => {
-                    let v = &res.verdict;
-                    let mark = if v.stage_certain { "" } else { "?" };
-                    cells.push(Cell::from(Span::styled(
-                        format!("{} {}{mark}", v.stage.number(), v.stage.name()),
-                        stage_style(app, v.stage),
-                    )));
-                    for (rule, _, _) in KEY_RULES {
-                        let s = crate::output::key_status(v, rule);
-                        cells.push(Cell::from(Span::styled(
-                            status_cell(s),
-                            status_style(app, s),
-                        )));
-                    }
-                    cells.push(Cell::from(v.score.to_string()));
-                }
-                (_, probing) => {
-                    cells.push(Cell::from(if probing { w.probing } else { w.waiting }));
-                    for _ in KEY_RULES {
-                        cells.push(Cell::from(""));
-                    }
-                    cells.push(Cell::from(""));
-                }
-            }
-            Row::new(cells)
-        })
-        .collect();
-    let mut widths = vec![Constraint::Min(12)];
-    if !narrow {
-        widths.push(Constraint::Max(24));
-    }
-    widths.push(Constraint::Length(16));
-    widths.extend(KEY_RULES.iter().map(|_| Constraint::Length(7)));
-    widths.push(Constraint::Length(5));
+    labels.push(w.score);
+    constraints.push(Constraint::Length(5));
     let title = format!(
         " {} {}{} ",
         w.sorted_by,
@@ -332,20 +357,131 @@ fn draw_table(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
     let title = if app.filter.is_empty() {
         title
     } else {
-        format!("{title}· /{} ", app.filter)
+        format!("{title}· /{} ", terminal_line(&app.filter))
     };
+    let block = Block::default().borders(Borders::NONE).title(title);
+    let inner = block.inner(area);
+    let widths = column_widths(&constraints, inner.width);
+    let header: Vec<Cell> = labels
+        .iter()
+        .zip(&widths)
+        .map(|(label, width)| Cell::from(fit(label, *width)))
+        .collect();
+    // A group's header spans every column.
+    let span = u16::try_from(labels.len()).unwrap_or(u16::MAX);
+    let span_width = inner.width.saturating_sub(SELECTED_WIDTH);
+    let agency_of = move |i: usize| app.rows[i].portal.agency.as_deref().unwrap_or_default();
+    let selected = app.selected.min(visible.len().saturating_sub(1));
+    let mut rows = Vec::new();
+    let mut selected_row = None;
+    let mut group = None;
+    for (n, &i) in visible.iter().enumerate() {
+        if app.group_by_agency && group != Some(agency_of(i)) {
+            let agency = agency_of(i);
+            group = Some(agency);
+            let count = visible[n..]
+                .iter()
+                .take_while(|&&j| agency_of(j) == agency)
+                .count();
+            rows.push(group_row(app, w, agency, count, span, span_width));
+        }
+        if n == selected {
+            selected_row = Some(rows.len());
+        }
+        rows.push(portal_row(app, w, &app.rows[i], narrow, &widths));
+    }
     // Reversed video shows the selection with and without colour.
     let highlight = Style::default().add_modifier(Modifier::REVERSED);
-    let table = Table::new(rows, widths)
+    let table = Table::new(rows, constraints)
         .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
-        .block(Block::default().borders(Borders::NONE).title(title))
+        .block(block)
+        .column_spacing(COLUMN_GAP)
+        .highlight_spacing(HighlightSpacing::Always)
         .row_highlight_style(highlight)
-        .highlight_symbol("› ");
+        .highlight_symbol(SELECTED);
     let mut state = TableState::default();
-    if !visible.is_empty() {
-        state.select(Some(app.selected.min(visible.len() - 1)));
-    }
+    state.select(selected_row);
     frame.render_stateful_widget(table, area, &mut state);
+    if visible.is_empty() && !app.filter.is_empty() {
+        // Under the column headings, where the rows would be.
+        let message = format!(
+            "{} “{}” — {}",
+            w.no_match,
+            terminal_line(&app.filter),
+            w.no_match_hint
+        );
+        let rows_area = Rect {
+            x: inner.x.saturating_add(SELECTED_WIDTH),
+            y: inner.y.saturating_add(1),
+            width: inner.width.saturating_sub(SELECTED_WIDTH),
+            height: inner.height.saturating_sub(1),
+        };
+        let message = Paragraph::new(message).wrap(Wrap { trim: true });
+        frame.render_widget(message, rows_area);
+    }
+}
+
+/// The row above a group (`g`): its agency and how many of its portals
+/// the view shows. It is never selected: the cursor moves over portals.
+fn group_row(
+    app: &App,
+    w: &Words,
+    agency: &str,
+    count: usize,
+    span: u16,
+    width: u16,
+) -> Row<'static> {
+    let name = if agency.is_empty() {
+        w.no_agency.to_owned()
+    } else {
+        terminal_line(agency).into_owned()
+    };
+    let portals = if count == 1 { w.one_portal } else { w.portals };
+    let text = format!("{name} — {count} {portals}");
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let style = if app.color {
+        bold.fg(Color::Cyan)
+    } else {
+        bold
+    };
+    let cell = Cell::from(Span::styled(fit(&text, width), style));
+    Row::new(vec![cell.column_span(span)])
+}
+
+/// One portal's row; its id and agency cut to their columns' `widths`.
+fn portal_row(app: &App, w: &Words, r: &PortalRow, narrow: bool, widths: &[u16]) -> Row<'static> {
+    let width_of = |column: usize| widths.get(column).copied().unwrap_or(0);
+    let mut cells = vec![Cell::from(fit(&terminal_line(&r.portal.id), width_of(0)))];
+    if !narrow {
+        let agency = terminal_line(r.portal.agency.as_deref().unwrap_or_default());
+        cells.push(Cell::from(fit(&agency, width_of(1))));
+    }
+    match (&r.result, r.probing) {
+        (Some(res), false) => {
+            let v = &res.verdict;
+            let mark = if v.stage_certain { "" } else { "?" };
+            cells.push(Cell::from(Span::styled(
+                format!("{} {}{mark}", v.stage.number(), v.stage.name()),
+                stage_style(app, v.stage),
+            )));
+            for (rule, _, _) in KEY_RULES {
+                let s = crate::output::key_status(v, rule);
+                cells.push(Cell::from(Span::styled(
+                    status_cell(s),
+                    status_style(app, s),
+                )));
+            }
+            cells.push(Cell::from(v.score.to_string()));
+        }
+        (_, probing) => {
+            cells.push(Cell::from(if probing { w.probing } else { w.waiting }));
+            for _ in KEY_RULES {
+                cells.push(Cell::from(""));
+            }
+            cells.push(Cell::from(""));
+        }
+    }
+    Row::new(cells)
 }
 
 fn ms(v: Option<u64>) -> String {
@@ -511,16 +647,14 @@ fn draw_detail(frame: &mut Frame, app: &App, w: &Words, area: Rect) -> DetailVie
 
 fn draw_footer(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
     let text = match &app.input {
-        Input::Filter(t) => format!("/{t}▏  {}", w.filter),
+        Input::Filter(t) => format!("/{}▏  {}", terminal_line(t), w.filter),
         Input::Export => w.export.to_owned(),
-        Input::None => app.status.clone().unwrap_or_else(|| {
-            if usize::from(area.width) >= w.keys.chars().count() {
-                w.keys
-            } else {
-                w.keys_short
-            }
-            .to_owned()
-        }),
+        Input::None => match &app.status {
+            // An export's path, or why it failed: a path can hold anything.
+            Some(status) => terminal_line(status).into_owned(),
+            None if usize::from(area.width) >= w.keys.chars().count() => w.keys.to_owned(),
+            None => w.keys_short.to_owned(),
+        },
     };
     let style = if app.color {
         Style::default().fg(Color::Cyan)
