@@ -512,3 +512,28 @@ fn a_long_agency_or_id_is_cut_with_an_ellipsis_before_the_next_column() {
     let vi = render(&app(18, Lang::Vi), 120, 30);
     assert!(vi.contains("TLS v6  tương…  ĐIỂM"), "{vi}");
 }
+
+/// Regression: the filter `hanoi` found nothing, though an agency is "Sở
+/// Mô phỏng Hà Nội": the filter now ignores diacritics, case and spaces
+/// (`đ` reads as `d`).
+#[test]
+fn the_filter_hanoi_finds_ha_noi() {
+    let mut a = app(18, Lang::En);
+    let mut in_ha_noi: Vec<String> = a
+        .rows
+        .iter()
+        .filter(|r| r.portal.agency.as_deref() == Some("Sở Mô phỏng Hà Nội"))
+        .map(|r| r.portal.id.clone())
+        .collect();
+    in_ha_noi.sort();
+    assert_eq!(in_ha_noi.len(), 5);
+    for text in ["hanoi", "HA NOI", "Hà Nội", "ha noi"] {
+        let mut found = filter(&mut a, text);
+        found.sort();
+        assert_eq!(found, in_ha_noi, "{text}");
+        a.on_key(Key::Esc);
+    }
+    assert_eq!(tui::app::fold("Đà Nẵng"), "danang");
+    assert_eq!(tui::app::fold("ĐỒNG THÁP"), "dongthap");
+    assert_eq!(tui::app::fold("Thừa Thiên Huế"), "thuathienhue");
+}

@@ -5,7 +5,31 @@
 
 use std::time::{Duration, Instant};
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 use v6audit_model::{Lang, Portal, PortalResult, Stage, Status};
+
+/// Text as the filter compares it: without diacritics, case and spaces, so
+/// `hanoi` finds "Hà Nội" and `Da Nang` "Đà Nẵng" (the names are often
+/// written joined and unmarked: Hanoi, Danang). Unicode canonical
+/// decomposition (NFD, from the `unicode-normalization` crate, already in
+/// the build through sqlx) splits a letter from its marks (`ộ` is `o`, a
+/// circumflex and a dot below; `ư` is `u` and a horn), and the marks are
+/// dropped. `đ` is a letter of its own, not a `d` with a mark, so NFD keeps
+/// it: it is mapped by hand, as are the few Latin letters with a stroke.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c) && !c.is_whitespace())
+        .map(|c| match c {
+            'đ' | 'Đ' | 'ð' | 'Ð' => 'd',
+            'ł' | 'Ł' => 'l',
+            'ø' | 'Ø' => 'o',
+            'ħ' | 'Ħ' => 'h',
+            other => other,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
 
 /// What the last drawing showed of the detail pane, so the keys scroll it
 /// within its content; the loop hands it over after each drawing
@@ -124,8 +148,9 @@ pub struct App {
     /// Index into `visible()`.
     pub selected: usize,
     pub sort: Sort,
-    /// The filter in force (case-insensitive; matches id, agency, stage, or
-    /// `rule=status` such as `tls.v6-cert=fail`).
+    /// The filter in force (without regard to case or diacritics, see
+    /// [`fold`]; matches id, agency, name, stage, or `rule=status` such as
+    /// `tls.v6-cert=fail`).
     pub filter: String,
     pub input: Input,
     pub group_by_agency: bool,
@@ -228,34 +253,32 @@ impl App {
         self.finished = None;
     }
 
-    fn matches(&self, row: &Row) -> bool {
-        let f = self.filter.trim().to_lowercase();
-        if f.is_empty() {
+    /// Whether a row passes `filter`, already [`fold`]ed.
+    fn matches(&self, row: &Row, filter: &str) -> bool {
+        if filter.is_empty() {
             return true;
         }
         let p = &row.portal;
-        if let Some((rule, status)) = f.split_once('=') {
+        if let Some((rule, status)) = filter.split_once('=') {
             return row
                 .result
                 .as_ref()
                 .and_then(|r| r.verdict.status(rule.trim()))
                 .is_some_and(|s| s.as_str() == status.trim());
         }
+        let has = |text: &str| fold(text).contains(filter);
         let stage = row.result.as_ref().map(|r| r.verdict.stage);
-        p.id.to_lowercase().contains(&f)
-            || p.agency
-                .as_deref()
-                .is_some_and(|a| a.to_lowercase().contains(&f))
-            || p.name
-                .as_deref()
-                .is_some_and(|n| n.to_lowercase().contains(&f))
-            || stage.is_some_and(|s| s.name() == f || s.number().to_string() == f)
+        has(&p.id)
+            || p.agency.as_deref().is_some_and(has)
+            || p.name.as_deref().is_some_and(has)
+            || stage.is_some_and(|s| s.name() == filter || s.number().to_string() == filter)
     }
 
     /// The rows shown, in order: filtered, grouped by agency when asked, sorted.
     pub fn visible(&self) -> Vec<usize> {
+        let filter = fold(self.filter.trim());
         let mut idx: Vec<usize> = (0..self.rows.len())
-            .filter(|i| self.matches(&self.rows[*i]))
+            .filter(|i| self.matches(&self.rows[*i], &filter))
             .collect();
         let key = |i: &usize| {
             let r = &self.rows[*i];
