@@ -115,6 +115,16 @@ fn text_of(line: &ratatui::text::Line) -> String {
     line.spans.iter().map(|s| s.content.to_string()).collect()
 }
 
+/// The detail of the portal `id`, a line per line.
+fn detail_of(a: &App, r: &Report, id: &str) -> String {
+    let result = r.results.iter().find(|x| x.portal.id == id).unwrap();
+    let lines: Vec<String> = tui::draw::detail_lines(a, result)
+        .iter()
+        .map(text_of)
+        .collect();
+    lines.join("\n")
+}
+
 fn snapshot(name: &str, text: &str) {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path("snapshots");
@@ -536,4 +546,74 @@ fn the_filter_hanoi_finds_ha_noi() {
     assert_eq!(tui::app::fold("Đà Nẵng"), "danang");
     assert_eq!(tui::app::fold("ĐỒNG THÁP"), "dongthap");
     assert_eq!(tui::app::fold("Thừa Thiên Huế"), "thuathienhue");
+}
+
+/// Regression: a gone portal's redirects read `IPv4:  [NoAddress]` (a Rust
+/// name, after an empty chain). Every outcome is a sentence now.
+#[test]
+fn a_gone_portals_detail_says_why_nothing_was_fetched_in_words() {
+    let r = report();
+    let a = app(18, Lang::En);
+    let gone = detail_of(&a, &r, "gone-0004");
+    for family in ["IPv4", "IPv6"] {
+        assert!(
+            gone.contains(&format!("  {family}: the name does not exist (NXDOMAIN)")),
+            "{gone}"
+        );
+        assert!(
+            gone.contains(&format!(
+                "  {family}: not fetched — the name does not exist (NXDOMAIN)"
+            )),
+            "{gone}"
+        );
+    }
+    let v4_only = detail_of(&a, &r, "ipv4-only-0003");
+    assert!(v4_only.contains("  IPv6: no AAAA record"), "{v4_only}");
+    assert!(
+        v4_only.contains("  IPv6: not fetched — no AAAA record"),
+        "{v4_only}"
+    );
+    let left = detail_of(&a, &r, "redirect-v4-only-0012");
+    assert!(
+        left.contains("· stopped — a redirect leads to a host without IPv6: "),
+        "{left}"
+    );
+    let refused = detail_of(&a, &r, "v6-refused-0005");
+    assert!(
+        refused.contains("  IPv6: failed: TCP to [::1]:"),
+        "{refused}"
+    );
+    let wrong = detail_of(&a, &r, "v6-wrong-cert-0009");
+    assert!(wrong.contains(" · for another name"), "{wrong}");
+    let silent = detail_of(&a, &r, "v6-tls-silent-0006");
+    assert!(silent.contains(": no handshake within the timeout"), "{silent}");
+    // No Rust name of an outcome in any detail, in either language.
+    let debug = [
+        "NoAddress",
+        "NoVantage",
+        "LeftFamily",
+        "RedirectLoop",
+        "TooManyRedirects",
+        "[Failed]",
+        "NxDomain",
+        "nxdomain",
+        "NoData",
+        "nodata",
+        "ServFail",
+        "NotAsked",
+        "namemismatch",
+        "NameMismatch",
+        "unknownissuer",
+        "notyetvalid",
+        "ProtocolVersion",
+    ];
+    for lang in Lang::ALL {
+        let a = app(18, lang);
+        for x in &r.results {
+            let text = detail_of(&a, &r, &x.portal.id);
+            for name in debug {
+                assert!(!text.contains(name), "{lang} {name}:\n{text}");
+            }
+        }
+    }
 }

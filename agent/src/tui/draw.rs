@@ -5,6 +5,7 @@
 //! messages, certificate names, URLs, errors), and what the user typed, is
 //! drawn through [`terminal_line`]: ratatui would silently drop a control
 //! character, and would draw a bidi override as is; both are shown instead.
+//! Outcomes are said in words, never in their Rust names.
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,10 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Gauge, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
 };
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-use v6audit_model::{Family, FetchOutcome, Lang, PortalResult, Stage, Status};
+use v6audit_model::{
+    AddressLookup, ChainStatus, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
+    PortalResult, Stage, Status, TlsOutcome,
+};
 use v6audit_report::terminal_line;
 
 use super::app::{App, DetailView, Input, Row as PortalRow};
@@ -52,6 +56,9 @@ struct Words {
     no_match_hint: &'static str,
     one_portal: &'static str,
     portals: &'static str,
+    score_word: &'static str,
+    priority_word: &'static str,
+    until: &'static str,
     help: &'static [(&'static str, &'static str)],
     sorted_by: &'static str,
     grouped: &'static str,
@@ -83,6 +90,9 @@ fn words(lang: Lang) -> Words {
             no_match_hint: "Esc clears the filter, / changes it",
             one_portal: "portal",
             portals: "portals",
+            score_word: "score",
+            priority_word: "priority",
+            until: "until",
             help: &[
                 ("↑ ↓  j k", "move (in the detail: scroll)"),
                 (
@@ -129,6 +139,9 @@ fn words(lang: Lang) -> Words {
             no_match_hint: "Esc để xóa bộ lọc, / để sửa",
             one_portal: "cổng",
             portals: "cổng",
+            score_word: "điểm",
+            priority_word: "ưu tiên",
+            until: "đến",
             help: &[
                 ("↑ ↓  j k", "di chuyển (trong chi tiết: cuộn)"),
                 (
@@ -488,6 +501,137 @@ fn ms(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), |m| m.to_string())
 }
 
+/// `: why`, when there is a why.
+fn because(error: Option<&str>) -> String {
+    match error {
+        Some(e) => format!(": {}", terminal_line(e)),
+        None => String::new(),
+    }
+}
+
+/// What a lookup that found no address got instead, in words.
+fn lookup_words(lang: Lang, family: Family, lookup: &AddressLookup) -> String {
+    let record = match family {
+        Family::V4 => "A",
+        Family::V6 => "AAAA",
+    };
+    let why = because(lookup.error.as_deref());
+    let vi = lang == Lang::Vi;
+    match lookup.outcome {
+        DnsOutcome::Ok | DnsOutcome::NoData if vi => format!("không có bản ghi {record}"),
+        DnsOutcome::Ok | DnsOutcome::NoData => format!("no {record} record"),
+        DnsOutcome::NxDomain if vi => "tên miền không tồn tại (NXDOMAIN)".to_owned(),
+        DnsOutcome::NxDomain => "the name does not exist (NXDOMAIN)".to_owned(),
+        DnsOutcome::ServFail if vi => "máy phân giải báo lỗi (SERVFAIL)".to_owned(),
+        DnsOutcome::ServFail => "the resolver failed (SERVFAIL)".to_owned(),
+        DnsOutcome::Refused if vi => "máy phân giải từ chối trả lời".to_owned(),
+        DnsOutcome::Refused => "the resolver refused to answer".to_owned(),
+        DnsOutcome::Timeout if vi => format!("không có trả lời trong thời gian chờ{why}"),
+        DnsOutcome::Timeout => format!("no answer within the timeout{why}"),
+        DnsOutcome::Error if vi => format!("tra cứu thất bại{why}"),
+        DnsOutcome::Error => format!("the lookup failed{why}"),
+        DnsOutcome::NotAsked if vi => format!("không tra cứu{why}"),
+        DnsOutcome::NotAsked => format!("not looked up{why}"),
+    }
+}
+
+/// One family's page fetch: its redirect chain, and how it ended when it
+/// did not reach a final page, in words.
+fn fetch_words(lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
+    let vi = lang == Lang::Vi;
+    let family = fetch.family.label();
+    let hops: Vec<String> = fetch
+        .hops
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {}",
+                h.exchange.status.map_or("-".to_owned(), |s| s.to_string()),
+                terminal_line(&h.url)
+            )
+        })
+        .collect();
+    // The fetch's own reason, or its last hop's.
+    let last_error = fetch.last().and_then(|h| h.exchange.error.as_deref());
+    let error = fetch.error.as_deref().or(last_error);
+    let why = because(error);
+    let end = match fetch.outcome {
+        FetchOutcome::Complete => String::new(),
+        FetchOutcome::NoAddress => {
+            let lookup = match fetch.family {
+                Family::V4 => &dns.a,
+                Family::V6 => &dns.aaaa,
+            };
+            let words = lookup_words(lang, fetch.family, lookup);
+            if vi {
+                format!("không tải — {words}")
+            } else {
+                format!("not fetched — {words}")
+            }
+        }
+        FetchOutcome::NoVantage if vi => format!("không tải — điểm đo này không có {family}"),
+        FetchOutcome::NoVantage => format!("not fetched — this vantage has no {family}"),
+        FetchOutcome::LeftFamily if vi => {
+            format!("dừng — chuyển hướng tới máy chủ không có {family}{why}")
+        }
+        FetchOutcome::LeftFamily => {
+            format!("stopped — a redirect leads to a host without {family}{why}")
+        }
+        FetchOutcome::RedirectLoop if vi => "dừng — chuyển hướng lặp vòng".to_owned(),
+        FetchOutcome::RedirectLoop => "stopped — the redirects loop".to_owned(),
+        FetchOutcome::TooManyRedirects if vi => "dừng — quá nhiều lần chuyển hướng".to_owned(),
+        FetchOutcome::TooManyRedirects => "stopped — more redirects than the limit".to_owned(),
+        FetchOutcome::Failed if vi => format!("thất bại{why}"),
+        FetchOutcome::Failed => format!("failed{why}"),
+    };
+    let chain = hops.join(" → ");
+    match (chain.is_empty(), end.is_empty()) {
+        (_, true) => chain,
+        (true, false) => end,
+        (false, false) => format!("{chain} · {end}"),
+    }
+}
+
+/// How a handshake that gave no certificate ended, in words.
+fn tls_words(lang: Lang, outcome: TlsOutcome) -> &'static str {
+    match (lang, outcome) {
+        (Lang::En, TlsOutcome::Ok) => "handshake done, no certificate",
+        (Lang::En, TlsOutcome::Timeout) => "no handshake within the timeout",
+        (Lang::En, TlsOutcome::Alert) => "the server sent a TLS alert",
+        (Lang::En, TlsOutcome::ProtocolVersion) => "no TLS version in common",
+        (Lang::En, TlsOutcome::Closed) => "the server closed the connection during the handshake",
+        (Lang::En, TlsOutcome::Error) => "the handshake failed",
+        (Lang::Vi, TlsOutcome::Ok) => "bắt tay xong, không có chứng chỉ",
+        (Lang::Vi, TlsOutcome::Timeout) => "không bắt tay xong trong thời gian chờ",
+        (Lang::Vi, TlsOutcome::Alert) => "máy chủ gửi cảnh báo TLS",
+        (Lang::Vi, TlsOutcome::ProtocolVersion) => "không có phiên bản TLS chung",
+        (Lang::Vi, TlsOutcome::Closed) => "máy chủ đóng kết nối khi đang bắt tay",
+        (Lang::Vi, TlsOutcome::Error) => "bắt tay thất bại",
+    }
+}
+
+/// A certificate chain's verdict, in words.
+fn chain_words(lang: Lang, status: Option<ChainStatus>) -> &'static str {
+    match (lang, status) {
+        (Lang::En, None) => "chain not checked",
+        (Lang::En, Some(ChainStatus::Valid)) => "valid",
+        (Lang::En, Some(ChainStatus::Expired)) => "expired",
+        (Lang::En, Some(ChainStatus::NotYetValid)) => "not yet valid",
+        (Lang::En, Some(ChainStatus::NameMismatch)) => "for another name",
+        (Lang::En, Some(ChainStatus::UnknownIssuer)) => "unknown issuer",
+        (Lang::En, Some(ChainStatus::Revoked)) => "revoked",
+        (Lang::En, Some(ChainStatus::Invalid)) => "invalid chain",
+        (Lang::Vi, None) => "chưa kiểm tra chuỗi",
+        (Lang::Vi, Some(ChainStatus::Valid)) => "hợp lệ",
+        (Lang::Vi, Some(ChainStatus::Expired)) => "hết hạn",
+        (Lang::Vi, Some(ChainStatus::NotYetValid)) => "chưa có hiệu lực",
+        (Lang::Vi, Some(ChainStatus::NameMismatch)) => "cấp cho tên khác",
+        (Lang::Vi, Some(ChainStatus::UnknownIssuer)) => "nơi cấp không rõ",
+        (Lang::Vi, Some(ChainStatus::Revoked)) => "bị thu hồi",
+        (Lang::Vi, Some(ChainStatus::Invalid)) => "chuỗi không hợp lệ",
+    }
+}
+
 /// The detail's lines for one result.
 pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
     let w = words(app.lang);
@@ -503,12 +647,14 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
         bold,
     )));
     out.push(Line::from(format!(
-        "{} · {} · {} {} · score {} · priority {}",
+        "{} · {} · {} {} · {} {} · {} {}",
         terminal_line(&p.url),
         terminal_line(p.agency.as_deref().unwrap_or_default()),
         r.verdict.stage.number(),
         r.verdict.stage.name(),
+        w.score_word,
         r.verdict.score,
+        w.priority_word,
         r.verdict.priority
     )));
     out.push(Line::from(""));
@@ -553,7 +699,7 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
             "  {}: {}{cname}",
             family.label(),
             if addrs.is_empty() {
-                format!("{:?}", lookup.outcome).to_lowercase()
+                lookup_words(app.lang, family, lookup)
             } else {
                 addrs.join(", ")
             }
@@ -566,21 +712,20 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
         for e in certs {
             let Some(t) = &e.tls else { continue };
             let at = SocketAddr::new(e.addr, e.port);
-            match (&t.certificate, &t.chain) {
-                (Some(c), chain) => out.push(Line::from(format!(
-                    "  {at}: {} {} · {} · until {} · {}",
+            match &t.certificate {
+                Some(c) => out.push(Line::from(format!(
+                    "  {at}: {} {} · {} · {} {} · {}",
                     terminal_line(t.version.as_deref().unwrap_or_default()),
                     terminal_line(&c.subject),
                     terminal_line(&c.issuer),
+                    w.until,
                     c.not_after.date(),
-                    chain
-                        .as_ref()
-                        .map_or("?".to_owned(), |v| format!("{:?}", v.status).to_lowercase())
+                    chain_words(app.lang, t.chain.as_ref().map(|v| v.status))
                 ))),
-                (None, _) => out.push(Line::from(format!(
-                    "  {at}: {:?} {}",
-                    t.outcome,
-                    terminal_line(t.error.as_deref().unwrap_or_default())
+                None => out.push(Line::from(format!(
+                    "  {at}: {}{}",
+                    tls_words(app.lang, t.outcome),
+                    because(t.error.as_deref())
                 ))),
             }
         }
@@ -588,25 +733,10 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
     out.push(Line::from(""));
     out.push(Line::from(Span::styled(w.redirects.to_owned(), bold)));
     for fetch in [&obs.http.ipv4, &obs.http.ipv6].into_iter().flatten() {
-        let hops: Vec<String> = fetch
-            .hops
-            .iter()
-            .map(|h| {
-                format!(
-                    "{} {}",
-                    h.exchange.status.map_or("-".to_owned(), |s| s.to_string()),
-                    terminal_line(&h.url)
-                )
-            })
-            .collect();
-        let end = match fetch.outcome {
-            FetchOutcome::Complete => String::new(),
-            other => format!(" [{other:?}]"),
-        };
         out.push(Line::from(format!(
-            "  {}: {}{end}",
+            "  {}: {}",
             fetch.family.label(),
-            hops.join(" → ")
+            fetch_words(app.lang, &obs.dns, fetch)
         )));
     }
     out.push(Line::from(""));
