@@ -617,3 +617,38 @@ fn a_gone_portals_detail_says_why_nothing_was_fetched_in_words() {
         }
     }
 }
+
+/// Regression: the help box lost its last line (`…clears the filter` with
+/// no `)`): the box is now as wide and as tall as its lines and borders,
+/// and where the screen is narrower the lines wrap instead of being cut.
+#[test]
+fn the_help_box_shows_its_last_line_at_80x24() {
+    for (lang, last) in [
+        (
+            Lang::En,
+            "quit (Esc first closes the detail or clears the filter)",
+        ),
+        (
+            Lang::Vi,
+            "thoát (Esc trước hết đóng chi tiết hoặc xóa bộ lọc)",
+        ),
+    ] {
+        let mut a = app(18, lang);
+        a.on_key(Key::Char('?'));
+        let text = render(&a, 80, 24);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(last))
+            .unwrap_or_else(|| panic!("{lang}: no `{last}`:\n{text}"));
+        assert!(lines[at + 1].contains('└'), "{lang}:\n{text}");
+    }
+    // Narrower than the lines: they wrap, and the last word is still there.
+    let mut a = app(18, Lang::En);
+    a.on_key(Key::Char('?'));
+    let text = render(&a, 50, 24);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("filter)")).unwrap();
+    assert!(lines[at + 1].contains('└'), "{text}");
+    assert!(text.contains("q  Esc  Ctrl-C"), "{text}");
+}

@@ -32,6 +32,8 @@ const SELECTED: &str = "› ";
 const SELECTED_WIDTH: u16 = 2;
 /// The gap between the table's columns.
 const COLUMN_GAP: u16 = 1;
+/// The width of the help's key column.
+const HELP_KEYS: usize = 20;
 
 struct Words {
     title: &'static str,
@@ -794,28 +796,65 @@ fn draw_footer(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
     frame.render_widget(Paragraph::new(Span::styled(text, style)), area);
 }
 
+/// `text` in lines of at most `width` columns, broken between words (a
+/// word longer than that keeps a line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let wanted = UnicodeWidthStr::width(line.as_str()) + 1 + UnicodeWidthStr::width(word);
+        if !line.is_empty() && wanted > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
+/// The help, in a box the size of its lines (and its borders); where the
+/// screen is narrower, each description wraps under itself, so no line
+/// is lost.
 fn draw_help(frame: &mut Frame, app: &App, w: &Words, area: Rect) {
-    let width = area.width.min(76);
-    let height = (w.help.len() as u16 + 4).min(area.height);
+    let widest = w
+        .help
+        .iter()
+        .map(|(_, d)| HELP_KEYS + UnicodeWidthStr::width(*d))
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(widest + 2).map_or(area.width, |b| b.min(area.width));
+    // The room a description has beside the keys; too little, and the
+    // lines are only cut.
+    let room = usize::from(width.saturating_sub(2))
+        .checked_sub(HELP_KEYS)
+        .filter(|r| *r >= 10);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, d) in w.help {
+        let parts = match room {
+            Some(room) => wrap_words(d, room),
+            None => vec![(*d).to_owned()],
+        };
+        for (n, part) in parts.into_iter().enumerate() {
+            // The keys on the first line only, the column kept on the others.
+            let key = if n == 0 { *k } else { "" };
+            let gap = HELP_KEYS.saturating_sub(UnicodeWidthStr::width(key));
+            lines.push(Line::from(vec![
+                Span::styled(format!("{key}{}", " ".repeat(gap)), bold),
+                Span::raw(part),
+            ]));
+        }
+    }
+    let height = u16::try_from(lines.len() + 2).map_or(area.height, |h| h.min(area.height));
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
         width,
         height,
     };
-    let lines: Vec<Line> = w
-        .help
-        .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{k:<20}"),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(*d),
-            ])
-        })
-        .collect();
     frame.render_widget(Clear, rect);
     let title = if app.lang == Lang::Vi {
         " Phím tắt "
