@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -651,4 +651,43 @@ fn the_help_box_shows_its_last_line_at_80x24() {
     let at = lines.iter().position(|l| l.contains("filter)")).unwrap();
     assert!(lines[at + 1].contains('└'), "{text}");
     assert!(text.contains("q  Esc  Ctrl-C"), "{text}");
+}
+
+/// Regression: after `r`, the gauge showed the rate since the first run
+/// (18 portals in 30 s: `0.6/s`) and its clock; a new audit starts both
+/// again.
+#[tokio::test]
+async fn after_a_reprobe_the_gauge_shows_that_audits_rate_and_clock() {
+    let mut a = app(18, Lang::En);
+    let now = Instant::now();
+    a.started = now.checked_sub(Duration::from_secs(30)).unwrap();
+    a.finished = Some(now);
+    let mut t = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let before = press(&mut t, &mut a, &[]).await;
+    assert!(before.contains("18/18 · 00:30 · 0.6/s · done"), "{before}");
+
+    let portal = a.current().unwrap();
+    let result = a.rows[portal].result.clone().unwrap();
+    let probing = press(&mut t, &mut a, &[Key::Char('r')]).await;
+    assert!(probing.contains("17/18 · 00:0"), "{probing}");
+    assert!(probing.contains(" · 0.0/s"), "{probing}");
+    let done = send(
+        &mut t,
+        &mut a,
+        vec![UiEvent::Finished {
+            run: 1,
+            index: portal,
+            result: Box::new(result),
+        }],
+    )
+    .await;
+    let label = done.lines().find(|l| l.contains("18/18 · ")).unwrap();
+    let (_, after) = label.split_once("18/18 · 00:0").unwrap();
+    let rate: f64 = after
+        .split_once(" · ")
+        .and_then(|(_, r)| r.split_once("/s"))
+        .map(|(r, _)| r.parse().unwrap())
+        .unwrap();
+    // One portal in under ten seconds.
+    assert!(rate > 0.1 && !label.contains(" 0.6/s"), "{label}");
 }

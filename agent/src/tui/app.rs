@@ -158,9 +158,13 @@ pub struct App {
     pub help: bool,
     pub lang: Lang,
     pub color: bool,
+    /// When the current audit began: the first run, `R`, or an `r` after
+    /// the last audit ended. The clock and the rate count from here.
     pub started: Instant,
     /// When the last portal finished (the clock stops then).
     pub finished: Option<Instant>,
+    /// Portals finished since `started`, for the rate.
+    pub audit_done: usize,
     /// A line for the footer: what an action did.
     pub status: Option<String>,
     /// Lines the detail pane is scrolled by.
@@ -191,6 +195,7 @@ impl App {
             color,
             started: Instant::now(),
             finished: None,
+            audit_done: 0,
             status: None,
             detail_scroll: 0,
             detail_view: DetailView::default(),
@@ -210,10 +215,14 @@ impl App {
             .duration_since(self.started)
     }
 
-    /// Portals finished per second.
+    /// Portals finished per second in the current audit.
     pub fn rate(&self) -> f64 {
         let s = self.elapsed().as_secs_f64();
-        if s > 0.0 { self.done() as f64 / s } else { 0.0 }
+        if s > 0.0 {
+            self.audit_done as f64 / s
+        } else {
+            0.0
+        }
     }
 
     /// Portals per stage among the finished ones.
@@ -225,8 +234,13 @@ impl App {
         c
     }
 
-    /// A row's probing began.
+    /// A row's probing began. After the last audit ended, this begins a
+    /// new one (an `r`): the clock and the rate start again from it, not
+    /// from the first run.
     pub fn started_row(&mut self, index: usize) {
+        if self.finished.is_some() {
+            self.begin_audit();
+        }
         if let Some(r) = self.rows.get_mut(index) {
             r.probing = true;
         }
@@ -237,6 +251,7 @@ impl App {
         if let Some(r) = self.rows.get_mut(index) {
             r.result = Some(result);
             r.probing = false;
+            self.audit_done += 1;
         }
         if self.done() == self.rows.len() {
             self.finished = Some(Instant::now());
@@ -249,8 +264,14 @@ impl App {
             r.result = None;
             r.probing = false;
         }
+        self.begin_audit();
+    }
+
+    /// The clock and the rate start again.
+    fn begin_audit(&mut self) {
         self.started = Instant::now();
         self.finished = None;
+        self.audit_done = 0;
     }
 
     /// Whether a row passes `filter`, already [`fold`]ed.
