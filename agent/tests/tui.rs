@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use time::macros::datetime;
 use tokio::sync::mpsc;
 use v6audit_agent::tui::{self, Action, App, Driver, ExportFormat, Key, UiEvent};
 use v6audit_model::{Lang, Portal, PortalResult, Report, Stage};
@@ -690,4 +691,36 @@ async fn after_a_reprobe_the_gauge_shows_that_audits_rate_and_clock() {
         .unwrap();
     // One portal in under ten seconds.
     assert!(rate > 0.1 && !label.contains(" 0.6/s"), "{label}");
+}
+
+/// Regression: exports were named by Unix time (`v6audit-1764661500.json`).
+/// The name is a UTC time a person reads, with no colon (Windows file
+/// systems refuse them).
+#[test]
+fn exports_are_named_by_a_readable_utc_time() {
+    assert_eq!(
+        tui::export_name(datetime!(2026-12-02 07:55:00 UTC), ExportFormat::Json),
+        "v6audit-20261202T075500Z.json"
+    );
+    // Another offset is the same UTC time.
+    assert_eq!(
+        tui::export_name(datetime!(2026-12-02 14:55:09 +7), ExportFormat::Markdown),
+        "v6audit-20261202T075509Z.md"
+    );
+    let readable = |name: &str| {
+        let stamp = name.strip_prefix("v6audit-").and_then(|s| s.get(..16));
+        stamp.is_some_and(|s| {
+            let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+            digits(&s[..8]) && s.as_bytes()[8] == b'T' && digits(&s[9..15]) && s.ends_with('Z')
+        }) && !name.contains(':')
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = report();
+    let first = tui::write_export(dir.path(), ExportFormat::Csv, &r, Lang::En).unwrap();
+    let second = tui::write_export(dir.path(), ExportFormat::Csv, &r, Lang::En).unwrap();
+    assert_ne!(first, second, "a second export does not overwrite the first");
+    for path in [first, second] {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(readable(name) && name.ends_with(".csv"), "{name}");
+    }
 }

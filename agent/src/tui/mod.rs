@@ -131,7 +131,28 @@ impl Driver for Runner {
     }
 }
 
-/// Writes a report in an export format into `dir`, named by the time.
+/// The name of an export written at `at`: `v6audit-20261202T075500Z.json`,
+/// the UTC time in ISO 8601's basic format, so the names sort by time, read
+/// as a date, and hold no colon (which Windows file systems refuse).
+pub fn export_name(at: time::OffsetDateTime, format: ExportFormat) -> String {
+    format!("{}.{}", export_stem(at), format.extension())
+}
+
+fn export_stem(at: time::OffsetDateTime) -> String {
+    let t = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "v6audit-{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Writes a report in an export format into `dir`, named by the time
+/// ([`export_name`]; `-1`, `-2`… after the time when the name is taken).
 pub fn write_export(
     dir: &Path,
     format: ExportFormat,
@@ -143,11 +164,11 @@ pub fn write_export(
         ExportFormat::Csv => output::csv::render(report),
         ExportFormat::Markdown => output::markdown::render(report, lang),
     };
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut path = dir.join(format!("v6audit-{stamp}.{}", format.extension()));
+    let now = time::OffsetDateTime::now_utc();
+    let mut path = dir.join(export_name(now, format));
     let mut n = 1;
     while path.exists() {
-        path = dir.join(format!("v6audit-{stamp}-{n}.{}", format.extension()));
+        path = dir.join(format!("{}-{n}.{}", export_stem(now), format.extension()));
         n += 1;
     }
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
