@@ -1,6 +1,8 @@
 //! The TUI without a terminal: key handling on the app state, the drawing
-//! on `TestBackend` compared with snapshots (times masked), and the event
-//! loop driven by a channel.
+//! on `TestBackend` compared with snapshots (times masked, in `snapshots/`
+//! here), and the event loop driven by a channel. Unit tests of the binary:
+//! it has no library to test from `tests/` (cli/tests/cli/tui.rs runs the
+//! binary in tmux).
 
 // A test that cannot unwrap should fail loudly, not handle the error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,14 +16,15 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use time::macros::datetime;
 use tokio::sync::mpsc;
-use v6audit_agent::tui::{self, Action, App, Driver, ExportFormat, Key, UiEvent};
 use v6audit_model::{Lang, Portal, PortalResult, Report, Stage};
 
+use crate::tui::{self, Action, App, Driver, ExportFormat, Key, UiEvent};
+
 fn report() -> Report {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-lab.json"),
-    )
-    .unwrap();
+    // The agent's fixture: a lab audit of 18 portals, one per scenario.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = dir.join("../agent/tests/fixtures/report-lab.json");
+    let text = std::fs::read_to_string(fixture).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

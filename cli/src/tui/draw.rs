@@ -17,6 +17,7 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Gauge, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
 };
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use v6audit_agent::output::{KEY_RULES, key_status, status_cell};
 use v6audit_model::{
     AddressLookup, ChainStatus, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
     PortalResult, Stage, Status, TlsOutcome,
@@ -24,7 +25,6 @@ use v6audit_model::{
 use v6audit_report::terminal_line;
 
 use super::app::{App, DetailView, Input, Row as PortalRow};
-use crate::output::{KEY_RULES, status_cell};
 
 /// The mark before the selected row, and the columns it takes (the table
 /// keeps them for every row, so the columns never shift).
@@ -480,7 +480,7 @@ fn portal_row(app: &App, w: &Words, r: &PortalRow, narrow: bool, widths: &[u16])
                 stage_style(app, v.stage),
             )));
             for (rule, _, _) in KEY_RULES {
-                let s = crate::output::key_status(v, rule);
+                let s = key_status(v, rule);
                 cells.push(Cell::from(Span::styled(
                     status_cell(s),
                     status_style(app, s),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
-use v6audit_model::{Lang, Portal, PortalResult, Stage, Status};
+use v6audit_model::{Lang, Portal, PortalResult, Stage};
 
 /// Text as the filter compares it: without diacritics, case and spaces, so
 /// `hanoi` finds "Hà Nội" and `Da Nang` "Đà Nẵng" (the names are often
@@ -464,13 +464,5 @@ impl App {
             .into_iter()
             .filter_map(|i| self.rows[i].result.clone())
             .collect()
-    }
-
-    /// A row's status for a rule, for the table's cells.
-    pub fn status(&self, index: usize, rule: &str) -> Option<Status> {
-        self.rows[index]
-            .result
-            .as_ref()
-            .and_then(|r| r.verdict.status(rule))
     }
 }
