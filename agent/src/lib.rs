@@ -18,7 +18,6 @@ pub mod selfcheck;
 pub mod settings;
 pub mod spool;
 pub mod text;
-pub mod tui;
 
 pub use error::AgentError;
 pub use runner::{Auditor, Event};

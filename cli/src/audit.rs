@@ -443,10 +443,16 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::BadInput);
     };
     if let Some(reason) = report.unmeasured() {
-        eprintln!(
-            "v6audit: nothing could be measured from here: {}; the results are unknown, not facts about the portals (exit status 3)",
-            v6audit_report::terminal_line(&reason)
-        );
+        let why = reason.text(loaded.lang);
+        let why = v6audit_report::terminal_line(&why);
+        match loaded.lang {
+            Lang::En => eprintln!(
+                "v6audit: nothing could be measured from here: {why}; the results are unknown, not facts about the portals (exit status 3)"
+            ),
+            Lang::Vi => eprintln!(
+                "v6audit: không đo được gì từ điểm đo này: {why}; các kết quả là chưa xác định, không phải sự thật về các cổng (mã thoát 3)"
+            ),
+        }
         return Ok(Outcome::Unmeasured);
     }
     if let Some(pusher) = pusher {

@@ -124,13 +124,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         .push(gzip_report(&report))
         .await
         .map_err(|e| anyhow::anyhow!("push to the demo collector: {e}"))?;
+    let w = footer(args.lang);
     println!();
-    println!(
-        "Pushed to a collector on SQLite ({} results stored). Its dashboard:",
-        acked.stored
-    );
+    println!("{}", w.pushed.replace("{n}", &acked.stored.to_string()));
     println!("  {api}/");
-    println!("and its API:");
+    println!("{}", w.api);
     for path in [
         "portals",
         "priorities",
@@ -143,15 +141,43 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     }
     println!("  {api}/metrics");
     println!();
-    println!("To audit the lab yourself: v6audit lab serve, then the command it prints.");
-    println!("To audit your own portals: v6audit audit inventories/vn-public-services.yaml");
+    println!("{}", w.lab);
+    println!("{}", w.own);
     let keep = args.serve || (!args.exit && std::io::IsTerminal::is_terminal(&std::io::stdout()));
     if keep {
         println!();
-        println!("The collector and the lab stay up until Ctrl-C.");
+        println!("{}", w.stay);
         crate::shutdown_signal().await;
     }
     let _ = server.stop().await;
     lab.shutdown().await;
     Ok(Outcome::Ok)
+}
+
+/// The words of the demo's footer, in each language.
+struct Footer {
+    pushed: &'static str,
+    api: &'static str,
+    lab: &'static str,
+    own: &'static str,
+    stay: &'static str,
+}
+
+fn footer(lang: Lang) -> Footer {
+    match lang {
+        Lang::En => Footer {
+            pushed: "Pushed to a collector on SQLite ({n} results stored). Its dashboard:",
+            api: "and its API:",
+            lab: "To audit the lab yourself: v6audit lab serve, then the command it prints.",
+            own: "To audit your own portals: v6audit audit inventories/vn-public-services.yaml",
+            stay: "The collector and the lab stay up until Ctrl-C.",
+        },
+        Lang::Vi => Footer {
+            pushed: "Đã gửi tới bộ thu thập trên SQLite (lưu {n} kết quả). Bảng điều khiển:",
+            api: "và API của nó:",
+            lab: "Để tự kiểm tra phòng thí nghiệm: v6audit lab serve, rồi chạy lệnh nó in ra.",
+            own: "Để kiểm tra các cổng của bạn: v6audit audit inventories/vn-public-services.yaml",
+            stay: "Bộ thu thập và phòng thí nghiệm chạy đến khi bấm Ctrl-C.",
+        },
+    }
 }

@@ -226,6 +226,52 @@ impl Severity {
     }
 }
 
+/// Why nothing could be measured from a vantage ([`Report::unmeasured`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmeasured {
+    /// The machine has no route over either family.
+    NoRoute,
+    /// The resolver answered no question; `resolver` is `system` or its
+    /// address, `detail` the lookup's own error (a library's words).
+    ResolverSilent {
+        resolver: String,
+        detail: Option<String>,
+    },
+}
+
+impl Unmeasured {
+    /// The reason in `lang`, as the clause after "nothing could be measured
+    /// from here:".
+    pub fn text(&self, lang: crate::Lang) -> String {
+        use crate::Lang::{En, Vi};
+        match (self, lang) {
+            (Unmeasured::NoRoute, En) => {
+                "this machine has no route to the portals over IPv4 or IPv6".to_owned()
+            }
+            (Unmeasured::NoRoute, Vi) => {
+                "máy này không có tuyến tới các cổng qua IPv4 lẫn IPv6".to_owned()
+            }
+            (Unmeasured::ResolverSilent { resolver, detail }, lang) => {
+                let who = match (resolver.as_str(), lang) {
+                    ("system", En) => "the system's resolver (/etc/resolv.conf)".to_owned(),
+                    ("system", Vi) => "máy phân giải của hệ thống (/etc/resolv.conf)".to_owned(),
+                    (other, En) => format!("the resolver {other}"),
+                    (other, Vi) => format!("máy phân giải {other}"),
+                };
+                let why = match (detail, lang) {
+                    (Some(d), _) => d.clone(),
+                    (None, En) => "no answer".to_owned(),
+                    (None, Vi) => "không trả lời".to_owned(),
+                };
+                match lang {
+                    En => format!("{who} did not answer ({why})"),
+                    Vi => format!("{who} không trả lời ({why})"),
+                }
+            }
+        }
+    }
+}
+
 /// Totals over a report's results.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Summary {
@@ -247,12 +293,12 @@ impl Report {
     /// lookup got an answer (the resolver is silent, unreachable or
     /// refuses). Every fact of such a run is unknown, not a fact about the
     /// portals, and outputs say so first.
-    pub fn unmeasured(&self) -> Option<String> {
+    pub fn unmeasured(&self) -> Option<Unmeasured> {
         if self.results.is_empty() {
             return None;
         }
         if !self.agent.vantage.ipv4 && !self.agent.vantage.ipv6 {
-            return Some("this machine has no route to the portals over IPv4 or IPv6".to_owned());
+            return Some(Unmeasured::NoRoute);
         }
         // SERVFAIL and REFUSED are answers (a broken zone, a picky
         // resolver): only silence and failures to ask count.
@@ -270,17 +316,10 @@ impl Report {
             return None;
         }
         let first = &self.results[0].observation.dns;
-        let why = first
-            .aaaa
-            .error
-            .as_deref()
-            .filter(|e| !e.is_empty())
-            .unwrap_or("no answer");
-        let resolver = match first.resolver.as_str() {
-            "system" => "the system's resolver (/etc/resolv.conf)".to_owned(),
-            other => format!("the resolver {other}"),
-        };
-        Some(format!("{resolver} did not answer ({why})"))
+        Some(Unmeasured::ResolverSilent {
+            resolver: first.resolver.clone(),
+            detail: first.aaaa.error.clone().filter(|e| !e.is_empty()),
+        })
     }
 }
 

@@ -60,7 +60,7 @@ impl Stage {
                 Stage::Broken => "IPv6 lỗi",
                 Stage::Reachable => "truy cập được",
                 Stage::DualStack => "song song",
-                Stage::Ipv6Complete => "IPv6 hoàn chỉnh",
+                Stage::Ipv6Complete => "IPv6 đầy đủ",
             },
         }
     }

@@ -48,7 +48,7 @@ pub fn render(report: &Report, lang: Lang) -> String {
             "| [{}]({}) | {} |",
             cell(&r.portal.id),
             terminal_line(&r.portal.url),
-            stage_cell(r)
+            stage_cell(r, lang)
         ));
         for (rule, _, _) in KEY_RULES {
             out.push_str(&format!(
@@ -79,7 +79,7 @@ pub fn render(report: &Report, lang: Lang) -> String {
             "\n### {}{} ({})\n\n",
             cell(&r.portal.id),
             cell(&name),
-            stage_cell(r)
+            stage_cell(r, lang)
         ));
         for f in bad {
             out.push_str(&format!(

@@ -95,7 +95,7 @@ pub const KEY_RULES: [(&str, &str, &str); 5] = [
     ("web.v6-reachable", "v6 TCP", "TCP v6"),
     ("web.v6-http", "v6 HTTP", "HTTP v6"),
     ("tls.v6-handshake", "v6 TLS", "TLS v6"),
-    ("web.parity", "parity", "tương đồng"),
+    ("web.parity", "parity", "so v4"),
 ];
 
 /// The status a summary column shows: its rule's, except that the TLS
@@ -132,20 +132,39 @@ pub fn status_cell(status: Option<Status>) -> &'static str {
 }
 
 /// "2 reachable", with a mark when the stage is only a floor.
-pub fn stage_cell(result: &PortalResult) -> String {
+pub fn stage_cell(result: &PortalResult, lang: Lang) -> String {
     let v = &result.verdict;
     // Stage 0 because the AAAA lookup failed is no stage at all.
     if !v.stage_certain && v.stage == Stage::Ipv4Only {
-        return "? unmeasured".to_owned();
+        return unmeasured_cell(lang).to_owned();
     }
     let mark = if v.stage_certain { "" } else { "?" };
-    format!("{} {}{mark}", v.stage.number(), v.stage.name())
+    format!("{}{mark}", v.stage.numbered(lang))
+}
+
+/// The stage cell of a portal whose stage could not be measured.
+fn unmeasured_cell(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "? unmeasured",
+        Lang::Vi => "? chưa đo được",
+    }
+}
+
+/// The widest stage cell in `lang`, a floor's `?` included.
+pub fn stage_cell_width(lang: Lang) -> usize {
+    Stage::ALL
+        .iter()
+        .map(|s| s.numbered(lang).chars().count() + 1)
+        .chain([unmeasured_cell(lang).chars().count()])
+        .max()
+        .unwrap_or(16)
 }
 
 /// The line that opens and closes an output when nothing could be
 /// measured from this vantage ([`Report::unmeasured`]).
 pub fn unmeasured_line(report: &Report, lang: Lang) -> Option<String> {
     let reason = report.unmeasured()?;
+    let reason = reason.text(lang);
     let reason = v6audit_report::terminal_line(&reason);
     Some(match lang {
         Lang::En => format!(
@@ -178,7 +197,7 @@ pub fn summary_line(report: &Report, lang: Lang) -> String {
     let s = &report.summary;
     let stages: Vec<String> = Stage::ALL
         .iter()
-        .map(|st| format!("{} {}", s.at(*st), st.name()))
+        .map(|st| format!("{} {}", s.at(*st), st.label(lang)))
         .collect();
     let secs = s.duration_ms as f64 / 1000.0;
     match lang {

@@ -12,6 +12,7 @@ use v6audit_report::{csv_cell, terminal, terminal_line};
 use v6audit_rules::plan::{Plan, PlanItem};
 
 struct Words {
+    lang: Lang,
     title: &'static str,
     to_do: &'static str,
     done: &'static str,
@@ -31,6 +32,7 @@ struct Words {
 fn words(lang: Lang) -> Words {
     match lang {
         Lang::En => Words {
+            lang: Lang::En,
             title: "IPv6 migration plan",
             to_do: "portals to work on, most urgent first",
             done: "already at their target",
@@ -47,6 +49,7 @@ fn words(lang: Lang) -> Words {
             no_agency: "(no agency)",
         },
         Lang::Vi => Words {
+            lang: Lang::Vi,
             title: "Kế hoạch chuyển đổi IPv6",
             to_do: "cổng cần xử lý, xếp theo mức độ cấp thiết",
             done: "đã đạt mục tiêu",
@@ -97,20 +100,18 @@ fn item_md(out: &mut String, item: &PlanItem, w: &Words, heading: &str) {
     if let Some(a) = &p.agency {
         facts.push(format!("{}: {}", w.agency, terminal_line(a)));
     }
-    facts.push(format!("{}: {}", w.category, p.category));
+    facts.push(format!("{}: {}", w.category, p.category.label(w.lang)));
     facts.push(format!(
-        "{}: {} {}{} → {} {} {}",
+        "{}: {}{} → {} {}",
         w.stage,
-        item.stage.number(),
-        item.stage.name(),
+        item.stage.numbered(w.lang),
         if item.stage_certain {
             String::new()
         } else {
             format!(" ({})", w.unknown)
         },
         w.target,
-        item.target.number(),
-        item.target.name()
+        item.target.numbered(w.lang)
     ));
     let _ = writeln!(out, "{} · <{}>\n", facts.join(" · "), terminal_line(&p.url));
     let _ = writeln!(out, "**{}**\n", w.problems);

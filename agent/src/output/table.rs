@@ -71,7 +71,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
         .max()
         .unwrap_or(6)
         .clamp(6, 40);
-    let stage_w = 16;
+    let stage_w = super::stage_cell_width(lang).max(16);
     let col_w: Vec<usize> = KEY_RULES
         .iter()
         .map(|(_, en, vi)| {
@@ -102,7 +102,7 @@ pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) ->
         let mut line = format!(
             "{}  {}",
             pad(&truncate(&terminal_line(&r.portal.id), id_w), id_w),
-            paint(stage_style(v.stage), &pad(&stage_cell(r), stage_w))
+            paint(stage_style(v.stage), &pad(&stage_cell(r, lang), stage_w))
         );
         for ((rule, _, _), w) in KEY_RULES.iter().zip(&col_w) {
             let status = super::key_status(v, rule);

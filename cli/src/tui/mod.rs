@@ -1,27 +1,79 @@
-//! `v6audit tui`: a live, interactive audit. Data, state and drawing apart,
-//! as in gitui and bottom: audit events and keys arrive as [`UiEvent`]s,
-//! update the [`App`] state, and a pure [`draw`] renders it. The loop is
-//! generic over the ratatui backend, so tests drive it with `TestBackend`.
+//! `v6audit tui`: the live audit for network admins, in the terminal. Data,
+//! state and drawing apart, as in gitui and bottom (which keep their UI in
+//! the binary too, so the libraries need no terminal crates): audit events
+//! and keys arrive as [`UiEvent`]s, update the [`App`] state, and a pure
+//! [`draw`] renders it. The loop is generic over the ratatui backend, so
+//! tests drive it with `TestBackend`.
 
 pub mod app;
 pub mod draw;
+#[cfg(test)]
+mod tests;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use clap::Args;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
+use v6audit_agent::{Auditor, Event, output};
 use v6audit_model::{Lang, Portal, PortalResult};
 use v6audit_rules::Pack;
 
-pub use app::{Action, App, ExportFormat, Key};
+pub use app::{Action, App, DetailView, ExportFormat, Key};
 pub use draw::draw;
 
-use crate::output;
-use crate::runner::{Auditor, Event};
+use crate::Outcome;
+use crate::audit::{self, AuditInputs};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Keys: arrows or j/k move, Enter shows the selected portal's findings and evidence,
+/ filters (id, agency, stage, or rule=status such as tls.v6-cert=fail), s cycles
+the sort, g groups by agency, r probes the selected portal again, R re-runs all,
+e exports the view (JSON, CSV, Markdown), ? shows help, q or Esc quits.
+No colour when NO_COLOR is set.")]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub inputs: AuditInputs,
+    /// Where `e` writes exports.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub export_dir: PathBuf,
+}
+
+pub async fn run(args: TuiArgs) -> anyhow::Result<Outcome> {
+    let Some(loaded) = audit::load(&args.inputs) else {
+        return Ok(Outcome::BadInput);
+    };
+    if !std::io::stdout().is_terminal() {
+        eprintln!("v6audit: `tui` needs a terminal; use `v6audit audit` for pipes and files");
+        return Ok(Outcome::BadInput);
+    }
+    let auditor = match Auditor::new(loaded.settings.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("v6audit: {e}");
+            return Ok(Outcome::BadInput);
+        }
+    };
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let portals = auditor.expand(loaded.inventory.portals.clone()).await;
+    run_terminal(
+        portals,
+        auditor,
+        loaded.pack.clone(),
+        loaded.lang,
+        color,
+        args.export_dir,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    Ok(Outcome::Ok)
+}
 
 /// Something that happened: a key, a resize, a tick, or audit progress.
 #[derive(Debug)]
@@ -131,7 +183,28 @@ impl Driver for Runner {
     }
 }
 
-/// Writes a report in an export format into `dir`, named by the time.
+/// The name of an export written at `at`: `v6audit-20261202T075500Z.json`,
+/// the UTC time in ISO 8601's basic format, so the names sort by time, read
+/// as a date, and hold no colon (which Windows file systems refuse).
+pub fn export_name(at: time::OffsetDateTime, format: ExportFormat) -> String {
+    format!("{}.{}", export_stem(at), format.extension())
+}
+
+fn export_stem(at: time::OffsetDateTime) -> String {
+    let t = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "v6audit-{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Writes a report in an export format into `dir`, named by the time
+/// ([`export_name`]; `-1`, `-2`… after the time when the name is taken).
 pub fn write_export(
     dir: &Path,
     format: ExportFormat,
@@ -143,18 +216,20 @@ pub fn write_export(
         ExportFormat::Csv => output::csv::render(report),
         ExportFormat::Markdown => output::markdown::render(report, lang),
     };
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut path = dir.join(format!("v6audit-{stamp}.{}", format.extension()));
+    let now = time::OffsetDateTime::now_utc();
+    let mut path = dir.join(export_name(now, format));
     let mut n = 1;
     while path.exists() {
-        path = dir.join(format!("v6audit-{stamp}-{n}.{}", format.extension()));
+        path = dir.join(format!("{}-{n}.{}", export_stem(now), format.extension()));
         n += 1;
     }
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
 }
 
-/// The loop: draws, then waits for the next event, until a key quits.
+/// The loop: draws, then waits for the next event, until a key quits. The
+/// keys act on what was drawn: the detail pane scrolls within the content
+/// the last drawing measured.
 pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -162,7 +237,11 @@ pub async fn run_loop<B: Backend>(
     driver: &dyn Driver,
 ) -> Result<(), String> {
     loop {
-        terminal.draw(|f| draw(f, app)).map_err(|e| e.to_string())?;
+        let mut view = DetailView::default();
+        terminal
+            .draw(|f| view = draw(f, app))
+            .map_err(|e| e.to_string())?;
+        app.drawn(view);
         let Some(event) = events.recv().await else {
             return Ok(());
         };

@@ -5,7 +5,42 @@
 
 use std::time::{Duration, Instant};
 
-use v6audit_model::{Lang, Portal, PortalResult, Stage, Status};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use v6audit_model::{Lang, Portal, PortalResult, Stage};
+
+/// Text as the filter compares it: without diacritics, case and spaces, so
+/// `hanoi` finds "Hà Nội" and `Da Nang` "Đà Nẵng" (the names are often
+/// written joined and unmarked: Hanoi, Danang). Unicode canonical
+/// decomposition (NFD, from the `unicode-normalization` crate, already in
+/// the build through sqlx) splits a letter from its marks (`ộ` is `o`, a
+/// circumflex and a dot below; `ư` is `u` and a horn), and the marks are
+/// dropped. `đ` is a letter of its own, not a `d` with a mark, so NFD keeps
+/// it: it is mapped by hand, as are the few Latin letters with a stroke.
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c) && !c.is_whitespace())
+        .map(|c| match c {
+            'đ' | 'Đ' | 'ð' | 'Ð' => 'd',
+            'ł' | 'Ł' => 'l',
+            'ø' | 'Ø' => 'o',
+            'ħ' | 'Ħ' => 'h',
+            other => other,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What the last drawing showed of the detail pane, so the keys scroll it
+/// within its content; the loop hands it over after each drawing
+/// ([`App::drawn`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetailView {
+    /// Lines the pane shows at once.
+    pub page: u16,
+    /// The scroll that shows the content's last line at the pane's bottom.
+    pub max_scroll: u16,
+}
 
 /// How rows are ordered (`s` cycles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +148,9 @@ pub struct App {
     /// Index into `visible()`.
     pub selected: usize,
     pub sort: Sort,
-    /// The filter in force (case-insensitive; matches id, agency, stage, or
-    /// `rule=status` such as `tls.v6-cert=fail`).
+    /// The filter in force (without regard to case or diacritics, see
+    /// [`fold`]; matches id, agency, name, stage, or `rule=status` such as
+    /// `tls.v6-cert=fail`).
     pub filter: String,
     pub input: Input,
     pub group_by_agency: bool,
@@ -122,13 +158,19 @@ pub struct App {
     pub help: bool,
     pub lang: Lang,
     pub color: bool,
+    /// When the current audit began: the first run, `R`, or an `r` after
+    /// the last audit ended. The clock and the rate count from here.
     pub started: Instant,
     /// When the last portal finished (the clock stops then).
     pub finished: Option<Instant>,
+    /// Portals finished since `started`, for the rate.
+    pub audit_done: usize,
     /// A line for the footer: what an action did.
     pub status: Option<String>,
     /// Lines the detail pane is scrolled by.
     pub detail_scroll: u16,
+    /// What the last drawing showed of the detail pane.
+    pub detail_view: DetailView,
 }
 
 impl App {
@@ -153,8 +195,10 @@ impl App {
             color,
             started: Instant::now(),
             finished: None,
+            audit_done: 0,
             status: None,
             detail_scroll: 0,
+            detail_view: DetailView::default(),
         }
     }
 
@@ -171,10 +215,14 @@ impl App {
             .duration_since(self.started)
     }
 
-    /// Portals finished per second.
+    /// Portals finished per second in the current audit.
     pub fn rate(&self) -> f64 {
         let s = self.elapsed().as_secs_f64();
-        if s > 0.0 { self.done() as f64 / s } else { 0.0 }
+        if s > 0.0 {
+            self.audit_done as f64 / s
+        } else {
+            0.0
+        }
     }
 
     /// Portals per stage among the finished ones.
@@ -186,8 +234,13 @@ impl App {
         c
     }
 
-    /// A row's probing began.
+    /// A row's probing began. After the last audit ended, this begins a
+    /// new one (an `r`): the clock and the rate start again from it, not
+    /// from the first run.
     pub fn started_row(&mut self, index: usize) {
+        if self.finished.is_some() {
+            self.begin_audit();
+        }
         if let Some(r) = self.rows.get_mut(index) {
             r.probing = true;
         }
@@ -198,6 +251,7 @@ impl App {
         if let Some(r) = self.rows.get_mut(index) {
             r.result = Some(result);
             r.probing = false;
+            self.audit_done += 1;
         }
         if self.done() == self.rows.len() {
             self.finished = Some(Instant::now());
@@ -210,38 +264,42 @@ impl App {
             r.result = None;
             r.probing = false;
         }
-        self.started = Instant::now();
-        self.finished = None;
+        self.begin_audit();
     }
 
-    fn matches(&self, row: &Row) -> bool {
-        let f = self.filter.trim().to_lowercase();
-        if f.is_empty() {
+    /// The clock and the rate start again.
+    fn begin_audit(&mut self) {
+        self.started = Instant::now();
+        self.finished = None;
+        self.audit_done = 0;
+    }
+
+    /// Whether a row passes `filter`, already [`fold`]ed.
+    fn matches(&self, row: &Row, filter: &str) -> bool {
+        if filter.is_empty() {
             return true;
         }
         let p = &row.portal;
-        if let Some((rule, status)) = f.split_once('=') {
+        if let Some((rule, status)) = filter.split_once('=') {
             return row
                 .result
                 .as_ref()
                 .and_then(|r| r.verdict.status(rule.trim()))
                 .is_some_and(|s| s.as_str() == status.trim());
         }
+        let has = |text: &str| fold(text).contains(filter);
         let stage = row.result.as_ref().map(|r| r.verdict.stage);
-        p.id.to_lowercase().contains(&f)
-            || p.agency
-                .as_deref()
-                .is_some_and(|a| a.to_lowercase().contains(&f))
-            || p.name
-                .as_deref()
-                .is_some_and(|n| n.to_lowercase().contains(&f))
-            || stage.is_some_and(|s| s.name() == f || s.number().to_string() == f)
+        has(&p.id)
+            || p.agency.as_deref().is_some_and(has)
+            || p.name.as_deref().is_some_and(has)
+            || stage.is_some_and(|s| s.name() == filter || s.number().to_string() == filter)
     }
 
     /// The rows shown, in order: filtered, grouped by agency when asked, sorted.
     pub fn visible(&self) -> Vec<usize> {
+        let filter = fold(self.filter.trim());
         let mut idx: Vec<usize> = (0..self.rows.len())
-            .filter(|i| self.matches(&self.rows[*i]))
+            .filter(|i| self.matches(&self.rows[*i], &filter))
             .collect();
         let key = |i: &usize| {
             let r = &self.rows[*i];
@@ -285,6 +343,19 @@ impl App {
         } else if self.selected >= n {
             self.selected = n - 1;
         }
+    }
+
+    /// Takes what the drawing showed of the detail pane. A scroll past the
+    /// content (the pane grew, or a new result is shorter) comes back to
+    /// the content's end.
+    pub fn drawn(&mut self, view: DetailView) {
+        self.detail_view = view;
+        self.detail_scroll = self.detail_scroll.min(view.max_scroll);
+    }
+
+    /// Scrolls the detail to `to`, within its content.
+    fn scroll_detail(&mut self, to: u16) {
+        self.detail_scroll = to.min(self.detail_view.max_scroll);
     }
 
     /// Applies a key; returns what the loop must do.
@@ -341,20 +412,26 @@ impl App {
                     return Action::Quit;
                 }
             }
-            Key::Up | Key::Char('k') => {
-                if self.detail {
-                    self.detail_scroll = self.detail_scroll.saturating_sub(1);
-                } else {
-                    self.selected = self.selected.saturating_sub(1);
-                }
+            // With the detail open, the moving keys scroll it, by a line
+            // or by its height, within its content.
+            Key::Up | Key::Char('k') if self.detail => {
+                self.scroll_detail(self.detail_scroll.saturating_sub(1));
             }
-            Key::Down | Key::Char('j') => {
-                if self.detail {
-                    self.detail_scroll = self.detail_scroll.saturating_add(1);
-                } else {
-                    self.selected += 1;
-                }
+            Key::Down | Key::Char('j') if self.detail => {
+                self.scroll_detail(self.detail_scroll.saturating_add(1));
             }
+            Key::PageUp if self.detail => {
+                let by = self.detail_view.page.max(1);
+                self.scroll_detail(self.detail_scroll.saturating_sub(by));
+            }
+            Key::PageDown if self.detail => {
+                let by = self.detail_view.page.max(1);
+                self.scroll_detail(self.detail_scroll.saturating_add(by));
+            }
+            Key::Home if self.detail => self.scroll_detail(0),
+            Key::End if self.detail => self.scroll_detail(u16::MAX),
+            Key::Up | Key::Char('k') => self.selected = self.selected.saturating_sub(1),
+            Key::Down | Key::Char('j') => self.selected += 1,
             Key::PageUp => self.selected = self.selected.saturating_sub(page),
             Key::PageDown => self.selected += page,
             Key::Home => self.selected = 0,
@@ -387,13 +464,5 @@ impl App {
             .into_iter()
             .filter_map(|i| self.rows[i].result.clone())
             .collect()
-    }
-
-    /// A row's status for a rule, for the table's cells.
-    pub fn status(&self, index: usize, rule: &str) -> Option<Status> {
-        self.rows[index]
-            .result
-            .as_ref()
-            .and_then(|r| r.verdict.status(rule))
     }
 }
