@@ -170,18 +170,18 @@ fn stage_counts(t: &Texts, views: &[&PortalView]) -> Vec<CountCard> {
     counts
 }
 
-/// The series from the day before the first measurement on, so a collector
-/// a week old does not draw a year of nothing; the range it covers.
+/// The series from the first day with a measurement on, so a collector a
+/// week old does not draw a year of nothing (and one a day old draws one
+/// day); the range it covers.
 fn since_first_measured(series: &views::ProgressSeries) -> (views::ProgressSeries, String) {
     let first = series
         .points
         .iter()
         .position(|p| p.stages.stages.values().any(|n| *n > 0))
-        .map_or(series.points.len().saturating_sub(1), |i| {
-            i.saturating_sub(1)
-        });
+        .unwrap_or(series.points.len().saturating_sub(1));
     let points = series.points[first..].to_vec();
     let range = match (points.first(), points.last()) {
+        (Some(a), Some(b)) if a.date == b.date => a.date.clone(),
         (Some(a), Some(b)) => format!("{} – {}", a.date, b.date),
         _ => String::new(),
     };
