@@ -5,8 +5,9 @@
 //! every page, remembered in a cookie), dates in the configured time zone,
 //! the security headers (a strict Content-Security-Policy) and the static
 //! files. The pages themselves are in `pages.rs`, their words in `text.rs`,
-//! their charts in `svg.rs`.
+//! their charts in `svg.rs`, the pack's texts as HTML in `markup.rs`.
 
+mod markup;
 mod pages;
 pub mod svg;
 pub mod text;

@@ -17,7 +17,9 @@ use time::Date;
 use v6audit_model::{
     Category, Family, Finding, Lang, Observation, PortalInfo, PortalResult, Stage,
 };
+use v6audit_rules::Pack;
 
+use super::markup::inline_code;
 use super::svg::{self, Layer, Track};
 use super::text::Texts;
 use super::{
@@ -38,8 +40,8 @@ fn failed(ctx: &Ctx, e: impl std::fmt::Display) -> Response {
     error_page(
         ctx,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Error",
-        "internal error; the collector's log has the details",
+        ctx.t.error_title,
+        ctx.t.internal_error,
     )
 }
 
@@ -86,6 +88,75 @@ fn serde_name(v: &impl serde::Serialize) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// One part of a priority: what it is, and what it adds or multiplies by.
+#[derive(Debug)]
+struct Part {
+    label: String,
+    value: String,
+}
+
+/// A priority with the parts it is made of, in the page's words: a bare
+/// 10882 says nothing to whoever has to act on it.
+#[derive(Debug)]
+struct PriorityWhy {
+    total: u32,
+    parts: Vec<Part>,
+    /// The arithmetic, `10000 + 3 × 1.47 × 2 × 100 = 10882`.
+    sum: String,
+}
+
+/// A number with at most two decimals, without trailing zeros (3, 1.47).
+fn short_number(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The parts of a portal's priority at its combined stage, from the same
+/// function as the priority itself (`views::priority_parts`).
+fn priority_why(t: &Texts, pack: &Pack, portal: &PortalInfo, stage: Option<i64>) -> PriorityWhy {
+    let p = views::priority_parts(pack, portal, stage);
+    let weight = short_number(p.category_weight);
+    let factor = short_number(p.audience_factor);
+    let mut parts = Vec::with_capacity(4);
+    if p.bonus > 0 {
+        parts.push(Part {
+            label: t.priority_bonus.to_owned(),
+            value: format!("+{}", p.bonus),
+        });
+    }
+    let audience = portal.audience.map_or_else(
+        || t.priority_no_audience.to_owned(),
+        |a| t.priority_audience.replace("{n}", &a.to_string()),
+    );
+    parts.extend([
+        Part {
+            label: t
+                .priority_category
+                .replace("{category}", t.category_label(portal.category)),
+            value: format!("× {weight}"),
+        },
+        Part {
+            label: audience,
+            value: format!("× {factor}"),
+        },
+        Part {
+            label: t.priority_distance.to_owned(),
+            value: format!("× {}", p.distance),
+        },
+    ]);
+    let product = format!("{weight} × {factor} × {} × 100", p.distance);
+    let sum = if p.bonus > 0 {
+        format!("{} + {product} = {}", p.bonus, p.total)
+    } else {
+        format!("{product} = {}", p.total)
+    };
+    PriorityWhy {
+        total: p.total,
+        parts,
+        sum,
+    }
 }
 
 // ---------------------------------------------------------------- overview
@@ -697,7 +768,7 @@ struct PortalHead {
     stage_label: &'static str,
     stage_class: &'static str,
     summary: String,
-    priority: u32,
+    why: PriorityWhy,
     in_inventory: bool,
 }
 
@@ -705,7 +776,9 @@ struct PortalHead {
 struct FindingRow {
     rule: String,
     status: &'static str,
+    status_label: &'static str,
     message: String,
+    /// HTML: escaped, with `code` spans (`markup::inline_code`).
     remediation: String,
 }
 
@@ -798,6 +871,16 @@ fn change_row(ctx: &Ctx, e: &Event) -> ChangeRow {
         Some(f) if f != e.to_stage => format!("{f} → {}", e.to_stage),
         _ => String::new(),
     };
+    // A change of stage in the page's words; a rule's change keeps the
+    // message stored with it (the finding's own words).
+    let message = match (&e.rule, e.from_stage) {
+        (None, Some(f)) if f != e.to_stage => ctx
+            .t
+            .stage_change
+            .replace("{from}", ctx.t.stage_label(Some(f)))
+            .replace("{to}", ctx.t.stage_label(Some(e.to_stage))),
+        _ => e.message.clone(),
+    };
     ChangeRow {
         at: ctx.datetime(e.at_ms),
         portal: e.portal_id.clone(),
@@ -807,7 +890,7 @@ fn change_row(ctx: &Ctx, e: &Event) -> ChangeRow {
         label: ctx.t.kind_label(&e.kind),
         class: if regression { "bad" } else { "good" },
         stages,
-        message: e.message.clone(),
+        message,
     }
 }
 
@@ -964,7 +1047,7 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
         let v6 = echo
             .iter()
             .map(|p| match (p.rtt_ms, p.hop_limit) {
-                (Some(r), Some(h)) => format!("{r:.1} (hop limit {h})"),
+                (Some(r), Some(h)) => format!("{r:.1} ({} {h})", t.hop_limit),
                 (Some(r), None) => format!("{r:.1}"),
                 _ => serde_name(&p.outcome),
             })
@@ -983,10 +1066,11 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
                 let ok = p.outcome == v6audit_model::SmtpOutcome::Ok;
                 let mut state = format!("{}: {}", p.family.label(), serde_name(&p.outcome));
                 if ok {
+                    state.push_str(", ");
                     state.push_str(if p.starttls {
-                        ", STARTTLS"
+                        "STARTTLS"
                     } else {
-                        ", no STARTTLS"
+                        t.no_starttls
                     });
                 }
                 if let Some(b) = &p.banner {
@@ -1030,6 +1114,18 @@ pub async fn portal(
 ) -> Response {
     let ctx = Ctx::new(state, &headers, &uri);
     portal_inner(&ctx, &id).await.unwrap_or_else(|r| r)
+}
+
+/// From how many vantages the portal is reachable over IPv6, in the page's
+/// words (the API's `summary` is English).
+fn reach_summary(t: &Texts, c: &views::Combined) -> String {
+    if c.vantages == 0 {
+        t.unmeasured.to_owned()
+    } else {
+        t.reach_summary
+            .replace("{n}", &c.reachable_from.to_string())
+            .replace("{of}", &c.vantages.to_string())
+    }
 }
 
 /// The findings of a stored result in the page's language (stored ones are English).
@@ -1091,8 +1187,9 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
                 .map(|f| FindingRow {
                     rule: f.rule.clone(),
                     status: f.status.as_str(),
+                    status_label: t.status_label(f.status),
                     message: f.message.clone(),
-                    remediation: f.remediation.clone(),
+                    remediation: inline_code(&f.remediation),
                 })
                 .collect(),
             addrs_v4: String::new(),
@@ -1165,8 +1262,8 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
         tags: p.tags.join(", "),
         stage_label: t.stage_label(view.combined.stage),
         stage_class: stage_class(view.combined.stage),
-        summary: view.combined.summary.clone(),
-        priority: view.combined.priority,
+        summary: reach_summary(t, &view.combined),
+        why: priority_why(t, &state.pack(), p, view.combined.stage),
         in_inventory: view.in_inventory,
     };
     let title = match &p.name {
@@ -1203,11 +1300,17 @@ struct RankRow {
     stages: Vec<usize>,
 }
 
+/// A stage column of the ranking: its number in the head, its label in the
+/// legend (the labels side by side made the table wider than a screen).
 #[derive(Debug)]
 struct StageHead {
     class: &'static str,
+    short: &'static str,
     label: &'static str,
 }
+
+/// The heads of the ranking's stage columns.
+const STAGE_NUMBERS: [&str; 5] = ["0", "1", "2", "3", "4"];
 
 #[derive(Template)]
 #[template(path = "agencies.html")]
@@ -1281,11 +1384,13 @@ async fn agencies_inner(ctx: &Ctx, year: Option<i32>) -> PageResult {
     let mut stage_heads: Vec<StageHead> = (0..5)
         .map(|s| StageHead {
             class: stage_class(Some(s)),
+            short: STAGE_NUMBERS[s as usize],
             label: t.stage_label(Some(s)),
         })
         .collect();
     stage_heads.push(StageHead {
         class: "su",
+        short: "–",
         label: t.unmeasured,
     });
     let page = AgenciesPage {
@@ -1303,7 +1408,7 @@ async fn agencies_inner(ctx: &Ctx, year: Option<i32>) -> PageResult {
         as_of: end.to_string(),
         stage_heads,
         rows: list.iter().map(|r| rank_row(ctx, r)).collect(),
-        method: views::RANKING_METHOD,
+        method: t.ranking_method,
     };
     Ok(html(StatusCode::OK, &page))
 }
@@ -1422,9 +1527,11 @@ pub struct FixQuery {
 struct ProblemRow {
     rule: String,
     status: &'static str,
+    status_label: &'static str,
     message: String,
 }
 
+/// A plan step; `text` and `verify` are HTML with `code` spans.
 #[derive(Debug)]
 struct StepRow {
     title: String,
@@ -1432,16 +1539,16 @@ struct StepRow {
     verify: String,
 }
 
+/// One portal of the list; its rank is the list's own numbering.
 #[derive(Debug)]
 struct FixItem {
-    rank: usize,
     id: String,
     href: String,
     title: String,
     agency: String,
     stage_label: &'static str,
     stage_class: &'static str,
-    priority: u32,
+    why: PriorityWhy,
     measured: bool,
     problems: Vec<ProblemRow>,
     steps: Vec<StepRow>,
@@ -1480,7 +1587,7 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
     let shown = if all { total } else { total.min(FIX_PAGE) };
     let pack = state.pack();
     let mut items = Vec::with_capacity(shown);
-    for (i, v) in list.iter().take(shown).enumerate() {
+    for v in list.iter().take(shown) {
         let p = &v.portal;
         // The plan follows the vantage that sees the portal at its worst.
         let worst = v
@@ -1490,7 +1597,6 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
             .min_by_key(|x| x.stage)
             .or_else(|| v.vantages.first());
         let mut item = FixItem {
-            rank: i + 1,
             id: p.id.clone(),
             href: portal_href(&p.id),
             title: p
@@ -1500,7 +1606,7 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
             agency: p.agency.clone().unwrap_or_default(),
             stage_label: t.stage_label(v.combined.stage),
             stage_class: stage_class(v.combined.stage),
-            priority: v.combined.priority,
+            why: priority_why(t, &pack, p, v.combined.stage),
             measured: false,
             problems: vec![],
             steps: vec![],
@@ -1535,6 +1641,7 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
                     .map(|x| ProblemRow {
                         rule: x.rule,
                         status: x.status.as_str(),
+                        status_label: t.status_label(x.status),
                         message: x.message,
                     })
                     .collect();
@@ -1543,8 +1650,8 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
                     .into_iter()
                     .map(|x| StepRow {
                         title: x.title,
-                        text: x.text,
-                        verify: x.verify,
+                        text: inline_code(&x.text),
+                        verify: inline_code(&x.verify),
                     })
                     .collect();
             }
