@@ -3,8 +3,10 @@
 //! by lab audits from two agents. It opens each page, sorts and filters the
 //! portal table, opens a detail, switches the language, signs in as
 //! administrator and creates a campaign, and checks that a portal named
-//! `<script>alert(1)</script>` shows as text. A screenshot of each page is
-//! saved under the cargo target's tmp directory (the path is printed).
+//! `<script>alert(1)</script>` shows as text. Then the layout on a laptop
+//! (1366×900) and a phone (390×844): no page scrolls sideways, the agencies'
+//! ranking fits, the search box holds its placeholder. A screenshot of each
+//! page is saved under the cargo target's tmp directory (the path is printed).
 //!
 //! `scripts/test.sh` installs chromium and chromium-driver when it runs as
 //! root, and sets V6AUDIT_REQUIRE_BROWSER; elsewhere, without them, the test
@@ -76,6 +78,52 @@ async fn visible_ids(s: &Session) -> Vec<String> {
     .map(|v| v.as_str().unwrap().to_owned())
     .collect()
 }
+
+/// The first match's left edge, width and height, in CSS pixels.
+async fn box_of(s: &Session, css: &str) -> [f64; 3] {
+    let v = s
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect();\
+             return [r.left, r.width, r.height];",
+            json!([css]),
+        )
+        .await;
+    let n = |i: usize| v[i].as_f64().unwrap();
+    [n(0), n(1), n(2)]
+}
+
+/// The page's width and the viewport's (without its scroll bar): a page
+/// wider than its viewport scrolls sideways.
+async fn page_width(s: &Session) -> (f64, f64) {
+    let v = s
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            json!([]),
+        )
+        .await;
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+/// The width the search box's placeholder needs in the box's font, the
+/// width the box has for text, and the placeholder.
+const PLACEHOLDER_FITS: &str = "const q = document.getElementById('q');\
+    const cs = getComputedStyle(q);\
+    const c = document.createElement('canvas').getContext('2d');\
+    c.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;\
+    const room = q.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);\
+    return [c.measureText(q.placeholder).width, room, q.placeholder];";
+
+/// The ranking's layout: the viewport's width, the last column's right edge
+/// and width, whether the table's box scrolls (and may), and the most lines
+/// an agency's name takes.
+const RANKING_LAYOUT: &str = "const vw = document.documentElement.clientWidth;\
+    const last = document.querySelector('#ranking thead th:last-child').getBoundingClientRect();\
+    const wrap = document.getElementById('ranking').parentElement;\
+    const lines = Array.from(document.querySelectorAll('#ranking td.agency a'))\
+        .map(a => a.getClientRects().length);\
+    return {vw: vw, right: last.right, width: last.width,\
+        scrolls: wrap.scrollWidth > wrap.clientWidth, overflow: getComputedStyle(wrap).overflowX,\
+        lines: Math.max(...lines)};";
 
 async fn api(base: &str, path: &str) -> Value {
     reqwest::get(format!("{base}{path}"))
@@ -237,6 +285,17 @@ async fn the_dashboard_in_chromium() {
             .await
             .contains("127.0.0.1")
     );
+    // Regression: the skip link's `.skip` rule (left: -999px) also moved
+    // every `st skip` badge off the page, so skipped findings had no status.
+    let skip = "section.vantage tr[data-status='skip'] .st";
+    let skipped = s.find(skip).await;
+    assert!(s.displayed(&skipped).await, "a skipped finding's status");
+    assert_eq!(s.text(&skipped).await, "skip");
+    let [left, width, height] = box_of(&s, skip).await;
+    assert!(
+        left >= 0.0 && width > 0.0 && height > 0.0,
+        "the status at {left} px, {width}×{height}"
+    );
     s.screenshot(&shots.join("03-portal-detail.png")).await;
 
     // The evidence of a page loading a script from a host without AAAA.
@@ -326,6 +385,16 @@ async fn the_dashboard_in_chromium() {
         s.displayed(&step).await,
         "the most urgent portal's steps are shown"
     );
+    // Regression: each item read "1. 1.", the list's number and a printed one.
+    let heading = s.text_of("#fix-list > li h2").await;
+    assert!(
+        !heading.starts_with(|c: char| c.is_ascii_digit()),
+        "{heading}"
+    );
+    // The priority, with what it is made of.
+    let parts = s.text_of("#fix-list > li .why").await;
+    let priority = &prio["priorities"][0]["combined"]["priority"];
+    assert!(parts.ends_with(&format!("= {priority}")), "{parts}");
     s.screenshot(&shots.join("07-fix-first.png")).await;
 
     // Changes.
@@ -393,6 +462,62 @@ async fn the_dashboard_in_chromium() {
     s.goto(&format!("{base}/portals?q=alert")).await;
     assert_eq!(visible_ids(&s).await, ["xss"]);
     assert!(!s.alert_open().await);
+
+    // Layout on a laptop (1366×900) and on a phone (390×844).
+    let detail = format!("/portals/{id}");
+    for (width, height, device) in [(1366, 900, "laptop"), (390, 844, "phone")] {
+        s.set_window_size(width, height).await;
+        // No page scrolls sideways: what is wider (a table) scrolls in its box.
+        for path in [
+            "/",
+            "/portals",
+            "/agencies",
+            "/fix-first",
+            "/changes",
+            detail.as_str(),
+        ] {
+            s.goto(&format!("{base}{path}")).await;
+            let (page, viewport) = page_width(&s).await;
+            assert!(
+                page <= viewport,
+                "{path} is {page} px wide on a {viewport} px {device}"
+            );
+        }
+        // Regression: /agencies was wider than 1366 px (its last column cut,
+        // names over 3 or 4 lines): the stage columns are headed by number.
+        s.goto(&format!("{base}/agencies")).await;
+        let r = s.execute(RANKING_LAYOUT, json!([])).await;
+        let (vw, right) = (r["vw"].as_f64().unwrap(), r["right"].as_f64().unwrap());
+        assert!(r["lines"].as_f64().unwrap() <= 2.0, "{device}: {r}");
+        if device == "laptop" {
+            assert!(r["width"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(
+                right <= vw,
+                "the last column ends at {right} px of {vw}: {r}"
+            );
+            assert_eq!(r["scrolls"], json!(false), "{r}");
+        } else {
+            assert_eq!(r["overflow"], "auto", "the table scrolls in its box: {r}");
+        }
+        s.screenshot(&shots.join(format!("11-agencies-{device}.png")))
+            .await;
+        // Regression: the search box cut its placeholder ("…or age…").
+        for lang in ["en", "vi"] {
+            s.goto(&format!("{base}/portals?lang={lang}")).await;
+            let v = s.execute(PLACEHOLDER_FITS, json!([])).await;
+            let (needs, room) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
+            assert!(
+                needs <= room,
+                "{lang}, {device}: {} needs {needs} px, the box has {room}",
+                v[2]
+            );
+            s.screenshot(&shots.join(format!("12-portals-{lang}-{device}.png")))
+                .await;
+        }
+        s.goto(&format!("{base}/fix-first")).await;
+        s.screenshot(&shots.join(format!("13-fix-first-{device}.png")))
+            .await;
+    }
 
     s.quit().await;
     drop(driver);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use v6audit_model::{Category, PortalInfo, Stage};
-use v6audit_rules::Pack;
+use v6audit_rules::{Pack, PriorityParts};
 
 use crate::catalog::Catalog;
 use crate::store::{Agent, DailyStage, Latest};
@@ -125,6 +125,17 @@ pub fn portals(
         .collect()
 }
 
+/// The parts of a portal's priority at its combined stage (what the
+/// dashboard explains). An unmeasured portal ranks as IPv4-only until
+/// measured.
+pub fn priority_parts(pack: &Pack, portal: &PortalInfo, stage: Option<i64>) -> PriorityParts {
+    let (stage, certain) = match stage {
+        Some(s) => (stage_of(s), true),
+        None => (Stage::Ipv4Only, false),
+    };
+    v6audit_rules::priority_parts(pack, stage, certain, portal.category, portal.audience)
+}
+
 fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
     let certain: Vec<i64> = rows
         .iter()
@@ -141,19 +152,7 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
             rows.len()
         )
     };
-    let priority = match stage {
-        Some(s) => {
-            v6audit_rules::priority_of(pack, stage_of(s), true, portal.category, portal.audience)
-        }
-        // Unmeasured portals rank as IPv4-only until measured.
-        None => v6audit_rules::priority_of(
-            pack,
-            Stage::Ipv4Only,
-            false,
-            portal.category,
-            portal.audience,
-        ),
-    };
+    let priority = priority_parts(pack, portal, stage).total;
     Combined {
         stage,
         stage_name: stage.map(stage_name),

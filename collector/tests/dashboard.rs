@@ -46,6 +46,34 @@ impl Page {
         self.body[start..end].trim().to_owned()
     }
 
+    /// The text a reader sees: the body without its tags (and so without
+    /// attribute values).
+    fn visible_text(&self) -> String {
+        let mut text = String::with_capacity(self.body.len());
+        let mut in_tag = false;
+        for c in self.body.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        text
+    }
+
+    /// The texts of the elements that open with `open` (up to the next tag).
+    fn texts_after(&self, open: &str) -> Vec<String> {
+        self.body
+            .split(open)
+            .skip(1)
+            .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
+            .collect()
+    }
+
     /// The rows of a table body: for each <tr> with `attr`, its value.
     fn rows(&self, table_id: &str, attr: &str) -> Vec<String> {
         let i = self
@@ -127,6 +155,35 @@ async fn seeded_with_token(
 
 fn api_portals(v: &Value) -> Vec<Value> {
     v["portals"].as_array().unwrap().clone()
+}
+
+/// Whether `word` is in `text` as a word of its own (not inside another).
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// A later run of the lab report in which good-0001 loses IPv6 (it answers
+/// as v6-refused does), so the collector records changes.
+fn good_portal_loses_ipv6(report: &Value) -> Value {
+    let mut later = rerun(report, 60);
+    let find = |r: &Value, id: &str| {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x["portal"]["id"].as_str().unwrap().starts_with(id))
+            .unwrap()
+    };
+    let mut obs = report["results"][find(report, "v6-refused-")]["observation"].clone();
+    let g = find(&later, "good-");
+    obs["started_at"] = later["results"][g]["observation"]["started_at"].clone();
+    obs["host"] = json!("good-0001.lab.test");
+    later["results"][g]["observation"] = obs;
+    later
 }
 
 battery! {
@@ -217,14 +274,7 @@ battery! {
         assert!(p.body.contains("curl -6"), "a verification command");
 
         // Changes: good-0001 loses IPv6 in a later run; the feed is the API's.
-        let report = lab_report();
-        let mut later = rerun(&report, 60);
-        let find = |r: &Value, id: &str| r["results"].as_array().unwrap().iter().position(|x| x["portal"]["id"].as_str().unwrap().starts_with(id)).unwrap();
-        let mut obs = report["results"][find(&report, "v6-refused-")]["observation"].clone();
-        let g = find(&later, "good-");
-        obs["started_at"] = later["results"][g]["observation"]["started_at"].clone();
-        obs["host"] = json!("good-0001.lab.test");
-        later["results"][g]["observation"] = obs;
+        let later = good_portal_loses_ipv6(&lab_report());
         assert_eq!(c.push(Some(&token), serde_json::to_vec(&later).unwrap(), false).await.0, 200);
         let (_, changes) = c.get("/api/v1/changes").await;
         let p = page(&c, "/changes", &[]).await;
@@ -336,6 +386,153 @@ battery! {
         for path in ["/healthz", "/static/app.css", "/admin"] {
             assert_eq!(page(&c, path, &[]).await.status, 200, "{path}");
         }
+        c.stop().await;
+    };
+
+    skipped_findings_show_their_status => |db: Db| async move {
+        // Regression: the skip link's rule `.skip { position: absolute; left:
+        // -999px }` also matched a finding's `st skip` badge, so a skipped
+        // finding showed no status at all.
+        let c = seeded(&db, |_| {}).await;
+        let p = page(&c, "/portals/v6-refused-0005", &[]).await;
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("<a class=\"skip-link\" href=\"#main\">"), "{}", p.body);
+        assert!(p.body.contains("data-status=\"skip\"><td><code>"), "a skipped finding");
+        assert!(p.body.contains("<span class=\"st skip\">skip</span>"), "{}", p.body);
+        let css = page(&c, "/static/app.css", &[]).await.body;
+        assert!(css.contains(".skip-link {"), "{css}");
+        assert!(!css.contains(".skip {") && !css.contains(".skip:"), "a rule for `.skip` alone hides the badges again");
+        c.stop().await;
+    };
+
+    remediation_shows_code_not_backticks => |db: Db| async move {
+        // Regression: the pack's `code` spans were shown with their backticks.
+        let c = seeded(&db, |_| {}).await;
+        let p = page(&c, "/portals/v6-refused-0005", &[]).await;
+        assert!(
+            p.body.contains("(nginx <code>listen [::]:443 ssl;</code>, Apache <code>Listen [::]:443</code>,"),
+            "{}", p.body
+        );
+        let cells: Vec<&str> = p.body.split("<td class=\"pre\">").skip(1).map(|r| &r[..r.find("</td>").unwrap()]).collect();
+        assert!(cells.iter().any(|c| c.contains("<code>")), "{cells:?}");
+        for cell in &cells {
+            assert!(!cell.contains('`'), "{cell}");
+        }
+        // The plan's steps and checks too, and nothing but `code` is markup there.
+        let p = page(&c, "/fix-first", &[]).await;
+        let blocks: Vec<&str> = p.body.split("<pre>").skip(1).map(|r| &r[..r.find("</pre>").unwrap()]).collect();
+        assert!(!blocks.is_empty());
+        for block in &blocks {
+            assert!(!block.contains('`'), "{block}");
+            let tags = block.matches('<').count();
+            assert_eq!(tags, block.matches("<code>").count() + block.matches("</code>").count(), "{block}");
+        }
+        assert!(p.body.contains("<code>curl -6 -v https://"), "a check as code");
+        c.stop().await;
+    };
+
+    fix_first_is_numbered_once => |db: Db| async move {
+        // Regression: each item read "1. 1.": the list's own number, and a
+        // number printed in its heading.
+        let c = seeded(&db, |_| {}).await;
+        let p = page(&c, "/fix-first", &[]).await;
+        assert!(p.body.contains("<ol class=\"fix\" id=\"fix-list\">"));
+        assert!(!p.body.contains("class=\"rank\""), "{}", p.body);
+        let items = p.attrs("data-id").len();
+        assert!(items > 0);
+        assert_eq!(p.body.matches("<h2><a href=\"/portals/").count(), items, "each heading starts with the portal");
+        c.stop().await;
+    };
+
+    a_priority_shows_its_parts => |db: Db| async move {
+        // Regression: a bare priority (10882) told a manager nothing.
+        let c = seeded(&db, |_| {}).await;
+        let (_, prio) = c.get("/api/v1/priorities").await;
+        let list = prio["priorities"].as_array().unwrap();
+        let refused = list.iter().find(|x| x["portal"]["id"] == "v6-refused-0005").unwrap();
+        // A broken business portal for 50,000 people, two stages from dual-stack.
+        assert_eq!(refused["combined"]["priority"], 10882);
+        let p = page(&c, "/portals/v6-refused-0005", &[]).await;
+        assert_eq!(p.by_id("priority"), "10882");
+        for part in [
+            "<li>IPv6 broken, so it comes first: <strong>+10000</strong></li>",
+            "<li>Weight of business services: <strong>× 3</strong></li>",
+            "<li>Audience of 50000: <strong>× 1.47</strong></li>",
+            "<li>Stages to go to stage 3: <strong>× 2</strong></li>",
+            "<li class=\"sum\">10000 + 3 × 1.47 × 2 × 100 = 10882</li>",
+        ] {
+            assert!(p.body.contains(part), "{part} in {}", p.body);
+        }
+        // On the fix-first list, every item's priority is the API's, and its sum adds up to it.
+        let p = page(&c, "/fix-first", &[]).await;
+        let expected: Vec<String> = list.iter().map(|x| x["combined"]["priority"].to_string()).collect();
+        assert_eq!(p.texts_after("<span class=\"priority\">"), expected);
+        let sums = p.texts_after("<li class=\"sum\">");
+        assert_eq!(sums.len(), expected.len());
+        for (sum, total) in sums.iter().zip(&expected) {
+            assert!(sum.ends_with(&format!("= {total}")), "{sum} is not {total}");
+        }
+        // In Vietnamese.
+        let p = page(&c, "/portals/v6-refused-0005", &[("cookie", "v6audit_lang=vi")]).await;
+        assert!(p.body.contains("<li>IPv6 bị lỗi nên được xếp trước hết: <strong>+10000</strong></li>"), "{}", p.body);
+        assert!(p.body.contains("<li>Trọng số của loại dịch vụ doanh nghiệp: <strong>× 3</strong></li>"), "{}", p.body);
+        c.stop().await;
+    };
+
+    every_page_in_vietnamese_names_stages_and_categories_in_vietnamese => |db: Db| async move {
+        // Regression: English stage names ("1 broken", in the changes'
+        // messages), the API's English summary, statuses and the ranking's
+        // method reached the Vietnamese dashboard around the word table.
+        let (c, token) = seeded_with_token(&db, |_| {}).await;
+        let later = good_portal_loses_ipv6(&lab_report());
+        assert_eq!(c.push(Some(&token), serde_json::to_vec(&later).unwrap(), false).await.0, 200);
+        let (_, portals) = c.get("/api/v1/portals").await;
+        let portals = api_portals(&portals);
+        let (_, ranking) = c.get("/api/v1/ranking").await;
+        let agency = ranking["ranking"][0]["agency"].as_str().unwrap().to_owned();
+        let mut paths: Vec<String> = ["/", "/portals", "/agencies", "/fix-first", "/changes", "/admin"]
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        paths.push(format!("/agency?name={}", url::form_urlencoded::byte_serialize(agency.as_bytes()).collect::<String>()));
+        paths.extend(portals.iter().map(|p| format!("/portals/{}", p["id"].as_str().unwrap())));
+        // The English words: each stage's label and its bare name (but
+        // "dual-stack", which inventory names and the pack's Vietnamese use
+        // too), the stages as the model writes them ("1 broken"), "not
+        // measured", the category labels, and the API's summary.
+        let en = &v6audit_collector::dashboard::text::EN;
+        let mut english: Vec<String> = en.stages.iter().map(|s| (*s).to_owned()).collect();
+        english.extend(en.stages.iter().filter_map(|s| s.split_once(" · ")).map(|(_, name)| name.to_owned()).filter(|name| name != "dual-stack"));
+        english.extend(v6audit_model::Stage::ALL.iter().map(|s| s.to_string()));
+        english.push(en.unmeasured.to_owned());
+        english.extend(en.categories.iter().map(|c| (*c).to_owned()));
+        english.push("reachable over IPv6 from".to_owned());
+        english.push("went from stage".to_owned());
+        let categories = ["citizen", "business", "information", "internal"];
+        for path in &paths {
+            let p = page(&c, path, &[("cookie", "v6audit_lang=vi")]).await;
+            assert_eq!(p.status, 200, "{path}");
+            assert!(p.body.contains("<html lang=\"vi\">"), "{path}");
+            let text = p.visible_text();
+            for word in &english {
+                assert!(!text.contains(word.as_str()), "{path}: `{word}` in {text}");
+            }
+            for word in categories {
+                assert!(!has_word(&text, word), "{path}: `{word}` in {text}");
+            }
+            for status in en.statuses {
+                assert!(!p.body.contains(&format!("\">{status}</span>")), "{path}: the status `{status}`");
+            }
+        }
+        // The same words are there in English: the check can fail.
+        let p = page(&c, "/portals/v6-refused-0005", &[]).await;
+        let text = p.visible_text();
+        assert!(text.contains("1 · IPv6 broken") && text.contains("business services"), "{text}");
+        assert!(text.contains("reachable over IPv6 from 0 of 1 vantages"), "{text}");
+        let p = page(&c, "/changes", &[]).await;
+        assert!(p.visible_text().contains("from 4 · IPv6 complete to 1 · IPv6 broken"), "{}", p.body);
+        let p = page(&c, "/changes", &[("cookie", "v6audit_lang=vi")]).await;
+        assert!(p.visible_text().contains("từ 4 · IPv6 hoàn chỉnh sang 1 · IPv6 bị lỗi"), "{}", p.body);
         c.stop().await;
     };
 

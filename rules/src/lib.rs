@@ -11,6 +11,6 @@ pub mod spec;
 pub mod words;
 
 pub use addr::{AddressClass, ContactPolicy};
-pub use engine::{evaluate, priority_of, score_of, stage_of};
+pub use engine::{PriorityParts, evaluate, priority_of, priority_parts, score_of, stage_of};
 pub use pack::{Pack, PackError, Text};
 pub use spec::RuleId;

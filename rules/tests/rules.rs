@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use time::macros::datetime;
 use v6audit_model::*;
-use v6audit_rules::{Pack, RuleId, evaluate, priority_of};
+use v6audit_rules::{Pack, RuleId, evaluate, priority_of, priority_parts};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs")
@@ -940,6 +940,47 @@ fn priority_puts_broken_first_then_citizen_and_business_by_audience_and_distance
         assert!(pair[0] > pair[1], "{order:?}");
     }
     assert_eq!(p(Stage::Ipv6Complete, Category::Citizen, None), 0);
+}
+
+#[test]
+fn a_priority_is_the_sum_of_its_parts() {
+    let pack = Pack::default_pack();
+    // A broken business portal for 50,000 people: the bonus, then the
+    // category's 3 × (1 + 0.1 × log10 50,000) × 2 stages to go × 100.
+    let parts = priority_parts(&pack, Stage::Broken, true, Category::Business, Some(50_000));
+    assert_eq!(parts.bonus, 10_000);
+    assert!((parts.category_weight - 3.0).abs() < 1e-9, "{parts:?}");
+    assert!(
+        (parts.audience_factor - 1.469_897).abs() < 1e-6,
+        "{parts:?}"
+    );
+    assert!((parts.weight - 4.409_691).abs() < 1e-6, "{parts:?}");
+    assert_eq!(parts.distance, 2);
+    assert_eq!(parts.total, 10_882);
+    // No bonus when an error, not a failure, left the stage at 1; none
+    // without an audience; nothing to do at stage 3.
+    let uncertain = priority_parts(&pack, Stage::Broken, false, Category::Citizen, None);
+    assert_eq!(uncertain.bonus, 0);
+    assert!(
+        (uncertain.audience_factor - 1.0).abs() < 1e-9,
+        "{uncertain:?}"
+    );
+    assert_eq!(uncertain.total, 800);
+    let done = priority_parts(&pack, Stage::DualStack, true, Category::Citizen, None);
+    assert_eq!((done.distance, done.total), (0, 0));
+    // `priority_of` is the total, for every stage and category.
+    for stage in Stage::ALL {
+        for category in Category::ALL {
+            for audience in [None, Some(1), Some(2_000_000)] {
+                for certain in [true, false] {
+                    assert_eq!(
+                        priority_of(&pack, stage, certain, category, audience),
+                        priority_parts(&pack, stage, certain, category, audience).total
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

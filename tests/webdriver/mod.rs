@@ -1,7 +1,8 @@
 //! A small client of the W3C WebDriver protocol, enough to drive Debian's
 //! Chromium through Debian's chromedriver in the browser test: start the
 //! driver on loopback, open a headless session, navigate, find elements,
-//! click, type, read text and attributes, run a script, take screenshots.
+//! click, type, read text and attributes, run a script, resize the window,
+//! take screenshots.
 //! Every call is bounded by a timeout, and the driver is killed on drop.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
@@ -145,6 +146,16 @@ impl Session {
     pub async fn goto(&self, url: &str) {
         self.ok(reqwest::Method::POST, "/url", Some(json!({"url": url})))
             .await;
+    }
+
+    /// Resizes the window; headless, the viewport is the whole window.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.ok(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
     }
 
     pub async fn current_url(&self) -> String {

@@ -4,9 +4,12 @@
 //! administrator's sessions with their CSRF tokens, the language (a switch on
 //! every page, remembered in a cookie), dates in the configured time zone,
 //! the security headers (a strict Content-Security-Policy) and the static
-//! files. The pages themselves are in `pages.rs`, their words in `text.rs`,
-//! their charts in `svg.rs`.
+//! files, and the context every page is rendered in ([`Ctx`], an axum
+//! extractor). The pages themselves are in `pages/`, one file each, their
+//! words in `text.rs`, their charts in `svg.rs`, the pack's texts as HTML
+//! in `markup.rs`.
 
+mod markup;
 mod pages;
 pub mod svg;
 pub mod text;
@@ -18,7 +21,8 @@ use std::time::{Duration, Instant};
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -295,6 +299,19 @@ impl Ctx {
                     .to_string()
             },
         )
+    }
+}
+
+/// Every page handler takes its context as an argument: the language and
+/// the rest are read from the request's head, and nothing can refuse it.
+impl FromRequestParts<Arc<AppState>> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Ctx::new(Arc::clone(state), &parts.headers, &parts.uri))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Charts drawn on the server as inline SVG, so the pages need no script to
-//! show them: the stacked area of stages over time, a portal's stage
+//! show them: the stacked steps of stages over days, a portal's stage
 //! timeline per vantage, and a campaign's trend line. Colours come from the
 //! stylesheet's classes (`s0`…`s4`, `su`, `v0`…), which the Content Security
 //! Policy allows where inline styles would not be; every text is escaped by
@@ -24,15 +24,47 @@ pub struct Layer<'a> {
     pub values: Vec<usize>,
 }
 
-fn x_at(i: usize, n: usize) -> f64 {
+/// How wide a single day is drawn: a bar, not the whole plot.
+const BAR: f64 = 120.0;
+
+/// Where day `i` of `n` begins and ends on the x axis. Each day is a column
+/// of the plot, since a day's count holds over the whole day (a line from
+/// one day's count to the next would draw counts nobody measured); a single
+/// day is a bar in the middle.
+fn day_span(i: usize, n: usize) -> (f64, f64) {
+    let plot = W - LEFT - RIGHT;
     if n <= 1 {
-        LEFT
+        let mid = LEFT + plot / 2.0;
+        (mid - BAR / 2.0, mid + BAR / 2.0)
     } else {
-        LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1) as f64
+        let w = plot / n as f64;
+        (LEFT + w * i as f64, LEFT + w * (i + 1) as f64)
     }
 }
 
-/// A stacked area chart: `layers` bottom to top, one value per date.
+/// A point in tenths of a unit, as the SVG writes it.
+type Tenths = (i64, i64);
+
+fn tenths(x: f64, y: f64) -> Tenths {
+    ((x * 10.0).round() as i64, (y * 10.0).round() as i64)
+}
+
+/// Adds a corner to an outline, leaving out the point before it when the
+/// two lie on one straight (horizontal or vertical) line with it: a year
+/// of unchanged days is two corners, not 730.
+fn corner(outline: &mut Vec<Tenths>, p: Tenths) {
+    if let [.., a, b] = outline.as_slice()
+        && ((a.0 == b.0 && b.0 == p.0) || (a.1 == b.1 && b.1 == p.1))
+    {
+        outline.pop();
+    }
+    if outline.last() != Some(&p) {
+        outline.push(p);
+    }
+}
+
+/// Stacked steps: `layers` bottom to top, one value per date, each day's
+/// counts level across its day.
 pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> String {
     let n = dates.len();
     let totals: Vec<usize> = (0..n)
@@ -69,22 +101,28 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
             .map(|i| below[i] + layer.values.get(i).copied().unwrap_or(0))
             .collect();
         if above != below {
+            // The top edge left to right, then the bottom edge back.
+            let mut outline: Vec<Tenths> = Vec::with_capacity(4 * n);
+            for (i, v) in above.iter().enumerate() {
+                let (x0, x1) = day_span(i, n);
+                corner(&mut outline, tenths(x0, y_at(*v)));
+                corner(&mut outline, tenths(x1, y_at(*v)));
+            }
+            for (i, v) in below.iter().enumerate().rev() {
+                let (x0, x1) = day_span(i, n);
+                corner(&mut outline, tenths(x1, y_at(*v)));
+                corner(&mut outline, tenths(x0, y_at(*v)));
+            }
             let mut points = String::new();
-            if n == 1 {
-                // One day: a bar across the plot.
-                for (x, v) in [(LEFT, above[0]), (W - RIGHT, above[0])] {
-                    let _ = write!(points, "{x:.1},{:.1} ", y_at(v));
-                }
-                for (x, v) in [(W - RIGHT, below[0]), (LEFT, below[0])] {
-                    let _ = write!(points, "{x:.1},{:.1} ", y_at(v));
-                }
-            } else {
-                for (i, v) in above.iter().enumerate() {
-                    let _ = write!(points, "{:.1},{:.1} ", x_at(i, n), y_at(*v));
-                }
-                for (i, v) in below.iter().enumerate().rev() {
-                    let _ = write!(points, "{:.1},{:.1} ", x_at(i, n), y_at(*v));
-                }
+            for (x, y) in &outline {
+                let _ = write!(
+                    points,
+                    "{}.{},{}.{} ",
+                    x.div_euclid(10),
+                    x.rem_euclid(10),
+                    y.div_euclid(10),
+                    y.rem_euclid(10)
+                );
             }
             let last = layer.values.last().copied().unwrap_or(0);
             let _ = write!(
@@ -109,10 +147,10 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
             } else {
                 "middle"
             };
-            let x = if n == 1 {
-                (LEFT + W - RIGHT) / 2.0
-            } else {
-                x_at(i, n)
+            let x = match (anchor, day_span(i, n)) {
+                ("start", (x0, _)) => x0,
+                ("end", (_, x1)) => x1,
+                (_, (x0, x1)) => (x0 + x1) / 2.0,
             };
             let _ = write!(
                 svg,
@@ -265,6 +303,129 @@ mod tests {
         assert!(svg.contains("<title>b: 0</title>"));
         // The axis tops out at the largest total (4).
         assert!(svg.contains(">4</text>"));
+    }
+
+    /// The corners of each polygon of a chart.
+    fn polygons(svg: &str) -> Vec<Vec<(f64, f64)>> {
+        svg.split("points=\"")
+            .skip(1)
+            .map(|rest| {
+                rest[..rest.find('"').unwrap()]
+                    .split(' ')
+                    .map(|xy| {
+                        let (x, y) = xy.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Every edge, the closing one too, is horizontal or vertical: steps.
+    fn assert_steps(corners: &[(f64, f64)], svg: &str) {
+        for (i, a) in corners.iter().enumerate() {
+            let b = corners[(i + 1) % corners.len()];
+            let level = (a.1 - b.1).abs() < 0.05;
+            let upright = (a.0 - b.0).abs() < 0.05;
+            assert!(level || upright, "a sloped edge {a:?} → {b:?} in {svg}");
+        }
+    }
+
+    fn has(corners: &[(f64, f64)], x: f64, y: f64) -> bool {
+        corners
+            .iter()
+            .any(|c| (c.0 - x).abs() < 0.06 && (c.1 - y).abs() < 0.06)
+    }
+
+    #[test]
+    fn a_single_day_is_a_bar() {
+        // Regression: a collector with one day of data drew a ramp from
+        // zero (the day before) up to that day's counts.
+        let svg = stacked_area(
+            "t",
+            &["2026-12-02".to_owned()],
+            &[
+                Layer {
+                    class: "s4",
+                    label: "a",
+                    values: vec![6],
+                },
+                Layer {
+                    class: "s1",
+                    label: "b",
+                    values: vec![3],
+                },
+            ],
+        );
+        let shapes = polygons(&svg);
+        assert_eq!(shapes.len(), 2, "{svg}");
+        for corners in &shapes {
+            assert_eq!(corners.len(), 4, "a rectangle: {svg}");
+            assert_steps(corners, &svg);
+            let left = corners.iter().map(|c| c.0).fold(f64::MAX, f64::min);
+            let right = corners.iter().map(|c| c.0).fold(f64::MIN, f64::max);
+            assert!((right - left - BAR).abs() < 0.2, "{left}..{right}");
+            assert!(left > LEFT && right < W - RIGHT, "a bar, not the plot");
+        }
+        // Stacked: b sits on a, up to the total (9, the top of the axis).
+        let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / 9.0);
+        let mid = LEFT + (W - LEFT - RIGHT) / 2.0;
+        assert!(has(&shapes[0], mid - BAR / 2.0, y(6.0)), "{svg}");
+        assert!(has(&shapes[1], mid - BAR / 2.0, y(9.0)), "{svg}");
+        assert!(has(&shapes[1], mid + BAR / 2.0, y(6.0)), "{svg}");
+        // The date under the bar.
+        assert!(svg.contains(">2026-12-02</text>"));
+    }
+
+    #[test]
+    fn each_day_holds_its_count() {
+        let dates: Vec<String> = (1..=3).map(|d| format!("2026-11-0{d}")).collect();
+        let svg = stacked_area(
+            "t",
+            &dates,
+            &[
+                Layer {
+                    class: "s3",
+                    label: "a",
+                    values: vec![1, 2, 4],
+                },
+                Layer {
+                    class: "s0",
+                    label: "b",
+                    values: vec![3, 2, 0],
+                },
+            ],
+        );
+        let shapes = polygons(&svg);
+        assert_eq!(shapes.len(), 2, "{svg}");
+        for corners in &shapes {
+            assert_steps(corners, &svg);
+        }
+        // Layer a is at 1 over the whole first day (the first third of the
+        // plot), then steps up to 2 where the second day begins.
+        let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - v / 4.0);
+        let day = (W - LEFT - RIGHT) / 3.0;
+        let a = &shapes[0];
+        assert!(has(a, LEFT, y(1.0)), "{svg}");
+        assert!(has(a, LEFT + day, y(1.0)), "{svg}");
+        assert!(has(a, LEFT + day, y(2.0)), "{svg}");
+        assert!(has(a, W - RIGHT, y(4.0)), "{svg}");
+        // Layer b sits on a's steps, up to the total of 4.
+        let b = &shapes[1];
+        assert!(has(b, LEFT, y(4.0)), "{svg}");
+        assert!(has(b, LEFT, y(1.0)) && has(b, LEFT + day, y(1.0)), "{svg}");
+        // A year of unchanged days is a rectangle per layer, not 1,460 corners.
+        let year: Vec<String> = (0..365).map(|d| format!("d{d}")).collect();
+        let svg = stacked_area(
+            "t",
+            &year,
+            &[Layer {
+                class: "s3",
+                label: "a",
+                values: vec![5; 365],
+            }],
+        );
+        assert_eq!(polygons(&svg)[0].len(), 4, "{svg}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Every word of the dashboard's pages, in English and Vietnamese: one
 //! table per language, so a missing translation is a compile error.
 
-use v6audit_model::Lang;
+use v6audit_model::{Lang, Status};
 
 /// The words of one language.
 #[derive(Debug)]
@@ -15,6 +15,8 @@ pub struct Texts {
     pub nav_fix_first: &'static str,
     pub nav_changes: &'static str,
     pub nav_admin: &'static str,
+    /// The name of the main navigation, for screen readers.
+    pub nav_label: &'static str,
     pub language: &'static str,
     pub footer_times: &'static str,
     pub footer_api: &'static str,
@@ -23,6 +25,8 @@ pub struct Texts {
     pub stages: [&'static str; 5],
     pub unmeasured: &'static str,
     pub categories: [&'static str; 4],
+    /// A finding's status: pass, fail, warn, info, skip, error.
+    pub statuses: [&'static str; 6],
     // overview
     pub overview_title: &'static str,
     pub portals_now: &'static str,
@@ -79,6 +83,8 @@ pub struct Texts {
     pub tags: &'static str,
     pub combined_stage: &'static str,
     pub combined_hint: &'static str,
+    /// How many vantages reach the portal over IPv6: `{n}` of `{of}`.
+    pub reach_summary: &'static str,
     pub not_in_inventory: &'static str,
     pub score: &'static str,
     pub findings: &'static str,
@@ -115,6 +121,19 @@ pub struct Texts {
     pub subresources: &'static str,
     pub over_ipv6: &'static str,
     pub mail_servers: &'static str,
+    /// A host reached over IPv6, or not.
+    pub reach_ok: &'static str,
+    pub reach_fail: &'static str,
+    pub hop_limit: &'static str,
+    pub no_starttls: &'static str,
+    // priority
+    pub priority_bonus: &'static str,
+    /// The category's weight: `{category}` is its label.
+    pub priority_category: &'static str,
+    /// The audience's factor: `{n}` is the audience.
+    pub priority_audience: &'static str,
+    pub priority_no_audience: &'static str,
+    pub priority_distance: &'static str,
     // agencies
     pub agencies_title: &'static str,
     pub year: &'static str,
@@ -128,6 +147,7 @@ pub struct Texts {
     pub agency_progress: &'static str,
     pub no_such_agency: &'static str,
     pub new_this_year: &'static str,
+    pub ranking_method: &'static str,
     // fix first
     pub fix_title: &'static str,
     pub fix_intro: &'static str,
@@ -144,6 +164,8 @@ pub struct Texts {
     pub change: &'static str,
     pub older: &'static str,
     pub kinds: [(&'static str, &'static str); 7],
+    /// A change of stage: "from {from} to {to}".
+    pub stage_change: &'static str,
     // admin
     pub admin_title: &'static str,
     pub admin_not_configured: &'static str,
@@ -168,6 +190,8 @@ pub struct Texts {
     pub done_ok: &'static str,
     pub forbidden: &'static str,
     // errors
+    pub error_title: &'static str,
+    pub internal_error: &'static str,
     pub not_found: &'static str,
     pub back_to_overview: &'static str,
 }
@@ -198,6 +222,18 @@ impl Texts {
         }
     }
 
+    /// A finding's status in words (its class stays `status.as_str()`).
+    pub fn status_label(&self, status: Status) -> &'static str {
+        match status {
+            Status::Pass => self.statuses[0],
+            Status::Fail => self.statuses[1],
+            Status::Warn => self.statuses[2],
+            Status::Info => self.statuses[3],
+            Status::Skip => self.statuses[4],
+            Status::Error => self.statuses[5],
+        }
+    }
+
     /// An event kind's label.
     pub fn kind_label(&self, kind: &str) -> &'static str {
         self.kinds
@@ -216,6 +252,7 @@ pub static EN: Texts = Texts {
     nav_fix_first: "Fix first",
     nav_changes: "Changes",
     nav_admin: "Admin",
+    nav_label: "Main",
     language: "Language",
     footer_times: "Times in",
     footer_api: "The same numbers as JSON",
@@ -234,6 +271,7 @@ pub static EN: Texts = Texts {
         "information",
         "internal",
     ],
+    statuses: ["pass", "fail", "warn", "info", "skip", "error"],
     overview_title: "Where the IPv6 migration stands",
     portals_now: "Portals by stage today",
     portals_total: "portals in all",
@@ -267,7 +305,7 @@ pub static EN: Texts = Texts {
     see_changes: "See what changed",
     portals_title: "Portals",
     search: "Search",
-    search_hint: "id, name, address or agency",
+    search_hint: "id, name, address, agency",
     agency: "Agency",
     category: "Category",
     tag: "Tag",
@@ -287,6 +325,7 @@ pub static EN: Texts = Texts {
     tags: "Tags",
     combined_stage: "Stage over all vantages",
     combined_hint: "The lowest stage any vantage measured: what some citizens meet.",
+    reach_summary: "reachable over IPv6 from {n} of {of} vantages",
     not_in_inventory: "Not in the collector's inventories: described by its agent.",
     score: "Score",
     findings: "Findings",
@@ -323,6 +362,15 @@ pub static EN: Texts = Texts {
     subresources: "Loaded from other hosts",
     over_ipv6: "over IPv6",
     mail_servers: "Mail servers (SMTP)",
+    reach_ok: "ok",
+    reach_fail: "FAIL",
+    hop_limit: "hop limit",
+    no_starttls: "no STARTTLS",
+    priority_bonus: "IPv6 broken, so it comes first",
+    priority_category: "Weight of {category}",
+    priority_audience: "Audience of {n}",
+    priority_no_audience: "Audience not given",
+    priority_distance: "Stages to go to stage 3",
     agencies_title: "Agencies ranked by readiness",
     year: "Year",
     rank: "Rank",
@@ -335,6 +383,7 @@ pub static EN: Texts = Texts {
     agency_progress: "The agency's portals, day by day",
     no_such_agency: "There is no agency of this name.",
     new_this_year: "new",
+    ranking_method: crate::views::RANKING_METHOD,
     fix_title: "Fix first",
     fix_intro: "Portals below stage 3, most urgent first (broken first, then citizen and business services by audience and distance to stage 3), with the steps their failing rules call for.",
     problems: "Problems",
@@ -357,6 +406,7 @@ pub static EN: Texts = Texts {
         ("improvement", "stage rose"),
         ("reached_dual_stack", "reached dual-stack"),
     ],
+    stage_change: "from {from} to {to}",
     admin_title: "Administration",
     admin_not_configured: "No admin token is configured, so administration is off. Set admin_token_file in collector.yaml (or the admin.token credential under systemd).",
     admin_token: "Admin token",
@@ -379,6 +429,8 @@ pub static EN: Texts = Texts {
     tags_optional: "Tags, comma-separated (optional)",
     done_ok: "Done.",
     forbidden: "This form expired or did not come from this page; reload the page and try again.",
+    error_title: "Error",
+    internal_error: "internal error; the collector's log has the details",
     not_found: "Page not found",
     back_to_overview: "Back to the overview",
 };
@@ -392,6 +444,7 @@ pub static VI: Texts = Texts {
     nav_fix_first: "Cần sửa trước",
     nav_changes: "Thay đổi",
     nav_admin: "Quản trị",
+    nav_label: "Điều hướng chính",
     language: "Ngôn ngữ",
     footer_times: "Thời gian theo múi giờ",
     footer_api: "Cùng số liệu dạng JSON",
@@ -409,6 +462,14 @@ pub static VI: Texts = Texts {
         "dịch vụ doanh nghiệp",
         "thông tin",
         "nội bộ",
+    ],
+    statuses: [
+        "đạt",
+        "không đạt",
+        "cảnh báo",
+        "thông tin",
+        "bỏ qua",
+        "không xác định",
     ],
     overview_title: "Tiến độ chuyển đổi IPv6",
     portals_now: "Số cổng theo mức hôm nay",
@@ -443,7 +504,7 @@ pub static VI: Texts = Texts {
     see_changes: "Xem các thay đổi",
     portals_title: "Cổng thông tin",
     search: "Tìm kiếm",
-    search_hint: "mã, tên, địa chỉ hoặc cơ quan",
+    search_hint: "mã, tên, địa chỉ, cơ quan",
     agency: "Cơ quan",
     category: "Loại",
     tag: "Nhãn",
@@ -463,6 +524,7 @@ pub static VI: Texts = Texts {
     tags: "Nhãn",
     combined_stage: "Mức trên mọi điểm đo",
     combined_hint: "Mức thấp nhất mà một điểm đo ghi nhận: điều mà một phần người dân gặp phải.",
+    reach_summary: "truy cập được qua IPv6 từ {n} trên {of} điểm đo",
     not_in_inventory: "Không có trong danh mục của bộ thu thập: mô tả theo agent.",
     score: "Điểm",
     findings: "Kết quả kiểm tra",
@@ -499,6 +561,15 @@ pub static VI: Texts = Texts {
     subresources: "Tài nguyên từ máy chủ khác",
     over_ipv6: "qua IPv6",
     mail_servers: "Máy chủ thư (SMTP)",
+    reach_ok: "đạt",
+    reach_fail: "KHÔNG ĐẠT",
+    hop_limit: "giới hạn hop",
+    no_starttls: "không có STARTTLS",
+    priority_bonus: "IPv6 bị lỗi nên được xếp trước hết",
+    priority_category: "Trọng số của loại {category}",
+    priority_audience: "Số người dùng {n}",
+    priority_no_audience: "Chưa khai báo số người dùng",
+    priority_distance: "Số mức còn thiếu để đạt mức 3",
     agencies_title: "Xếp hạng cơ quan theo mức sẵn sàng",
     year: "Năm",
     rank: "Hạng",
@@ -511,6 +582,11 @@ pub static VI: Texts = Texts {
     agency_progress: "Các cổng của cơ quan theo từng ngày",
     no_such_agency: "Không có cơ quan nào mang tên này.",
     new_this_year: "mới",
+    ranking_method: "Chỉ số sẵn sàng của một cơ quan = tổng trên các cổng của cơ quan (trọng số x mức / 4), \
+chia cho tổng các trọng số, x 100. Mức của một cổng là mức thấp nhất giữa các điểm đo vào ngày cuối cùng của năm \
+(hôm nay với năm hiện tại); cổng chưa được đo đến lúc đó tính là mức 0. Trọng số là trọng số ưu tiên của bộ quy tắc: \
+loại cổng (dịch vụ công dân 4, dịch vụ doanh nghiệp 3, thông tin 2, nội bộ 1) x (1 + 0,1 x log10(số người dùng)). \
+Các cơ quan bằng điểm được xếp theo tên.",
     fix_title: "Cần sửa trước",
     fix_intro: "Các cổng dưới mức 3, khẩn cấp nhất trước (cổng lỗi trước, rồi dịch vụ công dân và doanh nghiệp theo số người dùng và khoảng cách đến mức 3), kèm các bước mà quy tắc không đạt yêu cầu.",
     problems: "Vấn đề",
@@ -533,6 +609,7 @@ pub static VI: Texts = Texts {
         ("improvement", "tăng mức"),
         ("reached_dual_stack", "đạt song song IPv4/IPv6"),
     ],
+    stage_change: "từ {from} sang {to}",
     admin_title: "Quản trị",
     admin_not_configured: "Chưa cấu hình mã quản trị nên chức năng quản trị đang tắt. Đặt admin_token_file trong collector.yaml (hoặc credential admin.token khi chạy bằng systemd).",
     admin_token: "Mã quản trị",
@@ -555,6 +632,8 @@ pub static VI: Texts = Texts {
     tags_optional: "Nhãn, cách nhau bằng dấu phẩy (không bắt buộc)",
     done_ok: "Đã xong.",
     forbidden: "Biểu mẫu đã hết hạn hoặc không đến từ trang này; hãy tải lại trang rồi thử lại.",
+    error_title: "Lỗi",
+    internal_error: "lỗi nội bộ; chi tiết có trong nhật ký của bộ thu thập",
     not_found: "Không tìm thấy trang",
     back_to_overview: "Về trang tổng quan",
 };

@@ -126,10 +126,60 @@ pub fn score_of(pack: &Pack, statuses: &[(RuleId, Status)]) -> u8 {
     }
 }
 
+/// How a priority is made, part by part, so a page can show why a portal
+/// comes where it does. [`priority_of`] is its `total`: one formula.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorityParts {
+    /// The pack's weight of the portal's category (1 for one it does not name).
+    pub category_weight: f64,
+    /// 1 + the pack's growth per tenfold audience × log10(audience); 1
+    /// without an audience.
+    pub audience_factor: f64,
+    /// The portal's weight: `category_weight × audience_factor`.
+    pub weight: f64,
+    /// Stages to go to stage 3 (dual-stack); 0 at stage 3 and above.
+    pub distance: u8,
+    /// The pack's bonus for a portal certainly broken (AAAA published but not
+    /// working); 0 when it does not apply.
+    pub bonus: u32,
+    /// `weight × distance × 100`, rounded, plus `bonus`.
+    pub total: u32,
+}
+
+/// The parts of a portal's priority; see [`priority_of`].
+pub fn priority_parts(
+    pack: &Pack,
+    stage: Stage,
+    certain: bool,
+    category: Category,
+    audience: Option<u64>,
+) -> PriorityParts {
+    let p = &pack.priority;
+    let category_weight = p.category.get(&category).copied().unwrap_or(1.0);
+    let decades = audience.map_or(0.0, |a| (a.max(1) as f64).log10());
+    let audience_factor = 1.0 + p.audience_per_decade * decades;
+    let weight = category_weight * audience_factor;
+    let distance = Stage::DualStack.number().saturating_sub(stage.number());
+    let base = (weight * f64::from(distance) * 100.0).round().max(0.0) as u32;
+    let bonus = if stage == Stage::Broken && certain {
+        p.broken_bonus
+    } else {
+        0
+    };
+    PriorityParts {
+        category_weight,
+        audience_factor,
+        weight,
+        distance,
+        bonus,
+        total: base + bonus,
+    }
+}
+
 /// Larger is more urgent. A broken portal (AAAA published but not working)
 /// gets the pack's bonus, so it comes before everything else; then the
 /// portal's weight (category, growing with audience) times its distance to
-/// stage 3.
+/// stage 3. The parts are [`priority_parts`].
 pub fn priority_of(
     pack: &Pack,
     stage: Stage,
@@ -137,17 +187,7 @@ pub fn priority_of(
     category: Category,
     audience: Option<u64>,
 ) -> u32 {
-    let p = &pack.priority;
-    let cat = p.category.get(&category).copied().unwrap_or(1.0);
-    let decades = audience.map_or(0.0, |a| (a.max(1) as f64).log10());
-    let weight = cat * (1.0 + p.audience_per_decade * decades);
-    let distance = f64::from(Stage::DualStack.number().saturating_sub(stage.number()));
-    let base = (weight * distance * 100.0).round().max(0.0) as u32;
-    if stage == Stage::Broken && certain {
-        base + p.broken_bonus
-    } else {
-        base
-    }
+    priority_parts(pack, stage, certain, category, audience).total
 }
 
 fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) -> Outcome {
