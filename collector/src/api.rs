@@ -616,12 +616,9 @@ async fn portal(
             continue;
         };
         let observation: Observation = serde_json::from_str(&r.observation).map_err(internal)?;
-        // Stored findings are in English; other languages are judged afresh.
-        let findings: Vec<Finding> = if lang == Lang::En {
-            serde_json::from_str(&r.verdict.findings).map_err(internal)?
-        } else {
-            v6audit_rules::evaluate(&pack, &observation, &view.portal, lang).findings
-        };
+        // Worded in `lang` from the stored outcomes, not judged again.
+        let findings: Vec<Finding> =
+            crate::findings::findings_in(&pack, &r.verdict.findings, lang).map_err(internal)?;
         details.push(json!({
             "agent": v.agent,
             "vantage": v.vantage,

@@ -2,6 +2,7 @@
 //! `packaging/collector.yaml`), then `V6AUDIT_COLLECTOR_*` environment
 //! variables, then command-line flags, each overriding the one before.
 
+use crate::store::EventKind;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,25 +110,6 @@ pub struct Webhook {
     pub url: url::Url,
     pub events: Vec<String>,
 }
-
-/// The kinds of event sent to a webhook that names none.
-pub const REGRESSION_EVENTS: [&str; 4] = [
-    "lost_ipv6",
-    "regression",
-    "cert_expired_v6",
-    "rule_regressed",
-];
-
-/// Every kind of event the collector records.
-pub const EVENT_KINDS: [&str; 7] = [
-    "lost_ipv6",
-    "regression",
-    "cert_expired_v6",
-    "rule_regressed",
-    "gained_ipv6",
-    "improvement",
-    "reached_dual_stack",
-];
 
 /// The compiled configuration.
 #[derive(Debug, Clone)]
@@ -415,19 +397,22 @@ impl Config {
                 }
             };
             for e in &w.events {
-                if !EVENT_KINDS.contains(&e.as_str()) {
+                if EventKind::parse(e).is_none() {
                     errors.push(err(
                         name,
                         &format!("webhooks[{i}].events"),
                         format!(
                             "unknown event `{e}`; the events are: {}",
-                            EVENT_KINDS.join(", ")
+                            EventKind::ALL.map(EventKind::as_str).join(", ")
                         ),
                     ));
                 }
             }
             let events = if w.events.is_empty() {
-                REGRESSION_EVENTS.iter().map(|s| (*s).to_owned()).collect()
+                EventKind::REGRESSIONS
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect()
             } else {
                 w.events
             };

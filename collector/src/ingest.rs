@@ -13,7 +13,7 @@ use v6audit_model::{Finding, Lang, PortalResult, REPORT_SCHEMA, Report, Stage, S
 use v6audit_rules::Pack;
 
 use crate::catalog::Catalog;
-use crate::store::{NewEvent, NewResult, StoredVerdict};
+use crate::store::{EventKind, NewEvent, NewResult, StoredVerdict};
 
 /// Why a body was refused: an HTTP status and a JSON answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -403,6 +403,19 @@ fn stage_label(n: i64) -> String {
         .map_or_else(|| n.to_string(), |s| s.to_string())
 }
 
+/// `tls.v6-cert` failing because a certificate over IPv6 expired: its
+/// `invalid` outcome with a chain that names the `expired` word.
+fn cert_expired(f: &Finding) -> bool {
+    let expired = format!(
+        "{{={}}}",
+        v6audit_rules::words::chain(v6audit_model::ChainStatus::Expired)
+    );
+    f.rule == "tls.v6-cert"
+        && f.status == Status::Fail
+        && f.outcome == "invalid"
+        && f.values.values().any(|v| v.contains(&expired))
+}
+
 /// What changed between a portal's previous verdict and its new one.
 pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<NewEvent> {
     let Some(prev) = previous else {
@@ -410,8 +423,8 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
     };
     let (from, to) = (prev.stage, new.verdict.stage);
     let mut events = Vec::new();
-    let event = |kind: &str, message: String| NewEvent {
-        kind: kind.to_owned(),
+    let event = |kind: EventKind, message: String| NewEvent {
+        kind,
         from_stage: Some(from),
         to_stage: to,
         rule: None,
@@ -419,9 +432,9 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
     };
     if to < from {
         let kind = if from >= 2 && to <= 1 {
-            "lost_ipv6"
+            EventKind::LostIpv6
         } else {
-            "regression"
+            EventKind::Regression
         };
         events.push(event(
             kind,
@@ -434,11 +447,11 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
         ));
     } else if to > from {
         let kind = if from <= 1 && (2..3).contains(&to) {
-            "gained_ipv6"
+            EventKind::GainedIpv6
         } else if from < 3 && to >= 3 {
-            "reached_dual_stack"
+            EventKind::ReachedDualStack
         } else {
-            "improvement"
+            EventKind::Improvement
         };
         events.push(event(
             kind,
@@ -454,12 +467,11 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
     let (old, now) = (parse(&prev.findings), parse(&new.verdict.findings));
     for f in now.iter().filter(|f| f.status == Status::Fail) {
         let before = old.iter().find(|o| o.rule == f.rule).map(|o| o.status);
-        if before.is_some_and(|s| s != Status::Fail)
-            && f.rule == "tls.v6-cert"
-            && f.message.contains("expired")
-        {
+        // Decided from the rule, the status and the stored outcome and
+        // values, never from the words (a pack may word them otherwise).
+        if before.is_some_and(|s| s != Status::Fail) && cert_expired(f) {
             events.push(NewEvent {
-                kind: "cert_expired_v6".to_owned(),
+                kind: EventKind::CertExpiredV6,
                 from_stage: Some(from),
                 to_stage: to,
                 rule: Some(f.rule.clone()),
@@ -467,7 +479,7 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
             });
         } else if before == Some(Status::Pass) {
             events.push(NewEvent {
-                kind: "rule_regressed".to_owned(),
+                kind: EventKind::RuleRegressed,
                 from_stage: Some(from),
                 to_stage: to,
                 rule: Some(f.rule.clone()),
@@ -479,4 +491,73 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
         }
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use v6audit_model::Severity;
+
+    fn verdict(stage: i64, cert: Finding) -> StoredVerdict {
+        StoredVerdict {
+            stage,
+            stage_certain: true,
+            score: 90,
+            priority: 0,
+            findings: serde_json::to_string(&[cert]).unwrap(),
+            pack: "default/1".to_owned(),
+        }
+    }
+
+    fn cert(status: Status, outcome: &str, problems: &str, message: &str) -> Finding {
+        Finding {
+            rule: "tls.v6-cert".to_owned(),
+            status,
+            severity: Severity::High,
+            outcome: outcome.to_owned(),
+            values: [("problems".to_owned(), problems.to_owned())].into(),
+            message: message.to_owned(),
+            remediation: String::new(),
+        }
+    }
+
+    /// Regression (issue 14.1): `cert_expired_v6` was decided by
+    /// `message.contains("expired")`, so a pack worded otherwise (or a
+    /// Vietnamese one) silently stopped it. It is decided from the rule,
+    /// the status, the outcome and the values now.
+    #[test]
+    fn an_expired_certificate_is_an_event_whatever_the_words() {
+        let before = verdict(3, cert(Status::Pass, "valid", "", "valid"));
+        let new = |message: &str, problems: &str| NewResult {
+            id: "r".to_owned(),
+            portal_id: "p".to_owned(),
+            observed_ms: 0,
+            portal: String::new(),
+            observation: String::new(),
+            verdict: verdict(2, cert(Status::Fail, "invalid", problems, message)),
+        };
+        let kinds = |r: &NewResult| {
+            derive_events(r, Some(&before))
+                .into_iter()
+                .map(|e| e.kind)
+                .collect::<Vec<_>>()
+        };
+        let expired = new(
+            "Chứng thư qua IPv6 không hợp lệ",
+            "[2001:db8::1]:443: {=chain.expired} {=cert.on} 2026-01-01",
+        );
+        assert_eq!(
+            kinds(&expired),
+            [EventKind::Regression, EventKind::CertExpiredV6]
+        );
+        // "expired" in the words but not in the facts: a wrong name.
+        let wrong_name = new(
+            "certificate expired? no: name mismatch",
+            "[2001:db8::1]:443: {=chain.name_mismatch}",
+        );
+        assert_eq!(
+            kinds(&wrong_name),
+            [EventKind::Regression, EventKind::RuleRegressed]
+        );
+    }
 }

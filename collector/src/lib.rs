@@ -9,6 +9,7 @@ pub mod body;
 pub mod catalog;
 pub mod config;
 pub mod dashboard;
+pub mod findings;
 pub mod ingest;
 pub mod metrics;
 pub mod projections;

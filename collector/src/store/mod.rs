@@ -116,10 +116,76 @@ pub struct Event {
     pub result_id: String,
 }
 
+/// What an event says happened. The names are stored and sent to webhooks:
+/// a contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The stage fell from 2 or above to 1 or below.
+    LostIpv6,
+    /// The stage fell otherwise.
+    Regression,
+    /// `tls.v6-cert` fails now because the certificate over IPv6 expired.
+    CertExpiredV6,
+    /// A rule that passed fails now.
+    RuleRegressed,
+    /// The stage rose from 1 or below to 2.
+    GainedIpv6,
+    /// The stage rose otherwise.
+    Improvement,
+    /// The stage reached 3 (dual-stack) or above.
+    ReachedDualStack,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 7] = [
+        EventKind::LostIpv6,
+        EventKind::Regression,
+        EventKind::CertExpiredV6,
+        EventKind::RuleRegressed,
+        EventKind::GainedIpv6,
+        EventKind::Improvement,
+        EventKind::ReachedDualStack,
+    ];
+
+    /// The kinds a webhook that names none is sent.
+    pub const REGRESSIONS: [EventKind; 4] = [
+        EventKind::LostIpv6,
+        EventKind::Regression,
+        EventKind::CertExpiredV6,
+        EventKind::RuleRegressed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::LostIpv6 => "lost_ipv6",
+            EventKind::Regression => "regression",
+            EventKind::CertExpiredV6 => "cert_expired_v6",
+            EventKind::RuleRegressed => "rule_regressed",
+            EventKind::GainedIpv6 => "gained_ipv6",
+            EventKind::Improvement => "improvement",
+            EventKind::ReachedDualStack => "reached_dual_stack",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_regression(self) -> bool {
+        EventKind::REGRESSIONS.contains(&self)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An event to record (its id is given by the database).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    pub kind: String,
+    pub kind: EventKind,
     pub from_stage: Option<i64>,
     pub to_stage: i64,
     pub rule: Option<String>,
@@ -210,12 +276,9 @@ impl EventFilter {
         }
     }
 
-    /// Whether an event kind is a regression.
+    /// Whether a stored event kind is a regression.
     pub fn is_regression(kind: &str) -> bool {
-        matches!(
-            kind,
-            "lost_ipv6" | "regression" | "cert_expired_v6" | "rule_regressed"
-        )
+        EventKind::parse(kind).is_some_and(EventKind::is_regression)
     }
 }
 

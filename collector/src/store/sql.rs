@@ -228,7 +228,7 @@ macro_rules! sql_store {
                         .bind(r.observed_ms)
                         .bind(&r.portal_id)
                         .bind(&report.agent)
-                        .bind(&e.kind)
+                        .bind(e.kind.as_str())
                         .bind(e.from_stage)
                         .bind(e.to_stage)
                         .bind(&e.rule)
@@ -241,7 +241,7 @@ macro_rules! sql_store {
                             at_ms: r.observed_ms,
                             portal_id: r.portal_id.clone(),
                             agent: report.agent.clone(),
-                            kind: e.kind,
+                            kind: e.kind.as_str().to_owned(),
                             from_stage: e.from_stage,
                             to_stage: e.to_stage,
                             rule: e.rule,

@@ -112,7 +112,9 @@ async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
         {
             let observation: Observation =
                 serde_json::from_str(&r.observation).map_err(|e| failed(ctx, e))?;
-            let verdict = v6audit_rules::evaluate(&pack, &observation, p, ctx.lang);
+            // The stored verdict, worded in the page's language: not judged again.
+            let verdict = crate::findings::verdict_in(&pack, &r.verdict, ctx.lang)
+                .map_err(|e| failed(ctx, e))?;
             let result = PortalResult {
                 id: uuid::Uuid::nil(),
                 portal: p.clone(),

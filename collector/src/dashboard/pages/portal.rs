@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use v6audit_model::{Family, Finding, Lang, Observation, PortalInfo};
+use v6audit_model::{Family, Observation};
 
 use super::{
     ChangeRow, PageResult, PriorityWhy, agency_href, change_row, error_page, failed, priority_why,
@@ -346,20 +346,6 @@ fn reach_summary(t: &Texts, c: &views::Combined) -> String {
     }
 }
 
-/// The findings of a stored result in the page's language (stored ones are English).
-fn findings_in(
-    ctx: &Ctx,
-    stored: &str,
-    obs: &Observation,
-    portal: &PortalInfo,
-) -> Result<Vec<Finding>, String> {
-    if ctx.lang == Lang::En {
-        serde_json::from_str(stored).map_err(|e| e.to_string())
-    } else {
-        Ok(v6audit_rules::evaluate(&ctx.state.pack(), obs, portal, ctx.lang).findings)
-    }
-}
-
 async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
     let state = &ctx.state;
     let t = ctx.t;
@@ -386,8 +372,8 @@ async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
             continue;
         };
         let obs: Observation = serde_json::from_str(&r.observation).map_err(|e| failed(ctx, e))?;
-        let findings =
-            findings_in(ctx, &r.verdict.findings, &obs, p).map_err(|e| failed(ctx, e))?;
+        let findings = crate::findings::findings_in(&state.pack(), &r.verdict.findings, ctx.lang)
+            .map_err(|e| failed(ctx, e))?;
         let observed_ms =
             i64::try_from(obs.started_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         let mut block = VantageBlock {
