@@ -154,7 +154,7 @@ fn observations_record_the_facts_behind_each_scenario(run: &Run) {
             .finding("web.subresources-v6")
             .unwrap()
             .message,
-        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: sso-v4only.lab.test (no AAAA; script)."
+        "An IPv6-only visitor cannot load what the page needs from 1 of 2 hosts: sso-v4only.lab.test (no AAAA record; script)."
     );
     // SMTP with mail.lab.test over both families: greeting, EHLO, STARTTLS.
     let smtp = good.smtp.as_ref().expect("SMTP probed");
