@@ -207,7 +207,8 @@ fn observations_record_the_facts_behind_each_scenario(run: &Run) {
         assert!(
             finding
                 .message
-                .starts_with("1 IPv6 address(es) answer ICMPv6 echo: ::1 in "),
+                .starts_with("1 IPv6 address(es) answer ICMPv6 echo: ::1 ")
+                && finding.message.contains(" ms (hop limit "),
             "{}",
             finding.message
         );
