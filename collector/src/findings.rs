@@ -4,7 +4,7 @@
 //! outcome, without judging the observation again: `collector rescore` is
 //! the only path that judges stored results anew.
 
-use v6audit_model::{Finding, Lang, Stage, Verdict};
+use v6audit_model::{Finding, Lang, Verdict};
 use v6audit_rules::Pack;
 
 use crate::store::StoredVerdict;
@@ -26,9 +26,8 @@ pub fn findings_in(pack: &Pack, json: &str, lang: Lang) -> Result<Vec<Finding>, 
 
 /// The stored verdict as the model's, its findings worded in `lang`.
 pub fn verdict_in(pack: &Pack, stored: &StoredVerdict, lang: Lang) -> Result<Verdict, String> {
-    let stage = u8::try_from(stored.stage)
-        .map_err(|e| e.to_string())
-        .and_then(Stage::try_from)?;
+    let stage = crate::views::stored_stage(stored.stage)
+        .ok_or_else(|| format!("stage must be 0 to 4, not {}", stored.stage))?;
     Ok(Verdict {
         stage,
         stage_name: stage.name().to_owned(),

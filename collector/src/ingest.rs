@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use serde::Serialize;
-use v6audit_model::{Finding, Lang, PortalResult, REPORT_SCHEMA, Report, Stage, Status};
+use v6audit_model::{Finding, Lang, PortalResult, REPORT_SCHEMA, Report, Status};
 use v6audit_rules::Pack;
 
 use crate::catalog::Catalog;
@@ -397,19 +397,14 @@ pub fn stored_verdict(
 }
 
 fn stage_label(n: i64) -> String {
-    u8::try_from(n)
-        .ok()
-        .and_then(|n| Stage::try_from(n).ok())
-        .map_or_else(|| n.to_string(), |s| s.to_string())
+    crate::views::stored_stage(n).map_or_else(|| n.to_string(), |s| s.to_string())
 }
 
 /// `tls.v6-cert` failing because a certificate over IPv6 expired: its
 /// `invalid` outcome with a chain that names the `expired` word.
 fn cert_expired(f: &Finding) -> bool {
-    let expired = format!(
-        "{{={}}}",
-        v6audit_rules::words::chain(v6audit_model::ChainStatus::Expired)
-    );
+    use v6audit_rules::words;
+    let expired = words::word(words::chain(v6audit_model::ChainStatus::Expired));
     f.rule == "tls.v6-cert"
         && f.status == Status::Fail
         && f.outcome == "invalid"

@@ -12,19 +12,18 @@ use v6audit_rules::{Pack, PriorityParts};
 use crate::catalog::Catalog;
 use crate::store::{Agent, DailyStage, Latest};
 
+/// A stage as the store keeps it (a number), if it is one.
+pub fn stored_stage(n: i64) -> Option<Stage> {
+    u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok())
+}
+
 /// A stage number as a name ("2 reachable").
 pub fn stage_name(n: i64) -> &'static str {
-    u8::try_from(n)
-        .ok()
-        .and_then(|n| Stage::try_from(n).ok())
-        .map_or("unknown", Stage::name)
+    stored_stage(n).map_or("unknown", Stage::name)
 }
 
 fn stage_of(n: i64) -> Stage {
-    u8::try_from(n)
-        .ok()
-        .and_then(|n| Stage::try_from(n).ok())
-        .unwrap_or(Stage::Ipv4Only)
+    stored_stage(n).unwrap_or(Stage::Ipv4Only)
 }
 
 /// RFC 3339 of a time in milliseconds.

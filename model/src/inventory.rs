@@ -19,6 +19,7 @@ use serde_saphyr::Spanned;
 use url::Url;
 
 use crate::input::{self, FileKind, ReadError};
+use crate::lang::Lang;
 use crate::source::{MAX_YAML_BYTES, SourceError, SourceErrors, yaml_options};
 use crate::stage::Stage;
 
@@ -56,6 +57,19 @@ impl Category {
             Category::Business => "business",
             Category::Information => "information",
             Category::Internal => "internal",
+        }
+    }
+
+    /// The category in a word or two, in `lang`.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.as_str(),
+            Lang::Vi => match self {
+                Category::Citizen => "công dân",
+                Category::Business => "doanh nghiệp",
+                Category::Information => "thông tin",
+                Category::Internal => "nội bộ",
+            },
         }
     }
 }

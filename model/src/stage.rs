@@ -7,7 +7,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::inventory::Category;
 use crate::lang::Lang;
 
 /// A migration stage, 0..=4.
@@ -93,24 +92,10 @@ impl fmt::Display for Stage {
     }
 }
 
-impl Category {
-    /// The category in a word or two, in `lang`.
-    pub fn label(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::En => self.as_str(),
-            Lang::Vi => match self {
-                Category::Citizen => "công dân",
-                Category::Business => "doanh nghiệp",
-                Category::Information => "thông tin",
-                Category::Internal => "nội bộ",
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Category;
 
     #[test]
     fn every_stage_and_category_has_a_vietnamese_label_of_its_own() {
