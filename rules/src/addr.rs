@@ -141,6 +141,16 @@ impl AddressClass {
         self == AddressClass::Global
     }
 
+    /// Whether a local source address of this class can carry traffic off
+    /// the link: not loopback, unspecified or link-local. A route whose
+    /// source is one of these is no route to the Internet.
+    pub fn leaves_the_link(self) -> bool {
+        !matches!(
+            self,
+            AddressClass::Loopback | AddressClass::Unspecified | AddressClass::LinkLocal
+        )
+    }
+
     /// The short name used in messages.
     pub fn name(self) -> &'static str {
         match self {

@@ -11,7 +11,8 @@
 
 use crate::addr::AddressClass;
 use v6audit_model::{
-    ChainStatus, DnsOutcome, EchoOutcome, HttpOutcome, SmtpOutcome, TcpOutcome, TlsOutcome,
+    ChainStatus, DnsOutcome, EchoOutcome, FetchOutcome, HttpOutcome, SmtpOutcome, TcpOutcome,
+    TlsOutcome,
 };
 
 /// Every word key, in the order `packs/default.yaml` lists them.
@@ -100,6 +101,15 @@ pub const ALL: &[&str] = &[
     "addr.private",
     "addr.shared",
     "dns.no_aaaa",
+    "dns.no_a",
+    "chain.not_checked",
+    "tls.no_certificate",
+    "fetch.not_fetched",
+    "fetch.stopped",
+    "fetch.no_vantage",
+    "fetch.left_family",
+    "fetch.redirect_loop",
+    "fetch.too_many_redirects",
     "none",
     "failed",
     "unknown",
@@ -217,6 +227,19 @@ pub fn class(c: AddressClass) -> &'static str {
         AddressClass::Reserved => "addr.reserved",
         AddressClass::Private => "addr.private",
         AddressClass::Shared => "addr.shared",
+    }
+}
+
+/// How a page fetch that reached no final page ended (`None` when it did).
+pub fn fetch(o: FetchOutcome) -> Option<&'static str> {
+    match o {
+        FetchOutcome::Complete => None,
+        FetchOutcome::LeftFamily => Some("fetch.left_family"),
+        FetchOutcome::RedirectLoop => Some("fetch.redirect_loop"),
+        FetchOutcome::TooManyRedirects => Some("fetch.too_many_redirects"),
+        FetchOutcome::Failed => Some("failed"),
+        FetchOutcome::NoAddress => Some("fetch.not_fetched"),
+        FetchOutcome::NoVantage => Some("fetch.no_vantage"),
     }
 }
 
