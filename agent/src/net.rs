@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use tokio::net::UdpSocket;
 use v6audit_model::{Family, Vantage};
+use v6audit_rules::addr::AddressClass;
 
 /// What this machine can send traffic to, measured once before a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,13 +74,8 @@ async fn has_route(dest: SocketAddr) -> bool {
     if sock.connect(dest).await.is_err() {
         return false;
     }
-    match sock.local_addr().map(|a| a.ip()) {
-        Ok(IpAddr::V4(v4)) => !v4.is_loopback() && !v4.is_unspecified() && !v4.is_link_local(),
-        Ok(IpAddr::V6(v6)) => {
-            !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
-        }
-        Err(_) => false,
-    }
+    sock.local_addr()
+        .is_ok_and(|a| AddressClass::on_the_wire(&a.ip()).leaves_the_link())
 }
 
 /// The addresses of one family from a lookup, in the resolver's order.
@@ -88,6 +84,15 @@ pub fn of_family(addrs: &[IpAddr], family: Family) -> impl Iterator<Item = IpAdd
         .iter()
         .copied()
         .filter(move |a| Family::of(a) == family)
+}
+
+/// The IPv6 addresses of a lookup that travel as IPv6: a mapped or
+/// compatible AAAA is IPv4 on the wire, not a way to reach anything over IPv6.
+pub fn ipv6_on_the_wire(addrs: &[IpAddr]) -> impl Iterator<Item = Ipv6Addr> + '_ {
+    addrs.iter().filter_map(|a| match a {
+        IpAddr::V6(v6) if Family::of(a) == Family::V6 => Some(*v6),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

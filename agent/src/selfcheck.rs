@@ -13,6 +13,9 @@ use time::OffsetDateTime;
 use tokio::net::UdpSocket;
 use url::Url;
 
+use v6audit_model::Family;
+use v6audit_rules::addr::AddressClass;
+
 use crate::resolver::Dns;
 use crate::settings::ResolverChoice;
 
@@ -109,18 +112,19 @@ async fn route_source(dest: SocketAddr) -> Option<IpAddr> {
     Some(sock.local_addr().ok()?.ip())
 }
 
-fn is_link_local(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
-    }
+/// The first address that travels in `family` (a mapped address is IPv4).
+fn first_of(addrs: &[SocketAddr], family: Family) -> Option<SocketAddr> {
+    addrs
+        .iter()
+        .find(|a| Family::of(&a.ip()) == family)
+        .copied()
 }
 
 fn route_check(name: &str, source: Option<IpAddr>, lab: bool, loopback: bool) -> Check {
-    let usable =
-        source.filter(|ip| !ip.is_loopback() && !ip.is_unspecified() && !is_link_local(*ip));
+    let class = |ip: &IpAddr| AddressClass::on_the_wire(ip);
+    let usable = source.filter(|ip| class(ip).leaves_the_link());
     match (usable, lab) {
-        (Some(IpAddr::V6(ip)), _) if (ip.segments()[0] & 0xfe00) == 0xfc00 => check(
+        (Some(ip), _) if class(&ip) == AddressClass::UniqueLocal => check(
             name,
             Status::Warn,
             format!(
@@ -138,7 +142,7 @@ fn route_check(name: &str, source: Option<IpAddr>, lab: bool, loopback: bool) ->
             name,
             Status::Fail,
             match source {
-                Some(ip) if is_link_local(ip) => {
+                Some(ip) if class(&ip) == AddressClass::LinkLocal => {
                     format!("only link-local ({ip}): no global IPv6 address or default route")
                 }
                 _ => "no IPv6 default route: AAAA answers can be checked, portals not reached"
@@ -201,8 +205,10 @@ async fn resolver_checks(choice: &ResolverChoice, timeout: Duration) -> Vec<Chec
     if servers.is_empty() {
         return out;
     }
-    let first_v4 = servers.iter().find(|s| s.is_ipv4()).copied();
-    let first_v6 = servers.iter().find(|s| s.is_ipv6()).copied();
+    let (first_v4, first_v6) = (
+        first_of(&servers, Family::V4),
+        first_of(&servers, Family::V6),
+    );
     let (v4, v6) = tokio::join!(answers(first_v4, timeout), answers(first_v6, timeout));
     // One unanswering family is a warning; none answering means no audit.
     let none_answer = !matches!(v4, Some(Ok(_))) && !matches!(v6, Some(Ok(_)));
@@ -399,8 +405,7 @@ async fn collector_checks(input: &Input) -> (Vec<Check>, Option<OffsetDateTime>)
     };
     let mut rows = Vec::new();
     let mut date = None;
-    let v4 = addrs.iter().find(|a| a.is_ipv4()).copied();
-    let v6 = addrs.iter().find(|a| a.is_ipv6()).copied();
+    let (v4, v6) = (first_of(&addrs, Family::V4), first_of(&addrs, Family::V6));
     let (r4, r6) = tokio::join!(
         get_over(&url, &host, v4, input),
         get_over(&url, &host, v6, input)

@@ -331,15 +331,7 @@ fn ipv4s(lookup: &AddressLookup) -> Vec<std::net::Ipv4Addr> {
 
 /// The IPv6 addresses of an AAAA lookup.
 fn ipv6s(lookup: &AddressLookup) -> Vec<std::net::Ipv6Addr> {
-    lookup
-        .addrs
-        .iter()
-        .filter_map(|a| match a {
-            // A mapped AAAA is an IPv4 address: not a way to ask over IPv6.
-            IpAddr::V6(v) if Family::of(a) == Family::V6 => Some(*v),
-            _ => None,
-        })
-        .collect()
+    crate::net::ipv6_on_the_wire(&lookup.addrs).collect()
 }
 
 /// Why a server's own A or AAAA lookup failed, if one did (no data is not a failure).

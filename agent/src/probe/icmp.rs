@@ -21,7 +21,7 @@ use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
-use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket, Family};
+use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
 
 use crate::net::Reach;
 
@@ -230,13 +230,7 @@ pub async fn echo_all(
     deadline: tokio::time::Instant,
     reach: &Reach,
 ) -> Vec<EchoProbe> {
-    let v6: Vec<Ipv6Addr> = addrs
-        .iter()
-        .filter_map(|a| match a {
-            // A mapped address is IPv4 on the wire: no ICMPv6 to it.
-            IpAddr::V6(v6) if Family::of(a) == Family::V6 => Some(*v6),
-            _ => None,
-        })
+    let v6: Vec<Ipv6Addr> = crate::net::ipv6_on_the_wire(addrs)
         .take(MAX_ADDRESSES)
         .collect();
     futures_util::future::join_all(v6.into_iter().map(|a| echo(a, deadline, reach))).await

@@ -26,13 +26,21 @@ pub async fn check(
     deadline: tokio::time::Instant,
 ) -> Vec<SmtpProbe> {
     let mut targets: Vec<(String, IpAddr)> = Vec::new();
+    // A mail server's first AAAA that is IPv6 on the wire (a mapped one is
+    // IPv4, and says nothing of mail over IPv6), and its first A.
+    let v6 = |m: &&v6audit_model::MailExchange| {
+        m.aaaa
+            .iter()
+            .map(|a| IpAddr::V6(*a))
+            .find(|a| Family::of(a) == Family::V6)
+    };
     for m in mx
         .exchanges
         .iter()
-        .filter(|m| !m.aaaa.is_empty() && m.host != ".")
+        .filter(|m| m.host != "." && v6(m).is_some())
         .take(MAX_SERVERS)
     {
-        targets.push((m.host.clone(), IpAddr::V6(m.aaaa[0])));
+        targets.extend(v6(&m).map(|ip| (m.host.clone(), ip)));
         if let Some(a) = m.a.first() {
             targets.push((m.host.clone(), IpAddr::V4(*a)));
         }
