@@ -113,7 +113,7 @@ async fn lab_to_agent_to_collector(database: String) {
         .spool()
         .put(
             &left.id.to_string(),
-            &v6audit_agent::push::gzip_report(&left),
+            &v6audit_agent::daemon::push::gzip_report(&left),
         )
         .unwrap();
     let restarted =

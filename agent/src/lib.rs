@@ -1,5 +1,7 @@
-//! The v6audit agent: probes (DNS, TCP, TLS, HTTP), the audit runner that
-//! turns an inventory into observations and verdicts, and the output formats.
+//! The v6audit agent: probes (DNS, TCP, TLS, HTTP, SMTP, ICMPv6), the audit
+//! runner that turns an inventory into observations and verdicts, and the
+//! daemon that schedules, spools and pushes them. What it writes for people
+//! and CI (the output formats, the policy of `check`) is in `v6audit-report`.
 //! It depends on the model and the rules, never on the collector.
 
 pub mod anchor;
@@ -7,16 +9,11 @@ pub mod daemon;
 pub mod error;
 pub mod limits;
 pub mod net;
-pub mod output;
-pub mod policy;
 pub mod probe;
-pub mod push;
 pub mod resolver;
 pub mod runner;
-pub mod schedule;
 pub mod selfcheck;
 pub mod settings;
-pub mod spool;
 pub mod text;
 
 pub use error::AgentError;

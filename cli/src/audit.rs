@@ -10,10 +10,10 @@ use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use v6audit_agent::anchor::Anchor;
-use v6audit_agent::output::{self, Format};
-use v6audit_agent::push::{Pusher, gzip_report};
+use v6audit_agent::daemon::push::{Pusher, gzip_report};
 use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
 use v6audit_model::{Inventory, Lang, PortalResult, Report};
+use v6audit_report::output::{self, Format};
 use v6audit_report::terminal;
 use v6audit_rules::Pack;
 

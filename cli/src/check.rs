@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use v6audit_agent::output::{self, Format, github};
-use v6audit_agent::policy::{self, FailOn, Judgement, Policy};
 use v6audit_model::{REPORT_SCHEMA, Report, Stage, Status};
+use v6audit_report::output::{self, Format, github};
+use v6audit_report::policy::{self, FailOn, Judgement, Policy};
 use v6audit_report::terminal_line;
 
 use crate::Outcome;

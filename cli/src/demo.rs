@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use v6audit_agent::anchor::Anchor;
-use v6audit_agent::output::Format;
-use v6audit_agent::push::{Pusher, gzip_report};
+use v6audit_agent::daemon::push::{Pusher, gzip_report};
 use v6audit_agent::{ResolverChoice, Settings};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::server::Background;
@@ -15,6 +14,7 @@ use v6audit_collector::store::Storage;
 use v6audit_collector::{Config, Overrides};
 use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
 use v6audit_model::{Inventory, Lang};
+use v6audit_report::output::Format;
 use v6audit_rules::Pack;
 
 use crate::Outcome;
@@ -44,10 +44,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         dir: dir.path().to_owned(),
     })
     .await?;
+    let w = demo_words(args.lang);
     eprintln!(
-        "v6audit demo: {} simulated portals on loopback (DNS at {}), audited with the lab's CA and pack.",
-        lab.portals.len(),
-        lab.resolver()
+        "{}",
+        w.start
+            .replace("{n}", &lab.portals.len().to_string())
+            .replace("{dns}", &lab.resolver().to_string())
     );
     // A collector on SQLite in the demo's directory, judging with the lab's pack.
     let mut config = Config::load(
@@ -124,7 +126,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         .push(gzip_report(&report))
         .await
         .map_err(|e| anyhow::anyhow!("push to the demo collector: {e}"))?;
-    let w = footer(args.lang);
     println!();
     println!("{}", w.pushed.replace("{n}", &acked.stored.to_string()));
     println!("  {api}/");
@@ -154,8 +155,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// The words of the demo's footer, in each language.
-struct Footer {
+/// The demo's own words (its first line and its footer), in each language.
+struct DemoWords {
+    start: &'static str,
     pushed: &'static str,
     api: &'static str,
     lab: &'static str,
@@ -163,16 +165,18 @@ struct Footer {
     stay: &'static str,
 }
 
-fn footer(lang: Lang) -> Footer {
+fn demo_words(lang: Lang) -> DemoWords {
     match lang {
-        Lang::En => Footer {
+        Lang::En => DemoWords {
+            start: "v6audit demo: {n} simulated portals on loopback (DNS at {dns}), audited with the lab's CA and pack.",
             pushed: "Pushed to a collector on SQLite ({n} results stored). Its dashboard:",
             api: "and its API:",
             lab: "To audit the lab yourself: v6audit lab serve, then the command it prints.",
             own: "To audit your own portals: v6audit audit inventories/vn-public-services.yaml",
             stay: "The collector and the lab stay up until Ctrl-C.",
         },
-        Lang::Vi => Footer {
+        Lang::Vi => DemoWords {
+            start: "v6audit demo: {n} cổng mô phỏng trên loopback (DNS tại {dns}), kiểm tra bằng CA và bộ quy tắc của phòng thí nghiệm.",
             pushed: "Đã gửi tới bộ thu thập trên SQLite (lưu {n} kết quả). Bảng điều khiển:",
             api: "và API của nó:",
             lab: "Để tự kiểm tra phòng thí nghiệm: v6audit lab serve, rồi chạy lệnh nó in ra.",

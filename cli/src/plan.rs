@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use v6audit_agent::output::plan as render;
 use v6audit_model::{Lang, Stage};
+use v6audit_report::output::plan as render;
 use v6audit_rules::Pack;
 
 use crate::Outcome;

@@ -1,10 +1,12 @@
-//! What v6audit writes for people and programs to read. For now this crate
-//! holds only the output escaping shared by the agent (table, Markdown, CSV,
-//! the plan, JUnit, GitHub annotations, the TUI) and the collector (the CSV
+//! What v6audit writes for people and programs to read: the output formats
+//! of a report (table, JSON, JSON Lines, CSV, Markdown, JUnit, SARIF, GitHub
+//! annotations, the plan), the CI policy of `check` (what fails a pipeline),
+//! and the escaping they share with the TUI and the collector (the CSV
 //! export, the SVG charts): one home, so every format neutralises hostile
-//! strings the same way. The output formats themselves move here from
-//! `agent/src/output/` later (the redesign's `report/` crate).
+//! strings the same way. Pure: a report and a pack in, text out; no I/O.
 
 pub mod escape;
+pub mod output;
+pub mod policy;
 
 pub use escape::{csv_cell, terminal, terminal_line, xml};

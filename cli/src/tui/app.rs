@@ -3,11 +3,13 @@
 //! in rows; `visible` gives the rows the view shows, filtered, sorted and
 //! grouped.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use v6audit_model::{Lang, Portal, PortalResult, Stage};
+use v6audit_rules::Pack;
 
 /// Text as the filter compares it: without diacritics, case and spaces, so
 /// `hanoi` finds "Hà Nội" and `Da Nang` "Đà Nẵng" (the names are often
@@ -156,6 +158,8 @@ pub struct App {
     pub group_by_agency: bool,
     pub detail: bool,
     pub help: bool,
+    /// The pack the portals are judged with; its words word the detail.
+    pub pack: Arc<Pack>,
     pub lang: Lang,
     pub color: bool,
     /// When the current audit began: the first run, `R`, or an `r` after
@@ -174,7 +178,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(portals: Vec<Portal>, lang: Lang, color: bool) -> App {
+    pub fn new(portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang, color: bool) -> App {
         App {
             rows: portals
                 .into_iter()
@@ -191,6 +195,7 @@ impl App {
             group_by_agency: false,
             detail: false,
             help: false,
+            pack,
             lang,
             color,
             started: Instant::now(),

@@ -17,12 +17,13 @@ use ratatui::widgets::{
     Block, Borders, Cell, Clear, Gauge, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap,
 };
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-use v6audit_agent::output::{KEY_RULES, key_status, status_cell};
 use v6audit_model::{
     AddressLookup, ChainStatus, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
     PortalResult, Stage, Status, TlsOutcome,
 };
+use v6audit_report::output::{KEY_RULES, key_status, status_cell};
 use v6audit_report::terminal_line;
+use v6audit_rules::{Pack, words};
 
 use super::app::{App, DetailView, Input, Row as PortalRow};
 
@@ -511,39 +512,26 @@ fn because(error: Option<&str>) -> String {
     }
 }
 
-/// What a lookup that found no address got instead, in words.
-fn lookup_words(lang: Lang, family: Family, lookup: &AddressLookup) -> String {
-    let record = match family {
-        Family::V4 => "A",
-        Family::V6 => "AAAA",
-    };
+/// A word of the pack, in the app's language (every pack words every key;
+/// the key itself stands in only if one did not).
+fn say<'a>(pack: &'a Pack, lang: Lang, key: &'a str) -> &'a str {
+    pack.word(key, lang).unwrap_or(key)
+}
+
+/// What a lookup that found no address got instead, in the pack's words.
+fn lookup_words(pack: &Pack, lang: Lang, family: Family, lookup: &AddressLookup) -> String {
     let why = because(lookup.error.as_deref());
-    let vi = lang == Lang::Vi;
-    match lookup.outcome {
-        DnsOutcome::Ok | DnsOutcome::NoData if vi => format!("không có bản ghi {record}"),
-        DnsOutcome::Ok | DnsOutcome::NoData => format!("no {record} record"),
-        DnsOutcome::NxDomain if vi => "tên miền không tồn tại (NXDOMAIN)".to_owned(),
-        DnsOutcome::NxDomain => "the name does not exist (NXDOMAIN)".to_owned(),
-        DnsOutcome::ServFail if vi => "máy phân giải báo lỗi (SERVFAIL)".to_owned(),
-        DnsOutcome::ServFail => "the resolver failed (SERVFAIL)".to_owned(),
-        DnsOutcome::Refused if vi => "máy phân giải từ chối trả lời".to_owned(),
-        DnsOutcome::Refused => "the resolver refused to answer".to_owned(),
-        DnsOutcome::Timeout if vi => format!("không có trả lời trong thời gian chờ{why}"),
-        DnsOutcome::Timeout => format!("no answer within the timeout{why}"),
-        DnsOutcome::Error if vi => format!("tra cứu thất bại{why}"),
-        DnsOutcome::Error => format!("the lookup failed{why}"),
-        DnsOutcome::NotAsked if vi => format!("không tra cứu{why}"),
-        DnsOutcome::NotAsked => format!("not looked up{why}"),
-        DnsOutcome::NotContacted if vi => format!("không liên hệ{why}"),
-        DnsOutcome::NotContacted => format!("not contacted{why}"),
-    }
+    let key = match (lookup.outcome, family) {
+        (DnsOutcome::Ok | DnsOutcome::NoData, Family::V4) => "dns.no_a",
+        (DnsOutcome::Ok | DnsOutcome::NoData, Family::V6) => "dns.no_aaaa",
+        (other, _) => words::dns(other),
+    };
+    format!("{}{why}", say(pack, lang, key))
 }
 
 /// One family's page fetch: its redirect chain, and how it ended when it
-/// did not reach a final page, in words.
-fn fetch_words(lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
-    let vi = lang == Lang::Vi;
-    let family = fetch.family.label();
+/// did not reach a final page, in the pack's words.
+fn fetch_words(pack: &Pack, lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
     let hops: Vec<String> = fetch
         .hops
         .iter()
@@ -557,8 +545,8 @@ fn fetch_words(lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
         .collect();
     // The fetch's own reason, or its last hop's.
     let last_error = fetch.last().and_then(|h| h.exchange.error.as_deref());
-    let error = fetch.error.as_deref().or(last_error);
-    let why = because(error);
+    let why = because(fetch.error.as_deref().or(last_error));
+    let say = |key| say(pack, lang, key);
     let end = match fetch.outcome {
         FetchOutcome::Complete => String::new(),
         FetchOutcome::NoAddress => {
@@ -566,27 +554,18 @@ fn fetch_words(lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
                 Family::V4 => &dns.a,
                 Family::V6 => &dns.aaaa,
             };
-            let words = lookup_words(lang, fetch.family, lookup);
-            if vi {
-                format!("không tải — {words}")
-            } else {
-                format!("not fetched — {words}")
-            }
+            format!(
+                "{} — {}",
+                say("fetch.not_fetched"),
+                lookup_words(pack, lang, fetch.family, lookup)
+            )
         }
-        FetchOutcome::NoVantage if vi => format!("không tải — điểm đo này không có {family}"),
-        FetchOutcome::NoVantage => format!("not fetched — this vantage has no {family}"),
-        FetchOutcome::LeftFamily if vi => {
-            format!("dừng — chuyển hướng tới máy chủ không có {family}{why}")
+        FetchOutcome::NoVantage => say("fetch.no_vantage").to_owned(),
+        FetchOutcome::LeftFamily | FetchOutcome::RedirectLoop | FetchOutcome::TooManyRedirects => {
+            let key = words::fetch(fetch.outcome).unwrap_or("unknown");
+            format!("{} — {}{why}", say("fetch.stopped"), say(key))
         }
-        FetchOutcome::LeftFamily => {
-            format!("stopped — a redirect leads to a host without {family}{why}")
-        }
-        FetchOutcome::RedirectLoop if vi => "dừng — chuyển hướng lặp vòng".to_owned(),
-        FetchOutcome::RedirectLoop => "stopped — the redirects loop".to_owned(),
-        FetchOutcome::TooManyRedirects if vi => "dừng — quá nhiều lần chuyển hướng".to_owned(),
-        FetchOutcome::TooManyRedirects => "stopped — more redirects than the limit".to_owned(),
-        FetchOutcome::Failed if vi => format!("thất bại{why}"),
-        FetchOutcome::Failed => format!("failed{why}"),
+        FetchOutcome::Failed => format!("{}{why}", say("failed")),
     };
     let chain = hops.join(" → ");
     match (chain.is_empty(), end.is_empty()) {
@@ -596,44 +575,21 @@ fn fetch_words(lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
     }
 }
 
-/// How a handshake that gave no certificate ended, in words.
-fn tls_words(lang: Lang, outcome: TlsOutcome) -> &'static str {
-    match (lang, outcome) {
-        (Lang::En, TlsOutcome::Ok) => "handshake done, no certificate",
-        (Lang::En, TlsOutcome::Timeout) => "no handshake within the timeout",
-        (Lang::En, TlsOutcome::Alert) => "the server sent a TLS alert",
-        (Lang::En, TlsOutcome::ProtocolVersion) => "no TLS version in common",
-        (Lang::En, TlsOutcome::Closed) => "the server closed the connection during the handshake",
-        (Lang::En, TlsOutcome::Error) => "the handshake failed",
-        (Lang::Vi, TlsOutcome::Ok) => "bắt tay xong, không có chứng chỉ",
-        (Lang::Vi, TlsOutcome::Timeout) => "không bắt tay xong trong thời gian chờ",
-        (Lang::Vi, TlsOutcome::Alert) => "máy chủ gửi cảnh báo TLS",
-        (Lang::Vi, TlsOutcome::ProtocolVersion) => "không có phiên bản TLS chung",
-        (Lang::Vi, TlsOutcome::Closed) => "máy chủ đóng kết nối khi đang bắt tay",
-        (Lang::Vi, TlsOutcome::Error) => "bắt tay thất bại",
+/// How a handshake that gave no certificate ended, in the pack's words.
+fn tls_words(pack: &Pack, lang: Lang, outcome: TlsOutcome) -> String {
+    match outcome {
+        TlsOutcome::Ok => format!(
+            "{}, {}",
+            say(pack, lang, "tls.ok"),
+            say(pack, lang, "tls.no_certificate")
+        ),
+        other => say(pack, lang, words::tls(other)).to_owned(),
     }
 }
 
-/// A certificate chain's verdict, in words.
-fn chain_words(lang: Lang, status: Option<ChainStatus>) -> &'static str {
-    match (lang, status) {
-        (Lang::En, None) => "chain not checked",
-        (Lang::En, Some(ChainStatus::Valid)) => "valid",
-        (Lang::En, Some(ChainStatus::Expired)) => "expired",
-        (Lang::En, Some(ChainStatus::NotYetValid)) => "not yet valid",
-        (Lang::En, Some(ChainStatus::NameMismatch)) => "for another name",
-        (Lang::En, Some(ChainStatus::UnknownIssuer)) => "unknown issuer",
-        (Lang::En, Some(ChainStatus::Revoked)) => "revoked",
-        (Lang::En, Some(ChainStatus::Invalid)) => "invalid chain",
-        (Lang::Vi, None) => "chưa kiểm tra chuỗi",
-        (Lang::Vi, Some(ChainStatus::Valid)) => "hợp lệ",
-        (Lang::Vi, Some(ChainStatus::Expired)) => "hết hạn",
-        (Lang::Vi, Some(ChainStatus::NotYetValid)) => "chưa có hiệu lực",
-        (Lang::Vi, Some(ChainStatus::NameMismatch)) => "cấp cho tên khác",
-        (Lang::Vi, Some(ChainStatus::UnknownIssuer)) => "nơi cấp không rõ",
-        (Lang::Vi, Some(ChainStatus::Revoked)) => "bị thu hồi",
-        (Lang::Vi, Some(ChainStatus::Invalid)) => "chuỗi không hợp lệ",
-    }
+/// A certificate chain's verdict, in the pack's words.
+fn chain_words(pack: &Pack, lang: Lang, status: Option<ChainStatus>) -> &str {
+    say(pack, lang, status.map_or("chain.not_checked", words::chain))
 }
 
 /// The detail's lines for one result.
@@ -702,7 +658,7 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
             "  {}: {}{cname}",
             family.label(),
             if addrs.is_empty() {
-                lookup_words(app.lang, family, lookup)
+                lookup_words(&app.pack, app.lang, family, lookup)
             } else {
                 addrs.join(", ")
             }
@@ -723,11 +679,11 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
                     terminal_line(&c.issuer),
                     w.until,
                     c.not_after.date(),
-                    chain_words(app.lang, t.chain.as_ref().map(|v| v.status))
+                    chain_words(&app.pack, app.lang, t.chain.as_ref().map(|v| v.status))
                 ))),
                 None => out.push(Line::from(format!(
                     "  {at}: {}{}",
-                    tls_words(app.lang, t.outcome),
+                    tls_words(&app.pack, app.lang, t.outcome),
                     because(t.error.as_deref())
                 ))),
             }
@@ -739,7 +695,7 @@ pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
         out.push(Line::from(format!(
             "  {}: {}",
             fetch.family.label(),
-            fetch_words(app.lang, &obs.dns, fetch)
+            fetch_words(&app.pack, app.lang, &obs.dns, fetch)
         )));
     }
     out.push(Line::from(""));

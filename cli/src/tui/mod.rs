@@ -20,8 +20,9 @@ use clap::Args;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
-use v6audit_agent::{Auditor, Event, output};
+use v6audit_agent::{Auditor, Event};
 use v6audit_model::{Lang, Portal, PortalResult};
+use v6audit_report::output;
 use v6audit_rules::Pack;
 
 pub use app::{Action, App, DetailView, ExportFormat, Key};
@@ -353,8 +354,8 @@ pub async fn run_terminal(
             let _ = term.send(UiEvent::Key(Key::CtrlC)).await;
         }
     });
-    let runner = Runner::new(auditor, pack, lang, tx, export_dir);
-    let mut app = App::new(portals.clone(), lang, color);
+    let runner = Runner::new(auditor, pack.clone(), lang, tx, export_dir);
+    let mut app = App::new(portals.clone(), pack, lang, color);
     runner.rerun(portals);
     let result = run_loop(&mut terminal, &mut app, &mut rx, &runner).await;
     stop.store(true, Ordering::Relaxed);

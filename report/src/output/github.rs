@@ -3,7 +3,7 @@
 //! emulator (it obeys ANSI escapes), so titles and messages are first
 //! neutralised by [`terminal`], then escaped by the workflow-command rules.
 
-use v6audit_report::terminal;
+use crate::terminal;
 
 /// Escapes an annotation's message (GitHub's workflow-command rules).
 fn data(s: &str) -> String {

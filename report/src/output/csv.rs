@@ -3,8 +3,8 @@
 //! 4180 quoting, control characters shown, and a cell that would start a
 //! formula (`=`, `+`, `-`, `@`, tab, CR) made text with a leading `'`.
 
+use crate::csv_cell;
 use v6audit_model::Report;
-use v6audit_report::csv_cell;
 use v6audit_rules::RuleId;
 
 use super::by_priority;

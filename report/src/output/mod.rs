@@ -1,7 +1,7 @@
 //! Output formats of an audit: a coloured table for people, the v1 JSON
 //! report and JSON lines for programs, CSV for spreadsheets and Markdown for
 //! tickets and wikis. The human-readable formats write every string from an
-//! inventory or the network through `v6audit_report::escape` (control
+//! inventory or the network through `crate::escape` (control
 //! characters and bidi overrides shown, CSV formulas made text); JSON and
 //! SARIF keep the exact strings, escaped by serde.
 
@@ -165,7 +165,7 @@ pub fn stage_cell_width(lang: Lang) -> usize {
 pub fn unmeasured_line(report: &Report, lang: Lang) -> Option<String> {
     let reason = report.unmeasured()?;
     let reason = reason.text(lang);
-    let reason = v6audit_report::terminal_line(&reason);
+    let reason = crate::terminal_line(&reason);
     Some(match lang {
         Lang::En => format!(
             "Nothing could be measured from here: {reason}. Every result below is unknown, not a fact about the portals."

@@ -4,9 +4,9 @@
 //! written through [`terminal_line`], so it cannot move the cursor, clear the
 //! screen or retitle the terminal.
 
+use crate::terminal_line;
 use anstyle::{AnsiColor, Style};
 use v6audit_model::{Lang, Report, Stage, Status};
-use v6audit_report::terminal_line;
 
 use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
 

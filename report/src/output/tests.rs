@@ -19,8 +19,10 @@ const SHOWN: &str = "\\x1b[2J\\x1b[H\\x1b]0;PWNED\\x07";
 const RLO: &str = "\u{202e}";
 
 fn lab_report() -> Report {
-    serde_json::from_str(include_str!("../../tests/fixtures/report-lab.json"))
-        .expect("the fixture is a v1 report")
+    serde_json::from_str(include_str!(
+        "../../../agent/tests/fixtures/report-lab.json"
+    ))
+    .expect("the fixture is a v1 report")
 }
 
 /// The lab report with hostile strings where an inventory (name, agency) and

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::{csv_cell, terminal, terminal_line};
 use v6audit_model::{Lang, Status};
-use v6audit_report::{csv_cell, terminal, terminal_line};
 use v6audit_rules::plan::{Plan, PlanItem};
 
 struct Words {

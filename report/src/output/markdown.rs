@@ -3,8 +3,8 @@
 //! inventory or the network go through [`terminal`] / [`terminal_line`]: the
 //! file is read in terminals (`cat`, `less -R`) as much as in a renderer.
 
+use crate::{terminal, terminal_line};
 use v6audit_model::{Lang, Report, Status};
-use v6audit_report::{terminal, terminal_line};
 
 use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
 

@@ -2,12 +2,12 @@
 //! rule. A failed rule carries its message and remediation; `error` (not
 //! measurable here) is a JUnit error; `skip` is skipped. Warnings pass, with
 //! their message on the test case's output. Text and attribute values are
-//! escaped by [`v6audit_report::xml`], control characters shown, not dropped.
+//! escaped by [`crate::xml`], control characters shown, not dropped.
 
 use std::fmt::Write as _;
 
+use crate::xml;
 use v6audit_model::{Report, Status};
-use v6audit_report::xml;
 
 fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
