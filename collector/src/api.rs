@@ -1,10 +1,8 @@
 //! The collector's HTTP API (axum): ingest, the views, health, metrics, the
-//! OpenAPI document, and the administrator's inventory upload. Every error
-//! answers JSON naming the problem.
+//! OpenAPI document, and the administrator's inventory upload, as routes
+//! that `router.rs` mounts. Every error answers JSON naming the problem.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -15,143 +13,21 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use time::Date;
-use v6audit_model::{Finding, Lang, Observation, PortalInfo};
-use v6audit_rules::Pack;
+use v6audit_model::{Finding, Lang, Observation};
 
+pub use crate::answer::ApiError;
 use crate::catalog::Catalog;
-use crate::config::{Config, hash_token};
+use crate::config::hash_token;
 use crate::ingest::{self, Refusal};
 use crate::metrics::{self, Counters};
-use crate::store::{Agent, NewReport, Storage, Store};
+use crate::queries::snapshot;
+pub use crate::state::AppState;
+use crate::state::now_ms;
+use crate::store::{Agent, NewReport, Storage};
 use crate::views::{self, Group};
-use crate::webhooks::Webhooks;
-
-/// The routes, so the OpenAPI test can check each is documented.
-pub const ROUTES: [(&str, &str); 17] = [
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/metrics"),
-    ("POST", "/api/v1/reports"),
-    ("GET", "/api/v1/inventory"),
-    ("PUT", "/api/v1/inventories/{name}"),
-    ("GET", "/api/v1/portals"),
-    ("GET", "/api/v1/portals/{id}"),
-    ("GET", "/api/v1/portals/{id}/history"),
-    ("GET", "/api/v1/progress"),
-    ("GET", "/api/v1/priorities"),
-    ("GET", "/api/v1/ranking"),
-    ("GET", "/api/v1/campaigns"),
-    ("GET", "/api/v1/changes"),
-    ("GET", "/api/v1/agents"),
-    ("GET", "/api/v1/export.csv"),
-    ("GET", "/api/v1/openapi.json"),
-];
 
 /// The OpenAPI document of the API.
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-/// Everything the handlers share.
-#[derive(Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Config,
-    pub pack: RwLock<Arc<Pack>>,
-    pub catalog: RwLock<Arc<Catalog>>,
-    pub counters: Arc<Counters>,
-    pub webhooks: Webhooks,
-    /// The dashboard's signed-in administrators.
-    pub sessions: crate::dashboard::Sessions,
-    /// Progress, ranking and campaigns, shared by the API and the dashboard.
-    pub projections: crate::projections::Projections,
-    /// The memory budget of the request bodies being read.
-    pub bodies: crate::body::Budget,
-    rate: Mutex<HashMap<String, (f64, Instant)>>,
-}
-
-impl AppState {
-    pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<AppState> {
-        let counters = Arc::new(Counters::default());
-        let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
-        let bodies = crate::body::Budget::new(config.body_budget);
-        Arc::new(AppState {
-            store,
-            config,
-            pack: RwLock::new(Arc::new(pack)),
-            catalog: RwLock::new(Arc::new(catalog)),
-            counters,
-            webhooks,
-            sessions: crate::dashboard::Sessions::default(),
-            projections: crate::projections::Projections::default(),
-            bodies,
-            rate: Mutex::new(HashMap::new()),
-        })
-    }
-
-    pub fn pack(&self) -> Arc<Pack> {
-        self.pack.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub fn set_catalog(&self, catalog: Catalog) {
-        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
-        self.projections.invalidate();
-    }
-
-    /// Rebuilds the catalog from the configured files and the uploaded
-    /// inventories, and reads the daily stages again (SIGHUP).
-    pub async fn reload_catalog(&self) -> Result<(), String> {
-        self.projections.rebuild().await;
-        let uploaded = self.store.inventories().await.map_err(|e| e.to_string())?;
-        let catalog =
-            Catalog::build(&self.config.inventories, &uploaded).map_err(|e| e.to_string())?;
-        self.set_catalog(catalog);
-        Ok(())
-    }
-
-    /// A token bucket per agent: `burst` reports at once, refilled at the
-    /// configured rate. A refusal says in how many seconds the next token
-    /// comes (at least 1).
-    fn allow(&self, agent: &str) -> Result<(), u32> {
-        let mut buckets = self.rate.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let per_sec = f64::from(self.config.reports_per_minute) / 60.0;
-        let burst = f64::from(self.config.burst);
-        let (tokens, at) = buckets.entry(agent.to_owned()).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - *tokens) / per_sec).ceil().clamp(1.0, 86_400.0);
-            // In 1..=86400 after the clamp, so the cast is exact.
-            Err(wait as u32)
-        }
-    }
-}
-
-/// An error answer: JSON `{error, message, field?}`.
-#[derive(Debug)]
-pub struct ApiError(pub Refusal);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let retry_after = self.0.retry_after;
-        let mut r = (status, Json(self.0)).into_response();
-        if let Some(s) = retry_after {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        r
-    }
-}
 
 /// Seconds a client is told to wait when the database is busy.
 const BUSY_RETRY_AFTER_S: u32 = 5;
@@ -176,11 +52,6 @@ fn internal(e: impl std::fmt::Display + 'static) -> ApiError {
         "internal",
         "internal error; the collector's log has the details",
     ))
-}
-
-/// Now, in milliseconds since the epoch.
-pub(crate) fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -235,10 +106,10 @@ fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
-    // What a viewer reads: the read API and the dashboard's pages, behind the
-    // dashboard's access rule (open unless `dashboard.access: private`).
-    let read = Router::new()
+/// The read API: what a viewer reads, put behind the dashboard's access
+/// rule by the router.
+pub(crate) fn read_routes() -> Router<Arc<AppState>> {
+    Router::new()
         .route("/api/v1/portals", get(portals))
         .route("/api/v1/portals/{id}", get(portal))
         .route("/api/v1/portals/{id}/history", get(history))
@@ -249,19 +120,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/export.csv", get(export_csv))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::dashboard::guard,
-        ));
-    let html = crate::dashboard::pages(state.clone())
-        .merge(crate::dashboard::open_routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::body::reserve,
-        ))
-        .layer(axum::middleware::from_fn(
-            crate::dashboard::security_headers,
-        ));
+}
+
+/// Health, metrics, ingest (agents' tokens), the inventory (agents) and its
+/// upload (the admin token), and the OpenAPI document: each checks its own
+/// credentials.
+pub(crate) fn own_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -273,33 +137,16 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
-        .merge(read)
-        .merge(html)
-        .fallback(not_found)
-        .with_state(state)
 }
 
-/// JSON under /api/, a page elsewhere.
-async fn not_found(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    if uri.path().starts_with("/api/") {
-        ApiError(Refusal::new(
-            404,
-            "not_found",
-            "no such endpoint; see /api/v1/openapi.json",
-        ))
-        .into_response()
-    } else {
-        let mut r = crate::dashboard::not_found(state, &headers, &uri);
-        r.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(crate::dashboard::CSP),
-        );
-        r
-    }
+/// The API's answer for a path it does not have.
+pub(crate) fn no_such_endpoint() -> Response {
+    ApiError(Refusal::new(
+        404,
+        "not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    ))
+    .into_response()
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
@@ -316,48 +163,8 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// What the views need from storage.
-pub(crate) struct Snapshot {
-    pub(crate) views: Vec<views::PortalView>,
-    pub(crate) agents: Vec<Agent>,
-}
-
-/// Each portal as its agents described it, from the newest results.
-pub(crate) async fn agent_portals(
-    state: &AppState,
-    latest: &[crate::store::Latest],
-) -> Result<HashMap<String, PortalInfo>, ApiError> {
-    let catalog = state.catalog();
-    let mut out = HashMap::new();
-    for l in latest {
-        if catalog.portals.contains_key(&l.portal_id) || out.contains_key(&l.portal_id) {
-            continue;
-        }
-        if let Some(r) = state.store.result(&l.result_id).await.map_err(internal)?
-            && let Ok(info) = serde_json::from_str::<PortalInfo>(&r.portal)
-        {
-            out.insert(l.portal_id.clone(), info);
-        }
-    }
-    Ok(out)
-}
-
-pub(crate) async fn snapshot(state: &AppState) -> Result<Snapshot, ApiError> {
-    let latest = state.store.latest().await.map_err(internal)?;
-    let agents = state.store.agents().await.map_err(internal)?;
-    let from_agents = agent_portals(state, &latest).await?;
-    let views = views::portals(
-        &state.catalog(),
-        &latest,
-        &agents,
-        &from_agents,
-        &state.pack(),
-    );
-    Ok(Snapshot { views, agents })
-}
-
 async fn metrics_handler(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = snapshot(&state).await?;
+    let s = snapshot(&state).await.map_err(internal)?;
     let text = metrics::render(&state.counters, &s.views, &s.agents);
     Ok((
         [(
@@ -469,7 +276,7 @@ async fn ingest_inner(
     let report = ingest::parse(body).map_err(ApiError)?;
     let pack = state.pack();
     let catalog = state.catalog();
-    let results = ingest::judge(&report, &pack, &catalog);
+    let results = ingest::judge(&report, &pack, &catalog).map_err(internal)?;
     let meta = NewReport {
         id: report.id.to_string(),
         agent: agent.name.clone(),
@@ -586,7 +393,7 @@ pub(crate) async fn store_inventory(
 }
 
 async fn portals(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = snapshot(&state).await?;
+    let s = snapshot(&state).await.map_err(internal)?;
     Ok(Json(json!({"portals": s.views})).into_response())
 }
 
@@ -600,7 +407,7 @@ async fn portal(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
-    let s = snapshot(&state).await?;
+    let s = snapshot(&state).await.map_err(internal)?;
     let Some(view) = s.views.into_iter().find(|v| v.portal.id == id) else {
         return Err(ApiError(Refusal::new(
             404,
@@ -760,7 +567,7 @@ async fn progress(
 }
 
 async fn priorities(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = snapshot(&state).await?;
+    let s = snapshot(&state).await.map_err(internal)?;
     let list: Vec<_> = views::priorities(&s.views)
         .into_iter()
         .enumerate()
@@ -863,7 +670,7 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let s = snapshot(&state).await?;
+    let s = snapshot(&state).await.map_err(internal)?;
     let mut out = String::from(
         "id,url,name,agency,category,stage,stage_name,reachable_from,vantages,priority\r\n",
     );

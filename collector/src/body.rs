@@ -19,8 +19,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::api::{ApiError, AppState};
+use crate::answer::ApiError;
 use crate::ingest::Refusal;
+use crate::state::AppState;
 
 /// The longest a refused body is drained.
 pub const DRAIN_TIME: Duration = Duration::from_secs(10);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use serde::Serialize;
-use v6audit_model::{Finding, Lang, PortalResult, REPORT_SCHEMA, Report, Status};
+use v6audit_model::{Finding, Lang, REPORT_SCHEMA, Report, Status};
 use v6audit_rules::Pack;
 
 use crate::catalog::Catalog;
@@ -359,7 +359,13 @@ fn ms(t: time::OffsetDateTime) -> i64 {
 
 /// Judges each result with the collector's pack (in English; pages render
 /// other languages when asked) and the catalog's description of its portal.
-pub fn judge(report: &Report, pack: &Pack, catalog: &Catalog) -> Vec<NewResult> {
+/// Fails only if a value cannot be written as JSON, which would be a bug:
+/// nothing is stored with an empty column in its place.
+pub fn judge(
+    report: &Report,
+    pack: &Pack,
+    catalog: &Catalog,
+) -> Result<Vec<NewResult>, serde_json::Error> {
     report
         .results
         .iter()
@@ -367,33 +373,34 @@ pub fn judge(report: &Report, pack: &Pack, catalog: &Catalog) -> Vec<NewResult> 
             let portal = catalog
                 .describe(&r.portal.id, Some(&r.portal))
                 .unwrap_or_else(|| r.portal.clone());
-            NewResult {
+            Ok(NewResult {
                 id: r.id.to_string(),
                 portal_id: r.portal.id.clone(),
                 observed_ms: ms(r.observation.started_at),
-                portal: serde_json::to_string(&r.portal).unwrap_or_default(),
-                observation: serde_json::to_string(&r.observation).unwrap_or_default(),
-                verdict: stored_verdict(pack, r, &portal),
-            }
+                portal: serde_json::to_string(&r.portal)?,
+                observation: serde_json::to_string(&r.observation)?,
+                verdict: stored_verdict(pack, &r.observation, &portal)?,
+            })
         })
         .collect()
 }
 
-/// The collector's verdict of one result.
+/// The collector's verdict of one observation of a portal: what ingest
+/// stores and what `collector rescore` stores again.
 pub fn stored_verdict(
     pack: &Pack,
-    r: &PortalResult,
+    observation: &v6audit_model::Observation,
     portal: &v6audit_model::PortalInfo,
-) -> StoredVerdict {
-    let v = v6audit_rules::evaluate(pack, &r.observation, portal, Lang::En);
-    StoredVerdict {
+) -> Result<StoredVerdict, serde_json::Error> {
+    let v = v6audit_rules::evaluate(pack, observation, portal, Lang::En);
+    Ok(StoredVerdict {
         stage: i64::from(v.stage.number()),
         stage_certain: v.stage_certain,
         score: i64::from(v.score),
         priority: i64::from(v.priority),
-        findings: serde_json::to_string(&v.findings).unwrap_or_default(),
+        findings: serde_json::to_string(&v.findings)?,
         pack: format!("{}/{}", pack.name, pack.version),
-    }
+    })
 }
 
 fn stage_label(n: i64) -> String {

@@ -4,6 +4,7 @@
 //! the portals to fix first. It depends on the model and the rules, never on
 //! the agent.
 
+mod answer;
 pub mod api;
 pub mod body;
 pub mod catalog;
@@ -13,15 +14,18 @@ pub mod findings;
 pub mod ingest;
 pub mod metrics;
 pub mod projections;
+mod queries;
+pub mod router;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod views;
 pub mod webhooks;
 
 use std::sync::Arc;
 
-pub use api::AppState;
 pub use config::{Config, Overrides};
+pub use state::AppState;
 pub use store::{Storage, Store};
 
 /// Why the collector could not start.
@@ -114,18 +118,10 @@ pub async fn rescore(
             let portal = catalog
                 .describe(&r.portal_id, Some(&from_agent))
                 .unwrap_or(from_agent);
-            let v = v6audit_rules::evaluate(pack, &observation, &portal, v6audit_model::Lang::En);
-            verdicts.push((
-                r.id.clone(),
-                store::StoredVerdict {
-                    stage: i64::from(v.stage.number()),
-                    stage_certain: v.stage_certain,
-                    score: i64::from(v.score),
-                    priority: i64::from(v.priority),
-                    findings: serde_json::to_string(&v.findings).unwrap_or_default(),
-                    pack: format!("{}/{}", pack.name, pack.version),
-                },
-            ));
+            let verdict = ingest::stored_verdict(pack, &observation, &portal).map_err(|e| {
+                store::StoreError::Corrupt(format!("result {}: verdict: {e}", r.id))
+            })?;
+            verdicts.push((r.id.clone(), verdict));
         }
         store.rescore(&verdicts, day_offset_s).await?;
         total += batch.len();

@@ -18,9 +18,14 @@ use std::time::{Duration, Instant};
 
 use time::Date;
 
-use crate::api::{AppState, agent_portals};
+use crate::queries::agent_portals;
+use crate::state::AppState;
 use crate::store::{DailyStage, Storage};
 use crate::views::{self, AgencyRank, CampaignView, Group, ProgressSeries};
+
+/// Days of history the progress projection keeps warm: the overview's and
+/// an agency's chart.
+pub const CHART_DAYS: i64 = 365;
 
 /// How long a projection is trusted without a known change.
 const MAX_AGE: Duration = Duration::from_secs(60);
@@ -236,7 +241,7 @@ impl Projections {
         let latest = state.store.latest().await.map_err(|e| e.to_string())?;
         let from_agents = agent_portals(state, &latest)
             .await
-            .map_err(|e| e.0.message)?;
+            .map_err(|e| e.to_string())?;
         let v = Arc::new(views::progress(
             &state.catalog(),
             &from_agents,
@@ -266,7 +271,7 @@ impl Projections {
         let latest = state.store.latest().await.map_err(|e| e.to_string())?;
         let from_agents = agent_portals(state, &latest)
             .await
-            .map_err(|e| e.0.message)?;
+            .map_err(|e| e.to_string())?;
         let v = Arc::new(views::ranking(
             &state.catalog(),
             &from_agents,
@@ -326,7 +331,7 @@ pub fn warm(state: Arc<AppState>) {
             p.again.store(false, Ordering::SeqCst);
             let today = views::today(state.config.utc_offset);
             let day = views::day_of_date(today);
-            let from = today - time::Duration::days(crate::dashboard::CHART_DAYS - 1);
+            let from = today - time::Duration::days(CHART_DAYS - 1);
             if let Err(e) = p.progress(&state, from, today, Group::All).await {
                 tracing::warn!(error = %e, "progress not precomputed");
             }

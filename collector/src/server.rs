@@ -26,7 +26,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{AppState, router};
+use crate::router::router;
+use crate::state::AppState;
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -11,12 +11,11 @@
 
 mod markup;
 mod pages;
+pub mod sessions;
 pub mod svg;
 pub mod text;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -30,20 +29,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use v6audit_model::Lang;
 
-use crate::api::AppState;
-pub(crate) use crate::api::now_ms;
 use crate::config::{Access, hash_token};
+use crate::state::AppState;
+pub(crate) use crate::state::now_ms;
 use text::Texts;
 
 pub const SESSION_COOKIE: &str = "v6audit_session";
 pub const LANG_COOKIE: &str = "v6audit_lang";
-/// How long an administrator stays signed in.
-const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-/// Sessions kept at most; the oldest go first.
-const MAX_SESSIONS: usize = 256;
-
-/// Days of history the overview's chart shows.
-pub const CHART_DAYS: i64 = 365;
+pub use crate::projections::CHART_DAYS;
 
 /// The policy every page is served with: nothing from elsewhere, no inline
 /// script or style, forms only to this origin, never framed.
@@ -53,56 +46,6 @@ connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 const APP_CSS: &str = include_str!("../../static/app.css");
 const APP_JS: &str = include_str!("../../static/app.js");
 const ICON_SVG: &str = include_str!("../../static/icon.svg");
-
-/// An administrator's session.
-#[derive(Debug, Clone)]
-struct Session {
-    expires: Instant,
-    csrf: String,
-}
-
-/// The signed-in administrators, in memory (a restart signs them out).
-#[derive(Debug, Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<[u8; 32], Session>>,
-}
-
-impl Sessions {
-    /// Starts a session: (cookie value, CSRF token).
-    fn start(&self) -> Option<(String, String)> {
-        let id = crate::new_token().ok()?;
-        let csrf = crate::new_token().ok()?;
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k)
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            hash_token(&id),
-            Session {
-                expires: now + SESSION_TTL,
-                csrf: csrf.clone(),
-            },
-        );
-        Some((id, csrf))
-    }
-
-    /// The CSRF token of a live session.
-    fn csrf(&self, id: &str) -> Option<String> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(&hash_token(id))
-            .filter(|s| s.expires > Instant::now())
-            .map(|s| s.csrf.clone())
-    }
-
-    fn end(&self, id: &str) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&hash_token(id));
-    }
-}
 
 /// A cookie's value from the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use v6audit_model::Category;
 
 use super::{AgentRow, Opt, agent_rows, failed, options};
-use crate::api::AppState;
 use crate::config::hash_token;
 use crate::dashboard::{
     Chrome, Ctx, SESSION_COOKIE, admin_session, cookie, html, now_ms, same, same_origin, see_other,
 };
+use crate::state::AppState;
 use crate::store::Storage;
 
 #[derive(Template)]

@@ -10,8 +10,8 @@ use super::{
     PageResult, RankRow, YearQuery, error_page, failed, portal_href, progress_chart, rank_row,
     ranking_day, since_first_measured, stage_class,
 };
-use crate::api::snapshot;
 use crate::dashboard::{CHART_DAYS, Chrome, Ctx, html};
+use crate::queries::snapshot;
 use crate::views::{self, Group, PortalView};
 
 #[derive(Debug)]
@@ -44,9 +44,7 @@ pub async fn agency(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
 async fn agency_inner(ctx: &Ctx, name: String) -> PageResult {
     let t = ctx.t;
     let state = &ctx.state;
-    let s = snapshot(state)
-        .await
-        .map_err(|e| failed(ctx, e.0.message))?;
+    let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;
     let mut mine: Vec<&PortalView> = s
         .views
         .iter()

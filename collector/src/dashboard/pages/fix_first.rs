@@ -10,9 +10,9 @@ use serde::Deserialize;
 use v6audit_model::{Observation, PortalResult, Stage};
 
 use super::{PageResult, PriorityWhy, failed, portal_href, priority_why, stage_class};
-use crate::api::snapshot;
 use crate::dashboard::markup::inline_code;
 use crate::dashboard::{Chrome, Ctx, html};
+use crate::queries::snapshot;
 use crate::store::Storage;
 use crate::views;
 
@@ -71,9 +71,7 @@ pub async fn fix_first(ctx: Ctx, Query(q): Query<FixQuery>) -> Response {
 async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
     let t = ctx.t;
     let state = &ctx.state;
-    let s = snapshot(state)
-        .await
-        .map_err(|e| failed(ctx, e.0.message))?;
+    let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;
     let list = views::priorities(&s.views);
     let total = list.len();
     let shown = if all { total } else { total.min(FIX_PAGE) };

@@ -9,10 +9,10 @@ use v6audit_model::Stage;
 use super::{
     AgentRow, PageResult, agent_rows, failed, progress_chart, since_first_measured, stage_class,
 };
-use crate::api::snapshot;
 use crate::dashboard::svg;
 use crate::dashboard::text::Texts;
 use crate::dashboard::{CHART_DAYS, Chrome, Ctx, html, now_ms};
+use crate::queries::snapshot;
 use crate::store::{EventFilter, Storage};
 use crate::views::{self, Group, PortalView};
 
@@ -125,9 +125,7 @@ pub async fn overview(ctx: Ctx) -> Response {
 async fn overview_inner(ctx: &Ctx) -> PageResult {
     let state = &ctx.state;
     let t = ctx.t;
-    let s = snapshot(state)
-        .await
-        .map_err(|e| failed(ctx, e.0.message))?;
+    let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;
     let all: Vec<&PortalView> = s.views.iter().collect();
     let counts = stage_counts(t, &all);
     let at_least_3 = all

@@ -14,11 +14,11 @@ use super::{
     ChangeRow, PageResult, PriorityWhy, agency_href, change_row, error_page, failed, priority_why,
     serde_name, stage_class,
 };
-use crate::api::snapshot;
 use crate::dashboard::markup::inline_code;
 use crate::dashboard::svg::{self, Track};
 use crate::dashboard::text::Texts;
 use crate::dashboard::{Chrome, Ctx, enc, html, now_ms};
+use crate::queries::snapshot;
 use crate::store::{EventFilter, Storage};
 use crate::views;
 
@@ -349,9 +349,7 @@ fn reach_summary(t: &Texts, c: &views::Combined) -> String {
 async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
     let state = &ctx.state;
     let t = ctx.t;
-    let s = snapshot(state)
-        .await
-        .map_err(|e| failed(ctx, e.0.message))?;
+    let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;
     let Some(view) = s.views.iter().find(|v| v.portal.id == id) else {
         return Err(error_page(
             ctx,

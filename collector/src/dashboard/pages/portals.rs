@@ -12,8 +12,8 @@ use serde::Deserialize;
 use v6audit_model::{Category, PortalInfo};
 
 use super::{Opt, PageResult, failed, options, portal_href, stage_class};
-use crate::api::snapshot;
 use crate::dashboard::{Chrome, Ctx, html};
+use crate::queries::snapshot;
 use crate::views::PortalView;
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,9 +170,7 @@ pub async fn portals(ctx: Ctx, Query(f): Query<PortalFilter>) -> Response {
 
 async fn portals_inner(ctx: &Ctx, f: PortalFilter) -> PageResult {
     let t = ctx.t;
-    let s = snapshot(&ctx.state)
-        .await
-        .map_err(|e| failed(ctx, e.0.message))?;
+    let s = snapshot(&ctx.state).await.map_err(|e| failed(ctx, e))?;
     let vantage_of: BTreeMap<String, String> = s
         .agents
         .iter()
