@@ -30,6 +30,9 @@ use v6audit_collector::server::Background;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 use v6audit_collector::{Config, Overrides};
 
+mod support;
+use support::{machine, now_ms, peak_rss_mib, percentile};
+
 struct Args {
     portals: usize,
     days: i64,
@@ -105,44 +108,6 @@ fn stage(i: usize, v: usize, d: i64, days: i64) -> i64 {
         s = 1;
     }
     s
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{cpu}, {cores} cores, Linux {}, {}",
-        kernel.trim(),
-        now.format(&time::format_description::well_known::Rfc3339)
-            .unwrap()
-    )
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 async fn seed_history(
@@ -243,14 +208,6 @@ async fn push_today(base: &str, tokens: &[String], portals: usize) {
             assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         }
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let k = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[k]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
