@@ -1,7 +1,6 @@
 //! The collector and the agent as processes: a collector killed with SIGKILL
 //! while an agent pushes loses nothing it acknowledged, the agent's spool
-//! delivers the rest, and the final count is exactly what was produced; and
-//! the demo starts a collector and pushes to it.
+//! delivers the rest, and the final count is exactly what was produced.
 
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;

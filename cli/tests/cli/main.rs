@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 mod audit;
 mod check;
 mod collector;
+mod demo;
 mod input;
 mod packaging;
 mod plan;
