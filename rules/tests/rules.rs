@@ -1819,6 +1819,55 @@ fn a_vietnamese_reader_reads_no_english_reason_words() {
     );
 }
 
+/// Regression (issue 17.5): with IPv6 connections refused, `--lang vi`
+/// read "… không có phản hồi dùng được: TCP to [::1]:51559: Connection
+/// refused (os error 111)": a fetch that sent nothing carried the agent's
+/// English sentence. The reason is now said from the endpoints on the URL's
+/// port, in the reader's language (here `web.v6-http`; `web.parity` says a
+/// failed family's reason the same way).
+#[test]
+fn a_refused_ipv6_fetch_reads_in_vietnamese_not_the_agents_english() {
+    let obs = ObsBuilder::good()
+        .v6_endpoints(|e| {
+            e.tcp.outcome = TcpOutcome::Refused;
+            e.tcp.error = Some("Connection refused (os error 111)".into());
+            e.tls = None;
+            e.http = None;
+        })
+        .with(|o| {
+            let f = o.http.ipv6.as_mut().unwrap();
+            f.outcome = FetchOutcome::Failed;
+            f.hops.clear();
+            f.error =
+                Some("TCP to [2001:ee0:100::10]:443: Connection refused (os error 111)".into());
+        })
+        .build();
+    let pack = Pack::default_pack();
+    let vi = evaluate(&pack, &obs, &portal(Category::Citizen), Lang::Vi);
+    let rule = "web.v6-http";
+    let f = vi.finding(rule).unwrap();
+    assert_eq!(f.status, Status::Fail, "{rule}");
+    assert!(
+        f.message.contains("TCP [2001:ee0:100::10]:443 bị từ chối"),
+        "{rule}: {}",
+        f.message
+    );
+    assert!(
+        !f.message.contains("Connection refused") && !f.message.contains("TCP to"),
+        "{rule}: {}",
+        f.message
+    );
+    let en = evaluate(&pack, &obs, &portal(Category::Citizen), Lang::En);
+    assert!(
+        en.finding("web.v6-http")
+            .unwrap()
+            .message
+            .contains("TCP [2001:ee0:100::10]:443 refused"),
+        "{}",
+        en.finding("web.v6-http").unwrap().message
+    );
+}
+
 /// Every outcome of every rule, and every word a value can name, has a
 /// Vietnamese text of its own (not the English one copied): what issue 17.5
 /// asks a test to walk. Names that are the same in both languages (protocol

@@ -19,6 +19,15 @@ pub(super) fn v6_endpoints(obs: &Observation) -> impl Iterator<Item = &Endpoint>
     obs.endpoints.iter().filter(|e| e.family == Family::V6)
 }
 
+/// An endpoint's address class as published: a mapped AAAA is named as
+/// mapped, not by the IPv4 address inside it.
+fn published_class(e: &Endpoint) -> AddressClass {
+    match &e.addr {
+        IpAddr::V6(v6) => AddressClass::of(v6),
+        IpAddr::V4(v4) => AddressClass::of_v4(v4),
+    }
+}
+
 pub(super) fn tcp_reason(e: &Endpoint) -> String {
     word(words::tcp(e.tcp.outcome))
 }
@@ -80,14 +89,7 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
         // Nothing was refused or lost: the addresses themselves are unusable.
         let why: BTreeSet<String> = not_contacted
             .iter()
-            .map(|e| {
-                // As published: a mapped AAAA is named as mapped.
-                let class = match &e.addr {
-                    IpAddr::V6(v6) => AddressClass::of(v6),
-                    IpAddr::V4(v4) => AddressClass::of_v4(v4),
-                };
-                word(words::class(class))
-            })
+            .map(|e| word(words::class(published_class(e))))
             .collect();
         return out(
             Status::Fail,
@@ -175,10 +177,43 @@ pub fn exchange_reason(x: &HttpExchange) -> String {
     }
 }
 
-pub(super) fn fetch_failure_reason(fetch: &HttpFetch) -> String {
+/// Why a page fetch reached no page. A hop that got no usable response
+/// says why; a fetch that sent nothing failed at its endpoints, each said in
+/// the pack's words (the agent's own sentence is the last resort, for an
+/// observation without them).
+pub(super) fn fetch_failure_reason(obs: &Observation, fetch: &HttpFetch) -> String {
     match fetch.last() {
         Some(hop) if hop.exchange.outcome != HttpOutcome::Ok => exchange_reason(&hop.exchange),
-        _ => fetch.error.clone().unwrap_or_else(|| word("failed")),
+        Some(_) => fetch.error.clone().unwrap_or_else(|| word("failed")),
+        None => {
+            let why: Vec<String> = on_url_port(obs, fetch.family)
+                .into_iter()
+                .filter_map(|e| {
+                    if e.tcp.outcome == TcpOutcome::NotContacted {
+                        Some(format!(
+                            "TCP {} {} ({})",
+                            endpoint_label(e),
+                            tcp_reason(e),
+                            word(words::class(published_class(e)))
+                        ))
+                    } else if e.tcp.outcome != TcpOutcome::Connected {
+                        Some(format!("TCP {} {}", endpoint_label(e), tcp_reason(e)))
+                    } else {
+                        e.tls
+                            .as_ref()
+                            .filter(|t| t.outcome != TlsOutcome::Ok)
+                            .map(|_| {
+                                format!("TLS {} {}", endpoint_label(e), super::tls::tls_reason(e))
+                            })
+                    }
+                })
+                .collect();
+            if why.is_empty() {
+                fetch.error.clone().unwrap_or_else(|| word("failed"))
+            } else {
+                why.join("; ")
+            }
+        }
     }
 }
 
@@ -290,7 +325,10 @@ pub(super) fn v6_http(obs: &Observation) -> Outcome {
         FetchOutcome::Failed => out(
             Status::Fail,
             "failed",
-            vec![("url", last_url), ("reason", fetch_failure_reason(fetch))],
+            vec![
+                ("url", last_url),
+                ("reason", fetch_failure_reason(obs, fetch)),
+            ],
         ),
     }
 }
@@ -339,11 +377,18 @@ pub(super) fn http_retries(
 /// The IPv6 endpoints on the port of the portal's URL: those its page is
 /// fetched from.
 pub(super) fn v6_on_url_port(obs: &Observation) -> Vec<&Endpoint> {
+    on_url_port(obs, Family::V6)
+}
+
+/// A family's endpoints on the port of the portal's URL: where its page is
+/// fetched from.
+pub(super) fn on_url_port(obs: &Observation, family: Family) -> Vec<&Endpoint> {
     let url_port = url::Url::parse(&obs.url)
         .ok()
         .and_then(|u| u.port_or_known_default());
-    v6_endpoints(obs)
-        .filter(|e| Some(e.port) == url_port)
+    obs.endpoints
+        .iter()
+        .filter(|e| e.family == family && Some(e.port) == url_port)
         .collect()
 }
 
@@ -423,7 +468,7 @@ pub(super) fn parity(obs: &Observation, params: &Params) -> Outcome {
                 vec![
                     ("family", "IPv6".to_owned()),
                     ("other", "IPv4".to_owned()),
-                    ("reason", fetch_failure_reason(v6)),
+                    ("reason", fetch_failure_reason(obs, v6)),
                 ],
             );
         }
@@ -434,7 +479,7 @@ pub(super) fn parity(obs: &Observation, params: &Params) -> Outcome {
                 vec![
                     ("family", "IPv4".to_owned()),
                     ("other", "IPv6".to_owned()),
-                    ("reason", fetch_failure_reason(v4)),
+                    ("reason", fetch_failure_reason(obs, v4)),
                 ],
             );
         }
