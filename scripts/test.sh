@@ -122,11 +122,12 @@ if [ -n "$PG_BIN" ]; then
     export V6AUDIT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     export V6AUDIT_REQUIRE_POSTGRES=1
     echo "test.sh: PostgreSQL on 127.0.0.1:$PG_PORT and [::1]:$PG_PORT"
-elif [ -n "${CI:-}" ]; then
-    echo "test.sh: no PostgreSQL here and CI is set: the storage tests must run on both backends (run as root to install it)" >&2
-    exit 2
+elif [ -n "${V6AUDIT_SKIP_POSTGRES:-}" ]; then
+    echo "test.sh: no PostgreSQL here; V6AUDIT_SKIP_POSTGRES is set, so its half of the storage tests is skipped" >&2
 else
-    echo "test.sh: no PostgreSQL here (run as root to install it); its test runs will be skipped" >&2
+    echo "test.sh: the storage tests run on SQLite and PostgreSQL, and no PostgreSQL server is installed here." >&2
+    echo "test.sh: run as root (it installs Debian's postgresql), install it yourself, or set V6AUDIT_SKIP_POSTGRES=1 to skip that half." >&2
+    exit 2
 fi
 
 # The 1,000-portal test opens many sockets at once.

@@ -288,16 +288,34 @@ mod tests {
         assert_eq!(sa.similarity(&sa), 1.0);
     }
 
+    /// Markup that never closes ends the page where it stops: what came
+    /// before is the text, what is inside the unclosed element is not, and
+    /// a broken entity is kept as written.
     #[test]
-    fn unterminated_markup_does_not_panic() {
-        for body in [
-            &b"<html><title>x"[..],
-            b"<scr",
-            b"<!-- never closed",
-            b"&#xZZ; &",
-            b"<script>no end",
-        ] {
-            let _ = page_text(body);
+    fn unterminated_markup_ends_the_text_where_it_stops() {
+        let cases: [(&[u8], &str, Option<&str>); 7] = [
+            // A title never closed is page text, not a title.
+            (b"<html><title>Cong dich vu", "cong dich vu", None),
+            (
+                b"<title>Cong</title> dich vu <b",
+                "cong dich vu",
+                Some("Cong"),
+            ),
+            (b"hello <scr", "hello", None),
+            (b"before <!-- never closed after", "before", None),
+            (b"&#xZZ; &", "&#xzz; &", None),
+            (b"visible <script>var hidden = 1;", "visible", None),
+            (b"", "", None),
+        ];
+        for (body, text, title) in cases {
+            let page = page_text(body);
+            assert_eq!(page.text, text, "{:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                page.title.as_deref(),
+                title,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

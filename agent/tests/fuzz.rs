@@ -675,7 +675,13 @@ proptest! {
         let found = page::resources(body.as_bytes(), &Url::parse(PAGE).unwrap());
         prop_assert!(start.elapsed() < CASE_LIMIT);
         check_resources(&found)?;
-        let _ = text::page_text(body.as_bytes());
+        // The same markup as page text: words separated by single spaces.
+        let page = text::page_text(body.as_bytes());
+        prop_assert!(
+            page.text.is_empty() || page.text.split(' ').all(|w| !w.is_empty()),
+            "{:?}",
+            page.text
+        );
     }
 
     /// A page built of elements with known resources, maybe under a
