@@ -34,8 +34,8 @@ impl std::fmt::Debug for Anchor {
 impl Anchor {
     /// The root zone's key-signing keys (KSK-2017 and KSK-2024), as IANA
     /// publishes them; hickory carries them.
-    pub fn root() -> Anchor {
-        Anchor {
+    pub fn root() -> Self {
+        Self {
             keys: TrustAnchors::default(),
             zones: vec![String::new()],
             source: "the root zone's keys (IANA)".to_owned(),
@@ -44,23 +44,23 @@ impl Anchor {
 
     /// Where validation starts, as the options say: nowhere when the check
     /// is off, else the keys in `file`, else the root's keys.
-    pub fn chosen(check: bool, file: Option<&Path>) -> Result<Option<Arc<Anchor>>, String> {
+    pub fn chosen(check: bool, file: Option<&Path>) -> Result<Option<Arc<Self>>, String> {
         match (check, file) {
             (false, _) => Ok(None),
-            (true, Some(path)) => Anchor::from_file(path).map(|a| Some(Arc::new(a))),
-            (true, None) => Ok(Some(Arc::new(Anchor::root()))),
+            (true, Some(path)) => Self::from_file(path).map(|a| Some(Arc::new(a))),
+            (true, None) => Ok(Some(Arc::new(Self::root()))),
         }
     }
 
     /// DNSKEY records in zone-file syntax, one per line (`dig DNSKEY zone`
     /// output, or `keymgr zone dnskey`); `;` starts a comment.
-    pub fn from_file(path: &Path) -> Result<Anchor, String> {
+    pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = v6audit_model::input::read_text(path, v6audit_model::FileKind::TrustAnchor)
             .map_err(|e| e.to_string())?;
-        Anchor::parse(&text, &path.display().to_string())
+        Self::parse(&text, &path.display().to_string())
     }
 
-    pub fn parse(text: &str, origin: &str) -> Result<Anchor, String> {
+    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
         let mut zones = Vec::new();
         let mut keys = TrustAnchors::empty();
         for (i, line) in text.lines().enumerate() {
@@ -91,7 +91,7 @@ impl Anchor {
             ));
         }
         zones.sort_by_key(|z: &String| std::cmp::Reverse(z.len()));
-        Ok(Anchor {
+        Ok(Self {
             keys,
             zones,
             source: origin.to_owned(),

@@ -21,8 +21,8 @@ impl Reach {
     /// Measures routes without sending a packet: a UDP `connect` only asks the
     /// kernel for a route and a source address. The destinations are
     /// documentation addresses (RFC 5737, RFC 3849), so nothing real is named.
-    pub async fn measure() -> Reach {
-        Reach {
+    pub async fn measure() -> Self {
+        Self {
             ipv4_global: has_route(SocketAddr::new(Ipv4Addr::new(192, 0, 2, 1).into(), 53)).await,
             ipv6_global: has_route(SocketAddr::new(
                 Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1).into(),

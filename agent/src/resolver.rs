@@ -57,7 +57,7 @@ fn opts(timeout: Duration) -> ResolverOpts {
 }
 
 impl Dns {
-    pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Dns, AgentError> {
+    pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Self, AgentError> {
         let mut upstreams = Vec::new();
         let resolver = match choice {
             ResolverChoice::System => {
@@ -92,7 +92,7 @@ impl Dns {
                 })?
             }
         };
-        Ok(Dns {
+        Ok(Self {
             resolver,
             label: choice.label(),
             timeout,

@@ -46,7 +46,7 @@ pub struct Auditor {
 
 impl Auditor {
     /// Sets up the resolver, trust anchors and the vantage check.
-    pub async fn new(settings: Settings) -> Result<Auditor, AgentError> {
+    pub async fn new(settings: Settings) -> Result<Self, AgentError> {
         let dns = Dns::new(
             &settings.resolver,
             settings.ns_timeout.min(settings.timeout),
@@ -58,7 +58,7 @@ impl Auditor {
             ResolverChoice::System => false,
         };
         let vantage = reach.vantage(on_loopback);
-        Ok(Auditor {
+        Ok(Self {
             ctx: Arc::new(Context {
                 settings,
                 dns,

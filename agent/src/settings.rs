@@ -23,8 +23,8 @@ pub enum ResolverChoice {
 impl ResolverChoice {
     pub fn label(&self) -> String {
         match self {
-            ResolverChoice::System => "system".to_owned(),
-            ResolverChoice::At(a) => a.to_string(),
+            Self::System => "system".to_owned(),
+            Self::At(a) => a.to_string(),
         }
     }
 }
@@ -78,7 +78,7 @@ impl Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
+        Self {
             resolver: ResolverChoice::System,
             ca_file: None,
             concurrency: 64,

@@ -169,7 +169,7 @@ fn hash_words(words: &[&str]) -> u64 {
 
 impl Sketch {
     /// The sketch of a normalised text.
-    pub fn of(text: &str) -> Sketch {
+    pub fn of(text: &str) -> Self {
         let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
         let mut hashes: Vec<u64> = if words.len() < 3 {
             if words.is_empty() {
@@ -184,11 +184,11 @@ impl Sketch {
         hashes.dedup();
         let complete = hashes.len() <= SKETCH_SIZE;
         hashes.truncate(SKETCH_SIZE);
-        Sketch { hashes, complete }
+        Self { hashes, complete }
     }
 
     /// The estimated Jaccard similarity of the two texts, 0..=1 (1 when both are empty).
-    pub fn similarity(&self, other: &Sketch) -> f64 {
+    pub fn similarity(&self, other: &Self) -> f64 {
         if self.hashes.is_empty() && other.hashes.is_empty() {
             return 1.0;
         }

@@ -644,9 +644,8 @@ proptest! {
             }
             Some((at, _)) => {
                 let line = noise.len() + at.index(lines.len()) + 1;
-                let e = match result {
-                    Ok(_) => return Err(TestCaseError::fail(format!("accepted:\n{text}"))),
-                    Err(e) => e,
+                let Err(e) = result else {
+                    return Err(TestCaseError::fail(format!("accepted:\n{text}")));
                 };
                 // Every other record is valid: the first error is this one's.
                 prop_assert!(e.starts_with(&format!("{ANCHOR}:{line}: ")), "{e}\n---\n{text}");

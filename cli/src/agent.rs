@@ -16,7 +16,7 @@ and first sends what a previous run left. With --once it audits and
 delivers once and exits, for a systemd timer (the Debian package's
 v6audit-agent.timer). Every key of agent.yaml is documented in
 packaging/agent.yaml (/etc/v6audit/agent.yaml when installed).")]
-pub struct AgentArgs {
+pub(crate) struct AgentArgs {
     /// The agent's configuration (or the environment variable
     /// V6AUDIT_AGENT_CONFIG).
     #[arg(
@@ -36,7 +36,7 @@ pub struct AgentArgs {
     pub once: bool,
 }
 
-pub async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
     let state_dir = v6audit_model::paths::default_state_dir();
     let config = match AgentConfig::load(&args.config, &state_dir, &crate::audit::host_name()) {
         Ok(c) => c,

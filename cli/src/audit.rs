@@ -21,7 +21,7 @@ use crate::Outcome;
 
 /// Inputs shared by the commands that audit (`audit`, `check`, `plan`).
 #[derive(Debug, Clone, Args)]
-pub struct AuditInputs {
+pub(crate) struct AuditInputs {
     /// The inventory to audit (YAML, schema v6audit/inventory/v1).
     #[arg(value_name = "INVENTORY.yaml")]
     pub inventory: Option<PathBuf>,
@@ -84,7 +84,7 @@ Examples:
   v6audit audit inventories/vn-public-services.yaml
   v6audit audit --target https://dichvucong.gov.vn/ --format json
   v6audit audit inv.yaml --resolver [::1]:5353 --ca-file ca.pem --format jsonl")]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
     /// Output format: table, json (the v1 report), jsonl (a result per line as
@@ -132,8 +132,13 @@ pub(crate) fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Seconds that `parse_secs` accepted (0.05 to 3600), as a duration.
+pub(crate) fn secs(v: f64) -> Duration {
+    Duration::try_from_secs_f64(v).unwrap_or(Duration::from_secs(10))
+}
+
 /// What an audit needs, loaded and checked.
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub inventory: Inventory,
     pub pack: Arc<Pack>,
     pub settings: Settings,
@@ -143,7 +148,7 @@ pub struct Loaded {
 }
 
 /// Loads the inventory and pack; on bad input prints every problem and returns None.
-pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
+pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
     let mut inventory = match &inputs.inventory {
         Some(path) => match Inventory::load(path) {
             Ok(inv) => inv,
@@ -216,8 +221,9 @@ pub fn load(inputs: &AuditInputs) -> Option<Loaded> {
             .map_or(ResolverChoice::System, ResolverChoice::At),
         ca_file: inputs.ca_file.clone(),
         concurrency: fitted_concurrency(usize::from(inputs.concurrency)),
-        timeout: Duration::from_secs_f64(inputs.timeout),
-        portal_budget: Duration::from_secs_f64(inputs.budget),
+        // parse_secs holds both to 0.05..=3600 s, so neither can panic.
+        timeout: secs(inputs.timeout),
+        portal_budget: secs(inputs.budget),
         ns_port: inputs.ns_port,
         icmpv6: !inputs.no_icmpv6,
         smtp_port: inputs.smtp_port,
@@ -249,7 +255,7 @@ fn fitted_concurrency(wanted: usize) -> usize {
 }
 
 /// The agent's default name: this machine's host name.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
         .ok()
@@ -258,7 +264,7 @@ pub fn host_name() -> String {
 }
 
 /// A progress bar on standard error, when it is a terminal.
-pub fn progress(total: usize, quiet: bool) -> ProgressBar {
+pub(crate) fn progress(total: usize, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -275,7 +281,7 @@ pub fn progress(total: usize, quiet: bool) -> ProgressBar {
 /// Runs the audit, streaming events to `on_result` as portals finish. None
 /// when it could not start (the reason is printed), or, when the resolver
 /// must be checked first, when it does not answer.
-pub async fn audit(
+pub(crate) async fn audit(
     loaded: &Loaded,
     agent_id: &str,
     bar: &ProgressBar,
@@ -322,7 +328,7 @@ pub async fn audit(
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).
-pub fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
+pub(crate) fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
     match path {
         Some(p) => {
             let f = std::fs::File::create(p)
@@ -338,7 +344,7 @@ pub fn sink(path: &Option<PathBuf>) -> anyhow::Result<(Box<dyn Write>, bool)> {
 }
 
 /// The width to fit the table to: the terminal's, when standard output is one.
-pub fn terminal_width() -> Option<usize> {
+pub(crate) fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
@@ -350,7 +356,7 @@ pub fn terminal_width() -> Option<usize> {
 }
 
 /// Writes a finished report in a format that needs all results.
-pub fn write_report(
+pub(crate) fn write_report(
     out: &mut dyn Write,
     report: &Report,
     pack: &Pack,
@@ -376,7 +382,7 @@ pub fn write_report(
 /// Audits with the loaded inputs, writing `format` to `output` (standard
 /// output when None): JSON lines as portals finish, the rest at the end.
 /// None when the audit could not start (bad input, already reported).
-pub async fn audit_to(
+pub(crate) async fn audit_to(
     loaded: &Loaded,
     inputs: &AuditInputs,
     format: Format,
@@ -414,7 +420,7 @@ pub async fn audit_to(
     Ok(Some(report))
 }
 
-pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
     let Some(loaded) = load(&args.inputs) else {
         return Ok(Outcome::BadInput);
     };

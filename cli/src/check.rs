@@ -27,7 +27,7 @@ output and a Markdown summary is appended to $GITHUB_STEP_SUMMARY.
 Examples:
   v6audit check inventories/vn-public-services.yaml --junit audit.xml --sarif audit.sarif
   v6audit check inv.yaml --baseline last.json --write-baseline last.json")]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
     /// The stage every portal must reach, unless it sets its own target_stage.
@@ -59,7 +59,7 @@ pub struct CheckArgs {
 
 /// Reads a v1 report (a regular file of at most 256 MiB, `FileKind::Report`),
 /// or says exactly what is wrong with it.
-pub fn read_report(path: &Path) -> Result<Report, String> {
+pub(crate) fn read_report(path: &Path) -> Result<Report, String> {
     let name = path.display();
     let text = v6audit_model::input::read_text(path, v6audit_model::FileKind::Report)
         .map_err(|e| e.to_string())?;
@@ -183,7 +183,7 @@ fn github_actions(
     Ok(())
 }
 
-pub async fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let Some(mut loaded) = audit::load(&args.inputs) else {
         return Ok(Outcome::BadInput);
     };

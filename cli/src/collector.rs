@@ -10,7 +10,7 @@ use v6audit_collector::{Config, Overrides, Store};
 use crate::Outcome;
 
 #[derive(Debug, Subcommand)]
-pub enum CollectorCommand {
+pub(crate) enum CollectorCommand {
     /// Serve the API (default [::]:8080, SQLite under the state directory) until Ctrl-C or SIGTERM.
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
@@ -25,7 +25,7 @@ pub enum CollectorCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct HealthArgs {
+pub(crate) struct HealthArgs {
     /// The collector's address.
     #[arg(long, value_name = "URL", default_value = "http://localhost:8080/")]
     pub url: url::Url,
@@ -38,7 +38,7 @@ pub struct HealthArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct DbArgs {
+pub(crate) struct DbArgs {
     /// The configuration file (see packaging/collector.yaml).
     #[arg(long, value_name = "FILE", env = "V6AUDIT_COLLECTOR_CONFIG")]
     pub config: Option<PathBuf>,
@@ -48,7 +48,7 @@ pub struct DbArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
     /// Listen on ADDRESS:PORT (overrides the file; [::]:8080 by default, both families).
@@ -57,7 +57,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TokenCommand {
+pub(crate) enum TokenCommand {
     /// Create an agent and print its token once, alone on standard output.
     Create {
         /// The agent's name (letters, digits, - and _).
@@ -82,7 +82,7 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct RescoreArgs {
+pub(crate) struct RescoreArgs {
     #[command(flatten)]
     pub db: DbArgs,
     /// The rule pack (overrides the file's `rules`).
@@ -149,7 +149,7 @@ fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
-pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
     match cmd {
         CollectorCommand::Serve(args) => {
             let Some(config) = config(&args.db, args.listen.clone()) else {
@@ -257,7 +257,7 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
             }
         }
         CollectorCommand::Health(args) => {
-            let timeout = std::time::Duration::from_secs_f64(args.timeout);
+            let timeout = crate::audit::secs(args.timeout);
             match v6audit_agent::selfcheck::collector_health(
                 &args.url,
                 args.ca_file.as_deref(),
@@ -297,7 +297,7 @@ pub async fn run(cmd: CollectorCommand) -> anyhow::Result<Outcome> {
 }
 
 /// A database URL without its password.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));

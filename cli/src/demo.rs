@@ -21,7 +21,7 @@ use crate::Outcome;
 use crate::audit::{self, Loaded};
 
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// How many lab portals to audit (by default one of each scenario).
     #[arg(long, value_name = "N", default_value_t = Scenario::ALL.len() as u32)]
     pub portals: u32,
@@ -36,7 +36,7 @@ pub struct DemoArgs {
     pub exit: bool,
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     let dir = tempfile::Builder::new().prefix("v6audit-demo-").tempdir()?;
     let lab = Lab::start(LabConfig {
         portals: args.portals as usize,

@@ -11,7 +11,7 @@ use clap_complete::Shell;
 use crate::Outcome;
 
 #[derive(Debug, Subcommand)]
-pub enum GenerateCommand {
+pub(crate) enum GenerateCommand {
     /// Write v6audit.1 and one page per subcommand (v6audit-audit.1, v6audit-collector-serve.1, …).
     Man {
         /// The directory to write the pages into (created if missing).
@@ -41,18 +41,18 @@ pub enum CompletionShell {
 }
 
 impl From<CompletionShell> for Shell {
-    fn from(s: CompletionShell) -> Shell {
+    fn from(s: CompletionShell) -> Self {
         match s {
-            CompletionShell::Bash => Shell::Bash,
-            CompletionShell::Zsh => Shell::Zsh,
-            CompletionShell::Fish => Shell::Fish,
-            CompletionShell::Elvish => Shell::Elvish,
-            CompletionShell::Powershell => Shell::PowerShell,
+            CompletionShell::Bash => Self::Bash,
+            CompletionShell::Zsh => Self::Zsh,
+            CompletionShell::Fish => Self::Fish,
+            CompletionShell::Elvish => Self::Elvish,
+            CompletionShell::Powershell => Self::PowerShell,
         }
     }
 }
 
-pub fn run(cmd: GenerateCommand, mut root: clap::Command) -> anyhow::Result<Outcome> {
+pub(crate) fn run(cmd: GenerateCommand, mut root: clap::Command) -> anyhow::Result<Outcome> {
     match cmd {
         GenerateCommand::Man { out } => {
             std::fs::create_dir_all(&out)

@@ -9,7 +9,7 @@ use v6audit_lab::{Lab, LabConfig, Mix, Scenario};
 use crate::Outcome;
 
 #[derive(Debug, Subcommand)]
-pub enum LabCommand {
+pub(crate) enum LabCommand {
     /// Serve simulated portals (DNS, HTTP, TLS on loopback) until Ctrl-C.
     ///
     /// Prints the resolver address and writes an inventory, a CA file and a
@@ -18,7 +18,7 @@ pub enum LabCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// How many portals to simulate.
     #[arg(long, value_name = "N", default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub portals: u32,
@@ -31,7 +31,7 @@ pub struct ServeArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub async fn run(cmd: LabCommand) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(cmd: LabCommand) -> anyhow::Result<Outcome> {
     match cmd {
         LabCommand::Serve(args) => serve(args).await,
     }

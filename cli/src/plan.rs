@@ -15,14 +15,14 @@ use crate::audit::{self, AuditInputs};
 use crate::check::read_report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
+pub(crate) enum PlanFormat {
     Markdown,
     Csv,
     Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Group {
+pub(crate) enum Group {
     Agency,
 }
 
@@ -36,7 +36,7 @@ to verify each.
 Examples:
   v6audit plan inventories/vn-public-services.yaml --lang vi > ke-hoach.md
   v6audit plan --from report.json --format csv --output plan.csv")]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
     /// Plan from an earlier report (`audit --format json`) instead of auditing;
@@ -74,7 +74,7 @@ fn load_pack(inputs: &AuditInputs) -> Option<Pack> {
     }
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let lang: Lang = args.inputs.lang;
     let (results, pack) = match &args.from {
         Some(path) => {

@@ -4,7 +4,6 @@
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use url::Url;
@@ -15,7 +14,7 @@ use v6audit_agent::selfcheck::{self, Check, Input, Status};
 use crate::Outcome;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
 }
@@ -34,7 +33,7 @@ Examples:
   v6audit self-check
   v6audit self-check --config /etc/v6audit/agent.yaml
   v6audit self-check --resolver [::1]:5353 --collector http://localhost:8080/")]
-pub struct SelfCheckArgs {
+pub(crate) struct SelfCheckArgs {
     /// Check this resolver (IP:PORT) instead of the system's.
     #[arg(long, value_name = "IP:PORT", value_parser = crate::audit::parse_resolver)]
     pub resolver: Option<SocketAddr>,
@@ -55,14 +54,14 @@ pub struct SelfCheckArgs {
     pub format: Format,
 }
 
-pub async fn run(args: SelfCheckArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: SelfCheckArgs) -> anyhow::Result<Outcome> {
     let mut input = Input {
         resolver: args
             .resolver
             .map_or(ResolverChoice::System, ResolverChoice::At),
         collector: args.collector.clone(),
         collector_ca: args.collector_ca.clone(),
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: crate::audit::secs(args.timeout),
         source_date: env!("V6AUDIT_SOURCE_DATE").parse().unwrap_or(0),
     };
     // The agent's configuration fills in what the flags leave out; when it

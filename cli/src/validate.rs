@@ -22,7 +22,7 @@ Exit status: 0 every file is valid; 2 a file has a problem (or cannot be read).
 Examples:
   v6audit validate inventories/*.yaml
   v6audit validate my-portals.yaml --rules my-pack.yaml")]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// The inventories to check (YAML, schema v6audit/inventory/v1).
     #[arg(value_name = "INVENTORY.yaml", required_unless_present = "rules")]
     pub inventories: Vec<PathBuf>,
@@ -36,7 +36,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
+pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let mut problems = 0;
     let mut bad_files = 0;
     let mut portals = 0;

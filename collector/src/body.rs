@@ -52,8 +52,8 @@ impl Held {
 }
 
 impl Budget {
-    pub fn new(bytes: usize) -> Budget {
-        Budget {
+    pub fn new(bytes: usize) -> Self {
+        Self {
             bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),
         }
     }

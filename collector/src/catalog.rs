@@ -26,10 +26,7 @@ pub struct CatalogError(pub String);
 impl Catalog {
     /// Builds the catalog from inventory files and uploaded inventory texts.
     /// A portal in several inventories keeps the last one's description.
-    pub fn build(
-        files: &[PathBuf],
-        uploaded: &[(String, String)],
-    ) -> Result<Catalog, CatalogError> {
+    pub fn build(files: &[PathBuf], uploaded: &[(String, String)]) -> Result<Self, CatalogError> {
         let mut inventories = Vec::new();
         for path in files {
             inventories.push(Inventory::load(path).map_err(|e| CatalogError(e.to_string()))?);
@@ -39,7 +36,7 @@ impl Catalog {
             inventories
                 .push(Inventory::parse(text, &source).map_err(|e| CatalogError(e.to_string()))?);
         }
-        let mut catalog = Catalog::default();
+        let mut catalog = Self::default();
         for inv in inventories {
             catalog.sources.push(inv.source.clone());
             for p in inv.portals {

@@ -71,8 +71,8 @@ pub struct Dashboard {
 }
 
 impl Default for Dashboard {
-    fn default() -> Dashboard {
-        Dashboard {
+    fn default() -> Self {
+        Self {
             access: Access::Public,
             viewer_token_hashes: Vec::new(),
             stale_after_hours: 24,
@@ -244,7 +244,7 @@ fn compile_dashboard(file: DashboardFile, name: &str, errors: &mut Vec<SourceErr
 
 impl Config {
     /// Reads the file (when given), then applies the environment and the flags.
-    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, SourceErrors> {
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, SourceErrors> {
         let (file, name) = match path {
             Some(p) => {
                 let name = p.display().to_string();
@@ -261,11 +261,7 @@ impl Config {
         Self::compile(file, &name, overrides)
     }
 
-    fn compile(
-        file: ConfigFile,
-        name: &str,
-        overrides: &Overrides,
-    ) -> Result<Config, SourceErrors> {
+    fn compile(file: ConfigFile, name: &str, overrides: &Overrides) -> Result<Self, SourceErrors> {
         let env = |k: &str| {
             std::env::var(format!("V6AUDIT_COLLECTOR_{k}"))
                 .ok()
@@ -460,7 +456,7 @@ impl Config {
             ));
         }
         if errors.is_empty() {
-            Ok(Config {
+            Ok(Self {
                 listen,
                 database,
                 state_dir,

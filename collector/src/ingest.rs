@@ -32,8 +32,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal {
+    pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
             status,
             error,
             message: message.into(),
@@ -43,15 +43,15 @@ impl Refusal {
     }
 
     /// 503: the collector cannot take this now; retry after `seconds`.
-    pub fn busy(message: impl Into<String>, seconds: u32) -> Refusal {
-        Refusal {
+    pub fn busy(message: impl Into<String>, seconds: u32) -> Self {
+        Self {
             retry_after: Some(seconds),
-            ..Refusal::new(503, "busy", message)
+            ..Self::new(503, "busy", message)
         }
     }
 
-    fn at(field: String, message: String) -> Refusal {
-        Refusal {
+    fn at(field: String, message: String) -> Self {
+        Self {
             status: 400,
             error: "invalid_result",
             message,

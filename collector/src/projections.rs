@@ -114,8 +114,8 @@ pub struct Projections {
 }
 
 impl Default for Projections {
-    fn default() -> Projections {
-        Projections {
+    fn default() -> Self {
+        Self {
             generation: AtomicU64::new(0),
             cache: Mutex::new(HashMap::new()),
             index: tokio::sync::RwLock::new(None),

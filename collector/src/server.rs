@@ -72,13 +72,13 @@ pub struct Background {
 
 impl Background {
     /// Starts serving `state` on `listener`.
-    pub fn spawn(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<Background> {
+    pub fn spawn(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Ok(Background { addr, stop, task })
+        Ok(Self { addr, stop, task })
     }
 
     /// `http://<address>`, without a final slash.
@@ -295,8 +295,8 @@ struct Activity {
 }
 
 impl Activity {
-    fn new() -> Activity {
-        Activity {
+    fn new() -> Self {
+        Self {
             born: Instant::now(),
             last_ms: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
@@ -335,9 +335,9 @@ async fn idle(activity: &Activity, limit: Duration) {
 struct Busy(Arc<Activity>);
 
 impl Busy {
-    fn new(activity: &Arc<Activity>) -> Busy {
+    fn new(activity: &Arc<Activity>) -> Self {
         activity.busy.fetch_add(1, Ordering::Relaxed);
-        Busy(activity.clone())
+        Self(activity.clone())
     }
 }
 
@@ -381,9 +381,9 @@ struct Watched<T> {
 }
 
 impl<T> Watched<T> {
-    fn new(inner: T, activity: Arc<Activity>) -> Watched<T> {
+    fn new(inner: T, activity: Arc<Activity>) -> Self {
         activity.touch();
-        Watched { inner, activity }
+        Self { inner, activity }
     }
 }
 

@@ -35,11 +35,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<AppState> {
+    pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<Self> {
         let counters = Arc::new(Counters::default());
         let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
         let bodies = crate::body::Budget::new(config.body_budget);
-        Arc::new(AppState {
+        Arc::new(Self {
             store,
             config,
             pack: RwLock::new(Arc::new(pack)),
@@ -89,7 +89,7 @@ impl AppState {
         let per_sec = f64::from(self.config.reports_per_minute) / 60.0;
         let burst = f64::from(self.config.burst);
         let (tokens, at) = buckets.entry(agent.to_owned()).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(burst);
+        *tokens = (*tokens + now.saturating_duration_since(*at).as_secs_f64() * per_sec).min(burst);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;

@@ -203,8 +203,8 @@ pub struct StageCounts {
 }
 
 impl StageCounts {
-    fn new() -> StageCounts {
-        StageCounts {
+    fn new() -> Self {
+        Self {
             stages: Stage::ALL.iter().map(|s| (s.name(), 0)).collect(),
             unmeasured: 0,
         }

@@ -27,9 +27,9 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Starts the sender task (nothing when no webhook is configured).
-    pub fn start(hooks: Vec<Webhook>, counters: Arc<Counters>) -> Webhooks {
+    pub fn start(hooks: Vec<Webhook>, counters: Arc<Counters>) -> Self {
         if hooks.is_empty() {
-            return Webhooks { tx: None, counters };
+            return Self { tx: None, counters };
         }
         let (tx, mut rx) = mpsc::channel::<Event>(QUEUE);
         let client = reqwest::Client::builder()
@@ -86,7 +86,7 @@ impl Webhooks {
                 }
             }
         });
-        Webhooks {
+        Self {
             tx: Some(tx),
             counters,
         }

@@ -81,7 +81,7 @@ impl Page {
             .find(&format!("id=\"{table_id}\""))
             .unwrap_or_else(|| panic!("no table #{table_id} in {}", self.body));
         let end = i + self.body[i..].find("</table>").unwrap();
-        let part = Page {
+        let part = Self {
             status: 0,
             headers: Default::default(),
             body: self.body[i..end].to_owned(),

@@ -110,7 +110,7 @@ pub struct LabPorts {
 
 impl Lab {
     /// Starts the lab and writes its files into `config.dir`.
-    pub async fn start(config: LabConfig) -> Result<Lab, LabError> {
+    pub async fn start(config: LabConfig) -> Result<Self, LabError> {
         let bind = |e: std::io::Error| LabError::Bind(e.to_string());
         std::fs::create_dir_all(&config.dir).map_err(|source| LabError::Write {
             path: config.dir.clone(),
@@ -330,7 +330,7 @@ impl Lab {
                 "; The lab's DNSSEC trust anchor: the key of {ZONE}, made at start.\n{anchor}\n"
             ),
         )?;
-        let lab = Lab {
+        let lab = Self {
             dns,
             portals,
             inventory_path,

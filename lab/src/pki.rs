@@ -41,7 +41,7 @@ fn pki_err(e: impl std::fmt::Display) -> LabError {
 
 impl Pki {
     /// A new CA and leaves. `names` are the DNS names of the good leaf.
-    pub fn new(names: &[String]) -> Result<Pki, LabError> {
+    pub fn new(names: &[String]) -> Result<Self, LabError> {
         let now = OffsetDateTime::now_utc();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(pki_err)?;
         ca_params
@@ -91,7 +91,7 @@ impl Pki {
             now - Duration::days(1),
             now + Duration::days(90),
         )?;
-        Ok(Pki {
+        Ok(Self {
             good,
             wrong_name,
             expired: leaf(names, now - Duration::days(60), now - Duration::days(2))?.0,

@@ -60,80 +60,80 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 21] = [
-        Scenario::Good,
-        Scenario::Cname,
-        Scenario::Ipv4Only,
-        Scenario::Gone,
-        Scenario::V6Refused,
-        Scenario::V6TlsSilent,
-        Scenario::V6Status,
-        Scenario::V6Content,
-        Scenario::V6WrongCert,
-        Scenario::V6ExpiredCert,
-        Scenario::NonGlobal,
-        Scenario::RedirectV4Only,
-        Scenario::NsV4Only,
-        Scenario::MailV4Only,
-        Scenario::HostileHeaders,
-        Scenario::HostileBody,
-        Scenario::HostileSlow,
-        Scenario::HostileRedirectLoop,
-        Scenario::SubresourceV4Only,
-        Scenario::DnssecBrokenDs,
-        Scenario::FlakyV6,
+    pub const ALL: [Self; 21] = [
+        Self::Good,
+        Self::Cname,
+        Self::Ipv4Only,
+        Self::Gone,
+        Self::V6Refused,
+        Self::V6TlsSilent,
+        Self::V6Status,
+        Self::V6Content,
+        Self::V6WrongCert,
+        Self::V6ExpiredCert,
+        Self::NonGlobal,
+        Self::RedirectV4Only,
+        Self::NsV4Only,
+        Self::MailV4Only,
+        Self::HostileHeaders,
+        Self::HostileBody,
+        Self::HostileSlow,
+        Self::HostileRedirectLoop,
+        Self::SubresourceV4Only,
+        Self::DnssecBrokenDs,
+        Self::FlakyV6,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
-            Scenario::Good => "good",
-            Scenario::Cname => "cname",
-            Scenario::Ipv4Only => "ipv4-only",
-            Scenario::Gone => "gone",
-            Scenario::V6Refused => "v6-refused",
-            Scenario::V6TlsSilent => "v6-tls-silent",
-            Scenario::V6Status => "v6-status",
-            Scenario::V6Content => "v6-content",
-            Scenario::V6WrongCert => "v6-wrong-cert",
-            Scenario::V6ExpiredCert => "v6-expired-cert",
-            Scenario::NonGlobal => "non-global",
-            Scenario::RedirectV4Only => "redirect-v4-only",
-            Scenario::NsV4Only => "ns-v4-only",
-            Scenario::MailV4Only => "mail-v4-only",
-            Scenario::HostileHeaders => "hostile-headers",
-            Scenario::HostileBody => "hostile-body",
-            Scenario::HostileSlow => "hostile-slow",
-            Scenario::HostileRedirectLoop => "hostile-redirect-loop",
-            Scenario::SubresourceV4Only => "subresource-v4-only",
-            Scenario::DnssecBrokenDs => "dnssec-broken-ds",
-            Scenario::FlakyV6 => "flaky-v6",
+            Self::Good => "good",
+            Self::Cname => "cname",
+            Self::Ipv4Only => "ipv4-only",
+            Self::Gone => "gone",
+            Self::V6Refused => "v6-refused",
+            Self::V6TlsSilent => "v6-tls-silent",
+            Self::V6Status => "v6-status",
+            Self::V6Content => "v6-content",
+            Self::V6WrongCert => "v6-wrong-cert",
+            Self::V6ExpiredCert => "v6-expired-cert",
+            Self::NonGlobal => "non-global",
+            Self::RedirectV4Only => "redirect-v4-only",
+            Self::NsV4Only => "ns-v4-only",
+            Self::MailV4Only => "mail-v4-only",
+            Self::HostileHeaders => "hostile-headers",
+            Self::HostileBody => "hostile-body",
+            Self::HostileSlow => "hostile-slow",
+            Self::HostileRedirectLoop => "hostile-redirect-loop",
+            Self::SubresourceV4Only => "subresource-v4-only",
+            Self::DnssecBrokenDs => "dnssec-broken-ds",
+            Self::FlakyV6 => "flaky-v6",
         }
     }
 
     /// What a person sees in `lab serve`'s listing.
     pub fn description(self) -> &'static str {
         match self {
-            Scenario::Good => "dual-stack done right",
-            Scenario::Cname => "dual-stack behind a CNAME",
-            Scenario::Ipv4Only => "no AAAA record",
-            Scenario::Gone => "name no longer exists (NXDOMAIN)",
-            Scenario::V6Refused => "AAAA, but connections over IPv6 are refused",
-            Scenario::V6TlsSilent => "AAAA, but TLS over IPv6 never answers",
-            Scenario::V6Status => "404 over IPv6, 200 over IPv4",
-            Scenario::V6Content => "a different page over IPv6",
-            Scenario::V6WrongCert => "another name's certificate over IPv6",
-            Scenario::V6ExpiredCert => "an expired certificate over IPv6",
-            Scenario::NonGlobal => "AAAA is an IPv4-mapped address",
-            Scenario::RedirectV4Only => "redirects to a host without AAAA",
-            Scenario::NsV4Only => "name servers without AAAA",
-            Scenario::MailV4Only => "mail server without AAAA",
-            Scenario::HostileHeaders => "endless response headers",
-            Scenario::HostileBody => "endless response body",
-            Scenario::HostileSlow => "answers one byte per second",
-            Scenario::HostileRedirectLoop => "redirect loop",
-            Scenario::SubresourceV4Only => "loads a script from a host without AAAA",
-            Scenario::DnssecBrokenDs => "signed zone whose parent's DS names another key",
-            Scenario::FlakyV6 => {
+            Self::Good => "dual-stack done right",
+            Self::Cname => "dual-stack behind a CNAME",
+            Self::Ipv4Only => "no AAAA record",
+            Self::Gone => "name no longer exists (NXDOMAIN)",
+            Self::V6Refused => "AAAA, but connections over IPv6 are refused",
+            Self::V6TlsSilent => "AAAA, but TLS over IPv6 never answers",
+            Self::V6Status => "404 over IPv6, 200 over IPv4",
+            Self::V6Content => "a different page over IPv6",
+            Self::V6WrongCert => "another name's certificate over IPv6",
+            Self::V6ExpiredCert => "an expired certificate over IPv6",
+            Self::NonGlobal => "AAAA is an IPv4-mapped address",
+            Self::RedirectV4Only => "redirects to a host without AAAA",
+            Self::NsV4Only => "name servers without AAAA",
+            Self::MailV4Only => "mail server without AAAA",
+            Self::HostileHeaders => "endless response headers",
+            Self::HostileBody => "endless response body",
+            Self::HostileSlow => "answers one byte per second",
+            Self::HostileRedirectLoop => "redirect loop",
+            Self::SubresourceV4Only => "loads a script from a host without AAAA",
+            Self::DnssecBrokenDs => "signed zone whose parent's DS names another key",
+            Self::FlakyV6 => {
                 "the first TLS handshake over IPv6 of each visit is cut (one lost try)"
             }
         }
@@ -142,9 +142,9 @@ impl Scenario {
     /// The zone the portal's name lives in.
     pub fn zone(self) -> &'static str {
         match self {
-            Scenario::NsV4Only => crate::ZONE_V4NS,
-            Scenario::MailV4Only => crate::ZONE_MAILV4,
-            Scenario::DnssecBrokenDs => crate::ZONE_BADDS,
+            Self::NsV4Only => crate::ZONE_V4NS,
+            Self::MailV4Only => crate::ZONE_MAILV4,
+            Self::DnssecBrokenDs => crate::ZONE_BADDS,
             _ => crate::ZONE,
         }
     }
@@ -153,26 +153,23 @@ impl Scenario {
     pub fn expected_stage(self) -> Stage {
         match self {
             // DNSSEC is beside the IPv6 stages, not one of them.
-            Scenario::Good
-            | Scenario::Cname
-            | Scenario::V6Content
-            | Scenario::HostileBody
-            | Scenario::DnssecBrokenDs
-            | Scenario::FlakyV6 => Stage::Ipv6Complete,
-            Scenario::RedirectV4Only | Scenario::MailV4Only | Scenario::SubresourceV4Only => {
-                Stage::DualStack
+            Self::Good
+            | Self::Cname
+            | Self::V6Content
+            | Self::HostileBody
+            | Self::DnssecBrokenDs
+            | Self::FlakyV6 => Stage::Ipv6Complete,
+            Self::RedirectV4Only | Self::MailV4Only | Self::SubresourceV4Only => Stage::DualStack,
+            Self::V6Status | Self::V6WrongCert | Self::V6ExpiredCert | Self::NsV4Only => {
+                Stage::Reachable
             }
-            Scenario::V6Status
-            | Scenario::V6WrongCert
-            | Scenario::V6ExpiredCert
-            | Scenario::NsV4Only => Stage::Reachable,
-            Scenario::V6Refused
-            | Scenario::V6TlsSilent
-            | Scenario::NonGlobal
-            | Scenario::HostileHeaders
-            | Scenario::HostileSlow
-            | Scenario::HostileRedirectLoop => Stage::Broken,
-            Scenario::Ipv4Only | Scenario::Gone => Stage::Ipv4Only,
+            Self::V6Refused
+            | Self::V6TlsSilent
+            | Self::NonGlobal
+            | Self::HostileHeaders
+            | Self::HostileSlow
+            | Self::HostileRedirectLoop => Stage::Broken,
+            Self::Ipv4Only | Self::Gone => Stage::Ipv4Only,
         }
     }
 
@@ -180,7 +177,7 @@ impl Scenario {
     pub fn expected_statuses(self) -> &'static [(&'static str, Status)] {
         use Status::*;
         match self {
-            Scenario::Good | Scenario::Cname => &[
+            Self::Good | Self::Cname => &[
                 ("dns.aaaa", Pass),
                 ("dns.aaaa-global", Pass),
                 ("dns.ns-aaaa", Pass),
@@ -198,7 +195,7 @@ impl Scenario {
                 ("web.subresources-v6", Pass),
                 ("mail.v6-smtp", Pass),
             ],
-            Scenario::Ipv4Only => &[
+            Self::Ipv4Only => &[
                 ("dns.aaaa", Fail),
                 ("dns.aaaa-global", Skip),
                 ("net.v6-latency", Skip),
@@ -208,12 +205,12 @@ impl Scenario {
                 ("tls.v6-handshake", Skip),
                 ("dns.ns-aaaa", Pass),
             ],
-            Scenario::Gone => &[
+            Self::Gone => &[
                 ("dns.aaaa", Fail),
                 ("web.v6-reachable", Skip),
                 ("web.parity", Skip),
             ],
-            Scenario::V6Refused => &[
+            Self::V6Refused => &[
                 ("dns.aaaa", Pass),
                 ("web.v6-reachable", Fail),
                 ("web.v6-http", Fail),
@@ -222,67 +219,67 @@ impl Scenario {
                 // Refused is web.v6-reachable's failure; nothing to time.
                 ("net.v6-latency", Skip),
             ],
-            Scenario::V6TlsSilent => &[
+            Self::V6TlsSilent => &[
                 ("web.v6-reachable", Pass),
                 ("tls.v6-handshake", Fail),
                 ("web.v6-http", Fail),
                 ("tls.v6-cert", Skip),
             ],
-            Scenario::V6Status => &[
+            Self::V6Status => &[
                 ("web.v6-http", Pass),
                 ("web.parity", Fail),
                 ("tls.parity", Pass),
             ],
-            Scenario::V6Content => &[("web.v6-http", Pass), ("web.parity", Warn)],
-            Scenario::V6WrongCert => &[
+            Self::V6Content => &[("web.v6-http", Pass), ("web.parity", Warn)],
+            Self::V6WrongCert => &[
                 ("tls.v6-handshake", Pass),
                 ("tls.v6-cert", Fail),
                 ("tls.parity", Fail),
                 ("web.parity", Pass),
             ],
-            Scenario::V6ExpiredCert => &[
+            Self::V6ExpiredCert => &[
                 ("tls.v6-handshake", Pass),
                 ("tls.v6-cert", Fail),
                 ("tls.parity", Fail),
             ],
-            Scenario::NonGlobal => &[("dns.aaaa", Pass), ("dns.aaaa-global", Fail)],
-            Scenario::RedirectV4Only => &[
+            Self::NonGlobal => &[("dns.aaaa", Pass), ("dns.aaaa-global", Fail)],
+            Self::RedirectV4Only => &[
                 ("web.v6-http", Pass),
                 ("web.redirects-v6", Fail),
                 ("web.parity", Warn),
             ],
-            Scenario::NsV4Only => &[
+            Self::NsV4Only => &[
                 ("dns.ns-aaaa", Fail),
                 ("dns.ns-v6-answers", Skip),
                 ("web.parity", Pass),
                 ("dns.dnssec", Warn),
             ],
-            Scenario::MailV4Only => &[
+            Self::MailV4Only => &[
                 ("dns.mx-aaaa", Fail),
                 ("mail.v6-smtp", Skip),
                 ("dns.ns-aaaa", Pass),
                 ("web.parity", Pass),
                 ("dns.dnssec", Pass),
             ],
-            Scenario::HostileHeaders => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
-            Scenario::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
-            Scenario::HostileSlow => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
-            Scenario::HostileRedirectLoop => &[("web.v6-http", Fail)],
-            Scenario::SubresourceV4Only => &[
+            Self::HostileHeaders => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
+            Self::HostileBody => &[("web.v6-http", Warn), ("web.parity", Pass)],
+            Self::HostileSlow => &[("web.v6-reachable", Pass), ("web.v6-http", Fail)],
+            Self::HostileRedirectLoop => &[("web.v6-http", Fail)],
+            Self::SubresourceV4Only => &[
                 ("web.v6-http", Pass),
                 ("web.parity", Pass),
                 ("web.subresources-v6", Fail),
                 ("dns.mx-aaaa", Pass),
             ],
             // One cut handshake is tried again: a warning, never "broken".
-            Scenario::FlakyV6 => &[
+            Self::FlakyV6 => &[
                 ("web.v6-reachable", Pass),
                 ("tls.v6-handshake", Warn),
                 ("tls.v6-cert", Pass),
                 ("web.v6-http", Pass),
                 ("web.parity", Pass),
             ],
-            Scenario::DnssecBrokenDs => &[
+            Self::DnssecBrokenDs => &[
                 ("dns.dnssec", Fail),
                 ("dns.ns-aaaa", Pass),
                 ("dns.ns-v6-answers", Pass),
@@ -295,7 +292,7 @@ impl Scenario {
 
     /// Whether a scenario makes the agent wait out a timeout (tests use a short one).
     pub fn is_slow(self) -> bool {
-        matches!(self, Scenario::V6TlsSilent | Scenario::HostileSlow)
+        matches!(self, Self::V6TlsSilent | Self::HostileSlow)
     }
 }
 
@@ -308,7 +305,7 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scenario::ALL
+        Self::ALL
             .into_iter()
             .find(|sc| sc.name() == s)
             .ok_or_else(|| format!("unknown scenario `{s}`"))
@@ -335,14 +332,14 @@ impl Mix {
     /// The scenario of the `i`-th portal.
     pub fn scenario(&self, i: usize) -> Scenario {
         match self {
-            Mix::All => Scenario::ALL[i % Scenario::ALL.len()],
-            Mix::Fast => {
+            Self::All => Scenario::ALL[i % Scenario::ALL.len()],
+            Self::Fast => {
                 let fast: Vec<Scenario> =
                     Scenario::ALL.into_iter().filter(|s| !s.is_slow()).collect();
                 fast[i % fast.len()]
             }
-            Mix::Only(s) => *s,
-            Mix::Realistic => {
+            Self::Only(s) => *s,
+            Self::Realistic => {
                 // Out of 20: 10 IPv4-only, 4 good, 1 gone, 5 of the faults that matter most.
                 const PLAN: [Scenario; 20] = [
                     Scenario::Ipv4Only,
@@ -376,13 +373,13 @@ impl FromStr for Mix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "all" => Ok(Mix::All),
-            "realistic" => Ok(Mix::Realistic),
-            "fast" => Ok(Mix::Fast),
+            "all" => Ok(Self::All),
+            "realistic" => Ok(Self::Realistic),
+            "fast" => Ok(Self::Fast),
             other => other
                 .parse::<Scenario>()
                 .map(Mix::Only)
-                .map_err(|_| format!("unknown mix `{other}` (expected {})", Mix::NAMES)),
+                .map_err(|_| format!("unknown mix `{other}` (expected {})", Self::NAMES)),
         }
     }
 }

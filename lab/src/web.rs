@@ -51,8 +51,8 @@ pub struct Site {
 }
 
 impl Site {
-    pub fn new(scenario: Scenario, name: String, tls_port: u16) -> Site {
-        Site {
+    pub fn new(scenario: Scenario, name: String, tls_port: u16) -> Self {
+        Self {
             scenario,
             name,
             tls_port,
@@ -84,15 +84,12 @@ pub fn serve(
     tasks.spawn(async move {
         let mut conns = JoinSet::new();
         loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _peer)) => stream,
-                Err(_) => {
-                    // Out of file descriptors (or a connection reset while
-                    // queued): the connection stays queued, so pause rather
-                    // than spin on the same error.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
+            let Ok((stream, _peer)) = listener.accept().await else {
+                // Out of file descriptors (or a connection reset while
+                // queued): the connection stays queued, so pause rather
+                // than spin on the same error.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
             };
             let sites = sites.clone();
             conns.spawn(async move {

@@ -46,28 +46,27 @@ impl FileKind {
     /// The most bytes read from a file of this kind.
     pub const fn limit(self) -> u64 {
         match self {
-            FileKind::Inventory
-            | FileKind::RulePack
-            | FileKind::AgentConfig
-            | FileKind::CollectorConfig => MAX_YAML_BYTES as u64,
-            FileKind::CaFile | FileKind::TlsCertificate => 16 << 20,
-            FileKind::TrustAnchor | FileKind::Token => 1 << 20,
-            FileKind::Report => 256 << 20,
+            Self::Inventory | Self::RulePack | Self::AgentConfig | Self::CollectorConfig => {
+                MAX_YAML_BYTES as u64
+            }
+            Self::CaFile | Self::TlsCertificate => 16 << 20,
+            Self::TrustAnchor | Self::Token => 1 << 20,
+            Self::Report => 256 << 20,
         }
     }
 
     /// What the file is, in an error message.
     pub const fn what(self) -> &'static str {
         match self {
-            FileKind::Inventory => "inventory",
-            FileKind::RulePack => "rule pack",
-            FileKind::AgentConfig => "agent configuration",
-            FileKind::CollectorConfig => "collector configuration",
-            FileKind::CaFile => "CA file",
-            FileKind::TlsCertificate => "TLS certificate or key",
-            FileKind::TrustAnchor => "trust anchor",
-            FileKind::Report => "report",
-            FileKind::Token => "token file",
+            Self::Inventory => "inventory",
+            Self::RulePack => "rule pack",
+            Self::AgentConfig => "agent configuration",
+            Self::CollectorConfig => "collector configuration",
+            Self::CaFile => "CA file",
+            Self::TlsCertificate => "TLS certificate or key",
+            Self::TrustAnchor => "trust anchor",
+            Self::Report => "report",
+            Self::Token => "token file",
         }
     }
 }
@@ -105,29 +104,29 @@ impl ReadError {
     /// The file, as the user named it.
     pub fn path(&self) -> &str {
         match self {
-            ReadError::Io { path, .. }
-            | ReadError::NotAFile { path, .. }
-            | ReadError::TooLarge { path, .. }
-            | ReadError::NotUtf8 { path, .. } => path,
+            Self::Io { path, .. }
+            | Self::NotAFile { path, .. }
+            | Self::TooLarge { path, .. }
+            | Self::NotUtf8 { path, .. } => path,
         }
     }
 
     /// What is wrong, without the file's name.
     pub fn reason(&self) -> String {
         match self {
-            ReadError::Io { kind, source, .. } => {
+            Self::Io { kind, source, .. } => {
                 format!("cannot read the {}: {source}", kind.what())
             }
-            ReadError::NotAFile { kind, found, .. } => {
+            Self::NotAFile { kind, found, .. } => {
                 format!("the {} must be a regular file, not {found}", kind.what())
             }
-            ReadError::TooLarge { kind, .. } => format!(
+            Self::TooLarge { kind, .. } => format!(
                 "the {} is larger than {} ({} bytes), the most v6audit reads",
                 kind.what(),
                 human_size(kind.limit()),
                 kind.limit()
             ),
-            ReadError::NotUtf8 { kind, at, .. } => {
+            Self::NotUtf8 { kind, at, .. } => {
                 format!("the {} is not UTF-8 text (byte {at} is not)", kind.what())
             }
         }
@@ -143,15 +142,15 @@ impl fmt::Display for ReadError {
 impl std::error::Error for ReadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ReadError::Io { source, .. } => Some(source),
+            Self::Io { source, .. } => Some(source),
             _ => None,
         }
     }
 }
 
 impl From<ReadError> for SourceError {
-    fn from(e: ReadError) -> SourceError {
-        SourceError {
+    fn from(e: ReadError) -> Self {
+        Self {
             file: e.path().to_owned(),
             line: 0,
             column: 0,

@@ -44,19 +44,19 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [
-        Category::Citizen,
-        Category::Business,
-        Category::Information,
-        Category::Internal,
+    pub const ALL: [Self; 4] = [
+        Self::Citizen,
+        Self::Business,
+        Self::Information,
+        Self::Internal,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Category::Citizen => "citizen",
-            Category::Business => "business",
-            Category::Information => "information",
-            Category::Internal => "internal",
+            Self::Citizen => "citizen",
+            Self::Business => "business",
+            Self::Information => "information",
+            Self::Internal => "internal",
         }
     }
 
@@ -65,10 +65,10 @@ impl Category {
         match lang {
             Lang::En => self.as_str(),
             Lang::Vi => match self {
-                Category::Citizen => "công dân",
-                Category::Business => "doanh nghiệp",
-                Category::Information => "thông tin",
-                Category::Internal => "nội bộ",
+                Self::Citizen => "công dân",
+                Self::Business => "doanh nghiệp",
+                Self::Information => "thông tin",
+                Self::Internal => "nội bộ",
             },
         }
     }
@@ -274,7 +274,7 @@ impl Portal {
     }
 
     /// A portal from a `--target` argument: a URL, or a bare host name (audited as `https://host/`).
-    pub fn from_target(target: &str) -> Result<Portal, String> {
+    pub fn from_target(target: &str) -> Result<Self, String> {
         let text = target.trim();
         let url_text = if text.contains("://") {
             text.to_owned()
@@ -284,7 +284,7 @@ impl Portal {
         let url = parse_portal_url(&url_text)?;
         let host = host_of(&url)?;
         let id = id_from_host(&host);
-        Ok(Portal {
+        Ok(Self {
             id,
             ports: default_ports(&url),
             url,
@@ -302,7 +302,7 @@ impl Portal {
     /// The same portal under another host name (its `www.` or apex
     /// counterpart): id `<id>-www` or `<id>-apex`, the URL's host replaced,
     /// tagged `counterpart`, and not expanded again.
-    pub fn counterpart(&self, host: &str) -> Option<Portal> {
+    pub fn counterpart(&self, host: &str) -> Option<Self> {
         let mut url = self.url.clone();
         url.set_host(Some(host)).ok()?;
         let suffix = if host.starts_with("www.") {
@@ -312,7 +312,7 @@ impl Portal {
         };
         let mut tags = self.tags.clone();
         tags.push("counterpart".to_owned());
-        Some(Portal {
+        Some(Self {
             id: format!("{}-{suffix}", self.id),
             url,
             host: host.to_owned(),
@@ -352,8 +352,8 @@ impl InventoryError {
     /// Every problem with its place in the file.
     pub fn errors(&self) -> Vec<SourceError> {
         match self {
-            InventoryError::Syntax(e) => vec![e.clone()],
-            InventoryError::Invalid(errs) => errs.0.clone(),
+            Self::Syntax(e) => vec![e.clone()],
+            Self::Invalid(errs) => errs.0.clone(),
             _ => Vec::new(),
         }
     }
@@ -361,14 +361,14 @@ impl InventoryError {
 
 impl Inventory {
     /// Reads and compiles an inventory file.
-    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+    pub fn load(path: &Path) -> Result<Self, InventoryError> {
         let name = path.display().to_string();
         let text = input::read_text(path, FileKind::Inventory)?;
-        Inventory::parse(&text, &name)
+        Self::parse(&text, &name)
     }
 
     /// Compiles an inventory from its text; `source` names it in errors.
-    pub fn parse(text: &str, source: &str) -> Result<Inventory, InventoryError> {
+    pub fn parse(text: &str, source: &str) -> Result<Self, InventoryError> {
         if text.len() > MAX_YAML_BYTES {
             return Err(InventoryError::TooLarge {
                 path: source.to_owned(),
@@ -383,7 +383,7 @@ impl Inventory {
     }
 
     /// An inventory of `--target` arguments.
-    pub fn from_targets(targets: &[String]) -> Result<Inventory, InventoryError> {
+    pub fn from_targets(targets: &[String]) -> Result<Self, InventoryError> {
         let mut portals: Vec<Portal> = Vec::new();
         let mut errors = Vec::new();
         for (i, t) in targets.iter().enumerate() {
@@ -408,7 +408,7 @@ impl Inventory {
             }
         }
         if errors.is_empty() {
-            Ok(Inventory {
+            Ok(Self {
                 name: None,
                 source: "--target".to_owned(),
                 portals,
@@ -460,7 +460,7 @@ impl InventoryFile {
 impl InventoryError {
     /// Every problem found, in the order of the file (a problem with no
     /// line first), each once.
-    fn from_errors(mut errors: Vec<SourceError>) -> InventoryError {
+    fn from_errors(mut errors: Vec<SourceError>) -> Self {
         errors.sort_by(|a, b| {
             a.line
                 .cmp(&b.line)
@@ -468,7 +468,7 @@ impl InventoryError {
                 .then_with(|| a.message.cmp(&b.message))
         });
         errors.dedup();
-        InventoryError::Invalid(SourceErrors(errors))
+        Self::Invalid(SourceErrors(errors))
     }
 }
 

@@ -15,12 +15,12 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Vi];
+    pub const ALL: [Self; 2] = [Self::En, Self::Vi];
 
     pub fn code(self) -> &'static str {
         match self {
-            Lang::En => "en",
-            Lang::Vi => "vi",
+            Self::En => "en",
+            Self::Vi => "vi",
         }
     }
 }
@@ -35,8 +35,8 @@ impl FromStr for Lang {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
-            "en" | "english" => Ok(Lang::En),
-            "vi" | "vietnamese" | "tiếng việt" => Ok(Lang::Vi),
+            "en" | "english" => Ok(Self::En),
+            "vi" | "vietnamese" | "tiếng việt" => Ok(Self::Vi),
             other => Err(format!("unknown language `{other}` (expected en or vi)")),
         }
     }

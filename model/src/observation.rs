@@ -30,19 +30,19 @@ impl Family {
     /// server sees an IPv4 peer), so it counts as IPv4 wherever a family is
     /// judged: endpoints, redirects, sub-resources. That it was published as
     /// an AAAA record is `dns.aaaa-global`'s concern, which flags it.
-    pub fn of(addr: &IpAddr) -> Family {
+    pub fn of(addr: &IpAddr) -> Self {
         match addr {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(v6) if embedded_ipv4(v6).is_some() => Family::V4,
-            IpAddr::V6(_) => Family::V6,
+            IpAddr::V4(_) => Self::V4,
+            IpAddr::V6(v6) if embedded_ipv4(v6).is_some() => Self::V4,
+            IpAddr::V6(_) => Self::V6,
         }
     }
 
     /// `IPv4` or `IPv6`, for messages.
     pub fn label(self) -> &'static str {
         match self {
-            Family::V4 => "IPv4",
-            Family::V6 => "IPv6",
+            Self::V4 => "IPv4",
+            Self::V6 => "IPv6",
         }
     }
 }
@@ -422,10 +422,7 @@ pub enum DnsOutcome {
 impl DnsOutcome {
     /// The name server gave a definite answer (records, no data, no such name).
     pub fn is_definite(self) -> bool {
-        matches!(
-            self,
-            DnsOutcome::Ok | DnsOutcome::NoData | DnsOutcome::NxDomain
-        )
+        matches!(self, Self::Ok | Self::NoData | Self::NxDomain)
     }
 }
 
@@ -445,7 +442,7 @@ pub struct AddressLookup {
 
 impl AddressLookup {
     pub fn not_asked(reason: &str) -> Self {
-        AddressLookup {
+        Self {
             outcome: DnsOutcome::NotAsked,
             addrs: Vec::new(),
             cname_chain: Vec::new(),
@@ -456,9 +453,9 @@ impl AddressLookup {
 
     /// A lookup cut short (by the portal's budget, say): unknown, not absent.
     pub fn timed_out(reason: &str) -> Self {
-        AddressLookup {
+        Self {
             outcome: DnsOutcome::Timeout,
-            ..AddressLookup::not_asked(reason)
+            ..Self::not_asked(reason)
         }
     }
 }

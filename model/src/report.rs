@@ -81,7 +81,7 @@ pub struct PortalInfo {
 
 impl From<&Portal> for PortalInfo {
     fn from(p: &Portal) -> Self {
-        PortalInfo {
+        Self {
             id: p.id.clone(),
             url: p.url.to_string(),
             name: p.name.clone(),
@@ -177,22 +177,22 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Warn => "warn",
-            Status::Info => "info",
-            Status::Skip => "skip",
-            Status::Error => "error",
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Skip => "skip",
+            Self::Error => "error",
         }
     }
 
     /// How much a status asks for attention: fail > error > warn > the rest.
     pub fn urgency(self) -> u8 {
         match self {
-            Status::Fail => 3,
-            Status::Error => 2,
-            Status::Warn => 1,
-            Status::Pass | Status::Info | Status::Skip => 0,
+            Self::Fail => 3,
+            Self::Error => 2,
+            Self::Warn => 1,
+            Self::Pass | Self::Info | Self::Skip => 0,
         }
     }
 }
@@ -217,11 +217,11 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
         }
     }
 }
@@ -245,13 +245,13 @@ impl Unmeasured {
     pub fn text(&self, lang: crate::Lang) -> String {
         use crate::Lang::{En, Vi};
         match (self, lang) {
-            (Unmeasured::NoRoute, En) => {
+            (Self::NoRoute, En) => {
                 "this machine has no route to the portals over IPv4 or IPv6".to_owned()
             }
-            (Unmeasured::NoRoute, Vi) => {
+            (Self::NoRoute, Vi) => {
                 "máy này không có tuyến tới các cổng qua IPv4 lẫn IPv6".to_owned()
             }
-            (Unmeasured::ResolverSilent { resolver, detail }, lang) => {
+            (Self::ResolverSilent { resolver, detail }, lang) => {
                 let who = match (resolver.as_str(), lang) {
                     ("system", En) => "the system's resolver (/etc/resolv.conf)".to_owned(),
                     ("system", Vi) => "máy phân giải của hệ thống (/etc/resolv.conf)".to_owned(),
@@ -325,7 +325,7 @@ impl Report {
 
 impl Summary {
     /// Totals over the given results.
-    pub fn of(results: &[PortalResult], duration_ms: u64) -> Summary {
+    pub fn of(results: &[PortalResult], duration_ms: u64) -> Self {
         let mut stages: BTreeMap<String, usize> = Stage::ALL
             .iter()
             .map(|s| (s.name().to_owned(), 0))
@@ -347,7 +347,7 @@ impl Summary {
             0 => 0,
             n => u8::try_from((score_sum + n / 2) / n).unwrap_or(100),
         };
-        Summary {
+        Self {
             portals: results.len(),
             stages,
             statuses,

@@ -21,7 +21,7 @@ pub struct SourceError {
 
 impl SourceError {
     pub fn at(file: &str, location: Location, field: Option<String>, message: String) -> Self {
-        SourceError {
+        Self {
             file: file.to_owned(),
             line: location.line(),
             column: location.column(),
@@ -73,7 +73,7 @@ impl SourceError {
             }
             None => text,
         };
-        SourceError {
+        Self {
             file: file.to_owned(),
             line: location.map_or(0, |l| l.line() + shift),
             column: location.map_or(0, |l| l.column()),

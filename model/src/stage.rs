@@ -26,22 +26,22 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Stage::Ipv4Only,
-        Stage::Broken,
-        Stage::Reachable,
-        Stage::DualStack,
-        Stage::Ipv6Complete,
+    pub const ALL: [Self; 5] = [
+        Self::Ipv4Only,
+        Self::Broken,
+        Self::Reachable,
+        Self::DualStack,
+        Self::Ipv6Complete,
     ];
 
     /// The stable name of the stage (DESIGN.md).
     pub fn name(self) -> &'static str {
         match self {
-            Stage::Ipv4Only => "ipv4-only",
-            Stage::Broken => "broken",
-            Stage::Reachable => "reachable",
-            Stage::DualStack => "dual-stack",
-            Stage::Ipv6Complete => "ipv6-complete",
+            Self::Ipv4Only => "ipv4-only",
+            Self::Broken => "broken",
+            Self::Reachable => "reachable",
+            Self::DualStack => "dual-stack",
+            Self::Ipv6Complete => "ipv6-complete",
         }
     }
 
@@ -55,11 +55,11 @@ impl Stage {
         match lang {
             Lang::En => self.name(),
             Lang::Vi => match self {
-                Stage::Ipv4Only => "chỉ IPv4",
-                Stage::Broken => "IPv6 lỗi",
-                Stage::Reachable => "truy cập được",
-                Stage::DualStack => "song song",
-                Stage::Ipv6Complete => "IPv6 đầy đủ",
+                Self::Ipv4Only => "chỉ IPv4",
+                Self::Broken => "IPv6 lỗi",
+                Self::Reachable => "truy cập được",
+                Self::DualStack => "song song",
+                Self::Ipv6Complete => "IPv6 đầy đủ",
             },
         }
     }
@@ -73,7 +73,7 @@ impl Stage {
 impl TryFrom<u8> for Stage {
     type Error = String;
     fn try_from(n: u8) -> Result<Self, Self::Error> {
-        Stage::ALL
+        Self::ALL
             .get(usize::from(n))
             .copied()
             .ok_or_else(|| format!("stage must be 0 to 4, not {n}"))
@@ -81,7 +81,7 @@ impl TryFrom<u8> for Stage {
 }
 
 impl From<Stage> for u8 {
-    fn from(s: Stage) -> u8 {
+    fn from(s: Stage) -> Self {
         s.number()
     }
 }

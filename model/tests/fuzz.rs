@@ -570,8 +570,8 @@ fn rewrite(inv: &Inventory) -> String {
 #[derive(Debug, Clone)]
 enum Node {
     Scalar(String),
-    Map(Vec<(String, Node)>),
-    Seq(Vec<Node>),
+    Map(Vec<(String, Self)>),
+    Seq(Vec<Self>),
 }
 
 const KEYS: &[&str] = &[
@@ -885,11 +885,10 @@ proptest! {
         let i = which.index(inv.portals.len());
         let w = write(&inv, Some((i, field, value.as_str())), None);
         let line = w.at[&(i, field.to_owned())];
-        let e = match parse(&w.text)? {
-            Ok(_) => return Err(TestCaseError::fail(format!(
+        let Err(e) = parse(&w.text)? else {
+            return Err(TestCaseError::fail(format!(
                 "{field}: {value} was accepted:\n{}", w.text
-            ))),
-            Err(e) => e,
+            )));
         };
         check_error(&w.text, &e)?;
         let path = format!("portals[{i}].{field}");
@@ -910,9 +909,8 @@ proptest! {
         let i = which.index(inv.portals.len());
         let w = write(&inv, None, Some((i, key)));
         let line = w.at[&(i, key.to_owned())];
-        let e = match parse(&w.text)? {
-            Ok(_) => return Err(TestCaseError::fail(format!("`{key}` was accepted:\n{}", w.text))),
-            Err(e) => e,
+        let Err(e) = parse(&w.text)? else {
+            return Err(TestCaseError::fail(format!("`{key}` was accepted:\n{}", w.text)));
         };
         check_error(&w.text, &e)?;
         let path = format!("portals[{i}].{key}");

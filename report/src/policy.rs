@@ -21,7 +21,7 @@ pub struct FailOn {
 }
 
 impl FailOn {
-    pub const ALL: FailOn = FailOn {
+    pub const ALL: Self = Self {
         broken: true,
         regression: true,
         below_target: true,
@@ -31,7 +31,7 @@ impl FailOn {
 impl FromStr for FailOn {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut f = FailOn {
+        let mut f = Self {
             broken: false,
             regression: false,
             below_target: false,
@@ -88,10 +88,10 @@ pub enum Violation {
 impl Violation {
     pub fn portal(&self) -> &str {
         match self {
-            Violation::Broken { portal, .. }
-            | Violation::BelowTarget { portal, .. }
-            | Violation::StageDropped { portal, .. }
-            | Violation::RuleRegressed { portal, .. } => portal,
+            Self::Broken { portal, .. }
+            | Self::BelowTarget { portal, .. }
+            | Self::StageDropped { portal, .. }
+            | Self::RuleRegressed { portal, .. } => portal,
         }
     }
 }
@@ -99,13 +99,13 @@ impl Violation {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Violation::Broken { portal, reason } => {
+            Self::Broken { portal, reason } => {
                 write!(
                     f,
                     "{portal} is broken (AAAA published but not working): {reason}"
                 )
             }
-            Violation::BelowTarget {
+            Self::BelowTarget {
                 portal,
                 stage,
                 target,
@@ -114,13 +114,13 @@ impl fmt::Display for Violation {
                 f,
                 "{portal} is at stage {stage}, below its target {target}: {reason}"
             ),
-            Violation::StageDropped { portal, from, to } => {
+            Self::StageDropped { portal, from, to } => {
                 write!(
                     f,
                     "{portal} dropped from stage {from} to {to} since the baseline"
                 )
             }
-            Violation::RuleRegressed {
+            Self::RuleRegressed {
                 portal,
                 rule,
                 message,

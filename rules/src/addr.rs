@@ -52,74 +52,74 @@ pub enum AddressClass {
 }
 
 impl AddressClass {
-    pub fn of(addr: &Ipv6Addr) -> AddressClass {
+    pub fn of(addr: &Ipv6Addr) -> Self {
         let s = addr.segments();
         let o = addr.octets();
         if addr.is_unspecified() {
-            AddressClass::Unspecified
+            Self::Unspecified
         } else if addr.is_loopback() {
-            AddressClass::Loopback
+            Self::Loopback
         } else if s[0..5] == [0; 5] && s[5] == 0xffff {
-            AddressClass::Ipv4Mapped
+            Self::Ipv4Mapped
         } else if s[0..6] == [0; 6] {
-            AddressClass::Ipv4Compatible
+            Self::Ipv4Compatible
         } else if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
-            AddressClass::Nat64
+            Self::Nat64
         } else if s[0] == 0x100 && s[1..4] == [0; 3] {
-            AddressClass::DiscardOnly
+            Self::DiscardOnly
         } else if o[0] == 0xff {
-            AddressClass::Multicast
+            Self::Multicast
         } else if s[0] & 0xffc0 == 0xfe80 {
-            AddressClass::LinkLocal
+            Self::LinkLocal
         } else if s[0] & 0xffc0 == 0xfec0 {
-            AddressClass::SiteLocal
+            Self::SiteLocal
         } else if s[0] & 0xfe00 == 0xfc00 {
-            AddressClass::UniqueLocal
+            Self::UniqueLocal
         } else if (s[0] == 0x2001 && s[1] == 0x0db8) || (s[0] == 0x3fff && s[1] & 0xf000 == 0) {
-            AddressClass::Documentation
+            Self::Documentation
         } else if s[0] == 0x2001 && s[1] == 0 {
-            AddressClass::Teredo
+            Self::Teredo
         } else if s[0] == 0x2001 && s[1] == 2 && s[2] == 0 {
-            AddressClass::Benchmarking
+            Self::Benchmarking
         } else if s[0] == 0x2001 && (s[1] & 0xfff0 == 0x10 || s[1] & 0xfff0 == 0x20) {
-            AddressClass::Orchid
+            Self::Orchid
         } else if s[0] == 0x2002 {
-            AddressClass::SixToFour
+            Self::SixToFour
         } else if s[0] & 0xe000 == 0x2000 {
-            AddressClass::Global
+            Self::Global
         } else {
-            AddressClass::Reserved
+            Self::Reserved
         }
     }
 
     /// The class of an IPv4 address (IANA IPv4 Special-Purpose Address
     /// Registry, RFC 6890). 169.254.0.0/16, where clouds serve instance
     /// metadata, is link-local.
-    pub fn of_v4(addr: &Ipv4Addr) -> AddressClass {
+    pub fn of_v4(addr: &Ipv4Addr) -> Self {
         let o = addr.octets();
         if addr.is_unspecified() {
-            AddressClass::Unspecified
+            Self::Unspecified
         } else if o[0] == 127 {
-            AddressClass::Loopback
+            Self::Loopback
         } else if o[0] == 169 && o[1] == 254 {
-            AddressClass::LinkLocal
+            Self::LinkLocal
         } else if o[0] == 10 || (o[0] == 172 && o[1] & 0xf0 == 16) || (o[0] == 192 && o[1] == 168) {
-            AddressClass::Private
+            Self::Private
         } else if o[0] == 100 && o[1] & 0xc0 == 64 {
-            AddressClass::Shared
+            Self::Shared
         } else if (o[0], o[1], o[2]) == (192, 0, 2)
             || (o[0], o[1], o[2]) == (198, 51, 100)
             || (o[0], o[1], o[2]) == (203, 0, 113)
         {
-            AddressClass::Documentation
+            Self::Documentation
         } else if o[0] == 198 && o[1] & 0xfe == 18 {
-            AddressClass::Benchmarking
+            Self::Benchmarking
         } else if o[0] & 0xf0 == 224 {
-            AddressClass::Multicast
+            Self::Multicast
         } else if o[0] == 0 || o[0] & 0xf0 == 240 || (o[0], o[1], o[2]) == (192, 0, 0) {
-            AddressClass::Reserved
+            Self::Reserved
         } else {
-            AddressClass::Global
+            Self::Global
         }
     }
 
@@ -127,52 +127,49 @@ impl AddressClass {
     /// IPv4-mapped IPv6 address is classed by its IPv4 address, as that is
     /// where a connection to it lands. An IPv4-compatible one (deprecated,
     /// RFC 4291) keeps its own class, which is never global.
-    pub fn on_the_wire(ip: &IpAddr) -> AddressClass {
+    pub fn on_the_wire(ip: &IpAddr) -> Self {
         match ip {
-            IpAddr::V4(v4) => AddressClass::of_v4(v4),
+            IpAddr::V4(v4) => Self::of_v4(v4),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => AddressClass::of_v4(&v4),
-                None => AddressClass::of(v6),
+                Some(v4) => Self::of_v4(&v4),
+                None => Self::of(v6),
             },
         }
     }
 
     pub fn is_global(self) -> bool {
-        self == AddressClass::Global
+        self == Self::Global
     }
 
     /// Whether a local source address of this class can carry traffic off
     /// the link: not loopback, unspecified or link-local. A route whose
     /// source is one of these is no route to the Internet.
     pub fn leaves_the_link(self) -> bool {
-        !matches!(
-            self,
-            AddressClass::Loopback | AddressClass::Unspecified | AddressClass::LinkLocal
-        )
+        !matches!(self, Self::Loopback | Self::Unspecified | Self::LinkLocal)
     }
 
     /// The short name used in messages.
     pub fn name(self) -> &'static str {
         match self {
-            AddressClass::Global => "global unicast",
-            AddressClass::Unspecified => "unspecified",
-            AddressClass::Loopback => "loopback",
-            AddressClass::LinkLocal => "link-local",
-            AddressClass::SiteLocal => "site-local (deprecated)",
-            AddressClass::UniqueLocal => "unique local (ULA)",
-            AddressClass::Multicast => "multicast",
-            AddressClass::Documentation => "documentation",
-            AddressClass::Ipv4Mapped => "IPv4-mapped",
-            AddressClass::Ipv4Compatible => "IPv4-compatible (deprecated)",
-            AddressClass::Nat64 => "NAT64-synthesised",
-            AddressClass::SixToFour => "6to4",
-            AddressClass::Teredo => "Teredo",
-            AddressClass::DiscardOnly => "discard-only",
-            AddressClass::Benchmarking => "benchmarking",
-            AddressClass::Orchid => "ORCHID",
-            AddressClass::Reserved => "reserved",
-            AddressClass::Private => "private (RFC 1918)",
-            AddressClass::Shared => "shared (carrier-grade NAT)",
+            Self::Global => "global unicast",
+            Self::Unspecified => "unspecified",
+            Self::Loopback => "loopback",
+            Self::LinkLocal => "link-local",
+            Self::SiteLocal => "site-local (deprecated)",
+            Self::UniqueLocal => "unique local (ULA)",
+            Self::Multicast => "multicast",
+            Self::Documentation => "documentation",
+            Self::Ipv4Mapped => "IPv4-mapped",
+            Self::Ipv4Compatible => "IPv4-compatible (deprecated)",
+            Self::Nat64 => "NAT64-synthesised",
+            Self::SixToFour => "6to4",
+            Self::Teredo => "Teredo",
+            Self::DiscardOnly => "discard-only",
+            Self::Benchmarking => "benchmarking",
+            Self::Orchid => "ORCHID",
+            Self::Reserved => "reserved",
+            Self::Private => "private (RFC 1918)",
+            Self::Shared => "shared (carrier-grade NAT)",
         }
     }
 }
@@ -193,7 +190,7 @@ pub struct ContactPolicy {
 impl Default for ContactPolicy {
     /// The default pack's: global addresses only, private ones for internal portals.
     fn default() -> Self {
-        ContactPolicy {
+        Self {
             allow: Vec::new(),
             private_for_internal: true,
         }
@@ -201,8 +198,8 @@ impl Default for ContactPolicy {
 }
 
 impl ContactPolicy {
-    pub fn of(params: &crate::pack::Params) -> ContactPolicy {
-        ContactPolicy {
+    pub fn of(params: &crate::pack::Params) -> Self {
+        Self {
             allow: params.allow.clone(),
             private_for_internal: params.allow_ula_for_internal,
         }

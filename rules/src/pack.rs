@@ -234,7 +234,7 @@ pub enum PackError {
 impl PackError {
     pub fn errors(&self) -> &[SourceError] {
         match self {
-            PackError::Invalid(e) => &e.0,
+            Self::Invalid(e) => &e.0,
             _ => &[],
         }
     }
@@ -314,22 +314,22 @@ fn placeholders(text: &str) -> Result<Vec<&str>, String> {
 
 impl Pack {
     /// The built-in default pack.
-    pub fn default_pack() -> Pack {
+    pub fn default_pack() -> Self {
         // The embedded pack is checked by the test suite (tests::default_pack_compiles),
         // so it always compiles in a released binary.
         #[allow(clippy::expect_used)]
-        Pack::parse(DEFAULT_PACK_YAML, DEFAULT_PACK_NAME).expect("the built-in rule pack is valid")
+        Self::parse(DEFAULT_PACK_YAML, DEFAULT_PACK_NAME).expect("the built-in rule pack is valid")
     }
 
     /// Reads and compiles a pack file.
-    pub fn load(path: &Path) -> Result<Pack, PackError> {
+    pub fn load(path: &Path) -> Result<Self, PackError> {
         let name = path.display().to_string();
         let text = input::read_text(path, FileKind::RulePack)?;
-        Pack::parse(&text, &name)
+        Self::parse(&text, &name)
     }
 
     /// Compiles a pack from its text; `source` names it in errors.
-    pub fn parse(text: &str, source: &str) -> Result<Pack, PackError> {
+    pub fn parse(text: &str, source: &str) -> Result<Self, PackError> {
         if text.len() > MAX_YAML_BYTES {
             return Err(PackError::TooLarge {
                 path: source.to_owned(),
@@ -354,7 +354,7 @@ impl Pack {
         }
         let base = match &file.extends {
             None => None,
-            Some(e) if e.value == "default" => Some(Pack::default_pack()),
+            Some(e) if e.value == "default" => Some(Self::default_pack()),
             Some(e) => {
                 b.err(
                     e,

@@ -30,32 +30,32 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every rule, in the order findings are reported.
-    pub const ALL: [RuleId; 17] = [
-        RuleId::DnsAaaa,
-        RuleId::DnsAaaaGlobal,
-        RuleId::DnsNsAaaa,
-        RuleId::DnsNsV6Answers,
-        RuleId::DnsMxAaaa,
-        RuleId::DnsDnssec,
-        RuleId::WebV6Reachable,
-        RuleId::WebV6Http,
-        RuleId::WebParity,
-        RuleId::WebRedirectsV6,
-        RuleId::WebSubresourcesV6,
-        RuleId::TlsV6Handshake,
-        RuleId::TlsV6Cert,
-        RuleId::TlsParity,
-        RuleId::NetIcmpv6Echo,
-        RuleId::NetV6Latency,
-        RuleId::MailV6Smtp,
+    pub const ALL: [Self; 17] = [
+        Self::DnsAaaa,
+        Self::DnsAaaaGlobal,
+        Self::DnsNsAaaa,
+        Self::DnsNsV6Answers,
+        Self::DnsMxAaaa,
+        Self::DnsDnssec,
+        Self::WebV6Reachable,
+        Self::WebV6Http,
+        Self::WebParity,
+        Self::WebRedirectsV6,
+        Self::WebSubresourcesV6,
+        Self::TlsV6Handshake,
+        Self::TlsV6Cert,
+        Self::TlsParity,
+        Self::NetIcmpv6Echo,
+        Self::NetV6Latency,
+        Self::MailV6Smtp,
     ];
 
     pub fn as_str(self) -> &'static str {
         self.spec().id
     }
 
-    pub fn parse(s: &str) -> Option<RuleId> {
-        RuleId::ALL.into_iter().find(|r| r.as_str() == s)
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
     pub fn spec(self) -> &'static RuleSpec {
@@ -93,14 +93,14 @@ pub enum Param {
 impl Param {
     pub fn name(self) -> &'static str {
         match self {
-            Param::Allow => "allow",
-            Param::AllowUlaForInternal => "allow_ula_for_internal",
-            Param::MinNameServers => "min_name_servers",
-            Param::SimilarityThreshold => "similarity_threshold",
-            Param::ExpiryWarningDays => "expiry_warning_days",
-            Param::SlowerRatio => "slower_ratio",
-            Param::SlowerExtraMs => "slower_extra_ms",
-            Param::MaxAddresses => "max_addresses",
+            Self::Allow => "allow",
+            Self::AllowUlaForInternal => "allow_ula_for_internal",
+            Self::MinNameServers => "min_name_servers",
+            Self::SimilarityThreshold => "similarity_threshold",
+            Self::ExpiryWarningDays => "expiry_warning_days",
+            Self::SlowerRatio => "slower_ratio",
+            Self::SlowerExtraMs => "slower_extra_ms",
+            Self::MaxAddresses => "max_addresses",
         }
     }
 }

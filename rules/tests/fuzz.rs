@@ -132,11 +132,8 @@ const DERIVED: &str = "schema: v6audit/rules/v1\nname: fuzz\nextends: default\nr
 
 /// Refused, with an error at `line` naming `field`.
 fn expect_error_at(text: &str, line: u64, field: &str) -> Result<PackError, TestCaseError> {
-    let e = match parse(text)? {
-        Ok(_) => {
-            return Err(TestCaseError::fail(format!("accepted:\n{text}")));
-        }
-        Err(e) => e,
+    let Err(e) = parse(text)? else {
+        return Err(TestCaseError::fail(format!("accepted:\n{text}")));
     };
     check_error(text, &e)?;
     prop_assert!(
@@ -392,9 +389,8 @@ proptest! {
             prop_assert_eq!(&pack.params.allow, &want);
         } else {
             // The first item is on line 7.
-            let e = match parse(&doc)? {
-                Ok(_) => return Err(TestCaseError::fail(format!("accepted:\n{doc}"))),
-                Err(e) => e,
+            let Err(e) = parse(&doc)? else {
+                return Err(TestCaseError::fail(format!("accepted:\n{doc}")));
             };
             check_error(&doc, &e)?;
             for i in bad {

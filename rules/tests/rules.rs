@@ -399,7 +399,7 @@ struct ObsBuilder(Observation);
 
 impl ObsBuilder {
     fn good() -> Self {
-        ObsBuilder(Observation {
+        Self(Observation {
             host: "portal.example.gov.vn".into(),
             url: "https://portal.example.gov.vn/".into(),
             ports: vec![

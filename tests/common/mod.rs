@@ -14,7 +14,7 @@ use v6audit_model::{PortalResult, Stage, Status};
 
 /// The daemon's lines, kept for assertions.
 #[derive(Default)]
-pub struct Lines(pub Mutex<Vec<String>>);
+pub(crate) struct Lines(pub Mutex<Vec<String>>);
 
 impl Log for Lines {
     fn line(&self, text: &str) {
@@ -25,7 +25,13 @@ impl Log for Lines {
 /// Writes `<name>.yaml` in `dir`: agent `name`, the collector at `base` with
 /// `token`, its inventory from the collector, a run a second, the lab's
 /// resolver, ports, CA and pack, short timeouts. Returns its path.
-pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str) -> PathBuf {
+pub(crate) fn lab_agent_yaml(
+    dir: &Path,
+    lab: &Lab,
+    base: &str,
+    token: &str,
+    name: &str,
+) -> PathBuf {
     let yaml = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &yaml,
@@ -47,7 +53,7 @@ pub fn lab_agent_yaml(dir: &Path, lab: &Lab, base: &str, token: &str, name: &str
 
 /// A collector's configuration for auditing the lab: on `database`, its
 /// state under `dir`, judging with the lab's pack, the lab's inventory loaded.
-pub fn lab_collector_config(dir: &Path, lab: &Lab, database: String) -> Config {
+pub(crate) fn lab_collector_config(dir: &Path, lab: &Lab, database: String) -> Config {
     let mut config = Config::load(
         None,
         &Overrides {
@@ -63,7 +69,7 @@ pub fn lab_collector_config(dir: &Path, lab: &Lab, database: String) -> Config {
 }
 
 /// A result's findings, a line each, for a failure message.
-pub fn describe(r: &PortalResult) -> String {
+pub(crate) fn describe(r: &PortalResult) -> String {
     r.verdict
         .findings
         .iter()
@@ -74,7 +80,7 @@ pub fn describe(r: &PortalResult) -> String {
 
 /// How a result differs from the stage (certain) and rule statuses it must
 /// have, a paragraph per difference naming `what`, with its findings.
-pub fn mismatches(
+pub(crate) fn mismatches(
     what: &str,
     r: &PortalResult,
     stage: Stage,

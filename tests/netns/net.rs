@@ -13,7 +13,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 /// Runs a command, panicking with its output when it fails.
-pub fn run(args: &[&str]) -> String {
+pub(crate) fn run(args: &[&str]) -> String {
     let out = Command::new(args[0])
         .args(&args[1..])
         .stdin(Stdio::null())
@@ -31,19 +31,19 @@ pub fn run(args: &[&str]) -> String {
 }
 
 /// A network namespace, deleted (with its interfaces) when dropped.
-pub struct Netns {
+pub(crate) struct Netns {
     pub name: String,
 }
 
 impl Netns {
-    pub fn new(name: &str) -> Netns {
+    pub(crate) fn new(name: &str) -> Self {
         // A namespace left by an interrupted run of the same name goes first.
         let _ = Command::new("ip")
             .args(["netns", "del", name])
             .stderr(Stdio::null())
             .status();
         run(&["ip", "netns", "add", name]);
-        let ns = Netns {
+        let ns = Self {
             name: name.to_owned(),
         };
         ns.exec(&["ip", "link", "set", "lo", "up"]);
@@ -54,14 +54,14 @@ impl Netns {
     }
 
     /// Runs a command in the namespace.
-    pub fn exec(&self, args: &[&str]) -> String {
+    pub(crate) fn exec(&self, args: &[&str]) -> String {
         let mut all = vec!["ip", "netns", "exec", &self.name];
         all.extend_from_slice(args);
         run(&all)
     }
 
     /// Starts a long-running process in the namespace, its output in `log`.
-    pub fn spawn(&self, what: &str, args: &[&str], log: &Path) -> Server {
+    pub(crate) fn spawn(&self, what: &str, args: &[&str], log: &Path) -> Server {
         let out = File::create(log).unwrap();
         let err = out.try_clone().unwrap();
         let child = Command::new("ip")
@@ -82,7 +82,7 @@ impl Netns {
     }
 
     /// Adds addresses to an interface in this namespace and brings it up.
-    pub fn addrs(&self, dev: &str, addrs: &[&str]) {
+    pub(crate) fn addrs(&self, dev: &str, addrs: &[&str]) {
         for a in addrs {
             if a.contains(':') {
                 self.exec(&["ip", "-6", "addr", "add", a, "dev", dev, "nodad"]);
@@ -94,13 +94,13 @@ impl Netns {
     }
 
     /// Default routes of both families through `v6` and `v4`.
-    pub fn gateway(&self, v6: &str, v4: &str) {
+    pub(crate) fn gateway(&self, v6: &str, v4: &str) {
         self.exec(&["ip", "-6", "route", "add", "default", "via", v6]);
         self.exec(&["ip", "route", "add", "default", "via", v4]);
     }
 
     /// Loads an nftables ruleset into this namespace.
-    pub fn nft(&self, ruleset: &str, dir: &Path) {
+    pub(crate) fn nft(&self, ruleset: &str, dir: &Path) {
         let file = dir.join(format!("{}.nft", self.name));
         std::fs::write(&file, ruleset).unwrap();
         self.exec(&["nft", "-f", file.to_str().unwrap()]);
@@ -116,7 +116,7 @@ impl Drop for Netns {
 }
 
 /// A veth pair between two namespaces, `a_dev` in `a` and `b_dev` in `b`.
-pub fn link(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str, mtu: Option<u16>) {
+pub(crate) fn link(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str, mtu: Option<u16>) {
     run(&[
         "ip", "link", "add", a_dev, "netns", &a.name, "type", "veth", "peer", "name", b_dev,
         "netns", &b.name,
@@ -129,7 +129,7 @@ pub fn link(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str, mtu: Option<u16>) {
 }
 
 /// A server process in a namespace, stopped (its whole process group) when dropped.
-pub struct Server {
+pub(crate) struct Server {
     pub what: String,
     child: Child,
     pub log: std::path::PathBuf,
@@ -139,12 +139,12 @@ pub struct Server {
 
 impl Server {
     /// The log so far, for a failure message.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Fails the test, with the log, when the process has already exited.
-    pub fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("{} exited ({status}):\n{}", self.what, self.log_text());
         }
@@ -177,7 +177,7 @@ impl Drop for Server {
 }
 
 /// Waits (at most `limit`) until `ready` holds, checking the servers are alive.
-pub fn wait_until(
+pub(crate) fn wait_until(
     what: &str,
     limit: Duration,
     servers: &mut [&mut Server],

@@ -10,14 +10,14 @@ use std::time::Duration;
 use super::net::{Netns, Server, run, wait_until};
 
 /// The zones Knot serves and how each is signed.
-pub const PARENT: &str = "v6lab.test";
-pub const SIGNED: &str = "signed.v6lab.test";
-pub const UNSIGNED: &str = "unsigned.v6lab.test";
-pub const BADDS: &str = "badds.v6lab.test";
-pub const V4NS: &str = "v4ns.v6lab.test";
+pub(crate) const PARENT: &str = "v6lab.test";
+pub(crate) const SIGNED: &str = "signed.v6lab.test";
+pub(crate) const UNSIGNED: &str = "unsigned.v6lab.test";
+pub(crate) const BADDS: &str = "badds.v6lab.test";
+pub(crate) const V4NS: &str = "v4ns.v6lab.test";
 
 /// A host name and its addresses.
-pub struct Host<'a> {
+pub(crate) struct Host<'a> {
     pub name: &'a str,
     pub aaaa: &'a [&'a str],
     pub a: &'a [&'a str],
@@ -25,12 +25,12 @@ pub struct Host<'a> {
 
 /// Knot DNS serving the lab's zones on `listen` (port 53), with the parent's
 /// key as the trust anchor written to `anchor`.
-pub struct Knot {
+pub(crate) struct Knot {
     pub server: Server,
     pub anchor: PathBuf,
 }
 
-pub fn knot(
+pub(crate) fn knot(
     ns: &Netns,
     dir: &Path,
     listen: &[&str],
@@ -173,7 +173,7 @@ pub fn knot(
 }
 
 /// One nginx site: where it listens and what it serves.
-pub struct Site<'a> {
+pub(crate) struct Site<'a> {
     pub listen: &'a [&'a str],
     pub root: &'a str,
     /// Another certificate than the good one (its file stem in the directory).
@@ -184,7 +184,7 @@ pub struct Site<'a> {
 const REDIRECT_ROOT: &str = "redirect";
 
 /// nginx in `ns` serving `sites`; `certs` are (stem, chain PEM, key PEM).
-pub fn nginx(
+pub(crate) fn nginx(
     ns: &Netns,
     dir: &Path,
     name: &str,
@@ -248,7 +248,7 @@ pub fn nginx(
 }
 
 /// postfix in `ns`: SMTP on every address, STARTTLS with the good certificate.
-pub fn postfix(ns: &Netns, dir: &Path, host: &str, chain: &str, key: &str) -> Server {
+pub(crate) fn postfix(ns: &Netns, dir: &Path, host: &str, chain: &str, key: &str) -> Server {
     let dir = dir.join("postfix");
     let etc = dir.join("etc");
     let data = dir.join("data");

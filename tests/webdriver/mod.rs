@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// chromedriver, running on a loopback port of its own.
-pub struct Driver {
+pub(crate) struct Driver {
     child: Child,
     pub base: String,
     client: reqwest::Client,
@@ -34,7 +34,7 @@ impl Drop for Driver {
 
 impl Driver {
     /// Starts chromedriver and waits (at most 20 s) until it is ready.
-    pub async fn start(chromedriver: &Path) -> Driver {
+    pub(crate) async fn start(chromedriver: &Path) -> Self {
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -45,7 +45,7 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let driver = Driver {
+        let driver = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
@@ -75,7 +75,7 @@ impl Driver {
     }
 
     /// A headless Chromium session with its own, fresh profile directory.
-    pub async fn session(&self, chromium: &Path, profile: &Path) -> Session {
+    pub(crate) async fn session(&self, chromium: &Path, profile: &Path) -> Session {
         let args = [
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
@@ -116,14 +116,14 @@ impl Driver {
 }
 
 /// One browser session.
-pub struct Session {
+pub(crate) struct Session {
     url: String,
     client: reqwest::Client,
 }
 
 /// An element of the current page.
 #[derive(Debug, Clone)]
-pub struct Element(String);
+pub(crate) struct Element(String);
 
 impl Session {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -143,13 +143,13 @@ impl Session {
         v
     }
 
-    pub async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.ok(reqwest::Method::POST, "/url", Some(json!({"url": url})))
             .await;
     }
 
     /// Resizes the window; headless, the viewport is the whole window.
-    pub async fn set_window_size(&self, width: u32, height: u32) {
+    pub(crate) async fn set_window_size(&self, width: u32, height: u32) {
         self.ok(
             reqwest::Method::POST,
             "/window/rect",
@@ -158,7 +158,7 @@ impl Session {
         .await;
     }
 
-    pub async fn current_url(&self) -> String {
+    pub(crate) async fn current_url(&self) -> String {
         self.ok(reqwest::Method::GET, "/url", None)
             .await
             .as_str()
@@ -166,7 +166,7 @@ impl Session {
             .to_owned()
     }
 
-    pub async fn title(&self) -> String {
+    pub(crate) async fn title(&self) -> String {
         self.ok(reqwest::Method::GET, "/title", None)
             .await
             .as_str()
@@ -174,7 +174,7 @@ impl Session {
             .to_owned()
     }
 
-    pub async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         let v = self
             .ok(
                 reqwest::Method::POST,
@@ -185,7 +185,7 @@ impl Session {
         Element(v[ELEMENT].as_str().unwrap().to_owned())
     }
 
-    pub async fn find_all(&self, css: &str) -> Vec<Element> {
+    pub(crate) async fn find_all(&self, css: &str) -> Vec<Element> {
         self.ok(
             reqwest::Method::POST,
             "/elements",
@@ -199,7 +199,7 @@ impl Session {
         .collect()
     }
 
-    pub async fn text(&self, e: &Element) -> String {
+    pub(crate) async fn text(&self, e: &Element) -> String {
         self.ok(
             reqwest::Method::GET,
             &format!("/element/{}/text", e.0),
@@ -212,12 +212,12 @@ impl Session {
     }
 
     /// The text of the first element matching a selector.
-    pub async fn text_of(&self, css: &str) -> String {
+    pub(crate) async fn text_of(&self, css: &str) -> String {
         let e = self.find(css).await;
         self.text(&e).await
     }
 
-    pub async fn attr(&self, e: &Element, name: &str) -> Option<String> {
+    pub(crate) async fn attr(&self, e: &Element, name: &str) -> Option<String> {
         self.ok(
             reqwest::Method::GET,
             &format!("/element/{}/attribute/{name}", e.0),
@@ -228,7 +228,7 @@ impl Session {
         .map(str::to_owned)
     }
 
-    pub async fn displayed(&self, e: &Element) -> bool {
+    pub(crate) async fn displayed(&self, e: &Element) -> bool {
         self.ok(
             reqwest::Method::GET,
             &format!("/element/{}/displayed", e.0),
@@ -239,7 +239,7 @@ impl Session {
         .unwrap_or(false)
     }
 
-    pub async fn click(&self, e: &Element) {
+    pub(crate) async fn click(&self, e: &Element) {
         self.ok(
             reqwest::Method::POST,
             &format!("/element/{}/click", e.0),
@@ -248,7 +248,7 @@ impl Session {
         .await;
     }
 
-    pub async fn type_into(&self, e: &Element, text: &str) {
+    pub(crate) async fn type_into(&self, e: &Element, text: &str) {
         self.ok(
             reqwest::Method::POST,
             &format!("/element/{}/value", e.0),
@@ -257,7 +257,7 @@ impl Session {
         .await;
     }
 
-    pub async fn execute(&self, script: &str, args: Value) -> Value {
+    pub(crate) async fn execute(&self, script: &str, args: Value) -> Value {
         self.ok(
             reqwest::Method::POST,
             "/execute/sync",
@@ -267,13 +267,13 @@ impl Session {
     }
 
     /// Whether a JavaScript dialog (alert, confirm) is open.
-    pub async fn alert_open(&self) -> bool {
+    pub(crate) async fn alert_open(&self) -> bool {
         let v = self.call(reqwest::Method::GET, "/alert/text", None).await;
         v.get("error").is_none()
     }
 
     /// Waits (at most 10 s) until the URL satisfies `ok`.
-    pub async fn wait_for_url(&self, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_for_url(&self, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = self.current_url().await;
@@ -287,7 +287,7 @@ impl Session {
 
     /// Waits (at most 10 s) until an element matches the selector: for a
     /// form that posts and comes back to the same address.
-    pub async fn wait_for(&self, css: &str) -> Vec<Element> {
+    pub(crate) async fn wait_for(&self, css: &str) -> Vec<Element> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self.find_all(css).await;
@@ -300,7 +300,7 @@ impl Session {
     }
 
     /// Saves a PNG screenshot of the viewport.
-    pub async fn screenshot(&self, path: &Path) {
+    pub(crate) async fn screenshot(&self, path: &Path) {
         let b64 = self.ok(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap())
@@ -309,7 +309,7 @@ impl Session {
         std::fs::write(path, png).unwrap();
     }
 
-    pub async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let _ = self.call(reqwest::Method::DELETE, "", None).await;
     }
 }

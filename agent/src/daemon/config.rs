@@ -124,7 +124,7 @@ impl AgentConfig {
         path: &Path,
         default_state_dir: &Path,
         default_id: &str,
-    ) -> Result<AgentConfig, SourceErrors> {
+    ) -> Result<Self, SourceErrors> {
         let name = path.display().to_string();
         let text = input::read_text(path, FileKind::AgentConfig)
             .map_err(|e| SourceErrors(vec![SourceError::from(e)]))?;
@@ -153,7 +153,7 @@ impl AgentConfig {
             InventorySource::File(rel(Path::new(&file.inventory)))
         };
         match (problems.found.is_empty(), collector, token, schedule) {
-            (true, Some(collector), Some(token), Some(schedule)) => Ok(AgentConfig {
+            (true, Some(collector), Some(token), Some(schedule)) => Ok(Self {
                 agent_id: file.agent_id.unwrap_or_else(|| default_id.to_owned()),
                 collector,
                 token,
@@ -277,7 +277,8 @@ fn schedule(p: &mut Problems, s: &ScheduleFile, offset: UtcOffset) -> Option<Sch
             };
             interval.map(|interval| Schedule::Every {
                 interval,
-                jitter: interval.mul_f64(share),
+                jitter: Duration::try_from_secs_f64(interval.as_secs_f64() * share)
+                    .unwrap_or_default(),
             })
         }
     }

@@ -72,7 +72,7 @@ const BACKOFF_START: Duration = Duration::from_secs(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(600);
 
 impl Daemon {
-    pub fn new(config: AgentConfig) -> Result<Daemon, DaemonError> {
+    pub fn new(config: AgentConfig) -> Result<Self, DaemonError> {
         let pusher = Pusher::new(
             &config.collector,
             &config.token,
@@ -94,7 +94,7 @@ impl Daemon {
         // global addresses.
         let mut config = config;
         config.settings.follow_pack(&pack.params);
-        Ok(Daemon {
+        Ok(Self {
             config,
             pusher,
             spool,
@@ -271,7 +271,9 @@ impl Daemon {
             let wake = if empty {
                 next_run
             } else {
-                let jitter = backoff.mul_f64(0.2 * random_unit());
+                let jitter =
+                    Duration::try_from_secs_f64(backoff.as_secs_f64() * 0.2 * random_unit())
+                        .unwrap_or_default();
                 (now + backoff + jitter).min(next_run)
             };
             let wake = if runs.is_some_and(|n| done_runs >= n) && !empty {

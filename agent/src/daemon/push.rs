@@ -42,7 +42,7 @@ impl Pusher {
         token: &str,
         ca_file: Option<&Path>,
         timeout: Duration,
-    ) -> Result<Pusher, String> {
+    ) -> Result<Self, String> {
         let endpoint = base
             .join("api/v1/reports")
             .map_err(|e| format!("`{base}` cannot take a path: {e}"))?;
@@ -62,7 +62,7 @@ impl Pusher {
         let client = builder
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Pusher {
+        Ok(Self {
             client,
             endpoint,
             token: token.trim().to_owned(),

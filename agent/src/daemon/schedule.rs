@@ -36,7 +36,7 @@ struct Field {
 }
 
 impl Field {
-    fn parse(text: &str, min: u32, max: u32, name: &str) -> Result<Field, String> {
+    fn parse(text: &str, min: u32, max: u32, name: &str) -> Result<Self, String> {
         let mut allowed = vec![false; max as usize + 1];
         for part in text.split(',') {
             let (range, step) = match part.split_once('/') {
@@ -75,7 +75,7 @@ impl Field {
                 v += step;
             }
         }
-        Ok(Field {
+        Ok(Self {
             allowed,
             any: text == "*",
         })
@@ -97,7 +97,7 @@ pub struct Cron {
 }
 
 impl Cron {
-    pub fn parse(expr: &str) -> Result<Cron, String> {
+    pub fn parse(expr: &str) -> Result<Self, String> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let [m, h, dom, mon, dow] = fields[..] else {
             return Err(format!(
@@ -109,7 +109,7 @@ impl Cron {
         if dow.has(7) {
             dow.allowed[0] = true;
         }
-        Ok(Cron {
+        Ok(Self {
             minute: Field::parse(m, 0, 59, "minute")?,
             hour: Field::parse(h, 0, 23, "hour")?,
             dom: Field::parse(dom, 1, 31, "day of month")?,
@@ -205,12 +205,13 @@ impl Schedule {
     /// How long to wait before the next run.
     pub fn wait(&self, now: OffsetDateTime) -> Duration {
         match self {
-            Schedule::Every { interval, jitter } => {
+            Self::Every { interval, jitter } => {
                 let j = jitter.as_secs_f64();
                 let r = random_unit() * 2.0 - 1.0;
-                Duration::from_secs_f64((interval.as_secs_f64() + r * j).max(1.0))
+                Duration::try_from_secs_f64((interval.as_secs_f64() + r * j).max(1.0))
+                    .unwrap_or(*interval)
             }
-            Schedule::Cron { cron, offset } => cron
+            Self::Cron { cron, offset } => cron
                 .next_after(now, *offset)
                 .map(|t| (t - now).unsigned_abs())
                 .unwrap_or(Duration::from_secs(86_400)),

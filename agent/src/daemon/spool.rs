@@ -18,9 +18,9 @@ const REFUSED_DIR: &str = "refused";
 
 impl Spool {
     /// Opens (creating) a spool directory holding at most `max_bytes` of reports.
-    pub fn open(dir: &Path, max_bytes: u64) -> io::Result<Spool> {
+    pub fn open(dir: &Path, max_bytes: u64) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
-        Ok(Spool {
+        Ok(Self {
             dir: dir.to_owned(),
             max_bytes,
         })

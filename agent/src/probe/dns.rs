@@ -744,7 +744,7 @@ mod fuzz {
                 prop_assert_eq!(q.error.as_deref(), Some("the answer does not match the question"));
             }
 
-            let mut mutated = wire.clone();
+            let mut mutated = wire;
             for (at, byte) in &flip {
                 let i = at.index(mutated.len());
                 mutated[i] = *byte;

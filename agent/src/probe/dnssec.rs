@@ -138,8 +138,8 @@ struct Walk {
 }
 
 impl Walk {
-    fn ended(anchor: &str, chain: DnssecChain, error: String) -> Walk {
-        Walk {
+    fn ended(anchor: &str, chain: DnssecChain, error: String) -> Self {
+        Self {
             anchor: anchor.to_owned(),
             chain,
             insecure_at: None,

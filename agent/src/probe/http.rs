@@ -44,8 +44,8 @@ pub struct Fetched {
 
 impl Fetched {
     /// No request was sent, for the reason given.
-    pub fn not_sent(url: &Url, reason: String) -> Fetched {
-        Fetched {
+    pub fn not_sent(url: &Url, reason: String) -> Self {
+        Self {
             exchange: HttpExchange {
                 url: url.to_string(),
                 outcome: HttpOutcome::NotSent,

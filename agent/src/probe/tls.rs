@@ -33,7 +33,7 @@ pub struct TlsClient {
 
 impl TlsClient {
     /// Mozilla's roots (webpki-roots), plus every certificate in `ca_file`.
-    pub fn new(ca_file: Option<&Path>) -> Result<TlsClient, AgentError> {
+    pub fn new(ca_file: Option<&Path>) -> Result<Self, AgentError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -59,7 +59,7 @@ impl TlsClient {
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| AgentError::Tls(e.to_string()))?;
-        Ok(TlsClient { provider, webpki })
+        Ok(Self { provider, webpki })
     }
 
     /// A connector for one connection, and the slot its verifier records into.

@@ -19,7 +19,7 @@ use v6audit_rules::Pack;
 /// circumflex and a dot below; `ư` is `u` and a horn), and the marks are
 /// dropped. `đ` is a letter of its own, not a `d` with a mark, so NFD keeps
 /// it: it is mapped by hand, as are the few Latin letters with a stroke.
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     text.nfd()
         .filter(|c| !is_combining_mark(*c) && !c.is_whitespace())
         .map(|c| match c {
@@ -37,7 +37,7 @@ pub fn fold(text: &str) -> String {
 /// within its content; the loop hands it over after each drawing
 /// ([`App::drawn`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DetailView {
+pub(crate) struct DetailView {
     /// Lines the pane shows at once.
     pub page: u16,
     /// The scroll that shows the content's last line at the pane's bottom.
@@ -46,7 +46,7 @@ pub struct DetailView {
 
 /// How rows are ordered (`s` cycles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
+pub(crate) enum Sort {
     Priority,
     Stage,
     Score,
@@ -55,35 +55,35 @@ pub enum Sort {
 }
 
 impl Sort {
-    fn next(self) -> Sort {
+    fn next(self) -> Self {
         match self {
-            Sort::Priority => Sort::Stage,
-            Sort::Stage => Sort::Score,
-            Sort::Score => Sort::Id,
-            Sort::Id => Sort::Agency,
-            Sort::Agency => Sort::Priority,
+            Self::Priority => Self::Stage,
+            Self::Stage => Self::Score,
+            Self::Score => Self::Id,
+            Self::Id => Self::Agency,
+            Self::Agency => Self::Priority,
         }
     }
 
-    pub fn label(self, lang: Lang) -> &'static str {
+    pub(crate) fn label(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (Sort::Priority, Lang::En) => "priority",
-            (Sort::Stage, Lang::En) => "stage",
-            (Sort::Score, Lang::En) => "score",
-            (Sort::Id, Lang::En) => "id",
-            (Sort::Agency, Lang::En) => "agency",
-            (Sort::Priority, Lang::Vi) => "ưu tiên",
-            (Sort::Stage, Lang::Vi) => "giai đoạn",
-            (Sort::Score, Lang::Vi) => "điểm",
-            (Sort::Id, Lang::Vi) => "mã",
-            (Sort::Agency, Lang::Vi) => "cơ quan",
+            (Self::Priority, Lang::En) => "priority",
+            (Self::Stage, Lang::En) => "stage",
+            (Self::Score, Lang::En) => "score",
+            (Self::Id, Lang::En) => "id",
+            (Self::Agency, Lang::En) => "agency",
+            (Self::Priority, Lang::Vi) => "ưu tiên",
+            (Self::Stage, Lang::Vi) => "giai đoạn",
+            (Self::Score, Lang::Vi) => "điểm",
+            (Self::Id, Lang::Vi) => "mã",
+            (Self::Agency, Lang::Vi) => "cơ quan",
         }
     }
 }
 
 /// What the user is typing into, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     None,
     Filter(String),
     /// Choosing the export format (`j`, `c`, `m`).
@@ -92,7 +92,7 @@ pub enum Input {
 
 /// A portal and, once probed, its result.
 #[derive(Debug, Clone)]
-pub struct Row {
+pub(crate) struct Row {
     pub portal: Portal,
     pub result: Option<PortalResult>,
     pub probing: bool,
@@ -100,7 +100,7 @@ pub struct Row {
 
 /// Something the event loop must do for a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     None,
     Quit,
     /// Probe this row's portal again.
@@ -112,25 +112,25 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     Json,
     Csv,
     Markdown,
 }
 
 impl ExportFormat {
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
-            ExportFormat::Json => "json",
-            ExportFormat::Csv => "csv",
-            ExportFormat::Markdown => "md",
+            Self::Json => "json",
+            Self::Csv => "csv",
+            Self::Markdown => "md",
         }
     }
 }
 
 /// A key, as the app understands it (the loop maps terminal keys to these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     Up,
     Down,
     PageUp,
@@ -145,7 +145,7 @@ pub enum Key {
 }
 
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     pub rows: Vec<Row>,
     /// Index into `visible()`.
     pub selected: usize,
@@ -178,8 +178,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang, color: bool) -> App {
-        App {
+    pub(crate) fn new(portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang, color: bool) -> Self {
+        Self {
             rows: portals
                 .into_iter()
                 .map(|portal| Row {
@@ -207,21 +207,21 @@ impl App {
         }
     }
 
-    pub fn done(&self) -> usize {
+    pub(crate) fn done(&self) -> usize {
         self.rows
             .iter()
             .filter(|r| r.result.is_some() && !r.probing)
             .count()
     }
 
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.finished
             .unwrap_or_else(Instant::now)
-            .duration_since(self.started)
+            .saturating_duration_since(self.started)
     }
 
     /// Portals finished per second in the current audit.
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         let s = self.elapsed().as_secs_f64();
         if s > 0.0 {
             self.audit_done as f64 / s
@@ -231,7 +231,7 @@ impl App {
     }
 
     /// Portals per stage among the finished ones.
-    pub fn stage_counts(&self) -> [usize; 5] {
+    pub(crate) fn stage_counts(&self) -> [usize; 5] {
         let mut c = [0; 5];
         for r in self.rows.iter().filter_map(|r| r.result.as_ref()) {
             c[usize::from(r.verdict.stage.number())] += 1;
@@ -242,7 +242,7 @@ impl App {
     /// A row's probing began. After the last audit ended, this begins a
     /// new one (an `r`): the clock and the rate start again from it, not
     /// from the first run.
-    pub fn started_row(&mut self, index: usize) {
+    pub(crate) fn started_row(&mut self, index: usize) {
         if self.finished.is_some() {
             self.begin_audit();
         }
@@ -252,7 +252,7 @@ impl App {
     }
 
     /// A row's result arrived.
-    pub fn finished_row(&mut self, index: usize, result: PortalResult) {
+    pub(crate) fn finished_row(&mut self, index: usize, result: PortalResult) {
         if let Some(r) = self.rows.get_mut(index) {
             r.result = Some(result);
             r.probing = false;
@@ -264,7 +264,7 @@ impl App {
     }
 
     /// Forgets every result, for a new run.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         for r in &mut self.rows {
             r.result = None;
             r.probing = false;
@@ -301,7 +301,7 @@ impl App {
     }
 
     /// The rows shown, in order: filtered, grouped by agency when asked, sorted.
-    pub fn visible(&self) -> Vec<usize> {
+    pub(crate) fn visible(&self) -> Vec<usize> {
         let filter = fold(self.filter.trim());
         let mut idx: Vec<usize> = (0..self.rows.len())
             .filter(|i| self.matches(&self.rows[*i], &filter))
@@ -337,7 +337,7 @@ impl App {
     }
 
     /// The row under the cursor.
-    pub fn current(&self) -> Option<usize> {
+    pub(crate) fn current(&self) -> Option<usize> {
         self.visible().get(self.selected).copied()
     }
 
@@ -353,7 +353,7 @@ impl App {
     /// Takes what the drawing showed of the detail pane. A scroll past the
     /// content (the pane grew, or a new result is shorter) comes back to
     /// the content's end.
-    pub fn drawn(&mut self, view: DetailView) {
+    pub(crate) fn drawn(&mut self, view: DetailView) {
         self.detail_view = view;
         self.detail_scroll = self.detail_scroll.min(view.max_scroll);
     }
@@ -364,7 +364,7 @@ impl App {
     }
 
     /// Applies a key; returns what the loop must do.
-    pub fn on_key(&mut self, key: Key) -> Action {
+    pub(crate) fn on_key(&mut self, key: Key) -> Action {
         if key == Key::CtrlC {
             return Action::Quit;
         }
@@ -464,7 +464,7 @@ impl App {
     }
 
     /// The visible rows' results, for export.
-    pub fn visible_results(&self) -> Vec<PortalResult> {
+    pub(crate) fn visible_results(&self) -> Vec<PortalResult> {
         self.visible()
             .into_iter()
             .filter_map(|i| self.rows[i].result.clone())

@@ -207,7 +207,7 @@ fn stage_style(app: &App, stage: Stage) -> Style {
 
 /// Draws the whole screen; returns what the detail pane showed, for the
 /// keys that scroll it ([`App::drawn`]).
-pub fn draw(frame: &mut Frame, app: &App) -> DetailView {
+pub(crate) fn draw(frame: &mut Frame, app: &App) -> DetailView {
     let w = words(app.lang);
     let area = frame.area();
     let [header, body, footer] = Layout::vertical([
@@ -593,7 +593,7 @@ fn chain_words(pack: &Pack, lang: Lang, status: Option<ChainStatus>) -> &str {
 }
 
 /// The detail's lines for one result.
-pub fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
+pub(crate) fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
     let w = words(app.lang);
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut out = Vec::new();

@@ -5,8 +5,8 @@
 //! [`draw`] renders it. The loop is generic over the ratatui backend, so
 //! tests drive it with `TestBackend`.
 
-pub mod app;
-pub mod draw;
+pub(crate) mod app;
+pub(crate) mod draw;
 #[cfg(test)]
 mod tests;
 
@@ -25,8 +25,8 @@ use v6audit_model::{Lang, Portal, PortalResult};
 use v6audit_report::output;
 use v6audit_rules::Pack;
 
-pub use app::{Action, App, DetailView, ExportFormat, Key};
-pub use draw::draw;
+pub(crate) use app::{Action, App, DetailView, ExportFormat, Key};
+pub(crate) use draw::draw;
 
 use crate::Outcome;
 use crate::audit::{self, AuditInputs};
@@ -38,7 +38,7 @@ Keys: arrows or j/k move, Enter shows the selected portal's findings and evidenc
 the sort, g groups by agency, r probes the selected portal again, R re-runs all,
 e exports the view (JSON, CSV, Markdown), ? shows help, q or Esc quits.
 No colour when NO_COLOR is set.")]
-pub struct TuiArgs {
+pub(crate) struct TuiArgs {
     #[command(flatten)]
     pub inputs: AuditInputs,
     /// Where `e` writes exports.
@@ -46,7 +46,7 @@ pub struct TuiArgs {
     pub export_dir: PathBuf,
 }
 
-pub async fn run(args: TuiArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: TuiArgs) -> anyhow::Result<Outcome> {
     let Some(loaded) = audit::load(&args.inputs) else {
         return Ok(Outcome::BadInput);
     };
@@ -78,7 +78,7 @@ pub async fn run(args: TuiArgs) -> anyhow::Result<Outcome> {
 
 /// Something that happened: a key, a resize, a tick, or audit progress.
 #[derive(Debug)]
-pub enum UiEvent {
+pub(crate) enum UiEvent {
     Key(Key),
     Resize,
     Tick,
@@ -94,7 +94,7 @@ pub enum UiEvent {
 }
 
 /// What the loop asks of the world for an action.
-pub trait Driver {
+pub(crate) trait Driver {
     /// The run whose events count (older runs' are ignored).
     fn run(&self) -> u64;
     fn reprobe(&self, index: usize, portal: Portal);
@@ -106,7 +106,7 @@ pub trait Driver {
 
 /// Runs audits for the TUI, feeding their events back into its channel.
 #[derive(Debug)]
-pub struct Runner {
+pub(crate) struct Runner {
     auditor: Auditor,
     pack: Arc<Pack>,
     lang: Lang,
@@ -116,14 +116,14 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(
+    pub(crate) fn new(
         auditor: Auditor,
         pack: Arc<Pack>,
         lang: Lang,
         tx: mpsc::Sender<UiEvent>,
         export_dir: PathBuf,
-    ) -> Runner {
-        Runner {
+    ) -> Self {
+        Self {
             auditor,
             pack,
             lang,
@@ -187,7 +187,7 @@ impl Driver for Runner {
 /// The name of an export written at `at`: `v6audit-20261202T075500Z.json`,
 /// the UTC time in ISO 8601's basic format, so the names sort by time, read
 /// as a date, and hold no colon (which Windows file systems refuse).
-pub fn export_name(at: time::OffsetDateTime, format: ExportFormat) -> String {
+pub(crate) fn export_name(at: time::OffsetDateTime, format: ExportFormat) -> String {
     format!("{}.{}", export_stem(at), format.extension())
 }
 
@@ -206,7 +206,7 @@ fn export_stem(at: time::OffsetDateTime) -> String {
 
 /// Writes a report in an export format into `dir`, named by the time
 /// ([`export_name`]; `-1`, `-2`… after the time when the name is taken).
-pub fn write_export(
+pub(crate) fn write_export(
     dir: &Path,
     format: ExportFormat,
     report: &v6audit_model::Report,
@@ -231,7 +231,7 @@ pub fn write_export(
 /// The loop: draws, then waits for the next event, until a key quits. The
 /// keys act on what was drawn: the detail pane scrolls within the content
 /// the last drawing measured.
-pub async fn run_loop<B: Backend>(
+pub(crate) async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     events: &mut mpsc::Receiver<UiEvent>,
@@ -307,7 +307,7 @@ fn key_of(k: ratatui::crossterm::event::KeyEvent) -> Option<Key> {
 
 /// Runs the TUI on the real terminal until the user quits. The terminal is
 /// restored on quit, on Ctrl-C, and on panic (ratatui's hook).
-pub async fn run_terminal(
+pub(crate) async fn run_terminal(
     portals: Vec<Portal>,
     auditor: Auditor,
     pack: Arc<Pack>,

@@ -353,7 +353,7 @@ impl Driver for Recorder {
     }
     fn export(&self, format: ExportFormat, results: Vec<PortalResult>) -> Result<PathBuf, String> {
         let r = report();
-        let mut report = r.clone();
+        let mut report = r;
         report.results = results;
         tui::write_export(&self.dir, format, &report, Lang::En)
     }

@@ -47,7 +47,7 @@ pub(crate) struct LabProcess {
 }
 
 impl LabProcess {
-    pub(crate) fn start(portals: u32, mix: &str) -> LabProcess {
+    pub(crate) fn start(portals: u32, mix: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let child = bin()
             .args([
@@ -77,7 +77,7 @@ impl LabProcess {
         let text = std::fs::read_to_string(&ready).unwrap();
         let args: Vec<String> = text.split_whitespace().skip(1).map(str::to_owned).collect();
         assert_eq!(args[0], "audit");
-        LabProcess { child, dir, args }
+        Self { child, dir, args }
     }
 
     /// `v6audit audit <lab inventory and settings> <extra>`.

@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 /// The CPU model, cores, kernel and time, for the first line of a run.
-pub fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -26,12 +26,12 @@ pub fn machine() -> String {
 }
 
 /// The process's peak resident memory (VmHWM) in MiB.
-pub fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     status_kib("VmHWM:") / 1024.0
 }
 
 /// CPU seconds (user + system) this process has used so far.
-pub fn cpu_seconds() -> f64 {
+pub(crate) fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which may hold spaces) start after ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
@@ -57,7 +57,7 @@ fn status_kib(key: &str) -> f64 {
 }
 
 /// The p-th percentile (0..=1) of sorted values, nearest rank.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -66,6 +66,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap()
 }

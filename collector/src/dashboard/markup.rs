@@ -21,7 +21,7 @@ fn escape(s: &str, out: &mut String) {
 /// Escaped text with `code` spans. Backticks pair within a line; an unpaired
 /// one (the last of an odd count) stays a backtick. The result is meant for
 /// a template's `|safe`.
-pub fn inline_code(s: &str) -> String {
+pub(super) fn inline_code(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 32);
     for (n, line) in s.split('\n').enumerate() {
         if n > 0 {

@@ -197,7 +197,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(state: Arc<AppState>, headers: &HeaderMap, uri: &axum::http::Uri) -> Ctx {
+    pub fn new(state: Arc<AppState>, headers: &HeaderMap, uri: &axum::http::Uri) -> Self {
         let query_lang = uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "lang")
@@ -207,7 +207,7 @@ impl Ctx {
         let here = uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        Ctx {
+        Self {
             state,
             lang,
             t: Texts::of(lang),
@@ -254,7 +254,7 @@ impl FromRequestParts<Arc<AppState>> for Ctx {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Ctx::new(Arc::clone(state), &parts.headers, &parts.uri))
+        Ok(Self::new(Arc::clone(state), &parts.headers, &parts.uri))
     }
 }
 

@@ -197,7 +197,7 @@ pub struct Texts {
 }
 
 impl Texts {
-    pub fn of(lang: Lang) -> &'static Texts {
+    pub fn of(lang: Lang) -> &'static Self {
         match lang {
             Lang::En => &EN,
             Lang::Vi => &VI,

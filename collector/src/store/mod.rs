@@ -35,7 +35,7 @@ impl StoreError {
     /// lock, serialization and deadlock failures, too many connections), or
     /// no free connection in the pool. Worth trying again shortly.
     pub fn is_busy(&self) -> bool {
-        let StoreError::Database(e) = self else {
+        let Self::Database(e) = self else {
             return false;
         };
         match e {
@@ -137,42 +137,42 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
-        EventKind::LostIpv6,
-        EventKind::Regression,
-        EventKind::CertExpiredV6,
-        EventKind::RuleRegressed,
-        EventKind::GainedIpv6,
-        EventKind::Improvement,
-        EventKind::ReachedDualStack,
+    pub const ALL: [Self; 7] = [
+        Self::LostIpv6,
+        Self::Regression,
+        Self::CertExpiredV6,
+        Self::RuleRegressed,
+        Self::GainedIpv6,
+        Self::Improvement,
+        Self::ReachedDualStack,
     ];
 
     /// The kinds a webhook that names none is sent.
-    pub const REGRESSIONS: [EventKind; 4] = [
-        EventKind::LostIpv6,
-        EventKind::Regression,
-        EventKind::CertExpiredV6,
-        EventKind::RuleRegressed,
+    pub const REGRESSIONS: [Self; 4] = [
+        Self::LostIpv6,
+        Self::Regression,
+        Self::CertExpiredV6,
+        Self::RuleRegressed,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            EventKind::LostIpv6 => "lost_ipv6",
-            EventKind::Regression => "regression",
-            EventKind::CertExpiredV6 => "cert_expired_v6",
-            EventKind::RuleRegressed => "rule_regressed",
-            EventKind::GainedIpv6 => "gained_ipv6",
-            EventKind::Improvement => "improvement",
-            EventKind::ReachedDualStack => "reached_dual_stack",
+            Self::LostIpv6 => "lost_ipv6",
+            Self::Regression => "regression",
+            Self::CertExpiredV6 => "cert_expired_v6",
+            Self::RuleRegressed => "rule_regressed",
+            Self::GainedIpv6 => "gained_ipv6",
+            Self::Improvement => "improvement",
+            Self::ReachedDualStack => "reached_dual_stack",
         }
     }
 
-    pub fn parse(s: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn is_regression(self) -> bool {
-        EventKind::REGRESSIONS.contains(&self)
+        Self::REGRESSIONS.contains(&self)
     }
 }
 
@@ -266,13 +266,11 @@ impl EventFilter {
     /// The SQL condition (constant text, no input in it).
     fn sql(self) -> &'static str {
         match self {
-            EventFilter::All => "TRUE",
-            EventFilter::Regressions => {
+            Self::All => "TRUE",
+            Self::Regressions => {
                 "kind IN ('lost_ipv6', 'regression', 'cert_expired_v6', 'rule_regressed')"
             }
-            EventFilter::Improvements => {
-                "kind IN ('gained_ipv6', 'improvement', 'reached_dual_stack')"
-            }
+            Self::Improvements => "kind IN ('gained_ipv6', 'improvement', 'reached_dual_stack')",
         }
     }
 
@@ -410,11 +408,11 @@ pub enum Store {
 
 impl Store {
     /// Opens `sqlite:///path/file.db` (created if missing) or `postgres://…`.
-    pub async fn open(url: &str) -> Result<Store, StoreError> {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Ok(Store::Sqlite(SqliteStore::open(url).await?))
+            Ok(Self::Sqlite(SqliteStore::open(url).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::open(url).await?))
+            Ok(Self::Postgres(PgStore::open(url).await?))
         } else {
             Err(StoreError::Url(url.to_owned()))
         }
@@ -422,8 +420,8 @@ impl Store {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
         }
     }
 }

@@ -31,7 +31,7 @@ pub struct PgStore {
 }
 
 impl SqliteStore {
-    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -43,18 +43,18 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(Self { pool })
     }
 }
 
 impl PgStore {
-    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(PgStore { pool })
+        Ok(Self { pool })
     }
 }
 
@@ -618,7 +618,7 @@ enum Previous {
 }
 
 /// The sqlx database of a store.
-pub trait Backend {
+pub(super) trait Backend {
     type Db: sqlx::Database;
 }
 

@@ -14,19 +14,19 @@ use v6audit_collector::server::Background;
 use v6audit_collector::store::{Storage, Store};
 use v6audit_collector::{AppState, Config, Overrides};
 
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
 }
 
 /// The lab report every test starts from (18 portals, one per scenario).
-pub fn lab_report() -> Value {
+pub(crate) fn lab_report() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture("report-lab.json")).unwrap()).unwrap()
 }
 
 /// A fresh database on one backend, dropped with the guard.
-pub struct Db {
+pub(crate) struct Db {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<(String, String)>,
@@ -57,9 +57,9 @@ impl Drop for Db {
     }
 }
 
-pub static NEXT: AtomicU32 = AtomicU32::new(0);
+pub(crate) static NEXT: AtomicU32 = AtomicU32::new(0);
 
-pub async fn database(backend: &str) -> Option<Db> {
+pub(crate) async fn database(backend: &str) -> Option<Db> {
     match backend {
         "sqlite" => {
             let dir = tempfile::tempdir().unwrap();
@@ -130,14 +130,14 @@ macro_rules! battery {
     };
 }
 
-pub async fn store(db: &Db) -> Store {
+pub(crate) async fn store(db: &Db) -> Store {
     let s = Store::open(&db.url).await.unwrap();
     s.migrate().await.unwrap();
     s
 }
 
 /// A collector judging with the lab pack, its lab inventory loaded, on port 0.
-pub struct Running {
+pub(crate) struct Running {
     pub base: String,
     pub state: Arc<AppState>,
     pub client: reqwest::Client,
@@ -145,7 +145,7 @@ pub struct Running {
 }
 
 impl Running {
-    pub async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> Running {
+    pub(crate) async fn start(db: &Db, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::load(
             None,
@@ -163,7 +163,7 @@ impl Running {
         let state = v6audit_collector::prepare(config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
         let server = Background::spawn(listener, state.clone()).unwrap();
-        Running {
+        Self {
             base: server.base(),
             state,
             client: reqwest::Client::new(),
@@ -171,7 +171,7 @@ impl Running {
         }
     }
 
-    pub async fn token(&self, agent: &str) -> String {
+    pub(crate) async fn token(&self, agent: &str) -> String {
         let token = v6audit_collector::new_token().unwrap();
         self.state
             .store
@@ -181,7 +181,12 @@ impl Running {
         token
     }
 
-    pub async fn push(&self, token: Option<&str>, body: Vec<u8>, gzip: bool) -> (u16, Value) {
+    pub(crate) async fn push(
+        &self,
+        token: Option<&str>,
+        body: Vec<u8>,
+        gzip: bool,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .post(format!("{}/api/v1/reports", self.base))
@@ -197,7 +202,7 @@ impl Running {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .client
             .get(format!("{}{path}", self.base))
@@ -212,16 +217,16 @@ impl Running {
         )
     }
 
-    pub async fn results(&self) -> i64 {
+    pub(crate) async fn results(&self) -> i64 {
         self.state.store.counts().await.unwrap().results
     }
 
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.server.stop().await.unwrap();
     }
 }
 
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(bytes).unwrap();
@@ -229,7 +234,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The same report with fresh ids (a later run of the same agent).
-pub fn rerun(report: &Value, minutes_later: i64) -> Value {
+pub(crate) fn rerun(report: &Value, minutes_later: i64) -> Value {
     let mut r = report.clone();
     r["id"] = json!(uuid::Uuid::now_v7().to_string());
     for x in r["results"].as_array_mut().unwrap() {

@@ -40,7 +40,7 @@ struct Index {
 }
 
 impl Index {
-    fn of(origin: &LowerName, records: &BTreeMap<RrKey, Arc<RecordSet>>) -> Option<Index> {
+    fn of(origin: &LowerName, records: &BTreeMap<RrKey, Arc<RecordSet>>) -> Option<Self> {
         let mut types: HashMap<LowerName, HashSet<RecordType>> = HashMap::new();
         let mut nsec = Vec::new();
         let mut cuts = HashSet::new();
@@ -61,7 +61,7 @@ impl Index {
         let mut names: Vec<LowerName> = types.keys().cloned().collect();
         names.sort();
         nsec.sort_by(|a, b| a.0.cmp(&b.0));
-        Some(Index {
+        Some(Self {
             names,
             types,
             nsec,
@@ -116,10 +116,10 @@ pub(super) struct IndexedZone {
 
 impl IndexedZone {
     /// Indexes a zone once it is complete (signed, if it is to be).
-    pub(super) fn new(mut zone: InMemoryZoneHandler) -> IndexedZone {
+    pub(super) fn new(mut zone: InMemoryZoneHandler) -> Self {
         let origin = zone.origin().clone();
         let index = Index::of(&origin, zone.records_get_mut());
-        IndexedZone {
+        Self {
             inner: Arc::new(zone),
             index,
         }

@@ -63,15 +63,15 @@ pub enum RecordData {
 }
 
 impl Zone {
-    pub fn new(origin: &str) -> Zone {
-        Zone {
+    pub fn new(origin: &str) -> Self {
+        Self {
             origin: origin.trim_end_matches('.').to_owned(),
             records: Vec::new(),
             signing: Signing::Unsigned,
         }
     }
 
-    pub fn signed(mut self, signing: Signing) -> Zone {
+    pub fn signed(mut self, signing: Signing) -> Self {
         self.signing = signing;
         self
     }
@@ -177,12 +177,12 @@ impl std::fmt::Debug for ZoneKey {
 }
 
 impl ZoneKey {
-    pub fn generate() -> Result<ZoneKey, LabError> {
+    pub fn generate() -> Result<Self, LabError> {
         let err = |e: hickory_proto::dnssec::DnsSecError| LabError::Dns(format!("key: {e}"));
         let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).map_err(err)?;
         let key = EcdsaSigningKey::from_pkcs8(&pkcs8, Algorithm::ECDSAP256SHA256).map_err(err)?;
         let dnskey = DNSKEY::from_key(&key.to_public_key().map_err(err)?);
-        Ok(ZoneKey {
+        Ok(Self {
             pkcs8: pkcs8.secret_pkcs8_der().to_vec(),
             dnskey,
         })
@@ -286,7 +286,7 @@ impl DnsServer {
     /// Serves the zones on `[::1]:port` and `127.0.0.1:port` (UDP and TCP).
     /// A signed zone whose parent is also served gets its DS (or, for
     /// [`Signing::BrokenDs`], a DS of a key it does not have) in the parent.
-    pub async fn start(zones: &[Zone]) -> Result<DnsServer, LabError> {
+    pub async fn start(zones: &[Zone]) -> Result<Self, LabError> {
         let mut zones: Vec<Zone> = zones.to_vec();
         let parent_of = |child: &str, zones: &[Zone]| {
             zones
@@ -363,7 +363,7 @@ impl DnsServer {
         server.register_socket(udp4);
         server.register_listener(tcp6, Duration::from_secs(5), 32);
         server.register_listener(tcp4, Duration::from_secs(5), 32);
-        Ok(DnsServer { server, port, keys })
+        Ok(Self { server, port, keys })
     }
 
     /// The server's IPv6 address.

@@ -44,16 +44,16 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "table" => Ok(Format::Table),
-            "json" => Ok(Format::Json),
-            "jsonl" => Ok(Format::Jsonl),
-            "csv" => Ok(Format::Csv),
-            "markdown" | "md" => Ok(Format::Markdown),
-            "junit" => Ok(Format::Junit),
-            "sarif" => Ok(Format::Sarif),
+            "table" => Ok(Self::Table),
+            "json" => Ok(Self::Json),
+            "jsonl" => Ok(Self::Jsonl),
+            "csv" => Ok(Self::Csv),
+            "markdown" | "md" => Ok(Self::Markdown),
+            "junit" => Ok(Self::Junit),
+            "sarif" => Ok(Self::Sarif),
             other => Err(format!(
                 "unknown format `{other}` (expected one of {})",
-                Format::NAMES.join(", ")
+                Self::NAMES.join(", ")
             )),
         }
     }
@@ -62,13 +62,13 @@ impl FromStr for Format {
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Format::Table => "table",
-            Format::Json => "json",
-            Format::Jsonl => "jsonl",
-            Format::Csv => "csv",
-            Format::Markdown => "markdown",
-            Format::Junit => "junit",
-            Format::Sarif => "sarif",
+            Self::Table => "table",
+            Self::Json => "json",
+            Self::Jsonl => "jsonl",
+            Self::Csv => "csv",
+            Self::Markdown => "markdown",
+            Self::Junit => "junit",
+            Self::Sarif => "sarif",
         })
     }
 }

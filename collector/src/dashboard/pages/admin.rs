@@ -37,7 +37,7 @@ struct AdminPage {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct AdminQuery {
+pub(crate) struct AdminQuery {
     done: Option<String>,
 }
 
@@ -81,7 +81,7 @@ async fn admin_page(ctx: &Ctx, status: StatusCode, notice: String, error: String
     html(status, &page)
 }
 
-pub async fn admin(ctx: Ctx, Query(q): Query<AdminQuery>) -> Response {
+pub(crate) async fn admin(ctx: Ctx, Query(q): Query<AdminQuery>) -> Response {
     let notice = if q.done.is_some() {
         ctx.t.done_ok.to_owned()
     } else {
@@ -91,11 +91,11 @@ pub async fn admin(ctx: Ctx, Query(q): Query<AdminQuery>) -> Response {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LoginForm {
+pub(crate) struct LoginForm {
     token: String,
 }
 
-pub async fn admin_login(ctx: Ctx, Form(form): Form<LoginForm>) -> Response {
+pub(crate) async fn admin_login(ctx: Ctx, Form(form): Form<LoginForm>) -> Response {
     let state = &ctx.state;
     if !same_origin(&ctx.headers) {
         return admin_page(
@@ -150,12 +150,12 @@ fn admin_form(state: &AppState, headers: &HeaderMap, csrf: &str) -> bool {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
+pub(crate) struct CsrfForm {
     #[serde(default)]
     csrf: String,
 }
 
-pub async fn admin_logout(ctx: Ctx, Form(form): Form<CsrfForm>) -> Response {
+pub(crate) async fn admin_logout(ctx: Ctx, Form(form): Form<CsrfForm>) -> Response {
     if !admin_form(&ctx.state, &ctx.headers, &form.csrf) {
         return admin_page(
             &ctx,
@@ -198,14 +198,14 @@ where
 }
 
 #[derive(Debug, Deserialize)]
-pub struct UploadForm {
+pub(crate) struct UploadForm {
     #[serde(default)]
     csrf: String,
     name: String,
     text: String,
 }
 
-pub async fn admin_upload(ctx: Ctx, Form(form): Form<UploadForm>) -> Response {
+pub(crate) async fn admin_upload(ctx: Ctx, Form(form): Form<UploadForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         crate::api::store_inventory(&state, &form.name, form.text)
@@ -217,7 +217,7 @@ pub async fn admin_upload(ctx: Ctx, Form(form): Form<UploadForm>) -> Response {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct CampaignForm {
+pub(crate) struct CampaignForm {
     #[serde(default)]
     csrf: String,
     id: String,
@@ -282,7 +282,7 @@ fn campaign_inventory(form: &CampaignForm) -> String {
     .unwrap_or_default()
 }
 
-pub async fn admin_campaign(ctx: Ctx, Form(form): Form<CampaignForm>) -> Response {
+pub(crate) async fn admin_campaign(ctx: Ctx, Form(form): Form<CampaignForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         let text = campaign_inventory(&form);
@@ -296,13 +296,13 @@ pub async fn admin_campaign(ctx: Ctx, Form(form): Form<CampaignForm>) -> Respons
 }
 
 #[derive(Debug, Deserialize)]
-pub struct RevokeForm {
+pub(crate) struct RevokeForm {
     #[serde(default)]
     csrf: String,
     agent: String,
 }
 
-pub async fn admin_revoke(ctx: Ctx, Form(form): Form<RevokeForm>) -> Response {
+pub(crate) async fn admin_revoke(ctx: Ctx, Form(form): Form<RevokeForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         match state.store.revoke_agent(&form.agent, now_ms()).await {

@@ -34,7 +34,7 @@ struct AgenciesPage {
     method: &'static str,
 }
 
-pub async fn agencies(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
+pub(crate) async fn agencies(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
     agencies_inner(&ctx, q.year).await.unwrap_or_else(|r| r)
 }
 

@@ -35,7 +35,7 @@ struct AgencyPage {
     rows: Vec<AgencyPortalRow>,
 }
 
-pub async fn agency(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
+pub(crate) async fn agency(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
     agency_inner(&ctx, q.name.unwrap_or_default())
         .await
         .unwrap_or_else(|r| r)

@@ -12,7 +12,7 @@ use crate::dashboard::{Chrome, Ctx, html};
 use crate::store::{EventFilter, Storage};
 
 #[derive(Debug, Deserialize)]
-pub struct ChangesQuery {
+pub(crate) struct ChangesQuery {
     kind: Option<String>,
     before: Option<i64>,
 }
@@ -35,7 +35,7 @@ struct ChangesPage {
 
 const CHANGES_PAGE: i64 = 100;
 
-pub async fn changes(ctx: Ctx, Query(q): Query<ChangesQuery>) -> Response {
+pub(crate) async fn changes(ctx: Ctx, Query(q): Query<ChangesQuery>) -> Response {
     changes_inner(&ctx, q).await.unwrap_or_else(|r| r)
 }
 

@@ -17,7 +17,7 @@ use crate::store::Storage;
 use crate::views;
 
 #[derive(Debug, Deserialize)]
-pub struct FixQuery {
+pub(crate) struct FixQuery {
     all: Option<String>,
 }
 
@@ -64,7 +64,7 @@ struct FixPage {
 /// Portals on the first page of the fix-first list.
 const FIX_PAGE: usize = 50;
 
-pub async fn fix_first(ctx: Ctx, Query(q): Query<FixQuery>) -> Response {
+pub(crate) async fn fix_first(ctx: Ctx, Query(q): Query<FixQuery>) -> Response {
     fix_inner(&ctx, q.all.is_some()).await.unwrap_or_else(|r| r)
 }
 

@@ -16,14 +16,16 @@ mod overview;
 mod portal;
 mod portals;
 
-pub use admin::{admin, admin_campaign, admin_login, admin_logout, admin_revoke, admin_upload};
-pub use agencies::agencies;
-pub use agency::agency;
-pub use changes::changes;
-pub use fix_first::fix_first;
-pub use overview::overview;
-pub use portal::portal;
-pub use portals::portals;
+pub(super) use admin::{
+    admin, admin_campaign, admin_login, admin_logout, admin_revoke, admin_upload,
+};
+pub(super) use agencies::agencies;
+pub(super) use agency::agency;
+pub(super) use changes::changes;
+pub(super) use fix_first::fix_first;
+pub(super) use overview::overview;
+pub(super) use portal::portal;
+pub(super) use portals::portals;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -60,7 +62,7 @@ struct ErrorPage {
     text: String,
 }
 
-pub fn error_page(ctx: &Ctx, status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn error_page(ctx: &Ctx, status: StatusCode, title: &str, text: &str) -> Response {
     html(
         status,
         &ErrorPage {
@@ -250,7 +252,7 @@ fn change_row(ctx: &Ctx, e: &Event) -> ChangeRow {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct YearQuery {
+pub(super) struct YearQuery {
     year: Option<i32>,
     name: Option<String>,
 }

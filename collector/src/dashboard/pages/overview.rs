@@ -118,7 +118,7 @@ fn campaign_rows(ctx: &Ctx, list: &[views::CampaignView]) -> Vec<CampaignRow> {
         .collect()
 }
 
-pub async fn overview(ctx: Ctx) -> Response {
+pub(crate) async fn overview(ctx: Ctx) -> Response {
     overview_inner(&ctx).await.unwrap_or_else(|r| r)
 }
 

@@ -330,7 +330,7 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
     }
 }
 
-pub async fn portal(ctx: Ctx, Path(id): Path<String>) -> Response {
+pub(crate) async fn portal(ctx: Ctx, Path(id): Path<String>) -> Response {
     portal_inner(&ctx, &id).await.unwrap_or_else(|r| r)
 }
 

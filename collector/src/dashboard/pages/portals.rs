@@ -17,7 +17,7 @@ use crate::queries::snapshot;
 use crate::views::PortalView;
 
 #[derive(Debug, Default, Deserialize)]
-pub struct PortalFilter {
+pub(crate) struct PortalFilter {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -164,7 +164,7 @@ const SORTS: [(&str, &str); 7] = [
     ("observed", "text"),
 ];
 
-pub async fn portals(ctx: Ctx, Query(f): Query<PortalFilter>) -> Response {
+pub(crate) async fn portals(ctx: Ctx, Query(f): Query<PortalFilter>) -> Response {
     portals_inner(&ctx, f).await.unwrap_or_else(|r| r)
 }
 
