@@ -3,6 +3,10 @@
 
 use std::path::PathBuf;
 
+/// A library's own error, kept as the source (its chain intact) whatever
+/// its type.
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AgentError {
@@ -10,10 +14,14 @@ pub enum AgentError {
     #[error(
         "cannot read the system resolver configuration (/etc/resolv.conf): {0}; pass --resolver IP:PORT"
     )]
-    SystemResolver(String),
+    SystemResolver(#[source] Source),
     /// The resolver could not be built.
-    #[error("cannot set up the DNS resolver {resolver}: {reason}")]
-    Resolver { resolver: String, reason: String },
+    #[error("cannot set up the DNS resolver {resolver}: {source}")]
+    Resolver {
+        resolver: String,
+        #[source]
+        source: Source,
+    },
     /// The `--ca-file` holds no certificate, or one that cannot be used.
     #[error("cannot use CA file {path}: {reason}")]
     CaFile { path: PathBuf, reason: String },
@@ -23,7 +31,7 @@ pub enum AgentError {
     Read(#[from] v6audit_model::ReadError),
     /// The TLS configuration could not be built.
     #[error("cannot set up TLS: {0}")]
-    Tls(String),
+    Tls(#[source] Source),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Output {

@@ -62,7 +62,7 @@ impl Dns {
         let resolver = match choice {
             ResolverChoice::System => {
                 let mut b = TokioResolver::builder_tokio()
-                    .map_err(|e| AgentError::SystemResolver(e.to_string()))?;
+                    .map_err(|e| AgentError::SystemResolver(Box::new(e)))?;
                 upstreams = system_upstreams();
                 let keep = b.options_mut().clone();
                 let mut o = opts(timeout);
@@ -70,7 +70,7 @@ impl Dns {
                 b = b.with_options(o);
                 b.build().map_err(|e| AgentError::Resolver {
                     resolver: "system".to_owned(),
-                    reason: e.to_string(),
+                    source: Box::new(e),
                 })?
             }
             ResolverChoice::At(addr) => {
@@ -88,7 +88,7 @@ impl Dns {
                 .build()
                 .map_err(|e| AgentError::Resolver {
                     resolver: addr.to_string(),
-                    reason: e.to_string(),
+                    source: Box::new(e),
                 })?
             }
         };

@@ -20,8 +20,12 @@ pub struct Catalog {
 
 /// Why the catalog could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CatalogError(pub String);
+#[non_exhaustive]
+pub enum CatalogError {
+    /// An inventory file or an uploaded inventory is not valid.
+    #[error(transparent)]
+    Inventory(#[from] v6audit_model::InventoryError),
+}
 
 impl Catalog {
     /// Builds the catalog from inventory files and uploaded inventory texts.
@@ -29,12 +33,11 @@ impl Catalog {
     pub fn build(files: &[PathBuf], uploaded: &[(String, String)]) -> Result<Self, CatalogError> {
         let mut inventories = Vec::new();
         for path in files {
-            inventories.push(Inventory::load(path).map_err(|e| CatalogError(e.to_string()))?);
+            inventories.push(Inventory::load(path)?);
         }
         for (name, text) in uploaded {
             let source = format!("uploaded:{name}");
-            inventories
-                .push(Inventory::parse(text, &source).map_err(|e| CatalogError(e.to_string()))?);
+            inventories.push(Inventory::parse(text, &source)?);
         }
         let mut catalog = Self::default();
         for inv in inventories {

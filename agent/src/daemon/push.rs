@@ -17,6 +17,7 @@ pub struct Acked {
 
 /// Why a push did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PushError {
     /// Try again later: no connection, a timeout, 5xx, 429, or a revoked or
     /// unknown token (which an operator can fix without losing reports).

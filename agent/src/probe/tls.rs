@@ -58,7 +58,7 @@ impl TlsClient {
         }
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
-            .map_err(|e| AgentError::Tls(e.to_string()))?;
+            .map_err(|e| AgentError::Tls(Box::new(e)))?;
         Ok(Self { provider, webpki })
     }
 
