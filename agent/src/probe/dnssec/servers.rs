@@ -1,0 +1,156 @@
+//! Each name server address asked directly, over its own family, for the
+//! zone's DNSKEY and SOA with their signatures, and judged against the walk.
+
+use super::*;
+
+/// One name server address asked for the zone's DNSKEY and SOA: the
+/// record of the exchange, and the answers to judge once the chain is known.
+pub(super) struct Fetched {
+    pub(super) out: DnssecServer,
+    pub(super) answers: Option<(Message, Message)>,
+}
+
+/// Asks one name server address directly for the zone's DNSKEY and SOA;
+/// an address the contact policy refuses is recorded and sent nothing.
+pub(super) async fn fetch_server(
+    reach: &Reach,
+    asking: Asking<'_>,
+    zone: &str,
+    name: String,
+    server: SocketAddr,
+) -> Fetched {
+    let family = Family::of(&server.ip());
+    let mut out = DnssecServer {
+        name,
+        family,
+        addr: server.ip(),
+        port: server.port(),
+        served: DnssecServed::NoAnswer,
+        key_tags: Vec::new(),
+        error: None,
+        ms: 0,
+    };
+    // The contact policy first, as for the zone's SOA questions.
+    if let Some(why) = asking.contact.refuses(server.ip(), asking.internal) {
+        out.served = DnssecServed::NotContacted;
+        out.error = Some(why);
+        return Fetched { out, answers: None };
+    }
+    if !reach.can_reach(server.ip()) {
+        out.served = DnssecServed::NoVantage;
+        out.error = Some(format!("this vantage has no {}", family.label()));
+        return Fetched { out, answers: None };
+    }
+    let Ok(apex) = fqdn(zone) else {
+        out.error = Some(format!("`{zone}` is not a valid DNS name"));
+        return Fetched { out, answers: None };
+    };
+    let start = Instant::now();
+    let (keys_msg, soa_msg) = tokio::join!(
+        ask(server, &apex, RecordType::DNSKEY, false, asking.timeout),
+        ask(server, &apex, RecordType::SOA, false, asking.timeout)
+    );
+    out.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (keys_msg, soa_msg) = match (keys_msg, soa_msg) {
+        (Ok(k), Ok(s)) => (k, s),
+        (Err((_, e)), _) | (_, Err((_, e))) => {
+            out.error = Some(e);
+            return Fetched { out, answers: None };
+        }
+    };
+    for msg in [&keys_msg, &soa_msg] {
+        if msg.metadata.response_code != ResponseCode::NoError {
+            out.error = Some(format!("answered {}", msg.metadata.response_code));
+            return Fetched { out, answers: None };
+        }
+        // A referral or a cached answer is a lame delegation, for
+        // dns.ns-v6-answers to report; it says nothing of DNSSEC.
+        if !msg.metadata.authoritative {
+            out.error = Some("not authoritative for the zone (lame delegation)".to_owned());
+            return Fetched { out, answers: None };
+        }
+    }
+    Fetched {
+        out,
+        answers: Some((keys_msg, soa_msg)),
+    }
+}
+
+/// Judges what one name server served against the chain: on a secure chain
+/// its key set must be signed by a key the DS (or the anchor) names, and its
+/// SOA by one of its keys; elsewhere the keys and SOA must at least verify.
+pub(super) fn judge_server(fetched: Fetched, zone: &str, walk: &Walk) -> DnssecServer {
+    let Fetched { mut out, answers } = fetched;
+    let Some((keys_msg, soa_msg)) = answers else {
+        return out;
+    };
+    let Ok(apex) = fqdn(zone) else {
+        return out;
+    };
+    let secure = walk.chain == DnssecChain::Secure;
+    let ds = walk.ds.as_slice();
+    let (key_records, key_sigs) = rrset(&keys_msg, &apex, RecordType::DNSKEY);
+    let keys = dnskeys(&key_records);
+    out.key_tags = keys
+        .iter()
+        .filter_map(|k| k.calculate_key_tag().ok())
+        .collect();
+    if keys.is_empty() {
+        if secure {
+            out.served = DnssecServed::Bogus;
+            out.error = Some(format!(
+                "serves no DNSKEY, but the parent has DS {}",
+                tags_text(ds.iter().map(DS::key_tag))
+            ));
+        } else {
+            out.served = DnssecServed::Unsigned;
+        }
+        return out;
+    }
+    let signing: Vec<DNSKEY> = if secure {
+        let named: Vec<DNSKEY> = if walk.anchor_keys.is_empty() {
+            named_by_ds(&apex, &keys, ds)
+        } else {
+            keys.iter()
+                .filter(|k| {
+                    walk.anchor_keys
+                        .iter()
+                        .any(|a| a.public_key() == k.public_key())
+                })
+                .cloned()
+                .collect()
+        };
+        if named.is_empty() {
+            out.served = DnssecServed::Bogus;
+            out.error = Some(if walk.anchor_keys.is_empty() {
+                format!(
+                    "no DNSKEY matches the parent's DS (DS key tags {}; DNSKEY key tags {})",
+                    tags_text(ds.iter().map(DS::key_tag)),
+                    tags_text(out.key_tags.iter().copied())
+                )
+            } else {
+                format!(
+                    "no DNSKEY is the trust anchor's (DNSKEY key tags {})",
+                    tags_text(out.key_tags.iter().copied())
+                )
+            });
+            return out;
+        }
+        named
+    } else {
+        keys.clone()
+    };
+    if let Err(e) = verify(&apex, &key_records, &key_sigs, &signing, &apex) {
+        out.served = DnssecServed::Bogus;
+        out.error = Some(format!("DNSKEY: {e}"));
+        return out;
+    }
+    let (soa_records, soa_sigs) = rrset(&soa_msg, &apex, RecordType::SOA);
+    if let Err(e) = verify(&apex, &soa_records, &soa_sigs, &keys, &apex) {
+        out.served = DnssecServed::Bogus;
+        out.error = Some(format!("SOA: {e}"));
+        return out;
+    }
+    out.served = DnssecServed::Valid;
+    out
+}

@@ -1,0 +1,179 @@
+//! Checking an RRset's signatures against keys, within the KeyTrap
+//! bounds, and the words its reasons use (key tags, signature times).
+
+use super::*;
+
+pub(super) fn tags_text(tags: impl Iterator<Item = u16>) -> String {
+    let list: Vec<String> = tags.map(|t| t.to_string()).collect();
+    if list.is_empty() {
+        "none".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+pub(super) fn dnskeys(records: &[Record]) -> Vec<DNSKEY> {
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::DNSSEC(DNSSECRData::DNSKEY(k)) => Some(k.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The keys a DS record names (digest over the owner name and the key).
+pub(super) fn named_by_ds(zone: &Name, keys: &[DNSKEY], ds: &[DS]) -> Vec<DNSKEY> {
+    keys.iter()
+        .filter(|k| ds.iter().any(|d| d.covers(zone, k).unwrap_or(false)))
+        .cloned()
+        .collect()
+}
+
+/// The records of one type owned by `name` in the answer, and the RRSIGs over them.
+pub(super) fn rrset(msg: &Message, name: &Name, rtype: RecordType) -> (Vec<Record>, Vec<RRSIG>) {
+    let mut records = Vec::new();
+    let mut sigs = Vec::new();
+    for r in &msg.answers {
+        if r.name.to_lowercase() != name.to_lowercase() {
+            continue;
+        }
+        match &r.data {
+            RData::DNSSEC(DNSSECRData::RRSIG(sig)) if sig.input().type_covered == rtype => {
+                sigs.push(sig.clone());
+            }
+            // RFC 4034 6.3: duplicates go before the RRset is verified.
+            data if data.record_type() == rtype
+                && !records.iter().any(|k: &Record| k.data == *data) =>
+            {
+                records.push(r.clone());
+            }
+            _ => {}
+        }
+    }
+    (records, sigs)
+}
+
+/// Seconds since the epoch, as RRSIG times count them (modulo 2^32).
+pub(super) fn now_serial() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    secs as u32
+}
+
+pub(super) fn sig_time(serial: u32) -> String {
+    // RRSIG times are the epoch second modulo 2^32 (RFC 4034 3.1.5): the
+    // reading nearest to now is the right one.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let secs = now + i64::from(serial.wrapping_sub(now_serial()) as i32);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Verifies an RRset with one of `keys`, its signature made by `signer` and
+/// within its validity period now. Says why when none verifies.
+pub(super) fn verify(
+    name: &Name,
+    records: &[Record],
+    sigs: &[RRSIG],
+    keys: &[DNSKEY],
+    signer: &Name,
+) -> Result<u16, String> {
+    let rtype = records
+        .first()
+        .map_or_else(|| "records".to_owned(), |r| r.record_type().to_string());
+    if records.is_empty() {
+        return Err("no records to validate".to_owned());
+    }
+    if sigs.is_empty() {
+        return Err(format!("no RRSIG over the {rtype} records"));
+    }
+    let now = now_serial();
+    let mut why = Vec::new();
+    let mut checks = 0;
+    for sig in sigs {
+        let input = sig.input();
+        if why.len() >= MAX_REASONS {
+            break;
+        }
+        if !input.algorithm.is_supported() {
+            why.push(format!(
+                "RRSIG by key {} uses algorithm {}, which this agent cannot validate",
+                input.key_tag, input.algorithm
+            ));
+            continue;
+        }
+        if input.signer_name.to_lowercase() != signer.to_lowercase() {
+            why.push(format!(
+                "RRSIG by {} (expected {})",
+                input.signer_name, signer
+            ));
+            continue;
+        }
+        let expires = input.sig_expiration.get();
+        let incepts = input.sig_inception.get();
+        if (expires.wrapping_sub(now) as i32) < 0 {
+            why.push(format!(
+                "RRSIG by key {} expired at {}",
+                input.key_tag,
+                sig_time(expires)
+            ));
+            continue;
+        }
+        if (now.wrapping_sub(incepts) as i32) < 0 {
+            why.push(format!(
+                "RRSIG by key {} is valid only from {}",
+                input.key_tag,
+                sig_time(incepts)
+            ));
+            continue;
+        }
+        // Key tags collide easily: a few keys per signature at most, so a
+        // hostile answer cannot make the agent verify without end (KeyTrap,
+        // CVE-2023-50387).
+        let candidates: Vec<&DNSKEY> = keys
+            .iter()
+            .filter(|k| {
+                k.zone_key()
+                    && !k.revoke()
+                    && k.algorithm() == input.algorithm
+                    && k.calculate_key_tag().ok() == Some(input.key_tag)
+            })
+            .take(MAX_KEYS_PER_SIG)
+            .collect();
+        if candidates.is_empty() {
+            why.push(format!(
+                "RRSIG by key {} (algorithm {}), which is not among the keys ({})",
+                input.key_tag,
+                input.algorithm,
+                tags_text(keys.iter().filter_map(|k| k.calculate_key_tag().ok()))
+            ));
+            continue;
+        }
+        for key in candidates {
+            if checks == MAX_CHECKS {
+                why.push(format!(
+                    "gave up after {MAX_CHECKS} signature checks (too many keys or signatures)"
+                ));
+                return Err(why.join("; "));
+            }
+            checks += 1;
+            match key.verify_rrsig(name, DNSClass::IN, sig, records.iter()) {
+                Ok(()) => return Ok(input.key_tag),
+                Err(e) => why.push(format!(
+                    "RRSIG by key {} does not verify: {e}",
+                    input.key_tag
+                )),
+            }
+        }
+    }
+    Err(why.join("; "))
+}
