@@ -220,6 +220,38 @@ fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
         .join(", ")
 }
 
+/// The members of a set that failed a check, each said, out of how many:
+/// what a rule that speaks of "every address" or "every server" reports
+/// (`"2 of 3 … : a refused, b timed out"`). Every member counts.
+struct Tally {
+    failed: Vec<String>,
+    total: usize,
+}
+
+impl Tally {
+    /// Each member `why` says something of, out of all of them.
+    fn of<T>(all: &[T], why: impl Fn(&T) -> Option<String>) -> Self {
+        Self {
+            failed: all.iter().filter_map(why).collect(),
+            total: all.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// The values of an outcome that lists them: the list under `list`
+    /// (joined with ", "), `count` and `total`.
+    fn values(&self, list: &'static str) -> Vec<(&'static str, String)> {
+        vec![
+            (list, self.failed.join(", ")),
+            ("count", self.failed.len().to_string()),
+            ("total", self.total.to_string()),
+        ]
+    }
+}
+
 fn endpoint_label(e: &Endpoint) -> String {
     std::net::SocketAddr::new(e.addr, e.port).to_string()
 }

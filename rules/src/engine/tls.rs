@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use v6audit_model::{ChainStatus, Endpoint, Family, Observation, Status, TcpOutcome, TlsOutcome};
 
 use super::web::{none_tried, retries, tcp_reason, v6_endpoints};
-use super::{Outcome, endpoint_label, has_aaaa, join, no_aaaa, out};
+use super::{Outcome, Tally, endpoint_label, has_aaaa, join, no_aaaa, out};
 use crate::pack::Params;
 use crate::words::{self, word};
 
@@ -59,25 +59,16 @@ pub(super) fn v6_handshake(obs: &Observation) -> Outcome {
     }
     // Every address counts: one that refused TCP is named as such, one the
     // agent could not try (its budget or its sockets) leaves the rule unknown.
-    let failed: Vec<_> = eps
-        .iter()
-        .filter(|e| match e.tcp.outcome {
+    let failed = Tally::of(&eps, |e| {
+        let bad = match e.tcp.outcome {
             TcpOutcome::Connected => e.tls.as_ref().is_none_or(|t| t.outcome != TlsOutcome::Ok),
             TcpOutcome::NotTried | TcpOutcome::LocalError => false,
             _ => true,
-        })
-        .map(|e| format!("{} {}", endpoint_label(e), tls_reason(e)))
-        .collect();
+        };
+        bad.then(|| format!("{} {}", endpoint_label(e), tls_reason(e)))
+    });
     if !failed.is_empty() {
-        return out(
-            Status::Fail,
-            "failed",
-            vec![
-                ("failures", failed.join(", ")),
-                ("count", failed.len().to_string()),
-                ("total", eps.len().to_string()),
-            ],
-        );
+        return out(Status::Fail, "failed", failed.values("failures"));
     }
     if connected.len() < eps.len() {
         return out(Status::Error, "not_tried", vec![]);

@@ -10,7 +10,7 @@ use v6audit_model::{
     HttpOutcome, Observation, Status, SubresourceHost, TcpOutcome, TlsOutcome,
 };
 
-use super::{Outcome, endpoint_label, has_aaaa, host_vars, join, no_aaaa, out};
+use super::{Outcome, Tally, endpoint_label, has_aaaa, host_vars, join, no_aaaa, out};
 use crate::addr::AddressClass;
 use crate::pack::Params;
 use crate::words::{self, word};
@@ -71,21 +71,18 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
     if eps.is_empty() || eps.iter().any(|e| e.tcp.outcome == TcpOutcome::NoVantage) {
         return out(Status::Error, "no_vantage", vec![]);
     }
-    let failed: Vec<_> = eps
-        .iter()
-        .filter(|e| {
-            !matches!(
-                e.tcp.outcome,
-                TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError
-            )
-        })
-        .map(|e| format!("{} {}", endpoint_label(e), tcp_reason(e)))
-        .collect();
+    let failed = Tally::of(&eps, |e| {
+        let bad = !matches!(
+            e.tcp.outcome,
+            TcpOutcome::Connected | TcpOutcome::NotTried | TcpOutcome::LocalError
+        );
+        bad.then(|| format!("{} {}", endpoint_label(e), tcp_reason(e)))
+    });
     let not_contacted: Vec<_> = eps
         .iter()
         .filter(|e| e.tcp.outcome == TcpOutcome::NotContacted)
         .collect();
-    if !not_contacted.is_empty() && not_contacted.len() == failed.len() {
+    if !not_contacted.is_empty() && not_contacted.len() == failed.failed.len() {
         // Nothing was refused or lost: the addresses themselves are unusable.
         let why: BTreeSet<String> = not_contacted
             .iter()
@@ -106,15 +103,7 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
         );
     }
     if !failed.is_empty() {
-        return out(
-            Status::Fail,
-            "unreachable",
-            vec![
-                ("failed", failed.join(", ")),
-                ("count", failed.len().to_string()),
-                ("total", eps.len().to_string()),
-            ],
-        );
+        return out(Status::Fail, "unreachable", failed.values("failed"));
     }
     if eps
         .iter()
