@@ -9,12 +9,12 @@ pub mod daemon;
 pub mod error;
 pub mod limits;
 pub mod net;
+pub mod page_text;
 pub mod probe;
 pub mod resolver;
 pub mod runner;
 pub mod selfcheck;
 pub mod settings;
-pub mod text;
 
 pub use error::AgentError;
 pub use runner::{Auditor, Event};

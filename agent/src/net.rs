@@ -8,16 +8,18 @@ use tokio::net::UdpSocket;
 use v6audit_model::{Family, Vantage};
 use v6audit_rules::addr::AddressClass;
 
-/// What this machine can send traffic to, measured once before a run.
+/// The routes this machine has: which destinations (loopback, the Internet,
+/// per family) it can send traffic to, measured once before a run. What a
+/// report calls the vantage (`Vantage`) is derived from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Reach {
+pub struct Routes {
     pub ipv4_global: bool,
     pub ipv6_global: bool,
     pub ipv4_loopback: bool,
     pub ipv6_loopback: bool,
 }
 
-impl Reach {
+impl Routes {
     /// Measures routes without sending a packet: a UDP `connect` only asks the
     /// kernel for a route and a source address. The destinations are
     /// documentation addresses (RFC 5737, RFC 3849), so nothing real is named.
@@ -101,7 +103,7 @@ mod tests {
 
     #[test]
     fn mapped_addresses_are_reached_over_ipv4() {
-        let reach = Reach {
+        let reach = Routes {
             ipv4_global: false,
             ipv6_global: true,
             ipv4_loopback: true,
@@ -115,7 +117,7 @@ mod tests {
 
     #[test]
     fn a_lab_vantage_counts_loopback() {
-        let reach = Reach {
+        let reach = Routes {
             ipv4_global: true,
             ipv6_global: false,
             ipv4_loopback: true,

@@ -19,11 +19,11 @@ use v6audit_model::{
 use v6audit_rules::Pack;
 
 use crate::error::AgentError;
-use crate::net::Reach;
+use crate::net::Routes;
+use crate::page_text;
 use crate::probe::{self, Context, dns, http};
 use crate::resolver::{self, Dns};
 use crate::settings::{ResolverChoice, Settings};
-use crate::text;
 
 /// Something that happened during a run.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ impl Auditor {
             settings.ns_timeout.min(settings.timeout),
         )?;
         let tls = probe::tls::TlsClient::new(settings.ca_file.as_deref())?;
-        let reach = Reach::measure().await;
+        let reach = Routes::measure().await;
         let on_loopback = match &settings.resolver {
             ResolverChoice::At(a) => resolver::is_loopback(a),
             ResolverChoice::System => false,
@@ -473,7 +473,8 @@ async fn observe_within(
     // Each family's page: its first exchange came over the endpoint connection
     // on the URL's port; redirects are followed from there in that family.
     let url_port = portal.url_port();
-    let mut firsts: PerFamily<Option<(std::net::SocketAddr, http::Fetched)>> = PerFamily::default();
+    let mut firsts: PerFamily<Option<(std::net::SocketAddr, http::PageResponse)>> =
+        PerFamily::default();
     let mut endpoints = Vec::with_capacity(probed.len());
     for (endpoint, fetched) in probed {
         let family = endpoint.family;
@@ -490,7 +491,7 @@ async fn observe_within(
         }
         endpoints.push(endpoint);
     }
-    let mut sketches: PerFamily<Option<text::Sketch>> = PerFamily::default();
+    let mut sketches: PerFamily<Option<page_text::Sketch>> = PerFamily::default();
     let fetches = [Family::V4, Family::V6].map(|family| {
         let first = firsts.get_mut(family).take();
         let has_addr = published.iter().any(|(_, f)| *f == family);
@@ -599,7 +600,8 @@ async fn observe_within(
     if f6.outcome == FetchOutcome::Complete
         && let Some(page) = f6.last().and_then(|h| url::Url::parse(&h.url).ok())
     {
-        obs.subresources = Some(probe::page::check(ctx, &page, &found, internal, deadline).await);
+        obs.subresources =
+            Some(probe::subresources::check(ctx, &page, &found, internal, deadline).await);
     }
     obs.http.ipv4 = Some(f4);
     obs.http.ipv6 = Some(f6);

@@ -25,11 +25,11 @@ use proptest::test_runner::TestCaseError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use url::Url;
 use v6audit_agent::anchor::Anchor;
-use v6audit_agent::net::Reach;
-use v6audit_agent::probe::page::{self, MAX_URLS};
+use v6audit_agent::net::Routes;
+use v6audit_agent::page_text::{self, Sketch};
+use v6audit_agent::probe::subresources::{self, MAX_URLS};
 use v6audit_agent::probe::{Context, dns::ZoneCache, http, tls::TlsClient};
 use v6audit_agent::resolver::Dns;
-use v6audit_agent::text::{self, Sketch};
 use v6audit_agent::{ResolverChoice, Settings};
 use v6audit_model::HttpOutcome;
 
@@ -337,7 +337,7 @@ fn expected(elements: &[Element], base: &Url) -> Vec<(String, String)> {
 }
 
 /// What any scan promises.
-fn check_resources(found: &[page::Resource]) -> Result<(), TestCaseError> {
+fn check_resources(found: &[subresources::Resource]) -> Result<(), TestCaseError> {
     prop_assert!(found.len() <= MAX_URLS);
     for r in found {
         prop_assert!(KINDS.contains(&r.kind), "kind {}", r.kind);
@@ -479,7 +479,7 @@ thread_local! {
                 )
                 .unwrap(),
                 tls: TlsClient::new(None).unwrap(),
-                reach: Reach::default(),
+                reach: Routes::default(),
                 zones: ZoneCache::default(),
                 settings,
             }
@@ -520,7 +520,7 @@ async fn serve(mut server: DuplexStream, response: Vec<u8>) {
 }
 
 /// One GET answered with `response`, and how long it took.
-fn exchange(response: Vec<u8>) -> (http::Fetched, Duration) {
+fn exchange(response: Vec<u8>) -> (http::PageResponse, Duration) {
     let (rt, ctx) = HARNESS.with(|h| *h);
     rt.block_on(async {
         let (client, server) = tokio::io::duplex(64 << 10);
@@ -536,7 +536,7 @@ fn exchange(response: Vec<u8>) -> (http::Fetched, Duration) {
 }
 
 /// What any exchange promises.
-fn check_fetched(f: &http::Fetched, took: Duration) -> Result<(), TestCaseError> {
+fn check_fetched(f: &http::PageResponse, took: Duration) -> Result<(), TestCaseError> {
     let x = &f.exchange;
     prop_assert!(
         took < CASE_LIMIT,
@@ -658,7 +658,7 @@ proptest! {
     #[test]
     fn page_resources_survive_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..4096)) {
         let start = Instant::now();
-        let found = page::resources(&body, &Url::parse(PAGE).unwrap());
+        let found = subresources::resources(&body, &Url::parse(PAGE).unwrap());
         prop_assert!(start.elapsed() < CASE_LIMIT);
         check_resources(&found)?;
     }
@@ -671,11 +671,11 @@ proptest! {
     ) {
         let body: String = tokens.concat();
         let start = Instant::now();
-        let found = page::resources(body.as_bytes(), &Url::parse(PAGE).unwrap());
+        let found = subresources::resources(body.as_bytes(), &Url::parse(PAGE).unwrap());
         prop_assert!(start.elapsed() < CASE_LIMIT);
         check_resources(&found)?;
         // The same markup as page text: words separated by single spaces.
-        let page = text::page_text(body.as_bytes());
+        let page = page_text::page_text(body.as_bytes());
         prop_assert!(
             page.text.is_empty() || page.text.split(' ').all(|w| !w.is_empty()),
             "{:?}",
@@ -708,7 +708,7 @@ proptest! {
             }
         }
         html.push_str("</body></html>");
-        let found: Vec<(String, String)> = page::resources(html.as_bytes(), &page)
+        let found: Vec<(String, String)> = subresources::resources(html.as_bytes(), &page)
             .into_iter()
             .map(|r| (r.kind.to_owned(), r.url.to_string()))
             .collect();
@@ -720,7 +720,7 @@ proptest! {
     #[test]
     fn page_text_survives_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..4096)) {
         let start = Instant::now();
-        let page = text::page_text(&body);
+        let page = page_text::page_text(&body);
         let sketch = Sketch::of(&page.text);
         prop_assert!(start.elapsed() < CASE_LIMIT);
         if !page.text.is_empty() {
@@ -767,7 +767,7 @@ proptest! {
             }
             html.push(' ');
         }
-        let page = text::page_text(html.as_bytes());
+        let page = page_text::page_text(html.as_bytes());
         prop_assert_eq!(&page.text, &visible.join(" ").to_lowercase(), "{}", html);
         let want_title = title.map(|t| t.join(" ").chars().take(200).collect::<String>());
         prop_assert_eq!(page.title, want_title, "{}", html);
@@ -781,10 +781,10 @@ proptest! {
         b in prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "d", "e", "ngày", "12:01"]), 0..200),
     ) {
         let (a, b) = (a.join(" "), b.join(" "));
-        let s = text::similarity(&a, &b);
-        prop_assert_eq!(s, text::similarity(&b, &a));
+        let s = page_text::similarity(&a, &b);
+        prop_assert_eq!(s, page_text::similarity(&b, &a));
         prop_assert!((0.0..=1.0).contains(&s), "{s}");
-        prop_assert_eq!(text::similarity(&a, &a), 1.0);
+        prop_assert_eq!(page_text::similarity(&a, &a), 1.0);
         let (x, y) = (shingles(&a), shingles(&b));
         let exact = if x.is_empty() && y.is_empty() {
             1.0
@@ -896,7 +896,7 @@ proptest! {
         let read = body.len().min(BODY_CAP);
         prop_assert_eq!(x.body_bytes as usize, read);
         prop_assert_eq!(x.body_truncated, body.len() > BODY_CAP);
-        let page = text::page_text(&body[..read]);
+        let page = page_text::page_text(&body[..read]);
         let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes());
         prop_assert_eq!(x.text_sha256.clone(), Some(v6audit_agent::probe::tls::hex(sha.as_ref())));
         prop_assert_eq!(&x.title, &page.title);

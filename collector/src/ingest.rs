@@ -361,7 +361,7 @@ fn ms(t: time::OffsetDateTime) -> i64 {
 /// other languages when asked) and the catalog's description of its portal.
 /// Fails only if a value cannot be written as JSON, which would be a bug:
 /// nothing is stored with an empty column in its place.
-pub fn judge(
+pub fn stored_results(
     report: &Report,
     pack: &Pack,
     catalog: &Catalog,

@@ -18,8 +18,8 @@ use v6audit_model::{
     Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome,
 };
 
+use crate::page_text::{self, Sketch};
 use crate::probe::{Context, tcp};
-use crate::text::{self, Sketch};
 
 /// Headers kept in the Observation.
 const KEPT_HEADERS: [&str; 6] = [
@@ -35,14 +35,14 @@ const KEPT_HEADERS: [&str; 6] = [
 /// itself is dropped as soon as it is read, so a portal in flight holds a few
 /// kilobytes per page, not up to the body cap.
 #[derive(Debug)]
-pub struct Fetched {
+pub struct PageResponse {
     pub exchange: HttpExchange,
     pub sketch: Option<Sketch>,
     /// The URLs the page loads (scripts, styles, images…), from its markup.
-    pub resources: Vec<crate::probe::page::Resource>,
+    pub resources: Vec<crate::probe::subresources::Resource>,
 }
 
-impl Fetched {
+impl PageResponse {
     /// No request was sent, for the reason given.
     pub fn not_sent(url: &Url, reason: String) -> Self {
         Self {
@@ -79,14 +79,14 @@ pub async fn exchange<IO>(
     io: IO,
     url: &Url,
     deadline: tokio::time::Instant,
-) -> Fetched
+) -> PageResponse
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let start = Instant::now();
-    let mut fetched = Fetched::not_sent(url, String::new());
+    let mut fetched = PageResponse::not_sent(url, String::new());
     fetched.exchange.error = None;
-    let finish = |mut f: Fetched, outcome: HttpOutcome, error: Option<String>| {
+    let finish = |mut f: PageResponse, outcome: HttpOutcome, error: Option<String>| {
         f.exchange.outcome = outcome;
         f.exchange.error = error;
         f.exchange.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -199,13 +199,13 @@ where
         }
     }
     fetched.exchange.body_bytes = buf.len() as u64;
-    let page = text::page_text(&buf);
+    let page = page_text::page_text(&buf);
     fetched.exchange.title = page.title;
     fetched.exchange.text_sha256 = Some(crate::probe::tls::hex(
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes()).as_ref(),
     ));
     fetched.sketch = Some(Sketch::of(&page.text));
-    fetched.resources = crate::probe::page::resources(&buf, url);
+    fetched.resources = crate::probe::subresources::resources(&buf, url);
     drop(buf);
     finish(fetched, outcome, error)
 }
@@ -256,7 +256,7 @@ pub async fn fetch_at(
     url: &Url,
     addr: SocketAddr,
     deadline: tokio::time::Instant,
-) -> (Fetched, Vec<HttpExchange>) {
+) -> (PageResponse, Vec<HttpExchange>) {
     let mut failed = Vec::new();
     loop {
         let began = Instant::now();
@@ -278,11 +278,11 @@ async fn fetch_once(
     url: &Url,
     addr: SocketAddr,
     deadline: tokio::time::Instant,
-) -> (Fetched, bool) {
+) -> (PageResponse, bool) {
     let (stream, tcp) = tcp::connect(addr, deadline, &ctx.reach).await;
     let Some(stream) = stream else {
         let transient = super::transient(&tcp, None, None);
-        let fetched = Fetched::not_sent(
+        let fetched = PageResponse::not_sent(
             url,
             format!(
                 "TCP to {addr} {}",
@@ -302,7 +302,7 @@ async fn fetch_once(
             Some(tls) => exchange(ctx, tls, url, deadline).await,
             None => {
                 let transient = super::transient(&tcp, Some(&probe), None);
-                let fetched = Fetched::not_sent(
+                let fetched = PageResponse::not_sent(
                     url,
                     format!(
                         "TLS with {addr} failed: {}",
@@ -328,9 +328,13 @@ pub async fn follow(
     family: Family,
     internal: bool,
     first_addr: SocketAddr,
-    first: Fetched,
+    first: PageResponse,
     deadline: tokio::time::Instant,
-) -> (HttpFetch, Option<Sketch>, Vec<crate::probe::page::Resource>) {
+) -> (
+    HttpFetch,
+    Option<Sketch>,
+    Vec<crate::probe::subresources::Resource>,
+) {
     let mut hops = vec![Hop {
         url: first.exchange.url.clone(),
         addr: Some(first_addr.ip()),
@@ -437,7 +441,7 @@ pub async fn follow(
             hops.push(Hop {
                 url: next.to_string(),
                 addr: Some(ip),
-                exchange: Fetched::not_sent(&next, why).exchange,
+                exchange: PageResponse::not_sent(&next, why).exchange,
                 next_host_has_aaaa: None,
                 failed_attempts: Vec::new(),
             });

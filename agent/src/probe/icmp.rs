@@ -23,7 +23,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
 
-use crate::net::Reach;
+use crate::net::Routes;
 
 /// At most this many of a portal's IPv6 addresses are pinged.
 pub const MAX_ADDRESSES: usize = 4;
@@ -132,7 +132,7 @@ fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoPro
 }
 
 /// Pings one address: up to [`REQUESTS`] requests, by the deadline.
-pub async fn echo(addr: Ipv6Addr, deadline: tokio::time::Instant, reach: &Reach) -> EchoProbe {
+pub async fn echo(addr: Ipv6Addr, deadline: tokio::time::Instant, reach: &Routes) -> EchoProbe {
     if !reach.can_reach(IpAddr::V6(addr)) {
         return probe(
             addr,
@@ -228,7 +228,7 @@ pub async fn echo(addr: Ipv6Addr, deadline: tokio::time::Instant, reach: &Reach)
 pub async fn echo_all(
     addrs: &[IpAddr],
     deadline: tokio::time::Instant,
-    reach: &Reach,
+    reach: &Routes,
 ) -> Vec<EchoProbe> {
     let v6: Vec<Ipv6Addr> = crate::net::ipv6_on_the_wire(addrs)
         .take(MAX_ADDRESSES)
@@ -264,9 +264,9 @@ mod tests {
 
     #[tokio::test]
     async fn loopback_answers_or_the_missing_permission_is_named() {
-        let reach = Reach {
+        let reach = Routes {
             ipv6_loopback: true,
-            ..Reach::default()
+            ..Routes::default()
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         let p = echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
@@ -290,7 +290,7 @@ mod tests {
             other => panic!("{other:?}: {p:?}"),
         }
         // A vantage without IPv6 does not try.
-        let p = echo(Ipv6Addr::LOCALHOST, deadline, &Reach::default()).await;
+        let p = echo(Ipv6Addr::LOCALHOST, deadline, &Routes::default()).await;
         assert_eq!(p.outcome, EchoOutcome::NoVantage);
     }
 }

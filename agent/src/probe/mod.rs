@@ -8,8 +8,8 @@ pub mod dns;
 pub mod dnssec;
 pub mod http;
 pub mod icmp;
-pub mod page;
 pub mod smtp;
+pub mod subresources;
 pub mod tcp;
 pub mod tls;
 pub(crate) mod wire;
@@ -22,7 +22,7 @@ use v6audit_model::{
     TcpProbe, TlsOutcome, TlsProbe,
 };
 
-use crate::net::Reach;
+use crate::net::Routes;
 use crate::resolver::Dns;
 use crate::settings::Settings;
 
@@ -32,7 +32,7 @@ pub struct Context {
     pub settings: Settings,
     pub dns: Dns,
     pub tls: tls::TlsClient,
-    pub reach: Reach,
+    pub reach: Routes,
     pub zones: dns::ZoneCache,
 }
 
@@ -141,7 +141,7 @@ pub async fn endpoint(
     family: Family,
     spec: PortSpec,
     portal_deadline: tokio::time::Instant,
-) -> (Endpoint, Option<http::Fetched>) {
+) -> (Endpoint, Option<http::PageResponse>) {
     // Its family on the wire, then the pack's contact policy: an address
     // that fails either is recorded, never connected to.
     let internal = portal.category == v6audit_model::Category::Internal;
@@ -200,7 +200,7 @@ async fn endpoint_once(
     ip: IpAddr,
     spec: PortSpec,
     portal_deadline: tokio::time::Instant,
-) -> (Endpoint, Option<http::Fetched>) {
+) -> (Endpoint, Option<http::PageResponse>) {
     let addr = SocketAddr::new(ip, spec.port);
     let url = url_for_port(portal, spec);
     let (stream, tcp) = tcp::connect(addr, ctx.step_deadline(portal_deadline), &ctx.reach).await;

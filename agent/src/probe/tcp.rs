@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::net::TcpStream;
 use v6audit_model::{Family, LatencyProbe, TcpOutcome, TcpProbe};
 
-use crate::net::Reach;
+use crate::net::Routes;
 
 fn ms_since(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -21,7 +21,7 @@ fn ms_since(t: Instant) -> u64 {
 pub async fn connect(
     addr: SocketAddr,
     deadline: tokio::time::Instant,
-    reach: &Reach,
+    reach: &Routes,
 ) -> (Option<TcpStream>, TcpProbe) {
     if !reach.can_reach(addr.ip()) {
         return (
@@ -90,7 +90,7 @@ pub async fn latency(
     addr: SocketAddr,
     step: std::time::Duration,
     deadline: tokio::time::Instant,
-    reach: &Reach,
+    reach: &Routes,
 ) -> LatencyProbe {
     let mut attempts = Vec::with_capacity(LATENCY_ATTEMPTS);
     for _ in 0..LATENCY_ATTEMPTS {
@@ -139,9 +139,9 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let reach = Reach {
+        let reach = Routes {
             ipv6_loopback: true,
-            ..Reach::default()
+            ..Routes::default()
         };
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
         let (stream, probe) = connect(
@@ -158,9 +158,9 @@ mod tests {
     async fn the_latency_series_connects_three_times_and_stops_at_a_failure() {
         let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let reach = Reach {
+        let reach = Routes {
             ipv6_loopback: true,
-            ..Reach::default()
+            ..Routes::default()
         };
         let step = std::time::Duration::from_secs(2);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -184,9 +184,9 @@ mod tests {
         l.listen(0).unwrap();
         let addr = l.local_addr().unwrap().as_socket().unwrap();
         let _filler = std::net::TcpStream::connect(addr).unwrap();
-        let reach = Reach {
+        let reach = Routes {
             ipv6_loopback: true,
-            ..Reach::default()
+            ..Routes::default()
         };
         let step = std::time::Duration::from_millis(600);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);

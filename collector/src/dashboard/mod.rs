@@ -4,7 +4,7 @@
 //! administrator's sessions with their CSRF tokens, the language (a switch on
 //! every page, remembered in a cookie), dates in the configured time zone,
 //! the security headers (a strict Content-Security-Policy) and the static
-//! files, and the context every page is rendered in ([`Ctx`], an axum
+//! files, and the context every page is rendered in ([`PageContext`], an axum
 //! extractor). The pages themselves are in `pages/`, one file each, their
 //! words in `text.rs`, their charts in `svg.rs`, the pack's texts as HTML
 //! in `markup.rs`.
@@ -187,7 +187,7 @@ pub fn enc(s: &str) -> String {
 
 /// The context of one page request.
 #[derive(Debug)]
-pub struct Ctx {
+pub struct PageContext {
     pub state: Arc<AppState>,
     pub lang: Lang,
     pub t: &'static Texts,
@@ -196,7 +196,7 @@ pub struct Ctx {
     pub headers: HeaderMap,
 }
 
-impl Ctx {
+impl PageContext {
     pub fn new(state: Arc<AppState>, headers: &HeaderMap, uri: &axum::http::Uri) -> Self {
         let query_lang = uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -247,7 +247,7 @@ impl Ctx {
 
 /// Every page handler takes its context as an argument: the language and
 /// the rest are read from the request's head, and nothing can refuse it.
-impl FromRequestParts<Arc<AppState>> for Ctx {
+impl FromRequestParts<Arc<AppState>> for PageContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
@@ -449,7 +449,7 @@ pub fn open_routes() -> Router<Arc<AppState>> {
 
 /// The HTML answer for a path nothing serves.
 pub fn not_found(state: Arc<AppState>, headers: &HeaderMap, uri: &axum::http::Uri) -> Response {
-    let ctx = Ctx::new(state, headers, uri);
+    let ctx = PageContext::new(state, headers, uri);
     pages::error_page(
         &ctx,
         StatusCode::NOT_FOUND,

@@ -22,7 +22,7 @@ use v6audit_model::{
 use v6audit_rules::ContactPolicy;
 
 use crate::anchor::Anchor;
-use crate::net::Reach;
+use crate::net::Routes;
 use crate::probe::dnssec;
 use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
@@ -155,7 +155,7 @@ pub struct ZoneSettings<'a> {
 pub async fn zone(
     dns: &Dns,
     cache: &ZoneCache,
-    reach: &Reach,
+    reach: &Routes,
     settings: ZoneSettings<'_>,
     host: &str,
 ) -> (ZoneObservation, MxObservation, Option<DnssecObservation>) {
@@ -233,7 +233,12 @@ pub async fn find_apex(dns: &Dns, host: &str) -> Result<String, LookupFailure> {
     })
 }
 
-async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: &str) -> ZoneFacts {
+async fn zone_facts(
+    dns: &Dns,
+    reach: &Routes,
+    settings: ZoneSettings<'_>,
+    apex: &str,
+) -> ZoneFacts {
     let (ns, mx) = tokio::join!(
         name_servers(dns, reach, settings, apex),
         mail_exchangers(dns, apex)
@@ -271,7 +276,7 @@ async fn zone_facts(dns: &Dns, reach: &Reach, settings: ZoneSettings<'_>, apex: 
 
 async fn name_servers(
     dns: &Dns,
-    reach: &Reach,
+    reach: &Routes,
     settings: ZoneSettings<'_>,
     apex: &str,
 ) -> (Vec<NameServer>, DnsOutcome, Option<String>) {
@@ -404,7 +409,7 @@ async fn mail_exchangers(dns: &Dns, apex: &str) -> MxObservation {
 /// UDP gets no answer or a truncated one. An address the contact policy
 /// refuses is recorded as not contacted and sent nothing.
 pub async fn ask_soa(
-    reach: &Reach,
+    reach: &Routes,
     settings: ZoneSettings<'_>,
     server: SocketAddr,
     zone: &str,

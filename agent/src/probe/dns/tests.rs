@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::*;
 
 /// A vantage that reaches everything: only the policy can stop a question.
-const EVERYWHERE: Reach = Reach {
+const EVERYWHERE: Routes = Routes {
     ipv4_global: true,
     ipv6_global: true,
     ipv4_loopback: true,
@@ -15,7 +15,12 @@ const EVERYWHERE: Reach = Reach {
 };
 
 /// The zone's SOA asked of `server` under `policy`.
-async fn ask(policy: &ContactPolicy, internal: bool, reach: &Reach, server: SocketAddr) -> NsQuery {
+async fn ask(
+    policy: &ContactPolicy,
+    internal: bool,
+    reach: &Routes,
+    server: SocketAddr,
+) -> NsQuery {
     let settings = ZoneSettings {
         ns_port: server.port(),
         ns_timeout: Duration::from_millis(300),
@@ -107,7 +112,7 @@ async fn private_name_servers_are_asked_for_internal_portals_only() {
         ),
     ] {
         let server: SocketAddr = addr.parse().unwrap();
-        let q = ask(&policy, internal, &Reach::default(), server).await;
+        let q = ask(&policy, internal, &Routes::default(), server).await;
         assert_eq!(
             (q.outcome, q.error.as_deref()),
             (outcome, Some(error)),

@@ -166,7 +166,7 @@ fn walk(kind: u8, s: &Signed) -> Walk {
 /// Judges a server that sent these answers, on the clock.
 fn judge(keys_msg: Message, soa_msg: Message, walk: &Walk) -> Result<DnssecServer, TestCaseError> {
     let start = Instant::now();
-    let fetched = Fetched {
+    let fetched = ServerAnswers {
         out: server(),
         answers: Some((keys_msg, soa_msg)),
     };

@@ -22,7 +22,7 @@ use v6audit_model::{
 use v6audit_rules::ContactPolicy;
 
 use crate::anchor::Anchor;
-use crate::net::Reach;
+use crate::net::Routes;
 use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::fqdn;
 
@@ -64,7 +64,7 @@ pub struct Asking<'a> {
 /// resolvers), then each of `servers`' addresses asked directly.
 pub async fn observe(
     upstreams: &[SocketAddr],
-    reach: &Reach,
+    reach: &Routes,
     asking: Asking<'_>,
     anchor: &Anchor,
     zone: &str,

@@ -5,7 +5,7 @@ use super::*;
 
 /// One name server address asked for the zone's DNSKEY and SOA: the
 /// record of the exchange, and the answers to judge once the chain is known.
-pub(super) struct Fetched {
+pub(super) struct ServerAnswers {
     pub(super) out: DnssecServer,
     pub(super) answers: Option<(Message, Message)>,
 }
@@ -13,12 +13,12 @@ pub(super) struct Fetched {
 /// Asks one name server address directly for the zone's DNSKEY and SOA;
 /// an address the contact policy refuses is recorded and sent nothing.
 pub(super) async fn fetch_server(
-    reach: &Reach,
+    reach: &Routes,
     asking: Asking<'_>,
     zone: &str,
     name: String,
     server: SocketAddr,
-) -> Fetched {
+) -> ServerAnswers {
     let family = Family::of(&server.ip());
     let mut out = DnssecServer {
         name,
@@ -34,16 +34,16 @@ pub(super) async fn fetch_server(
     if let Some(why) = asking.contact.refuses(server.ip(), asking.internal) {
         out.served = DnssecServed::NotContacted;
         out.error = Some(why);
-        return Fetched { out, answers: None };
+        return ServerAnswers { out, answers: None };
     }
     if !reach.can_reach(server.ip()) {
         out.served = DnssecServed::NoVantage;
         out.error = Some(format!("this vantage has no {}", family.label()));
-        return Fetched { out, answers: None };
+        return ServerAnswers { out, answers: None };
     }
     let Ok(apex) = fqdn(zone) else {
         out.error = Some(format!("`{zone}` is not a valid DNS name"));
-        return Fetched { out, answers: None };
+        return ServerAnswers { out, answers: None };
     };
     let start = Instant::now();
     let (keys_msg, soa_msg) = tokio::join!(
@@ -55,22 +55,22 @@ pub(super) async fn fetch_server(
         (Ok(k), Ok(s)) => (k, s),
         (Err((_, e)), _) | (_, Err((_, e))) => {
             out.error = Some(e);
-            return Fetched { out, answers: None };
+            return ServerAnswers { out, answers: None };
         }
     };
     for msg in [&keys_msg, &soa_msg] {
         if msg.metadata.response_code != ResponseCode::NoError {
             out.error = Some(format!("answered {}", msg.metadata.response_code));
-            return Fetched { out, answers: None };
+            return ServerAnswers { out, answers: None };
         }
         // A referral or a cached answer is a lame delegation, for
         // dns.ns-v6-answers to report; it says nothing of DNSSEC.
         if !msg.metadata.authoritative {
             out.error = Some("not authoritative for the zone (lame delegation)".to_owned());
-            return Fetched { out, answers: None };
+            return ServerAnswers { out, answers: None };
         }
     }
-    Fetched {
+    ServerAnswers {
         out,
         answers: Some((keys_msg, soa_msg)),
     }
@@ -79,8 +79,8 @@ pub(super) async fn fetch_server(
 /// Judges what one name server served against the chain: on a secure chain
 /// its key set must be signed by a key the DS (or the anchor) names, and its
 /// SOA by one of its keys; elsewhere the keys and SOA must at least verify.
-pub(super) fn judge_server(fetched: Fetched, zone: &str, walk: &Walk) -> DnssecServer {
-    let Fetched { mut out, answers } = fetched;
+pub(super) fn judge_server(fetched: ServerAnswers, zone: &str, walk: &Walk) -> DnssecServer {
+    let ServerAnswers { mut out, answers } = fetched;
     let Some((keys_msg, soa_msg)) = answers else {
         return out;
     };

@@ -139,7 +139,7 @@ fn duplicate_records_in_an_answer_are_verified_once() {
 }
 
 /// One name server address asked for the zone's keys, as `ns1.example.gov.vn`.
-async fn fetch(reach: &Reach, asking: Asking<'_>, server: SocketAddr) -> DnssecServer {
+async fn fetch(reach: &Routes, asking: Asking<'_>, server: SocketAddr) -> DnssecServer {
     let name = "ns1.example.gov.vn".to_owned();
     let f = fetch_server(reach, asking, "example.gov.vn", name, server).await;
     assert!(f.answers.is_none(), "{:?}", f.out);
@@ -164,7 +164,7 @@ async fn a_name_server_address_the_policy_refuses_is_not_asked_for_keys() {
         contact: &policy,
         internal: true,
     };
-    let everywhere = Reach {
+    let everywhere = Routes {
         ipv4_global: true,
         ipv6_global: true,
         ipv4_loopback: true,
@@ -181,13 +181,13 @@ async fn a_name_server_address_the_policy_refuses_is_not_asked_for_keys() {
     assert!(heard.await.is_err(), "the refused name server was asked");
 
     let ula: SocketAddr = "[fd00::53]:53".parse().unwrap();
-    let out = fetch(&Reach::default(), asking, ula).await;
+    let out = fetch(&Routes::default(), asking, ula).await;
     assert_eq!(out.served, DnssecServed::NoVantage, "{out:?}");
     let public = Asking {
         internal: false,
         ..asking
     };
-    let out = fetch(&Reach::default(), public, ula).await;
+    let out = fetch(&Routes::default(), public, ula).await;
     assert_eq!(out.served, DnssecServed::NotContacted);
     assert_eq!(
         out.error.as_deref(),

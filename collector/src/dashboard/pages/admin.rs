@@ -16,7 +16,8 @@ use v6audit_model::Category;
 use super::{AgentRow, Opt, agent_rows, failed, options};
 use crate::config::hash_token;
 use crate::dashboard::{
-    Chrome, Ctx, SESSION_COOKIE, admin_session, cookie, html, now_ms, same, same_origin, see_other,
+    Chrome, PageContext, SESSION_COOKIE, admin_session, cookie, html, now_ms, same, same_origin,
+    see_other,
 };
 use crate::state::AppState;
 use crate::store::Storage;
@@ -41,7 +42,12 @@ pub(crate) struct AdminQuery {
     done: Option<String>,
 }
 
-async fn admin_page(ctx: &Ctx, status: StatusCode, notice: String, error: String) -> Response {
+async fn admin_page(
+    ctx: &PageContext,
+    status: StatusCode,
+    notice: String,
+    error: String,
+) -> Response {
     let state = &ctx.state;
     let t = ctx.t;
     let csrf = admin_session(state, &ctx.headers);
@@ -81,7 +87,7 @@ async fn admin_page(ctx: &Ctx, status: StatusCode, notice: String, error: String
     html(status, &page)
 }
 
-pub(crate) async fn admin(ctx: Ctx, Query(q): Query<AdminQuery>) -> Response {
+pub(crate) async fn admin(ctx: PageContext, Query(q): Query<AdminQuery>) -> Response {
     let notice = if q.done.is_some() {
         ctx.t.done_ok.to_owned()
     } else {
@@ -95,7 +101,7 @@ pub(crate) struct LoginForm {
     token: String,
 }
 
-pub(crate) async fn admin_login(ctx: Ctx, Form(form): Form<LoginForm>) -> Response {
+pub(crate) async fn admin_login(ctx: PageContext, Form(form): Form<LoginForm>) -> Response {
     let state = &ctx.state;
     if !same_origin(&ctx.headers) {
         return admin_page(
@@ -155,7 +161,7 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
-pub(crate) async fn admin_logout(ctx: Ctx, Form(form): Form<CsrfForm>) -> Response {
+pub(crate) async fn admin_logout(ctx: PageContext, Form(form): Form<CsrfForm>) -> Response {
     if !admin_form(&ctx.state, &ctx.headers, &form.csrf) {
         return admin_page(
             &ctx,
@@ -177,7 +183,7 @@ pub(crate) async fn admin_logout(ctx: Ctx, Form(form): Form<CsrfForm>) -> Respon
 }
 
 /// Runs an admin action: refused (403) without a valid form; its error shown on the page.
-async fn admin_action<F, Fut>(ctx: Ctx, csrf: &str, action: F) -> Response
+async fn admin_action<F, Fut>(ctx: PageContext, csrf: &str, action: F) -> Response
 where
     F: FnOnce(Arc<AppState>) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
@@ -205,7 +211,7 @@ pub(crate) struct UploadForm {
     text: String,
 }
 
-pub(crate) async fn admin_upload(ctx: Ctx, Form(form): Form<UploadForm>) -> Response {
+pub(crate) async fn admin_upload(ctx: PageContext, Form(form): Form<UploadForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         crate::api::store_inventory(&state, &form.name, form.text)
@@ -282,7 +288,7 @@ fn campaign_inventory(form: &CampaignForm) -> String {
     .unwrap_or_default()
 }
 
-pub(crate) async fn admin_campaign(ctx: Ctx, Form(form): Form<CampaignForm>) -> Response {
+pub(crate) async fn admin_campaign(ctx: PageContext, Form(form): Form<CampaignForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         let text = campaign_inventory(&form);
@@ -302,7 +308,7 @@ pub(crate) struct RevokeForm {
     agent: String,
 }
 
-pub(crate) async fn admin_revoke(ctx: Ctx, Form(form): Form<RevokeForm>) -> Response {
+pub(crate) async fn admin_revoke(ctx: PageContext, Form(form): Form<RevokeForm>) -> Response {
     let csrf = form.csrf.clone();
     admin_action(ctx, &csrf, |state| async move {
         match state.store.revoke_agent(&form.agent, now_ms()).await {

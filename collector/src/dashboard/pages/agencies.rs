@@ -8,7 +8,7 @@ use axum::response::Response;
 use super::{
     Opt, PageResult, RankRow, YearQuery, failed, options, rank_row, ranking_day, stage_class,
 };
-use crate::dashboard::{Chrome, Ctx, html};
+use crate::dashboard::{Chrome, PageContext, html};
 use crate::views;
 
 /// A stage column of the ranking: its number in the head, its label in the
@@ -34,11 +34,11 @@ struct AgenciesPage {
     method: &'static str,
 }
 
-pub(crate) async fn agencies(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
+pub(crate) async fn agencies(ctx: PageContext, Query(q): Query<YearQuery>) -> Response {
     agencies_inner(&ctx, q.year).await.unwrap_or_else(|r| r)
 }
 
-async fn agencies_inner(ctx: &Ctx, year: Option<i32>) -> PageResult {
+async fn agencies_inner(ctx: &PageContext, year: Option<i32>) -> PageResult {
     let t = ctx.t;
     let (year, end) = ranking_day(ctx, year);
     let list = ctx

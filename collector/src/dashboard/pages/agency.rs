@@ -10,7 +10,7 @@ use super::{
     PageResult, RankRow, YearQuery, error_page, failed, portal_href, progress_chart, rank_row,
     ranking_day, since_first_measured, stage_class,
 };
-use crate::dashboard::{CHART_DAYS, Chrome, Ctx, html};
+use crate::dashboard::{CHART_DAYS, Chrome, PageContext, html};
 use crate::queries::snapshot;
 use crate::views::{self, Group, PortalView};
 
@@ -35,13 +35,13 @@ struct AgencyPage {
     rows: Vec<AgencyPortalRow>,
 }
 
-pub(crate) async fn agency(ctx: Ctx, Query(q): Query<YearQuery>) -> Response {
+pub(crate) async fn agency(ctx: PageContext, Query(q): Query<YearQuery>) -> Response {
     agency_inner(&ctx, q.name.unwrap_or_default())
         .await
         .unwrap_or_else(|r| r)
 }
 
-async fn agency_inner(ctx: &Ctx, name: String) -> PageResult {
+async fn agency_inner(ctx: &PageContext, name: String) -> PageResult {
     let t = ctx.t;
     let state = &ctx.state;
     let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{ChangeRow, PageResult, change_row, failed};
-use crate::dashboard::{Chrome, Ctx, html};
+use crate::dashboard::{Chrome, PageContext, html};
 use crate::store::{EventFilter, Storage};
 
 #[derive(Debug, Deserialize)]
@@ -35,11 +35,11 @@ struct ChangesPage {
 
 const CHANGES_PAGE: i64 = 100;
 
-pub(crate) async fn changes(ctx: Ctx, Query(q): Query<ChangesQuery>) -> Response {
+pub(crate) async fn changes(ctx: PageContext, Query(q): Query<ChangesQuery>) -> Response {
     changes_inner(&ctx, q).await.unwrap_or_else(|r| r)
 }
 
-async fn changes_inner(ctx: &Ctx, q: ChangesQuery) -> PageResult {
+async fn changes_inner(ctx: &PageContext, q: ChangesQuery) -> PageResult {
     let t = ctx.t;
     let kind = q.kind.as_deref().unwrap_or("all");
     let filter = match kind {

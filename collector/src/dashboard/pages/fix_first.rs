@@ -11,7 +11,7 @@ use v6audit_model::{Observation, PortalResult, Stage};
 
 use super::{PageResult, PriorityWhy, failed, portal_href, priority_why, stage_class};
 use crate::dashboard::markup::inline_code;
-use crate::dashboard::{Chrome, Ctx, html};
+use crate::dashboard::{Chrome, PageContext, html};
 use crate::queries::snapshot;
 use crate::store::Storage;
 use crate::views;
@@ -64,11 +64,11 @@ struct FixPage {
 /// Portals on the first page of the fix-first list.
 const FIX_PAGE: usize = 50;
 
-pub(crate) async fn fix_first(ctx: Ctx, Query(q): Query<FixQuery>) -> Response {
+pub(crate) async fn fix_first(ctx: PageContext, Query(q): Query<FixQuery>) -> Response {
     fix_inner(&ctx, q.all.is_some()).await.unwrap_or_else(|r| r)
 }
 
-async fn fix_inner(ctx: &Ctx, all: bool) -> PageResult {
+async fn fix_inner(ctx: &PageContext, all: bool) -> PageResult {
     let t = ctx.t;
     let state = &ctx.state;
     let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;

@@ -1,5 +1,5 @@
 //! The dashboard's pages, one file each. Every handler takes the page's
-//! [`Ctx`] (an extractor: the language, the way back for the language
+//! [`PageContext`] (an extractor: the language, the way back for the language
 //! switch, the headers an admin session is read from), gathers its numbers
 //! from the same projections the JSON API answers with (`views.rs`), shapes
 //! them into display rows and renders its template. This module owns what
@@ -37,7 +37,7 @@ use v6audit_rules::Pack;
 
 use super::svg::{self, Layer};
 use super::text::Texts;
-use super::{Chrome, Ctx, enc, html, now_ms};
+use super::{Chrome, PageContext, enc, html, now_ms};
 use crate::store::{Event, EventFilter};
 use crate::views;
 
@@ -45,7 +45,7 @@ use crate::views;
 type PageResult = Result<Response, Response>;
 
 /// The page of a failure on our side: the details go to the log only.
-fn failed(ctx: &Ctx, e: impl std::fmt::Display) -> Response {
+fn failed(ctx: &PageContext, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "a page failed");
     error_page(
         ctx,
@@ -62,7 +62,12 @@ struct ErrorPage {
     text: String,
 }
 
-pub(super) fn error_page(ctx: &Ctx, status: StatusCode, title: &str, text: &str) -> Response {
+pub(super) fn error_page(
+    ctx: &PageContext,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Response {
     html(
         status,
         &ErrorPage {
@@ -128,7 +133,7 @@ struct AgentRow {
     revoked: bool,
 }
 
-fn agent_rows(ctx: &Ctx, agents: &[crate::store::Agent]) -> Vec<AgentRow> {
+fn agent_rows(ctx: &PageContext, agents: &[crate::store::Agent]) -> Vec<AgentRow> {
     let t = ctx.t;
     let stale_ms = i64::from(ctx.state.config.dashboard.stale_after_hours) * 3_600_000;
     let now = now_ms();
@@ -222,7 +227,7 @@ struct ChangeRow {
     message: String,
 }
 
-fn change_row(ctx: &Ctx, e: &Event) -> ChangeRow {
+fn change_row(ctx: &PageContext, e: &Event) -> ChangeRow {
     let regression = EventFilter::is_regression(&e.kind);
     let stages = match e.from_stage {
         Some(f) if f != e.to_stage => format!("{f} → {}", e.to_stage),
@@ -269,7 +274,7 @@ struct RankRow {
     stages: Vec<usize>,
 }
 
-fn rank_row(ctx: &Ctx, r: &views::AgencyRank) -> RankRow {
+fn rank_row(ctx: &PageContext, r: &views::AgencyRank) -> RankRow {
     let (trend, trend_class) = match r.previous_index {
         None => (ctx.t.new_this_year.to_owned(), "muted"),
         Some(p) => {
@@ -301,7 +306,7 @@ fn rank_row(ctx: &Ctx, r: &views::AgencyRank) -> RankRow {
 }
 
 /// The day a year's ranking is taken on (years clamped to 2000..this year).
-fn ranking_day(ctx: &Ctx, year: Option<i32>) -> (i32, Date) {
+fn ranking_day(ctx: &PageContext, year: Option<i32>) -> (i32, Date) {
     let today = views::today(ctx.state.config.utc_offset);
     let year = year.unwrap_or(today.year()).clamp(2000, today.year());
     (year, views::ranking_end(today, year).unwrap_or(today))

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::dashboard::svg;
 use crate::dashboard::text::Texts;
-use crate::dashboard::{CHART_DAYS, Chrome, Ctx, html, now_ms};
+use crate::dashboard::{CHART_DAYS, Chrome, PageContext, html, now_ms};
 use crate::queries::snapshot;
 use crate::store::{EventFilter, Storage};
 use crate::views::{self, Group, PortalView};
@@ -86,7 +86,7 @@ fn stage_counts(t: &Texts, views: &[&PortalView]) -> Vec<CountCard> {
     counts
 }
 
-fn campaign_rows(ctx: &Ctx, list: &[views::CampaignView]) -> Vec<CampaignRow> {
+fn campaign_rows(ctx: &PageContext, list: &[views::CampaignView]) -> Vec<CampaignRow> {
     let t = ctx.t;
     list.iter()
         .map(|c| {
@@ -118,11 +118,11 @@ fn campaign_rows(ctx: &Ctx, list: &[views::CampaignView]) -> Vec<CampaignRow> {
         .collect()
 }
 
-pub(crate) async fn overview(ctx: Ctx) -> Response {
+pub(crate) async fn overview(ctx: PageContext) -> Response {
     overview_inner(&ctx).await.unwrap_or_else(|r| r)
 }
 
-async fn overview_inner(ctx: &Ctx) -> PageResult {
+async fn overview_inner(ctx: &PageContext) -> PageResult {
     let state = &ctx.state;
     let t = ctx.t;
     let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;

@@ -17,7 +17,7 @@ use super::{
 use crate::dashboard::markup::inline_code;
 use crate::dashboard::svg::{self, Track};
 use crate::dashboard::text::Texts;
-use crate::dashboard::{Chrome, Ctx, enc, html, now_ms};
+use crate::dashboard::{Chrome, PageContext, enc, html, now_ms};
 use crate::queries::snapshot;
 use crate::store::{EventFilter, Storage};
 use crate::views;
@@ -139,7 +139,7 @@ fn ms(v: Option<u64>) -> String {
 }
 
 /// The evidence of one observation: addresses, certificates, redirects, timings.
-fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
+fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
     let t = ctx.t;
     block.addrs_v4 = addrs(obs, Family::V4, t.none);
     block.addrs_v6 = addrs(obs, Family::V6, t.none);
@@ -330,7 +330,7 @@ fn evidence(ctx: &Ctx, obs: &Observation, block: &mut VantageBlock) {
     }
 }
 
-pub(crate) async fn portal(ctx: Ctx, Path(id): Path<String>) -> Response {
+pub(crate) async fn portal(ctx: PageContext, Path(id): Path<String>) -> Response {
     portal_inner(&ctx, &id).await.unwrap_or_else(|r| r)
 }
 
@@ -346,7 +346,7 @@ fn reach_summary(t: &Texts, c: &views::Combined) -> String {
     }
 }
 
-async fn portal_inner(ctx: &Ctx, id: &str) -> PageResult {
+async fn portal_inner(ctx: &PageContext, id: &str) -> PageResult {
     let state = &ctx.state;
     let t = ctx.t;
     let s = snapshot(state).await.map_err(|e| failed(ctx, e))?;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use v6audit_model::{Category, PortalInfo};
 
 use super::{Opt, PageResult, failed, options, portal_href, stage_class};
-use crate::dashboard::{Chrome, Ctx, html};
+use crate::dashboard::{Chrome, PageContext, html};
 use crate::queries::snapshot;
 use crate::views::PortalView;
 
@@ -77,7 +77,7 @@ struct PortalsPage {
     total: usize,
 }
 
-fn portal_row(ctx: &Ctx, v: &PortalView) -> PortalRow {
+fn portal_row(ctx: &PageContext, v: &PortalView) -> PortalRow {
     let p = &v.portal;
     let newest = v.vantages.iter().map(|x| x.observed_at.clone()).max();
     let newest_ms = newest.as_deref().and_then(|s| {
@@ -164,11 +164,11 @@ const SORTS: [(&str, &str); 7] = [
     ("observed", "text"),
 ];
 
-pub(crate) async fn portals(ctx: Ctx, Query(f): Query<PortalFilter>) -> Response {
+pub(crate) async fn portals(ctx: PageContext, Query(f): Query<PortalFilter>) -> Response {
     portals_inner(&ctx, f).await.unwrap_or_else(|r| r)
 }
 
-async fn portals_inner(ctx: &Ctx, f: PortalFilter) -> PageResult {
+async fn portals_inner(ctx: &PageContext, f: PortalFilter) -> PageResult {
     let t = ctx.t;
     let s = snapshot(&ctx.state).await.map_err(|e| failed(ctx, e))?;
     let vantage_of: BTreeMap<String, String> = s
