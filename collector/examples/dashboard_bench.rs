@@ -28,10 +28,9 @@ use v6audit_collector::config::hash_token;
 use v6audit_collector::ingest::derive_events;
 use v6audit_collector::server::Background;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
-use v6audit_collector::{Config, Overrides};
 
 mod support;
-use support::{machine, now_ms, peak_rss_mib, percentile};
+use support::{bench_config, machine, now_ms, peak_rss_mib, percentile};
 
 struct Args {
     portals: usize,
@@ -215,20 +214,7 @@ async fn main() {
     let a = args();
     let dir = tempfile::tempdir().unwrap();
     let db = a.db.clone().unwrap_or_else(|| dir.path().join("bench.db"));
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(&inv, inventory(a.portals)).unwrap();
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            listen: Some("[::1]:0".into()),
-            database: Some(format!("sqlite://{}", db.display())),
-        },
-    )
-    .unwrap();
-    config.state_dir = dir.path().join("state");
-    config.inventories = vec![inv];
-    config.reports_per_minute = 100_000;
-    config.burst = 100_000;
+    let config = bench_config(dir.path(), &db, &inventory(a.portals));
     let offset_s = i64::from(config.utc_offset.whole_seconds());
     let state = v6audit_collector::prepare(config).await.unwrap();
     println!("machine: {}", machine());

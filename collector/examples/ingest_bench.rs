@@ -28,10 +28,9 @@ use serde_json::{Value, json};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::server::Background;
 use v6audit_collector::store::Storage;
-use v6audit_collector::{Config, Overrides};
 
 mod support;
-use support::{cpu_seconds, machine, peak_rss_mib};
+use support::{bench_config, cpu_seconds, machine, peak_rss_mib};
 
 /// Portals in the benchmark's inventory; results cycle over them.
 const PORTALS: usize = 10_000;
@@ -83,21 +82,7 @@ struct Collector {
 
 async fn collector(agents: usize) -> Collector {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ingest.db");
-    let inv = dir.path().join("inventory.yaml");
-    std::fs::write(&inv, inventory()).unwrap();
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            listen: Some("[::1]:0".into()),
-            database: Some(format!("sqlite://{}", db.display())),
-        },
-    )
-    .unwrap();
-    config.state_dir = dir.path().join("state");
-    config.inventories = vec![inv];
-    config.reports_per_minute = 1_000_000;
-    config.burst = 1_000_000;
+    let mut config = bench_config(dir.path(), &dir.path().join("ingest.db"), &inventory());
     // A 10,000-result report of real observations is about 80 MiB of JSON.
     config.body_limit = 256 << 20;
     config.body_budget = 1 << 30;

@@ -3,6 +3,31 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+/// A benchmark collector's configuration: SQLite at `db`, state and the
+/// inventory text in `dir`, listening on an ephemeral `[::1]` port, and no
+/// rate limit an agent of the benchmark could meet.
+pub(crate) fn bench_config(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    inventory: &str,
+) -> v6audit_collector::Config {
+    let inv = dir.join("inventory.yaml");
+    std::fs::write(&inv, inventory).unwrap();
+    let mut config = v6audit_collector::Config::load(
+        None,
+        &v6audit_collector::Overrides {
+            listen: Some("[::1]:0".into()),
+            database: Some(format!("sqlite://{}", db.display())),
+        },
+    )
+    .unwrap();
+    config.state_dir = dir.join("state");
+    config.inventories = vec![inv];
+    config.reports_per_minute = 1_000_000;
+    config.burst = 1_000_000;
+    config
+}
+
 /// The CPU model, cores, kernel and time, for the first line of a run.
 pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
