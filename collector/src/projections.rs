@@ -316,8 +316,14 @@ pub async fn ingested(state: &Arc<AppState>, from_day: Option<i64>) {
     warm(state.clone());
 }
 
-/// Recomputes what the overview shows, in the background; changes arriving
-/// meanwhile cause one more round, not one each.
+/// How long the background recomputation waits after a change before it
+/// starts, so that a burst of reports (agents pushing at once) costs one
+/// round, not one per report; a page asked meanwhile computes what it needs.
+const WARM_AFTER: Duration = Duration::from_millis(500);
+
+/// Recomputes what the overview shows, in the background, `WARM_AFTER`
+/// after a change; changes arriving meanwhile, or during a round, cause one
+/// more round, not one each.
 pub fn warm(state: Arc<AppState>) {
     let p = &state.projections;
     p.invalidate();
@@ -328,6 +334,9 @@ pub fn warm(state: Arc<AppState>) {
     tokio::spawn(async move {
         let p = &state.projections;
         loop {
+            // One wait, not one per change: under a steady stream of
+            // reports a round still starts every WARM_AFTER or so.
+            tokio::time::sleep(WARM_AFTER).await;
             p.again.store(false, Ordering::SeqCst);
             let today = views::today(state.config.utc_offset);
             let day = views::day_of_date(today);
