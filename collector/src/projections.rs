@@ -9,7 +9,7 @@
 //! (after a `collector rescore` by another process) and every hour. The
 //! projections themselves are cached until the data changes (an ingest, an
 //! inventory upload or reload) or for at most a minute, and recomputed in the
-//! background after an ingest.
+//! background half a second after an ingest (one round per burst).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
