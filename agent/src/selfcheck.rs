@@ -492,13 +492,7 @@ async fn get(
         builder = builder.resolve(host, addr);
     }
     if let Some(path) = ca_file {
-        let pem = v6audit_model::input::read_bytes(path, v6audit_model::FileKind::CaFile)
-            .map_err(|e| e.to_string())?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
-        for c in certs {
-            builder = builder.add_root_certificate(c);
-        }
+        builder = crate::daemon::push::trust_ca_file(builder, path)?;
     }
     let client = builder
         .build()

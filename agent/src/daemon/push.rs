@@ -52,13 +52,7 @@ impl Pusher {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("v6audit-agent/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = ca_file {
-            let pem = v6audit_model::input::read_bytes(path, v6audit_model::FileKind::CaFile)
-                .map_err(|e| e.to_string())?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
+            builder = trust_ca_file(builder, path)?;
         }
         let client = builder
             .build()
@@ -136,6 +130,23 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Option<Stri
 }
 
 /// A report as a push body: JSON, gzip-compressed.
+/// Adds the CA certificates of a PEM file (read within the CA file's bound)
+/// to an HTTP client's roots: how the agent's push and the self-check both
+/// trust a collector's private CA.
+pub fn trust_ca_file(
+    mut builder: reqwest::ClientBuilder,
+    path: &Path,
+) -> Result<reqwest::ClientBuilder, String> {
+    let pem = v6audit_model::input::read_bytes(path, v6audit_model::FileKind::CaFile)
+        .map_err(|e| e.to_string())?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+    for c in certs {
+        builder = builder.add_root_certificate(c);
+    }
+    Ok(builder)
+}
+
 pub fn gzip_report(report: &v6audit_model::Report) -> Vec<u8> {
     use std::io::Write;
     let json = serde_json::to_vec(report).unwrap_or_default();

@@ -547,25 +547,24 @@ fn fetch_words(pack: &Pack, lang: Lang, dns: &DnsObservation, fetch: &HttpFetch)
     let last_error = fetch.last().and_then(|h| h.exchange.error.as_deref());
     let why = because(fetch.error.as_deref().or(last_error));
     let say = |key| say(pack, lang, key);
-    let end = match fetch.outcome {
-        FetchOutcome::Complete => String::new(),
-        FetchOutcome::NoAddress => {
+    // How the fetch ended, when it reached no page: the outcome's word
+    // (one mapping, `words::fetch`), with what the outcome alone cannot say.
+    let end = match (fetch.outcome, words::fetch(fetch.outcome)) {
+        (_, None) => String::new(),
+        (FetchOutcome::NoAddress, Some(key)) => {
             let lookup = match fetch.family {
                 Family::V4 => &dns.a,
                 Family::V6 => &dns.aaaa,
             };
             format!(
                 "{} — {}",
-                say("fetch.not_fetched"),
+                say(key),
                 lookup_words(pack, lang, fetch.family, lookup)
             )
         }
-        FetchOutcome::NoVantage => say("fetch.no_vantage").to_owned(),
-        FetchOutcome::LeftFamily | FetchOutcome::RedirectLoop | FetchOutcome::TooManyRedirects => {
-            let key = words::fetch(fetch.outcome).unwrap_or("unknown");
-            format!("{} — {}{why}", say("fetch.stopped"), say(key))
-        }
-        FetchOutcome::Failed => format!("{}{why}", say("failed")),
+        (FetchOutcome::NoVantage, Some(key)) => say(key).to_owned(),
+        (FetchOutcome::Failed, Some(key)) => format!("{}{why}", say(key)),
+        (_, Some(key)) => format!("{} — {}{why}", say("fetch.stopped"), say(key)),
     };
     let chain = hops.join(" → ");
     match (chain.is_empty(), end.is_empty()) {
