@@ -29,16 +29,26 @@ impl Session {
     }
 
     /// Waits until the pane shows `text`.
+    /// Waits until `text` is on the screen and the screen has settled
+    /// (two captures 100 ms apart agree): tmux can be captured halfway
+    /// through a frame, with the first lines of a panel drawn and the rest
+    /// not yet.
     fn wait_for(&self, text: &str) -> String {
         let start = Instant::now();
+        let mut previous: Option<String> = None;
         loop {
             let screen = self.capture();
             if screen.contains(text) {
-                return screen;
+                if previous.as_deref() == Some(screen.as_str()) {
+                    return screen;
+                }
+                previous = Some(screen.clone());
+            } else {
+                previous = None;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(60),
-                "`{text}` never appeared:\n{screen}"
+                "`{text}` never appeared on a settled screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
