@@ -14,7 +14,7 @@ use uuid::Uuid;
 use v6audit_model::{
     AddressLookup, AgentInfo, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
     MxObservation, Observation, PackInfo, PerFamily, Portal, PortalInfo, PortalResult,
-    REPORT_SCHEMA, Report, Summary, Vantage, ZoneObservation,
+    REPORT_SCHEMA, Report, Summary, Vantage, Why, ZoneObservation,
 };
 use v6audit_rules::Pack;
 
@@ -503,23 +503,25 @@ async fn observe_within(
             (false, _) => Some((FetchOutcome::NoAddress, None)),
             (true, Some(e)) if e.tcp.outcome == v6audit_model::TcpOutcome::NoVantage => Some((
                 FetchOutcome::NoVantage,
-                Some(format!("this vantage has no {}", family.label())),
+                Some(Why::new("vantage.no_family").with("family", family.label())),
             )),
             _ => None,
         };
+        let no_connection = Why::new("fetch.no_connection");
         let describe = eps
             .iter()
             .map(|e| describe_endpoint_failure(e))
             .collect::<Vec<_>>()
             .join("; ");
         async move {
-            if let Some((outcome, error)) = failure {
+            if let Some((outcome, why)) = failure {
                 return (
                     HttpFetch {
                         family,
                         outcome,
                         hops: Vec::new(),
-                        error,
+                        error: why.as_ref().map(v6audit_rules::render::in_english),
+                        why,
                     },
                     None,
                     Vec::new(),
@@ -542,11 +544,14 @@ async fn observe_within(
                         family,
                         outcome: FetchOutcome::Failed,
                         hops: Vec::new(),
+                        // The endpoints' failures are facts of their own,
+                        // which readers word from the endpoints.
                         error: Some(if describe.is_empty() {
-                            "no connection".to_owned()
+                            v6audit_rules::render::in_english(&no_connection)
                         } else {
-                            describe
+                            describe.clone()
                         }),
+                        why: describe.is_empty().then_some(no_connection),
                     },
                     None,
                     Vec::new(),

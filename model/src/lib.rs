@@ -10,6 +10,7 @@ pub mod paths;
 pub mod report;
 pub mod source;
 pub mod stage;
+pub mod why;
 
 pub use input::{FileKind, ReadError};
 pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};
@@ -17,3 +18,4 @@ pub use lang::Lang;
 pub use observation::*;
 pub use report::*;
 pub use source::{SourceError, SourceErrors};
+pub use why::Why;

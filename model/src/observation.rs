@@ -166,6 +166,9 @@ pub struct DnssecObservation {
     pub ds_key_tags: Vec<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` in the pack's words, for readers in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::Why>,
     /// Each name server address asked for the zone's DNSKEY and SOA with
     /// their signatures, directly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -206,6 +209,9 @@ pub struct DnssecServer {
     pub key_tags: Vec<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` in the pack's words, for readers in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::Why>,
     pub ms: u64,
 }
 
@@ -746,6 +752,9 @@ pub struct HttpExchange {
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` in the pack's words, for readers in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::Why>,
     /// Time from sending the request to the end of the body.
     pub ms: u64,
     /// A few response headers worth keeping (`location`, `server`, `content-type`,
@@ -824,6 +833,9 @@ pub struct HttpFetch {
     pub hops: Vec<Hop>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` in the pack's words, for readers in another language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::Why>,
 }
 
 impl HttpFetch {

@@ -249,38 +249,43 @@ pub struct Template {
 impl Template {
     /// Fills the placeholders. `{{` and `}}` are literal braces.
     pub fn render(&self, lang: Lang, vars: &[(&str, String)]) -> String {
-        let src = self.text.get(lang);
-        let mut out = String::with_capacity(src.len() + 32);
-        let mut rest = src;
-        while let Some(i) = rest.find(['{', '}']) {
-            out.push_str(&rest[..i]);
-            let tail = &rest[i..];
-            if tail.starts_with("{{") || tail.starts_with("}}") {
-                out.push_str(&tail[..1]);
-                rest = &tail[2..];
-            } else if tail.starts_with('{') {
-                match tail.find('}') {
-                    Some(end) => {
-                        let name = &tail[1..end];
-                        match vars.iter().find(|(k, _)| *k == name) {
-                            Some((_, v)) => out.push_str(v),
-                            None => out.push_str(&tail[..=end]),
-                        }
-                        rest = &tail[end + 1..];
-                    }
-                    None => {
-                        out.push_str(tail);
-                        rest = "";
-                    }
-                }
-            } else {
-                out.push('}');
-                rest = &tail[1..];
-            }
-        }
-        out.push_str(rest);
-        out
+        fill(self.text.get(lang), vars)
     }
+}
+
+/// `src` with each `{name}` of `vars` filled in; `{{` and `}}` are literal
+/// braces, and a placeholder `vars` lacks is kept as written.
+pub(crate) fn fill(src: &str, vars: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(src.len() + 32);
+    let mut rest = src;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push_str(&tail[..1]);
+            rest = &tail[2..];
+        } else if tail.starts_with('{') {
+            match tail.find('}') {
+                Some(end) => {
+                    let name = &tail[1..end];
+                    match vars.iter().find(|(k, _)| *k == name) {
+                        Some((_, v)) => out.push_str(v),
+                        None => out.push_str(&tail[..=end]),
+                    }
+                    rest = &tail[end + 1..];
+                }
+                None => {
+                    out.push_str(tail);
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('}');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The placeholders a text uses, or the problem with its braces.
@@ -722,15 +727,46 @@ impl<'a> Builder<'a> {
         let mut entries: Vec<_> = file.words.into_iter().collect();
         entries.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
         for (key, text) in entries {
-            match crate::words::ALL.iter().find(|k| **k == key.value) {
-                Some(k) => {
+            let known = crate::words::ALL
+                .iter()
+                .map(|k| (*k, &[][..]))
+                .chain(crate::words::SAID.iter().copied())
+                .find(|(k, _)| *k == key.value);
+            match known {
+                Some((k, offered)) => {
                     for lang in Lang::ALL {
-                        if text.get(lang).trim().is_empty() {
+                        let field = format!("words.{}.{lang}", key.value);
+                        let t = text.get(lang);
+                        if t.trim().is_empty() {
                             self.err(
                                 &key,
-                                &format!("words.{}.{lang}", key.value),
+                                &field,
                                 "empty: every word needs a text in every language".to_owned(),
                             );
+                        }
+                        match placeholders(t) {
+                            Err(e) => self.err(&key, &field, e),
+                            Ok(used) => {
+                                for n in used.iter().filter(|n| !offered.contains(n)) {
+                                    let offers = if offered.is_empty() {
+                                        "this word offers none".to_owned()
+                                    } else {
+                                        format!(
+                                            "this word offers: {}",
+                                            offered
+                                                .iter()
+                                                .map(|o| format!("{{{o}}}"))
+                                                .collect::<Vec<_>>()
+                                                .join(", ")
+                                        )
+                                    };
+                                    self.err(
+                                        &key,
+                                        &field,
+                                        format!("unknown placeholder `{{{n}}}`; {offers}"),
+                                    );
+                                }
+                            }
                         }
                     }
                     words.insert(k, text);
@@ -748,6 +784,7 @@ impl<'a> Builder<'a> {
         }
         let missing: Vec<_> = crate::words::ALL
             .iter()
+            .chain(crate::words::SAID.iter().map(|(k, _)| k))
             .filter(|k| !words.contains_key(*k))
             .copied()
             .collect();

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use v6audit_model::{Finding, Lang, Status};
+use v6audit_model::why::unescape;
+use v6audit_model::{Finding, Lang, Status, Why};
 
 use crate::pack::Pack;
 use crate::spec::RuleId;
@@ -57,10 +58,24 @@ pub fn finding(pack: &Pack, f: &Finding, lang: Lang) -> Option<(String, String)>
 }
 
 /// `value` with every `{=key}` the pack words replaced by that word in
-/// `lang`. Anything else, a `{=` the pack does not know included, is kept as
-/// written: values carry portals' own text (names, errors), which must read
-/// as it came.
+/// `lang`, and every reason token `{=key|name=value|…}` ([`Why::token`]) by
+/// its word with the placeholders filled from its values, themselves said
+/// in `lang`. Anything else, a `{=` the pack does not know included, is kept
+/// as written: values carry portals' own text (names, errors), which must
+/// read as it came.
 pub fn expand_words(pack: &Pack, value: &str, lang: Lang) -> String {
+    expand(pack, value, lang, MAX_NESTING)
+}
+
+/// How deep reasons may nest in one another (a DS that does not validate
+/// because a signature expired is two); deeper values are shown as written.
+const MAX_NESTING: usize = 4;
+
+/// The most a value grows to when its words are said: a hostile observation
+/// cannot make a reader's page large by nesting reasons.
+const MAX_SAID_BYTES: usize = 16 << 10;
+
+fn expand(pack: &Pack, value: &str, lang: Lang, depth: usize) -> String {
     if !value.contains("{=") {
         return value.to_owned();
     }
@@ -69,12 +84,12 @@ pub fn expand_words(pack: &Pack, value: &str, lang: Lang) -> String {
     while let Some(i) = rest.find("{=") {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let word = tail
+        let said = tail
             .find('}')
-            .and_then(|end| pack.word(&tail[2..end], lang).map(|w| (w, end)));
-        match word {
+            .and_then(|end| say(pack, &tail[2..end], lang, depth).map(|w| (w, end)));
+        match said {
             Some((w, end)) => {
-                out.push_str(w);
+                out.push_str(&w);
                 rest = &tail[end + 1..];
             }
             None => {
@@ -82,9 +97,74 @@ pub fn expand_words(pack: &Pack, value: &str, lang: Lang) -> String {
                 rest = &tail[2..];
             }
         }
+        if out.len() > MAX_SAID_BYTES {
+            truncate_at_char(&mut out, MAX_SAID_BYTES);
+            out.push('…');
+            return out;
+        }
     }
     out.push_str(rest);
     out
+}
+
+/// One token's inside, `key` or `key|name=value|…`, said in `lang`.
+fn say(pack: &Pack, inside: &str, lang: Lang, depth: usize) -> Option<String> {
+    let mut parts = inside.split('|');
+    let key = unescape(parts.next()?);
+    let word = pack.word(&key, lang)?;
+    let vars: Vec<(&str, String)> = parts
+        .filter_map(|p| p.split_once('='))
+        .filter_map(|(name, v)| {
+            let v = unescape(v);
+            let v = if depth > 0 {
+                expand(pack, &v, lang, depth - 1)
+            } else {
+                v
+            };
+            // A name is one of the word's own placeholders (words::SAID).
+            let offered = crate::words::said_params(&key)?;
+            offered.iter().find(|o| **o == name).map(|o| (*o, v))
+        })
+        .collect();
+    if vars.is_empty() && !word.contains('{') {
+        return Some(word.to_owned());
+    }
+    Some(crate::pack::fill(word, &vars))
+}
+
+fn truncate_at_char(s: &mut String, max: usize) {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+}
+
+/// A reason in `lang`, in `pack`'s words.
+pub fn said(pack: &Pack, why: &Why, lang: Lang) -> String {
+    expand_words(pack, &why.token(), lang)
+}
+
+/// A reason in English, in the built-in pack's words: the sentence an agent
+/// writes in an observation's `error`, beside the reason itself.
+pub fn in_english(why: &Why) -> String {
+    static PACK: std::sync::LazyLock<Pack> = std::sync::LazyLock::new(Pack::default_pack);
+    debug_assert!(
+        crate::words::known(&why.word),
+        "reason word `{}` is in neither words::SAID nor words::ALL",
+        why.word
+    );
+    said(&PACK, why, Lang::En)
+}
+
+/// The value a rule's message shows for a reason: the reason's token when it
+/// names one of the pack's reason words, otherwise the agent's own sentence
+/// (an observation from before reasons were recorded, or from a newer agent).
+pub fn reason_value(why: Option<&Why>, error: Option<&str>) -> Option<String> {
+    match why {
+        Some(w) if crate::words::known(&w.word) => Some(w.token()),
+        _ => error.map(str::to_owned),
+    }
 }
 
 #[cfg(test)]
@@ -118,5 +198,77 @@ mod tests {
             remediation: String::new(),
         };
         assert_eq!(finding(&pack, &f, Lang::Vi), None);
+    }
+
+    #[test]
+    fn a_dnssec_reason_reads_in_vietnamese_with_its_nested_cause() {
+        let pack = Pack::default_pack();
+        let cause = Why::new("dnssec.sig_expired")
+            .with("tag", 12345)
+            .with("at", "2026-01-01 00:00:00 UTC");
+        let why = Why::new("dnssec.ds_invalid")
+            .with("name", "a.lab.test")
+            .with("parent", "lab.test")
+            .with_whys("cause", &[cause.clone(), cause]);
+        assert_eq!(
+            in_english(&why),
+            "the DS of a.lab.test in lab.test does not validate: RRSIG by key 12345 expired at \
+             2026-01-01 00:00:00 UTC; RRSIG by key 12345 expired at 2026-01-01 00:00:00 UTC"
+        );
+        let vi = said(&pack, &why, Lang::Vi);
+        assert!(
+            vi.starts_with(
+                "DS của a.lab.test trong lab.test không hợp lệ: RRSIG của khóa 12345 hết hạn"
+            ),
+            "{vi}"
+        );
+        assert!(!vi.contains("expired") && !vi.contains("{="), "{vi}");
+    }
+
+    #[test]
+    fn a_reason_value_is_shown_as_it_came_and_names_only_its_own_placeholders() {
+        let pack = Pack::default_pack();
+        // A portal's text that looks like a token, and a placeholder the
+        // word does not offer, are shown as written / ignored.
+        let why = Why::new("dns.answered")
+            .with("server", "{=tcp.refused} %7D")
+            .with("code", "REFUSED")
+            .with("zone", "ignored");
+        assert_eq!(
+            said(&pack, &why, Lang::En),
+            "refused %7D answered REFUSED",
+            "a value may name a word, as every value may"
+        );
+        let why = Why::new("dns.bad_name").with("name", "a}b|c=d");
+        assert_eq!(
+            said(&pack, &why, Lang::En),
+            "`a}b|c=d` is not a valid DNS name"
+        );
+    }
+
+    #[test]
+    fn nested_reasons_cannot_grow_a_value_without_bound() {
+        let pack = Pack::default_pack();
+        let mut why = Why::new("dns.no_resolver");
+        for _ in 0..40 {
+            let many: Vec<Why> = (0..8).map(|_| why.clone()).collect();
+            why = Why::new("dnssec.keys_invalid")
+                .with("zone", "z")
+                .with_whys("cause", &many);
+            if why.token().len() > 1 << 20 {
+                break;
+            }
+        }
+        let out = said(&pack, &why, Lang::Vi);
+        assert!(out.len() <= MAX_SAID_BYTES + 4, "{}", out.len());
+    }
+
+    #[test]
+    fn a_reason_of_an_unknown_word_shows_the_agents_sentence() {
+        let why = Why::new("dnssec.from_a_newer_agent");
+        assert_eq!(
+            reason_value(Some(&why), Some("the agent's words")).as_deref(),
+            Some("the agent's words")
+        );
     }
 }

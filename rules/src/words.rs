@@ -115,6 +115,72 @@ pub const ALL: &[&str] = &[
     "unknown",
 ];
 
+/// The words an agent says its reasons with ([`v6audit_model::Why`]), each
+/// with the placeholders its text may use, in the order
+/// `packs/default.yaml` lists them. Like [`ALL`], every pack words them all.
+pub const SAID: &[(&str, &[&str])] = &[
+    ("said", &["text"]),
+    ("dns.bad_name", &["name"]),
+    ("dns.no_resolver", &[]),
+    ("dns.answered", &["server", "code"]),
+    ("dns.code", &["code"]),
+    ("dns.server_failed", &["server", "cause"]),
+    ("dns.mismatched_answer", &[]),
+    ("dns.not_authoritative", &[]),
+    ("vantage.no_family", &["family"]),
+    ("dnssec.not_under_anchor", &["zone", "anchors"]),
+    ("dnssec.no_anchor_dnskey_answer", &["zone", "cause"]),
+    ("dnssec.anchor_unsigned", &["zone"]),
+    ("dnssec.anchor_keys_unsigned", &["zone"]),
+    ("dnssec.anchor_mismatch", &["zone", "anchor"]),
+    ("dnssec.keys_invalid", &["zone", "cause"]),
+    ("dnssec.too_deep", &["zone", "max"]),
+    ("dnssec.no_ds_answer", &["name", "cause"]),
+    ("dnssec.not_delegated", &["zone"]),
+    ("dnssec.no_soa_answer", &["name", "cause"]),
+    ("dnssec.ds_unsigned", &["name"]),
+    ("dnssec.ds_unsupported", &["name", "algorithms"]),
+    ("dnssec.ds_algorithm", &["algorithm", "digest"]),
+    ("dnssec.ds_invalid", &["name", "parent", "cause"]),
+    ("dnssec.no_dnskey_answer", &["name", "cause"]),
+    ("dnssec.dnskey_unsigned", &["name"]),
+    ("dnssec.ds_mismatch", &["name", "ds_tags", "key_tags"]),
+    ("dnssec.walk_out_of_time", &["secs"]),
+    ("dnssec.out_of_time", &["secs"]),
+    ("dnssec.no_records", &[]),
+    ("dnssec.no_rrsig", &["rtype"]),
+    ("dnssec.sig_algorithm", &["tag", "algorithm"]),
+    ("dnssec.sig_signer", &["signer", "expected"]),
+    ("dnssec.sig_expired", &["tag", "at"]),
+    ("dnssec.sig_not_yet_valid", &["tag", "from"]),
+    ("dnssec.sig_unknown_key", &["tag", "algorithm", "keys"]),
+    ("dnssec.too_many_checks", &["max"]),
+    ("dnssec.sig_invalid", &["tag", "cause"]),
+    ("dnssec.served_no_keys", &["ds_tags"]),
+    ("dnssec.served_ds_mismatch", &["ds_tags", "key_tags"]),
+    ("dnssec.served_not_anchor", &["key_tags"]),
+    ("dnssec.served_keys_invalid", &["cause"]),
+    ("dnssec.served_soa_invalid", &["cause"]),
+    ("http.body_read_before_timeout", &["bytes"]),
+    ("http.head_larger_than", &["kib"]),
+    ("http.closed_before_response", &[]),
+    ("http.cannot_build_request", &["cause"]),
+    ("fetch.redirect_not_http", &["location"]),
+    ("fetch.lookup_out_of_time", &["host"]),
+    ("fetch.no_family_address", &["host", "family"]),
+    ("fetch.no_connection", &[]),
+];
+
+/// The placeholders the reason word `key` offers, when it is one.
+pub fn said_params(key: &str) -> Option<&'static [&'static str]> {
+    SAID.iter().find(|(k, _)| *k == key).map(|(_, p)| *p)
+}
+
+/// Whether every pack words `key` (a plain word or a reason's).
+pub fn known(key: &str) -> bool {
+    ALL.contains(&key) || said_params(key).is_some()
+}
+
 /// A value that names the word `key`, expanded when the finding is rendered.
 pub fn word(key: &'static str) -> String {
     debug_assert!(ALL.contains(&key), "word `{key}` is not in words::ALL");

@@ -110,6 +110,10 @@ fn invalid_packs_give_exact_errors() {
             "invalid/bad-step-placeholder.yaml:7:7: rules.dns.aaaa.steps[0].text.en: unknown placeholder `{address}`; plan steps offer: {host}, {zone}, {url}, {ipv4}, {ipv6}, {tls_port}, {cert_names}, {ns_missing}, {mx_missing}, {redirect_hosts}, {subresource_hosts}".into(),
         ),
         (
+            "invalid/bad-word-placeholder.yaml",
+            "invalid/bad-word-placeholder.yaml:5:3: words.dnssec.sig_expired.en: unknown placeholder `{tga}`; this word offers: {tag}, {at}".into(),
+        ),
+        (
             "invalid/bad-braces.yaml",
             "invalid/bad-braces.yaml:7:7: rules.web.v6-http.messages.ok.en: `{url answers {status}` is not a placeholder name".into(),
         ),
@@ -208,6 +212,7 @@ fn exchange(url: &str, status: u16) -> HttpExchange {
         outcome: HttpOutcome::Ok,
         status: Some(status),
         error: None,
+        why: None,
         ms: 20,
         headers: BTreeMap::new(),
         body_bytes: 5000,
@@ -276,6 +281,7 @@ fn fetch(family: Family, addr: &str) -> HttpFetch {
             failed_attempts: vec![],
         }],
         error: None,
+        why: None,
     }
 }
 
@@ -390,6 +396,11 @@ fn dnssec_server(addr: &str, served: DnssecServed) -> DnssecServer {
         error: (served == DnssecServed::Bogus).then(|| {
             "no DNSKEY matches the parent's DS (DS key tags 12345; DNSKEY key tags 54321)".into()
         }),
+        why: (served == DnssecServed::Bogus).then(|| {
+            v6audit_model::Why::new("dnssec.served_ds_mismatch")
+                .with("ds_tags", "12345")
+                .with("key_tags", "54321")
+        }),
         ms: 5,
     }
 }
@@ -485,6 +496,7 @@ impl ObsBuilder {
                 insecure_at: None,
                 ds_key_tags: vec![12345],
                 error: None,
+                why: None,
                 servers: vec![
                     dnssec_server("2001:ee0:1::53", DnssecServed::Valid),
                     dnssec_server("192.0.2.53", DnssecServed::Valid),
@@ -502,6 +514,7 @@ impl ObsBuilder {
             outcome: FetchOutcome::NoAddress,
             hops: vec![],
             error: None,
+            why: None,
         });
         self.0.content_similarity = None;
         self
@@ -612,6 +625,7 @@ fn refused_ipv6_is_broken_and_comes_first() {
                 outcome: FetchOutcome::Failed,
                 hops: vec![],
                 error: Some("TCP refused".into()),
+                why: None,
             })
         })
         .build();
@@ -655,6 +669,7 @@ fn no_ipv6_at_the_vantage_is_error_not_fail() {
                 outcome: FetchOutcome::NoVantage,
                 hops: vec![],
                 error: None,
+                why: None,
             });
         })
         .build();
@@ -1904,5 +1919,83 @@ fn every_outcome_and_word_has_its_own_vietnamese_text() {
             same.push(format!("words.{key}"));
         }
     }
+    // Reasons that are only their values ("{server}: {cause}") read the same.
+    const FORMS: &[&str] = &[
+        "said",
+        "dns.server_failed",
+        "dnssec.served_keys_invalid",
+        "dnssec.served_soa_invalid",
+    ];
+    for (key, _) in v6audit_rules::words::SAID {
+        let (en, vi) = (
+            pack.word(key, Lang::En).unwrap(),
+            pack.word(key, Lang::Vi).unwrap(),
+        );
+        if en == vi && !FORMS.contains(key) {
+            same.push(format!("words.{key}"));
+        }
+    }
     assert!(same.is_empty(), "no Vietnamese of their own: {same:?}");
+}
+
+/// Issue 17.5: a DNSSEC reason the agent found (a name server's keys that
+/// match no DS, a DS whose signature expired) reads in Vietnamese, nested
+/// cause included, not in the agent's English.
+#[test]
+fn a_dnssec_reason_reads_in_vietnamese_not_the_agents_english() {
+    use v6audit_model::Why;
+    let pack = Pack::default_pack();
+    let server_bogus = ObsBuilder::good()
+        .with(|o| {
+            o.dnssec.as_mut().unwrap().servers[1] =
+                dnssec_server("192.0.2.53", DnssecServed::Bogus);
+        })
+        .build();
+    let vi = evaluate(&pack, &server_bogus, &portal(Category::Citizen), Lang::Vi);
+    let f = vi.finding("dns.dnssec").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.message.contains(
+            "không DNSKEY nào khớp với DS của vùng cha (thẻ khóa DS 12345; thẻ khóa DNSKEY 54321)"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(!f.message.contains("matches the parent"), "{}", f.message);
+
+    let expired = Why::new("dnssec.sig_expired")
+        .with("tag", 12345)
+        .with("at", "2026-11-01 00:00:00 UTC");
+    let why = Why::new("dnssec.ds_invalid")
+        .with("name", "example.gov.vn")
+        .with("parent", "gov.vn")
+        .with_whys("cause", &[expired]);
+    let chain_bogus = ObsBuilder::good()
+        .with(|o| {
+            let d = o.dnssec.as_mut().unwrap();
+            d.chain = DnssecChain::Bogus;
+            d.error = Some(v6audit_rules::render::in_english(&why));
+            d.why = Some(why.clone());
+        })
+        .build();
+    for (lang, said) in [
+        (
+            Lang::Vi,
+            "DS của example.gov.vn trong gov.vn không hợp lệ: RRSIG của khóa 12345 hết hạn lúc 2026-11-01 00:00:00 UTC",
+        ),
+        (
+            Lang::En,
+            "the DS of example.gov.vn in gov.vn does not validate: RRSIG by key 12345 expired at 2026-11-01 00:00:00 UTC",
+        ),
+    ] {
+        let v = evaluate(&pack, &chain_bogus, &portal(Category::Citizen), lang);
+        let f = v.finding("dns.dnssec").unwrap();
+        assert_eq!(f.status, Status::Fail);
+        assert!(f.message.contains(said), "{lang:?}: {}", f.message);
+        // The stored values say it again in the other language: the
+        // collector shows a stored finding in either without judging again.
+        let other = if lang == Lang::Vi { Lang::En } else { Lang::Vi };
+        let (again, _) = v6audit_rules::render::finding(&pack, f, other).unwrap();
+        assert!(!again.contains(said), "{again}");
+    }
 }

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use url::Url;
 use v6audit_model::{
-    Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome,
+    Family, FetchOutcome, Hop, HttpExchange, HttpFetch, HttpOutcome, TcpOutcome, TlsOutcome, Why,
 };
 
 use crate::page_text::{self, Sketch};
@@ -51,6 +51,7 @@ impl PageResponse {
                 outcome: HttpOutcome::NotSent,
                 status: None,
                 error: Some(reason),
+                why: None,
                 ms: 0,
                 headers: BTreeMap::new(),
                 body_bytes: 0,
@@ -86,9 +87,10 @@ where
     let start = Instant::now();
     let mut fetched = PageResponse::not_sent(url, String::new());
     fetched.exchange.error = None;
-    let finish = |mut f: PageResponse, outcome: HttpOutcome, error: Option<String>| {
+    let finish = |mut f: PageResponse, outcome: HttpOutcome, (error, why): Said| {
         f.exchange.outcome = outcome;
         f.exchange.error = error;
+        f.exchange.why = why;
         f.exchange.ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         f
     };
@@ -99,8 +101,8 @@ where
         .handshake::<_, Empty<Bytes>>(TokioIo::new(io));
     let (mut sender, conn) = match tokio::time::timeout_at(deadline, handshake).await {
         Ok(Ok(pair)) => pair,
-        Ok(Err(e)) => return finish(fetched, HttpOutcome::Error, Some(e.to_string())),
-        Err(_) => return finish(fetched, HttpOutcome::Timeout, None),
+        Ok(Err(e)) => return finish(fetched, HttpOutcome::Error, text(e.to_string())),
+        Err(_) => return finish(fetched, HttpOutcome::Timeout, (None, None)),
     };
     let conn_task = tokio::spawn(async move {
         let _ = conn.await;
@@ -126,7 +128,7 @@ where
             return finish(
                 fetched,
                 HttpOutcome::Error,
-                Some(format!("cannot build the request: {e}")),
+                said(Why::new("http.cannot_build_request").with("cause", e)),
             );
         }
     };
@@ -135,12 +137,12 @@ where
             return finish(
                 fetched,
                 HttpOutcome::Timeout,
-                Some("no response head within the timeout".to_owned()),
+                text("no response head within the timeout".to_owned()),
             );
         }
         Ok(Err(e)) => {
             let (outcome, reason) = classify_hyper_error(&e, settings.header_cap);
-            return finish(fetched, outcome, Some(reason));
+            return finish(fetched, outcome, reason);
         }
         Ok(Ok(r)) => r,
     };
@@ -166,12 +168,12 @@ where
     let mut body = response.into_body();
     let mut buf: Vec<u8> = Vec::with_capacity(announced.min(cap));
     let mut outcome = HttpOutcome::Ok;
-    let mut error = None;
+    let mut error: Said = (None, None);
     loop {
         match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => {
                 outcome = HttpOutcome::BodyTimeout;
-                error = Some(format!("{} bytes read before the timeout", buf.len()));
+                error = said(Why::new("http.body_read_before_timeout").with("bytes", buf.len()));
                 break;
             }
             Ok(None) => break,
@@ -180,7 +182,7 @@ where
                 if buf.is_empty() {
                     let (o, reason) = classify_hyper_error(&e, settings.header_cap);
                     outcome = o;
-                    error = Some(reason);
+                    error = reason;
                 }
                 break;
             }
@@ -218,24 +220,37 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, String) {
+/// An error as the agent's English sentence and, when the pack words it,
+/// the reason itself (`why`), which readers see in their language.
+type Said = (Option<String>, Option<Why>);
+
+/// A library's own sentence, which no pack words.
+fn text(s: String) -> Said {
+    (Some(s), None)
+}
+
+fn said(why: Why) -> Said {
+    (Some(v6audit_rules::render::in_english(&why)), Some(why))
+}
+
+fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, Said) {
     // hyper offers is_parse_too_large() only with its server feature; its
     // message for a head over the buffer limit is stable and tested by the
     // hostile-headers lab scenario.
     if e.is_parse() && e.to_string().contains("too large") {
         (
             HttpOutcome::HeadersTooLarge,
-            format!("the response head is larger than {} KiB", header_cap / 1024),
+            said(Why::new("http.head_larger_than").with("kib", header_cap / 1024)),
         )
     } else if e.is_parse() || e.is_parse_status() {
-        (HttpOutcome::Protocol, e.to_string())
+        (HttpOutcome::Protocol, text(e.to_string()))
     } else if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
         (
             HttpOutcome::Closed,
-            "the connection closed before a response".to_owned(),
+            said(Why::new("http.closed_before_response")),
         )
     } else if e.is_timeout() {
-        (HttpOutcome::Timeout, e.to_string())
+        (HttpOutcome::Timeout, text(e.to_string()))
     } else {
         let mut msg = e.to_string();
         let mut src = std::error::Error::source(e);
@@ -244,7 +259,7 @@ fn classify_hyper_error(e: &hyper::Error, header_cap: usize) -> (HttpOutcome, St
             msg.push_str(&s.to_string());
             src = s.source();
         }
-        (HttpOutcome::Error, msg)
+        (HttpOutcome::Error, text(msg))
     }
 }
 
@@ -346,11 +361,12 @@ pub async fn follow(
     let mut sketch = first.sketch;
     let mut resources = first.resources;
     let mut visited: HashSet<String> = HashSet::new();
-    let done = |outcome, hops, error: Option<String>| HttpFetch {
+    let done = |outcome, hops, why: Option<Why>| HttpFetch {
         family,
         outcome,
         hops,
-        error,
+        error: why.as_ref().map(v6audit_rules::render::in_english),
+        why,
     };
     loop {
         let Some(last) = hops.last_mut() else {
@@ -371,7 +387,7 @@ pub async fn follow(
         let next = match Url::parse(&last.url).and_then(|base| base.join(&location)) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
             _ => {
-                let error = format!("the redirect to `{location}` is not an http(s) URL");
+                let error = Why::new("fetch.redirect_not_http").with("location", &location);
                 return (
                     done(FetchOutcome::Failed, hops, Some(error)),
                     None,
@@ -395,7 +411,7 @@ pub async fn follow(
                 )
                 .await
                 else {
-                    let error = format!("looking up {next_host} took the rest of the time");
+                    let error = Why::new("fetch.lookup_out_of_time").with("host", &next_host);
                     return (
                         done(FetchOutcome::Failed, hops, Some(error)),
                         None,
@@ -426,7 +442,9 @@ pub async fn follow(
             );
         }
         let Some(ip) = crate::net::of_family(&addrs, family).next() else {
-            let error = format!("{next_host} has no {} address", family.label());
+            let error = Why::new("fetch.no_family_address")
+                .with("host", &next_host)
+                .with("family", family.label());
             return (
                 done(FetchOutcome::LeftFamily, hops, Some(error)),
                 None,

@@ -18,12 +18,12 @@ use ratatui::widgets::{
 };
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use v6audit_model::{
-    AddressLookup, ChainStatus, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
+    AddressLookup, ChainStatus, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang, Observation,
     PortalResult, Stage, Status, TlsOutcome,
 };
 use v6audit_report::output::{KEY_RULES, key_status, status_cell};
 use v6audit_report::terminal_line;
-use v6audit_rules::{Pack, words};
+use v6audit_rules::{Pack, render, words};
 
 use super::app::{App, DetailView, Input, Row as PortalRow};
 
@@ -531,7 +531,8 @@ fn lookup_words(pack: &Pack, lang: Lang, family: Family, lookup: &AddressLookup)
 
 /// One family's page fetch: its redirect chain, and how it ended when it
 /// did not reach a final page, in the pack's words.
-fn fetch_words(pack: &Pack, lang: Lang, dns: &DnsObservation, fetch: &HttpFetch) -> String {
+fn fetch_words(pack: &Pack, lang: Lang, obs: &Observation, fetch: &HttpFetch) -> String {
+    let dns = &obs.dns;
     let hops: Vec<String> = fetch
         .hops
         .iter()
@@ -543,9 +544,15 @@ fn fetch_words(pack: &Pack, lang: Lang, dns: &DnsObservation, fetch: &HttpFetch)
             )
         })
         .collect();
-    // The fetch's own reason, or its last hop's.
-    let last_error = fetch.last().and_then(|h| h.exchange.error.as_deref());
-    let why = because(fetch.error.as_deref().or(last_error));
+    // Why it reached no page, as the rules say it: the last hop's exchange,
+    // each endpoint that failed, or the fetch's own reason, in the pack's
+    // words (the agent's English only for what no word says).
+    let reason = render::expand_words(
+        pack,
+        &v6audit_rules::engine::fetch_failure_reason(obs, fetch),
+        lang,
+    );
+    let why = because(Some(&reason));
     let say = |key| say(pack, lang, key);
     // How the fetch ended, when it reached no page: the outcome's word
     // (one mapping, `words::fetch`), with what the outcome alone cannot say.
@@ -694,7 +701,7 @@ pub(crate) fn detail_lines(app: &App, r: &PortalResult) -> Vec<Line<'static>> {
         out.push(Line::from(format!(
             "  {}: {}",
             fetch.family.label(),
-            fetch_words(&app.pack, app.lang, &obs.dns, fetch)
+            fetch_words(&app.pack, app.lang, obs, fetch)
         )));
     }
     out.push(Line::from(""));

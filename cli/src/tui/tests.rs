@@ -594,9 +594,18 @@ fn a_gone_portals_detail_says_why_nothing_was_fetched_in_words() {
         "{left}"
     );
     let refused = detail_of(&a, &r, "v6-refused-0005");
+    assert!(refused.contains("  IPv6: failed: TCP [::1]:"), "{refused}");
+    // The same line for a Vietnamese reader: each endpoint's failure in the
+    // pack's words, not the agent's "TCP to …: Connection refused".
+    let vi = detail_of(&app(18, Lang::Vi), &r, "v6-refused-0005");
+    let line = vi
+        .lines()
+        .find(|l| l.starts_with("  IPv6: ") && l.contains("TCP"))
+        .unwrap();
+    assert!(line.contains("bị từ chối"), "{line}");
     assert!(
-        refused.contains("  IPv6: failed: TCP to [::1]:"),
-        "{refused}"
+        !line.contains("Connection refused") && !line.contains("TCP to"),
+        "{line}"
     );
     let wrong = detail_of(&a, &r, "v6-wrong-cert-0009");
     assert!(wrong.contains(" · name mismatch"), "{wrong}");

@@ -374,7 +374,11 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                 "unknown",
                 vec![
                     zone,
-                    ("reason", d.error.clone().unwrap_or_else(|| word("unknown"))),
+                    (
+                        "reason",
+                        crate::render::reason_value(d.why.as_ref(), d.error.as_deref())
+                            .unwrap_or_else(|| word("unknown")),
+                    ),
                 ],
             );
         }
@@ -386,7 +390,8 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                     zone,
                     (
                         "reason",
-                        d.error.clone().unwrap_or_else(|| word("dnssec.bogus")),
+                        crate::render::reason_value(d.why.as_ref(), d.error.as_deref())
+                            .unwrap_or_else(|| word("dnssec.bogus")),
                     ),
                 ],
             );
@@ -429,7 +434,8 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
                         format!(
                             "{}: {}",
                             label(s),
-                            s.error.clone().unwrap_or_else(|| word("dns.no_answer"))
+                            crate::render::reason_value(s.why.as_ref(), s.error.as_deref())
+                                .unwrap_or_else(|| word("dns.no_answer"))
                         )
                     })),
                 ),
@@ -531,7 +537,8 @@ fn dnssec_not_contacted(
 pub(super) fn bogus_servers(bogus: &[&&&DnssecServer]) -> String {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for s in bogus {
-        let why = s.error.clone().unwrap_or_else(|| word("dnssec.bogus"));
+        let why = crate::render::reason_value(s.why.as_ref(), s.error.as_deref())
+            .unwrap_or_else(|| word("dnssec.bogus"));
         // The socket address names the family: IPv6 ones are bracketed.
         let who = format!("{} {}", s.name, std::net::SocketAddr::new(s.addr, s.port));
         match groups.iter_mut().find(|(w, _)| *w == why) {

@@ -21,7 +21,7 @@ mod net;
 mod tls;
 mod web;
 
-pub use web::{exchange_reason, hosts_leaving_ipv6};
+pub use web::{exchange_reason, fetch_failure_reason, hosts_leaving_ipv6};
 
 /// What a rule concluded, before the pack puts it into words.
 #[derive(Debug, Clone, PartialEq)]

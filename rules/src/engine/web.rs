@@ -154,7 +154,7 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
 /// Why an exchange gave no usable response, in a few words.
 pub fn exchange_reason(x: &HttpExchange) -> String {
     let what = word(words::http(x.outcome));
-    match &x.error {
+    match crate::render::reason_value(x.why.as_ref(), x.error.as_deref()) {
         // The outcome says all a timeout or a close can say.
         Some(e)
             if !e.is_empty()
@@ -170,10 +170,14 @@ pub fn exchange_reason(x: &HttpExchange) -> String {
 /// says why; a fetch that sent nothing failed at its endpoints, each said in
 /// the pack's words (the agent's own sentence is the last resort, for an
 /// observation without them).
-pub(super) fn fetch_failure_reason(obs: &Observation, fetch: &HttpFetch) -> String {
+pub fn fetch_failure_reason(obs: &Observation, fetch: &HttpFetch) -> String {
+    let stated = || {
+        crate::render::reason_value(fetch.why.as_ref(), fetch.error.as_deref())
+            .unwrap_or_else(|| word("failed"))
+    };
     match fetch.last() {
         Some(hop) if hop.exchange.outcome != HttpOutcome::Ok => exchange_reason(&hop.exchange),
-        Some(_) => fetch.error.clone().unwrap_or_else(|| word("failed")),
+        Some(_) => stated(),
         None => {
             let why: Vec<String> = on_url_port(obs, fetch.family)
                 .into_iter()
@@ -198,7 +202,7 @@ pub(super) fn fetch_failure_reason(obs: &Observation, fetch: &HttpFetch) -> Stri
                 })
                 .collect();
             if why.is_empty() {
-                fetch.error.clone().unwrap_or_else(|| word("failed"))
+                stated()
             } else {
                 why.join("; ")
             }

@@ -14,15 +14,14 @@ pub(super) async fn walk_chain(
         return Walk::ended(
             "",
             DnssecChain::Unknown,
-            format!(
-                "{zone} is not under the trust anchor's zones ({})",
-                anchor.zones_text()
-            ),
+            Why::new("dnssec.not_under_anchor")
+                .with("zone", zone)
+                .with("anchors", anchor.zones_text()),
         );
     };
     let start = start.to_owned();
-    let unknown = |e: String| Walk::ended(shown(&start), DnssecChain::Unknown, e);
-    let bogus = |e: String| Walk::ended(shown(&start), DnssecChain::Bogus, e);
+    let unknown = |e: Why| Walk::ended(shown(&start), DnssecChain::Unknown, e);
+    let bogus = |e: Why| Walk::ended(shown(&start), DnssecChain::Bogus, e);
     let ask = |name: Name, rtype: RecordType| async move {
         ask_resolvers(upstreams, timeout, &name, rtype).await
     };
@@ -32,10 +31,11 @@ pub(super) async fn walk_chain(
     let msg = match ask(current.clone(), RecordType::DNSKEY).await {
         Ok(m) => m,
         Err(e) => {
-            return unknown(format!(
-                "no DNSKEY of the anchor zone {} from the resolver: {e}",
-                shown(&start)
-            ));
+            return unknown(
+                Why::new("dnssec.no_anchor_dnskey_answer")
+                    .with("zone", shown(&start))
+                    .with_why("cause", &e),
+            );
         }
     };
     let (records, sigs) = rrset(&msg, &current, RecordType::DNSKEY);
@@ -43,34 +43,30 @@ pub(super) async fn walk_chain(
     // (a home router, a forwarder) does not pass DNSSEC records. That is
     // this vantage's limit, not the portal's fault.
     if records.is_empty() || sigs.is_empty() {
-        return unknown(if records.is_empty() {
-            format!(
-                "the resolver gave no DNSKEY for the anchor zone {}: the zone is not signed, or the resolver does not pass DNSSEC records",
-                shown(&start)
-            )
+        let word = if records.is_empty() {
+            "dnssec.anchor_unsigned"
         } else {
-            format!(
-                "the resolver gave the DNSKEY records of the anchor zone {} without RRSIG: it does not seem to pass DNSSEC records",
-                shown(&start)
-            )
-        });
+            "dnssec.anchor_keys_unsigned"
+        };
+        return unknown(Why::new(word).with("zone", shown(&start)));
     }
     let anchored: Vec<DNSKEY> = dnskeys(&records)
         .into_iter()
         .filter(|k| anchor.trusts(k, &current))
         .collect();
     if anchored.is_empty() {
-        return bogus(format!(
-            "no DNSKEY of {} matches the trust anchor ({})",
-            shown(&start),
-            anchor.source
-        ));
+        return bogus(
+            Why::new("dnssec.anchor_mismatch")
+                .with("zone", shown(&start))
+                .with("anchor", &anchor.source),
+        );
     }
     if let Err(e) = verify(&current, &records, &sigs, &anchored, &current) {
-        return bogus(format!(
-            "the DNSKEY set of {} does not validate: {e}",
-            shown(&start)
-        ));
+        return bogus(
+            Why::new("dnssec.keys_invalid")
+                .with("zone", shown(&start))
+                .with_whys("cause", &e),
+        );
     }
     let mut keys = dnskeys(&records);
 
@@ -79,23 +75,29 @@ pub(super) async fn walk_chain(
     // inside the current zone.
     let below: Vec<String> = names_below(&start, zone);
     if below.len() > MAX_DEPTH {
-        return unknown(format!(
-            "{zone} is more than {MAX_DEPTH} labels below the anchor"
-        ));
+        return unknown(
+            Why::new("dnssec.too_deep")
+                .with("zone", zone)
+                .with("max", MAX_DEPTH),
+        );
     }
     for name_text in below {
-        let name = match fqdn(&name_text) {
+        let name = match fqdn_why(&name_text) {
             Ok(n) => n,
             Err(e) => return unknown(e),
         };
         let msg = match ask(name.clone(), RecordType::DS).await {
             Ok(m) => m,
-            Err(e) => return unknown(format!("no answer for the DS of {name_text}: {e}")),
+            Err(e) => {
+                return unknown(
+                    Why::new("dnssec.no_ds_answer")
+                        .with("name", &name_text)
+                        .with_why("cause", &e),
+                );
+            }
         };
         if name_text == zone && msg.metadata.response_code == ResponseCode::NXDomain {
-            return unknown(format!(
-                "the DS question for {zone} got NXDOMAIN: its parent does not delegate it"
-            ));
+            return unknown(Why::new("dnssec.not_delegated").with("zone", zone));
         }
         let (ds_records, ds_sigs) = rrset(&msg, &name, RecordType::DS);
         let ds: Vec<DS> = ds_records
@@ -111,7 +113,13 @@ pub(super) async fn walk_chain(
             } else {
                 match ask(name.clone(), RecordType::SOA).await {
                     Ok(m) => !rrset(&m, &name, RecordType::SOA).0.is_empty(),
-                    Err(e) => return unknown(format!("no answer for the SOA of {name_text}: {e}")),
+                    Err(e) => {
+                        return unknown(
+                            Why::new("dnssec.no_soa_answer")
+                                .with("name", &name_text)
+                                .with_why("cause", &e),
+                        );
+                    }
                 }
             };
             if cut {
@@ -127,9 +135,7 @@ pub(super) async fn walk_chain(
             continue;
         }
         if ds_sigs.is_empty() {
-            return unknown(format!(
-                "the resolver gave the DS of {name_text} without its RRSIG; it does not seem to pass DNSSEC records"
-            ));
+            return unknown(Why::new("dnssec.ds_unsigned").with("name", &name_text));
         }
         // RFC 4035 5.2: DS records this validator cannot use do not count;
         // a zone with only such DS records cannot be validated here.
@@ -139,21 +145,29 @@ pub(super) async fn walk_chain(
             .cloned()
             .collect();
         if usable.is_empty() {
-            return unknown(format!(
-                "the DS records of {name_text} use only algorithms or digests this agent cannot validate ({})",
-                ds.iter()
-                    .map(|d| format!("algorithm {}, digest {:?}", d.algorithm(), d.digest_type()))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
+            let algorithms: Vec<Why> = ds
+                .iter()
+                .map(|d| {
+                    Why::new("dnssec.ds_algorithm")
+                        .with("algorithm", d.algorithm())
+                        .with("digest", format!("{:?}", d.digest_type()))
+                })
+                .collect();
+            return unknown(
+                Why::new("dnssec.ds_unsupported")
+                    .with("name", &name_text)
+                    .with_whys("algorithms", &algorithms),
+            );
         }
         if let Err(e) = verify(&name, &ds_records, &ds_sigs, &keys, &current) {
             return Walk {
                 ds,
-                ..bogus(format!(
-                    "the DS of {name_text} in {} does not validate: {e}",
-                    shown(&crate::resolver::name_text(&current))
-                ))
+                ..bogus(
+                    Why::new("dnssec.ds_invalid")
+                        .with("name", &name_text)
+                        .with("parent", shown(&crate::resolver::name_text(&current)))
+                        .with_whys("cause", &e),
+                )
             };
         }
         let ds = usable;
@@ -170,27 +184,37 @@ pub(super) async fn walk_chain(
         // A zone between the anchor and the portal's: its keys, named by its DS.
         let msg = match ask(name.clone(), RecordType::DNSKEY).await {
             Ok(m) => m,
-            Err(e) => return unknown(format!("no DNSKEY of {name_text} from the resolver: {e}")),
+            Err(e) => {
+                return unknown(
+                    Why::new("dnssec.no_dnskey_answer")
+                        .with("name", &name_text)
+                        .with_why("cause", &e),
+                );
+            }
         };
         let (records, sigs) = rrset(&msg, &name, RecordType::DNSKEY);
         if sigs.is_empty() && !records.is_empty() {
-            return unknown(format!(
-                "the resolver gave the DNSKEY of {name_text} without its RRSIG; it does not seem to pass DNSSEC records"
-            ));
+            return unknown(Why::new("dnssec.dnskey_unsigned").with("name", &name_text));
         }
         let zone_keys = dnskeys(&records);
         let named = named_by_ds(&name, &zone_keys, &ds);
         if named.is_empty() {
-            return bogus(format!(
-                "no DNSKEY of {name_text} matches its DS (DS key tags {}; DNSKEY key tags {})",
-                tags_text(ds.iter().map(DS::key_tag)),
-                tags_text(zone_keys.iter().filter_map(|k| k.calculate_key_tag().ok()))
-            ));
+            return bogus(
+                Why::new("dnssec.ds_mismatch")
+                    .with("name", &name_text)
+                    .with("ds_tags", tags_text(ds.iter().map(DS::key_tag)))
+                    .with(
+                        "key_tags",
+                        tags_text(zone_keys.iter().filter_map(|k| k.calculate_key_tag().ok())),
+                    ),
+            );
         }
         if let Err(e) = verify(&name, &records, &sigs, &named, &name) {
-            return bogus(format!(
-                "the DNSKEY set of {name_text} does not validate: {e}"
-            ));
+            return bogus(
+                Why::new("dnssec.keys_invalid")
+                    .with("zone", &name_text)
+                    .with_whys("cause", &e),
+            );
         }
         keys = zone_keys;
         current = name;
@@ -235,15 +259,23 @@ pub(super) async fn ask_resolvers(
     timeout: Duration,
     name: &Name,
     rtype: RecordType,
-) -> Result<Message, String> {
-    let mut last = "no resolver is configured".to_owned();
+) -> Result<Message, Why> {
+    let mut last = Why::new("dns.no_resolver");
     for server in upstreams {
         match ask(*server, name, rtype, true, timeout).await {
             Ok(msg) => match msg.metadata.response_code {
                 ResponseCode::NoError | ResponseCode::NXDomain => return Ok(msg),
-                code => last = format!("{server} answered {code}"),
+                code => {
+                    last = Why::new("dns.answered")
+                        .with("server", server)
+                        .with("code", code);
+                }
             },
-            Err((_, e)) => last = format!("{server}: {e}"),
+            Err((_, e)) => {
+                last = Why::new("dns.server_failed")
+                    .with("server", server)
+                    .with_why("cause", &e)
+            }
         }
     }
     Err(last)
@@ -256,7 +288,7 @@ pub(super) async fn ask(
     rtype: RecordType,
     recurse: bool,
     timeout: Duration,
-) -> Result<Message, (DnsOutcome, String)> {
+) -> Result<Message, (DnsOutcome, Why)> {
     let id = rand_id();
     let mut msg = Message::new(id, MessageType::Query, OpCode::Query);
     msg.metadata.recursion_desired = recurse;
@@ -267,13 +299,13 @@ pub(super) async fn ask(
     msg.set_edns(edns);
     let wire = msg
         .to_vec()
-        .map_err(|e| (DnsOutcome::Error, e.to_string()))?;
-    let answer = exchange(server, &wire, timeout).await.map(|(m, _)| m)?;
+        .map_err(|e| (DnsOutcome::Error, failed(DnsOutcome::Error, e.to_string())))?;
+    let answer = exchange(server, &wire, timeout)
+        .await
+        .map(|(m, _)| m)
+        .map_err(|(o, e)| (o, failed(o, e)))?;
     if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
-        return Err((
-            DnsOutcome::Error,
-            "the answer does not match the question".to_owned(),
-        ));
+        return Err((DnsOutcome::Error, Why::new("dns.mismatched_answer")));
     }
     Ok(answer)
 }

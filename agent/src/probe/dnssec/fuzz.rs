@@ -127,6 +127,7 @@ fn server() -> DnssecServer {
         served: DnssecServed::NoAnswer,
         key_tags: Vec::new(),
         error: None,
+        why: None,
         ms: 0,
     }
 }
@@ -206,10 +207,7 @@ fn pick_and_verify(msg: &Message, zone: &Name) -> Result<(), TestCaseError> {
         let keys = dnskeys(&rrset(msg, zone, RecordType::DNSKEY).0);
         if let Err(why) = verify(zone, &records, &sigs, &keys, zone) {
             // A signature's keys may each add a reason after the limit is near.
-            prop_assert!(
-                why.split("; ").count() <= MAX_REASONS + MAX_KEYS_PER_SIG,
-                "{why}"
-            );
+            prop_assert!(why.len() <= MAX_REASONS + MAX_KEYS_PER_SIG, "{why:?}");
         }
     }
     let took = start.elapsed();
@@ -340,8 +338,8 @@ proptest! {
                 prop_assert!(good.is_some(), "a forged signature verified");
             }
             Err(why) => {
-                prop_assert!(good != Some(0), "the first signature is good: {why}");
-                prop_assert!(why.split("; ").count() <= MAX_REASONS + MAX_KEYS_PER_SIG, "{why}");
+                prop_assert!(good != Some(0), "the first signature is good: {why:?}");
+                prop_assert!(why.len() <= MAX_REASONS + MAX_KEYS_PER_SIG, "{why:?}");
             }
         }
     }

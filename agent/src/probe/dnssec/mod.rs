@@ -17,7 +17,7 @@ use hickory_proto::dnssec::rdata::{DNSKEY, DNSSECRData, DS, RRSIG};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use v6audit_model::{
-    DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family, NameServer,
+    DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family, NameServer, Why,
 };
 use v6audit_rules::ContactPolicy;
 
@@ -25,6 +25,7 @@ use crate::anchor::Anchor;
 use crate::net::Routes;
 use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::fqdn;
+use v6audit_rules::render::in_english;
 
 mod chain;
 #[cfg(test)]
@@ -81,10 +82,7 @@ pub async fn observe(
                 Walk::ended(
                     anchor.zone_for(zone).map_or("", shown),
                     DnssecChain::Unknown,
-                    format!(
-                        "the chain of trust was not followed within {} s",
-                        limit.as_secs()
-                    ),
+                    Why::new("dnssec.walk_out_of_time").with("secs", limit.as_secs()),
                 )
             })
     };
@@ -116,23 +114,23 @@ pub async fn observe(
         chain: walk.chain,
         insecure_at: walk.insecure_at.clone(),
         ds_key_tags: walk.ds.iter().map(DS::key_tag).collect(),
-        error: walk.error.clone(),
+        error: walk.error.as_ref().map(in_english),
+        why: walk.error.clone(),
         servers: checks,
     }
 }
 
 /// What is reported when the DNSSEC check as a whole ran out of time.
 pub fn timed_out(anchor: &Anchor, zone: &str, limit: Duration) -> DnssecObservation {
+    let why = Why::new("dnssec.out_of_time").with("secs", limit.as_secs());
     DnssecObservation {
         zone: zone.to_owned(),
         anchor: anchor.zone_for(zone).map_or("", shown).to_owned(),
         chain: DnssecChain::Unknown,
         insecure_at: None,
         ds_key_tags: Vec::new(),
-        error: Some(format!(
-            "the chain and the name servers were not all asked within {} s",
-            limit.as_secs()
-        )),
+        error: Some(in_english(&why)),
+        why: Some(why),
         servers: Vec::new(),
     }
 }
@@ -146,11 +144,11 @@ pub(super) struct Walk {
     pub(super) ds: Vec<DS>,
     /// When the zone is the anchor's own: the anchor's keys it must serve.
     pub(super) anchor_keys: Vec<DNSKEY>,
-    pub(super) error: Option<String>,
+    pub(super) error: Option<Why>,
 }
 
 impl Walk {
-    pub(super) fn ended(anchor: &str, chain: DnssecChain, error: String) -> Self {
+    pub(super) fn ended(anchor: &str, chain: DnssecChain, error: Why) -> Self {
         Self {
             anchor: anchor.to_owned(),
             chain,
@@ -160,6 +158,20 @@ impl Walk {
             error: Some(error),
         }
     }
+}
+
+/// How one question failed, as a reason: its outcome's word, or the
+/// library's own sentence for any other error.
+pub(super) fn failed(outcome: DnsOutcome, text: String) -> Why {
+    match outcome {
+        DnsOutcome::Error | DnsOutcome::NotContacted => Why::new("said").with("text", text),
+        o => Why::new(v6audit_rules::words::dns(o)),
+    }
+}
+
+/// `name` as a DNS name, or the reason it is not one.
+pub(super) fn fqdn_why(name: &str) -> Result<Name, Why> {
+    fqdn(name).map_err(|_| Why::new("dns.bad_name").with("name", name))
 }
 
 pub(super) fn shown(zone: &str) -> &str {

@@ -28,6 +28,7 @@ pub(super) async fn fetch_server(
         served: DnssecServed::NoAnswer,
         key_tags: Vec::new(),
         error: None,
+        why: None,
         ms: 0,
     };
     // The contact policy first, as for the zone's SOA questions.
@@ -38,11 +39,14 @@ pub(super) async fn fetch_server(
     }
     if !reach.can_reach(server.ip()) {
         out.served = DnssecServed::NoVantage;
-        out.error = Some(format!("this vantage has no {}", family.label()));
+        said(
+            &mut out,
+            Why::new("vantage.no_family").with("family", family.label()),
+        );
         return ServerAnswers { out, answers: None };
     }
     let Ok(apex) = fqdn(zone) else {
-        out.error = Some(format!("`{zone}` is not a valid DNS name"));
+        said(&mut out, Why::new("dns.bad_name").with("name", zone));
         return ServerAnswers { out, answers: None };
     };
     let start = Instant::now();
@@ -54,19 +58,20 @@ pub(super) async fn fetch_server(
     let (keys_msg, soa_msg) = match (keys_msg, soa_msg) {
         (Ok(k), Ok(s)) => (k, s),
         (Err((_, e)), _) | (_, Err((_, e))) => {
-            out.error = Some(e);
+            said(&mut out, e);
             return ServerAnswers { out, answers: None };
         }
     };
     for msg in [&keys_msg, &soa_msg] {
         if msg.metadata.response_code != ResponseCode::NoError {
-            out.error = Some(format!("answered {}", msg.metadata.response_code));
+            let code = msg.metadata.response_code;
+            said(&mut out, Why::new("dns.code").with("code", code));
             return ServerAnswers { out, answers: None };
         }
         // A referral or a cached answer is a lame delegation, for
         // dns.ns-v6-answers to report; it says nothing of DNSSEC.
         if !msg.metadata.authoritative {
-            out.error = Some("not authoritative for the zone (lame delegation)".to_owned());
+            said(&mut out, Why::new("dns.not_authoritative"));
             return ServerAnswers { out, answers: None };
         }
     }
@@ -74,6 +79,12 @@ pub(super) async fn fetch_server(
         out,
         answers: Some((keys_msg, soa_msg)),
     }
+}
+
+/// Records why a server's answers are not what they should be.
+fn said(out: &mut DnssecServer, why: Why) {
+    out.error = Some(in_english(&why));
+    out.why = Some(why);
 }
 
 /// Judges what one name server served against the chain: on a secure chain
@@ -98,10 +109,11 @@ pub(super) fn judge_server(fetched: ServerAnswers, zone: &str, walk: &Walk) -> D
     if keys.is_empty() {
         if secure {
             out.served = DnssecServed::Bogus;
-            out.error = Some(format!(
-                "serves no DNSKEY, but the parent has DS {}",
-                tags_text(ds.iter().map(DS::key_tag))
-            ));
+            said(
+                &mut out,
+                Why::new("dnssec.served_no_keys")
+                    .with("ds_tags", tags_text(ds.iter().map(DS::key_tag))),
+            );
         } else {
             out.served = DnssecServed::Unsigned;
         }
@@ -122,18 +134,15 @@ pub(super) fn judge_server(fetched: ServerAnswers, zone: &str, walk: &Walk) -> D
         };
         if named.is_empty() {
             out.served = DnssecServed::Bogus;
-            out.error = Some(if walk.anchor_keys.is_empty() {
-                format!(
-                    "no DNSKEY matches the parent's DS (DS key tags {}; DNSKEY key tags {})",
-                    tags_text(ds.iter().map(DS::key_tag)),
-                    tags_text(out.key_tags.iter().copied())
-                )
+            let key_tags = tags_text(out.key_tags.iter().copied());
+            let why = if walk.anchor_keys.is_empty() {
+                Why::new("dnssec.served_ds_mismatch")
+                    .with("ds_tags", tags_text(ds.iter().map(DS::key_tag)))
+                    .with("key_tags", key_tags)
             } else {
-                format!(
-                    "no DNSKEY is the trust anchor's (DNSKEY key tags {})",
-                    tags_text(out.key_tags.iter().copied())
-                )
-            });
+                Why::new("dnssec.served_not_anchor").with("key_tags", key_tags)
+            };
+            said(&mut out, why);
             return out;
         }
         named
@@ -142,13 +151,19 @@ pub(super) fn judge_server(fetched: ServerAnswers, zone: &str, walk: &Walk) -> D
     };
     if let Err(e) = verify(&apex, &key_records, &key_sigs, &signing, &apex) {
         out.served = DnssecServed::Bogus;
-        out.error = Some(format!("DNSKEY: {e}"));
+        said(
+            &mut out,
+            Why::new("dnssec.served_keys_invalid").with_whys("cause", &e),
+        );
         return out;
     }
     let (soa_records, soa_sigs) = rrset(&soa_msg, &apex, RecordType::SOA);
     if let Err(e) = verify(&apex, &soa_records, &soa_sigs, &keys, &apex) {
         out.served = DnssecServed::Bogus;
-        out.error = Some(format!("SOA: {e}"));
+        said(
+            &mut out,
+            Why::new("dnssec.served_soa_invalid").with_whys("cause", &e),
+        );
         return out;
     }
     out.served = DnssecServed::Valid;

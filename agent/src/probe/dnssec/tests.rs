@@ -59,6 +59,14 @@ fn signed_soa(age: time::Duration) -> (Name, Vec<Record>, Vec<RRSIG>, DNSKEY) {
     (zone, vec![soa], vec![sig], dnskey)
 }
 
+/// Reasons as the agent writes them in `error`.
+fn english(why: &[Why]) -> String {
+    why.iter()
+        .map(v6audit_rules::render::in_english)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[test]
 fn a_fresh_signature_verifies_and_an_expired_one_says_when_it_expired() {
     let (zone, records, sigs, key) = signed_soa(time::Duration::hours(1));
@@ -67,11 +75,19 @@ fn a_fresh_signature_verifies_and_an_expired_one_says_when_it_expired() {
 
     let (zone, records, sigs, key) = signed_soa(time::Duration::days(40));
     let tag = key.calculate_key_tag().unwrap();
-    let err = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
+    let why = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
+    let err = english(&why);
     let expired = (time::OffsetDateTime::now_utc() - time::Duration::days(10)).date();
     assert!(
         err.starts_with(&format!("RRSIG by key {tag} expired at {expired}T")),
         "{err}"
+    );
+    // The same reason, in the words of a Vietnamese reader.
+    let pack = v6audit_rules::Pack::default_pack();
+    let vi = v6audit_rules::render::said(&pack, &why[0], v6audit_model::Lang::Vi);
+    assert!(
+        vi.starts_with(&format!("RRSIG của khóa {tag} hết hạn lúc {expired}T")),
+        "{vi}"
     );
 }
 
@@ -80,13 +96,13 @@ fn a_signature_by_a_key_not_in_the_set_or_over_other_records_is_named() {
     let (zone, records, sigs, _) = signed_soa(time::Duration::hours(1));
     let (_, _, _, other) = signed_soa(time::Duration::hours(1));
     let other_tag = other.calculate_key_tag().unwrap();
-    let err = verify(&zone, &records, &sigs, &[other], &zone).unwrap_err();
+    let err = english(&verify(&zone, &records, &sigs, &[other], &zone).unwrap_err());
     assert!(
         err.ends_with(&format!("which is not among the keys ({other_tag})")),
         "{err}"
     );
     assert_eq!(
-        verify(&zone, &records, &[], &[], &zone),
+        verify(&zone, &records, &[], &[], &zone).map_err(|w| english(&w)),
         Err("no RRSIG over the SOA records".to_owned())
     );
     // A record changed after signing no longer verifies.
@@ -94,7 +110,7 @@ fn a_signature_by_a_key_not_in_the_set_or_over_other_records_is_named() {
     if let RData::SOA(soa) = &mut records[0].data {
         soa.serial = 2;
     }
-    let err = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
+    let err = english(&verify(&zone, &records, &sigs, &[key], &zone).unwrap_err());
     assert!(err.contains("does not verify"), "{err}");
 }
 
@@ -105,7 +121,7 @@ fn algorithms_the_agent_cannot_validate_are_named_not_tried() {
     let mut input = sigs[0].input().clone();
     input.algorithm = Algorithm::from_u8(16);
     let ed448 = RRSIG::from_sig(input, sigs[0].sig().to_vec());
-    let err = verify(&zone, &records, &[ed448], &[key], &zone).unwrap_err();
+    let err = english(&verify(&zone, &records, &[ed448], &[key], &zone).unwrap_err());
     assert!(err.ends_with("which this agent cannot validate"), "{err}");
 }
 
@@ -116,7 +132,7 @@ fn a_flood_of_bad_signatures_is_given_up_on_early() {
         soa.serial = 2;
     }
     let flood: Vec<RRSIG> = std::iter::repeat_n(sigs[0].clone(), 500).collect();
-    let err = verify(&zone, &records, &flood, &[key], &zone).unwrap_err();
+    let err = english(&verify(&zone, &records, &flood, &[key], &zone).unwrap_err());
     assert_eq!(err.matches("does not verify").count(), MAX_REASONS, "{err}");
 }
 

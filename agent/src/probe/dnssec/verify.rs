@@ -86,15 +86,15 @@ pub(super) fn verify(
     sigs: &[RRSIG],
     keys: &[DNSKEY],
     signer: &Name,
-) -> Result<u16, String> {
+) -> Result<u16, Vec<Why>> {
     let rtype = records
         .first()
         .map_or_else(|| "records".to_owned(), |r| r.record_type().to_string());
     if records.is_empty() {
-        return Err("no records to validate".to_owned());
+        return Err(vec![Why::new("dnssec.no_records")]);
     }
     if sigs.is_empty() {
-        return Err(format!("no RRSIG over the {rtype} records"));
+        return Err(vec![Why::new("dnssec.no_rrsig").with("rtype", rtype)]);
     }
     let now = now_serial();
     let mut why = Vec::new();
@@ -105,35 +105,37 @@ pub(super) fn verify(
             break;
         }
         if !input.algorithm.is_supported() {
-            why.push(format!(
-                "RRSIG by key {} uses algorithm {}, which this agent cannot validate",
-                input.key_tag, input.algorithm
-            ));
+            why.push(
+                Why::new("dnssec.sig_algorithm")
+                    .with("tag", input.key_tag)
+                    .with("algorithm", input.algorithm),
+            );
             continue;
         }
         if input.signer_name.to_lowercase() != signer.to_lowercase() {
-            why.push(format!(
-                "RRSIG by {} (expected {})",
-                input.signer_name, signer
-            ));
+            why.push(
+                Why::new("dnssec.sig_signer")
+                    .with("signer", &input.signer_name)
+                    .with("expected", signer),
+            );
             continue;
         }
         let expires = input.sig_expiration.get();
         let incepts = input.sig_inception.get();
         if (expires.wrapping_sub(now) as i32) < 0 {
-            why.push(format!(
-                "RRSIG by key {} expired at {}",
-                input.key_tag,
-                sig_time(expires)
-            ));
+            why.push(
+                Why::new("dnssec.sig_expired")
+                    .with("tag", input.key_tag)
+                    .with("at", sig_time(expires)),
+            );
             continue;
         }
         if (now.wrapping_sub(incepts) as i32) < 0 {
-            why.push(format!(
-                "RRSIG by key {} is valid only from {}",
-                input.key_tag,
-                sig_time(incepts)
-            ));
+            why.push(
+                Why::new("dnssec.sig_not_yet_valid")
+                    .with("tag", input.key_tag)
+                    .with("from", sig_time(incepts)),
+            );
             continue;
         }
         // Key tags collide easily: a few keys per signature at most, so a
@@ -150,30 +152,32 @@ pub(super) fn verify(
             .take(MAX_KEYS_PER_SIG)
             .collect();
         if candidates.is_empty() {
-            why.push(format!(
-                "RRSIG by key {} (algorithm {}), which is not among the keys ({})",
-                input.key_tag,
-                input.algorithm,
-                tags_text(keys.iter().filter_map(|k| k.calculate_key_tag().ok()))
-            ));
+            why.push(
+                Why::new("dnssec.sig_unknown_key")
+                    .with("tag", input.key_tag)
+                    .with("algorithm", input.algorithm)
+                    .with(
+                        "keys",
+                        tags_text(keys.iter().filter_map(|k| k.calculate_key_tag().ok())),
+                    ),
+            );
             continue;
         }
         for key in candidates {
             if checks == MAX_CHECKS {
-                why.push(format!(
-                    "gave up after {MAX_CHECKS} signature checks (too many keys or signatures)"
-                ));
-                return Err(why.join("; "));
+                why.push(Why::new("dnssec.too_many_checks").with("max", MAX_CHECKS));
+                return Err(why);
             }
             checks += 1;
             match key.verify_rrsig(name, DNSClass::IN, sig, records.iter()) {
                 Ok(()) => return Ok(input.key_tag),
-                Err(e) => why.push(format!(
-                    "RRSIG by key {} does not verify: {e}",
-                    input.key_tag
-                )),
+                Err(e) => why.push(
+                    Why::new("dnssec.sig_invalid")
+                        .with("tag", input.key_tag)
+                        .with_why("cause", &Why::new("said").with("text", e)),
+                ),
             }
         }
     }
-    Err(why.join("; "))
+    Err(why)
 }
