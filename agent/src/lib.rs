@@ -17,5 +17,5 @@ pub mod selfcheck;
 pub mod settings;
 
 pub use error::AgentError;
-pub use runner::{Auditor, Event};
+pub use runner::{Auditor, Event, Streamed};
 pub use settings::{ResolverChoice, Settings};

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use v6audit_model::{
     AddressLookup, AgentInfo, DnsObservation, DnsOutcome, Family, FetchOutcome, HttpFetch, Lang,
     MxObservation, Observation, PackInfo, PerFamily, Portal, PortalInfo, PortalResult,
-    REPORT_SCHEMA, Report, Summary, Vantage, Why, ZoneObservation,
+    REPORT_SCHEMA, Report, Summary, Tally, Unmeasured, Vantage, Why, ZoneObservation,
 };
 use v6audit_rules::Pack;
 
@@ -35,6 +35,16 @@ pub enum Event {
         index: usize,
         result: Box<PortalResult>,
     },
+}
+
+/// What a streamed run ([`Auditor::audit_streamed`]) ends with.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The report without its results, with the summary of them all.
+    pub report: Report,
+    /// Why nothing could be measured, as [`Report::unmeasured`] says of a
+    /// whole report.
+    pub unmeasured: Option<Unmeasured>,
 }
 
 /// Probes portals and judges them.
@@ -271,19 +281,59 @@ impl Auditor {
         inventory: Option<String>,
         mut on_event: impl FnMut(&Event) -> Result<(), E>,
     ) -> Result<Report, E> {
+        let mut slots: Vec<Option<PortalResult>> = Vec::new();
+        let streamed = self
+            .audit_streamed(portals, pack, lang, agent_id, inventory, |event| {
+                on_event(&event)?;
+                if let Event::Finished { index, result } = event {
+                    if slots.len() <= index {
+                        slots.resize_with(index + 1, || None);
+                    }
+                    slots[index] = Some(*result);
+                }
+                Ok(())
+            })
+            .await?;
+        let mut report = streamed.report;
+        report.results = slots.into_iter().flatten().collect();
+        Ok(report)
+    }
+
+    /// Audits every portal, handing each event to `on_event` and keeping
+    /// nothing: memory stays flat whatever the inventory's size. The report
+    /// it ends with has no results (they went to `on_event`), and its
+    /// summary and [`Streamed::unmeasured`] were counted as they passed.
+    pub async fn audit_streamed<E>(
+        &self,
+        portals: Vec<Portal>,
+        pack: Arc<Pack>,
+        lang: Lang,
+        agent_id: &str,
+        inventory: Option<String>,
+        mut on_event: impl FnMut(Event) -> Result<(), E>,
+    ) -> Result<Streamed, E> {
         let start = Instant::now();
         let portals = self.expand(portals).await;
-        let n = portals.len();
         let mut rx = self.run(portals, pack.clone(), lang);
-        let mut slots: Vec<Option<PortalResult>> = (0..n).map(|_| None).collect();
+        let mut tally = Tally::default();
         while let Some(event) = rx.recv().await {
-            on_event(&event)?;
-            if let Event::Finished { index, result } = event {
-                slots[index] = Some(*result);
+            if let Event::Finished { result, .. } = &event {
+                tally.add(result);
             }
+            on_event(event)?;
         }
-        let results: Vec<PortalResult> = slots.into_iter().flatten().collect();
-        Ok(self.report(results, &pack, agent_id, inventory, ms(start)))
+        let mut report = self.report(Vec::new(), &pack, agent_id, inventory, 0);
+        report.summary = tally.summary(ms(start));
+        Ok(Streamed {
+            report,
+            unmeasured: tally.unmeasured(self.vantage),
+        })
+    }
+
+    /// The head of a report (schema, id, agent, pack) for results sent in
+    /// parts: `results` and `summary` are the caller's.
+    pub fn report_head(&self, pack: &Pack, agent_id: &str, inventory: Option<String>) -> Report {
+        self.report(Vec::new(), pack, agent_id, inventory, 0)
     }
 
     /// Wraps results into a v1 report.
@@ -304,6 +354,7 @@ impl Auditor {
                 id: agent_id.to_owned(),
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 vantage: self.vantage,
+                shard: None,
             },
             inventory,
             rules: PackInfo {

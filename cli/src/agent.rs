@@ -34,17 +34,24 @@ pub(crate) struct AgentArgs {
     /// reports stay in the spool for the next run.
     #[arg(long)]
     pub once: bool,
+    /// Audit only shard K of N of the inventory (overrides `shard:` in the
+    /// configuration; see `audit --help`).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<v6audit_model::Shard>,
 }
 
 pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<Outcome> {
     let state_dir = v6audit_model::paths::default_state_dir();
-    let config = match AgentConfig::load(&args.config, &state_dir, &crate::audit::host_name()) {
+    let mut config = match AgentConfig::load(&args.config, &state_dir, &crate::audit::host_name()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("v6audit: invalid agent configuration:\n{e}");
             return Ok(Outcome::BadInput);
         }
     };
+    if args.shard.is_some() {
+        config.shard = args.shard;
+    }
     let daemon = match Daemon::new(config) {
         Ok(d) => d,
         Err(e) => {

@@ -74,6 +74,12 @@ pub(crate) struct AuditInputs {
     /// No progress bar on standard error.
     #[arg(long)]
     pub quiet: bool,
+    /// Audit only shard K of N: the portals whose id hashes to K (FNV-1a of
+    /// the id, modulo N), so that N agents given 1/N … N/N split one
+    /// inventory, each portal audited once. The same on every machine and
+    /// run; a collector shows agents with one vantage name as one vantage.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<v6audit_model::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +151,8 @@ pub(crate) struct Loaded {
     pub lang: Lang,
     /// Check that the resolver answers before auditing (`check`).
     pub require_resolver: bool,
+    /// The shard audited, stated in the report.
+    pub shard: Option<v6audit_model::Shard>,
 }
 
 /// Loads the inventory and pack; on bad input prints every problem and returns None.
@@ -190,6 +198,17 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
             "v6audit: nothing to audit: give an INVENTORY.yaml or --target HOST_OR_URL (see --help)"
         );
         return None;
+    }
+    if let Some(shard) = inputs.shard {
+        // An empty shard is no error: N agents may share fewer than N portals.
+        let all = inventory.portals.len();
+        shard.retain(&mut inventory.portals);
+        if !inputs.quiet {
+            eprintln!(
+                "v6audit: shard {shard}: {} of the {all} portals",
+                inventory.portals.len()
+            );
+        }
     }
     let pack = match &inputs.rules {
         Some(path) => match Pack::load(path) {
@@ -238,6 +257,7 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
         settings,
         lang: inputs.lang,
         require_resolver: false,
+        shard: inputs.shard,
     })
 }
 
@@ -324,7 +344,9 @@ pub(crate) async fn audit(
         )
         .await;
     bar.finish_and_clear();
-    Ok(Some(report?))
+    let mut report = report?;
+    report.agent.shard = loaded.shard;
+    Ok(Some(report))
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).

@@ -102,6 +102,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         settings,
         lang: args.lang,
         require_resolver: false,
+        shard: None,
     };
     let bar = audit::progress(loaded.inventory.portals.len(), false);
     let Some(report) = audit::audit(&loaded, "demo", &bar, |_| Ok(())).await? else {

@@ -134,8 +134,22 @@ impl Projections {
     }
 
     /// The daily stages from `from` to `to` with the stage carried into
-    /// `from`, from the index (built first when needed).
+    /// `from`, one series per portal and vantage (agents that share a
+    /// vantage name are one vantage, [`views::daily_by_vantage`]).
     async fn daily(&self, state: &AppState, from: i64, to: i64) -> Result<Vec<DailyStage>, String> {
+        let agents = state.store.agents().await.map_err(|e| e.to_string())?;
+        let rows = self.daily_by_agent(state, from, to).await?;
+        Ok(views::daily_by_vantage(rows, &views::vantage_keys(&agents)))
+    }
+
+    /// The daily stages from `from` to `to` with the stage carried into
+    /// `from`, per portal and agent, from the index (built first when needed).
+    async fn daily_by_agent(
+        &self,
+        state: &AppState,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DailyStage>, String> {
         {
             let index = self.index.read().await;
             if let Some((built, idx)) = &*index

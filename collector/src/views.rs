@@ -74,7 +74,65 @@ pub struct PortalView {
     pub vantages: Vec<VantageView>,
 }
 
-/// Builds the portal views: every inventory portal, and every portal seen in results.
+/// What makes agents one vantage: the vantage name on their tokens, or,
+/// for an agent without one, the agent itself. Agents that share an
+/// inventory (`--shard K/N`) from one network are given one vantage name.
+pub fn vantage_key(agent: &str, vantage: Option<&str>) -> String {
+    match vantage {
+        Some(v) => format!("vantage {v}"),
+        None => format!("agent {agent}"),
+    }
+}
+
+/// Each agent's vantage key ([`vantage_key`]); an agent the store does not
+/// list is a vantage of its own.
+pub fn vantage_keys(agents: &[Agent]) -> HashMap<String, String> {
+    agents
+        .iter()
+        .map(|a| (a.name.clone(), vantage_key(&a.name, a.vantage.as_deref())))
+        .collect()
+}
+
+/// The newest row of each portal and vantage: of the agents that share a
+/// vantage name, the one that measured the portal last speaks for it (a
+/// portal moves between agents when their shards are cut anew).
+pub fn one_per_vantage<'a>(rows: &[&'a Latest], keys: &HashMap<String, String>) -> Vec<&'a Latest> {
+    let mut newest: BTreeMap<String, &'a Latest> = BTreeMap::new();
+    for &l in rows {
+        let key = keys
+            .get(&l.agent)
+            .cloned()
+            .unwrap_or_else(|| vantage_key(&l.agent, None));
+        newest
+            .entry(key)
+            .and_modify(|kept| {
+                if (l.observed_ms, &l.result_id) > (kept.observed_ms, &kept.result_id) {
+                    *kept = l;
+                }
+            })
+            .or_insert(l);
+    }
+    newest.into_values().collect()
+}
+
+/// The daily stages with each agent replaced by its vantage key, so that
+/// agents of one vantage make one series per portal: the newest change
+/// among them stands.
+pub fn daily_by_vantage(daily: Vec<DailyStage>, keys: &HashMap<String, String>) -> Vec<DailyStage> {
+    daily
+        .into_iter()
+        .map(|mut d| {
+            d.agent = keys
+                .get(&d.agent)
+                .cloned()
+                .unwrap_or_else(|| vantage_key(&d.agent, None));
+            d
+        })
+        .collect()
+}
+
+/// Builds the portal views: every inventory portal, and every portal seen
+/// in results, with one row per vantage.
 pub fn portals(
     catalog: &Catalog,
     latest: &[Latest],
@@ -86,6 +144,7 @@ pub fn portals(
         .iter()
         .map(|a| (a.name.as_str(), a.vantage.clone()))
         .collect();
+    let keys = vantage_keys(agents);
     let mut by_portal: BTreeMap<&str, Vec<&Latest>> = BTreeMap::new();
     for l in latest {
         by_portal.entry(l.portal_id.as_str()).or_default().push(l);
@@ -99,7 +158,7 @@ pub fn portals(
     ids.into_iter()
         .filter_map(|id| {
             let portal = catalog.describe(id, agent_portals.get(id))?;
-            let rows = by_portal.get(id).cloned().unwrap_or_default();
+            let rows = one_per_vantage(&by_portal.get(id).cloned().unwrap_or_default(), &keys);
             let vantages: Vec<VantageView> = rows
                 .iter()
                 .map(|l| VantageView {

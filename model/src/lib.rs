@@ -8,14 +8,18 @@ pub mod lang;
 pub mod observation;
 pub mod paths;
 pub mod report;
+pub mod shard;
 pub mod source;
 pub mod stage;
 pub mod why;
+pub mod writer;
 
 pub use input::{FileKind, ReadError};
 pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};
 pub use lang::Lang;
 pub use observation::*;
 pub use report::*;
+pub use shard::Shard;
 pub use source::{SourceError, SourceErrors};
 pub use why::Why;
+pub use writer::ReportWriter;

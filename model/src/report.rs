@@ -43,6 +43,10 @@ pub struct AgentInfo {
     /// The v6audit version that produced the report.
     pub version: String,
     pub vantage: Vantage,
+    /// The shard of the inventory this agent audited (`--shard K/N`), when
+    /// agents share one inventory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::Shard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -294,11 +298,47 @@ impl Report {
     /// refuses). Every fact of such a run is unknown, not a fact about the
     /// portals, and outputs say so first.
     pub fn unmeasured(&self) -> Option<Unmeasured> {
-        if self.results.is_empty() {
-            return None;
+        let mut tally = Tally::default();
+        for r in &self.results {
+            tally.add(r);
         }
-        if !self.agent.vantage.ipv4 && !self.agent.vantage.ipv6 {
-            return Some(Unmeasured::NoRoute);
+        tally.unmeasured(self.agent.vantage)
+    }
+}
+
+/// A report's totals counted as results pass, so that a run that streams its
+/// results (JSON lines, pushed parts, the daemon's spool) needs not keep
+/// them: [`Summary`] and [`Report::unmeasured`] come from one of these.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    portals: usize,
+    stages: BTreeMap<String, usize>,
+    statuses: BTreeMap<String, usize>,
+    score_sum: u64,
+    uncertain: usize,
+    /// A result whose address lookups got an answer has been counted.
+    answered: bool,
+    /// The first result's resolver and AAAA lookup error.
+    first_lookup: Option<(String, Option<String>)>,
+}
+
+impl Tally {
+    /// Counts one result.
+    pub fn add(&mut self, r: &PortalResult) {
+        self.portals += 1;
+        *self
+            .stages
+            .entry(r.verdict.stage.name().to_owned())
+            .or_default() += 1;
+        for f in &r.verdict.findings {
+            *self
+                .statuses
+                .entry(f.status.as_str().to_owned())
+                .or_default() += 1;
+        }
+        self.score_sum += u64::from(r.verdict.score);
+        if !r.verdict.stage_certain {
+            self.uncertain += 1;
         }
         // SERVFAIL and REFUSED are answers (a broken zone, a picky
         // resolver): only silence and failures to ask count.
@@ -308,53 +348,71 @@ impl Report {
                 crate::DnsOutcome::Timeout | crate::DnsOutcome::Error | crate::DnsOutcome::NotAsked
             ) && l.cname_chain.is_empty()
         };
-        let silent = self
-            .results
+        let dns = &r.observation.dns;
+        if !(unanswered(&dns.a) && unanswered(&dns.aaaa)) {
+            self.answered = true;
+        }
+        if self.first_lookup.is_none() {
+            self.first_lookup = Some((
+                dns.resolver.clone(),
+                dns.aaaa.error.clone().filter(|e| !e.is_empty()),
+            ));
+        }
+    }
+
+    /// Results counted so far.
+    pub fn portals(&self) -> usize {
+        self.portals
+    }
+
+    /// The totals, for a run that took `duration_ms`.
+    pub fn summary(&self, duration_ms: u64) -> Summary {
+        let mut stages: BTreeMap<String, usize> = Stage::ALL
             .iter()
-            .all(|r| unanswered(&r.observation.dns.a) && unanswered(&r.observation.dns.aaaa));
-        if !silent {
+            .map(|s| (s.name().to_owned(), 0))
+            .collect();
+        for (k, n) in &self.stages {
+            *stages.entry(k.clone()).or_default() += n;
+        }
+        let mean_score = match self.portals as u64 {
+            0 => 0,
+            n => u8::try_from((self.score_sum + n / 2) / n).unwrap_or(100),
+        };
+        Summary {
+            portals: self.portals,
+            stages,
+            statuses: self.statuses.clone(),
+            mean_score,
+            uncertain: self.uncertain,
+            duration_ms,
+        }
+    }
+
+    /// Why nothing could be measured from a vantage, when that is so: the
+    /// machine has no route of either family, or no counted result's
+    /// address lookup got an answer (the resolver is silent, unreachable or
+    /// refuses). Every fact of such a run is unknown, not a fact about the
+    /// portals, and outputs say so first. None when nothing was counted.
+    pub fn unmeasured(&self, vantage: Vantage) -> Option<Unmeasured> {
+        let (resolver, detail) = self.first_lookup.clone()?;
+        if !vantage.ipv4 && !vantage.ipv6 {
+            return Some(Unmeasured::NoRoute);
+        }
+        if self.answered {
             return None;
         }
-        let first = &self.results[0].observation.dns;
-        Some(Unmeasured::ResolverSilent {
-            resolver: first.resolver.clone(),
-            detail: first.aaaa.error.clone().filter(|e| !e.is_empty()),
-        })
+        Some(Unmeasured::ResolverSilent { resolver, detail })
     }
 }
 
 impl Summary {
     /// Totals over the given results.
     pub fn of(results: &[PortalResult], duration_ms: u64) -> Self {
-        let mut stages: BTreeMap<String, usize> = Stage::ALL
-            .iter()
-            .map(|s| (s.name().to_owned(), 0))
-            .collect();
-        let mut statuses = BTreeMap::new();
-        let mut score_sum = 0u64;
-        let mut uncertain = 0;
+        let mut tally = Tally::default();
         for r in results {
-            *stages.entry(r.verdict.stage.name().to_owned()).or_default() += 1;
-            for f in &r.verdict.findings {
-                *statuses.entry(f.status.as_str().to_owned()).or_default() += 1;
-            }
-            score_sum += u64::from(r.verdict.score);
-            if !r.verdict.stage_certain {
-                uncertain += 1;
-            }
+            tally.add(r);
         }
-        let mean_score = match results.len() as u64 {
-            0 => 0,
-            n => u8::try_from((score_sum + n / 2) / n).unwrap_or(100),
-        };
-        Self {
-            portals: results.len(),
-            stages,
-            statuses,
-            mean_score,
-            uncertain,
-            duration_ms,
-        }
+        tally.summary(duration_ms)
     }
 
     /// Portals at a stage.

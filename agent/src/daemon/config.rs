@@ -12,7 +12,7 @@ use time::UtcOffset;
 use url::Url;
 use v6audit_model::input::{self, FileKind};
 use v6audit_model::source::yaml_options;
-use v6audit_model::{SourceError, SourceErrors};
+use v6audit_model::{Shard, SourceError, SourceErrors};
 
 use super::schedule::{Cron, Schedule, parse_duration};
 use crate::anchor::Anchor;
@@ -26,6 +26,8 @@ pub struct AgentFile {
     pub collector: CollectorFile,
     /// A path, or `collector` to fetch `/api/v1/inventory`.
     pub inventory: String,
+    /// `K/N`: audit only shard K of N of the inventory (see [`Shard`]).
+    pub shard: Option<String>,
     #[serde(default)]
     pub schedule: ScheduleFile,
     #[serde(default)]
@@ -97,6 +99,8 @@ pub struct AgentConfig {
     pub spool_max_bytes: u64,
     pub settings: Settings,
     pub rules: Option<PathBuf>,
+    /// The shard of the inventory to audit, when agents share one.
+    pub shard: Option<Shard>,
 }
 
 /// The problems found so far in one file, each naming its field.
@@ -147,6 +151,11 @@ impl AgentConfig {
         let offset = utc_offset(&mut problems, file.utc_offset.as_deref());
         let schedule = schedule(&mut problems, &file.schedule, offset);
         let settings = audit_settings(&mut problems, &file.audit, &rel);
+        let shard = file.shard.as_deref().and_then(|text| {
+            text.parse::<Shard>()
+                .map_err(|e| problems.add("shard", e))
+                .ok()
+        });
         let inventory = if file.inventory == "collector" {
             InventorySource::Collector
         } else {
@@ -168,6 +177,7 @@ impl AgentConfig {
                 spool_max_bytes: file.spool.max_mib.unwrap_or(256) << 20,
                 settings,
                 rules: file.audit.rules.as_deref().map(rel),
+                shard,
             }),
             _ => Err(SourceErrors(problems.found)),
         }

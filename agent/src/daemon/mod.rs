@@ -187,7 +187,10 @@ impl Daemon {
 
     /// Audits once and spools the report.
     pub async fn run_once(&self, log: &dyn Log) -> Result<(), String> {
-        let inventory = self.inventory().await?;
+        let mut inventory = self.inventory().await?;
+        if let Some(shard) = self.config.shard {
+            shard.retain(&mut inventory.portals);
+        }
         let auditor = Auditor::new(self.config.settings.clone())
             .await
             .map_err(|e| e.to_string())?;
@@ -204,6 +207,8 @@ impl Daemon {
                 Some(source),
             )
             .await;
+        let mut report = report;
+        report.agent.shard = self.config.shard;
         self.spool
             .put(&report.id.to_string(), &gzip_report(&report))
             .map_err(|e| format!("cannot spool the report: {e}"))?;

@@ -271,6 +271,28 @@ fn the_example_configurations_are_valid() {
     );
     let cfg = v6audit_agent::daemon::AgentConfig::load(&off, dir.path(), "host").unwrap();
     assert!(cfg.settings.dnssec.is_none());
+    // The shard of a shared inventory, as the comment shows it; one that is
+    // not K/N is named.
+    assert_eq!(cfg.shard, None);
+    let shared = write(
+        dir.path(),
+        "shared.yaml",
+        &text.replace("# shard: 1/4", "shard: 3/4"),
+    );
+    let cfg = v6audit_agent::daemon::AgentConfig::load(&shared, dir.path(), "host").unwrap();
+    assert_eq!(cfg.shard.map(|s| s.to_string()).as_deref(), Some("3/4"));
+    let bad = write(
+        dir.path(),
+        "bad-shard.yaml",
+        &text.replace("# shard: 1/4", "shard: 5/4"),
+    );
+    let err = v6audit_agent::daemon::AgentConfig::load(&bad, dir.path(), "host")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shard: `5/4` is not a shard: write K/N"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod demo;
 mod input;
 mod packaging;
 mod plan;
+mod shard;
 mod tui;
 mod validate;
 
