@@ -10,14 +10,16 @@ use anyhow::Context as _;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use v6audit_agent::anchor::Anchor;
-use v6audit_agent::daemon::push::{Pusher, gzip_report};
+use v6audit_agent::daemon::parts::Parts;
+use v6audit_agent::daemon::push::Pusher;
 use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
-use v6audit_model::{Inventory, Lang, PortalResult, Report};
+use v6audit_model::{Inventory, Lang, PortalResult, Report, Unmeasured};
 use v6audit_report::output::{self, Format};
 use v6audit_report::terminal;
 use v6audit_rules::Pack;
 
 use crate::Outcome;
+use crate::push::{PartSender, Pushed};
 
 /// Inputs shared by the commands that audit (`audit`, `check`, `plan`).
 #[derive(Debug, Clone, Args)]
@@ -298,15 +300,30 @@ pub(crate) fn progress(total: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs the audit, streaming events to `on_result` as portals finish. None
-/// when it could not start (the reason is printed), or, when the resolver
-/// must be checked first, when it does not answer.
+/// What an audit ended with.
+pub(crate) struct Audited {
+    /// The report: with every result when they were kept, else with none
+    /// (they went by), its summary of them all either way.
+    pub report: Report,
+    /// Why nothing could be measured, as [`Report::unmeasured`] says.
+    pub unmeasured: Option<Unmeasured>,
+    /// What `--push` delivered, when it was asked for.
+    pub pushed: Option<Result<Pushed, String>>,
+}
+
+/// Runs the audit, streaming events to `on_result` as portals finish, and
+/// with `push` sending the results to a collector in parts as they fill.
+/// With `keep` false no result is held: memory stays flat at any inventory
+/// size. None when it could not start (the reason is printed), or, when the
+/// resolver must be checked first, when it does not answer.
 pub(crate) async fn audit(
     loaded: &Loaded,
     agent_id: &str,
     bar: &ProgressBar,
+    keep: bool,
+    push: Option<Pusher>,
     mut on_result: impl FnMut(&PortalResult) -> std::io::Result<()>,
-) -> anyhow::Result<Option<Report>> {
+) -> anyhow::Result<Option<Audited>> {
     let auditor = match Auditor::new(loaded.settings.clone()).await {
         Ok(a) => a,
         Err(e) => {
@@ -324,29 +341,82 @@ pub(crate) async fn audit(
     }
     let inventory =
         (loaded.inventory.source != "--target").then(|| loaded.inventory.source.clone());
-    let report = auditor
-        .audit_with(
-            loaded.inventory.portals.clone(),
-            loaded.pack.clone(),
-            loaded.lang,
-            agent_id,
-            inventory,
-            |event| match event {
-                Event::Started { id, .. } => {
-                    bar.set_message(id.clone());
-                    Ok(())
-                }
-                Event::Finished { result, .. } => {
-                    bar.inc(1);
-                    on_result(result)
-                }
-            },
-        )
-        .await;
+    let mut push = push.map(|pusher| {
+        let mut head = auditor.report_head(&loaded.pack, agent_id, inventory.clone());
+        head.agent.shard = loaded.shard;
+        (PartSender::new(pusher), Parts::new(head))
+    });
+    let mut finished = |result: &PortalResult| -> std::io::Result<()> {
+        bar.inc(1);
+        if let Some((sender, parts)) = &mut push {
+            if result.lookup_answered() {
+                sender.measured();
+            }
+            if let Some(part) = parts.add(result)? {
+                sender.part(part);
+            }
+        }
+        on_result(result)
+    };
+    let portals = loaded.inventory.portals.clone();
+    let (pack, lang) = (loaded.pack.clone(), loaded.lang);
+    let ran = if keep {
+        auditor
+            .audit_with(
+                portals,
+                pack,
+                lang,
+                agent_id,
+                inventory,
+                |event| match event {
+                    Event::Started { id, .. } => {
+                        bar.set_message(id.clone());
+                        Ok(())
+                    }
+                    Event::Finished { result, .. } => finished(result),
+                },
+            )
+            .await
+            .map(|report| {
+                let unmeasured = report.unmeasured();
+                (report, unmeasured)
+            })
+    } else {
+        auditor
+            .audit_streamed(
+                portals,
+                pack,
+                lang,
+                agent_id,
+                inventory,
+                |event| match event {
+                    Event::Started { id, .. } => {
+                        bar.set_message(id);
+                        Ok(())
+                    }
+                    Event::Finished { result, .. } => finished(&result),
+                },
+            )
+            .await
+            .map(|s| (s.report, s.unmeasured))
+    };
     bar.finish_and_clear();
-    let mut report = report?;
+    let (mut report, unmeasured) = ran?;
     report.agent.shard = loaded.shard;
-    Ok(Some(report))
+    let pushed = match push {
+        Some((sender, parts)) => {
+            if let Some(part) = parts.finish()? {
+                sender.part(part);
+            }
+            Some(sender.finish().await)
+        }
+        None => None,
+    };
+    Ok(Some(Audited {
+        report,
+        unmeasured,
+        pushed,
+    }))
 }
 
 /// Where output goes: a file, or standard output (coloured when it is a terminal).
@@ -402,27 +472,38 @@ pub(crate) fn write_report(
 }
 
 /// Audits with the loaded inputs, writing `format` to `output` (standard
-/// output when None): JSON lines as portals finish, the rest at the end.
-/// None when the audit could not start (bad input, already reported).
+/// output when None): JSON lines as portals finish, the rest at the end;
+/// with `push`, the results go to the collector as they finish too. JSON
+/// lines keep no result unless `keep` asks (`check` judges them all at the
+/// end). None when the audit could not start (bad input, already reported).
 pub(crate) async fn audit_to(
     loaded: &Loaded,
     inputs: &AuditInputs,
     format: Format,
     output: &Option<PathBuf>,
-) -> anyhow::Result<Option<Report>> {
+    push: Option<Pusher>,
+    keep: bool,
+) -> anyhow::Result<Option<Audited>> {
     let (mut out, color) = sink(output)?;
     let agent_id = inputs.agent_id.clone().unwrap_or_else(host_name);
     let bar = progress(loaded.inventory.portals.len(), inputs.quiet);
     let streaming = format == Format::Jsonl;
-    let report = audit(loaded, &agent_id, &bar, |result| {
-        if streaming {
-            out.write_all(output::jsonl_line(result).as_bytes())?;
-            out.flush()?;
-        }
-        Ok(())
-    })
+    let audited = audit(
+        loaded,
+        &agent_id,
+        &bar,
+        keep || !streaming,
+        push,
+        |result| {
+            if streaming {
+                out.write_all(output::jsonl_line(result).as_bytes())?;
+                out.flush()?;
+            }
+            Ok(())
+        },
+    )
     .await?;
-    let Some(report) = report else {
+    let Some(audited) = audited else {
         return Ok(None);
     };
     let width = if output.is_some() {
@@ -432,14 +513,14 @@ pub(crate) async fn audit_to(
     };
     write_report(
         &mut out,
-        &report,
+        &audited.report,
         &loaded.pack,
         format,
         loaded.lang,
         color,
         width,
     )?;
-    Ok(Some(report))
+    Ok(Some(audited))
 }
 
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
@@ -467,10 +548,19 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
         }
         _ => None,
     };
-    let Some(report) = audit_to(&loaded, &args.inputs, args.format, &args.output).await? else {
+    let Some(audited) = audit_to(
+        &loaded,
+        &args.inputs,
+        args.format,
+        &args.output,
+        pusher,
+        false,
+    )
+    .await?
+    else {
         return Ok(Outcome::BadInput);
     };
-    if let Some(reason) = report.unmeasured() {
+    if let Some(reason) = &audited.unmeasured {
         let why = reason.text(loaded.lang);
         let why = v6audit_report::terminal_line(&why);
         match loaded.lang {
@@ -481,16 +571,21 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
                 "v6audit: không đo được gì từ điểm đo này: {why}; các kết quả là chưa xác định, không phải sự thật về các cổng (mã thoát 3)"
             ),
         }
+        if audited.pushed.is_some() {
+            eprintln!("v6audit: --push: nothing was sent");
+        }
         return Ok(Outcome::Unmeasured);
     }
-    if let Some(pusher) = pusher {
-        match pusher.push(gzip_report(&report)).await {
-            Ok(acked) => eprintln!(
-                "pushed report {}: {} results stored, {} already stored",
-                report.id, acked.stored, acked.duplicates
-            ),
-            Err(e) => anyhow::bail!("push of report {} failed: {e}", report.id),
-        }
+    match audited.pushed {
+        Some(Ok(p)) => eprintln!(
+            "pushed {} report{}: {} results stored, {} already stored",
+            p.parts,
+            if p.parts == 1 { "" } else { "s" },
+            p.stored,
+            p.duplicates
+        ),
+        Some(Err(e)) => anyhow::bail!("{e}"),
+        None => {}
     }
     Ok(Outcome::Ok)
 }

@@ -210,10 +210,12 @@ pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
             FailOn::ALL
         }),
     };
-    let Some(report) = audit::audit_to(&loaded, &args.inputs, args.format, &args.output).await?
+    let Some(audited) =
+        audit::audit_to(&loaded, &args.inputs, args.format, &args.output, None, true).await?
     else {
         return Ok(Outcome::BadInput);
     };
+    let report = audited.report;
     if let Some(path) = &args.junit {
         write_file(path, &output::junit::render(&report))?;
     }

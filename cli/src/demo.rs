@@ -105,9 +105,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         shard: None,
     };
     let bar = audit::progress(loaded.inventory.portals.len(), false);
-    let Some(report) = audit::audit(&loaded, "demo", &bar, |_| Ok(())).await? else {
+    let Some(audited) = audit::audit(&loaded, "demo", &bar, true, None, |_| Ok(())).await? else {
         return Ok(Outcome::BadInput);
     };
+    let report = audited.report;
     let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut out = anstream::stdout();

@@ -9,6 +9,7 @@ mod demo;
 mod generate;
 mod lab;
 mod plan;
+mod push;
 mod selfcheck;
 mod tui;
 mod validate;

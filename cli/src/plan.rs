@@ -121,10 +121,12 @@ pub(crate) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
                 .clone()
                 .unwrap_or_else(audit::host_name);
             let bar = audit::progress(loaded.inventory.portals.len(), args.inputs.quiet);
-            let Some(report) = audit::audit(&loaded, &agent_id, &bar, |_| Ok(())).await? else {
+            let Some(audited) =
+                audit::audit(&loaded, &agent_id, &bar, true, None, |_| Ok(())).await?
+            else {
                 return Ok(Outcome::BadInput);
             };
-            (report.results, loaded.pack)
+            (audited.report.results, loaded.pack)
         }
     };
     let min_stage = Stage::try_from(args.min_stage).unwrap_or(Stage::DualStack);

@@ -306,6 +306,23 @@ impl Report {
     }
 }
 
+impl PortalResult {
+    /// Whether the resolver answered this portal's address lookups (either
+    /// family): when no result of a run has, nothing was measured
+    /// ([`Report::unmeasured`]). SERVFAIL and REFUSED are answers (a broken
+    /// zone, a picky resolver); only silence and failures to ask are not.
+    pub fn lookup_answered(&self) -> bool {
+        let unanswered = |l: &crate::AddressLookup| {
+            matches!(
+                l.outcome,
+                crate::DnsOutcome::Timeout | crate::DnsOutcome::Error | crate::DnsOutcome::NotAsked
+            ) && l.cname_chain.is_empty()
+        };
+        let dns = &self.observation.dns;
+        !(unanswered(&dns.a) && unanswered(&dns.aaaa))
+    }
+}
+
 /// A report's totals counted as results pass, so that a run that streams its
 /// results (JSON lines, pushed parts, the daemon's spool) needs not keep
 /// them: [`Summary`] and [`Report::unmeasured`] come from one of these.
@@ -340,18 +357,10 @@ impl Tally {
         if !r.verdict.stage_certain {
             self.uncertain += 1;
         }
-        // SERVFAIL and REFUSED are answers (a broken zone, a picky
-        // resolver): only silence and failures to ask count.
-        let unanswered = |l: &crate::AddressLookup| {
-            matches!(
-                l.outcome,
-                crate::DnsOutcome::Timeout | crate::DnsOutcome::Error | crate::DnsOutcome::NotAsked
-            ) && l.cname_chain.is_empty()
-        };
-        let dns = &r.observation.dns;
-        if !(unanswered(&dns.a) && unanswered(&dns.aaaa)) {
+        if r.lookup_answered() {
             self.answered = true;
         }
+        let dns = &r.observation.dns;
         if self.first_lookup.is_none() {
             self.first_lookup = Some((
                 dns.resolver.clone(),

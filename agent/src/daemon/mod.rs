@@ -3,9 +3,11 @@
 //! acknowledges it, retries with exponential backoff while the collector is
 //! away, and sends what a previous run left in the spool first. The loop is
 //! here; `config.rs` reads `agent.yaml`, `schedule.rs` says when, `spool.rs`
-//! keeps reports on disk, `push.rs` sends them.
+//! keeps reports on disk, `push.rs` sends them, `parts.rs` cuts a run's results into reports of
+//! bounded size as they finish, so that no run is held whole.
 
 pub mod config;
+pub mod parts;
 pub mod push;
 pub mod schedule;
 pub mod spool;
@@ -20,8 +22,9 @@ use time::OffsetDateTime;
 use v6audit_model::{Inventory, Lang};
 use v6audit_rules::Pack;
 
-use crate::Auditor;
-use push::{PushError, Pusher, gzip_report};
+use crate::{Auditor, Event};
+use parts::{Part, Parts};
+use push::{PushError, Pusher};
 use schedule::random_unit;
 use spool::Spool;
 
@@ -198,25 +201,46 @@ impl Daemon {
             InventorySource::File(p) => p.display().to_string(),
             InventorySource::Collector => "collector".to_owned(),
         };
-        let report = auditor
-            .audit(
+        // Results go to the spool in parts as they finish: the run holds
+        // at most one part, whatever the inventory's size.
+        let mut head = auditor.report_head(&self.pack, &self.config.agent_id, Some(source.clone()));
+        head.agent.shard = self.config.shard;
+        let mut parts = Parts::new(head);
+        let spool = |part: Part| -> Result<(), String> {
+            self.spool
+                .put(&part.id.to_string(), &part.gzip)
+                .map_err(|e| format!("cannot spool the report: {e}"))?;
+            log.line(&format!(
+                "audited report {}: {} results",
+                part.id, part.results
+            ));
+            Ok(())
+        };
+        auditor
+            .audit_streamed(
                 inventory.portals,
                 self.pack.clone(),
                 Lang::En,
                 &self.config.agent_id,
                 Some(source),
+                |event| {
+                    if let Event::Finished { result, .. } = event
+                        && let Some(part) = parts
+                            .add(&result)
+                            .map_err(|e| format!("cannot write the report: {e}"))?
+                    {
+                        spool(part)?;
+                    }
+                    Ok::<(), String>(())
+                },
             )
-            .await;
-        let mut report = report;
-        report.agent.shard = self.config.shard;
-        self.spool
-            .put(&report.id.to_string(), &gzip_report(&report))
-            .map_err(|e| format!("cannot spool the report: {e}"))?;
-        log.line(&format!(
-            "audited report {}: {} results",
-            report.id,
-            report.results.len()
-        ));
+            .await?;
+        if let Some(part) = parts
+            .finish()
+            .map_err(|e| format!("cannot write the report: {e}"))?
+        {
+            spool(part)?;
+        }
         Ok(())
     }
 

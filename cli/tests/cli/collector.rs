@@ -432,3 +432,75 @@ async fn http_get(port: u16, path: &str) -> serde_json::Value {
     let body = text.split_once("\r\n\r\n").unwrap().1;
     serde_json::from_str(body).unwrap()
 }
+
+/// `audit --push` streams: JSON lines go out as portals finish and the
+/// results reach the collector in parts, none held for the end; a vantage
+/// that measured nothing (a silent resolver) sends nothing, since its
+/// results are not facts about the portals.
+#[test]
+fn audit_push_streams_its_results_and_sends_nothing_when_nothing_was_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    let o = run(&["collector", "token", "create", "hcm-1", "--database", &db]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_owned();
+    let port = free_port();
+    let _server = collector(&db, port);
+    let url = format!("http://[::1]:{port}/");
+    let stored = || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let store = Store::open(&db).await.unwrap();
+            store.counts().await.unwrap().results
+        })
+    };
+
+    let lab = LabProcess::start(6, "good");
+    let lines = dir.path().join("out.jsonl");
+    let o = lab.audit(&[
+        "--quiet",
+        "--format",
+        "jsonl",
+        "--output",
+        lines.to_str().unwrap(),
+        "--push",
+        &url,
+        "--token",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pushed 1 report: 6 results stored, 0 already stored"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&lines).unwrap().lines().count(), 6);
+    assert_eq!(stored(), 6);
+
+    let silent = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    let resolver = silent.local_addr().unwrap().to_string();
+    let o = run(&[
+        "audit",
+        "--target",
+        "dichvucong.gov.vn",
+        "--resolver",
+        &resolver,
+        "--timeout",
+        "1",
+        "--budget",
+        "10",
+        "--no-icmpv6",
+        "--format",
+        "jsonl",
+        "--push",
+        &url,
+        "--token",
+        &token,
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("v6audit: --push: nothing was sent"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stored(), 6, "nothing more was stored");
+}
