@@ -24,7 +24,7 @@ use crate::spec::{Param, RuleId};
 pub const PACK_SCHEMA: &str = "v6audit/rules/v1";
 
 /// The default pack, embedded in the binary.
-pub const DEFAULT_PACK_YAML: &str = include_str!("../packs/default.yaml");
+pub const DEFAULT_PACK_YAML: &str = include_str!("../../packs/default.yaml");
 const DEFAULT_PACK_NAME: &str = "rules/packs/default.yaml (built in)";
 
 /// A text in every language.
