@@ -155,7 +155,7 @@ where
 /// The length a response announces, else 16 KiB: the room made for its body
 /// at once (within the cap), so the buffer does not grow by doubling past
 /// what it will hold.
-fn announced_length(headers: &http::HeaderMap) -> usize {
+fn announced_length(headers: &header::HeaderMap) -> usize {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -165,7 +165,7 @@ fn announced_length(headers: &http::HeaderMap) -> usize {
 
 /// The GET request for `url`: its path and query, a `Host` header, and no
 /// compression, keep-alive or body.
-fn get_request(url: &Url, user_agent: &str) -> Result<Request<Empty<Bytes>>, http::Error> {
+fn get_request(url: &Url, user_agent: &str) -> Result<Request<Empty<Bytes>>, ::http::Error> {
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_owned(),
@@ -183,7 +183,7 @@ fn get_request(url: &Url, user_agent: &str) -> Result<Request<Empty<Bytes>>, htt
 
 /// The response headers worth keeping ([`KEPT_HEADERS`]), each cut at 512
 /// characters.
-fn keep_headers(headers: &http::HeaderMap, kept: &mut BTreeMap<String, String>) {
+fn keep_headers(headers: &header::HeaderMap, kept: &mut BTreeMap<String, String>) {
     for name in KEPT_HEADERS {
         if let Some(v) = headers.get(name) {
             let value: String = String::from_utf8_lossy(v.as_bytes())
