@@ -423,7 +423,9 @@ async fn collector_addrs(
         Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
         Err(_) => match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
             Ok(Ok(a)) => Ok(a.collect()),
-            Ok(Err(e)) => Err(format!("cannot resolve {host}: {e}; reports will wait in the spool")),
+            Ok(Err(e)) => Err(format!(
+                "cannot resolve {host}: {e}; reports will wait in the spool"
+            )),
             Err(_) => Err(format!("{host} did not resolve within {} s", timeout.as_secs())),
         },
     }
