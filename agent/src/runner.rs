@@ -558,17 +558,16 @@ async fn fetch_pages(
     }
 }
 
+/// A family's first response on the URL's port, with the address it came from.
+type FirstPage = (std::net::SocketAddr, http::PageResponse);
+
 /// The endpoints, and each family's first response on the URL's port (an
 /// `Ok` one preferred), with the address it came from.
 fn first_pages(
     probed: Vec<(v6audit_model::Endpoint, Option<http::PageResponse>)>,
     url_port: u16,
-) -> (
-    Vec<v6audit_model::Endpoint>,
-    PerFamily<Option<(std::net::SocketAddr, http::PageResponse)>>,
-) {
-    let mut firsts: PerFamily<Option<(std::net::SocketAddr, http::PageResponse)>> =
-        PerFamily::default();
+) -> (Vec<v6audit_model::Endpoint>, PerFamily<Option<FirstPage>>) {
+    let mut firsts: PerFamily<Option<FirstPage>> = PerFamily::default();
     let mut endpoints = Vec::with_capacity(probed.len());
     for (endpoint, fetched) in probed {
         let family = endpoint.family;
@@ -625,7 +624,7 @@ async fn fetch_family(
     ctx: &Context,
     family: Family,
     internal: bool,
-    first: Option<(std::net::SocketAddr, http::PageResponse)>,
+    first: Option<FirstPage>,
     failure: Option<(FetchOutcome, Option<Why>)>,
     describe: String,
     deadline: tokio::time::Instant,
