@@ -160,25 +160,9 @@ fn route_check(name: &str, source: Option<IpAddr>, lab: bool, loopback: bool) ->
 /// The resolver in use, then whether it answers over each family: the
 /// system's first nameserver of each family, or the one given.
 async fn resolver_checks(choice: &ResolverChoice, timeout: Duration) -> Vec<Check> {
-    let servers: Vec<SocketAddr> = match choice {
-        ResolverChoice::At(a) => vec![*a],
-        ResolverChoice::System => match hickory_resolver::system_conf::read_system_conf() {
-            Ok((config, _)) => config
-                .name_servers()
-                .iter()
-                .map(|ns| {
-                    let port = ns.connections.first().map_or(53, |c| c.port);
-                    SocketAddr::new(ns.ip, port)
-                })
-                .collect(),
-            Err(e) => {
-                return vec![check(
-                    "resolver",
-                    Status::Fail,
-                    format!("cannot read /etc/resolv.conf: {e}"),
-                )];
-            }
-        },
+    let servers = match resolver_servers(choice) {
+        Ok(servers) => servers,
+        Err(why) => return vec![check("resolver", Status::Fail, why)],
     };
     let mut out = vec![check(
         "resolver",
@@ -242,6 +226,25 @@ async fn resolver_checks(choice: &ResolverChoice, timeout: Duration) -> Vec<Chec
         }
     }
     out
+}
+
+/// The servers of the resolver: the one given, or the system's nameservers;
+/// why not, when the system's configuration cannot be read.
+fn resolver_servers(choice: &ResolverChoice) -> Result<Vec<SocketAddr>, String> {
+    match choice {
+        ResolverChoice::At(a) => Ok(vec![*a]),
+        ResolverChoice::System => match hickory_resolver::system_conf::read_system_conf() {
+            Ok((config, _)) => Ok(config
+                .name_servers()
+                .iter()
+                .map(|ns| {
+                    let port = ns.connections.first().map_or(53, |c| c.port);
+                    SocketAddr::new(ns.ip, port)
+                })
+                .collect()),
+            Err(e) => Err(format!("cannot read /etc/resolv.conf: {e}")),
+        },
+    }
 }
 
 /// Whether `server` answers a question (any response counts), and how fast.
@@ -360,39 +363,9 @@ async fn collector_checks(input: &Input) -> (Vec<Check>, Option<OffsetDateTime>)
         );
     };
     let host = host.trim_matches(['[', ']']).to_owned();
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => match tokio::time::timeout(
-            input.timeout,
-            tokio::net::lookup_host((host.as_str(), port)),
-        )
-        .await
-        {
-            Ok(Ok(a)) => a.collect(),
-            Ok(Err(e)) => {
-                return (
-                    vec![check(
-                        "collector",
-                        Status::Warn,
-                        format!("cannot resolve {host}: {e}; reports will wait in the spool"),
-                    )],
-                    None,
-                );
-            }
-            Err(_) => {
-                return (
-                    vec![check(
-                        "collector",
-                        Status::Warn,
-                        format!(
-                            "{host} did not resolve within {} s",
-                            input.timeout.as_secs()
-                        ),
-                    )],
-                    None,
-                );
-            }
-        },
+    let addrs = match collector_addrs(&host, port, input.timeout).await {
+        Ok(addrs) => addrs,
+        Err(why) => return (vec![check("collector", Status::Warn, why)], None),
     };
     let url = match base.join("healthz") {
         Ok(u) => u,
@@ -437,6 +410,30 @@ async fn collector_checks(input: &Input) -> (Vec<Check>, Option<OffsetDateTime>)
         });
     }
     (rows, date)
+}
+
+/// The collector's addresses: its host when that is an address, else what
+/// the host resolves to within `timeout`; why not, when it does not.
+async fn collector_addrs(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+        Err(_) => {
+            match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
+                Ok(Ok(a)) => Ok(a.collect()),
+                Ok(Err(e)) => Err(format!(
+                    "cannot resolve {host}: {e}; reports will wait in the spool"
+                )),
+                Err(_) => Err(format!(
+                    "{host} did not resolve within {} s",
+                    timeout.as_secs()
+                )),
+            }
+        }
+    }
 }
 
 /// One GET pinned to `addr` (the host name kept for TLS and Host).

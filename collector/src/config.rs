@@ -242,6 +242,119 @@ fn compile_dashboard(file: DashboardFile, name: &str, errors: &mut Vec<SourceErr
     d
 }
 
+/// The admin token's hash: from the environment, else from the token file,
+/// else from the systemd credential `admin.token`; None when there is none.
+fn compile_admin_token(
+    env_token: Option<String>,
+    file: Option<&Path>,
+    name: &str,
+    errors: &mut Vec<SourceError>,
+) -> Option<[u8; 32]> {
+    match (env_token, file) {
+        (Some(token), _) => Some(hash_token(&token)),
+        (None, Some(path)) => match input::read_text(path, FileKind::Token) {
+            Ok(t) if !t.trim().is_empty() => Some(hash_token(&t)),
+            Ok(_) => {
+                errors.push(err(
+                    name,
+                    "admin_token_file",
+                    format!("{} is empty", path.display()),
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(err(name, "admin_token_file", e.to_string()));
+                None
+            }
+        },
+        (None, None) => {
+            v6audit_model::paths::systemd_credential("admin.token").map(|t| hash_token(&t))
+        }
+    }
+}
+
+/// The webhooks with an http(s) URL, each with its events (the regressions
+/// when it names none); every problem is pushed.
+fn compile_webhooks(
+    files: Vec<WebhookFile>,
+    name: &str,
+    errors: &mut Vec<SourceError>,
+) -> Vec<Webhook> {
+    let mut webhooks = Vec::new();
+    for (i, w) in files.into_iter().enumerate() {
+        let url = match url::Url::parse(&w.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => {
+                errors.push(err(
+                    name,
+                    &format!("webhooks[{i}].url"),
+                    format!("`{}` is not an http(s) URL", w.url),
+                ));
+                continue;
+            }
+        };
+        for e in &w.events {
+            if EventKind::parse(e).is_none() {
+                errors.push(err(
+                    name,
+                    &format!("webhooks[{i}].events"),
+                    format!(
+                        "unknown event `{e}`; the events are: {}",
+                        EventKind::ALL.map(EventKind::as_str).join(", ")
+                    ),
+                ));
+            }
+        }
+        let events = if w.events.is_empty() {
+            EventKind::REGRESSIONS
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect()
+        } else {
+            w.events
+        };
+        webhooks.push(Webhook { url, events });
+    }
+    webhooks
+}
+
+/// The time zone `zone_name` (UTC when it is not one), and the offset days
+/// are counted in: `offset_text` when given, else the zone's offset now.
+fn compile_time_zone(
+    zone_name: &str,
+    offset_text: Option<String>,
+    name: &str,
+    errors: &mut Vec<SourceError>,
+) -> (jiff::tz::TimeZone, UtcOffset) {
+    let time_zone = jiff::tz::TimeZone::get(zone_name).unwrap_or_else(|e| {
+        errors.push(err(
+            name,
+            "time_zone",
+            format!("`{zone_name}` is not a time zone like Asia/Ho_Chi_Minh: {e}"),
+        ));
+        jiff::tz::TimeZone::UTC
+    });
+    let zone_offset =
+        UtcOffset::from_whole_seconds(time_zone.to_offset(jiff::Timestamp::now()).seconds())
+            .unwrap_or(UtcOffset::UTC);
+    let utc_offset = match offset_text {
+        None => zone_offset,
+        Some(offset_text) => UtcOffset::parse(
+            &offset_text,
+            time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+        )
+        .unwrap_or_else(|_| {
+            errors.push(err(
+                name,
+                "utc_offset",
+                format!("`{offset_text}` is not an offset like +07:00"),
+            ));
+            UtcOffset::UTC
+        }),
+    };
+    (time_zone, utc_offset)
+}
+
 impl Config {
     /// Reads the file (when given), then applies the environment and the flags.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, SourceErrors> {
@@ -261,6 +374,7 @@ impl Config {
         Self::compile(file, &name, overrides)
     }
 
+    // Long because each setting is read in turn, with its check, and Config takes them all at once.
     fn compile(file: ConfigFile, name: &str, overrides: &Overrides) -> Result<Self, SourceErrors> {
         let env = |k: &str| {
             std::env::var(format!("V6AUDIT_COLLECTOR_{k}"))
@@ -302,27 +416,12 @@ impl Config {
                 format!("`{database}` is not sqlite:///path/file.db or postgres://…"),
             ));
         }
-        let admin_token_hash = match (env("ADMIN_TOKEN"), &file.admin_token_file) {
-            (Some(token), _) => Some(hash_token(&token)),
-            (None, Some(path)) => match input::read_text(path, FileKind::Token) {
-                Ok(t) if !t.trim().is_empty() => Some(hash_token(&t)),
-                Ok(_) => {
-                    errors.push(err(
-                        name,
-                        "admin_token_file",
-                        format!("{} is empty", path.display()),
-                    ));
-                    None
-                }
-                Err(e) => {
-                    errors.push(err(name, "admin_token_file", e.to_string()));
-                    None
-                }
-            },
-            (None, None) => {
-                v6audit_model::paths::systemd_credential("admin.token").map(|t| hash_token(&t))
-            }
-        };
+        let admin_token_hash = compile_admin_token(
+            env("ADMIN_TOKEN"),
+            file.admin_token_file.as_deref(),
+            name,
+            &mut errors,
+        );
         let body_limit_mib = file.body_limit_mib.unwrap_or(16);
         if body_limit_mib == 0 || body_limit_mib > 1024 {
             errors.push(err(
@@ -379,70 +478,12 @@ impl Config {
                 "reports_per_minute and burst must be at least 1".to_owned(),
             ));
         }
-        let mut webhooks = Vec::new();
-        for (i, w) in file.webhooks.into_iter().enumerate() {
-            let url = match url::Url::parse(&w.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-                _ => {
-                    errors.push(err(
-                        name,
-                        &format!("webhooks[{i}].url"),
-                        format!("`{}` is not an http(s) URL", w.url),
-                    ));
-                    continue;
-                }
-            };
-            for e in &w.events {
-                if EventKind::parse(e).is_none() {
-                    errors.push(err(
-                        name,
-                        &format!("webhooks[{i}].events"),
-                        format!(
-                            "unknown event `{e}`; the events are: {}",
-                            EventKind::ALL.map(EventKind::as_str).join(", ")
-                        ),
-                    ));
-                }
-            }
-            let events = if w.events.is_empty() {
-                EventKind::REGRESSIONS
-                    .iter()
-                    .map(|k| k.as_str().to_owned())
-                    .collect()
-            } else {
-                w.events
-            };
-            webhooks.push(Webhook { url, events });
-        }
+        let webhooks = compile_webhooks(file.webhooks, name, &mut errors);
         let zone_name = env("TIME_ZONE")
             .or(file.time_zone)
             .unwrap_or_else(|| "Asia/Ho_Chi_Minh".to_owned());
-        let time_zone = jiff::tz::TimeZone::get(&zone_name).unwrap_or_else(|e| {
-            errors.push(err(
-                name,
-                "time_zone",
-                format!("`{zone_name}` is not a time zone like Asia/Ho_Chi_Minh: {e}"),
-            ));
-            jiff::tz::TimeZone::UTC
-        });
-        let zone_offset =
-            UtcOffset::from_whole_seconds(time_zone.to_offset(jiff::Timestamp::now()).seconds())
-                .unwrap_or(UtcOffset::UTC);
-        let utc_offset = match env("UTC_OFFSET").or(file.utc_offset) {
-            None => zone_offset,
-            Some(offset_text) => UtcOffset::parse(
-                &offset_text,
-                time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
-            )
-            .unwrap_or_else(|_| {
-                errors.push(err(
-                    name,
-                    "utc_offset",
-                    format!("`{offset_text}` is not an offset like +07:00"),
-                ));
-                UtcOffset::UTC
-            }),
-        };
+        let offset_text = env("UTC_OFFSET").or(file.utc_offset);
+        let (time_zone, utc_offset) = compile_time_zone(&zone_name, offset_text, name, &mut errors);
         let dashboard = compile_dashboard(file.dashboard.unwrap_or_default(), name, &mut errors);
         if dashboard.access == Access::Private
             && dashboard.viewer_token_hashes.is_empty()

@@ -174,6 +174,7 @@ impl Scenario {
     }
 
     /// The rule statuses an audit must report (the rest follow from these).
+    // Long because it is a table: one arm per scenario, with its statuses.
     pub fn expected_statuses(self) -> &'static [(&'static str, Status)] {
         use Status::*;
         match self {

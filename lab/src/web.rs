@@ -280,6 +280,7 @@ async fn write_response<S: AsyncWrite + Unpin>(
     let _ = stream.shutdown().await;
 }
 
+// Long because it is the lab's dispatch: each case's answer, in the order the cases apply.
 async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     tls: bool,

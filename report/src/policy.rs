@@ -212,70 +212,82 @@ pub fn judge(report: &Report, baseline: Option<&Report>, policy: &Policy) -> Jud
         })
         .unwrap_or_default();
     for r in &report.results {
-        let v = &r.verdict;
-        let id = &r.portal.id;
-        let target = r.portal.target_stage.unwrap_or(policy.min_stage);
-        if policy.fail_on.broken && v.stage == Stage::Broken && v.stage_certain {
-            j.violations.push(Violation::Broken {
-                portal: id.clone(),
-                reason: reason(r),
+        let old = before.get(r.portal.id.as_str()).copied();
+        judge_portal(&mut j, r, old, policy);
+    }
+    j
+}
+
+/// Applies the policy to one portal's result, against its result in the
+/// baseline (`before`) when there is one.
+fn judge_portal(
+    j: &mut Judgement,
+    r: &PortalResult,
+    before: Option<&PortalResult>,
+    policy: &Policy,
+) {
+    let v = &r.verdict;
+    let id = &r.portal.id;
+    let target = r.portal.target_stage.unwrap_or(policy.min_stage);
+    if policy.fail_on.broken && v.stage == Stage::Broken && v.stage_certain {
+        j.violations.push(Violation::Broken {
+            portal: id.clone(),
+            reason: reason(r),
+        });
+    }
+    if policy.fail_on.below_target && v.stage < target {
+        if v.stage_certain {
+            // Broken portals are already named; say it once.
+            if !(policy.fail_on.broken && v.stage == Stage::Broken) {
+                j.violations.push(Violation::BelowTarget {
+                    portal: id.clone(),
+                    stage: v.stage,
+                    target,
+                    reason: reason(r),
+                });
+            }
+        } else {
+            j.untrusted.push(Untrusted {
+                portal: Some(id.clone()),
+                reason: format!(
+                    "stage {} or higher, target {target}: unknown because {}",
+                    v.stage,
+                    unknown_reason(r)
+                ),
             });
         }
-        if policy.fail_on.below_target && v.stage < target {
+    }
+    if policy.fail_on.regression
+        && let Some(old) = before
+    {
+        if v.stage < old.verdict.stage {
             if v.stage_certain {
-                // Broken portals are already named; say it once.
-                if !(policy.fail_on.broken && v.stage == Stage::Broken) {
-                    j.violations.push(Violation::BelowTarget {
-                        portal: id.clone(),
-                        stage: v.stage,
-                        target,
-                        reason: reason(r),
-                    });
-                }
+                j.violations.push(Violation::StageDropped {
+                    portal: id.clone(),
+                    from: old.verdict.stage,
+                    to: v.stage,
+                });
             } else {
                 j.untrusted.push(Untrusted {
                     portal: Some(id.clone()),
                     reason: format!(
-                        "stage {} or higher, target {target}: unknown because {}",
-                        v.stage,
+                        "was at stage {}, now unknown because {}",
+                        old.verdict.stage,
                         unknown_reason(r)
                     ),
                 });
             }
         }
-        if policy.fail_on.regression
-            && let Some(old) = before.get(id.as_str())
-        {
-            if v.stage < old.verdict.stage {
-                if v.stage_certain {
-                    j.violations.push(Violation::StageDropped {
-                        portal: id.clone(),
-                        from: old.verdict.stage,
-                        to: v.stage,
-                    });
-                } else {
-                    j.untrusted.push(Untrusted {
-                        portal: Some(id.clone()),
-                        reason: format!(
-                            "was at stage {}, now unknown because {}",
-                            old.verdict.stage,
-                            unknown_reason(r)
-                        ),
-                    });
-                }
-            }
-            for f in v.findings.iter().filter(|f| f.status == Status::Fail) {
-                if old.verdict.status(&f.rule) == Some(Status::Pass) {
-                    j.violations.push(Violation::RuleRegressed {
-                        portal: id.clone(),
-                        rule: f.rule.clone(),
-                        message: f.message.clone(),
-                    });
-                }
+        for f in v.findings.iter().filter(|f| f.status == Status::Fail) {
+            if old.verdict.status(&f.rule) == Some(Status::Pass) {
+                j.violations.push(Violation::RuleRegressed {
+                    portal: id.clone(),
+                    rule: f.rule.clone(),
+                    message: f.message.clone(),
+                });
             }
         }
     }
-    j
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ pub struct PlanStep {
 }
 
 /// Values a step may name, from one portal's observation.
+// Long because it is a table: each of PLAN_PLACEHOLDERS computed in turn, then listed.
 fn vars(r: &PortalResult, lang: Lang) -> Vec<(&'static str, String)> {
     let obs = &r.observation;
     let none = match lang {

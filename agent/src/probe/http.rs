@@ -109,20 +109,7 @@ where
     });
     // Dropping the guard aborts the connection task however this function ends.
     let _guard = AbortOnDrop(conn_task);
-    let path = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let request = Request::builder()
-        .method("GET")
-        .uri(path)
-        .header(header::HOST, host_header(url))
-        .header(header::USER_AGENT, settings.user_agent.as_str())
-        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-        .header(header::ACCEPT_ENCODING, "identity")
-        .header(header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new());
-    let request = match request {
+    let request = match get_request(url, &settings.user_agent) {
         Ok(r) => r,
         Err(e) => {
             return finish(
@@ -147,26 +134,87 @@ where
         Ok(Ok(r)) => r,
     };
     fetched.exchange.status = Some(response.status().as_u16());
+    keep_headers(response.headers(), &mut fetched.exchange.headers);
+    let announced = announced_length(response.headers());
+    let read = read_body(
+        response.into_body(),
+        deadline,
+        announced,
+        settings.body_cap,
+        settings.header_cap,
+    )
+    .await;
+    if read.truncated {
+        fetched.exchange.body_truncated = true;
+    }
+    page_facts(&mut fetched, &read.buf, url);
+    drop(read.buf);
+    finish(fetched, read.outcome, read.error)
+}
+
+/// The length a response announces, else 16 KiB: the room made for its body
+/// at once (within the cap), so the buffer does not grow by doubling past
+/// what it will hold.
+fn announced_length(headers: &header::HeaderMap) -> usize {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(16 << 10)
+}
+
+/// The GET request for `url`: its path and query, a `Host` header, and no
+/// compression, keep-alive or body.
+fn get_request(url: &Url, user_agent: &str) -> Result<Request<Empty<Bytes>>, ::http::Error> {
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Request::builder()
+        .method("GET")
+        .uri(path)
+        .header(header::HOST, host_header(url))
+        .header(header::USER_AGENT, user_agent)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header(header::ACCEPT_ENCODING, "identity")
+        .header(header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+}
+
+/// The response headers worth keeping ([`KEPT_HEADERS`]), each cut at 512
+/// characters.
+fn keep_headers(headers: &header::HeaderMap, kept: &mut BTreeMap<String, String>) {
     for name in KEPT_HEADERS {
-        if let Some(v) = response.headers().get(name) {
+        if let Some(v) = headers.get(name) {
             let value: String = String::from_utf8_lossy(v.as_bytes())
                 .chars()
                 .take(512)
                 .collect();
-            fetched.exchange.headers.insert(name.to_owned(), value);
+            kept.insert(name.to_owned(), value);
         }
     }
-    let cap = settings.body_cap;
-    // Room for the announced length (within the cap), so the buffer does not
-    // grow by doubling past what it will hold.
-    let announced = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(16 << 10);
-    let mut body = response.into_body();
+}
+
+/// A response body as read: its bytes (at most the cap), whether it was
+/// longer than the cap, and how the reading ended.
+struct BodyRead {
+    buf: Vec<u8>,
+    truncated: bool,
+    outcome: HttpOutcome,
+    error: Said,
+}
+
+/// Reads `body` by the deadline, at most `cap` bytes, with room for the
+/// `announced` length made at once.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    deadline: tokio::time::Instant,
+    announced: usize,
+    cap: usize,
+    header_cap: usize,
+) -> BodyRead {
     let mut buf: Vec<u8> = Vec::with_capacity(announced.min(cap));
+    let mut truncated = false;
     let mut outcome = HttpOutcome::Ok;
     let mut error: Said = (None, None);
     loop {
@@ -180,7 +228,7 @@ where
             Ok(Some(Err(e))) => {
                 // A body cut short after a good head is still a response.
                 if buf.is_empty() {
-                    let (o, reason) = classify_hyper_error(&e, settings.header_cap);
+                    let (o, reason) = classify_hyper_error(&e, header_cap);
                     outcome = o;
                     error = reason;
                 }
@@ -192,7 +240,7 @@ where
                     if data.len() > room {
                         buf.reserve_exact(room);
                         buf.extend_from_slice(&data[..room]);
-                        fetched.exchange.body_truncated = true;
+                        truncated = true;
                         break;
                     }
                     buf.extend_from_slice(&data);
@@ -200,16 +248,25 @@ where
             }
         }
     }
+    BodyRead {
+        buf,
+        truncated,
+        outcome,
+        error,
+    }
+}
+
+/// What the page in `buf` says: its size, title, text digest and sketch,
+/// and the resources it loads.
+fn page_facts(fetched: &mut PageResponse, buf: &[u8], url: &Url) {
     fetched.exchange.body_bytes = buf.len() as u64;
-    let page = page_text::page_text(&buf);
+    let page = page_text::page_text(buf);
     fetched.exchange.title = page.title;
     fetched.exchange.text_sha256 = Some(crate::probe::tls::hex(
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, page.text.as_bytes()).as_ref(),
     ));
     fetched.sketch = Some(Sketch::of(&page.text));
-    fetched.resources = crate::probe::subresources::resources(&buf, url);
-    drop(buf);
-    finish(fetched, outcome, error)
+    fetched.resources = crate::probe::subresources::resources(buf, url);
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -338,6 +395,7 @@ async fn fetch_once(
 }
 
 /// Follows the redirect chain of one family from its first exchange.
+// Long because the hops are followed in one loop, and each check ends the chain with its outcome.
 pub async fn follow(
     ctx: &Context,
     family: Family,
@@ -368,9 +426,11 @@ pub async fn follow(
         error: why.as_ref().map(v6audit_rules::render::in_english),
         why,
     };
+    // A fetch that ended without a final page.
+    let ended = |outcome, hops, why: Option<Why>| (done(outcome, hops, why), None, Vec::new());
     loop {
         let Some(last) = hops.last_mut() else {
-            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
+            return ended(FetchOutcome::Failed, hops, None);
         };
         visited.insert(last.url.clone());
         // A head that arrived is a response, even when its body was cut short
@@ -379,7 +439,7 @@ pub async fn follow(
             last.exchange.outcome,
             HttpOutcome::Ok | HttpOutcome::BodyTimeout
         ) {
-            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
+            return ended(FetchOutcome::Failed, hops, None);
         }
         let Some(location) = last.exchange.redirect_location().map(str::to_owned) else {
             return (done(FetchOutcome::Complete, hops, None), sketch, resources);
@@ -388,68 +448,29 @@ pub async fn follow(
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
             _ => {
                 let error = Why::new("fetch.redirect_not_http").with("location", &location);
-                return (
-                    done(FetchOutcome::Failed, hops, Some(error)),
-                    None,
-                    Vec::new(),
-                );
+                return ended(FetchOutcome::Failed, hops, Some(error));
             }
         };
         let Some(next_host) = next.host_str().map(str::to_owned) else {
-            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
+            return ended(FetchOutcome::Failed, hops, None);
         };
         // Where the next hop lives: its AAAA decides web.redirects-v6.
-        let ip_literal: Option<std::net::IpAddr> = next_host.trim_matches(['[', ']']).parse().ok();
-        let (addrs, has_aaaa) = match ip_literal {
-            Some(ip) => (vec![ip], Family::of(&ip) == Family::V6),
-            None => {
-                // Bounded by the fetch's deadline: a hostile redirect to a
-                // name whose questions are dropped cannot outlast it.
-                let Ok((a, aaaa)) = tokio::time::timeout_at(
-                    deadline,
-                    crate::probe::dns::host_addresses(&ctx.dns, &next_host),
-                )
-                .await
-                else {
-                    let error = Why::new("fetch.lookup_out_of_time").with("host", &next_host);
-                    return (
-                        done(FetchOutcome::Failed, hops, Some(error)),
-                        None,
-                        Vec::new(),
-                    );
-                };
-                // A mapped address in an AAAA is IPv4 on the wire.
-                let has = aaaa.addrs.iter().any(|ip| Family::of(ip) == Family::V6);
-                (
-                    a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(),
-                    has,
-                )
-            }
+        let Some((addrs, has_aaaa)) = redirect_addresses(ctx, &next_host, deadline).await else {
+            let error = Why::new("fetch.lookup_out_of_time").with("host", &next_host);
+            return ended(FetchOutcome::Failed, hops, Some(error));
         };
         last.next_host_has_aaaa = Some(has_aaaa);
         if visited.contains(next.as_str()) {
-            return (
-                done(FetchOutcome::RedirectLoop, hops, None),
-                None,
-                Vec::new(),
-            );
+            return ended(FetchOutcome::RedirectLoop, hops, None);
         }
         if hops.len() > ctx.settings.max_redirects {
-            return (
-                done(FetchOutcome::TooManyRedirects, hops, None),
-                None,
-                Vec::new(),
-            );
+            return ended(FetchOutcome::TooManyRedirects, hops, None);
         }
         let Some(ip) = crate::net::of_family(&addrs, family).next() else {
             let error = Why::new("fetch.no_family_address")
                 .with("host", &next_host)
                 .with("family", family.label());
-            return (
-                done(FetchOutcome::LeftFamily, hops, Some(error)),
-                None,
-                Vec::new(),
-            );
+            return ended(FetchOutcome::LeftFamily, hops, Some(error));
         };
         let port = next.port_or_known_default().unwrap_or(443);
         let addr = SocketAddr::new(ip, port);
@@ -463,7 +484,7 @@ pub async fn follow(
                 next_host_has_aaaa: None,
                 failed_attempts: Vec::new(),
             });
-            return (done(FetchOutcome::Failed, hops, None), None, Vec::new());
+            return ended(FetchOutcome::Failed, hops, None);
         }
         let (fetched, failed_attempts) = fetch_at(ctx, &next, addr, deadline).await;
         sketch = fetched.sketch;
@@ -475,5 +496,37 @@ pub async fn follow(
             next_host_has_aaaa: None,
             failed_attempts,
         });
+    }
+}
+
+/// The addresses of a redirect's host (the host itself when it is an
+/// address), and whether one is IPv6 on the wire; None when its lookup ran
+/// out of time.
+async fn redirect_addresses(
+    ctx: &Context,
+    host: &str,
+    deadline: tokio::time::Instant,
+) -> Option<(Vec<std::net::IpAddr>, bool)> {
+    let ip_literal: Option<std::net::IpAddr> = host.trim_matches(['[', ']']).parse().ok();
+    match ip_literal {
+        Some(ip) => Some((vec![ip], Family::of(&ip) == Family::V6)),
+        None => {
+            // Bounded by the fetch's deadline: a hostile redirect to a
+            // name whose questions are dropped cannot outlast it.
+            let Ok((a, aaaa)) = tokio::time::timeout_at(
+                deadline,
+                crate::probe::dns::host_addresses(&ctx.dns, host),
+            )
+            .await
+            else {
+                return None;
+            };
+            // A mapped address in an AAAA is IPv4 on the wire.
+            let has = aaaa.addrs.iter().any(|ip| Family::of(ip) == Family::V6);
+            Some((
+                a.addrs.into_iter().chain(aaaa.addrs).collect::<Vec<_>>(),
+                has,
+            ))
+        }
     }
 }

@@ -132,6 +132,7 @@ fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoPro
 }
 
 /// Pings one address: up to [`REQUESTS`] requests, by the deadline.
+// Long because one socket sends each request and waits for its reply, and any failure ends it.
 pub async fn echo(addr: Ipv6Addr, deadline: tokio::time::Instant, reach: &Routes) -> EchoProbe {
     if !reach.can_reach(IpAddr::V6(addr)) {
         return probe(

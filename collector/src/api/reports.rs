@@ -52,27 +52,13 @@ pub(super) async fn ingest_inner(
     let limit = state.config.body_limit;
     // A refusal before the body is read drains it, keeping none of it, so
     // the sender gets the answer rather than a connection reset mid-upload.
-    let agent = match authenticate(state, headers).await {
+    let agent = match admitted_agent(state, headers).await {
         Ok(a) => a,
         Err(refusal) => {
             crate::body::drain(body, limit).await;
             return Err(refusal);
         }
     };
-    if let Err(wait_s) = state.allow(&agent.name) {
-        crate::body::drain(body, limit).await;
-        return Err(ApiError(Refusal {
-            retry_after: Some(wait_s),
-            ..Refusal::new(
-                429,
-                "rate_limited",
-                format!(
-                    "agent `{}` sends more than {} reports a minute; retry later",
-                    agent.name, state.config.reports_per_minute
-                ),
-            )
-        }));
-    }
     // Held, with the memory it stands for, until the answer is sent. A body
     // over the limit is read on and dropped up to four times the limit, so
     // its sender gets the 413; past that the connection closes.
@@ -137,4 +123,23 @@ pub(super) async fn ingest_inner(
         .into_response(),
         from_day,
     ))
+}
+
+/// The agent that sends the report, when it is known and within its rate.
+async fn admitted_agent(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
+    let agent = authenticate(state, headers).await?;
+    if let Err(wait_s) = state.allow(&agent.name) {
+        return Err(ApiError(Refusal {
+            retry_after: Some(wait_s),
+            ..Refusal::new(
+                429,
+                "rate_limited",
+                format!(
+                    "agent `{}` sends more than {} reports a minute; retry later",
+                    agent.name, state.config.reports_per_minute
+                ),
+            )
+        }));
+    }
+    Ok(agent)
 }

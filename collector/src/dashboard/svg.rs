@@ -101,29 +101,7 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
             .map(|i| below[i] + layer.values.get(i).copied().unwrap_or(0))
             .collect();
         if above != below {
-            // The top edge left to right, then the bottom edge back.
-            let mut outline: Vec<Tenths> = Vec::with_capacity(4 * n);
-            for (i, v) in above.iter().enumerate() {
-                let (x0, x1) = day_span(i, n);
-                corner(&mut outline, tenths(x0, y_at(*v)));
-                corner(&mut outline, tenths(x1, y_at(*v)));
-            }
-            for (i, v) in below.iter().enumerate().rev() {
-                let (x0, x1) = day_span(i, n);
-                corner(&mut outline, tenths(x1, y_at(*v)));
-                corner(&mut outline, tenths(x0, y_at(*v)));
-            }
-            let mut points = String::new();
-            for (x, y) in &outline {
-                let _ = write!(
-                    points,
-                    "{}.{},{}.{} ",
-                    x.div_euclid(10),
-                    x.rem_euclid(10),
-                    y.div_euclid(10),
-                    y.rem_euclid(10)
-                );
-            }
+            let points = layer_points(&above, &below, y_at);
             let last = layer.values.last().copied().unwrap_or(0);
             let _ = write!(
                 svg,
@@ -135,7 +113,43 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
         }
         below = above;
     }
-    // Dates: the first, the middle and the last.
+    date_marks(&mut svg, dates);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The outline of a layer between the totals `below` it and `above` it,
+/// as polygon points: the top edge left to right, then the bottom edge back.
+fn layer_points(above: &[usize], below: &[usize], y_at: impl Fn(usize) -> f64) -> String {
+    let n = above.len();
+    let mut outline: Vec<Tenths> = Vec::with_capacity(4 * n);
+    for (i, v) in above.iter().enumerate() {
+        let (x0, x1) = day_span(i, n);
+        corner(&mut outline, tenths(x0, y_at(*v)));
+        corner(&mut outline, tenths(x1, y_at(*v)));
+    }
+    for (i, v) in below.iter().enumerate().rev() {
+        let (x0, x1) = day_span(i, n);
+        corner(&mut outline, tenths(x1, y_at(*v)));
+        corner(&mut outline, tenths(x0, y_at(*v)));
+    }
+    let mut points = String::new();
+    for (x, y) in &outline {
+        let _ = write!(
+            points,
+            "{}.{},{}.{} ",
+            x.div_euclid(10),
+            x.rem_euclid(10),
+            y.div_euclid(10),
+            y.rem_euclid(10)
+        );
+    }
+    points
+}
+
+/// The dates under a chart: the first, the middle and the last.
+fn date_marks(svg: &mut String, dates: &[String]) {
+    let n = dates.len();
     if n > 0 {
         let mut marks = vec![0, n / 2, n - 1];
         marks.dedup();
@@ -160,8 +174,6 @@ pub fn stacked_area(title: &str, dates: &[String], layers: &[Layer<'_>]) -> Stri
             );
         }
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// One vantage's stages over time: (time in ms, stage) in time order.

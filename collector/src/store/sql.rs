@@ -173,6 +173,7 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            // Long because one transaction stores the results, their events, the report and the agent.
             async fn ingest(
                 &self,
                 report: &NewReport,

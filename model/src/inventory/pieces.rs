@@ -17,10 +17,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_saphyr::Spanned;
 
-use super::{
-    CampaignEntry, Defaults, EntryKeys, EntryRead, InventoryError, Placed, PortalEntry,
-    check_schema, compile_parts,
-};
+use super::compile::{EntryKeys, EntryRead, Placed, check_schema, compile_parts};
+use super::{CampaignEntry, Defaults, InventoryError, PortalEntry};
 use crate::source::{SourceError, yaml_options};
 
 /// Past this many pieces with problems of their own, the rest of the file is

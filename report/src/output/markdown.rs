@@ -4,7 +4,7 @@
 //! file is read in terminals (`cat`, `less -R`) as much as in a renderer.
 
 use crate::{terminal, terminal_line};
-use v6audit_model::{Lang, Report, Status};
+use v6audit_model::{Lang, PortalResult, Report, Status};
 
 use super::{KEY_RULES, by_priority, stage_cell, status_cell, summary_line};
 
@@ -60,38 +60,44 @@ pub fn render(report: &Report, lang: Lang) -> String {
     }
     out.push_str(&format!("\n## {problems}\n"));
     for r in &rows {
-        let bad: Vec<_> = r
-            .verdict
-            .findings
-            .iter()
-            .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
-            .collect();
-        if bad.is_empty() {
-            continue;
-        }
-        let name = r
-            .portal
-            .name
-            .as_deref()
-            .map(|n| format!(" — {n}"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "\n### {}{} ({})\n\n",
-            cell(&r.portal.id),
-            cell(&name),
-            stage_cell(r, lang)
-        ));
-        for f in bad {
-            out.push_str(&format!(
-                "- **{}** `{}`: {}\n",
-                f.status,
-                terminal_line(&f.rule),
-                terminal_line(&f.message)
-            ));
-            if !f.remediation.is_empty() {
-                out.push_str(&format!("  - {}\n", terminal(&f.remediation)));
-            }
-        }
+        problems_of(&mut out, r, lang);
     }
     out
+}
+
+/// A portal's problems (failures, warnings, errors), each with what to do;
+/// nothing for a portal without any.
+fn problems_of(out: &mut String, r: &PortalResult, lang: Lang) {
+    let bad: Vec<_> = r
+        .verdict
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Warn | Status::Error))
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    let name = r
+        .portal
+        .name
+        .as_deref()
+        .map(|n| format!(" — {n}"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "\n### {}{} ({})\n\n",
+        cell(&r.portal.id),
+        cell(&name),
+        stage_cell(r, lang)
+    ));
+    for f in bad {
+        out.push_str(&format!(
+            "- **{}** `{}`: {}\n",
+            f.status,
+            terminal_line(&f.rule),
+            terminal_line(&f.message)
+        ));
+        if !f.remediation.is_empty() {
+            out.push_str(&format!("  - {}\n", terminal(&f.remediation)));
+        }
+    }
 }

@@ -15,29 +15,7 @@ fn level(severity: Severity) -> &'static str {
 }
 
 pub fn render(report: &Report, pack: &Pack, lang: Lang) -> String {
-    let rules: Vec<Value> = RuleId::ALL
-        .iter()
-        .map(|id| {
-            let r = pack.rule(*id);
-            let remediation = r.remediation.get(lang).trim();
-            let why = r.why.get(lang).trim();
-            json!({
-                "id": id.as_str(),
-                "shortDescription": {"text": r.title.get(lang)},
-                "fullDescription": {"text": why},
-                "help": {
-                    "text": format!("{remediation}\n\n{why} ({})", r.standard),
-                    "markdown": format!("**{}**\n\n{remediation}\n\n*{why}* ({})", r.title.get(lang), r.standard),
-                },
-                "defaultConfiguration": {"level": level(r.severity)},
-                "properties": {
-                    "tags": ["ipv6", id.as_str().split('.').next().unwrap_or("ipv6")],
-                    "standard": r.standard,
-                    "severity": r.severity.as_str(),
-                },
-            })
-        })
-        .collect();
+    let rules = rule_metadata(pack, lang);
     let mut results = Vec::new();
     for r in &report.results {
         for f in r
@@ -95,4 +73,32 @@ pub fn render(report: &Report, pack: &Pack, lang: Lang) -> String {
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The pack's rules as SARIF rule metadata, in [`RuleId::ALL`] order (a
+/// result's `ruleIndex`).
+fn rule_metadata(pack: &Pack, lang: Lang) -> Vec<Value> {
+    RuleId::ALL
+        .iter()
+        .map(|id| {
+            let r = pack.rule(*id);
+            let remediation = r.remediation.get(lang).trim();
+            let why = r.why.get(lang).trim();
+            json!({
+                "id": id.as_str(),
+                "shortDescription": {"text": r.title.get(lang)},
+                "fullDescription": {"text": why},
+                "help": {
+                    "text": format!("{remediation}\n\n{why} ({})", r.standard),
+                    "markdown": format!("**{}**\n\n{remediation}\n\n*{why}* ({})", r.title.get(lang), r.standard),
+                },
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {
+                    "tags": ["ipv6", id.as_str().split('.').next().unwrap_or("ipv6")],
+                    "standard": r.standard,
+                    "severity": r.severity.as_str(),
+                },
+            })
+        })
+        .collect()
 }

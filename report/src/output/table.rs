@@ -52,6 +52,7 @@ fn truncate(s: &str, width: usize) -> String {
 /// Renders the table. With a terminal `width`, a top finding that does not
 /// fit beside its row goes on the next line, cut to the width; without one
 /// (a pipe, a file) every row is one whole line.
+// Long because the column widths and the header come first, and each row is laid against them.
 pub fn render(report: &Report, lang: Lang, color: bool, width: Option<usize>) -> String {
     let paint = |style: Style, text: &str| {
         if color {

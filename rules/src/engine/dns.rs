@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use v6audit_model::{
-    Category, DnsOutcome, DnssecChain, DnssecServed, DnssecServer, Family, Observation, PortalInfo,
-    Status,
+    Category, DnsOutcome, DnssecChain, DnssecObservation, DnssecServed, DnssecServer, Family,
+    NameServer, Observation, PortalInfo, Status,
 };
 
 use super::{Outcome, dns_reason, has_aaaa, host_vars, join, no_aaaa, out};
@@ -181,57 +181,14 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
     if !obs.vantage.ipv6 {
         return out(Status::Error, "no_vantage", vec![]);
     }
-    let mut total = 0;
-    let mut good = 0;
-    let mut failed = Vec::new();
-    // Addresses the pack's contact policy kept the agent from asking: their
-    // answers are unknown, so they count neither way, and on their own they
-    // make the rule `error`, never `fail`.
-    let mut not_contacted = Vec::new();
-    let mut why: BTreeSet<&str> = BTreeSet::new();
-    for ns in &v6_servers {
-        for addr in &ns.aaaa {
-            let q = ns
-                .queries
-                .iter()
-                .find(|q| q.addr == IpAddr::V6(*addr) && q.family == Family::V6);
-            if let Some(q) = q
-                && q.outcome == DnsOutcome::NotContacted
-            {
-                not_contacted.push(format!("{} [{addr}]", ns.name));
-                why.extend(q.error.as_deref());
-                continue;
-            }
-            total += 1;
-            match q {
-                Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
-                Some(q) if q.outcome.is_definite() => {
-                    failed.push(format!("{} [{addr}] {}", ns.name, word("dns.lame")));
-                }
-                Some(q) => failed.push(format!(
-                    "{} [{addr}] {}",
-                    ns.name,
-                    dns_reason(q.outcome, q.error.as_deref())
-                )),
-                None => failed.push(format!("{} [{addr}] {}", ns.name, word("dns.not_asked"))),
-            }
-        }
-    }
-    // Every server, over either family, should hand out the same zone: the
-    // SOA serials it answered with, and who answered each.
-    let mut serials: std::collections::BTreeMap<u32, Vec<String>> =
-        std::collections::BTreeMap::new();
-    for ns in &obs.dns.zone.name_servers {
-        for q in &ns.queries {
-            if let Some(serial) = q.soa_serial {
-                serials.entry(serial).or_default().push(format!(
-                    "{} ({})",
-                    ns.name,
-                    std::net::SocketAddr::new(q.addr, q.port)
-                ));
-            }
-        }
-    }
+    let NsAnswers {
+        total,
+        good,
+        failed,
+        not_contacted,
+        why,
+    } = ns_answers(&v6_servers);
+    let serials = soa_serials(obs);
     // What the addresses asked show comes first: a failure or differing
     // serials among them hold whatever the others would have said.
     if failed.is_empty() && serials.len() > 1 {
@@ -281,6 +238,80 @@ pub(super) fn ns_v6_answers(obs: &Observation) -> Outcome {
             ],
         )
     }
+}
+
+/// What the zone's name servers answered over IPv6: how many addresses were
+/// asked, how many answered with authority, which did not, and which the
+/// pack's contact policy kept the agent from asking, with why (unknown, they
+/// count neither way; on their own they make the rule `error`, never `fail`).
+struct NsAnswers<'a> {
+    total: usize,
+    good: usize,
+    failed: Vec<String>,
+    not_contacted: Vec<String>,
+    why: BTreeSet<&'a str>,
+}
+
+fn ns_answers<'a>(v6_servers: &[&'a NameServer]) -> NsAnswers<'a> {
+    let mut total = 0;
+    let mut good = 0;
+    let mut failed = Vec::new();
+    let mut not_contacted = Vec::new();
+    let mut why: BTreeSet<&str> = BTreeSet::new();
+    for ns in v6_servers.iter().copied() {
+        for addr in &ns.aaaa {
+            let q = ns
+                .queries
+                .iter()
+                .find(|q| q.addr == IpAddr::V6(*addr) && q.family == Family::V6);
+            if let Some(q) = q
+                && q.outcome == DnsOutcome::NotContacted
+            {
+                not_contacted.push(format!("{} [{addr}]", ns.name));
+                why.extend(q.error.as_deref());
+                continue;
+            }
+            total += 1;
+            match q {
+                Some(q) if q.outcome.is_definite() && q.authoritative => good += 1,
+                Some(q) if q.outcome.is_definite() => {
+                    failed.push(format!("{} [{addr}] {}", ns.name, word("dns.lame")));
+                }
+                Some(q) => failed.push(format!(
+                    "{} [{addr}] {}",
+                    ns.name,
+                    dns_reason(q.outcome, q.error.as_deref())
+                )),
+                None => failed.push(format!("{} [{addr}] {}", ns.name, word("dns.not_asked"))),
+            }
+        }
+    }
+    NsAnswers {
+        total,
+        good,
+        failed,
+        not_contacted,
+        why,
+    }
+}
+
+/// Every server, over either family, should hand out the same zone: the
+/// SOA serials they answered with, and who answered each.
+fn soa_serials(obs: &Observation) -> std::collections::BTreeMap<u32, Vec<String>> {
+    let mut serials: std::collections::BTreeMap<u32, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for ns in &obs.dns.zone.name_servers {
+        for q in &ns.queries {
+            if let Some(serial) = q.soa_serial {
+                serials.entry(serial).or_default().push(format!(
+                    "{} ({})",
+                    ns.name,
+                    std::net::SocketAddr::new(q.addr, q.port)
+                ));
+            }
+        }
+    }
+    serials
 }
 
 pub(super) fn mx_aaaa(obs: &Observation) -> Outcome {
@@ -365,38 +396,8 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
         return out(Status::Skip, "not_checked", vec![]);
     };
     let zone = ("zone", apex.to_owned());
-    let label =
-        |s: &DnssecServer| format!("{} ({})", s.name, std::net::SocketAddr::new(s.addr, s.port));
-    match d.chain {
-        DnssecChain::Unknown => {
-            return out(
-                Status::Error,
-                "unknown",
-                vec![
-                    zone,
-                    (
-                        "reason",
-                        crate::render::reason_value(d.why.as_ref(), d.error.as_deref())
-                            .unwrap_or_else(|| word("unknown")),
-                    ),
-                ],
-            );
-        }
-        DnssecChain::Bogus => {
-            return out(
-                Status::Fail,
-                "chain_bogus",
-                vec![
-                    zone,
-                    (
-                        "reason",
-                        crate::render::reason_value(d.why.as_ref(), d.error.as_deref())
-                            .unwrap_or_else(|| word("dnssec.bogus")),
-                    ),
-                ],
-            );
-        }
-        DnssecChain::Secure | DnssecChain::Insecure => {}
+    if let Some(broken) = broken_chain(d, &zone) {
+        return broken;
     }
     // Addresses the pack's contact policy kept the agent from asking: what
     // they serve is unknown, never a fault of the zone's.
@@ -426,37 +427,11 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
         return out(
             Status::Error,
             "no_answer",
-            vec![
-                zone,
-                (
-                    "servers",
-                    join(asked.iter().map(|s| {
-                        format!(
-                            "{}: {}",
-                            label(s),
-                            crate::render::reason_value(s.why.as_ref(), s.error.as_deref())
-                                .unwrap_or_else(|| word("dns.no_answer"))
-                        )
-                    })),
-                ),
-            ],
+            vec![zone, ("servers", no_answer_servers(&asked))],
         );
     }
-    let signed = answered
-        .iter()
-        .any(|s| matches!(s.served, DnssecServed::Valid | DnssecServed::Bogus));
     if d.chain == DnssecChain::Insecure {
-        let at = d.insecure_at.clone().unwrap_or_else(|| apex.to_owned());
-        if at != apex {
-            return out(Status::Warn, "insecure_parent", vec![zone, ("at", at)]);
-        }
-        if signed {
-            let mut tags: Vec<u16> = answered.iter().flat_map(|s| s.key_tags.clone()).collect();
-            tags.sort_unstable();
-            tags.dedup();
-            return out(Status::Warn, "no_ds", vec![zone, ("tags", join(tags))]);
-        }
-        return out(Status::Warn, "unsigned", vec![zone]);
+        return dnssec_insecure(d, apex, zone, &answered);
     }
     let bogus: Vec<&&&DnssecServer> = answered
         .iter()
@@ -478,6 +453,77 @@ pub(super) fn dnssec(obs: &Observation) -> Outcome {
     if !not_contacted.is_empty() {
         return dnssec_not_contacted(zone, &not_contacted, d.servers.len());
     }
+    dnssec_secure(d, apex, zone, &answered)
+}
+
+/// `dns.dnssec` on a chain that ended `unknown` or `bogus`, with its reason;
+/// None for a secure or insecure chain.
+fn broken_chain(d: &DnssecObservation, zone: &(&'static str, String)) -> Option<Outcome> {
+    let (status, key, otherwise) = match d.chain {
+        DnssecChain::Unknown => (Status::Error, "unknown", "unknown"),
+        DnssecChain::Bogus => (Status::Fail, "chain_bogus", "dnssec.bogus"),
+        DnssecChain::Secure | DnssecChain::Insecure => return None,
+    };
+    Some(out(
+        status,
+        key,
+        vec![
+            zone.clone(),
+            (
+                "reason",
+                crate::render::reason_value(d.why.as_ref(), d.error.as_deref())
+                    .unwrap_or_else(|| word(otherwise)),
+            ),
+        ],
+    ))
+}
+
+/// `dns.dnssec`'s `no_answer`: each server address asked, and why it did not answer.
+fn no_answer_servers(asked: &[&DnssecServer]) -> String {
+    let label =
+        |s: &DnssecServer| format!("{} ({})", s.name, std::net::SocketAddr::new(s.addr, s.port));
+    join(asked.iter().map(|s| {
+        format!(
+            "{}: {}",
+            label(s),
+            crate::render::reason_value(s.why.as_ref(), s.error.as_deref())
+                .unwrap_or_else(|| word("dns.no_answer"))
+        )
+    }))
+}
+
+/// `dns.dnssec` on an insecure chain: cut above the zone, or at the zone
+/// (signed with no DS in the parent, or unsigned).
+fn dnssec_insecure(
+    d: &DnssecObservation,
+    apex: &str,
+    zone: (&'static str, String),
+    answered: &[&&DnssecServer],
+) -> Outcome {
+    let signed = answered
+        .iter()
+        .any(|s| matches!(s.served, DnssecServed::Valid | DnssecServed::Bogus));
+    let at = d.insecure_at.clone().unwrap_or_else(|| apex.to_owned());
+    if at != apex {
+        return out(Status::Warn, "insecure_parent", vec![zone, ("at", at)]);
+    }
+    if signed {
+        let mut tags: Vec<u16> = answered.iter().flat_map(|s| s.key_tags.clone()).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        return out(Status::Warn, "no_ds", vec![zone, ("tags", join(tags))]);
+    }
+    out(Status::Warn, "unsigned", vec![zone])
+}
+
+/// `dns.dnssec` when every server asked validates: secure from the anchor,
+/// or the zone is the anchor's own.
+fn dnssec_secure(
+    d: &DnssecObservation,
+    apex: &str,
+    zone: (&'static str, String),
+    answered: &[&&DnssecServer],
+) -> Outcome {
     let by = |f: Family| {
         answered
             .iter()

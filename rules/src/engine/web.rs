@@ -63,6 +63,7 @@ pub(super) fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (V
     (failed, attempts)
 }
 
+// Long because the checks run in a fixed order, each able to end the rule with its outcome.
 pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
     if !has_aaaa(obs) {
         return no_aaaa(obs);
@@ -409,6 +410,7 @@ pub(super) fn ports_text(ports: &BTreeSet<u16>) -> String {
     }
 }
 
+// Long because the comparisons run in a fixed order, each able to end the rule with its outcome.
 pub(super) fn parity(obs: &Observation, params: &Params) -> Outcome {
     if !has_aaaa(obs) {
         return no_aaaa(obs);

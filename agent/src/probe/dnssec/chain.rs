@@ -4,6 +4,7 @@
 
 use super::*;
 
+// Long because each label's step needs the keys of the one above and any check ends the walk.
 pub(super) async fn walk_chain(
     upstreams: &[SocketAddr],
     timeout: Duration,

@@ -104,38 +104,8 @@ pub(super) fn verify(
         if why.len() >= MAX_REASONS {
             break;
         }
-        if !input.algorithm.is_supported() {
-            why.push(
-                Why::new("dnssec.sig_algorithm")
-                    .with("tag", input.key_tag)
-                    .with("algorithm", input.algorithm),
-            );
-            continue;
-        }
-        if input.signer_name.to_lowercase() != signer.to_lowercase() {
-            why.push(
-                Why::new("dnssec.sig_signer")
-                    .with("signer", &input.signer_name)
-                    .with("expected", signer),
-            );
-            continue;
-        }
-        let expires = input.sig_expiration.get();
-        let incepts = input.sig_inception.get();
-        if (expires.wrapping_sub(now) as i32) < 0 {
-            why.push(
-                Why::new("dnssec.sig_expired")
-                    .with("tag", input.key_tag)
-                    .with("at", sig_time(expires)),
-            );
-            continue;
-        }
-        if (now.wrapping_sub(incepts) as i32) < 0 {
-            why.push(
-                Why::new("dnssec.sig_not_yet_valid")
-                    .with("tag", input.key_tag)
-                    .with("from", sig_time(incepts)),
-            );
+        if let Some(reason) = unusable(sig, signer, now) {
+            why.push(reason);
             continue;
         }
         // Key tags collide easily: a few keys per signature at most, so a
@@ -180,4 +150,42 @@ pub(super) fn verify(
         }
     }
     Err(why)
+}
+
+/// Why signature `sig` cannot verify anything `now`, before any key is
+/// tried: an algorithm this validator lacks, a signer other than `signer`,
+/// or a time outside its validity period. None when it is worth trying.
+fn unusable(sig: &RRSIG, signer: &Name, now: u32) -> Option<Why> {
+    let input = sig.input();
+    if !input.algorithm.is_supported() {
+        return Some(
+            Why::new("dnssec.sig_algorithm")
+                .with("tag", input.key_tag)
+                .with("algorithm", input.algorithm),
+        );
+    }
+    if input.signer_name.to_lowercase() != signer.to_lowercase() {
+        return Some(
+            Why::new("dnssec.sig_signer")
+                .with("signer", &input.signer_name)
+                .with("expected", signer),
+        );
+    }
+    let expires = input.sig_expiration.get();
+    let incepts = input.sig_inception.get();
+    if (expires.wrapping_sub(now) as i32) < 0 {
+        return Some(
+            Why::new("dnssec.sig_expired")
+                .with("tag", input.key_tag)
+                .with("at", sig_time(expires)),
+        );
+    }
+    if (now.wrapping_sub(incepts) as i32) < 0 {
+        return Some(
+            Why::new("dnssec.sig_not_yet_valid")
+                .with("tag", input.key_tag)
+                .with("from", sig_time(incepts)),
+        );
+    }
+    None
 }

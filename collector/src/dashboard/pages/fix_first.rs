@@ -11,6 +11,7 @@ use v6audit_model::{Observation, PortalResult, Stage};
 
 use super::{PageResult, PriorityWhy, failed, portal_href, priority_why, stage_class};
 use crate::dashboard::markup::inline_code;
+use crate::dashboard::text::Texts;
 use crate::dashboard::{Chrome, PageContext, html};
 use crate::queries::snapshot;
 use crate::store::Storage;
@@ -127,25 +128,7 @@ async fn fix_inner(ctx: &PageContext, all: bool) -> PageResult {
             );
             item.measured = true;
             if let Some(pi) = plan.items.into_iter().next() {
-                item.problems = pi
-                    .problems
-                    .into_iter()
-                    .map(|x| ProblemRow {
-                        rule: x.rule,
-                        status: x.status.as_str(),
-                        status_label: t.status_label(x.status),
-                        message: x.message,
-                    })
-                    .collect();
-                item.steps = pi
-                    .steps
-                    .into_iter()
-                    .map(|x| StepRow {
-                        title: x.title,
-                        text: inline_code(&x.text),
-                        verify: inline_code(&x.verify),
-                    })
-                    .collect();
+                (item.problems, item.steps) = plan_rows(t, pi);
             }
         }
         items.push(item);
@@ -161,4 +144,28 @@ async fn fix_inner(ctx: &PageContext, all: bool) -> PageResult {
         },
     };
     Ok(html(StatusCode::OK, &page))
+}
+
+/// A portal's problems and steps in the plan, in the page's words.
+fn plan_rows(t: &Texts, pi: v6audit_rules::plan::PlanItem) -> (Vec<ProblemRow>, Vec<StepRow>) {
+    let problems = pi
+        .problems
+        .into_iter()
+        .map(|x| ProblemRow {
+            rule: x.rule,
+            status: x.status.as_str(),
+            status_label: t.status_label(x.status),
+            message: x.message,
+        })
+        .collect();
+    let steps = pi
+        .steps
+        .into_iter()
+        .map(|x| StepRow {
+            title: x.title,
+            text: inline_code(&x.text),
+            verify: inline_code(&x.verify),
+        })
+        .collect();
+    (problems, steps)
 }

@@ -154,6 +154,20 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
         .into_iter()
         .collect::<Vec<_>>()
         .join(" → ");
+    block.certs = cert_rows(obs);
+    block.chains = redirect_chains(obs);
+    block.timings = timing_rows(t, obs);
+    if let Some(sessions) = &obs.smtp {
+        block.smtp = smtp_rows(t, sessions);
+    }
+    if let Some(sub) = &obs.subresources {
+        block.subresources = subresource_rows(sub);
+    }
+}
+
+/// The certificate each TLS endpoint presented.
+fn cert_rows(obs: &Observation) -> Vec<CertRow> {
+    let mut certs = Vec::new();
     for e in &obs.endpoints {
         let Some(tls) = &e.tls else { continue };
         let addr = match e.addr {
@@ -174,7 +188,7 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
             ),
             None => Default::default(),
         };
-        block.certs.push(CertRow {
+        certs.push(CertRow {
             addr,
             chain,
             version: tls.version.clone().unwrap_or_default(),
@@ -185,9 +199,15 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
             sha256,
         });
     }
+    certs
+}
+
+/// The page fetched over each family, hop by hop.
+fn redirect_chains(obs: &Observation) -> Vec<ChainView> {
+    let mut chains = Vec::new();
     for (family, label) in [(Family::V4, "IPv4"), (Family::V6, "IPv6")] {
         let fetch = obs.http.get(family);
-        block.chains.push(match fetch {
+        chains.push(match fetch {
             None => ChainView {
                 family: label,
                 outcome: "—".to_owned(),
@@ -211,6 +231,12 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
             },
         });
     }
+    chains
+}
+
+/// The timings of each family: DNS, TCP, TLS and HTTP on the endpoint the
+/// page was fetched from, the median connect and ICMPv6 echo.
+fn timing_rows(t: &Texts, obs: &Observation) -> Vec<TimingRow> {
     // Timings: the endpoint of each family the page was fetched from (TLS port first).
     let pick = |family: Family| {
         obs.endpoints
@@ -224,7 +250,7 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
             })
     };
     let (e4, e6) = (pick(Family::V4), pick(Family::V6));
-    block.timings = vec![
+    let mut timings = vec![
         TimingRow {
             what: t.dns_lookup,
             v4: ms(Some(obs.dns.a.ms)),
@@ -261,7 +287,7 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
                 },
             )
         };
-        block.timings.push(TimingRow {
+        timings.push(TimingRow {
             what: t.connect_median,
             v4: median(&l.ipv4),
             v6: median(&l.ipv6),
@@ -277,57 +303,61 @@ fn evidence(ctx: &PageContext, obs: &Observation, block: &mut VantageBlock) {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        block.timings.push(TimingRow {
+        timings.push(TimingRow {
             what: t.icmpv6_echo,
             v4: "—".to_owned(),
             v6: if v6.is_empty() { "—".to_owned() } else { v6 },
         });
     }
-    if let Some(sessions) = &obs.smtp {
-        block.smtp = sessions
-            .iter()
-            .map(|p| {
-                let ok = p.outcome == v6audit_model::SmtpOutcome::Ok;
-                let mut state = format!("{}: {}", p.family.label(), serde_name(&p.outcome));
-                if ok {
-                    state.push_str(", ");
-                    state.push_str(if p.starttls {
-                        "STARTTLS"
-                    } else {
-                        t.no_starttls
-                    });
-                }
-                if let Some(b) = &p.banner {
-                    state.push_str(&format!(" · {b}"));
-                }
-                SubRow {
-                    host: format!("{} ({})", p.host, std::net::SocketAddr::new(p.addr, p.port)),
-                    kinds: String::new(),
-                    state,
-                    ok,
-                }
-            })
-            .collect();
-    }
-    if let Some(sub) = &obs.subresources {
-        block.subresources = sub
-            .hosts
-            .iter()
-            .map(|h| {
-                let ok = h.reachable_over_ipv6();
-                let state = match (&h.tcp, h.aaaa.addrs.first()) {
-                    (Some(tcp), Some(a)) => format!("{a}: {}", serde_name(&tcp.outcome)),
-                    _ => format!("AAAA: {}", serde_name(&h.aaaa.outcome)),
-                };
-                SubRow {
-                    host: h.host.clone(),
-                    kinds: h.kinds.join(", "),
-                    state,
-                    ok,
-                }
-            })
-            .collect();
-    }
+    timings
+}
+
+/// The SMTP sessions with the mail servers, one row each.
+fn smtp_rows(t: &Texts, sessions: &[v6audit_model::SmtpProbe]) -> Vec<SubRow> {
+    sessions
+        .iter()
+        .map(|p| {
+            let ok = p.outcome == v6audit_model::SmtpOutcome::Ok;
+            let mut state = format!("{}: {}", p.family.label(), serde_name(&p.outcome));
+            if ok {
+                state.push_str(", ");
+                state.push_str(if p.starttls {
+                    "STARTTLS"
+                } else {
+                    t.no_starttls
+                });
+            }
+            if let Some(b) = &p.banner {
+                state.push_str(&format!(" · {b}"));
+            }
+            SubRow {
+                host: format!("{} ({})", p.host, std::net::SocketAddr::new(p.addr, p.port)),
+                kinds: String::new(),
+                state,
+                ok,
+            }
+        })
+        .collect()
+}
+
+/// The other hosts the page over IPv6 loads from, one row each.
+fn subresource_rows(sub: &v6audit_model::Subresources) -> Vec<SubRow> {
+    sub.hosts
+        .iter()
+        .map(|h| {
+            let ok = h.reachable_over_ipv6();
+            let state = match (&h.tcp, h.aaaa.addrs.first()) {
+                (Some(tcp), Some(a)) => format!("{a}: {}", serde_name(&tcp.outcome)),
+                _ => format!("AAAA: {}", serde_name(&h.aaaa.outcome)),
+            };
+            SubRow {
+                host: h.host.clone(),
+                kinds: h.kinds.join(", "),
+                state,
+                ok,
+            }
+        })
+        .collect()
 }
 
 pub(crate) async fn portal(ctx: PageContext, Path(id): Path<String>) -> Response {
@@ -359,6 +389,49 @@ async fn portal_inner(ctx: &PageContext, id: &str) -> PageResult {
         ));
     };
     let p = &view.portal;
+    let blocks = vantage_blocks(ctx, view).await?;
+    let timeline = stage_timeline(ctx, id, view, &blocks).await?;
+    let events = state
+        .store
+        .events_before(i64::MAX, Some(id), EventFilter::All, 50)
+        .await
+        .map_err(|e| failed(ctx, e))?;
+    let head = PortalHead {
+        id: p.id.clone(),
+        url: p.url.clone(),
+        agency: p.agency.clone().unwrap_or_default(),
+        agency_href: p.agency.as_deref().map(agency_href).unwrap_or_default(),
+        category: t.category_label(p.category),
+        audience: p.audience.map(|a| a.to_string()).unwrap_or_default(),
+        tags: p.tags.join(", "),
+        stage_label: t.stage_label(view.combined.stage),
+        stage_class: stage_class(view.combined.stage),
+        summary: reach_summary(t, &view.combined),
+        why: priority_why(t, &state.pack(), p, view.combined.stage),
+        in_inventory: view.in_inventory,
+    };
+    let title = match &p.name {
+        Some(n) => format!("{n} ({})", p.id),
+        None => p.id.clone(),
+    };
+    let page = PortalPage {
+        chrome: ctx.chrome("portals", title, &format!("/api/v1/portals/{}", enc(id))),
+        p: head,
+        vantages: blocks,
+        timeline,
+        changes: events.iter().map(|e| change_row(ctx, e)).collect(),
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// Each vantage's block: its newest verdict's findings, in the page's
+/// language, and the evidence of its observation.
+async fn vantage_blocks(
+    ctx: &PageContext,
+    view: &views::PortalView,
+) -> Result<Vec<VantageBlock>, Response> {
+    let state = &ctx.state;
+    let t = ctx.t;
     let mut blocks = Vec::new();
     for v in &view.vantages {
         let Some(r) = state
@@ -406,7 +479,19 @@ async fn portal_inner(ctx: &PageContext, id: &str) -> PageResult {
         evidence(ctx, &obs, &mut block);
         blocks.push(block);
     }
-    // The stage timeline over the last year, one track per vantage.
+    Ok(blocks)
+}
+
+/// The stage timeline over the last year, one track per vantage (named as
+/// its block is); empty without history.
+async fn stage_timeline(
+    ctx: &PageContext,
+    id: &str,
+    view: &views::PortalView,
+    blocks: &[VantageBlock],
+) -> Result<String, Response> {
+    let state = &ctx.state;
+    let t = ctx.t;
     let to_ms = now_ms();
     let from_ms = to_ms - 365 * 86_400_000;
     let history = state
@@ -449,35 +534,5 @@ async fn portal_inner(ctx: &PageContext, id: &str) -> PageResult {
             &tracks,
         )
     };
-    let events = state
-        .store
-        .events_before(i64::MAX, Some(id), EventFilter::All, 50)
-        .await
-        .map_err(|e| failed(ctx, e))?;
-    let head = PortalHead {
-        id: p.id.clone(),
-        url: p.url.clone(),
-        agency: p.agency.clone().unwrap_or_default(),
-        agency_href: p.agency.as_deref().map(agency_href).unwrap_or_default(),
-        category: t.category_label(p.category),
-        audience: p.audience.map(|a| a.to_string()).unwrap_or_default(),
-        tags: p.tags.join(", "),
-        stage_label: t.stage_label(view.combined.stage),
-        stage_class: stage_class(view.combined.stage),
-        summary: reach_summary(t, &view.combined),
-        why: priority_why(t, &state.pack(), p, view.combined.stage),
-        in_inventory: view.in_inventory,
-    };
-    let title = match &p.name {
-        Some(n) => format!("{n} ({})", p.id),
-        None => p.id.clone(),
-    };
-    let page = PortalPage {
-        chrome: ctx.chrome("portals", title, &format!("/api/v1/portals/{}", enc(id))),
-        p: head,
-        vantages: blocks,
-        timeline,
-        changes: events.iter().map(|e| change_row(ctx, e)).collect(),
-    };
-    Ok(html(StatusCode::OK, &page))
+    Ok(timeline)
 }

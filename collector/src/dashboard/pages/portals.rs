@@ -182,89 +182,9 @@ async fn portals_inner(ctx: &PageContext, f: PortalFilter) -> PageResult {
         .filter(|v| matches(v, &f, &vantage_of))
         .map(|v| (portal_row(ctx, v), v))
         .collect();
-    // The sort key, `-` in front for descending; by default most urgent first.
-    let (desc, key) = match f.sort.strip_prefix('-') {
-        Some(k) => (true, k),
-        None if f.sort.is_empty() => (true, "priority"),
-        None => (false, f.sort.as_str()),
-    };
-    let key = SORTS
-        .iter()
-        .find(|s| s.0 == key)
-        .map_or("priority", |s| s.0);
-    rows.sort_by(|(a, _), (b, _)| {
-        let o = match key {
-            "id" => a.id.cmp(&b.id),
-            "name" => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-            "agency" => a.agency.cmp(&b.agency),
-            "stage" => a.stage_key.cmp(&b.stage_key),
-            "reach" => a.reach_key.cmp(&b.reach_key),
-            "observed" => a.observed_key.cmp(&b.observed_key),
-            _ => a.priority.cmp(&b.priority),
-        };
-        let o = if desc { o.reverse() } else { o };
-        o.then(a.id.cmp(&b.id))
-    });
-    let labels = [
-        t.priority,
-        t.portal,
-        t.name,
-        t.agency,
-        t.stage,
-        t.reachable_from,
-        t.observed,
-    ];
-    // The column order of the table, with the label of each key.
-    let columns = [
-        ("id", 1),
-        ("name", 2),
-        ("agency", 3),
-        ("stage", 4),
-        ("reach", 5),
-        ("priority", 0),
-        ("observed", 6),
-    ];
-    let base_query = |sort: &str| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("q", &f.q),
-            ("agency", &f.agency),
-            ("category", &f.category),
-            ("stage", &f.stage),
-            ("tag", &f.tag),
-            ("vantage", &f.vantage),
-        ] {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        q.append_pair("sort", sort);
-        format!("/portals?{}", q.finish())
-    };
-    let headers: Vec<Header> = columns
-        .iter()
-        .map(|(k, label)| {
-            let kind = SORTS.iter().find(|s| s.0 == *k).map_or("text", |s| s.1);
-            let active = *k == key;
-            // A click on the active column flips it; on another, sorts it
-            // (numbers high first, text A to Z).
-            let next = if active {
-                if desc { k.to_string() } else { format!("-{k}") }
-            } else if kind == "num" {
-                format!("-{k}")
-            } else {
-                k.to_string()
-            };
-            Header {
-                key: k,
-                kind,
-                label: labels[*label],
-                href: base_query(&next),
-                active,
-                aria: if desc { "descending" } else { "ascending" },
-            }
-        })
-        .collect();
+    let (desc, key) = sort_of(&f.sort);
+    sort_rows(&mut rows, key, desc);
+    let headers = column_headers(ctx, &f, key, desc);
     let agencies: BTreeSet<String> = s
         .views
         .iter()
@@ -307,4 +227,102 @@ async fn portals_inner(ctx: &PageContext, f: PortalFilter) -> PageResult {
         },
     };
     Ok(html(StatusCode::OK, &page))
+}
+
+/// The sort the filter's `sort` asks for, `-` in front for descending: by
+/// default most urgent first; a key not in [`SORTS`] sorts by priority.
+fn sort_of(sort: &str) -> (bool, &'static str) {
+    let (desc, key) = match sort.strip_prefix('-') {
+        Some(k) => (true, k),
+        None if sort.is_empty() => (true, "priority"),
+        None => (false, sort),
+    };
+    let key = SORTS
+        .iter()
+        .find(|s| s.0 == key)
+        .map_or("priority", |s| s.0);
+    (desc, key)
+}
+
+/// Sorts the rows by `key` (then by id), descending when `desc`.
+fn sort_rows(rows: &mut [(PortalRow, &PortalView)], key: &str, desc: bool) {
+    rows.sort_by(|(a, _), (b, _)| {
+        let o = match key {
+            "id" => a.id.cmp(&b.id),
+            "name" => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            "agency" => a.agency.cmp(&b.agency),
+            "stage" => a.stage_key.cmp(&b.stage_key),
+            "reach" => a.reach_key.cmp(&b.reach_key),
+            "observed" => a.observed_key.cmp(&b.observed_key),
+            _ => a.priority.cmp(&b.priority),
+        };
+        let o = if desc { o.reverse() } else { o };
+        o.then(a.id.cmp(&b.id))
+    });
+}
+
+/// The table's column headers, in its order: each a link that sorts by
+/// its column, keeping the filter.
+fn column_headers(ctx: &PageContext, f: &PortalFilter, key: &str, desc: bool) -> Vec<Header> {
+    let t = ctx.t;
+    let labels = [
+        t.priority,
+        t.portal,
+        t.name,
+        t.agency,
+        t.stage,
+        t.reachable_from,
+        t.observed,
+    ];
+    // The column order of the table, with the label of each key.
+    let columns = [
+        ("id", 1),
+        ("name", 2),
+        ("agency", 3),
+        ("stage", 4),
+        ("reach", 5),
+        ("priority", 0),
+        ("observed", 6),
+    ];
+    let base_query = |sort: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("q", &f.q),
+            ("agency", &f.agency),
+            ("category", &f.category),
+            ("stage", &f.stage),
+            ("tag", &f.tag),
+            ("vantage", &f.vantage),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        q.append_pair("sort", sort);
+        format!("/portals?{}", q.finish())
+    };
+    columns
+        .iter()
+        .map(|(k, label)| {
+            let kind = SORTS.iter().find(|s| s.0 == *k).map_or("text", |s| s.1);
+            let active = *k == key;
+            // A click on the active column flips it; on another, sorts it
+            // (numbers high first, text A to Z).
+            let next = if active {
+                if desc { k.to_string() } else { format!("-{k}") }
+            } else if kind == "num" {
+                format!("-{k}")
+            } else {
+                k.to_string()
+            };
+            Header {
+                key: k,
+                kind,
+                label: labels[*label],
+                href: base_query(&next),
+                active,
+                aria: if desc { "descending" } else { "ascending" },
+            }
+        })
+        .collect()
 }

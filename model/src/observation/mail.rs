@@ -1,0 +1,47 @@
+//! The mail facts: an SMTP session with each mail server address.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::Family;
+
+/// How an SMTP session with one mail server address ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpOutcome {
+    /// A 220 greeting and a 250 answer to EHLO.
+    Ok,
+    /// Connected, but no 220 greeting (or an error code) within the timeout.
+    NoGreeting,
+    /// The greeting came, but EHLO was not answered with 250.
+    EhloRefused,
+    Refused,
+    Timeout,
+    Unreachable,
+    NoVantage,
+    Error,
+}
+
+/// One SMTP session: connect, read the greeting, EHLO, QUIT.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmtpProbe {
+    /// The mail exchanger's name.
+    pub host: String,
+    pub family: Family,
+    pub addr: IpAddr,
+    pub port: u16,
+    pub outcome: SmtpOutcome,
+    /// The greeting's first line, cut at 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// The host name the greeting names (its first word after 220).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner_host: Option<String>,
+    /// Whether EHLO offered STARTTLS.
+    #[serde(default)]
+    pub starttls: bool,
+    pub ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
