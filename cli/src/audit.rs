@@ -318,6 +318,7 @@ pub(crate) struct Audited {
 /// resolver must be checked first, when it does not answer.
 pub(crate) async fn audit(
     loaded: &Loaded,
+    portals: Vec<v6audit_model::Portal>,
     agent_id: &str,
     bar: &ProgressBar,
     keep: bool,
@@ -358,7 +359,6 @@ pub(crate) async fn audit(
         }
         on_result(result)
     };
-    let portals = loaded.inventory.portals.clone();
     let (pack, lang) = (loaded.pack.clone(), loaded.lang);
     let ran = if keep {
         auditor
@@ -477,7 +477,7 @@ pub(crate) fn write_report(
 /// lines keep no result unless `keep` asks (`check` judges them all at the
 /// end). None when the audit could not start (bad input, already reported).
 pub(crate) async fn audit_to(
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     inputs: &AuditInputs,
     format: Format,
     output: &Option<PathBuf>,
@@ -488,8 +488,13 @@ pub(crate) async fn audit_to(
     let agent_id = inputs.agent_id.clone().unwrap_or_else(host_name);
     let bar = progress(loaded.inventory.portals.len(), inputs.quiet);
     let streaming = format == Format::Jsonl;
+    // The run owns the portals: a second copy of a long inventory is memory
+    // in proportion to it.
+    let portals = std::mem::take(&mut loaded.inventory.portals);
+    let loaded = &*loaded;
     let audited = audit(
         loaded,
+        portals,
         &agent_id,
         &bar,
         keep || !streaming,
@@ -524,7 +529,7 @@ pub(crate) async fn audit_to(
 }
 
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
-    let Some(loaded) = load(&args.inputs) else {
+    let Some(mut loaded) = load(&args.inputs) else {
         return Ok(Outcome::BadInput);
     };
     let pusher = match (&args.push, &args.token) {
@@ -549,7 +554,7 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let Some(audited) = audit_to(
-        &loaded,
+        &mut loaded,
         &args.inputs,
         args.format,
         &args.output,

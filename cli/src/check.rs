@@ -210,8 +210,15 @@ pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
             FailOn::ALL
         }),
     };
-    let Some(audited) =
-        audit::audit_to(&loaded, &args.inputs, args.format, &args.output, None, true).await?
+    let Some(audited) = audit::audit_to(
+        &mut loaded,
+        &args.inputs,
+        args.format,
+        &args.output,
+        None,
+        true,
+    )
+    .await?
     else {
         return Ok(Outcome::BadInput);
     };

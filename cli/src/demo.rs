@@ -105,7 +105,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         shard: None,
     };
     let bar = audit::progress(loaded.inventory.portals.len(), false);
-    let Some(audited) = audit::audit(&loaded, "demo", &bar, true, None, |_| Ok(())).await? else {
+    let Some(audited) = audit::audit(
+        &loaded,
+        loaded.inventory.portals.clone(),
+        "demo",
+        &bar,
+        true,
+        None,
+        |_| Ok(()),
+    )
+    .await?
+    else {
         return Ok(Outcome::BadInput);
     };
     let report = audited.report;

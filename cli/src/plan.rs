@@ -121,8 +121,16 @@ pub(crate) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
                 .clone()
                 .unwrap_or_else(audit::host_name);
             let bar = audit::progress(loaded.inventory.portals.len(), args.inputs.quiet);
-            let Some(audited) =
-                audit::audit(&loaded, &agent_id, &bar, true, None, |_| Ok(())).await?
+            let Some(audited) = audit::audit(
+                &loaded,
+                loaded.inventory.portals.clone(),
+                &agent_id,
+                &bar,
+                true,
+                None,
+                |_| Ok(()),
+            )
+            .await?
             else {
                 return Ok(Outcome::BadInput);
             };

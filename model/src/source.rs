@@ -273,6 +273,11 @@ pub fn yaml_options() -> serde_saphyr::Options {
             max_aliases: 1_000,
             max_anchors: 1_000,
             max_total_scalar_bytes: 64 << 20,
+            // A national list: 100,000 portals are about 2.5 million nodes
+            // and twice as many events. The file-size limit (64 MiB) is
+            // what bounds the work; these only must not refuse less.
+            max_nodes: 16_000_000,
+            max_events: 32_000_000,
         },
     }
 }

@@ -353,3 +353,22 @@ fn json_schema_file_is_in_sync_with_the_types() {
         "#/$defs/Category"
     );
 }
+
+/// Regression (issue "Speed and scale", 1): the 100,000-portal lab inventory
+/// was refused with "budget breached: Nodes { nodes: 250001 }", the YAML
+/// reader's default node budget, far below what the 64 MiB file limit
+/// allows. A national list of that size loads, every portal kept.
+#[test]
+fn an_inventory_of_100000_portals_loads() {
+    let mut text = String::from("schema: v6audit/inventory/v1\nname: national\nportals:\n");
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "  - id: portal-{i}\n    url: https://portal-{i}.example.gov.vn/\n    name: Cổng {i}\n    agency: Bộ {}\n    category: citizen\n    tags: [national, batch-{}]\n",
+            i % 300,
+            i % 7
+        ));
+    }
+    let inv = Inventory::parse(&text, "national.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(inv.portals.len(), 100_000);
+    assert_eq!(inv.portals[99_999].id, "portal-99999");
+}
