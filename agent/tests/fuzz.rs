@@ -481,6 +481,7 @@ thread_local! {
                 tls: TlsClient::new(None).unwrap(),
                 reach: Routes::default(),
                 zones: ZoneCache::default(),
+                mail: Default::default(),
                 settings,
             }
         });

@@ -34,6 +34,8 @@ pub struct Context {
     pub tls: tls::TlsClient,
     pub reach: Routes,
     pub zones: dns::ZoneCache,
+    /// Mail servers' sessions, asked once a run.
+    pub mail: smtp::SessionCache,
 }
 
 impl Context {

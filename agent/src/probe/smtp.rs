@@ -2,13 +2,17 @@
 //! to compare, over IPv4: connect, read the 220 greeting, EHLO (noting
 //! whether STARTTLS is offered), QUIT. Nothing is sent beyond that. Every
 //! read is bounded by the step timeout, [`MAX_REPLY`] bytes and
-//! [`MAX_LINES`] lines; at most [`MAX_SERVERS`] exchangers are asked.
+//! [`MAX_LINES`] lines; at most [`MAX_SERVERS`] exchangers are asked, each
+//! once a run however many portals name it ([`SessionCache`]).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::OnceCell;
 use v6audit_model::{Family, MxObservation, SmtpOutcome, SmtpProbe, TcpOutcome};
 
 use crate::probe::Context;
@@ -48,9 +52,81 @@ pub async fn check(
     futures_util::future::join_all(
         targets
             .into_iter()
-            .map(|(host, ip)| session(ctx, host, ip, internal, deadline)),
+            .map(|(host, ip)| shared_session(ctx, host, ip, internal, deadline)),
     )
     .await
+}
+
+/// A mail server's name and address, and whether the portal asking is
+/// internal (the contact policy differs).
+type SessionKey = (String, IpAddr, bool);
+
+/// The most sessions a run keeps; past it the cache starts again.
+const MAX_SESSIONS: usize = 4096;
+
+/// The sessions of one run, by mail server, address and contact policy: the
+/// portals of a zone share its mail servers, so each server is asked once
+/// a run, even by portals probed at the same moment.
+#[derive(Debug, Default)]
+pub struct SessionCache {
+    sessions: Mutex<HashMap<SessionKey, Arc<OnceCell<SmtpProbe>>>>,
+}
+
+impl SessionCache {
+    fn cell(&self, host: &str, ip: IpAddr, internal: bool) -> Arc<OnceCell<SmtpProbe>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.clear();
+        }
+        sessions
+            .entry((host.to_owned(), ip, internal))
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets every session (a new run in the same process).
+    pub fn clear(&self) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// One session with a mail server, shared by every portal that names it.
+/// The session runs on its own steps' timeouts, not on the budget of the
+/// portal that happened to ask first, so that one portal's spent budget is
+/// not another's result; a portal whose budget ends first gets `error` for
+/// that fact, not the server's fault.
+async fn shared_session(
+    ctx: &Context,
+    host: String,
+    ip: IpAddr,
+    internal: bool,
+    deadline: tokio::time::Instant,
+) -> SmtpProbe {
+    let cell = ctx.mail.cell(&host, ip, internal);
+    // Connect, greeting and EHLO: three steps at most.
+    let own = tokio::time::Instant::now() + ctx.settings.timeout.saturating_mul(3);
+    let run = cell.get_or_init(|| session(ctx, host.clone(), ip, internal, own));
+    match tokio::time::timeout_at(deadline, run).await {
+        Ok(probe) => probe.clone(),
+        Err(_) => SmtpProbe {
+            host,
+            family: Family::of(&ip),
+            addr: ip,
+            port: ctx.settings.smtp_port,
+            outcome: SmtpOutcome::Error,
+            banner: None,
+            banner_host: None,
+            starttls: false,
+            ms: 0,
+            error: Some(
+                "the portal's time budget ran out before the session with its mail server ended"
+                    .to_owned(),
+            ),
+        },
+    }
 }
 
 /// Reads one reply: lines until one whose code is followed by a space.
@@ -226,6 +302,84 @@ mod tests {
         let endless = "250-x\r\n".repeat(100);
         let mut r = BufReader::new(endless.as_bytes());
         assert!(reply(&mut r, by).await.is_err());
+    }
+
+    /// Regression (issue "Speed and scale", 2): the two SMTP sessions with a
+    /// zone's mail server were made again for every portal of the zone. A
+    /// run asks each server once, however many portals name it, even at
+    /// the same moment.
+    #[tokio::test]
+    async fn the_portals_of_a_zone_share_one_session_with_its_mail_server() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sessions = Arc::new(AtomicUsize::new(0));
+        let counted = sessions.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let _ = s.write_all(b"220 mail.example.gov.vn ESMTP\r\n").await;
+                    let mut buf = [0u8; 512];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s
+                        .write_all(b"250-mail.example.gov.vn\r\n250 STARTTLS\r\n")
+                        .await;
+                    let _ = s.read(&mut buf).await;
+                });
+            }
+        });
+        let settings = crate::settings::Settings {
+            smtp_port: port,
+            contact: v6audit_rules::ContactPolicy {
+                allow: vec!["::1/128".parse().unwrap()],
+                private_for_internal: true,
+            },
+            ..crate::settings::Settings::default()
+        };
+        let ctx = Context {
+            dns: crate::resolver::Dns::new(
+                &crate::settings::ResolverChoice::At("[::1]:9".parse().unwrap()),
+                std::time::Duration::from_secs(1),
+            )
+            .unwrap(),
+            tls: crate::probe::tls::TlsClient::new(None).unwrap(),
+            reach: crate::net::Routes {
+                ipv4_global: true,
+                ipv6_global: true,
+                ipv4_loopback: true,
+                ipv6_loopback: true,
+            },
+            zones: Default::default(),
+            mail: SessionCache::default(),
+            settings,
+        };
+        let mx = MxObservation {
+            outcome: v6audit_model::DnsOutcome::Ok,
+            error: None,
+            exchanges: vec![v6audit_model::MailExchange {
+                preference: 10,
+                host: "mail.example.gov.vn".into(),
+                a: Vec::new(),
+                aaaa: vec!["::1".parse().unwrap()],
+                error: None,
+            }],
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        // Eight portals of the zone at once, then one more.
+        let at_once =
+            futures_util::future::join_all((0..8).map(|_| check(&ctx, &mx, false, deadline))).await;
+        let later = check(&ctx, &mx, false, deadline).await;
+        for probes in at_once.iter().chain([&later]) {
+            assert_eq!(probes.len(), 1);
+            assert_eq!(probes[0].outcome, SmtpOutcome::Ok, "{probes:?}");
+            assert!(probes[0].starttls);
+        }
+        assert_eq!(sessions.load(Ordering::SeqCst), 1);
+        // A new run asks again.
+        ctx.mail.clear();
+        check(&ctx, &mx, false, deadline).await;
+        assert_eq!(sessions.load(Ordering::SeqCst), 2);
     }
 }
 

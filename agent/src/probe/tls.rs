@@ -29,6 +29,7 @@ use crate::error::AgentError;
 pub struct TlsClient {
     provider: Arc<CryptoProvider>,
     webpki: Arc<WebPkiServerVerifier>,
+    verdicts: Arc<VerdictCache>,
 }
 
 impl TlsClient {
@@ -59,7 +60,11 @@ impl TlsClient {
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| AgentError::Tls(Box::new(e)))?;
-        Ok(Self { provider, webpki })
+        Ok(Self {
+            provider,
+            webpki,
+            verdicts: Arc::default(),
+        })
     }
 
     /// A connector for one connection, and the slot its verifier records into.
@@ -69,6 +74,7 @@ impl TlsClient {
         let recorded: Recorded = Arc::default();
         let verifier = Arc::new(RecordingVerifier {
             inner: self.webpki.clone(),
+            verdicts: self.verdicts.clone(),
             recorded: recorded.clone(),
         });
         let mut cfg = ClientConfig::builder_with_provider(self.provider.clone())
@@ -178,7 +184,102 @@ type Recorded = Arc<Mutex<Option<Seen>>>;
 #[derive(Debug)]
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    verdicts: Arc<VerdictCache>,
     recorded: Recorded,
+}
+
+impl RecordingVerifier {
+    /// webpki's verdict on the chain for the name, and whether the name
+    /// matches on its own (webpki reports only its first problem).
+    fn judge_chain(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> ChainVerdict {
+        let result = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        let name_matches = rustls::server::ParsedCertificate::try_from(end_entity)
+            .ok()
+            .map(|parsed| rustls::client::verify_server_name(&parsed, server_name).is_ok());
+        match result {
+            Ok(_) => ChainVerdict {
+                status: ChainStatus::Valid,
+                reason: None,
+                name_matches,
+            },
+            Err(e) => ChainVerdict {
+                status: chain_status(&e),
+                reason: Some(e.to_string()),
+                name_matches,
+            },
+        }
+    }
+}
+
+/// How long a chain verdict is reused: a certificate that expires meanwhile
+/// is judged valid for at most this much longer.
+const VERDICT_SECONDS: u64 = 60;
+
+/// The most verdicts kept; past it the cache starts again, so that a run of
+/// any size holds a bounded number.
+const MAX_VERDICTS: usize = 4096;
+
+/// Chain verdicts of one run, by [`chain_key`].
+#[derive(Debug, Default)]
+struct VerdictCache {
+    map: Mutex<std::collections::HashMap<[u8; 32], ChainVerdict>>,
+}
+
+impl VerdictCache {
+    fn get(&self, key: &[u8; 32]) -> Option<ChainVerdict> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: [u8; 32], verdict: ChainVerdict) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_VERDICTS {
+            map.clear();
+        }
+        map.insert(key, verdict);
+    }
+}
+
+/// SHA-256 of everything a chain verdict depends on: every certificate's
+/// bytes (each with its length, so no two chains read alike), the name, the
+/// stapled OCSP response and the minute. The roots are the run's own.
+fn chain_key(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    ocsp_response: &[u8],
+    now: UnixTime,
+) -> [u8; 32] {
+    let mut h = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for cert in std::iter::once(end_entity).chain(intermediates) {
+        h.update(&(cert.len() as u64).to_be_bytes());
+        h.update(cert.as_ref());
+    }
+    let name = server_name.to_str();
+    h.update(&(name.len() as u64).to_be_bytes());
+    h.update(name.as_bytes());
+    h.update(&(ocsp_response.len() as u64).to_be_bytes());
+    h.update(ocsp_response);
+    h.update(&(now.as_secs() / VERDICT_SECONDS).to_be_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(h.finish().as_ref());
+    key
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -190,30 +291,17 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let result = self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        );
-        // webpki reports only its first problem; check the name on its own too.
-        let name_matches = rustls::server::ParsedCertificate::try_from(end_entity)
-            .ok()
-            .map(|parsed| rustls::client::verify_server_name(&parsed, server_name).is_ok());
-        let verdict = match result {
-            Ok(_) => ChainVerdict {
-                status: ChainStatus::Valid,
-                reason: None,
-                name_matches,
-            },
-            Err(e) => {
-                let status = chain_status(&e);
-                ChainVerdict {
-                    status,
-                    reason: Some(e.to_string()),
-                    name_matches,
-                }
+        // The same chain for the same name within the same minute gets
+        // the same verdict: a run that meets one certificate on many
+        // addresses and portals checks it once.
+        let key = chain_key(end_entity, intermediates, server_name, ocsp_response, now);
+        let verdict = match self.verdicts.get(&key) {
+            Some(v) => v,
+            None => {
+                let v =
+                    self.judge_chain(end_entity, intermediates, server_name, ocsp_response, now);
+                self.verdicts.put(key, v.clone());
+                v
             }
         };
         *self.recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen { verdict });
@@ -360,4 +448,68 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    fn name(n: &str) -> ServerName<'static> {
+        ServerName::try_from(n.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_verdict_is_reused_only_for_the_same_chain_name_and_minute() {
+        let leaf = CertificateDer::from(vec![1u8, 2, 3]);
+        let other = CertificateDer::from(vec![1u8, 2, 4]);
+        let ca = CertificateDer::from(vec![9u8]);
+        let t = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000));
+        let later = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000 + 61));
+        let key = chain_key(&leaf, std::slice::from_ref(&ca), &name("a.gov.vn"), b"", t);
+        assert_eq!(
+            key,
+            chain_key(&leaf, std::slice::from_ref(&ca), &name("a.gov.vn"), b"", t)
+        );
+        assert_ne!(
+            key,
+            chain_key(&other, std::slice::from_ref(&ca), &name("a.gov.vn"), b"", t)
+        );
+        assert_ne!(
+            key,
+            chain_key(&leaf, std::slice::from_ref(&ca), &name("b.gov.vn"), b"", t)
+        );
+        assert_ne!(key, chain_key(&leaf, &[], &name("a.gov.vn"), b"", t));
+        assert_ne!(
+            key,
+            chain_key(
+                &leaf,
+                std::slice::from_ref(&ca),
+                &name("a.gov.vn"),
+                b"",
+                later
+            )
+        );
+        // The bytes of a chain cannot be moved between its certificates.
+        let joined = CertificateDer::from(vec![1u8, 2, 3, 9]);
+        assert_ne!(key, chain_key(&joined, &[], &name("a.gov.vn"), b"", t));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = VerdictCache::default();
+        let v = ChainVerdict {
+            status: ChainStatus::Valid,
+            reason: None,
+            name_matches: Some(true),
+        };
+        for i in 0..(MAX_VERDICTS + 10) {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            cache.put(key, v.clone());
+        }
+        assert!(cache.map.lock().unwrap().len() <= MAX_VERDICTS);
+        let mut last = [0u8; 32];
+        last[..8].copy_from_slice(&((MAX_VERDICTS + 9) as u64).to_be_bytes());
+        assert_eq!(cache.get(&last), Some(v));
+    }
 }

@@ -75,6 +75,7 @@ impl Auditor {
                 tls,
                 reach,
                 zones: dns::ZoneCache::default(),
+                mail: probe::smtp::SessionCache::default(),
             }),
             vantage,
         })
@@ -231,6 +232,13 @@ impl Auditor {
             }
         }
         out
+    }
+
+    /// Forgets the facts shared between the portals of a run (zones, mail
+    /// servers), so that the next run measures them again: the TUI's `r`.
+    pub fn forget_shared(&self) {
+        self.ctx.zones.clear();
+        self.ctx.mail.clear();
     }
 
     /// Observes and judges one portal.

@@ -162,6 +162,7 @@ impl Driver for Runner {
 
     fn rerun(&self, portals: Vec<Portal>) -> u64 {
         let run = self.run.fetch_add(1, Ordering::SeqCst) + 1;
+        self.auditor.forget_shared();
         let mut rx = self.auditor.run(portals, self.pack.clone(), self.lang);
         let tx = self.tx.clone();
         tokio::spawn(async move {

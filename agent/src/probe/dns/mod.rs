@@ -96,6 +96,9 @@ pub struct ZoneFacts {
 /// A zone's apex, and whether the portal asking is internal.
 type ZoneKey = (String, bool);
 
+/// The most zones (and host apexes) a run keeps; past it the cache starts again.
+const MAX_ZONES: usize = 4096;
+
 /// Zone facts by apex, each computed once even when many portals ask at
 /// once; and each host's apex once found, so the walk done to find a
 /// portal's www./apex counterpart is not done again when it is probed.
@@ -109,6 +112,15 @@ pub struct ZoneCache {
 }
 
 impl ZoneCache {
+    /// Forgets every zone (a new run in the same process).
+    pub fn clear(&self) {
+        self.zones.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.apexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The apex of `host`'s zone: from the cache, else walked (and a found
     /// one kept; a failure is not, so a later ask may succeed).
     pub async fn apex(&self, dns: &Dns, host: &str) -> Result<String, LookupFailure> {
@@ -121,6 +133,9 @@ impl ZoneCache {
         }
         let apex = find_apex(dns, host).await?;
         let mut apexes = self.apexes.lock().unwrap_or_else(|p| p.into_inner());
+        if apexes.len() >= MAX_ZONES {
+            apexes.clear();
+        }
         apexes.insert(host.to_owned(), apex.clone());
         Ok(apex)
     }
@@ -129,6 +144,11 @@ impl ZoneCache {
     fn cell(&self, apex: &str, internal: bool) -> Arc<OnceCell<ZoneFacts>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: a national list of as many zones as portals must not hold
+        // them all; a zone asked again after this is walked again.
+        if zones.len() >= MAX_ZONES {
+            zones.clear();
+        }
         zones
             .entry((apex.to_owned(), internal))
             .or_default()
