@@ -112,19 +112,12 @@ async fn shared_session(
     match tokio::time::timeout_at(deadline, run).await {
         Ok(probe) => probe.clone(),
         Err(_) => SmtpProbe {
-            host,
-            family: Family::of(&ip),
-            addr: ip,
-            port: ctx.settings.smtp_port,
             outcome: SmtpOutcome::Error,
-            banner: None,
-            banner_host: None,
-            starttls: false,
-            ms: 0,
             error: Some(
                 "the portal's time budget ran out before the session with its mail server ended"
                     .to_owned(),
             ),
+            ..not_yet(host, ip, ctx.settings.smtp_port)
         },
     }
 }
@@ -174,17 +167,10 @@ fn offers_starttls(ehlo: &[String]) -> bool {
     })
 }
 
-async fn session(
-    ctx: &Context,
-    host: String,
-    ip: IpAddr,
-    internal: bool,
-    deadline: tokio::time::Instant,
-) -> SmtpProbe {
-    let port = ctx.settings.smtp_port;
-    let addr = SocketAddr::new(ip, port);
-    let start = Instant::now();
-    let mut probe = SmtpProbe {
+/// A session with `host` at `ip` before anything happened: `error` until
+/// an outcome is known.
+fn not_yet(host: String, ip: IpAddr, port: u16) -> SmtpProbe {
+    SmtpProbe {
         host,
         family: Family::of(&ip),
         addr: ip,
@@ -195,7 +181,20 @@ async fn session(
         starttls: false,
         ms: 0,
         error: None,
-    };
+    }
+}
+
+async fn session(
+    ctx: &Context,
+    host: String,
+    ip: IpAddr,
+    internal: bool,
+    deadline: tokio::time::Instant,
+) -> SmtpProbe {
+    let port = ctx.settings.smtp_port;
+    let addr = SocketAddr::new(ip, port);
+    let start = Instant::now();
+    let mut probe = not_yet(host, ip, port);
     if let Some(why) = ctx.settings.contact.refuses(ip, internal) {
         probe.error = Some(why);
         return probe;
