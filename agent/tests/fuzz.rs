@@ -482,6 +482,7 @@ thread_local! {
                 reach: Routes::default(),
                 zones: ZoneCache::default(),
                 mail: Default::default(),
+                hosts: Default::default(),
                 settings,
             }
         });

@@ -8,6 +8,7 @@ pub mod dns;
 pub mod dnssec;
 pub mod http;
 pub mod icmp;
+pub mod shared;
 pub mod smtp;
 pub mod subresources;
 pub mod tcp;
@@ -36,6 +37,8 @@ pub struct Context {
     pub zones: dns::ZoneCache,
     /// Mail servers' sessions, asked once a run.
     pub mail: smtp::SessionCache,
+    /// Sub-resource hosts' addresses and connects, checked once a run.
+    pub hosts: subresources::HostCache,
 }
 
 impl Context {
@@ -234,4 +237,30 @@ async fn endpoint_once(
     };
     endpoint.http = fetched.as_ref().map(|f| f.exchange.clone());
     (endpoint, fetched)
+}
+
+/// A context for probe tests on loopback: routes of both families, no
+/// resolver (a closed port), fresh caches.
+#[cfg(test)]
+pub(crate) fn loopback_context(settings: Settings) -> Context {
+    Context {
+        dns: crate::resolver::Dns::new(
+            &crate::settings::ResolverChoice::At(
+                "[::1]:9".parse().unwrap_or_else(|_| unreachable!()),
+            ),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+        tls: tls::TlsClient::new(None).unwrap_or_else(|e| panic!("{e}")),
+        reach: Routes {
+            ipv4_global: true,
+            ipv6_global: true,
+            ipv4_loopback: true,
+            ipv6_loopback: true,
+        },
+        zones: Default::default(),
+        mail: Default::default(),
+        hosts: Default::default(),
+        settings,
+    }
 }

@@ -5,17 +5,15 @@
 //! [`MAX_LINES`] lines; at most [`MAX_SERVERS`] exchangers are asked, each
 //! once a run however many portals name it ([`SessionCache`]).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::OnceCell;
 use v6audit_model::{Family, MxObservation, SmtpOutcome, SmtpProbe, TcpOutcome};
 
 use crate::probe::Context;
+use crate::probe::shared::Shared;
 
 pub const MAX_SERVERS: usize = 3;
 /// Bytes read for one reply (greeting or EHLO answer).
@@ -59,39 +57,12 @@ pub async fn check(
 
 /// A mail server's name and address, and whether the portal asking is
 /// internal (the contact policy differs).
-type SessionKey = (String, IpAddr, bool);
-
-/// The most sessions a run keeps; past it the cache starts again.
-const MAX_SESSIONS: usize = 4096;
+pub type SessionKey = (String, IpAddr, bool);
 
 /// The sessions of one run, by mail server, address and contact policy: the
 /// portals of a zone share its mail servers, so each server is asked once
 /// a run, even by portals probed at the same moment.
-#[derive(Debug, Default)]
-pub struct SessionCache {
-    sessions: Mutex<HashMap<SessionKey, Arc<OnceCell<SmtpProbe>>>>,
-}
-
-impl SessionCache {
-    fn cell(&self, host: &str, ip: IpAddr, internal: bool) -> Arc<OnceCell<SmtpProbe>> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        if sessions.len() >= MAX_SESSIONS {
-            sessions.clear();
-        }
-        sessions
-            .entry((host.to_owned(), ip, internal))
-            .or_default()
-            .clone()
-    }
-
-    /// Forgets every session (a new run in the same process).
-    pub fn clear(&self) {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-}
+pub type SessionCache = Shared<SessionKey, SmtpProbe>;
 
 /// One session with a mail server, shared by every portal that names it.
 /// The session runs on its own steps' timeouts, not on the budget of the
@@ -105,7 +76,7 @@ async fn shared_session(
     internal: bool,
     deadline: tokio::time::Instant,
 ) -> SmtpProbe {
-    let cell = ctx.mail.cell(&host, ip, internal);
+    let cell = ctx.mail.cell((host.clone(), ip, internal));
     // Connect, greeting and EHLO: three steps at most.
     let own = tokio::time::Instant::now() + ctx.settings.timeout.saturating_mul(3);
     let run = cell.get_or_init(|| session(ctx, host.clone(), ip, internal, own));
@@ -309,6 +280,7 @@ mod tests {
     /// the same moment.
     #[tokio::test]
     async fn the_portals_of_a_zone_share_one_session_with_its_mail_server() {
+        use std::sync::Arc;
         use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -336,23 +308,7 @@ mod tests {
             },
             ..crate::settings::Settings::default()
         };
-        let ctx = Context {
-            dns: crate::resolver::Dns::new(
-                &crate::settings::ResolverChoice::At("[::1]:9".parse().unwrap()),
-                std::time::Duration::from_secs(1),
-            )
-            .unwrap(),
-            tls: crate::probe::tls::TlsClient::new(None).unwrap(),
-            reach: crate::net::Routes {
-                ipv4_global: true,
-                ipv6_global: true,
-                ipv4_loopback: true,
-                ipv6_loopback: true,
-            },
-            zones: Default::default(),
-            mail: SessionCache::default(),
-            settings,
-        };
+        let ctx = crate::probe::loopback_context(settings);
         let mx = MxObservation {
             outcome: v6audit_model::DnsOutcome::Ok,
             error: None,

@@ -4,16 +4,18 @@
 //! styles, images, media, iframes, fonts and form actions; then each other
 //! host they name is looked up for AAAA and connected to over IPv6. Bounded:
 //! at most [`MAX_URLS`] URLs are kept from a page and [`MAX_HOSTS`] hosts
-//! checked, each within the step timeout and the portal's budget.
+//! checked, each within the step timeout and the portal's budget, and each
+//! host once a run however many portals load from it ([`HostCache`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use html5gum::{DefaultEmitter, Token, Tokenizer};
 use url::Url;
-use v6audit_model::{DnsOutcome, Family, SubresourceHost, Subresources};
+use v6audit_model::{AddressLookup, DnsOutcome, Family, SubresourceHost, Subresources, TcpProbe};
 
 use crate::probe::Context;
+use crate::probe::shared::Shared;
 
 /// URLs kept from one page.
 pub const MAX_URLS: usize = 500;
@@ -173,6 +175,11 @@ pub async fn check(
     }
 }
 
+/// A sub-resource host's AAAA lookup and IPv6 connect, by host, port and
+/// contact policy: many portals load from the same hosts (a ministry's
+/// static server, a font or script CDN), so each is checked once a run.
+pub type HostCache = Shared<(String, u16, bool), (AddressLookup, Option<TcpProbe>)>;
+
 async fn check_host(
     ctx: &Context,
     host: String,
@@ -182,10 +189,47 @@ async fn check_host(
     internal: bool,
     deadline: tokio::time::Instant,
 ) -> SubresourceHost {
-    // An address literal needs no lookup; a mapped one is IPv4 on the wire.
+    let cell = ctx.hosts.cell((host.clone(), port, internal));
+    // A lookup and a connect, on their own step timeouts: the budget of the
+    // portal that asked first is not another portal's result.
+    let own = tokio::time::Instant::now() + ctx.settings.timeout.saturating_mul(2);
+    let checked = cell.get_or_init(|| reach_host(ctx, &host, port, internal, own));
+    let (aaaa, tcp) = match tokio::time::timeout_at(deadline, checked).await {
+        Ok(found) => found.clone(),
+        Err(_) => (
+            AddressLookup {
+                outcome: DnsOutcome::Timeout,
+                addrs: vec![],
+                cname_chain: vec![],
+                error: Some("the portal's time budget ran out".to_owned()),
+                ms: 0,
+            },
+            None,
+        ),
+    };
+    SubresourceHost {
+        host,
+        kinds,
+        urls,
+        port,
+        aaaa,
+        tcp,
+    }
+}
+
+/// The host's AAAA (an address literal needs no lookup) and a connect to its
+/// first IPv6 address, where the contact policy allows it.
+async fn reach_host(
+    ctx: &Context,
+    host: &str,
+    port: u16,
+    internal: bool,
+    deadline: tokio::time::Instant,
+) -> (AddressLookup, Option<TcpProbe>) {
+    // A mapped literal is IPv4 on the wire.
     let literal = host.trim_matches(['[', ']']).parse::<IpAddr>().ok();
     let aaaa = match literal {
-        Some(ip) => v6audit_model::AddressLookup {
+        Some(ip) => AddressLookup {
             outcome: DnsOutcome::Ok,
             addrs: if Family::of(&ip) == Family::V6 {
                 vec![ip]
@@ -199,16 +243,16 @@ async fn check_host(
         None => {
             match tokio::time::timeout_at(
                 ctx.step_deadline(deadline),
-                crate::probe::dns::host_addresses(&ctx.dns, &host),
+                crate::probe::dns::host_addresses(&ctx.dns, host),
             )
             .await
             {
                 Ok((_, aaaa)) => aaaa,
-                Err(_) => v6audit_model::AddressLookup {
+                Err(_) => AddressLookup {
                     outcome: DnsOutcome::Timeout,
                     addrs: vec![],
                     cname_chain: vec![],
-                    error: Some("the portal's time budget ran out".to_owned()),
+                    error: Some("no answer within the step timeout".to_owned()),
                     ms: 0,
                 },
             }
@@ -216,13 +260,11 @@ async fn check_host(
     };
     let tcp = match aaaa.addrs.iter().find(|a| Family::of(a) == Family::V6) {
         // A page cannot make the agent connect where it may not.
-        Some(ip) if let Some(why) = ctx.settings.contact.refuses(*ip, internal) => {
-            Some(v6audit_model::TcpProbe {
-                outcome: v6audit_model::TcpOutcome::NotContacted,
-                ms: 0,
-                error: Some(why),
-            })
-        }
+        Some(ip) if let Some(why) = ctx.settings.contact.refuses(*ip, internal) => Some(TcpProbe {
+            outcome: v6audit_model::TcpOutcome::NotContacted,
+            ms: 0,
+            error: Some(why),
+        }),
         Some(ip) => Some(
             crate::probe::tcp::connect(
                 SocketAddr::new(*ip, port),
@@ -234,19 +276,57 @@ async fn check_host(
         ),
         None => None,
     };
-    SubresourceHost {
-        host,
-        kinds,
-        urls,
-        port,
-        aaaa,
-        tcp,
-    }
+    (aaaa, tcp)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue "Speed and scale", 2): a host that many portals'
+    /// pages load from was connected to again for every portal. A run
+    /// checks it once, even for pages checked at the same moment.
+    #[tokio::test]
+    async fn a_host_many_pages_load_from_is_checked_once_a_run() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            while listener.accept().await.is_ok() {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let ctx = crate::probe::loopback_context(crate::settings::Settings {
+            contact: v6audit_rules::ContactPolicy {
+                allow: vec!["::1/128".parse().unwrap()],
+                private_for_internal: true,
+            },
+            ..crate::settings::Settings::default()
+        });
+        let script = Resource {
+            kind: "script",
+            url: Url::parse(&format!("https://[::1]:{port}/app.js")).unwrap(),
+        };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let pages: Vec<Url> = (0..6)
+            .map(|i| Url::parse(&format!("https://portal-{i}.gov.vn/")).unwrap())
+            .collect();
+        let found = std::slice::from_ref(&script);
+        let checked = futures_util::future::join_all(
+            pages.iter().map(|p| check(&ctx, p, found, false, deadline)),
+        )
+        .await;
+        for s in &checked {
+            assert_eq!(s.hosts.len(), 1);
+            let tcp = s.hosts[0].tcp.as_ref().unwrap();
+            assert_eq!(tcp.outcome, v6audit_model::TcpOutcome::Connected, "{s:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn the_resources_of_a_page_come_from_its_markup_not_its_text() {

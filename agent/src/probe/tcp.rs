@@ -82,18 +82,32 @@ pub async fn connect(
 /// Connects this many times in a row for the latency series.
 pub const LATENCY_ATTEMPTS: usize = 3;
 
-/// Connects to `addr` up to [`LATENCY_ATTEMPTS`] times, one after another,
-/// closing each connection at once; stops at the first attempt that does
-/// not connect (a timeout is not worth waiting for twice). Each attempt is
-/// bounded by `step` and all of them by `deadline`.
+/// Connects to `addr` until the series holds [`LATENCY_ATTEMPTS`] attempts,
+/// one after another, closing each connection at once; stops at the first
+/// attempt that does not connect (a timeout is not worth waiting for twice).
+/// `first` is a connect already made to the address (the endpoint's): it is
+/// the series' first attempt, not made again. Each attempt is bounded by
+/// `step` and all of them by `deadline`.
 pub async fn latency(
     addr: SocketAddr,
+    first: Option<TcpProbe>,
     step: std::time::Duration,
     deadline: tokio::time::Instant,
     reach: &Routes,
 ) -> LatencyProbe {
     let mut attempts = Vec::with_capacity(LATENCY_ATTEMPTS);
-    for _ in 0..LATENCY_ATTEMPTS {
+    if let Some(first) = first {
+        let connected = first.outcome == TcpOutcome::Connected;
+        attempts.push(first);
+        if !connected {
+            return LatencyProbe {
+                addr: addr.ip(),
+                port: addr.port(),
+                attempts,
+            };
+        }
+    }
+    while attempts.len() < LATENCY_ATTEMPTS {
         let by = (tokio::time::Instant::now() + step).min(deadline);
         let (stream, probe) = connect(addr, by, reach).await;
         drop(stream);
@@ -164,11 +178,31 @@ mod tests {
         };
         let step = std::time::Duration::from_secs(2);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        let p = latency(addr, step, deadline, &reach).await;
+        let p = latency(addr, None, step, deadline, &reach).await;
         assert_eq!(p.attempts.len(), LATENCY_ATTEMPTS);
         assert!(p.median_ms().is_some());
+        // An endpoint's connect is the first attempt, not made again.
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counting = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
+        let at = counting.local_addr().unwrap();
+        let n = accepted.clone();
+        let accepting = tokio::spawn(async move {
+            while counting.accept().await.is_ok() {
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let (_, endpoint) = connect(at, deadline, &reach).await;
+        let p = latency(at, Some(endpoint.clone()), step, deadline, &reach).await;
+        assert_eq!(p.attempts.len(), LATENCY_ATTEMPTS);
+        assert_eq!(p.attempts[0], endpoint);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(
+            accepted.load(std::sync::atomic::Ordering::SeqCst),
+            LATENCY_ATTEMPTS
+        );
+        accepting.abort();
         drop(listener);
-        let p = latency(addr, step, deadline, &reach).await;
+        let p = latency(addr, None, step, deadline, &reach).await;
         assert_eq!(p.attempts.len(), 1, "{p:?}");
         assert_eq!(p.failure().map(|f| f.outcome), Some(TcpOutcome::Refused));
         assert_eq!(p.median_ms(), None);
@@ -191,7 +225,7 @@ mod tests {
         let step = std::time::Duration::from_millis(600);
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
         let started = std::time::Instant::now();
-        let p = latency(addr, step, deadline, &reach).await;
+        let p = latency(addr, None, step, deadline, &reach).await;
         assert_eq!(p.attempts.len(), 1, "{p:?}");
         assert_eq!(p.attempts[0].outcome, TcpOutcome::Timeout);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));

@@ -76,6 +76,7 @@ impl Auditor {
                 reach,
                 zones: dns::ZoneCache::default(),
                 mail: probe::smtp::SessionCache::default(),
+                hosts: probe::subresources::HostCache::default(),
             }),
             vantage,
         })
@@ -239,6 +240,7 @@ impl Auditor {
     pub fn forget_shared(&self) {
         self.ctx.zones.clear();
         self.ctx.mail.clear();
+        self.ctx.hosts.clear();
     }
 
     /// Observes and judges one portal.

@@ -395,9 +395,10 @@ fn latency_target(
         .map(|e| (std::net::SocketAddr::new(e.addr, e.port), e.tcp.clone()))
 }
 
-/// The latency series to each family's target ([`latency_target`]). A
-/// target that did not connect is not tried again: its attempt is the
-/// series (a timeout is not waited out twice).
+/// The latency series to each family's target ([`latency_target`]), its
+/// endpoint connect the first attempt (not made again). A target that did
+/// not connect is not tried again: its attempt is the series (a timeout is
+/// not waited out twice).
 async fn latency_series(
     ctx: &Context,
     t4: Option<(std::net::SocketAddr, v6audit_model::TcpProbe)>,
@@ -406,16 +407,16 @@ async fn latency_series(
 ) -> PerFamily<Option<v6audit_model::LatencyProbe>> {
     let one = |t: Option<(std::net::SocketAddr, v6audit_model::TcpProbe)>| async move {
         match t {
-            Some((addr, first)) if first.outcome != v6audit_model::TcpOutcome::Connected => {
-                Some(v6audit_model::LatencyProbe {
-                    addr: addr.ip(),
-                    port: addr.port(),
-                    attempts: vec![first],
-                })
-            }
-            Some((addr, _)) => {
-                Some(probe::tcp::latency(addr, ctx.settings.timeout, deadline, &ctx.reach).await)
-            }
+            Some((addr, first)) => Some(
+                probe::tcp::latency(
+                    addr,
+                    Some(first),
+                    ctx.settings.timeout,
+                    deadline,
+                    &ctx.reach,
+                )
+                .await,
+            ),
             None => None,
         }
     };
