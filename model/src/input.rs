@@ -77,23 +77,35 @@ impl FileKind {
 pub enum ReadError {
     /// The file could not be opened or read.
     Io {
+        /// What the file is for.
         kind: FileKind,
+        /// The file, as the user named it.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// Not a regular file: a directory, a device such as `/dev/zero`, a FIFO
     /// or a socket.
     NotAFile {
+        /// What the file is for.
         kind: FileKind,
+        /// The file, as the user named it.
         path: String,
         /// What it is instead, such as "a character device".
         found: &'static str,
     },
     /// Larger than the kind's limit.
-    TooLarge { kind: FileKind, path: String },
+    TooLarge {
+        /// What the file is for.
+        kind: FileKind,
+        /// The file, as the user named it.
+        path: String,
+    },
     /// Not UTF-8 text.
     NotUtf8 {
+        /// What the file is for.
         kind: FileKind,
+        /// The file, as the user named it.
         path: String,
         /// The offset of the first byte that is not UTF-8.
         at: usize,

@@ -6,17 +6,22 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// A language of what users read: messages, remediations, headings, labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
+    /// English, the default.
     #[default]
     En,
+    /// Vietnamese.
     Vi,
 }
 
 impl Lang {
+    /// Every language, English first.
     pub const ALL: [Self; 2] = [Self::En, Self::Vi];
 
+    /// `en` or `vi`, as `--lang` takes it.
     pub fn code(self) -> &'static str {
         match self {
             Self::En => "en",

@@ -2,6 +2,8 @@
 //! and their versioned wire formats. No I/O beyond reading the files a user
 //! names, each a regular file read with a bound ([`input`]).
 
+#![warn(missing_docs)]
+
 pub mod input;
 pub mod inventory;
 pub mod lang;

@@ -5,6 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where state goes when the configuration does not say: `$STATE_DIRECTORY` (the first of
+/// several), `/var/lib/v6audit` for root or when it exists, else `v6audit` under
+/// `$XDG_STATE_HOME` or `~/.local/state`.
 pub fn default_state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("STATE_DIRECTORY") {
         // systemd may give several, separated by ':'.

@@ -24,24 +24,30 @@ pub struct Report {
     pub schema: String,
     /// A UUID v7 made by the agent for this run.
     pub id: Uuid,
+    /// When the agent wrote the report (RFC 3339 on the wire).
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
+    /// The agent that wrote it.
     pub agent: AgentInfo,
     /// The inventory audited, when there was a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<String>,
     /// The rule pack that judged the observations.
     pub rules: PackInfo,
+    /// One result per portal audited.
     pub results: Vec<PortalResult>,
+    /// Totals over `results`.
     pub summary: Summary,
 }
 
+/// The agent that wrote a report, and what its network reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentInfo {
     /// The agent's id (its configured name, or the host name).
     pub id: String,
     /// The v6audit version that produced the report.
     pub version: String,
+    /// The families the agent could send over during the run.
     pub vantage: Vantage,
     /// The shard of the inventory this agent audited (`--shard K/N`), when
     /// agents share one inventory.
@@ -49,9 +55,12 @@ pub struct AgentInfo {
     pub shard: Option<crate::Shard>,
 }
 
+/// The rule pack a report's observations were judged with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PackInfo {
+    /// The pack's `name` (`default` for the built-in pack).
     pub name: String,
+    /// The pack's `version`, or that of the pack it extends when it sets none.
     pub version: u32,
 }
 
@@ -60,25 +69,36 @@ pub struct PackInfo {
 pub struct PortalResult {
     /// A UUID v7 made by the agent; the collector stores each id once.
     pub id: Uuid,
+    /// The portal, as the inventory describes it.
     pub portal: PortalInfo,
+    /// What the agent saw, without judgement.
     pub observation: Observation,
+    /// What the rule pack made of it.
     pub verdict: Verdict,
 }
 
 /// What a report says about the portal itself (from the inventory).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalInfo {
+    /// The portal's id in the inventory.
     pub id: String,
+    /// The URL audited.
     pub url: String,
+    /// The portal's name, in the language its users read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The agency that runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+    /// Whom it serves.
     pub category: Category,
+    /// How many people use it: a weight for priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<u64>,
+    /// Its tags; a `www.`/apex counterpart has `counterpart` among them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The stage it should reach, when the inventory sets one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_stage: Option<Stage>,
 }
@@ -101,7 +121,9 @@ impl From<&Portal> for PortalInfo {
 /// The judgement of one observation by a rule pack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// The migration stage the portal reached.
     pub stage: Stage,
+    /// The stage's stable name, such as `dual-stack`.
     pub stage_name: String,
     /// False when a rule that could have lifted the portal to a higher stage
     /// ended in `error` (a fact the agent could not establish), so the stage is
@@ -112,6 +134,7 @@ pub struct Verdict {
     /// Larger is more urgent: broken portals first, then by the portal's weight
     /// (category, audience) times its distance to stage 3.
     pub priority: u32,
+    /// One finding per rule, in the rule table's order (`dns.aaaa` first).
     pub findings: Vec<Finding>,
 }
 
@@ -145,8 +168,11 @@ impl Verdict {
 /// The outcome of one rule for one portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// The rule's id, such as `dns.aaaa`.
     pub rule: String,
+    /// What the rule concluded.
     pub status: Status,
+    /// How much the rule matters, from the pack.
     pub severity: Severity,
     /// The rule's outcome key (`rules/src/spec.rs`): what happened, in no
     /// language. Empty in reports written before it was added.
@@ -168,9 +194,13 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The rule holds.
     Pass,
+    /// The rule does not hold: something on the portal's side to fix.
     Fail,
+    /// The rule holds, with something worth fixing; counts half in the score.
     Warn,
+    /// Worth knowing, not a fault (ICMPv6 echo unanswered); counts as a pass in the score.
     Info,
     /// The rule does not apply to this portal.
     Skip,
@@ -179,6 +209,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// The status as a report writes it: `pass`, `fail`, `warn`, `info`, `skip`, `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
@@ -211,14 +242,23 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing only (the default pack's `net.icmpv6-echo`).
     Info,
+    /// Minor (the default pack's `dns.mx-aaaa` and `net.v6-latency`).
     Low,
+    /// A gap in a migration that works (in the default pack: name servers, DNSSEC,
+    /// redirects, sub-resources, TLS parity, mail).
     Medium,
+    /// IPv6 users get a wrong address, certificate or site (the default pack's
+    /// `dns.aaaa-global`, `tls.v6-cert`, `web.parity`).
     High,
+    /// IPv6 users cannot use the portal (the default pack's `dns.aaaa`,
+    /// `web.v6-reachable`, `web.v6-http`, `tls.v6-handshake`).
     Critical,
 }
 
 impl Severity {
+    /// The severity as a report and a pack write it: `info`, `low`, `medium`, `high`, `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Info => "info",
@@ -238,7 +278,9 @@ pub enum Unmeasured {
     /// The resolver answered no question; `resolver` is `system` or its
     /// address, `detail` the lookup's own error (a library's words).
     ResolverSilent {
+        /// `system`, or the resolver's address.
         resolver: String,
+        /// The lookup's own error (a library's words), when it gave one.
         detail: Option<String>,
     },
 }
@@ -279,6 +321,7 @@ impl Unmeasured {
 /// Totals over a report's results.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Summary {
+    /// Results in the report.
     pub portals: usize,
     /// Portals per stage name, every stage present.
     pub stages: BTreeMap<String, usize>,
@@ -288,6 +331,7 @@ pub struct Summary {
     pub mean_score: u8,
     /// Portals whose stage is a floor because a fact could not be established.
     pub uncertain: usize,
+    /// How long the run took, in ms.
     pub duration_ms: u64,
 }
 

@@ -16,10 +16,12 @@ pub struct SourceError {
     pub column: u64,
     /// The field, as a path such as `portals[3].url`, when known.
     pub field: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
 impl SourceError {
+    /// An error at `location` in `file`.
     pub fn at(file: &str, location: Location, field: Option<String>, message: String) -> Self {
         Self {
             file: file.to_owned(),

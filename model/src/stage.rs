@@ -26,6 +26,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, 0 to 4.
     pub const ALL: [Self; 5] = [
         Self::Ipv4Only,
         Self::Broken,
@@ -45,6 +46,7 @@ impl Stage {
         }
     }
 
+    /// The stage's number, 0 to 4.
     pub fn number(self) -> u8 {
         self as u8
     }

@@ -12,12 +12,15 @@ use serde::{Deserialize, Serialize};
 /// `error` beside it, for readers of the JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Why {
+    /// The word's key under the pack's `words:`, such as `dnssec.sig_expired`.
     pub word: String,
+    /// The values of the word's `{placeholders}`, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values: BTreeMap<String, String>,
 }
 
 impl Why {
+    /// The reason `word`, its values still to add ([`Why::with`]).
     pub fn new(word: &str) -> Self {
         Self {
             word: word.to_owned(),

@@ -5,6 +5,8 @@
 //! export, the SVG charts): one home, so every format neutralises hostile
 //! strings the same way. Pure: a report and a pack in, text out; no I/O.
 
+#![warn(missing_docs)]
+
 pub mod escape;
 pub mod output;
 pub mod policy;

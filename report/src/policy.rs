@@ -21,6 +21,7 @@ pub struct FailOn {
 }
 
 impl FailOn {
+    /// Every condition: what `check` fails on without `--fail-on`.
     pub const ALL: Self = Self {
         broken: true,
         regression: true,
@@ -57,35 +58,53 @@ impl FromStr for FailOn {
 pub struct Policy {
     /// The stage every portal must reach unless it names its own target.
     pub min_stage: Stage,
+    /// What fails the pipeline.
     pub fail_on: FailOn,
 }
 
 /// Why a portal fails the policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
+    /// At stage 1 for certain: AAAA published but not working.
     Broken {
+        /// The portal's id.
         portal: String,
+        /// Its top finding, as `rule: message`.
         reason: String,
     },
+    /// Below its target stage for certain.
     BelowTarget {
+        /// The portal's id.
         portal: String,
+        /// The stage it reached.
         stage: Stage,
+        /// The stage it should reach.
         target: Stage,
+        /// Its top finding, as `rule: message`.
         reason: String,
     },
+    /// At a lower stage than in the baseline, for certain.
     StageDropped {
+        /// The portal's id.
         portal: String,
+        /// Its stage in the baseline.
         from: Stage,
+        /// Its stage now.
         to: Stage,
     },
+    /// A rule that passed in the baseline and fails now.
     RuleRegressed {
+        /// The portal's id.
         portal: String,
+        /// The rule's id, such as `web.v6-http`.
         rule: String,
+        /// The finding's message now.
         message: String,
     },
 }
 
 impl Violation {
+    /// The id of the portal at fault.
     pub fn portal(&self) -> &str {
         match self {
             Self::Broken { portal, .. }
@@ -135,7 +154,9 @@ impl fmt::Display for Violation {
 /// A fact the policy needed but the audit could not establish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Untrusted {
+    /// The portal whose fact is unknown; None for the whole run (no IPv6 at this vantage).
     pub portal: Option<String>,
+    /// What could not be established, and why.
     pub reason: String,
 }
 
@@ -151,8 +172,11 @@ impl fmt::Display for Untrusted {
 /// The policy's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Judgement {
+    /// Each way a portal fails the policy; empty when it holds.
     pub violations: Vec<Violation>,
+    /// Each needed fact that could not be established; any one makes the exit status 2.
     pub untrusted: Vec<Untrusted>,
+    /// Results judged.
     pub portals: usize,
 }
 

@@ -14,7 +14,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub enum AddressClass {
     /// Global unicast (2000::/3 outside the special ranges below).
     Global,
+    /// `::`, or 0.0.0.0.
     Unspecified,
+    /// `::1`, or 127.0.0.0/8.
     Loopback,
     /// fe80::/10
     LinkLocal,
@@ -52,6 +54,7 @@ pub enum AddressClass {
 }
 
 impl AddressClass {
+    /// The class of an IPv6 address (IANA IPv6 Special-Purpose Address Registry).
     pub fn of(addr: &Ipv6Addr) -> Self {
         let s = addr.segments();
         let o = addr.octets();
@@ -137,6 +140,7 @@ impl AddressClass {
         }
     }
 
+    /// Whether a client on the public Internet can reach an address of this class.
     pub fn is_global(self) -> bool {
         self == Self::Global
     }
@@ -183,7 +187,10 @@ impl AddressClass {
 /// portal's DNS, a redirect, a page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactPolicy {
+    /// Prefixes contacted as if global (`dns.aaaa-global`'s `allow`); an IPv4-mapped address
+    /// matches by itself or by its IPv4 address.
     pub allow: Vec<ipnet::IpNet>,
+    /// ULA and RFC 1918 addresses are contacted for `internal` portals (`allow_ula_for_internal`).
     pub private_for_internal: bool,
 }
 
@@ -198,6 +205,7 @@ impl Default for ContactPolicy {
 }
 
 impl ContactPolicy {
+    /// The policy a pack's parameters set.
     pub fn of(params: &crate::pack::Params) -> Self {
         Self {
             allow: params.allow.clone(),

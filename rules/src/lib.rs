@@ -2,6 +2,8 @@
 //! migration stage, a score and a priority) with a YAML rule pack. Pure: no
 //! I/O beyond reading a pack file.
 
+#![warn(missing_docs)]
+
 pub mod addr;
 pub mod engine;
 pub mod pack;

@@ -15,9 +15,12 @@ use crate::spec::RuleId;
 /// The schema tag of a plan (`--format json`).
 pub const PLAN_SCHEMA: &str = "v6audit/plan/v1";
 
+/// The migration plan: what to do, portal by portal, most urgent first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// Always [`PLAN_SCHEMA`].
     pub schema: &'static str,
+    /// The language of its texts.
     pub lang: Lang,
     /// The portals with something to do, most urgent first.
     pub items: Vec<PlanItem>,
@@ -25,34 +28,50 @@ pub struct Plan {
     pub done: Vec<String>,
 }
 
+/// One portal with something to do: where it stands, its problems and its steps.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanItem {
     /// 1 for the most urgent.
     pub rank: usize,
+    /// The portal, as the inventory describes it.
     pub portal: PortalInfo,
+    /// The stage it reached.
     pub stage: Stage,
+    /// The stage's stable name, such as `broken`.
     pub stage_name: &'static str,
+    /// False when the stage is a floor: an `error` kept the portal from a higher one.
     pub stage_certain: bool,
+    /// The stage it should reach: its own `target_stage`, else the plan's `min_stage`.
     pub target: Stage,
+    /// Its priority; larger is more urgent.
     pub priority: u32,
+    /// Its findings that are `fail`, `warn` or `error`, in rule order.
     pub problems: Vec<Problem>,
+    /// The pack's steps for the rules it fails or warns on, in rule order, each step once.
     pub steps: Vec<PlanStep>,
 }
 
 /// A finding that calls for work (fail or warn), or a fact to measure again (error).
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
+    /// The rule's id, such as `tls.v6-cert`.
     pub rule: String,
+    /// `fail`, `warn` or `error`.
     pub status: Status,
+    /// The finding's message.
     pub message: String,
 }
 
+/// One step for one portal, its placeholders filled from the portal's observation.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
     /// The rule that first called for the step.
     pub rule: String,
+    /// What to do, in a line.
     pub title: String,
+    /// How to do it.
     pub text: String,
+    /// How to check that it worked.
     pub verify: String,
 }
 

@@ -9,22 +9,39 @@ use std::fmt;
 /// A rule of the default pack. The string ids are a contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RuleId {
+    /// `dns.aaaa`: the portal host has an AAAA record.
     DnsAaaa,
+    /// `dns.aaaa-global`: every AAAA is global unicast.
     DnsAaaaGlobal,
+    /// `dns.ns-aaaa`: enough of the zone's name servers have AAAA (`min_name_servers`).
     DnsNsAaaa,
+    /// `dns.ns-v6-answers`: the name servers answer over IPv6, with authority.
     DnsNsV6Answers,
+    /// `dns.mx-aaaa`: the zone's mail servers have AAAA.
     DnsMxAaaa,
+    /// `dns.dnssec`: the zone's chain of trust validates, and each name server serves valid keys.
     DnsDnssec,
+    /// `web.v6-reachable`: every AAAA accepts TCP on the portal's ports.
     WebV6Reachable,
+    /// `web.v6-http`: an HTTP(S) request over IPv6 gets a response.
     WebV6Http,
+    /// `web.parity`: the same site over IPv6 as over IPv4.
     WebParity,
+    /// `web.redirects-v6`: each redirect over IPv6 stays on hosts with AAAA.
     WebRedirectsV6,
+    /// `web.subresources-v6`: every other host the page loads from works over IPv6.
     WebSubresourcesV6,
+    /// `tls.v6-handshake`: a TLS handshake over IPv6 succeeds on every address.
     TlsV6Handshake,
+    /// `tls.v6-cert`: over IPv6 the chain is valid, fits the name and is not about to expire.
     TlsV6Cert,
+    /// `tls.parity`: the same certificate and protocol over IPv6 as over IPv4.
     TlsParity,
+    /// `net.icmpv6-echo`: each AAAA answers ICMPv6 echo; `info` when it does not.
     NetIcmpv6Echo,
+    /// `net.v6-latency`: IPv6 connects are not much slower than IPv4's.
     NetV6Latency,
+    /// `mail.v6-smtp`: each mail server with AAAA speaks SMTP over IPv6.
     MailV6Smtp,
 }
 
@@ -50,14 +67,17 @@ impl RuleId {
         Self::MailV6Smtp,
     ];
 
+    /// The rule's stable id, such as `dns.aaaa`.
     pub fn as_str(self) -> &'static str {
         self.spec().id
     }
 
+    /// The rule with this id; None for an id the engine does not know.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// What the engine can say about the rule: its outcomes, their placeholders, its parameters.
     pub fn spec(self) -> &'static RuleSpec {
         &SPECS[self as usize]
     }
@@ -91,6 +111,7 @@ pub enum Param {
 }
 
 impl Param {
+    /// The parameter's key in a pack, such as `min_name_servers`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Allow => "allow",
@@ -108,13 +129,16 @@ impl Param {
 /// What the engine can say about one rule.
 #[derive(Debug)]
 pub struct RuleSpec {
+    /// The rule's stable id, such as `dns.aaaa`.
     pub id: &'static str,
     /// Each outcome key with the placeholders its text may use.
     pub outcomes: &'static [(&'static str, &'static [&'static str])],
+    /// The pack parameters the rule reads.
     pub params: &'static [Param],
 }
 
 impl RuleSpec {
+    /// The placeholders the text of outcome `key` may use; None when `key` is not an outcome.
     pub fn placeholders(&self, key: &str) -> Option<&'static [&'static str]> {
         self.outcomes
             .iter()

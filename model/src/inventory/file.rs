@@ -19,11 +19,13 @@ pub struct InventoryFile {
     /// A title for the inventory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// What the inventory covers, for its readers; v6audit does not use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Values for portals that do not set them.
     #[serde(default, skip_serializing_if = "Defaults::is_empty")]
     pub defaults: Defaults,
+    /// The portals to audit.
     pub portals: Vec<PortalEntry>,
     /// Targets with deadlines for sets of portals, followed by the collector.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -37,6 +39,7 @@ pub struct CampaignEntry {
     /// Unique within the inventory: lower-case letters, digits and hyphens.
     #[schemars(with = "String", regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"))]
     pub id: Spanned<String>,
+    /// The campaign's name on the dashboard, which shows its id when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The stage the selected portals must reach (0 to 4).
@@ -55,10 +58,13 @@ pub struct CampaignEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Selector {
+    /// Portals of any of these categories.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<Category>,
+    /// Portals with any of these tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Portals run by any of these agencies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agencies: Vec<String>,
     /// Portal ids.
@@ -81,6 +87,7 @@ impl Selector {
 #[derive(Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
+    /// The category of every portal that does not set one (default `information`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
     /// Ports probed on every address (default 80 and 443).
@@ -136,6 +143,7 @@ pub struct PortalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Vec<u16>>")]
     pub ports: Option<Spanned<Vec<u16>>>,
+    /// Labels campaigns can select by, added to the inventory's default tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// The stage this portal should reach (0 to 4).

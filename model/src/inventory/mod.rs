@@ -55,6 +55,7 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category, citizen first.
     pub const ALL: [Self; 4] = [
         Self::Citizen,
         Self::Business,
@@ -62,6 +63,7 @@ impl Category {
         Self::Internal,
     ];
 
+    /// The category as an inventory and a report write it: `citizen`, `business`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Citizen => "citizen",
@@ -94,43 +96,62 @@ impl fmt::Display for Category {
 /// A compiled campaign.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Campaign {
+    /// Unique within the inventory: lower-case letters, digits and hyphens.
     pub id: String,
+    /// The campaign's name on the dashboard, which shows its id when there is none.
     pub name: Option<String>,
+    /// The stage every selected portal must reach.
     pub target_stage: Stage,
+    /// The day by which they must reach it.
     pub deadline: time::Date,
+    /// Which portals the campaign covers.
     pub select: Selector,
 }
 
 /// A port to probe, and whether it speaks TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PortSpec {
+    /// The TCP port.
     pub port: u16,
+    /// Probed with TLS: port 443, or the port of an `https` URL.
     pub tls: bool,
 }
 
 /// A compiled inventory: every portal valid, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
+    /// The inventory's title, when it has one.
     pub name: Option<String>,
     /// Where it was read from, as the user named it.
     pub source: String,
+    /// The portals, in the order they were given.
     pub portals: Vec<Portal>,
+    /// The campaigns, in the order they were given.
     pub campaigns: Vec<Campaign>,
 }
 
 /// A portal ready to audit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Portal {
+    /// Unique within the inventory: lower-case letters, digits and hyphens.
     pub id: String,
+    /// The URL audited: the page fetched over each family.
     pub url: Url,
     /// The URL's host, lower case, without a trailing dot (IDNs in their A-label form).
     pub host: String,
+    /// The portal's name, in the language its users read.
     pub name: Option<String>,
+    /// The agency that runs it.
     pub agency: Option<String>,
+    /// Whom it serves, the inventory's default applied.
     pub category: Category,
+    /// How many people use it: a weight for priority.
     pub audience: Option<u64>,
+    /// The ports probed on every address, each with whether it speaks TLS.
     pub ports: Vec<PortSpec>,
+    /// The inventory's default tags, then the portal's own.
     pub tags: Vec<String>,
+    /// The stage it should reach, its own or the inventory's default.
     pub target_stage: Option<Stage>,
     /// Audit the `www.`/apex counterpart too (see [`PortalEntry::also_www`]).
     pub also_www: bool,
@@ -208,7 +229,12 @@ pub enum InventoryError {
     #[error(
         "{path}: inventory is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
     )]
-    TooLarge { path: String, size: usize },
+    TooLarge {
+        /// The inventory, as the user named it.
+        path: String,
+        /// The text's length, in bytes.
+        size: usize,
+    },
     /// The YAML is malformed or does not match the inventory format.
     #[error("{0}")]
     Syntax(SourceError),
@@ -288,6 +314,7 @@ impl Inventory {
         }
     }
 
+    /// The portal with this id.
     pub fn portal(&self, id: &str) -> Option<&Portal> {
         self.portals.iter().find(|p| p.id == id)
     }

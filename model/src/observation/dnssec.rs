@@ -31,6 +31,7 @@ pub struct DnssecObservation {
     /// The trust anchor's zone the chain starts at (the root unless the
     /// agent was given another anchor).
     pub anchor: String,
+    /// Where the chain of trust from the anchor ended.
     pub chain: DnssecChain,
     /// For an insecure chain: the first zone whose delegation has no DS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +40,7 @@ pub struct DnssecObservation {
     /// chain is secure.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ds_key_tags: Vec<u16>,
+    /// Why the chain ended where it did, in English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `error` in the pack's words, for readers in another language.
@@ -63,6 +65,7 @@ pub enum DnssecServed {
     Bogus,
     /// The server did not answer (see the error).
     NoAnswer,
+    /// This vantage cannot send traffic of the address's family, so nothing was asked.
     NoVantage,
     /// Not asked: the pack's contact policy does not let the agent send to
     /// this address (the error says why: "not contacted: ::1 is a loopback
@@ -75,17 +78,23 @@ pub enum DnssecServed {
 pub struct DnssecServer {
     /// The name server's name.
     pub name: String,
+    /// The family the questions went over.
     pub family: Family,
+    /// The name server address asked.
     pub addr: IpAddr,
+    /// The port asked on: 53, or `--ns-port`.
     pub port: u16,
+    /// What the address served.
     pub served: DnssecServed,
     /// The key tags of the DNSKEY records served.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_tags: Vec<u16>,
+    /// Why the keys did not validate or were not served, in English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `error` in the pack's words, for readers in another language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<crate::Why>,
+    /// Time to both answers (DNSKEY and SOA, asked at once), in ms; 0 when not asked.
     pub ms: u64,
 }

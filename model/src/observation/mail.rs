@@ -16,10 +16,15 @@ pub enum SmtpOutcome {
     NoGreeting,
     /// The greeting came, but EHLO was not answered with 250.
     EhloRefused,
+    /// The TCP connect was refused.
     Refused,
+    /// No connect, greeting or EHLO answer within the timeout.
     Timeout,
+    /// Host or network unreachable, or no route to the address.
     Unreachable,
+    /// This vantage cannot send traffic of this family, so nothing was tried.
     NoVantage,
+    /// Any other failure (not contacted, the portal's budget spent); see the error.
     Error,
 }
 
@@ -28,9 +33,13 @@ pub enum SmtpOutcome {
 pub struct SmtpProbe {
     /// The mail exchanger's name.
     pub host: String,
+    /// The family of the address.
     pub family: Family,
+    /// The mail server address connected to.
     pub addr: IpAddr,
+    /// The port: 25, or `--smtp-port`.
     pub port: u16,
+    /// How the session ended.
     pub outcome: SmtpOutcome,
     /// The greeting's first line, cut at 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +50,9 @@ pub struct SmtpProbe {
     /// Whether EHLO offered STARTTLS.
     #[serde(default)]
     pub starttls: bool,
+    /// The session's length from connect to QUIT, in ms; the connect time when it failed.
     pub ms: u64,
+    /// Why the session failed, in the agent's or the system's words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -43,8 +43,10 @@ pub use web::{
 /// An IP address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Family {
+    /// IPv4, `ipv4` on the wire.
     #[serde(rename = "ipv4")]
     V4,
+    /// IPv6, `ipv6` on the wire.
     #[serde(rename = "ipv6")]
     V6,
 }
@@ -95,6 +97,7 @@ pub struct Vantage {
 }
 
 impl Vantage {
+    /// Whether the agent can send traffic of `family`.
     pub fn has(&self, family: Family) -> bool {
         match family {
             Family::V4 => self.ipv4,
@@ -112,8 +115,10 @@ pub struct Observation {
     pub url: String,
     /// The ports probed, each with whether it speaks TLS.
     pub ports: Vec<PortSpec>,
+    /// When the agent started on this portal (RFC 3339 on the wire).
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// How long the whole observation took, in ms.
     pub duration_ms: u64,
     /// The per-portal budget ran out before every probe finished; facts that
     /// were not established are recorded as timeouts.
@@ -121,6 +126,7 @@ pub struct Observation {
     pub budget_exhausted: bool,
     /// The agent's connectivity during this observation.
     pub vantage: Vantage,
+    /// The host's addresses, its zone and name servers, and the zone's mail exchangers.
     pub dns: DnsObservation,
     /// One entry per address and port: the TCP connect, the TLS handshake on a
     /// TLS port, and the first HTTP exchange, all over one connection.
@@ -162,11 +168,14 @@ pub struct Observation {
 /// A pair of values, one per address family.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PerFamily<T> {
+    /// The value for IPv4.
     pub ipv4: T,
+    /// The value for IPv6.
     pub ipv6: T,
 }
 
 impl<T> PerFamily<T> {
+    /// The value for `family`.
     pub fn get(&self, family: Family) -> &T {
         match family {
             Family::V4 => &self.ipv4,
@@ -174,6 +183,7 @@ impl<T> PerFamily<T> {
         }
     }
 
+    /// The value for `family`, to change.
     pub fn get_mut(&mut self, family: Family) -> &mut T {
         match family {
             Family::V4 => &mut self.ipv4,

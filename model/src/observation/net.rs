@@ -12,8 +12,11 @@ use super::{Family, HttpExchange, TlsProbe};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TcpOutcome {
+    /// The TCP handshake completed.
     Connected,
+    /// Refused (a reset came back): nothing listens on the port, or a firewall rejects.
     Refused,
+    /// No answer to the SYN within the timeout.
     Timeout,
     /// Host or network unreachable (an ICMP error came back).
     Unreachable,
@@ -21,6 +24,7 @@ pub enum TcpOutcome {
     NoRoute,
     /// This vantage cannot send traffic of this family, so nothing was tried.
     NoVantage,
+    /// Any other failure; see the error.
     Error,
     /// Not tried, because the portal's budget ran out first.
     NotTried,
@@ -36,12 +40,17 @@ pub enum TcpOutcome {
 /// One address and port of the portal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// The family the address is reached over ([`Family::of`]).
     pub family: Family,
+    /// The portal's address, from its A or AAAA record.
     pub addr: IpAddr,
+    /// The port, one of the portal's `ports`.
     pub port: u16,
     /// Whether the port is probed with TLS.
     pub tls_port: bool,
+    /// The TCP connect.
     pub tcp: TcpProbe,
+    /// The TLS handshake, on a TLS port once TCP connected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsProbe>,
     /// The first HTTP exchange, sent over this same connection.
@@ -58,9 +67,12 @@ pub struct Endpoint {
 /// One earlier attempt at an endpoint: how far it got and how it failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointAttempt {
+    /// The attempt's TCP connect.
     pub tcp: TcpProbe,
+    /// Its TLS handshake, when it got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsProbe>,
+    /// Its HTTP exchange, when it got that far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpExchange>,
 }
@@ -72,11 +84,14 @@ impl Endpoint {
     }
 }
 
+/// One TCP connect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TcpProbe {
+    /// How the connect ended.
     pub outcome: TcpOutcome,
     /// Connect time, or the time until the failure.
     pub ms: u64,
+    /// Why it failed or was not tried, in the system's or the agent's words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -84,7 +99,9 @@ pub struct TcpProbe {
 /// Connect times to one address and port, one attempt after another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyProbe {
+    /// The address connected to.
     pub addr: IpAddr,
+    /// The port connected to: the URL's.
     pub port: u16,
     /// Each attempt; the series stops at the first one that does not connect.
     pub attempts: Vec<TcpProbe>,
@@ -144,7 +161,9 @@ pub enum EchoSocket {
 /// ICMPv6 echo to one address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EchoProbe {
+    /// The AAAA address the requests went to.
     pub addr: IpAddr,
+    /// How the echo ended.
     pub outcome: EchoOutcome,
     /// Echo requests sent.
     pub sent: u32,
@@ -155,8 +174,10 @@ pub struct EchoProbe {
     /// often 64 or 255, less the hops on the way).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop_limit: Option<u8>,
+    /// The socket the requests went out on, when one could be opened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<EchoSocket>,
+    /// Why sending failed, in the system's words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

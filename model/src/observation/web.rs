@@ -26,16 +26,21 @@ pub enum HttpOutcome {
     Closed,
     /// Not sent, because the connection or handshake before it failed.
     NotSent,
+    /// Any other failure; see the error.
     Error,
 }
 
 /// One HTTP request and its response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpExchange {
+    /// The URL requested.
     pub url: String,
+    /// How the exchange ended.
     pub outcome: HttpOutcome,
+    /// The response's status code, when a response head arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// Why the exchange failed, in English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `error` in the pack's words, for readers in another language.
@@ -94,10 +99,12 @@ pub enum FetchOutcome {
 /// One hop of a redirect chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hop {
+    /// The URL requested at this hop.
     pub url: String,
     /// The address the request went to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<IpAddr>,
+    /// The request and its response.
     pub exchange: HttpExchange,
     /// For a redirect: whether the next hop's host has an AAAA record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,10 +122,14 @@ pub struct Hop {
 /// The page fetched over one family, redirects followed hop by hop in that family.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpFetch {
+    /// The family every hop went over.
     pub family: Family,
+    /// How the fetch ended.
     pub outcome: FetchOutcome,
+    /// Each request, the portal's URL first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hops: Vec<Hop>,
+    /// Why the fetch stopped short, in English.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `error` in the pack's words, for readers in another language.
@@ -167,6 +178,7 @@ pub struct Subresources {
 /// One host a page loads from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubresourceHost {
+    /// The host name (or address literal), lower case.
     pub host: String,
     /// What it serves the page: `script`, `style`, `image`, `media`,
     /// `iframe`, `font`, `form`, `preload`.
@@ -175,6 +187,7 @@ pub struct SubresourceHost {
     pub urls: usize,
     /// The port of its first URL.
     pub port: u16,
+    /// Its AAAA lookup.
     pub aaaa: AddressLookup,
     /// A TCP connect to its first IPv6 address, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,8 @@ fn field(s: &str) -> String {
     csv_cell(s).into_owned()
 }
 
+/// The report as CSV, most urgent portal first: the portal, its stage, score and priority,
+/// a column per rule's status and the top finding; lines end in CRLF (RFC 4180).
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let mut header: Vec<String> = [

@@ -13,6 +13,7 @@ fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
 
+/// The report as JUnit XML: a test suite per portal, a test case per rule.
 pub fn render(report: &Report) -> String {
     let count = |s: Status| {
         report

@@ -14,6 +14,8 @@ fn cell(s: &str) -> String {
     terminal(s).replace('|', "\\|").replace('\n', " ")
 }
 
+/// The report as Markdown in `lang`: the summary line, the table of portals most urgent
+/// first, then each portal's problems with what to do.
 pub fn render(report: &Report, lang: Lang) -> String {
     let mut out = String::new();
     let (title, portal, stage, score, problems) = match lang {

@@ -23,10 +23,15 @@ use v6audit_model::{Lang, PortalResult, Report, Stage, Status};
 /// An output format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The table for a terminal, statuses coloured.
     Table,
+    /// The v1 report, pretty JSON.
     Json,
+    /// One result per line as each portal finishes, nothing kept.
     Jsonl,
+    /// CSV for spreadsheets, a row per portal.
     Csv,
+    /// Markdown for tickets and wikis.
     Markdown,
     /// JUnit XML (CI test reports).
     Junit,
@@ -35,6 +40,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// The names `--format` takes (it also reads `md` as `markdown`).
     pub const NAMES: [&'static str; 7] = [
         "table", "json", "jsonl", "csv", "markdown", "junit", "sarif",
     ];

@@ -14,6 +14,8 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
+/// The report as SARIF 2.1.0: the pack's rules in `lang` as rule metadata, and a result per
+/// failing rule of each portal, located at its URL.
 pub fn render(report: &Report, pack: &Pack, lang: Lang) -> String {
     let rules = rule_metadata(pack, lang);
     let mut results = Vec::new();

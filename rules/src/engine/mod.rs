@@ -26,8 +26,11 @@ pub use web::{exchange_reason, fetch_failure_reason, hosts_leaving_ipv6};
 /// What a rule concluded, before the pack puts it into words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The finding's status.
     pub status: Status,
+    /// The outcome key (one of the rule's in `spec.rs`), which picks the pack's message.
     pub key: &'static str,
+    /// The values of the message's placeholders, by name.
     pub vars: Vec<(&'static str, String)>,
 }
 

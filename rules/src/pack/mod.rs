@@ -49,11 +49,14 @@ const DEFAULT_PACK_NAME: &str = "rules/packs/default.yaml (built in)";
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
+    /// English.
     pub en: String,
+    /// Vietnamese.
     pub vi: String,
 }
 
 impl Text {
+    /// The text in `lang`.
     pub fn get(&self, lang: Lang) -> &str {
         match lang {
             Lang::En => &self.en,
@@ -66,8 +69,11 @@ impl Text {
 /// Its texts may use the placeholders of [`PLAN_PLACEHOLDERS`].
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// What to do, in a line.
     pub title: Template,
+    /// How to do it.
     pub text: Template,
+    /// How to check that it worked.
     pub verify: Template,
 }
 
@@ -89,14 +95,23 @@ pub const PLAN_PLACEHOLDERS: &[&str] = &[
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Which rule.
     pub id: RuleId,
+    /// What the rule checks, in a line.
     pub title: Text,
+    /// How much a failure matters.
     pub severity: Severity,
+    /// The rule's share of the score; 0 leaves it out.
     pub weight: u32,
+    /// Why the rule exists, and what standard it follows.
     pub why: Text,
+    /// The standards it follows, such as `RFC 3596; Circular 32/2017/TT-BTTTT`.
     pub standard: String,
+    /// What to do, shown with a `fail` or a `warn`.
     pub remediation: Text,
+    /// The message of each of the rule's outcomes, by outcome key.
     pub messages: HashMap<&'static str, Template>,
+    /// The migration plan's steps for a portal that fails the rule or warns on it.
     pub steps: Vec<Step>,
 }
 
@@ -106,9 +121,14 @@ pub struct Params {
     /// Prefixes taken as global: by `dns.aaaa-global`, and by the agent,
     /// which connects only to global addresses or to these.
     pub allow: Vec<IpNet>,
+    /// `dns.aaaa-global` accepts ULA addresses for `internal` portals, and the agent contacts
+    /// ULA and RFC 1918 addresses for them.
     pub allow_ula_for_internal: bool,
+    /// `dns.ns-aaaa`: how many name servers must have AAAA.
     pub min_name_servers: u32,
+    /// `web.parity`: the content similarity (0 to 1) under which the pages differ.
     pub similarity_threshold: f64,
+    /// `tls.v6-cert`: days before expiry at which to warn.
     pub expiry_warning_days: u32,
     /// IPv6 connects slower than IPv4 by this factor…
     pub slower_ratio: f64,
@@ -119,25 +139,33 @@ pub struct Params {
     pub max_addresses: u32,
 }
 
+/// How portals are weighed for priority ([`crate::priority_of`]).
 #[derive(Debug, Clone)]
 pub struct Priority {
+    /// The weight of each category; one not named weighs 1.
     pub category: BTreeMap<Category, f64>,
+    /// Added to the priority of a portal certainly broken, so broken portals come first.
     pub broken_bonus: u32,
+    /// A portal's weight grows by this much per tenfold audience.
     pub audience_per_decade: f64,
 }
 
 /// A compiled pack: every rule complete in every language.
 #[derive(Debug, Clone)]
 pub struct Pack {
+    /// The pack's name, recorded in each report it judges (`rules.name`).
     pub name: String,
+    /// The pack's version: its own, else its base's, else 1.
     pub version: u32,
     /// Where it came from.
     pub source: String,
     /// In [`RuleId::ALL`] order.
     pub rules: Vec<Rule>,
+    /// The parameters the rules read.
     pub params: Params,
     /// The rules needed for stages 2, 3 and 4.
     pub stages: [Vec<RuleId>; 3],
+    /// How portals are weighed for priority.
     pub priority: Priority,
     /// Every key of [`crate::words::ALL`], in every language.
     pub words: HashMap<&'static str, Text>,
@@ -150,16 +178,23 @@ pub enum PackError {
     /// The file could not be read: missing, not a regular file, too large, not UTF-8.
     #[error(transparent)]
     Read(#[from] ReadError),
+    /// The text is larger than v6audit reads.
     #[error(
         "{path}: rule pack is {size} bytes, more than the {MAX_YAML_BYTES} bytes v6audit reads"
     )]
-    TooLarge { path: String, size: usize },
+    TooLarge {
+        /// The pack, as the user named it.
+        path: String,
+        /// The text's length, in bytes.
+        size: usize,
+    },
     /// Every problem, with file, line, column and field.
     #[error("{0}")]
     Invalid(SourceErrors),
 }
 
 impl PackError {
+    /// Every problem with its place in the file; none for a file that could not be read.
     pub fn errors(&self) -> &[SourceError] {
         match self {
             Self::Invalid(e) => &e.0,
@@ -232,6 +267,7 @@ impl Pack {
         self.words.get(key).map(|t| t.get(lang))
     }
 
+    /// The compiled rule `id`.
     pub fn rule(&self, id: RuleId) -> &Rule {
         // `rules` holds every RuleId in order; compile() guarantees it.
         &self.rules[id as usize]
