@@ -60,6 +60,7 @@ impl Anchor {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// Parses DNSKEY records as [`Self::from_file`] reads them; `origin` names the text in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
         let mut zones = Vec::new();
         let mut keys = TrustAnchors::empty();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 /// its type.
 pub type Source = Box<dyn std::error::Error + Send + Sync>;
 
+/// What stops an audit from starting.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AgentError {
@@ -18,13 +19,20 @@ pub enum AgentError {
     /// The resolver could not be built.
     #[error("cannot set up the DNS resolver {resolver}: {source}")]
     Resolver {
+        /// The resolver: `system`, or its address.
         resolver: String,
+        /// hickory's error.
         #[source]
         source: Source,
     },
     /// The `--ca-file` holds no certificate, or one that cannot be used.
     #[error("cannot use CA file {path}: {reason}")]
-    CaFile { path: PathBuf, reason: String },
+    CaFile {
+        /// The CA file, as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A file given by the user could not be read: missing, not a regular
     /// file (`/dev/zero`, a FIFO), too large.
     #[error(transparent)]
@@ -35,7 +43,9 @@ pub enum AgentError {
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Output {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

@@ -4,6 +4,8 @@
 //! and CI (the output formats, the policy of `check`) is in `v6audit-report`.
 //! It depends on the model and the rules, never on the collector.
 
+#![warn(missing_docs)]
+
 pub mod anchor;
 pub mod daemon;
 pub mod error;

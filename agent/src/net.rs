@@ -13,9 +13,13 @@ use v6audit_rules::addr::AddressClass;
 /// report calls the vantage (`Vantage`) is derived from them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Routes {
+    /// The kernel has a route to a global IPv4 address (192.0.2.1).
     pub ipv4_global: bool,
+    /// The kernel has a route to a global IPv6 address (2001:db8::1).
     pub ipv6_global: bool,
+    /// A UDP socket can be bound on 127.0.0.1.
     pub ipv4_loopback: bool,
+    /// A UDP socket can be bound on `::1`.
     pub ipv6_loopback: bool,
 }
 

@@ -12,7 +12,10 @@
 /// The normalised text of a page and its title.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PageText {
+    /// The first `<title>`'s text, white space collapsed, at most 200 characters; None when
+    /// missing or empty.
     pub title: Option<String>,
+    /// The visible text: entities decoded, white space collapsed, lower case.
     pub text: String,
 }
 

@@ -33,7 +33,9 @@ pub struct Dns {
 /// A failed lookup, classified.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LookupFailure {
+    /// The outcome as the Observation records it (NXDOMAIN, no data, SERVFAIL, timeout…).
     pub outcome: DnsOutcome,
+    /// What went wrong, in words.
     pub error: Option<String>,
     /// For a negative answer: the zone apex named by its SOA (RFC 2308).
     pub soa_zone: Option<String>,
@@ -57,6 +59,7 @@ fn opts(timeout: Duration) -> ResolverOpts {
 }
 
 impl Dns {
+    /// A resolver as `choice` says: `timeout` bounds each try, three times it each lookup.
     pub fn new(choice: &ResolverChoice, timeout: Duration) -> Result<Self, AgentError> {
         let mut upstreams = Vec::new();
         let resolver = match choice {
@@ -105,6 +108,7 @@ impl Dns {
         &self.upstreams
     }
 
+    /// The resolver as reports name it: `system`, or its address.
     pub fn label(&self) -> &str {
         &self.label
     }

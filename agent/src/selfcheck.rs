@@ -24,25 +24,33 @@ use crate::settings::ResolverChoice;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// As an audit needs it.
     Ok,
+    /// Works, but worth fixing.
     Warn,
+    /// The agent cannot audit IPv6 from here, or could not trust what it measures.
     Fail,
 }
 
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
+    /// What was checked, such as `IPv6 route` or `resolver`.
     pub check: String,
+    /// How it came out.
     pub status: Status,
+    /// What was found, in words.
     pub detail: String,
 }
 
 /// What to check.
 #[derive(Debug, Clone)]
 pub struct Input {
+    /// The resolver the audit would use.
     pub resolver: ResolverChoice,
     /// The collector's base address, when there is one.
     pub collector: Option<Url>,
+    /// A PEM file of CAs to trust for the collector's certificate.
     pub collector_ca: Option<PathBuf>,
     /// Each network check gets at most this long.
     pub timeout: Duration,
@@ -56,6 +64,7 @@ pub struct Input {
 pub struct SelfCheck {
     /// True when nothing failed: this vantage can audit IPv6.
     pub ipv6_audit: bool,
+    /// Every check, in table order.
     pub checks: Vec<Check>,
 }
 

@@ -21,6 +21,7 @@ pub enum ResolverChoice {
 }
 
 impl ResolverChoice {
+    /// The resolver as reports name it: `system`, or its address.
     pub fn label(&self) -> String {
         match self {
             Self::System => "system".to_owned(),
@@ -29,8 +30,10 @@ impl ResolverChoice {
     }
 }
 
+/// The settings of one audit run (`v6audit audit`'s flags, or `agent.yaml`'s `audit`).
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Where DNS questions go.
     pub resolver: ResolverChoice,
     /// Extra trust anchors (PEM) besides the Mozilla roots.
     pub ca_file: Option<PathBuf>,
@@ -46,11 +49,13 @@ pub struct Settings {
     pub ns_timeout: Duration,
     /// The port name servers are asked on (53; labs use another).
     pub ns_port: u16,
+    /// Redirects followed per family; one more ends the chain as too many.
     pub max_redirects: usize,
     /// Response bodies are read up to this many bytes.
     pub body_cap: usize,
     /// A response head larger than this is refused.
     pub header_cap: usize,
+    /// The `User-Agent` of every request to a portal.
     pub user_agent: String,
     /// Send ICMPv6 echo to the portal's IPv6 addresses (`net.icmpv6-echo`).
     pub icmpv6: bool,

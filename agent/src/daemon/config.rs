@@ -22,82 +22,120 @@ use crate::settings::{ResolverChoice, Settings};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentFile {
+    /// The agent's name in reports (default: the host name); it must match its token's name.
     pub agent_id: Option<String>,
+    /// Where reports are pushed, and with which token.
     pub collector: CollectorFile,
     /// A path, or `collector` to fetch `/api/v1/inventory`.
     pub inventory: String,
     /// `K/N`: audit only shard K of N of the inventory (see [`Shard`]).
     pub shard: Option<String>,
+    /// When the daemon runs (default: every 6 h, 10% jitter).
     #[serde(default)]
     pub schedule: ScheduleFile,
+    /// Where reports wait until the collector acknowledges them.
     #[serde(default)]
     pub spool: SpoolFile,
+    /// How each run probes (the flags of `v6audit audit`).
     #[serde(default)]
     pub audit: AuditFile,
+    /// The offset a cron schedule runs in, like `+07:00` (the default).
     pub utc_offset: Option<String>,
 }
 
+/// `collector`: the collector's address and the agent's token.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectorFile {
+    /// The collector's http(s) URL; API paths join under it.
     pub url: String,
+    /// The token from `v6audit collector token create`.
     pub token: Option<String>,
+    /// A file holding the token, instead of `token`.
     pub token_file: Option<PathBuf>,
+    /// A PEM file of CAs to trust for the collector's certificate, besides the public roots.
     pub ca_file: Option<PathBuf>,
 }
 
+/// `schedule`: an interval with jitter, or a cron expression.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleFile {
+    /// The time between runs, like `6h` (the default), `30m`, `90s` or `1d`.
     pub interval: Option<String>,
     /// A share of the interval, like `10%`.
     pub jitter: Option<String>,
+    /// A five-field cron expression in `utc_offset`, instead of `interval`.
     pub cron: Option<String>,
 }
 
+/// `spool`: where reports wait until the collector acknowledges them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpoolFile {
+    /// The spool directory (default: `spool/` in the state directory).
     pub dir: Option<PathBuf>,
+    /// The spool's bound in MiB (default 256); past it the oldest reports are dropped.
     pub max_mib: Option<u64>,
 }
 
+/// `audit`: how each run probes (the flags of `v6audit audit`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditFile {
+    /// The resolver to ask, `IP:PORT` or `IP` (port 53); default: the system's.
     pub resolver: Option<String>,
+    /// The port name servers are asked on (default 53).
     pub ns_port: Option<u16>,
+    /// The port mail servers are asked on (default 25).
     pub smtp_port: Option<u16>,
     /// DNSKEY records DNSSEC validation starts from (default: the root's).
     pub trust_anchor: Option<PathBuf>,
     /// `false` turns the DNSSEC check off.
     pub dnssec: Option<bool>,
+    /// Extra trust anchors (PEM) for portals' certificates, besides the Mozilla roots.
     pub ca_file: Option<PathBuf>,
+    /// A rule pack for the agent's own verdicts (default: the built-in pack).
     pub rules: Option<PathBuf>,
+    /// Portals audited at once (default 64, kept within 1 to 4096).
     pub concurrency: Option<usize>,
+    /// The most each network step may take, like `10s` (the default).
     pub timeout: Option<String>,
+    /// The most a whole portal may take, like `30s` (the default).
     pub budget: Option<String>,
 }
 
 /// Where the inventory comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InventorySource {
+    /// A file on the agent's machine.
     File(PathBuf),
+    /// The collector's `/api/v1/inventory`, fetched before each run.
     Collector,
 }
 
 /// The compiled configuration.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
+    /// The agent's name in reports: `agent_id`, else the `default_id` given to [`Self::load`].
     pub agent_id: String,
+    /// The collector's base URL, its path ending in `/`.
     pub collector: Url,
+    /// The token the agent sends to the collector.
     pub token: String,
+    /// A PEM file of CAs to trust for the collector's certificate.
     pub collector_ca: Option<PathBuf>,
+    /// Where the inventory comes from.
     pub inventory: InventorySource,
+    /// When to run.
     pub schedule: Schedule,
+    /// Where reports wait until the collector acknowledges them.
     pub spool_dir: PathBuf,
+    /// The spool's bound in bytes.
     pub spool_max_bytes: u64,
+    /// How each run probes.
     pub settings: Settings,
+    /// The rule pack for the agent's own verdicts; None: the built-in pack.
     pub rules: Option<PathBuf>,
     /// The shard of the inventory to audit, when agents share one.
     pub shard: Option<Shard>,

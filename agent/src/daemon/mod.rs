@@ -30,6 +30,7 @@ use spool::Spool;
 
 /// What happened, for the log and for tests (which read it from stdout).
 pub trait Log: Send + Sync {
+    /// Records one line of text.
     fn line(&self, text: &str);
 }
 
@@ -58,14 +59,19 @@ pub struct Daemon {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DaemonError {
+    /// The collector's HTTP client could not be set up (its URL, or its CA file).
     #[error("collector client: {0}")]
     Client(String),
+    /// The spool directory could not be created.
     #[error("spool {path}: {source}")]
     Spool {
+        /// The spool directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The rule pack (`audit.rules`) did not load.
     #[error("invalid rule pack:\n{0}")]
     Pack(#[from] v6audit_rules::PackError),
 }
@@ -75,6 +81,8 @@ const BACKOFF_START: Duration = Duration::from_secs(5);
 const BACKOFF_MAX: Duration = Duration::from_secs(600);
 
 impl Daemon {
+    /// Sets up the collector's client, opens the spool and loads the pack, whose contact
+    /// policy and address limit the settings then follow.
     pub fn new(config: AgentConfig) -> Result<Self, DaemonError> {
         let pusher = Pusher::new(
             &config.collector,
@@ -105,6 +113,7 @@ impl Daemon {
         })
     }
 
+    /// The spool the daemon keeps reports in.
     pub fn spool(&self) -> &Spool {
         &self.spool
     }

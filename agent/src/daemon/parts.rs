@@ -24,8 +24,11 @@ pub const PART_RESULTS: usize = 1000;
 /// One finished part: a gzipped v1 report.
 #[derive(Debug)]
 pub struct Part {
+    /// The report's id (UUID v7), which also names its file in the spool.
     pub id: Uuid,
+    /// How many results the report holds.
     pub results: usize,
+    /// The report as gzip-compressed JSON, a push body.
     pub gzip: Vec<u8>,
 }
 

@@ -11,7 +11,9 @@ use url::Url;
 /// What the collector said it stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acked {
+    /// Results the collector stored.
     pub stored: u64,
+    /// Results the collector already had (by their id), not stored again.
     pub duplicates: u64,
 }
 
@@ -69,10 +71,12 @@ impl Pusher {
         self.endpoint.join(path).map_err(|e| e.to_string())
     }
 
+    /// The HTTP client, with the collector's CA and the timeouts, for other requests to it.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
+    /// The agent's token (trimmed), sent as a bearer token.
     pub fn token(&self) -> &str {
         &self.token
     }
@@ -129,7 +133,6 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Option<Stri
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// A report as a push body: JSON, gzip-compressed.
 /// Adds the CA certificates of a PEM file (read within the CA file's bound)
 /// to an HTTP client's roots: how the agent's push and the self-check both
 /// trust a collector's private CA.
@@ -147,6 +150,7 @@ pub fn trust_ca_file(
     Ok(builder)
 }
 
+/// A report as a push body: JSON, gzip-compressed.
 pub fn gzip_report(report: &v6audit_model::Report) -> Vec<u8> {
     use std::io::Write;
     let json = serde_json::to_vec(report).unwrap_or_default();

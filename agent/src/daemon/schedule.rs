@@ -97,6 +97,7 @@ pub struct Cron {
 }
 
 impl Cron {
+    /// Parses `minute hour day-of-month month day-of-week`; a day of week of 7 is Sunday too.
     pub fn parse(expr: &str) -> Result<Self, String> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         let [m, h, dom, mon, dow] = fields[..] else {
@@ -192,11 +193,16 @@ impl Cron {
 pub enum Schedule {
     /// Every `interval`, each wait moved by up to `jitter` either way.
     Every {
+        /// The time between runs.
         interval: Duration,
+        /// The most each wait is moved, earlier or later.
         jitter: Duration,
     },
+    /// At the times a cron expression names, in a fixed UTC offset.
     Cron {
+        /// The expression.
         cron: Cron,
+        /// The offset its times are in.
         offset: UtcOffset,
     },
 }

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+/// A spool directory, and the most bytes of reports it keeps.
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
@@ -26,6 +27,7 @@ impl Spool {
         })
     }
 
+    /// The spool directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -36,7 +36,9 @@ const KEPT_HEADERS: [&str; 6] = [
 /// kilobytes per page, not up to the body cap.
 #[derive(Debug)]
 pub struct PageResponse {
+    /// The exchange as the Observation records it.
     pub exchange: HttpExchange,
+    /// The page text's sketch; None when no page was read.
     pub sketch: Option<Sketch>,
     /// The URLs the page loads (scripts, styles, images…), from its markup.
     pub resources: Vec<crate::probe::subresources::Resource>,

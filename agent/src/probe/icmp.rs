@@ -29,6 +29,7 @@ use crate::net::Routes;
 pub const MAX_ADDRESSES: usize = 4;
 /// Echo requests per address, each waited for at most [`WAIT`].
 pub const REQUESTS: u32 = 3;
+/// The most an echo request waits for its reply, within the deadline.
 pub const WAIT: Duration = Duration::from_secs(1);
 
 const ECHO_REQUEST: u8 = 128;

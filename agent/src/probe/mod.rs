@@ -30,10 +30,15 @@ use crate::settings::Settings;
 /// What every probe of a run shares.
 #[derive(Debug)]
 pub struct Context {
+    /// The run's settings.
     pub settings: Settings,
+    /// The resolver every lookup goes through.
     pub dns: Dns,
+    /// The TLS client, trusting the Mozilla roots and `--ca-file`.
     pub tls: tls::TlsClient,
+    /// The routes measured before the run.
     pub reach: Routes,
+    /// Zone facts, gathered once a run per zone.
     pub zones: dns::ZoneCache,
     /// Mail servers' sessions, asked once a run.
     pub mail: smtp::SessionCache,

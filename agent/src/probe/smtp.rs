@@ -15,9 +15,11 @@ use v6audit_model::{Family, MxObservation, SmtpOutcome, SmtpProbe, TcpOutcome};
 use crate::probe::Context;
 use crate::probe::shared::Shared;
 
+/// Mail exchangers with AAAA asked for one portal.
 pub const MAX_SERVERS: usize = 3;
 /// Bytes read for one reply (greeting or EHLO answer).
 pub const MAX_REPLY: u64 = 4096;
+/// Lines read for one reply.
 pub const MAX_LINES: usize = 32;
 
 /// The sessions for a domain's mail exchangers that have AAAA.

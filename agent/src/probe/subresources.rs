@@ -25,7 +25,9 @@ pub const MAX_HOSTS: usize = 16;
 /// A URL the page loads, and what loads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
+    /// What loads it: `script`, `style`, `image`, `media`, `iframe`, `form` or `preload`.
     pub kind: &'static str,
+    /// The URL, resolved against the page's (or its `<base href>`).
     pub url: Url,
 }
 

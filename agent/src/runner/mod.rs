@@ -29,10 +29,17 @@ use observe::{empty_observation, observe_within};
 #[derive(Debug)]
 pub enum Event {
     /// A portal's probes started.
-    Started { index: usize, id: String },
+    Started {
+        /// The portal's position among those audited (counterparts included), from 0.
+        index: usize,
+        /// The portal's id.
+        id: String,
+    },
     /// A portal is done.
     Finished {
+        /// The position its `Started` gave.
         index: usize,
+        /// Its observation and verdict.
         result: Box<PortalResult>,
     },
 }
@@ -82,6 +89,7 @@ impl Auditor {
         })
     }
 
+    /// The families this machine can send over, as reports state them.
     pub fn vantage(&self) -> Vantage {
         self.vantage
     }
@@ -92,6 +100,7 @@ impl Auditor {
         self.ctx.dns.answers().await
     }
 
+    /// The settings the run probes with.
     pub fn settings(&self) -> &Settings {
         &self.ctx.settings
     }

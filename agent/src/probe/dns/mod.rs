@@ -86,10 +86,15 @@ async fn alias_chain(dns: &Dns, host: &str) -> Vec<String> {
 /// What is known about one zone, shared by every portal in it.
 #[derive(Debug, Clone)]
 pub struct ZoneFacts {
+    /// The zone's name servers (at most 13), each with its addresses and SOA answers.
     pub name_servers: Vec<NameServer>,
+    /// How the NS lookup went.
     pub ns_outcome: DnsOutcome,
+    /// Why the NS lookup failed, when it did.
     pub ns_error: Option<String>,
+    /// The zone's mail exchangers (at most 10).
     pub mx: MxObservation,
+    /// The zone's DNSSEC; None when the check is off.
     pub dnssec: Option<DnssecObservation>,
 }
 
@@ -159,7 +164,9 @@ impl ZoneCache {
 /// How the zone facts of a host are gathered.
 #[derive(Debug, Clone, Copy)]
 pub struct ZoneSettings<'a> {
+    /// The port name servers are asked on (53; labs use another).
     pub ns_port: u16,
+    /// The most each direct question to a name server may take.
     pub ns_timeout: std::time::Duration,
     /// Where DNSSEC validation starts; None: not checked.
     pub anchor: Option<&'a Anchor>,

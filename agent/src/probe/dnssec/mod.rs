@@ -52,7 +52,9 @@ const MAX_REASONS: usize = 8;
 /// How the probe asks.
 #[derive(Debug, Clone, Copy)]
 pub struct Asking<'a> {
+    /// The most each question may take; the walk from the anchor gets three times it.
     pub timeout: Duration,
+    /// The port name servers are asked on (53; labs use another).
     pub ns_port: u16,
     /// Which name server addresses may be asked (the pack's contact policy).
     pub contact: &'a ContactPolicy,
