@@ -3,6 +3,8 @@
 //! listeners with chosen faults, a throw-away CA, and the matching inventory,
 //! CA file and rule pack written out. Nothing here reaches beyond loopback.
 
+#![warn(missing_docs)]
+
 pub mod dns;
 pub mod mail;
 pub mod pki;
@@ -24,7 +26,9 @@ pub use scenario::{Mix, Scenario};
 
 /// The lab's zones, under the reserved `.test` TLD (RFC 6761).
 pub const ZONE: &str = "lab.test";
+/// An unsigned zone whose name servers have no AAAA (`ns-v4-only`).
 pub const ZONE_V4NS: &str = "v4ns.lab.test";
+/// A signed zone whose mail exchanger has no AAAA (`mail-v4-only`).
 pub const ZONE_MAILV4: &str = "mailv4.lab.test";
 /// A signed zone whose DS in lab.test names a key it does not have.
 pub const ZONE_BADDS: &str = "badds.lab.test";
@@ -44,18 +48,25 @@ const AGENCIES: [&str; 4] = [
     "UBND tỉnh Loopback",
 ];
 
+/// Why the lab could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LabError {
+    /// A socket could not be bound on loopback.
     #[error("cannot bind a lab socket: {0}")]
     Bind(String),
+    /// A zone could not be built or signed.
     #[error("lab DNS: {0}")]
     Dns(String),
+    /// The CA or a leaf certificate could not be made.
     #[error("lab certificates: {0}")]
     Pki(String),
+    /// A lab file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
+        /// The file, or the directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
@@ -64,7 +75,9 @@ pub enum LabError {
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct LabConfig {
+    /// How many portals to simulate.
     pub portals: usize,
+    /// Which scenario each portal gets.
     pub mix: Mix,
     /// Where the inventory, CA and pack are written.
     pub dir: PathBuf,
@@ -73,19 +86,28 @@ pub struct LabConfig {
 /// One simulated portal.
 #[derive(Debug, Clone)]
 pub struct LabPortal {
+    /// Its id in the inventory: the scenario's name and a number from 1 (`good-0001`).
     pub id: String,
+    /// Its host name, in its scenario's zone.
     pub host: String,
+    /// Its URL in the inventory: `https://` on the scenario's TLS port.
     pub url: String,
+    /// How it behaves, and what an audit must find.
     pub scenario: Scenario,
 }
 
 /// A running lab. Dropping it stops every listener.
 #[derive(Debug)]
 pub struct Lab {
+    /// The DNS server of every lab zone.
     pub dns: DnsServer,
+    /// The portals, in the inventory's order.
     pub portals: Vec<LabPortal>,
+    /// `lab-inventory.yaml`: the inventory of the portals.
     pub inventory_path: PathBuf,
+    /// `lab-ca.pem`: the CA of the lab's certificates (`--ca-file`).
     pub ca_path: PathBuf,
+    /// `lab-pack.yaml`: [`LAB_PACK`] (`--rules`).
     pub pack_path: PathBuf,
     /// lab.test's key, the trust anchor of the lab's DNSSEC (`--trust-anchor`).
     pub anchor_path: PathBuf,
@@ -97,12 +119,18 @@ pub struct Lab {
     _held: Vec<web::V6Side>,
 }
 
+/// The lab's listener ports, the same on 127.0.0.1 and `::1`; one port serves many portals.
 #[derive(Debug, Clone, Copy)]
 pub struct LabPorts {
+    /// Plain HTTP on both families.
     pub http: u16,
+    /// TLS on both families.
     pub https: u16,
+    /// Plain HTTP over IPv4; over IPv6, connections are refused.
     pub http_v6_refused: u16,
+    /// TLS over IPv4; over IPv6, connections are refused.
     pub https_v6_refused: u16,
+    /// TLS over IPv4; over IPv6, connections are accepted and never answered.
     pub https_v6_silent: u16,
     /// SMTP of mail.lab.test, on both families.
     pub smtp: u16,

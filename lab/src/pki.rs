@@ -20,18 +20,24 @@ use crate::LabError;
 pub struct Pki {
     /// The CA certificate, PEM.
     pub ca_pem: String,
+    /// A leaf for every lab name, valid from a day ago to 90 days ahead.
     pub good: Arc<ServerConfig>,
+    /// A leaf for `portal.other.test` only (`v6-wrong-cert` over IPv6).
     pub wrong_name: Arc<ServerConfig>,
+    /// A leaf for every lab name that expired two days ago (`v6-expired-cert` over IPv6).
     pub expired: Arc<ServerConfig>,
     /// The good and the wrong-name leaves as PEM files hold them.
     pub good_pem: LeafPem,
+    /// The leaf for `portal.other.test` in PEM.
     pub wrong_name_pem: LeafPem,
 }
 
 /// A leaf certificate in PEM: the chain (leaf, then CA) and its key.
 #[derive(Debug, Clone)]
 pub struct LeafPem {
+    /// The leaf, then the CA.
     pub chain: String,
+    /// The leaf's private key (PKCS#8).
     pub key: String,
 }
 

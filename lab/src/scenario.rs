@@ -60,6 +60,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// Every scenario, in the order `--mix all` deals them.
     pub const ALL: [Self; 21] = [
         Self::Good,
         Self::Cname,
@@ -84,6 +85,7 @@ impl Scenario {
         Self::FlakyV6,
     ];
 
+    /// Its name in ids, tags, `--mix` and `lab-expected.tsv`, such as `v6-refused`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Good => "good",
@@ -328,6 +330,7 @@ pub enum Mix {
 }
 
 impl Mix {
+    /// What `--mix` accepts, as its errors say.
     pub const NAMES: &'static str = "all, realistic, fast, or a scenario name";
 
     /// The scenario of the `i`-th portal.

@@ -29,7 +29,9 @@ const SILENT_HOLD: Duration = Duration::from_secs(120);
 /// What one listener does with a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// HTTP, without TLS.
     Plain,
+    /// TLS, the certificate chosen by the site's scenario and family, then HTTP.
     Tls,
     /// Accept, then never say a word.
     Silent,
@@ -38,7 +40,9 @@ pub enum Mode {
 /// A lab portal as the web side sees it.
 #[derive(Debug, Clone)]
 pub struct Site {
+    /// How the site behaves.
     pub scenario: Scenario,
+    /// The portal's name, the title of its page.
     pub name: String,
     /// The TLS port, for redirects from plain HTTP.
     pub tls_port: u16,
@@ -51,6 +55,7 @@ pub struct Site {
 }
 
 impl Site {
+    /// A site that has seen no handshake yet.
     pub fn new(scenario: Scenario, name: String, tls_port: u16) -> Self {
         Self {
             scenario,
@@ -64,7 +69,9 @@ impl Site {
 /// Sites by host name, shared by every listener.
 #[derive(Debug)]
 pub struct Sites {
+    /// Each site by its host name, in lower case.
     pub by_host: HashMap<String, Site>,
+    /// The certificates the TLS listeners present.
     pub pki: Pki,
     /// The host without AAAA that `redirect-v4-only` portals send visitors to,
     /// and its TLS port.
@@ -450,6 +457,7 @@ pub fn bind_pair(v6_listens: bool) -> std::io::Result<(TcpListener, V6Side, u16)
 /// The IPv6 half of a port pair.
 #[derive(Debug)]
 pub enum V6Side {
+    /// A listener on `::1`, IPv6 only.
     Listening(std::net::TcpListener),
     /// Bound, never listening: holds the port so connecting is refused.
     Refusing(socket2::Socket),

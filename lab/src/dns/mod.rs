@@ -35,14 +35,18 @@ use indexed::IndexedZone;
 /// A zone being described.
 #[derive(Debug, Clone)]
 pub struct Zone {
+    /// The zone's apex, without the final dot.
     pub origin: String,
+    /// Its records, each under its owner name (without the final dot).
     pub records: Vec<(String, RecordData)>,
+    /// Whether and how it is signed.
     pub signing: Signing,
 }
 
 /// Whether and how a zone is signed (DNSSEC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signing {
+    /// Not signed, and no DS in the parent.
     Unsigned,
     /// Signed, with its DS in the parent zone (when the lab serves the parent).
     Signed,
@@ -54,15 +58,22 @@ pub enum Signing {
 /// The record types the lab publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordData {
+    /// An IPv4 address.
     A(Ipv4Addr),
+    /// An IPv6 address.
     Aaaa(Ipv6Addr),
+    /// An alias: the name it stands for.
     Cname(String),
+    /// A name server: at the apex, or at a child zone's delegation.
     Ns(String),
+    /// A mail exchanger: its preference and host.
     Mx(u16, String),
+    /// A child zone's DS, in its parent.
     Ds(DS),
 }
 
 impl Zone {
+    /// An unsigned zone at `origin` (a final dot dropped), with no record yet.
     pub fn new(origin: &str) -> Self {
         Self {
             origin: origin.trim_end_matches('.').to_owned(),
@@ -71,11 +82,13 @@ impl Zone {
         }
     }
 
+    /// The zone, signed as `signing` says.
     pub fn signed(mut self, signing: Signing) -> Self {
         self.signing = signing;
         self
     }
 
+    /// Adds a record at `name` (a final dot dropped).
     pub fn add(&mut self, name: &str, data: RecordData) -> &mut Self {
         self.records
             .push((name.trim_end_matches('.').to_owned(), data));
@@ -165,6 +178,7 @@ fn build(zone: &Zone, serial: u32, key: Option<&ZoneKey>) -> Result<Arc<IndexedZ
 /// A zone's signing key (one combined key, ECDSA P-256: flags 257).
 pub struct ZoneKey {
     pkcs8: Vec<u8>,
+    /// The public key, as the zone's DNSKEY publishes it.
     pub dnskey: DNSKEY,
 }
 
@@ -177,6 +191,7 @@ impl std::fmt::Debug for ZoneKey {
 }
 
 impl ZoneKey {
+    /// A new ECDSA P-256 key.
     pub fn generate() -> Result<Self, LabError> {
         let err = |e: hickory_proto::dnssec::DnsSecError| LabError::Dns(format!("key: {e}"));
         let pkcs8 = EcdsaSigningKey::generate_pkcs8(Algorithm::ECDSAP256SHA256).map_err(err)?;
@@ -269,6 +284,7 @@ impl RequestHandler for LabHandler {
 /// A running lab DNS server.
 pub struct DnsServer {
     server: Server<LabHandler>,
+    /// The port, UDP and TCP, on `[::1]` and `127.0.0.1`.
     pub port: u16,
     /// Each signed zone's key, by zone.
     pub keys: Vec<(String, DNSKEY)>,
@@ -376,6 +392,7 @@ impl DnsServer {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port)
     }
 
+    /// Stops the server, letting the answers in flight finish.
     pub async fn shutdown(mut self) {
         let _ = self.server.shutdown_gracefully().await;
     }
