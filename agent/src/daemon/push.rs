@@ -66,7 +66,8 @@ impl Pusher {
         })
     }
 
-    /// The collector's base address joined with `path`.
+    /// An API address of the collector: `path` beside the reports endpoint,
+    /// so `url("inventory")` is `<base>/api/v1/inventory`.
     pub fn url(&self, path: &str) -> Result<Url, String> {
         self.endpoint.join(path).map_err(|e| e.to_string())
     }
