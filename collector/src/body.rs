@@ -52,6 +52,7 @@ impl Held {
 }
 
 impl Budget {
+    /// A budget of `bytes` bytes.
     pub fn new(bytes: usize) -> Self {
         Self {
             bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),

@@ -12,7 +12,9 @@ use v6audit_model::{Inventory, Portal, PortalInfo};
 /// Portals and campaigns from every inventory, by id.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
+    /// Every inventory's portals, by id.
     pub portals: BTreeMap<String, Portal>,
+    /// Every inventory's campaigns: the files' in order, then the uploads'.
     pub campaigns: Vec<Campaign>,
     /// Where each inventory came from, for /readyz and logs.
     pub sources: Vec<String>,

@@ -17,25 +17,43 @@ use v6audit_model::{SourceError, SourceErrors};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Where to listen, `ADDRESS:PORT` (default `[::]:8080`).
     pub listen: Option<String>,
+    /// `sqlite:///path/file.db` or `postgres://…` (default: collector.db in the state directory).
     pub database: Option<String>,
+    /// The state directory (default: `v6audit_model::paths::default_state_dir`).
     pub state_dir: Option<PathBuf>,
+    /// Serve HTTPS with these PEM files instead of HTTP.
     pub tls: Option<TlsFile>,
+    /// The rule pack to judge observations with (default: the built-in pack).
     pub rules: Option<PathBuf>,
+    /// Inventory files: portal metadata and campaigns, reread on SIGHUP.
     #[serde(default)]
     pub inventories: Vec<PathBuf>,
+    /// A file holding the admin token.
     pub admin_token_file: Option<PathBuf>,
+    /// The largest report body accepted, in MiB, decompressed too (1 to 1024, default 16).
     pub body_limit_mib: Option<u64>,
+    /// The MiB all bodies being read at once may take (at least `body_limit_mib`, default 256).
     pub body_budget_mib: Option<u64>,
+    /// Connections served at once (default: half the open-file limit, 16 to 1024).
     pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's head (1 to 300, default 10).
     pub header_timeout_secs: Option<u64>,
+    /// Seconds a connection or a body may stay silent (1 to 3600, default 60).
     pub idle_timeout_secs: Option<u64>,
+    /// Seconds a stopping collector lets requests in flight finish (0 to 3600, default 10).
     pub shutdown_timeout_secs: Option<u64>,
+    /// The per-agent rate limit (default: 60 reports a minute, 20 at once).
     pub rate: Option<RateFile>,
+    /// Where to POST events.
     #[serde(default)]
     pub webhooks: Vec<WebhookFile>,
+    /// A fixed offset like `+07:00` to count days in, instead of the time zone's.
     pub utc_offset: Option<String>,
+    /// The IANA time zone dates are shown and counted in (default Asia/Ho_Chi_Minh).
     pub time_zone: Option<String>,
+    /// The `dashboard:` section.
     pub dashboard: Option<DashboardFile>,
 }
 
@@ -45,8 +63,11 @@ pub struct ConfigFile {
 pub struct DashboardFile {
     /// `public` or `private`.
     pub access: Option<String>,
+    /// A file of viewer tokens, one a line (`#` starts a comment line).
     pub viewer_tokens_file: Option<PathBuf>,
+    /// Hours without a report before an agent is flagged stale (1 to 8760, default 24).
     pub stale_after_hours: Option<u32>,
+    /// `en` or `vi`: the language of a first visit whose browser asks for neither (default `en`).
     pub default_lang: Option<String>,
 }
 
@@ -62,11 +83,13 @@ pub enum Access {
 /// The dashboard's settings.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    /// Who may read the dashboard and the read API.
     pub access: Access,
     /// SHA-256 of each viewer token.
     pub viewer_token_hashes: Vec<[u8; 32]>,
     /// An agent with no report for this long is flagged stale.
     pub stale_after_hours: u32,
+    /// The language of a first visit whose browser asks for neither English nor Vietnamese.
     pub default_lang: v6audit_model::Lang,
 }
 
@@ -81,23 +104,31 @@ impl Default for Dashboard {
     }
 }
 
+/// The `tls:` section: PEM files to serve HTTPS with.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFile {
+    /// The certificate chain (PEM).
     pub cert: PathBuf,
+    /// The private key (PEM).
     pub key: PathBuf,
 }
 
+/// The `rate:` section: a bucket of `burst` reports per agent, refilled at `reports_per_minute`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateFile {
+    /// Reports a minute put back in an agent's bucket.
     pub reports_per_minute: u32,
+    /// The bucket's size: reports an agent may push at once.
     pub burst: u32,
 }
 
+/// A webhook as written under `webhooks:`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookFile {
+    /// Where events are POSTed as JSON.
     pub url: String,
     /// Event kinds to send (default: the regressions).
     #[serde(default)]
@@ -107,21 +138,30 @@ pub struct WebhookFile {
 /// A webhook, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
+    /// The http(s) URL events are POSTed to.
     pub url: url::Url,
+    /// The event kinds it is sent, each a known kind (the regressions when the file names none).
     pub events: Vec<String>,
 }
 
 /// The compiled configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The address to listen on.
     pub listen: SocketAddr,
+    /// The database URL: `sqlite:…`, `postgres://…` or `postgresql://…`.
     pub database: String,
+    /// The state directory; created at start when the database is SQLite.
     pub state_dir: PathBuf,
+    /// The certificate chain and private key (PEM files) to serve HTTPS with; HTTP when None.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The rule pack file; the built-in pack when None.
     pub rules: Option<PathBuf>,
+    /// Inventory files, reread on SIGHUP.
     pub inventories: Vec<PathBuf>,
     /// SHA-256 of the admin token, when one is configured.
     pub admin_token_hash: Option<[u8; 32]>,
+    /// The largest report body accepted, in bytes (a gzip body's decompressed size too).
     pub body_limit: usize,
     /// The most bytes of request bodies held in memory at once, over all
     /// requests; a body that finds it spent is answered 503.
@@ -138,22 +178,29 @@ pub struct Config {
     /// How long a stopping collector lets requests in flight finish before
     /// it drops their connections.
     pub shutdown_timeout: Duration,
+    /// Reports a minute put back in each agent's bucket.
     pub reports_per_minute: u32,
+    /// Reports an agent may push at once (its bucket's size).
     pub burst: u32,
+    /// Where events are POSTed.
     pub webhooks: Vec<Webhook>,
     /// The offset days are counted in (Vietnam: +07:00): `utc_offset`, else
     /// the time zone's offset when the collector starts.
     pub utc_offset: UtcOffset,
     /// The IANA time zone dates are shown in (default Asia/Ho_Chi_Minh).
     pub time_zone: jiff::tz::TimeZone,
+    /// The time zone's IANA name, shown in the dashboard's footer.
     pub time_zone_name: String,
+    /// The dashboard's settings.
     pub dashboard: Dashboard,
 }
 
 /// Flags that override the file and the environment.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// `--listen`: the address to listen on.
     pub listen: Option<String>,
+    /// `--database`: the database URL.
     pub database: Option<String>,
 }
 

@@ -18,10 +18,12 @@ use crate::store::{EventKind, NewEvent, NewResult, StoredVerdict};
 /// Why a body was refused: an HTTP status and a JSON answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
+    /// The HTTP status it is answered with; not in the JSON.
     #[serde(skip)]
     pub status: u16,
     /// A short machine-readable kind.
     pub error: &'static str,
+    /// What was wrong, in words for a person.
     pub message: String,
     /// The field at fault, as a path such as `results[3].portal.url`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,6 +34,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// A refusal with this status, kind and message, naming no field.
     pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -73,6 +76,7 @@ pub const MAX_ID_BYTES: usize = 128;
 pub const MAX_URL_BYTES: usize = 2048;
 /// The most tags a portal may carry, and the longest tag.
 pub const MAX_TAGS: usize = 64;
+/// The longest tag (UTF-8 bytes).
 pub const MAX_TAG_BYTES: usize = 64;
 /// The longest of any other string in a report (finding messages,
 /// remediation, errors, certificate names, banners, page titles, URLs the

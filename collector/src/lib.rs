@@ -4,6 +4,8 @@
 //! the portals to fix first. It depends on the model and the rules, never on
 //! the agent.
 
+#![warn(missing_docs)]
+
 mod answer;
 pub mod api;
 pub mod body;
@@ -18,6 +20,7 @@ mod queries;
 pub mod router;
 pub mod server;
 pub mod state;
+#[allow(missing_docs)] // store/ is documented in its own change
 pub mod store;
 pub mod views;
 pub mod webhooks;
@@ -32,16 +35,22 @@ pub use store::{Storage, Store};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// The database could not be opened or migrated, or its uploaded inventories read.
     #[error("{0}")]
     Store(#[from] store::StoreError),
+    /// The state directory, or the SQLite file's directory, could not be created.
     #[error("cannot create the state directory {path}: {source}")]
     StateDir {
+        /// The directory.
         path: std::path::PathBuf,
+        /// Why it could not be created.
         #[source]
         source: std::io::Error,
     },
+    /// The configured rule pack could not be read or is not valid.
     #[error("invalid rule pack:\n{0}")]
     Pack(#[from] v6audit_rules::PackError),
+    /// An inventory could not be read or is not valid.
     #[error("invalid inventory: {0}")]
     Catalog(#[from] catalog::CatalogError),
 }

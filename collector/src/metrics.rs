@@ -13,17 +13,26 @@ use crate::views::PortalView;
 /// Counters kept while the collector runs.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Reports accepted.
     pub reports_accepted: AtomicU64,
+    /// Reports refused for any reason but the rate limit.
     pub reports_rejected: AtomicU64,
+    /// Results stored for the first time.
     pub results_stored: AtomicU64,
+    /// Results whose id was already stored, so not stored again.
     pub results_duplicate: AtomicU64,
+    /// Reports refused by the per-agent rate limit (429).
     pub rate_limited: AtomicU64,
+    /// Webhook deliveries the receiver accepted (2xx).
     pub webhooks_sent: AtomicU64,
+    /// Webhook deliveries given up after every attempt.
     pub webhooks_failed: AtomicU64,
+    /// Events not queued for the webhooks because the queue was full.
     pub webhooks_dropped: AtomicU64,
 }
 
 impl Counters {
+    /// Adds `n` to `counter` (relaxed: no other memory is ordered by it).
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
@@ -54,6 +63,7 @@ fn label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The `/metrics` text: the counters, portals by stage and agency, each agent's last report.
 pub fn render(counters: &Counters, views: &[PortalView], agents: &[Agent]) -> String {
     let mut out = String::new();
     let c = |a: &AtomicU64| a.load(Ordering::Relaxed);

@@ -13,6 +13,8 @@ use axum::response::Response;
 use crate::state::AppState;
 use crate::{api, dashboard};
 
+/// The collector's whole HTTP service: the API, the read API and pages behind the dashboard's
+/// access rule, and one answer for a path nothing serves.
 pub fn router(state: Arc<AppState>) -> Router {
     // What a viewer reads: the read API and the dashboard's pages, behind the
     // dashboard's access rule (open unless `dashboard.access: private`).

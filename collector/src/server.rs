@@ -33,8 +33,10 @@ use crate::state::AppState;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// The TLS certificate or key could not be read or used.
     #[error("cannot use the TLS certificate or key: {0}")]
     Tls(String),
+    /// An I/O error; `serve` itself returns none (a failed accept is retried).
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -65,6 +67,7 @@ fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, Serv
 /// demo, the benchmarks and the tests run one beside their own work.
 #[derive(Debug)]
 pub struct Background {
+    /// The address it listens on (with the port chosen when port 0 was asked for).
     pub addr: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), ServeError>>,

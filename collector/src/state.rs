@@ -19,11 +19,17 @@ use crate::webhooks::Webhooks;
 /// Everything the handlers share.
 #[derive(Debug)]
 pub struct AppState {
+    /// The database.
     pub store: Store,
+    /// The configuration the collector started with.
     pub config: Config,
+    /// The rule pack observations are judged with; read it with `pack()`.
     pub pack: RwLock<Arc<Pack>>,
+    /// The portals and campaigns of the inventories; read it with `catalog()`.
     pub catalog: RwLock<Arc<Catalog>>,
+    /// Ingest and webhook counters, for `/metrics`.
     pub counters: Arc<Counters>,
+    /// Sends events to the configured webhooks.
     pub webhooks: Webhooks,
     /// The dashboard's signed-in administrators.
     pub sessions: crate::dashboard::sessions::Sessions,
@@ -35,6 +41,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Starts the webhook sender and sets up the body budget; no session, nothing cached yet.
     pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<Self> {
         let counters = Arc::new(Counters::default());
         let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
@@ -53,10 +60,12 @@ impl AppState {
         })
     }
 
+    /// The rule pack in force.
     pub fn pack(&self) -> Arc<Pack> {
         self.pack.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The catalog in force.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog
             .read()
@@ -64,6 +73,7 @@ impl AppState {
             .clone()
     }
 
+    /// Puts `catalog` in force, and forgets the projections made with the one before.
     pub fn set_catalog(&self, catalog: Catalog) {
         *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
         self.projections.invalidate();

@@ -40,13 +40,21 @@ pub fn rfc3339(ms: i64) -> String {
 /// One vantage's newest verdict of a portal.
 #[derive(Debug, Clone, Serialize)]
 pub struct VantageView {
+    /// The agent that speaks for the vantage: of its agents, the last to measure the portal.
     pub agent: String,
+    /// The vantage name on the agent's token, when it has one.
     pub vantage: Option<String>,
+    /// The stage, 0 to 4.
     pub stage: i64,
+    /// The stage's name, like `dual-stack`.
     pub stage_name: &'static str,
+    /// False when an `error` kept the portal from a higher stage: the stage is a floor.
     pub stage_certain: bool,
+    /// The score, 0 to 100.
     pub score: i64,
+    /// When the agent observed the portal (RFC 3339).
     pub observed_at: String,
+    /// The stored result's id.
     pub result_id: String,
 }
 
@@ -56,21 +64,29 @@ pub struct Combined {
     /// The lowest certain stage over vantages: what some citizens meet. None
     /// before any vantage has measured the portal with certainty.
     pub stage: Option<i64>,
+    /// `stage`'s name, like `dual-stack`.
     pub stage_name: Option<&'static str>,
     /// Vantages from which the portal is reachable over IPv6 (stage 2 or more).
     pub reachable_from: usize,
+    /// Vantages with a result for the portal.
     pub vantages: usize,
+    /// `reachable over IPv6 from N of M vantages`, or `not measured yet` (English).
     pub summary: String,
+    /// The fix-first priority at `stage` (an unmeasured portal's as IPv4-only); highest first.
     pub priority: u32,
 }
 
+/// A portal with the newest verdict of each vantage.
 #[derive(Debug, Clone, Serialize)]
 pub struct PortalView {
+    /// The portal: the catalog's description, else its agent's.
     #[serde(flatten)]
     pub portal: PortalInfo,
     /// Whether the portal is in the collector's inventories.
     pub in_inventory: bool,
+    /// The vantages taken together.
     pub combined: Combined,
+    /// The newest verdict of each vantage.
     pub vantages: Vec<VantageView>,
 }
 
@@ -243,6 +259,7 @@ pub fn day_of_date(d: Date) -> i64 {
         - i64::from(Date::from_julian_day(2_440_588).map_or(0, |e| e.to_julian_day()))
 }
 
+/// The date `day` days after 1970-01-01 (the epoch itself when out of range).
 pub fn date_of_day(day: i64) -> Date {
     let epoch = Date::from_julian_day(2_440_588).unwrap_or(Date::MIN);
     epoch.checked_add(Duration::days(day)).unwrap_or(epoch)
@@ -256,8 +273,10 @@ pub fn today(offset: UtcOffset) -> Date {
 /// Counts per stage name, every stage present, plus portals not measured yet.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StageCounts {
+    /// Portals at each stage, by stage name.
     #[serde(flatten)]
     pub stages: BTreeMap<&'static str, usize>,
+    /// Portals without a stage yet.
     pub unmeasured: usize,
 }
 
@@ -270,15 +289,21 @@ impl StageCounts {
     }
 }
 
+/// One day of a progress series.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgressPoint {
+    /// The day, `YYYY-MM-DD`.
     pub date: String,
+    /// Portals at each stage on that day.
     pub stages: StageCounts,
 }
 
+/// One group's portals at each stage, day by day.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgressSeries {
+    /// The group: `all`, an agency, a category or a tag (`(no agency)`, `(no tag)` for none).
     pub key: String,
+    /// One point per day of the range, oldest first.
     pub points: Vec<ProgressPoint>,
 }
 
@@ -322,9 +347,13 @@ pub fn stages_by_day(
 /// Grouping of `/progress`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Group {
+    /// One series of every portal, keyed `all`.
     All,
+    /// A series per agency.
     Agency,
+    /// A series per category.
     Category,
+    /// A series per tag; a portal with several tags counts in each.
     Tag,
 }
 
@@ -406,12 +435,18 @@ the sum of the weights, x 100. A portal's stage is its lowest stage over vantage
 for the current year); a portal not measured by then counts as stage 0. Its weight is the rule pack's priority weight: \
 category (citizen 4, business 3, information 2, internal 1) x (1 + 0.1 x log10(audience)). Ties are ordered by name.";
 
+/// An agency's place in the ranking of a day.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgencyRank {
+    /// 1 for the most ready.
     pub rank: usize,
+    /// The agency's name; `(no agency)` for the portals without one.
     pub agency: String,
+    /// The readiness index, 0 to 100 to one decimal ([`RANKING_METHOD`]).
     pub index: f64,
+    /// Its portals, measured or not.
     pub portals: usize,
+    /// Its portals at each stage on the day.
     pub stages: StageCounts,
     /// The index a year earlier, for the trend.
     pub previous_index: Option<f64>,
@@ -491,14 +526,22 @@ pub fn ranking(
     list
 }
 
+/// A campaign's progress today, against its deadline.
 #[derive(Debug, Clone, Serialize)]
 pub struct CampaignView {
+    /// The campaign's id in its inventory.
     pub id: String,
+    /// Its name, when the inventory gives one.
     pub name: Option<String>,
+    /// The stage every selected portal must reach, 0 to 4.
     pub target_stage: u8,
+    /// That stage's name, like `dual-stack`.
     pub target_stage_name: &'static str,
+    /// The day they must reach it by, `YYYY-MM-DD`.
     pub deadline: String,
+    /// The catalog's portals the campaign selects.
     pub portals: usize,
+    /// Of those, the portals at the target stage or above today.
     pub at_target: usize,
     /// Share at target, 0..=1.
     pub share: f64,
@@ -506,7 +549,9 @@ pub struct CampaignView {
     pub trend: Vec<(String, f64)>,
     /// When the share reaches 1 at the recent pace; None when it is not rising.
     pub projected_completion: Option<String>,
+    /// Done, or projected to be done by the deadline.
     pub on_track: bool,
+    /// Every selected portal is at the target stage (also when it selects none).
     pub done: bool,
 }
 

@@ -34,7 +34,9 @@ use crate::state::AppState;
 pub(crate) use crate::state::now_ms;
 use text::Texts;
 
+/// The cookie that holds an administrator's session id (HttpOnly, SameSite=Strict, 12 hours).
 pub const SESSION_COOKIE: &str = "v6audit_session";
+/// The cookie that remembers the language chosen with the switch (a year).
 pub const LANG_COOKIE: &str = "v6audit_lang";
 pub use crate::projections::CHART_DAYS;
 
@@ -168,13 +170,21 @@ pub fn lang_of(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> La
 /// What the page frame shows: navigation, the language switch, the footer.
 #[derive(Debug)]
 pub struct Chrome {
+    /// The words of the page's language.
     pub t: &'static Texts,
+    /// The page's language code (`en` or `vi`), for `<html lang>`.
     pub lang: &'static str,
+    /// The navigation entry marked current (`overview`, `portals`, …); empty for none.
     pub nav: &'static str,
+    /// The page's title, in `<title>` and its heading.
     pub title: String,
+    /// The link that switches to English and returns to this page.
     pub switch_en: String,
+    /// The link that switches to Vietnamese and returns to this page.
     pub switch_vi: String,
+    /// The time zone the page's times are in, with its offset now: `Asia/Ho_Chi_Minh (UTC+07)`.
     pub tz: String,
+    /// When the page was made, in that zone, to the minute.
     pub generated: String,
     /// The API address with the same numbers.
     pub api: String,
@@ -188,15 +198,20 @@ pub fn enc(s: &str) -> String {
 /// The context of one page request.
 #[derive(Debug)]
 pub struct PageContext {
+    /// The collector's shared state.
     pub state: Arc<AppState>,
+    /// The page's language ([`lang_of`]).
     pub lang: Lang,
+    /// The words of `lang`.
     pub t: &'static Texts,
     /// Path and query of the request, for the language switch to return to.
     pub here: String,
+    /// The request's headers: cookies, and the admin forms' origin check.
     pub headers: HeaderMap,
 }
 
 impl PageContext {
+    /// The context of a request with these headers and this URI.
     pub fn new(state: Arc<AppState>, headers: &HeaderMap, uri: &axum::http::Uri) -> Self {
         let query_lang = uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -216,6 +231,8 @@ impl PageContext {
         }
     }
 
+    /// The frame of a page: `nav` is its navigation entry, `api` the API address with the same
+    /// numbers (empty for none).
     pub fn chrome(&self, nav: &'static str, title: String, api: &str) -> Chrome {
         let zone = &self.state.config.time_zone;
         let offset = zone.to_offset(jiff::Timestamp::now());

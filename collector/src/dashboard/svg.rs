@@ -19,8 +19,11 @@ const BOTTOM: f64 = 28.0;
 /// One layer of the stacked area: its class, legend label and value per day.
 #[derive(Debug)]
 pub struct Layer<'a> {
+    /// The stylesheet class it is filled with (`s0`…`s4`, `su`).
     pub class: &'static str,
+    /// Its name in the tooltip, with its last day's count.
     pub label: &'a str,
+    /// Its count on each day, in the order of the dates.
     pub values: Vec<usize>,
 }
 
@@ -179,7 +182,9 @@ fn date_marks(svg: &mut String, dates: &[String]) {
 /// One vantage's stages over time: (time in ms, stage) in time order.
 #[derive(Debug)]
 pub struct Track<'a> {
+    /// The vantage's name: the line's tooltip.
     pub label: &'a str,
+    /// Where the line steps: (time in ms since the epoch, stage 0 to 4), in time order.
     pub points: Vec<(i64, i64)>,
 }
 
