@@ -74,7 +74,7 @@ pub const MAX_NAME_BYTES: usize = 512;
 pub const MAX_ID_BYTES: usize = 128;
 /// The longest portal URL.
 pub const MAX_URL_BYTES: usize = 2048;
-/// The most tags a portal may carry, and the longest tag.
+/// The most tags a portal may carry.
 pub const MAX_TAGS: usize = 64;
 /// The longest tag (UTF-8 bytes).
 pub const MAX_TAG_BYTES: usize = 64;

@@ -17,7 +17,7 @@ pub fn stored_stage(n: i64) -> Option<Stage> {
     u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok())
 }
 
-/// A stage number as a name ("2 reachable").
+/// A stage number as a name (`reachable`; `unknown` for a number that is no stage).
 pub fn stage_name(n: i64) -> &'static str {
     stored_stage(n).map_or("unknown", Stage::name)
 }
