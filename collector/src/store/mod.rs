@@ -28,6 +28,16 @@ pub enum StoreError {
     /// Stored data could not be read back (a row written by another version?).
     #[error("stored data: {0}")]
     Corrupt(String),
+    /// A stage to store is not one (0 to 4); nothing of the call was stored.
+    /// (A stored stage that is not one is refused as it is read, by the
+    /// database driver's decode error naming the column.)
+    #[error("{column}: stage must be 0 to 4, not {value}")]
+    Stage {
+        /// The column it was for, `table.column`.
+        column: &'static str,
+        /// The number given.
+        value: i64,
+    },
 }
 
 impl StoreError {

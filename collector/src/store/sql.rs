@@ -14,10 +14,11 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use v6audit_model::Stage;
 
 use super::rows::{
     AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, VerdictRow,
-    stage_number,
+    stage_number, stage_of,
 };
 use super::{
     Agent, Counts, DailyStage, DeriveEvents, Event, EventFilter, HistoryPoint, Ingested, Latest,
@@ -136,6 +137,9 @@ macro_rules! sql_store {
                 derive: &DeriveEvents,
                 day_offset_s: i64,
             ) -> Result<Ingested, StoreError> {
+                for r in results {
+                    stage_to_store("results.stage", r.verdict.stage)?;
+                }
                 let mut tx = self.pool.begin().await?;
                 let mut out = Ingested::default();
                 // Each result once; `fresh` holds the indexes of the new ones.
@@ -177,6 +181,10 @@ macro_rules! sql_store {
                         Previous::Fresh(j) => &results[*j].verdict,
                     });
                     for e in derive(r, before) {
+                        if let Some(n) = e.from_stage {
+                            stage_to_store("events.from_stage", n)?;
+                        }
+                        stage_to_store("events.to_stage", e.to_stage)?;
                         let id = sqlx::query_scalar::<_, i64>(
                             "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -353,6 +361,7 @@ macro_rules! sql_store {
             async fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 for (id, v) in verdicts {
+                    stage_to_store("results.stage", v.stage)?;
                     sqlx::query(
                         "UPDATE results SET stage = $2, stage_certain = $3, score = $4, priority = $5, \
                          findings = $6, pack = $7 WHERE id = $1",
@@ -518,6 +527,12 @@ macro_rules! sql_store {
             }
         }
     };
+}
+
+/// A stage about to be written to `column`, refused unless it is one: what
+/// is stored must read back.
+fn stage_to_store(column: &'static str, n: i64) -> Result<Stage, StoreError> {
+    stage_of(n).ok_or(StoreError::Stage { column, value: n })
 }
 
 /// Where a new result's previous verdict is.
