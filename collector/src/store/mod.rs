@@ -7,6 +7,8 @@ mod sql;
 
 use std::future::Future;
 
+use v6audit_model::Stage;
+
 pub use sql::{PgStore, SqliteStore};
 
 /// Why a storage call failed.
@@ -120,8 +122,10 @@ pub struct Event {
     pub portal_id: String,
     pub agent: String,
     pub kind: String,
-    pub from_stage: Option<i64>,
-    pub to_stage: i64,
+    /// The stage before, when it is known.
+    pub from_stage: Option<Stage>,
+    /// The stage after.
+    pub to_stage: Stage,
     pub rule: Option<String>,
     pub message: String,
     pub result_id: String,
@@ -223,7 +227,8 @@ pub struct Latest {
     pub agent: String,
     pub result_id: String,
     pub observed_ms: i64,
-    pub stage: i64,
+    /// The stage of that result.
+    pub stage: Stage,
     pub stage_certain: bool,
     pub score: i64,
     pub priority: i64,
@@ -248,7 +253,8 @@ pub struct HistoryPoint {
     pub result_id: String,
     pub agent: String,
     pub observed_ms: i64,
-    pub stage: i64,
+    /// The stage of that result.
+    pub stage: Stage,
     pub stage_certain: bool,
     pub score: i64,
 }
@@ -259,7 +265,8 @@ pub struct DailyStage {
     pub day: i64,
     pub portal_id: String,
     pub agent: String,
-    pub stage: i64,
+    /// The stage of the day's last result.
+    pub stage: Stage,
 }
 
 /// Which events a page of the feed shows.

@@ -19,7 +19,7 @@ pub(super) fn stage_of(n: i64) -> Option<Stage> {
 }
 
 /// A stage as the schemas keep it: its number.
-pub(super) fn stage_number(s: Stage) -> i64 {
+fn stage_number(s: Stage) -> i64 {
     i64::from(s.number())
 }
 
@@ -158,7 +158,7 @@ impl From<LatestRow> for Latest {
             agent: r.agent,
             result_id: r.result_id,
             observed_ms: r.observed_ms,
-            stage: stage_number(r.stage.0),
+            stage: r.stage.0,
             stage_certain: r.stage_certain,
             score: r.score,
             priority: r.priority,
@@ -184,7 +184,7 @@ impl From<HistoryRow> for HistoryPoint {
             result_id: r.id,
             agent: r.agent,
             observed_ms: r.observed_ms,
-            stage: stage_number(r.stage.0),
+            stage: r.stage.0,
             stage_certain: r.stage_certain,
             score: r.score,
         }
@@ -212,7 +212,7 @@ impl From<DailyRow<'_>> for DailyStage {
             day: r.day,
             portal_id: r.portal_id.to_owned(),
             agent: r.agent.to_owned(),
-            stage: stage_number(r.stage.0),
+            stage: r.stage.0,
         }
     }
 }
@@ -240,8 +240,8 @@ impl From<EventRow> for Event {
             portal_id: r.portal_id,
             agent: r.agent,
             kind: r.kind,
-            from_stage: r.from_stage.map(|s| stage_number(s.0)),
-            to_stage: stage_number(r.to_stage.0),
+            from_stage: r.from_stage.map(|s| s.0),
+            to_stage: r.to_stage.0,
             rule: r.rule,
             message: r.message,
             result_id: r.result_id,

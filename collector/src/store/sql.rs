@@ -18,7 +18,7 @@ use v6audit_model::Stage;
 
 use super::rows::{
     AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, VerdictRow,
-    stage_number, stage_of,
+    stage_of,
 };
 use super::{
     Agent, Counts, DailyStage, DeriveEvents, Event, EventFilter, HistoryPoint, Ingested, Latest,
@@ -181,10 +181,11 @@ macro_rules! sql_store {
                         Previous::Fresh(j) => &results[*j].verdict,
                     });
                     for e in derive(r, before) {
-                        if let Some(n) = e.from_stage {
-                            stage_to_store("events.from_stage", n)?;
-                        }
-                        stage_to_store("events.to_stage", e.to_stage)?;
+                        let from_stage = e
+                            .from_stage
+                            .map(|n| stage_to_store("events.from_stage", n))
+                            .transpose()?;
+                        let to_stage = stage_to_store("events.to_stage", e.to_stage)?;
                         let id = sqlx::query_scalar::<_, i64>(
                             "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -206,8 +207,8 @@ macro_rules! sql_store {
                             portal_id: r.portal_id.clone(),
                             agent: report.agent.clone(),
                             kind: e.kind.as_str().to_owned(),
-                            from_stage: e.from_stage,
-                            to_stage: e.to_stage,
+                            from_stage,
+                            to_stage,
                             rule: e.rule,
                             message: e.message,
                             result_id: r.id.clone(),
@@ -284,7 +285,7 @@ macro_rules! sql_store {
                     let same_pair = out
                         .last()
                         .is_some_and(|l| l.portal_id == d.portal_id && l.agent == d.agent);
-                    if same_pair && out.last().is_some_and(|l| l.stage == stage_number(d.stage.0)) {
+                    if same_pair && out.last().is_some_and(|l| l.stage == d.stage.0) {
                         continue;
                     }
                     out.push(DailyStage::from(d));
