@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use time::Date;
+use v6audit_model::Stage;
 
 use crate::queries::agent_portals;
 use crate::state::AppState;
@@ -59,7 +60,7 @@ const INDEX_MAX_AGE: Duration = Duration::from_secs(3600);
 /// Each portal and agent's stage change points, in day order.
 #[derive(Debug, Default)]
 struct DailyIndex {
-    pairs: BTreeMap<(String, String), Vec<(i64, i64)>>,
+    pairs: BTreeMap<(String, String), Vec<(i64, Stage)>>,
 }
 
 impl DailyIndex {
@@ -372,12 +373,12 @@ pub fn warm(state: Arc<AppState>) {
 mod tests {
     use super::*;
 
-    fn row(day: i64, portal: &str, agent: &str, stage: i64) -> DailyStage {
+    fn row(day: i64, portal: &str, agent: &str, stage: u8) -> DailyStage {
         DailyStage {
             day,
             portal_id: portal.into(),
             agent: agent.into(),
-            stage,
+            stage: Stage::try_from(stage).unwrap(),
         }
     }
 

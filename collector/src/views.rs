@@ -180,8 +180,8 @@ pub fn portals(
                 .map(|l| VantageView {
                     agent: l.agent.clone(),
                     vantage: vantage_of.get(l.agent.as_str()).cloned().flatten(),
-                    stage: l.stage,
-                    stage_name: stage_name(l.stage),
+                    stage: i64::from(l.stage.number()),
+                    stage_name: l.stage.name(),
                     stage_certain: l.stage_certain,
                     score: l.score,
                     observed_at: rfc3339(l.observed_ms),
@@ -214,10 +214,13 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
     let certain: Vec<i64> = rows
         .iter()
         .filter(|l| l.stage_certain)
-        .map(|l| l.stage)
+        .map(|l| i64::from(l.stage.number()))
         .collect();
     let stage = certain.iter().copied().min();
-    let reachable_from = rows.iter().filter(|l| l.stage >= 2).count();
+    let reachable_from = rows
+        .iter()
+        .filter(|l| l.stage >= Stage::Reachable)
+        .count();
     let summary = if rows.is_empty() {
         "not measured yet".to_owned()
     } else {
@@ -333,7 +336,7 @@ pub fn stages_by_day(
         for (k, slot) in series.iter_mut().enumerate() {
             let day = from_day + k as i64;
             while i < rows.len() && rows[i].day <= day {
-                current = Some(rows[i].stage);
+                current = Some(i64::from(rows[i].stage.number()));
                 i += 1;
             }
             if let Some(s) = current {
@@ -677,12 +680,12 @@ mod tests {
         }
     }
 
-    fn row(day: i64, portal: &str, agent: &str, stage: i64) -> DailyStage {
+    fn row(day: i64, portal: &str, agent: &str, stage: u8) -> DailyStage {
         DailyStage {
             day,
             portal_id: portal.into(),
             agent: agent.into(),
-            stage,
+            stage: Stage::try_from(stage).unwrap(),
         }
     }
 

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::config::Webhook;
 use crate::metrics::Counters;
 use crate::store::Event;
-use crate::views::{rfc3339, stage_name};
+use crate::views::rfc3339;
 
 /// Events waiting to be sent; when full, new events are dropped and counted.
 const QUEUE: usize = 1024;
@@ -46,10 +46,10 @@ impl Webhooks {
                         "event": event.kind,
                         "portal": event.portal_id,
                         "agent": event.agent,
-                        "from_stage": event.from_stage,
-                        "from_stage_name": event.from_stage.map(stage_name),
-                        "to_stage": event.to_stage,
-                        "to_stage_name": stage_name(event.to_stage),
+                        "from_stage": event.from_stage.map(|s| s.number()),
+                        "from_stage_name": event.from_stage.map(|s| s.name()),
+                        "to_stage": event.to_stage.number(),
+                        "to_stage_name": event.to_stage.name(),
                         "rule": event.rule,
                         "message": event.message,
                         "at": rfc3339(event.at_ms),

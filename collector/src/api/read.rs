@@ -121,8 +121,8 @@ pub(super) async fn history(
             json!({
                 "observed_at": views::rfc3339(p.observed_ms),
                 "agent": p.agent,
-                "stage": p.stage,
-                "stage_name": views::stage_name(p.stage),
+                "stage": p.stage.number(),
+                "stage_name": p.stage.name(),
                 "stage_certain": p.stage_certain,
                 "score": p.score,
                 "result_id": p.result_id,
@@ -244,8 +244,8 @@ pub(super) async fn changes(
                 "portal": e.portal_id,
                 "agent": e.agent,
                 "kind": e.kind,
-                "from_stage": e.from_stage,
-                "to_stage": e.to_stage,
+                "from_stage": e.from_stage.map(|s| s.number()),
+                "to_stage": e.to_stage.number(),
                 "rule": e.rule,
                 "message": e.message,
             })

@@ -2,9 +2,12 @@
 //! signatures), implemented for SQLite and PostgreSQL in `sql.rs`, and the
 //! [`Store`] that holds the one chosen from the database URL at start-up.
 
+mod rows;
 mod sql;
 
 use std::future::Future;
+
+use v6audit_model::Stage;
 
 pub use sql::{PgStore, SqliteStore};
 
@@ -27,6 +30,16 @@ pub enum StoreError {
     /// Stored data could not be read back (a row written by another version?).
     #[error("stored data: {0}")]
     Corrupt(String),
+    /// A stage to store is not one (0 to 4); nothing of the call was stored.
+    /// (A stored stage that is not one is refused as it is read, by the
+    /// database driver's decode error naming the column.)
+    #[error("{column}: stage must be 0 to 4, not {value}")]
+    Stage {
+        /// The column it was for, `table.column`.
+        column: &'static str,
+        /// The number given.
+        value: i64,
+    },
 }
 
 impl StoreError {
@@ -109,8 +122,10 @@ pub struct Event {
     pub portal_id: String,
     pub agent: String,
     pub kind: String,
-    pub from_stage: Option<i64>,
-    pub to_stage: i64,
+    /// The stage before, when it is known.
+    pub from_stage: Option<Stage>,
+    /// The stage after.
+    pub to_stage: Stage,
     pub rule: Option<String>,
     pub message: String,
     pub result_id: String,
@@ -212,7 +227,8 @@ pub struct Latest {
     pub agent: String,
     pub result_id: String,
     pub observed_ms: i64,
-    pub stage: i64,
+    /// The stage of that result.
+    pub stage: Stage,
     pub stage_certain: bool,
     pub score: i64,
     pub priority: i64,
@@ -237,7 +253,8 @@ pub struct HistoryPoint {
     pub result_id: String,
     pub agent: String,
     pub observed_ms: i64,
-    pub stage: i64,
+    /// The stage of that result.
+    pub stage: Stage,
     pub stage_certain: bool,
     pub score: i64,
 }
@@ -248,7 +265,8 @@ pub struct DailyStage {
     pub day: i64,
     pub portal_id: String,
     pub agent: String,
-    pub stage: i64,
+    /// The stage of the day's last result.
+    pub stage: Stage,
 }
 
 /// Which events a page of the feed shows.

@@ -1,18 +1,25 @@
 //! The SQL backends. Both speak the same SQL (with `$n` parameters, which
 //! SQLite accepts too); a macro writes the one implementation twice, once per
-//! sqlx driver, and each backend keeps its own migrations. SQLite runs in WAL
-//! mode with `synchronous = FULL`, so a commit is on disk when it returns.
+//! sqlx driver, and each backend keeps its own migrations. Rows are read
+//! through the `FromRow` structs of `rows.rs`, generic over the driver, which
+//! refuse a stage column that is not a stage. SQLite runs in WAL mode with
+//! `synchronous = FULL`, so a commit is on disk when it returns.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Row;
+use sqlx::FromRow as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use v6audit_model::Stage;
 
+use super::rows::{
+    AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, VerdictRow,
+    stage_of,
+};
 use super::{
     Agent, Counts, DailyStage, DeriveEvents, Event, EventFilter, HistoryPoint, Ingested, Latest,
     NewReport, NewResult, Storage, StoreError, StoredResult, StoredVerdict, day_of,
@@ -60,57 +67,6 @@ impl PgStore {
 
 macro_rules! sql_store {
     ($store:ty, $migrations:literal) => {
-        impl $store {
-            fn agent_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Agent, sqlx::Error> {
-                Ok(Agent {
-                    name: row.try_get("name")?,
-                    vantage: row.try_get("vantage")?,
-                    created_ms: row.try_get("created_ms")?,
-                    revoked_ms: row.try_get("revoked_ms")?,
-                    last_report_ms: row.try_get("last_report_ms")?,
-                })
-            }
-
-            fn verdict_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<StoredVerdict, sqlx::Error> {
-                Ok(StoredVerdict {
-                    stage: row.try_get("stage")?,
-                    stage_certain: row.try_get("stage_certain")?,
-                    score: row.try_get("score")?,
-                    priority: row.try_get("priority")?,
-                    findings: row.try_get("findings")?,
-                    pack: row.try_get("pack")?,
-                })
-            }
-
-            fn result_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<StoredResult, sqlx::Error> {
-                Ok(StoredResult {
-                    id: row.try_get("id")?,
-                    report_id: row.try_get("report_id")?,
-                    agent: row.try_get("agent")?,
-                    portal_id: row.try_get("portal_id")?,
-                    observed_ms: row.try_get("observed_ms")?,
-                    portal: row.try_get("portal")?,
-                    observation: row.try_get("observation")?,
-                    verdict: Self::verdict_of(row)?,
-                })
-            }
-
-            fn event_of(row: &<<$store as Backend>::Db as sqlx::Database>::Row) -> Result<Event, sqlx::Error> {
-                Ok(Event {
-                    id: row.try_get("id")?,
-                    at_ms: row.try_get("at_ms")?,
-                    portal_id: row.try_get("portal_id")?,
-                    agent: row.try_get("agent")?,
-                    kind: row.try_get("kind")?,
-                    from_stage: row.try_get("from_stage")?,
-                    to_stage: row.try_get("to_stage")?,
-                    rule: row.try_get("rule")?,
-                    message: row.try_get("message")?,
-                    result_id: row.try_get("result_id")?,
-                })
-            }
-        }
-
         impl Storage for $store {
             async fn migrate(&self) -> Result<(), StoreError> {
                 sqlx::migrate!($migrations).run(&self.pool).await?;
@@ -146,22 +102,22 @@ macro_rules! sql_store {
             }
 
             async fn agent_for_token(&self, token_hash: &[u8]) -> Result<Option<Agent>, StoreError> {
-                let row = sqlx::query(
+                let row = sqlx::query_as::<_, AgentRow>(
                     "SELECT name, vantage, created_ms, revoked_ms, last_report_ms FROM agents WHERE token_hash = $1",
                 )
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?;
-                Ok(row.as_ref().map(Self::agent_of).transpose()?)
+                Ok(row.map(Agent::from))
             }
 
             async fn agents(&self) -> Result<Vec<Agent>, StoreError> {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, AgentRow>(
                     "SELECT name, vantage, created_ms, revoked_ms, last_report_ms FROM agents ORDER BY name",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                Ok(rows.iter().map(Self::agent_of).collect::<Result<_, _>>()?)
+                Ok(rows.into_iter().map(Agent::from).collect())
             }
 
             async fn revoke_agent(&self, name: &str, now_ms: i64) -> Result<bool, StoreError> {
@@ -181,6 +137,9 @@ macro_rules! sql_store {
                 derive: &DeriveEvents,
                 day_offset_s: i64,
             ) -> Result<Ingested, StoreError> {
+                for r in results {
+                    stage_to_store("results.stage", r.verdict.stage)?;
+                }
                 let mut tx = self.pool.begin().await?;
                 let mut out = Ingested::default();
                 // Each result once; `fresh` holds the indexes of the new ones.
@@ -222,7 +181,12 @@ macro_rules! sql_store {
                         Previous::Fresh(j) => &results[*j].verdict,
                     });
                     for e in derive(r, before) {
-                        let row = sqlx::query(
+                        let from_stage = e
+                            .from_stage
+                            .map(|n| stage_to_store("events.from_stage", n))
+                            .transpose()?;
+                        let to_stage = stage_to_store("events.to_stage", e.to_stage)?;
+                        let id = sqlx::query_scalar::<_, i64>(
                             "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                         )
@@ -238,13 +202,13 @@ macro_rules! sql_store {
                         .fetch_one(&mut *tx)
                         .await?;
                         out.events.push(Event {
-                            id: row.try_get("id")?,
+                            id,
                             at_ms: r.observed_ms,
                             portal_id: r.portal_id.clone(),
                             agent: report.agent.clone(),
                             kind: e.kind.as_str().to_owned(),
-                            from_stage: e.from_stage,
-                            to_stage: e.to_stage,
+                            from_stage,
+                            to_stage,
                             rule: e.rule,
                             message: e.message,
                             result_id: r.id.clone(),
@@ -275,39 +239,25 @@ macro_rules! sql_store {
             }
 
             async fn latest(&self) -> Result<Vec<Latest>, StoreError> {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, LatestRow>(
                     "SELECT portal_id, agent, result_id, observed_ms, stage, stage_certain, score, priority \
                      FROM latest ORDER BY portal_id, agent",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(Latest {
-                            portal_id: row.try_get("portal_id")?,
-                            agent: row.try_get("agent")?,
-                            result_id: row.try_get("result_id")?,
-                            observed_ms: row.try_get("observed_ms")?,
-                            stage: row.try_get("stage")?,
-                            stage_certain: row.try_get("stage_certain")?,
-                            score: row.try_get("score")?,
-                            priority: row.try_get("priority")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                Ok(rows.into_iter().map(Latest::from).collect())
             }
 
             async fn result(&self, id: &str) -> Result<Option<StoredResult>, StoreError> {
-                let row = sqlx::query("SELECT * FROM results WHERE id = $1")
+                let row = sqlx::query_as::<_, ResultRow>("SELECT * FROM results WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
-                Ok(row.as_ref().map(Self::result_of).transpose()?)
+                Ok(row.map(StoredResult::from))
             }
 
             async fn history(&self, portal_id: &str, from_ms: i64, to_ms: i64) -> Result<Vec<HistoryPoint>, StoreError> {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, HistoryRow>(
                     "SELECT id, agent, observed_ms, stage, stage_certain, score FROM results \
                      WHERE portal_id = $1 AND observed_ms >= $2 AND observed_ms <= $3 ORDER BY observed_ms, id",
                 )
@@ -316,19 +266,7 @@ macro_rules! sql_store {
                 .bind(to_ms)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(HistoryPoint {
-                            result_id: row.try_get("id")?,
-                            agent: row.try_get("agent")?,
-                            observed_ms: row.try_get("observed_ms")?,
-                            stage: row.try_get("stage")?,
-                            stage_certain: row.try_get("stage_certain")?,
-                            score: row.try_get("score")?,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                Ok(rows.into_iter().map(HistoryPoint::from).collect())
             }
 
             async fn daily_changes_since(&self, from_day: i64) -> Result<Vec<DailyStage>, StoreError> {
@@ -343,40 +281,33 @@ macro_rules! sql_store {
                 // fleet is millions of rows but a few thousand changes.
                 let mut out: Vec<DailyStage> = Vec::new();
                 while let Some(row) = rows.try_next().await? {
-                    let portal: &str = row.try_get("portal_id")?;
-                    let agent: &str = row.try_get("agent")?;
-                    let stage: i64 = row.try_get("stage")?;
+                    let d = DailyRow::from_row(&row)?;
                     let same_pair = out
                         .last()
-                        .is_some_and(|l| l.portal_id == portal && l.agent == agent);
-                    if same_pair && out.last().is_some_and(|l| l.stage == stage) {
+                        .is_some_and(|l| l.portal_id == d.portal_id && l.agent == d.agent);
+                    if same_pair && out.last().is_some_and(|l| l.stage == d.stage.0) {
                         continue;
                     }
-                    out.push(DailyStage {
-                        day: row.try_get("day")?,
-                        portal_id: portal.to_owned(),
-                        agent: agent.to_owned(),
-                        stage,
-                    });
+                    out.push(DailyStage::from(d));
                 }
                 Ok(out)
             }
 
             async fn events(&self, after_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2")
+                let rows = sqlx::query_as::<_, EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2")
                     .bind(after_id)
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+                Ok(rows.into_iter().map(Event::from).collect())
             }
 
             async fn recent_events(&self, limit: i64) -> Result<Vec<Event>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM events ORDER BY id DESC LIMIT $1")
+                let rows = sqlx::query_as::<_, EventRow>("SELECT * FROM events ORDER BY id DESC LIMIT $1")
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+                Ok(rows.into_iter().map(Event::from).collect())
             }
 
             async fn events_before(
@@ -391,54 +322,47 @@ macro_rules! sql_store {
                      ORDER BY id DESC LIMIT $3",
                     filter.sql()
                 );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
                     .bind(before_id)
                     .bind(portal)
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.iter().map(Self::event_of).collect::<Result<_, _>>()?)
+                Ok(rows.into_iter().map(Event::from).collect())
             }
 
             async fn event_counts_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
-                let rows = sqlx::query(
+                Ok(sqlx::query_as::<_, (String, i64)>(
                     "SELECT kind, COUNT(*) AS n FROM events WHERE at_ms >= $1 GROUP BY kind ORDER BY kind",
                 )
                 .bind(since_ms)
                 .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                .await?)
             }
 
             async fn counts(&self) -> Result<Counts, StoreError> {
-                let row = sqlx::query(
+                let row = sqlx::query_as::<_, CountsRow>(
                     "SELECT (SELECT COUNT(*) FROM reports) AS reports, (SELECT COUNT(*) FROM results) AS results, \
                      (SELECT COUNT(*) FROM events) AS events",
                 )
                 .fetch_one(&self.pool)
                 .await?;
-                Ok(Counts {
-                    reports: row.try_get("reports")?,
-                    results: row.try_get("results")?,
-                    events: row.try_get("events")?,
-                })
+                Ok(Counts::from(row))
             }
 
             async fn results_after(&self, after: &str, limit: i64) -> Result<Vec<StoredResult>, StoreError> {
-                let rows = sqlx::query("SELECT * FROM results WHERE id > $1 ORDER BY id LIMIT $2")
+                let rows = sqlx::query_as::<_, ResultRow>("SELECT * FROM results WHERE id > $1 ORDER BY id LIMIT $2")
                     .bind(after)
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                Ok(rows.iter().map(Self::result_of).collect::<Result<_, _>>()?)
+                Ok(rows.into_iter().map(StoredResult::from).collect())
             }
 
             async fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 for (id, v) in verdicts {
+                    stage_to_store("results.stage", v.stage)?;
                     sqlx::query(
                         "UPDATE results SET stage = $2, stage_certain = $3, score = $4, priority = $5, \
                          findings = $6, pack = $7 WHERE id = $1",
@@ -452,11 +376,12 @@ macro_rules! sql_store {
                     .bind(&v.pack)
                     .execute(&mut *tx)
                     .await?;
-                    let row = sqlx::query("SELECT * FROM results WHERE id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let r = Self::result_of(&row)?;
+                    let r = StoredResult::from(
+                        sqlx::query_as::<_, ResultRow>("SELECT * FROM results WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?,
+                    );
                     let new = NewResult {
                         id: r.id,
                         portal_id: r.portal_id,
@@ -485,13 +410,9 @@ macro_rules! sql_store {
             }
 
             async fn inventories(&self) -> Result<Vec<(String, String)>, StoreError> {
-                let rows = sqlx::query("SELECT name, text FROM inventories ORDER BY name")
+                Ok(sqlx::query_as::<_, (String, String)>("SELECT name, text FROM inventories ORDER BY name")
                     .fetch_all(&self.pool)
-                    .await?;
-                rows.iter()
-                    .map(|row| Ok((row.try_get("name")?, row.try_get("text")?)))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                    .await?)
             }
         }
 
@@ -527,7 +448,7 @@ macro_rules! sql_store {
                         .or_insert((r.observed_ms, r.observed_ms));
                 }
                 for (portal, (from, to)) in spans {
-                    let before = sqlx::query(
+                    let before = sqlx::query_as::<_, VerdictRow>(
                         "SELECT stage, stage_certain, score, priority, findings, pack FROM results \
                          WHERE portal_id = $1 AND agent = $2 AND observed_ms < $3 \
                          ORDER BY observed_ms DESC, id DESC LIMIT 1",
@@ -538,7 +459,7 @@ macro_rules! sql_store {
                     .fetch_optional(&mut **tx)
                     .await?;
                     let mut last: Option<Previous> =
-                        before.as_ref().map(Self::verdict_of).transpose()?.map(Previous::Stored);
+                        before.map(|v| Previous::Stored(StoredVerdict::from(v)));
                     let mut rows = sqlx::query(
                         "SELECT id, stage, stage_certain, score, priority, findings, pack FROM results \
                          WHERE portal_id = $1 AND agent = $2 AND observed_ms >= $3 AND observed_ms <= $4 \
@@ -550,13 +471,13 @@ macro_rules! sql_store {
                     .bind(to)
                     .fetch(&mut **tx);
                     while let Some(row) = rows.try_next().await? {
-                        let id: &str = row.try_get("id")?;
+                        let id = IdRow::from_row(&row)?.id;
                         match fresh_ids.get(id) {
                             Some(&i) => {
                                 previous[i] = last.take();
                                 last = Some(Previous::Fresh(i));
                             }
-                            None => last = Some(Previous::Stored(Self::verdict_of(&row)?)),
+                            None => last = Some(Previous::Stored(VerdictRow::from_row(&row)?.into())),
                         }
                     }
                 }
@@ -607,6 +528,12 @@ macro_rules! sql_store {
             }
         }
     };
+}
+
+/// A stage about to be written to `column`, refused unless it is one: what
+/// is stored must read back.
+fn stage_to_store(column: &'static str, n: i64) -> Result<Stage, StoreError> {
+    stage_of(n).ok_or(StoreError::Stage { column, value: n })
 }
 
 /// Where a new result's previous verdict is.

@@ -230,7 +230,7 @@ struct ChangeRow {
 fn change_row(ctx: &PageContext, e: &Event) -> ChangeRow {
     let regression = EventFilter::is_regression(&e.kind);
     let stages = match e.from_stage {
-        Some(f) if f != e.to_stage => format!("{f} → {}", e.to_stage),
+        Some(f) if f != e.to_stage => format!("{} → {}", f.number(), e.to_stage.number()),
         _ => String::new(),
     };
     // A change of stage in the page's words; a rule's change keeps the
@@ -239,8 +239,8 @@ fn change_row(ctx: &PageContext, e: &Event) -> ChangeRow {
         (None, Some(f)) if f != e.to_stage => ctx
             .t
             .stage_change
-            .replace("{from}", ctx.t.stage_label(Some(f)))
-            .replace("{to}", ctx.t.stage_label(Some(e.to_stage))),
+            .replace("{from}", ctx.t.stage_label(Some(i64::from(f.number()))))
+            .replace("{to}", ctx.t.stage_label(Some(i64::from(e.to_stage.number())))),
         _ => e.message.clone(),
     };
     ChangeRow {

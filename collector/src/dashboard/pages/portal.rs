@@ -502,8 +502,9 @@ async fn stage_timeline(
     let mut by_agent: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
     for h in &history {
         let track = by_agent.entry(h.agent.as_str()).or_default();
-        if track.last().is_none_or(|(_, s)| *s != h.stage) {
-            track.push((h.observed_ms, h.stage));
+        let stage = i64::from(h.stage.number());
+        if track.last().is_none_or(|(_, s)| *s != stage) {
+            track.push((h.observed_ms, stage));
         }
     }
     let timeline = if history.is_empty() {
