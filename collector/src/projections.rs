@@ -425,6 +425,9 @@ mod tests {
         );
         // The same stage as the day before adds no point.
         idx.apply(7, vec![row(7, "b", "hn", 1)]);
-        assert_eq!(idx.pairs[&("b".to_owned(), "hn".to_owned())], vec![(3, 1)]);
+        assert_eq!(
+            idx.pairs[&("b".to_owned(), "hn".to_owned())],
+            vec![(3, Stage::try_from(1u8).unwrap())]
+        );
     }
 }

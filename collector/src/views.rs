@@ -217,10 +217,7 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
         .map(|l| i64::from(l.stage.number()))
         .collect();
     let stage = certain.iter().copied().min();
-    let reachable_from = rows
-        .iter()
-        .filter(|l| l.stage >= Stage::Reachable)
-        .count();
+    let reachable_from = rows.iter().filter(|l| l.stage >= Stage::Reachable).count();
     let summary = if rows.is_empty() {
         "not measured yet".to_owned()
     } else {

@@ -240,7 +240,10 @@ fn change_row(ctx: &PageContext, e: &Event) -> ChangeRow {
             .t
             .stage_change
             .replace("{from}", ctx.t.stage_label(Some(i64::from(f.number()))))
-            .replace("{to}", ctx.t.stage_label(Some(i64::from(e.to_stage.number())))),
+            .replace(
+                "{to}",
+                ctx.t.stage_label(Some(i64::from(e.to_stage.number()))),
+            ),
         _ => e.message.clone(),
     };
     ChangeRow {
