@@ -295,6 +295,36 @@ battery! {
         c.stop().await;
     };
 
+    a_stage_that_is_none_is_refused_and_nothing_is_stored => |db: Db| async move {
+        // A stage is stored as a number and read back as a Stage: a number
+        // that is no stage (7) would make every later read of the newest
+        // results fail, so it is refused before anything of the report is
+        // kept, naming the column.
+        let s = store(&db).await;
+        s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
+        let result = |stage: i64| NewResult {
+            id: uuid::Uuid::now_v7().to_string(),
+            portal_id: "p-0001".into(),
+            observed_ms: 1_000,
+            portal: "{}".into(),
+            observation: "{}".into(),
+            verdict: StoredVerdict {
+                stage,
+                stage_certain: true,
+                score: 50,
+                priority: 1,
+                findings: "[]".into(),
+                pack: "lab/1".into(),
+            },
+        };
+        let report = NewReport { id: "r0".into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
+        let derive = &v6audit_collector::ingest::derive_events;
+        let err = s.ingest(&report, &[result(2), result(7)], derive, 0).await.unwrap_err();
+        assert_eq!(err.to_string(), "results.stage: stage must be 0 to 4, not 7");
+        assert_eq!(s.counts().await.unwrap().results, 0);
+        assert!(s.latest().await.unwrap().is_empty());
+    };
+
     ingest_of_6000_tied_results_is_linear => |db: Db| async move {
         // Regression: the previous verdict was looked up once per result,
         // sorting every result of the portal at the same time, so a report of
