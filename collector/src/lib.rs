@@ -20,7 +20,6 @@ mod queries;
 pub mod router;
 pub mod server;
 pub mod state;
-#[allow(missing_docs)] // store/ is documented in its own change
 pub mod store;
 pub mod views;
 pub mod webhooks;

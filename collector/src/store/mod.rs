@@ -72,19 +72,28 @@ impl StoreError {
 /// An agent allowed to push reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
+    /// Its name, unique among agents.
     pub name: String,
+    /// The vantage point it measures from, when one was given.
     pub vantage: Option<String>,
+    /// When it was created, in ms since the epoch.
     pub created_ms: i64,
+    /// When its token was revoked, in ms since the epoch; None while it is valid.
     pub revoked_ms: Option<i64>,
+    /// When its last report was received, in ms since the epoch; None before the first.
     pub last_report_ms: Option<i64>,
 }
 
 /// A verdict as stored: the collector's own judgement of one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVerdict {
+    /// The stage reached, as its number (0 to 4).
     pub stage: i64,
+    /// False when the stage is a floor: a rule that could have lifted it ended in `error`.
     pub stage_certain: bool,
+    /// 0 to 100, the weighted share of rules that pass.
     pub score: i64,
+    /// How urgent a fix is; larger is more urgent.
     pub priority: i64,
     /// JSON array of findings.
     pub findings: String,
@@ -95,39 +104,55 @@ pub struct StoredVerdict {
 /// One result to store.
 #[derive(Debug, Clone)]
 pub struct NewResult {
+    /// The result's id, the agent's UUID v7; a result is stored once.
     pub id: String,
+    /// The portal's id.
     pub portal_id: String,
+    /// When the agent observed the portal, in ms since the epoch.
     pub observed_ms: i64,
     /// JSON of the portal as the agent described it.
     pub portal: String,
     /// JSON of the observation.
     pub observation: String,
+    /// The collector's verdict of the observation.
     pub verdict: StoredVerdict,
 }
 
 /// A report being ingested.
 #[derive(Debug, Clone)]
 pub struct NewReport {
+    /// The report's id, the agent's UUID v7.
     pub id: String,
+    /// The name of the agent that pushed it.
     pub agent: String,
+    /// When the collector received it, in ms since the epoch.
     pub received_ms: i64,
+    /// When the agent generated it, in ms since the epoch.
     pub generated_ms: i64,
 }
 
 /// A change worth telling people about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// Its id, given by the database, increasing in the order events are recorded.
     pub id: i64,
+    /// When it happened: its result's observation time, in ms since the epoch.
     pub at_ms: i64,
+    /// The portal's id.
     pub portal_id: String,
+    /// The name of the agent whose result showed it.
     pub agent: String,
+    /// What happened: an [`EventKind`] name, such as `lost_ipv6`.
     pub kind: String,
     /// The stage before, when it is known.
     pub from_stage: Option<Stage>,
     /// The stage after.
     pub to_stage: Stage,
+    /// The rule it is about, for `cert_expired_v6` and `rule_regressed`.
     pub rule: Option<String>,
+    /// What happened, in words for a person.
     pub message: String,
+    /// The id of the result that showed it.
     pub result_id: String,
 }
 
@@ -152,6 +177,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind.
     pub const ALL: [Self; 7] = [
         Self::LostIpv6,
         Self::Regression,
@@ -170,6 +196,7 @@ impl EventKind {
         Self::RuleRegressed,
     ];
 
+    /// The name it is stored and sent under, such as `lost_ipv6`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LostIpv6 => "lost_ipv6",
@@ -182,10 +209,12 @@ impl EventKind {
         }
     }
 
+    /// The kind of a stored name; None when no kind has that name.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Whether it is one of [`Self::REGRESSIONS`].
     pub fn is_regression(self) -> bool {
         Self::REGRESSIONS.contains(&self)
     }
@@ -200,10 +229,15 @@ impl std::fmt::Display for EventKind {
 /// An event to record (its id is given by the database).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
+    /// What happened.
     pub kind: EventKind,
+    /// The stage before, as its number, when it is known.
     pub from_stage: Option<i64>,
+    /// The stage after, as its number.
     pub to_stage: i64,
+    /// The rule it is about, for `cert_expired_v6` and `rule_regressed`.
     pub rule: Option<String>,
+    /// What happened, in words for a person.
     pub message: String,
 }
 
@@ -214,7 +248,9 @@ pub type DeriveEvents = dyn Fn(&NewResult, Option<&StoredVerdict>) -> Vec<NewEve
 /// What an ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
+    /// How many results were new, and stored.
     pub stored: usize,
+    /// How many results were stored already (by id), and skipped.
     pub duplicates: usize,
     /// The events recorded, with their ids.
     pub events: Vec<Event>,
@@ -223,47 +259,70 @@ pub struct Ingested {
 /// The newest result of a portal from one agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Latest {
+    /// The portal's id.
     pub portal_id: String,
+    /// The agent's name.
     pub agent: String,
+    /// The id of that result.
     pub result_id: String,
+    /// When it was observed, in ms since the epoch.
     pub observed_ms: i64,
     /// The stage of that result.
     pub stage: Stage,
+    /// False when the stage is a floor, not a measurement.
     pub stage_certain: bool,
+    /// Its score, 0 to 100.
     pub score: i64,
+    /// Its priority; larger is more urgent.
     pub priority: i64,
 }
 
 /// A stored result, whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResult {
+    /// The result's id, the agent's UUID v7.
     pub id: String,
+    /// The id of the report that brought it (the first, if it came again).
     pub report_id: String,
+    /// The name of the agent that observed it.
     pub agent: String,
+    /// The portal's id.
     pub portal_id: String,
+    /// When it was observed, in ms since the epoch.
     pub observed_ms: i64,
+    /// JSON of the portal as the agent described it.
     pub portal: String,
+    /// JSON of the observation.
     pub observation: String,
+    /// The collector's verdict of it, as last judged (re-scoring replaces it).
     pub verdict: StoredVerdict,
 }
 
 /// A point of a portal's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPoint {
+    /// The result's id.
     pub result_id: String,
+    /// The name of the agent that observed it.
     pub agent: String,
+    /// When it was observed, in ms since the epoch.
     pub observed_ms: i64,
     /// The stage of that result.
     pub stage: Stage,
+    /// False when the stage is a floor, not a measurement.
     pub stage_certain: bool,
+    /// Its score, 0 to 100.
     pub score: i64,
 }
 
 /// The last stage of a day for a portal and agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DailyStage {
+    /// The day, in days since the epoch in the collector's time zone.
     pub day: i64,
+    /// The portal's id.
     pub portal_id: String,
+    /// The agent's name.
     pub agent: String,
     /// The stage of the day's last result.
     pub stage: Stage,
@@ -272,6 +331,7 @@ pub struct DailyStage {
 /// Which events a page of the feed shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EventFilter {
+    /// Every event.
     #[default]
     All,
     /// lost_ipv6, regression, cert_expired_v6, rule_regressed.
@@ -301,8 +361,11 @@ impl EventFilter {
 /// Totals for /metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// How many reports are stored (each id once).
     pub reports: i64,
+    /// How many results are stored.
     pub results: i64,
+    /// How many events are recorded.
     pub events: i64,
 }
 
@@ -313,6 +376,8 @@ pub trait Storage: Send + Sync {
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Creates an agent with its token's hash, created at `now_ms` (ms since
+    /// the epoch); [`StoreError::AgentExists`] when the name is taken.
     fn create_agent(
         &self,
         name: &str,
@@ -325,6 +390,7 @@ pub trait Storage: Send + Sync {
         &self,
         token_hash: &[u8],
     ) -> impl Future<Output = Result<Option<Agent>, StoreError>> + Send;
+    /// Every agent, revoked or not, by name.
     fn agents(&self) -> impl Future<Output = Result<Vec<Agent>, StoreError>> + Send;
     /// Revokes an agent's token; false when there is no such agent.
     fn revoke_agent(
@@ -349,6 +415,7 @@ pub trait Storage: Send + Sync {
 
     /// The newest result of every portal from every agent.
     fn latest(&self) -> impl Future<Output = Result<Vec<Latest>, StoreError>> + Send;
+    /// A stored result by its id, if there is one.
     fn result(
         &self,
         id: &str,
@@ -392,6 +459,7 @@ pub trait Storage: Send + Sync {
         &self,
         since_ms: i64,
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
+    /// How many reports, results and events are stored.
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 
     /// Results in id order after `after`, for re-scoring.
@@ -407,12 +475,15 @@ pub trait Storage: Send + Sync {
         day_offset_s: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores an uploaded inventory's text under `name`, replacing one of that
+    /// name; `now_ms` is the upload time in ms since the epoch.
     fn put_inventory(
         &self,
         name: &str,
         text: &str,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The uploaded inventories as (name, text), by name.
     fn inventories(&self)
     -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
 }
@@ -420,7 +491,9 @@ pub trait Storage: Send + Sync {
 /// The storage chosen from the database URL.
 #[derive(Debug, Clone)]
 pub enum Store {
+    /// SQLite, for a `sqlite:` URL.
     Sqlite(SqliteStore),
+    /// PostgreSQL, for a `postgres://` or `postgresql://` URL.
     Postgres(PgStore),
 }
 
@@ -436,6 +509,7 @@ impl Store {
         }
     }
 
+    /// The backend's name: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "sqlite",

@@ -38,6 +38,8 @@ pub struct PgStore {
 }
 
 impl SqliteStore {
+    /// Opens the file of a `sqlite:` URL, created if missing: WAL mode,
+    /// `synchronous = FULL`, foreign keys on, at most 4 connections.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -55,6 +57,7 @@ impl SqliteStore {
 }
 
 impl PgStore {
+    /// Connects to a `postgres://` URL, with at most 8 connections.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
