@@ -360,22 +360,16 @@ pub(crate) async fn audit(
         on_result(result)
     };
     let (pack, lang) = (loaded.pack.clone(), loaded.lang);
+    let mut on_event = |event: &Event| match event {
+        Event::Started { id, .. } => {
+            bar.set_message(id.clone());
+            Ok(())
+        }
+        Event::Finished { result, .. } => finished(result),
+    };
     let ran = if keep {
         auditor
-            .audit_with(
-                portals,
-                pack,
-                lang,
-                agent_id,
-                inventory,
-                |event| match event {
-                    Event::Started { id, .. } => {
-                        bar.set_message(id.clone());
-                        Ok(())
-                    }
-                    Event::Finished { result, .. } => finished(result),
-                },
-            )
+            .audit_with(portals, pack, lang, agent_id, inventory, &mut on_event)
             .await
             .map(|report| {
                 let unmeasured = report.unmeasured();
@@ -383,20 +377,7 @@ pub(crate) async fn audit(
             })
     } else {
         auditor
-            .audit_streamed(
-                portals,
-                pack,
-                lang,
-                agent_id,
-                inventory,
-                |event| match event {
-                    Event::Started { id, .. } => {
-                        bar.set_message(id);
-                        Ok(())
-                    }
-                    Event::Finished { result, .. } => finished(&result),
-                },
-            )
+            .audit_streamed(portals, pack, lang, agent_id, inventory, |e| on_event(&e))
             .await
             .map(|s| (s.report, s.unmeasured))
     };

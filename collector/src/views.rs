@@ -109,16 +109,21 @@ pub fn vantage_keys(agents: &[Agent]) -> HashMap<String, String> {
         .collect()
 }
 
+/// An agent's vantage key from [`vantage_keys`]; an agent the store does
+/// not list is a vantage of its own.
+fn key_of(keys: &HashMap<String, String>, agent: &str) -> String {
+    keys.get(agent)
+        .cloned()
+        .unwrap_or_else(|| vantage_key(agent, None))
+}
+
 /// The newest row of each portal and vantage: of the agents that share a
 /// vantage name, the one that measured the portal last speaks for it (a
 /// portal moves between agents when their shards are cut anew).
 pub fn one_per_vantage<'a>(rows: &[&'a Latest], keys: &HashMap<String, String>) -> Vec<&'a Latest> {
     let mut newest: BTreeMap<String, &'a Latest> = BTreeMap::new();
     for &l in rows {
-        let key = keys
-            .get(&l.agent)
-            .cloned()
-            .unwrap_or_else(|| vantage_key(&l.agent, None));
+        let key = key_of(keys, &l.agent);
         newest
             .entry(key)
             .and_modify(|kept| {
@@ -138,10 +143,7 @@ pub fn daily_by_vantage(daily: Vec<DailyStage>, keys: &HashMap<String, String>) 
     daily
         .into_iter()
         .map(|mut d| {
-            d.agent = keys
-                .get(&d.agent)
-                .cloned()
-                .unwrap_or_else(|| vantage_key(&d.agent, None));
+            d.agent = key_of(keys, &d.agent);
             d
         })
         .collect()

@@ -31,6 +31,25 @@ struct Refused {
     message: &'static str,
 }
 
+/// A result of `portal` at `observed_ms` with `stage`, as ingest receives it.
+fn new_result(portal: &str, observed_ms: i64, stage: i64) -> NewResult {
+    NewResult {
+        id: uuid::Uuid::now_v7().to_string(),
+        portal_id: portal.into(),
+        observed_ms,
+        portal: "{}".into(),
+        observation: "{}".into(),
+        verdict: StoredVerdict {
+            stage,
+            stage_certain: true,
+            score: 50,
+            priority: 1,
+            findings: "[]".into(),
+            pack: "lab/1".into(),
+        },
+    }
+}
+
 fn result_of<'a>(report: &'a Value, portal: &str) -> &'a Value {
     report["results"]
         .as_array()
@@ -302,21 +321,7 @@ battery! {
         // kept, naming the column.
         let s = store(&db).await;
         s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
-        let result = |stage: i64| NewResult {
-            id: uuid::Uuid::now_v7().to_string(),
-            portal_id: "p-0001".into(),
-            observed_ms: 1_000,
-            portal: "{}".into(),
-            observation: "{}".into(),
-            verdict: StoredVerdict {
-                stage,
-                stage_certain: true,
-                score: 50,
-                priority: 1,
-                findings: "[]".into(),
-                pack: "lab/1".into(),
-            },
-        };
+        let result = |stage: i64| new_result("p-0001", 1_000, stage);
         let report = NewReport { id: "r0".into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
         let derive = &v6audit_collector::ingest::derive_events;
         let err = s.ingest(&report, &[result(2), result(7)], derive, 0).await.unwrap_err();
@@ -332,21 +337,7 @@ battery! {
         // agents were locked out. Now it is one read per portal.
         let s = store(&db).await;
         s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
-        let result = |observed_ms: i64, stage: i64| NewResult {
-            id: uuid::Uuid::now_v7().to_string(),
-            portal_id: "tied-0001".into(),
-            observed_ms,
-            portal: "{}".into(),
-            observation: "{}".into(),
-            verdict: StoredVerdict {
-                stage,
-                stage_certain: true,
-                score: 50,
-                priority: 1,
-                findings: "[]".into(),
-                pack: "lab/1".into(),
-            },
-        };
+        let result = |observed_ms: i64, stage: i64| new_result("tied-0001", observed_ms, stage);
         let report = |id: &str| NewReport { id: id.into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
         let derive = &v6audit_collector::ingest::derive_events;
         // An earlier run saw the portal at stage 4.

@@ -367,6 +367,17 @@ impl PortalResult {
     }
 }
 
+/// One more of `key`; a key is allocated once, not for every result that
+/// passes (the tally is on every streamed run's path).
+fn count(counts: &mut BTreeMap<String, usize>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
 /// A report's totals counted as results pass, so that a run that streams its
 /// results (JSON lines, pushed parts, the daemon's spool) needs not keep
 /// them: [`Summary`] and [`Report::unmeasured`] come from one of these.
@@ -387,15 +398,9 @@ impl Tally {
     /// Counts one result.
     pub fn add(&mut self, r: &PortalResult) {
         self.portals += 1;
-        *self
-            .stages
-            .entry(r.verdict.stage.name().to_owned())
-            .or_default() += 1;
+        count(&mut self.stages, r.verdict.stage.name());
         for f in &r.verdict.findings {
-            *self
-                .statuses
-                .entry(f.status.as_str().to_owned())
-                .or_default() += 1;
+            count(&mut self.statuses, f.status.as_str());
         }
         self.score_sum += u64::from(r.verdict.score);
         if !r.verdict.stage_certain {

@@ -37,6 +37,27 @@ impl<K: Eq + Hash, V> Shared<K, V> {
         cells.entry(key).or_default().clone()
     }
 
+    /// The fact of `key`, made by `make` if no portal has asked for it yet,
+    /// waited for until `deadline` (the asking portal's): None when that
+    /// came first. `make` runs on its own timeouts, so that the budget of
+    /// the portal that asked first is not another portal's result.
+    pub async fn within<F>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> F,
+        deadline: tokio::time::Instant,
+    ) -> Option<V>
+    where
+        F: std::future::Future<Output = V>,
+        V: Clone,
+    {
+        let cell = self.cell(key);
+        tokio::time::timeout_at(deadline, cell.get_or_init(make))
+            .await
+            .ok()
+            .cloned()
+    }
+
     /// Forgets every fact (a new run in the same process).
     pub fn clear(&self) {
         self.cells.lock().unwrap_or_else(|p| p.into_inner()).clear();

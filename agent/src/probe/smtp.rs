@@ -78,13 +78,20 @@ async fn shared_session(
     internal: bool,
     deadline: tokio::time::Instant,
 ) -> SmtpProbe {
-    let cell = ctx.mail.cell((host.clone(), ip, internal));
     // Connect, greeting and EHLO: three steps at most.
     let own = tokio::time::Instant::now() + ctx.settings.timeout.saturating_mul(3);
-    let run = cell.get_or_init(|| session(ctx, host.clone(), ip, internal, own));
-    match tokio::time::timeout_at(deadline, run).await {
-        Ok(probe) => probe.clone(),
-        Err(_) => SmtpProbe {
+    let key = (host.clone(), ip, internal);
+    let shared = ctx
+        .mail
+        .within(
+            key,
+            || session(ctx, host.clone(), ip, internal, own),
+            deadline,
+        )
+        .await;
+    match shared {
+        Some(probe) => probe,
+        None => SmtpProbe {
             outcome: SmtpOutcome::Error,
             error: Some(
                 "the portal's time budget ran out before the session with its mail server ended"

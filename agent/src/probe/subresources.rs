@@ -191,14 +191,20 @@ async fn check_host(
     internal: bool,
     deadline: tokio::time::Instant,
 ) -> SubresourceHost {
-    let cell = ctx.hosts.cell((host.clone(), port, internal));
-    // A lookup and a connect, on their own step timeouts: the budget of the
-    // portal that asked first is not another portal's result.
+    // A lookup and a connect, on their own step timeouts.
     let own = tokio::time::Instant::now() + ctx.settings.timeout.saturating_mul(2);
-    let checked = cell.get_or_init(|| reach_host(ctx, &host, port, internal, own));
-    let (aaaa, tcp) = match tokio::time::timeout_at(deadline, checked).await {
-        Ok(found) => found.clone(),
-        Err(_) => (
+    let key = (host.clone(), port, internal);
+    let shared = ctx
+        .hosts
+        .within(
+            key,
+            || reach_host(ctx, &host, port, internal, own),
+            deadline,
+        )
+        .await;
+    let (aaaa, tcp) = match shared {
+        Some(found) => found,
+        None => (
             AddressLookup {
                 outcome: DnsOutcome::Timeout,
                 addrs: vec![],

@@ -24,6 +24,7 @@ use v6audit_rules::ContactPolicy;
 use crate::anchor::Anchor;
 use crate::net::Routes;
 use crate::probe::dnssec;
+use crate::probe::shared::{MAX_SHARED, Shared};
 use crate::probe::wire::{exchange, rand_id};
 use crate::resolver::{Dns, LookupFailure, fqdn, name_text};
 
@@ -101,9 +102,6 @@ pub struct ZoneFacts {
 /// A zone's apex, and whether the portal asking is internal.
 type ZoneKey = (String, bool);
 
-/// The most zones (and host apexes) a run keeps; past it the cache starts again.
-const MAX_ZONES: usize = 4096;
-
 /// Zone facts by apex, each computed once even when many portals ask at
 /// once; and each host's apex once found, so the walk done to find a
 /// portal's www./apex counterpart is not done again when it is probed.
@@ -112,14 +110,14 @@ const MAX_ZONES: usize = 4096;
 /// (the contact policy), so neither may reuse the other's answers.
 #[derive(Debug, Default)]
 pub struct ZoneCache {
-    zones: Mutex<HashMap<ZoneKey, Arc<OnceCell<ZoneFacts>>>>,
+    zones: Shared<ZoneKey, ZoneFacts>,
     apexes: Mutex<HashMap<String, String>>,
 }
 
 impl ZoneCache {
     /// Forgets every zone (a new run in the same process).
     pub fn clear(&self) {
-        self.zones.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.zones.clear();
         self.apexes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -138,26 +136,19 @@ impl ZoneCache {
         }
         let apex = find_apex(dns, host).await?;
         let mut apexes = self.apexes.lock().unwrap_or_else(|p| p.into_inner());
-        if apexes.len() >= MAX_ZONES {
+        if apexes.len() >= MAX_SHARED {
             apexes.clear();
         }
         apexes.insert(host.to_owned(), apex.clone());
         Ok(apex)
     }
 
-    /// The facts of the zone at `apex`, as gathered for an internal portal or not.
+    /// The facts of the zone at `apex`, as gathered for an internal portal
+    /// or not. Bounded ([`Shared`]): a national list of as many zones as
+    /// portals must not hold them all; a zone asked again after that is
+    /// walked again.
     fn cell(&self, apex: &str, internal: bool) -> Arc<OnceCell<ZoneFacts>> {
-        // A poisoned lock only means another task panicked mid-insert; the map is still usable.
-        let mut zones = self.zones.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: a national list of as many zones as portals must not hold
-        // them all; a zone asked again after this is walked again.
-        if zones.len() >= MAX_ZONES {
-            zones.clear();
-        }
-        zones
-            .entry((apex.to_owned(), internal))
-            .or_default()
-            .clone()
+        self.zones.cell((apex.to_owned(), internal))
     }
 }
 
