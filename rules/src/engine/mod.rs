@@ -15,6 +15,7 @@ use crate::render;
 use crate::spec::RuleId;
 use crate::words::{self, word};
 
+mod content;
 mod dns;
 mod mail;
 mod net;
@@ -203,14 +204,14 @@ fn check(id: RuleId, obs: &Observation, portal: &PortalInfo, params: &Params) ->
         RuleId::DnsDnssec => dns::dnssec(obs),
         RuleId::WebV6Reachable => web::v6_reachable(obs),
         RuleId::WebV6Http => web::v6_http(obs),
-        RuleId::WebParity => web::parity(obs, params),
+        RuleId::WebParity => content::parity(obs, params),
         RuleId::WebRedirectsV6 => web::redirects_v6(obs),
         RuleId::TlsV6Handshake => tls::v6_handshake(obs),
         RuleId::TlsV6Cert => tls::v6_cert(obs, params),
         RuleId::TlsParity => tls::parity(obs),
         RuleId::NetIcmpv6Echo => net::icmpv6_echo(obs),
         RuleId::NetV6Latency => net::v6_latency(obs, params),
-        RuleId::WebSubresourcesV6 => web::subresources_v6(obs),
+        RuleId::WebSubresourcesV6 => content::subresources_v6(obs),
         RuleId::MailV6Smtp => mail::v6_smtp(obs),
     }
 }
