@@ -6,7 +6,7 @@
 //! the security headers (a strict Content-Security-Policy) and the static
 //! files, and the context every page is rendered in ([`PageContext`], an axum
 //! extractor). The pages themselves are in `pages/`, one file each, their
-//! words in `text.rs`, their charts in `svg.rs`, the pack's texts as HTML
+//! words in `text/`, their charts in `svg.rs`, the pack's texts as HTML
 //! in `markup.rs`.
 
 mod markup;

@@ -1,7 +1,7 @@
 //! The dashboard's pages, one file each. Every handler takes the page's
 //! [`PageContext`] (an extractor: the language, the way back for the language
 //! switch, the headers an admin session is read from), gathers its numbers
-//! from the same projections the JSON API answers with (`views.rs`), shapes
+//! from the same projections the JSON API answers with (`views/`), shapes
 //! them into display rows and renders its template. This module owns what
 //! several pages share: the error page, stage classes and links, a
 //! priority's parts, select options, agents' health, the progress chart,
