@@ -28,6 +28,7 @@ use v6audit_collector::config::hash_token;
 use v6audit_collector::ingest::derive_events;
 use v6audit_collector::server::Background;
 use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
+use v6audit_model::Stage;
 
 mod support;
 use support::{bench_config, machine, now_ms, peak_rss_mib, percentile};
@@ -133,7 +134,7 @@ async fn seed_history(
                         portal: String::from("{}"),
                         observation: String::from("{}"),
                         verdict: StoredVerdict {
-                            stage: s,
+                            stage: Stage::try_from(s as u8).expect("stage() gives 0 to 4"),
                             stage_certain: true,
                             score: 20 * s + 10,
                             priority: 100 * (4 - s),

@@ -26,8 +26,7 @@ pub fn findings_in(pack: &Pack, json: &str, lang: Lang) -> Result<Vec<Finding>, 
 
 /// The stored verdict as the model's, its findings worded in `lang`.
 pub fn verdict_in(pack: &Pack, stored: &StoredVerdict, lang: Lang) -> Result<Verdict, String> {
-    let stage = crate::views::stored_stage(stored.stage)
-        .ok_or_else(|| format!("stage must be 0 to 4, not {}", stored.stage))?;
+    let stage = stored.stage;
     Ok(Verdict {
         stage,
         stage_name: stage.name().to_owned(),

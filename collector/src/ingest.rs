@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use serde::Serialize;
-use v6audit_model::{Finding, Lang, REPORT_SCHEMA, Report, Status};
+use v6audit_model::{Finding, Lang, REPORT_SCHEMA, Report, Stage, Status};
 use v6audit_rules::Pack;
 
 use crate::catalog::Catalog;
@@ -398,17 +398,13 @@ pub fn stored_verdict(
 ) -> Result<StoredVerdict, serde_json::Error> {
     let v = v6audit_rules::evaluate(pack, observation, portal, Lang::En);
     Ok(StoredVerdict {
-        stage: i64::from(v.stage.number()),
+        stage: v.stage,
         stage_certain: v.stage_certain,
         score: i64::from(v.score),
         priority: i64::from(v.priority),
         findings: serde_json::to_string(&v.findings)?,
         pack: format!("{}/{}", pack.name, pack.version),
     })
-}
-
-fn stage_label(n: i64) -> String {
-    crate::views::stored_stage(n).map_or_else(|| n.to_string(), |s| s.to_string())
 }
 
 /// `tls.v6-cert` failing because a certificate over IPv6 expired: its
@@ -437,36 +433,26 @@ pub fn derive_events(new: &NewResult, previous: Option<&StoredVerdict>) -> Vec<N
         message,
     };
     if to < from {
-        let kind = if from >= 2 && to <= 1 {
+        let kind = if from >= Stage::Reachable && to <= Stage::Broken {
             EventKind::LostIpv6
         } else {
             EventKind::Regression
         };
         events.push(event(
             kind,
-            format!(
-                "{} went from stage {} to {}",
-                new.portal_id,
-                stage_label(from),
-                stage_label(to)
-            ),
+            format!("{} went from stage {} to {}", new.portal_id, from, to),
         ));
     } else if to > from {
-        let kind = if from <= 1 && (2..3).contains(&to) {
+        let kind = if from <= Stage::Broken && to == Stage::Reachable {
             EventKind::GainedIpv6
-        } else if from < 3 && to >= 3 {
+        } else if from < Stage::DualStack && to >= Stage::DualStack {
             EventKind::ReachedDualStack
         } else {
             EventKind::Improvement
         };
         events.push(event(
             kind,
-            format!(
-                "{} went from stage {} to {}",
-                new.portal_id,
-                stage_label(from),
-                stage_label(to)
-            ),
+            format!("{} went from stage {} to {}", new.portal_id, from, to),
         ));
     }
     let parse = |json: &str| serde_json::from_str::<Vec<Finding>>(json).unwrap_or_default();
@@ -504,9 +490,9 @@ mod tests {
     use super::*;
     use v6audit_model::Severity;
 
-    fn verdict(stage: i64, cert: Finding) -> StoredVerdict {
+    fn verdict(stage: u8, cert: Finding) -> StoredVerdict {
         StoredVerdict {
-            stage,
+            stage: Stage::try_from(stage).unwrap(),
             stage_certain: true,
             score: 90,
             priority: 0,

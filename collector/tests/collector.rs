@@ -32,7 +32,7 @@ struct Refused {
 }
 
 /// A result of `portal` at `observed_ms` with `stage`, as ingest receives it.
-fn new_result(portal: &str, observed_ms: i64, stage: i64) -> NewResult {
+fn new_result(portal: &str, observed_ms: i64, stage: u8) -> NewResult {
     NewResult {
         id: uuid::Uuid::now_v7().to_string(),
         portal_id: portal.into(),
@@ -40,7 +40,7 @@ fn new_result(portal: &str, observed_ms: i64, stage: i64) -> NewResult {
         portal: "{}".into(),
         observation: "{}".into(),
         verdict: StoredVerdict {
-            stage,
+            stage: v6audit_model::Stage::try_from(stage).unwrap(),
             stage_certain: true,
             score: 50,
             priority: 1,
@@ -314,20 +314,22 @@ battery! {
         c.stop().await;
     };
 
-    a_stage_that_is_none_is_refused_and_nothing_is_stored => |db: Db| async move {
-        // A stage is stored as a number and read back as a Stage: a number
-        // that is no stage (7) would make every later read of the newest
-        // results fail, so it is refused before anything of the report is
-        // kept, naming the column.
+    a_stored_stage_that_is_none_is_refused_as_read_naming_the_column => |db: Db| async move {
+        // A stage is a typed Stage all the way to the database, so the
+        // collector cannot write one that is none. A number written behind
+        // its back (another program, a hand edit) is refused as it is read,
+        // naming the column, instead of being shown as some stage.
         let s = store(&db).await;
         s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
-        let result = |stage: i64| new_result("p-0001", 1_000, stage);
         let report = NewReport { id: "r0".into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
         let derive = &v6audit_collector::ingest::derive_events;
-        let err = s.ingest(&report, &[result(2), result(7)], derive, 0).await.unwrap_err();
-        assert_eq!(err.to_string(), "results.stage: stage must be 0 to 4, not 7");
-        assert_eq!(s.counts().await.unwrap().results, 0);
-        assert!(s.latest().await.unwrap().is_empty());
+        s.ingest(&report, &[new_result("p-0001", 1_000, 2)], derive, 0).await.unwrap();
+        assert_eq!(s.latest().await.unwrap()[0].stage, v6audit_model::Stage::Reachable);
+        execute(&db, "UPDATE latest SET stage = 7").await;
+        let err = s.latest().await.unwrap_err().to_string();
+        assert!(err.contains("\"stage\"") && err.contains("stage must be 0 to 4, not 7"), "{err}");
+        // What else is stored reads as before.
+        assert_eq!(s.counts().await.unwrap().results, 1);
     };
 
     ingest_of_6000_tied_results_is_linear => |db: Db| async move {
@@ -337,7 +339,7 @@ battery! {
         // agents were locked out. Now it is one read per portal.
         let s = store(&db).await;
         s.create_agent("hanoi-1", None, &hash_token("t"), 0).await.unwrap();
-        let result = |observed_ms: i64, stage: i64| new_result("tied-0001", observed_ms, stage);
+        let result = |observed_ms: i64, stage: u8| new_result("tied-0001", observed_ms, stage);
         let report = |id: &str| NewReport { id: id.into(), agent: "hanoi-1".into(), received_ms: 1, generated_ms: 1 };
         let derive = &v6audit_collector::ingest::derive_events;
         // An earlier run saw the portal at stage 4.

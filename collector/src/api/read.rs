@@ -295,7 +295,9 @@ pub(super) async fn export_csv(State(state): State<Arc<AppState>>) -> Result<Res
             csv_field(p.name.as_deref().unwrap_or("")),
             csv_field(p.agency.as_deref().unwrap_or("")),
             p.category,
-            v.combined.stage.map_or(String::new(), |s| s.to_string()),
+            v.combined
+                .stage
+                .map_or(String::new(), |s| s.number().to_string()),
             v.combined.stage_name.unwrap_or("unmeasured"),
             v.combined.reachable_from,
             v.combined.vantages,

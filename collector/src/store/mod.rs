@@ -30,16 +30,6 @@ pub enum StoreError {
     /// Stored data could not be read back (a row written by another version?).
     #[error("stored data: {0}")]
     Corrupt(String),
-    /// A stage to store is not one (0 to 4); nothing of the call was stored.
-    /// (A stored stage that is not one is refused as it is read, by the
-    /// database driver's decode error naming the column.)
-    #[error("{column}: stage must be 0 to 4, not {value}")]
-    Stage {
-        /// The column it was for, `table.column`.
-        column: &'static str,
-        /// The number given.
-        value: i64,
-    },
 }
 
 impl StoreError {
@@ -87,8 +77,10 @@ pub struct Agent {
 /// A verdict as stored: the collector's own judgement of one observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredVerdict {
-    /// The stage reached, as its number (0 to 4).
-    pub stage: i64,
+    /// The stage reached. (Stored as its number; a stored number that is no
+    /// stage is refused as it is read, by the driver's decode error naming
+    /// the column.)
+    pub stage: Stage,
     /// False when the stage is a floor: a rule that could have lifted it ended in `error`.
     pub stage_certain: bool,
     /// 0 to 100, the weighted share of rules that pass.
@@ -231,10 +223,10 @@ impl std::fmt::Display for EventKind {
 pub struct NewEvent {
     /// What happened.
     pub kind: EventKind,
-    /// The stage before, as its number, when it is known.
-    pub from_stage: Option<i64>,
-    /// The stage after, as its number.
-    pub to_stage: i64,
+    /// The stage before, when it is known.
+    pub from_stage: Option<Stage>,
+    /// The stage after.
+    pub to_stage: Stage,
     /// The rule it is about, for `cert_expired_v6` and `rule_regressed`.
     pub rule: Option<String>,
     /// What happened, in words for a person.

@@ -14,17 +14,12 @@ use v6audit_model::Stage;
 use super::{Agent, Counts, DailyStage, Event, HistoryPoint, Latest, StoredResult, StoredVerdict};
 
 /// A stage as a number, if it is one (0 to 4).
-pub(super) fn stage_of(n: i64) -> Option<Stage> {
+fn stage_of(n: i64) -> Option<Stage> {
     u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok())
 }
 
-/// A stage as the schemas keep it: its number.
-fn stage_number(s: Stage) -> i64 {
-    i64::from(s.number())
-}
-
-/// A stage column, read as a stage: decoded as the `i64` it is stored as,
-/// then refused unless it is 0 to 4.
+/// A stage column: written as its number, read as the `i64` it is stored
+/// as and refused unless it is 0 to 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct StageColumn(pub(super) Stage);
 
@@ -38,6 +33,18 @@ where
 
     fn compatible(ty: &DB::TypeInfo) -> bool {
         <i64 as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for StageColumn
+where
+    i64: sqlx::Encode<'q, DB>,
+{
+    fn encode_by_ref(
+        &self,
+        buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, BoxDynError> {
+        <i64 as sqlx::Encode<'q, DB>>::encode(i64::from(self.0.number()), buf)
     }
 }
 
@@ -91,7 +98,7 @@ pub(super) struct VerdictRow {
 impl From<VerdictRow> for StoredVerdict {
     fn from(r: VerdictRow) -> Self {
         Self {
-            stage: stage_number(r.stage.0),
+            stage: r.stage.0,
             stage_certain: r.stage_certain,
             score: r.score,
             priority: r.priority,

@@ -9,20 +9,18 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::FromRow as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use v6audit_model::Stage;
-
 use super::rows::{
-    AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, VerdictRow,
-    stage_of,
+    AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, StageColumn,
+    VerdictRow,
 };
 use super::{
     Agent, Counts, DailyStage, DeriveEvents, Event, EventFilter, HistoryPoint, Ingested, Latest,
     NewReport, NewResult, Storage, StoreError, StoredResult, StoredVerdict, day_of,
+};
+use sqlx::FromRow as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 /// SQLite, for one collector with its state in a file.
@@ -140,9 +138,6 @@ macro_rules! sql_store {
                 derive: &DeriveEvents,
                 day_offset_s: i64,
             ) -> Result<Ingested, StoreError> {
-                for r in results {
-                    stage_to_store("results.stage", r.verdict.stage)?;
-                }
                 let mut tx = self.pool.begin().await?;
                 let mut out = Ingested::default();
                 // Each result once; `fresh` holds the indexes of the new ones.
@@ -161,7 +156,7 @@ macro_rules! sql_store {
                     .bind(r.observed_ms)
                     .bind(&r.portal)
                     .bind(&r.observation)
-                    .bind(v.stage)
+                    .bind(StageColumn(v.stage))
                     .bind(v.stage_certain)
                     .bind(v.score)
                     .bind(v.priority)
@@ -184,11 +179,6 @@ macro_rules! sql_store {
                         Previous::Fresh(j) => &results[*j].verdict,
                     });
                     for e in derive(r, before) {
-                        let from_stage = e
-                            .from_stage
-                            .map(|n| stage_to_store("events.from_stage", n))
-                            .transpose()?;
-                        let to_stage = stage_to_store("events.to_stage", e.to_stage)?;
                         let id = sqlx::query_scalar::<_, i64>(
                             "INSERT INTO events (at_ms, portal_id, agent, kind, from_stage, to_stage, rule, message, result_id) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -197,8 +187,8 @@ macro_rules! sql_store {
                         .bind(&r.portal_id)
                         .bind(&report.agent)
                         .bind(e.kind.as_str())
-                        .bind(e.from_stage)
-                        .bind(e.to_stage)
+                        .bind(e.from_stage.map(StageColumn))
+                        .bind(StageColumn(e.to_stage))
                         .bind(&e.rule)
                         .bind(&e.message)
                         .bind(&r.id)
@@ -210,8 +200,8 @@ macro_rules! sql_store {
                             portal_id: r.portal_id.clone(),
                             agent: report.agent.clone(),
                             kind: e.kind.as_str().to_owned(),
-                            from_stage,
-                            to_stage,
+                            from_stage: e.from_stage,
+                            to_stage: e.to_stage,
                             rule: e.rule,
                             message: e.message,
                             result_id: r.id.clone(),
@@ -365,13 +355,12 @@ macro_rules! sql_store {
             async fn rescore(&self, verdicts: &[(String, StoredVerdict)], day_offset_s: i64) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 for (id, v) in verdicts {
-                    stage_to_store("results.stage", v.stage)?;
                     sqlx::query(
                         "UPDATE results SET stage = $2, stage_certain = $3, score = $4, priority = $5, \
                          findings = $6, pack = $7 WHERE id = $1",
                     )
                     .bind(id)
-                    .bind(v.stage)
+                    .bind(StageColumn(v.stage))
                     .bind(v.stage_certain)
                     .bind(v.score)
                     .bind(v.priority)
@@ -509,7 +498,7 @@ macro_rules! sql_store {
                 .bind(agent)
                 .bind(&r.id)
                 .bind(r.observed_ms)
-                .bind(v.stage)
+                .bind(StageColumn(v.stage))
                 .bind(v.stage_certain)
                 .bind(v.score)
                 .bind(v.priority)
@@ -524,19 +513,13 @@ macro_rules! sql_store {
                 .bind(&r.portal_id)
                 .bind(agent)
                 .bind(r.observed_ms)
-                .bind(v.stage)
+                .bind(StageColumn(v.stage))
                 .execute(&mut **tx)
                 .await?;
                 Ok(())
             }
         }
     };
-}
-
-/// A stage about to be written to `column`, refused unless it is one: what
-/// is stored must read back.
-fn stage_to_store(column: &'static str, n: i64) -> Result<Stage, StoreError> {
-    stage_of(n).ok_or(StoreError::Stage { column, value: n })
 }
 
 /// Where a new result's previous verdict is.

@@ -54,7 +54,7 @@ pub fn campaigns(catalog: &Catalog, daily: &[DailyStage], today_day: i64) -> Vec
                 .filter(|p| c.select.matches(p))
                 .map(|p| p.id.as_str())
                 .collect();
-            let target = i64::from(c.target_stage.number());
+            let target = c.target_stage;
             let share_on = |k: usize| {
                 if selected.is_empty() {
                     return 1.0;

@@ -2,7 +2,7 @@
 //! and the catalog: portals with a combined view over vantages, the fix-first
 //! list, progress over time, the agencies' ranking and campaigns. One file
 //! per purpose (`portals.rs`, `progress.rs`, `ranking.rs`, `campaigns.rs`);
-//! this one keeps the stage and time helpers they share, and every item is
+//! this one keeps the time helper they share, and every item is
 //! named from here (`crate::views::X`).
 
 mod campaigns;
@@ -13,7 +13,6 @@ mod ranking;
 mod tests;
 
 use time::OffsetDateTime;
-use v6audit_model::Stage;
 
 pub use campaigns::{CampaignView, TREND_DAYS, campaigns};
 pub use portals::{
@@ -25,20 +24,6 @@ pub use progress::{
     stages_by_day, today,
 };
 pub use ranking::{AgencyRank, RANKING_METHOD, ranking, ranking_end};
-
-/// A stage as the store keeps it (a number), if it is one.
-pub fn stored_stage(n: i64) -> Option<Stage> {
-    u8::try_from(n).ok().and_then(|n| Stage::try_from(n).ok())
-}
-
-/// A stage number as a name (`reachable`; `unknown` for a number that is no stage).
-pub fn stage_name(n: i64) -> &'static str {
-    stored_stage(n).map_or("unknown", Stage::name)
-}
-
-fn stage_of(n: i64) -> Stage {
-    stored_stage(n).unwrap_or(Stage::Ipv4Only)
-}
 
 /// RFC 3339 of a time in milliseconds.
 pub fn rfc3339(ms: i64) -> String {

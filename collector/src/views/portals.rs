@@ -8,7 +8,7 @@ use serde::Serialize;
 use v6audit_model::{PortalInfo, Stage};
 use v6audit_rules::{Pack, PriorityParts};
 
-use super::{rfc3339, stage_name, stage_of};
+use super::rfc3339;
 use crate::catalog::Catalog;
 use crate::store::{Agent, DailyStage, Latest};
 
@@ -19,8 +19,8 @@ pub struct VantageView {
     pub agent: String,
     /// The vantage name on the agent's token, when it has one.
     pub vantage: Option<String>,
-    /// The stage, 0 to 4.
-    pub stage: i64,
+    /// The stage (in JSON its number, 0 to 4).
+    pub stage: Stage,
     /// The stage's name, like `dual-stack`.
     pub stage_name: &'static str,
     /// False when an `error` kept the portal from a higher stage: the stage is a floor.
@@ -38,7 +38,7 @@ pub struct VantageView {
 pub struct Combined {
     /// The lowest certain stage over vantages: what some citizens meet. None
     /// before any vantage has measured the portal with certainty.
-    pub stage: Option<i64>,
+    pub stage: Option<Stage>,
     /// `stage`'s name, like `dual-stack`.
     pub stage_name: Option<&'static str>,
     /// Vantages from which the portal is reachable over IPv6 (stage 2 or more).
@@ -157,7 +157,7 @@ pub fn portals(
                 .map(|l| VantageView {
                     agent: l.agent.clone(),
                     vantage: vantage_of.get(l.agent.as_str()).cloned().flatten(),
-                    stage: i64::from(l.stage.number()),
+                    stage: l.stage,
                     stage_name: l.stage.name(),
                     stage_certain: l.stage_certain,
                     score: l.score,
@@ -179,21 +179,20 @@ pub fn portals(
 /// The parts of a portal's priority at its combined stage (what the
 /// dashboard explains). An unmeasured portal ranks as IPv4-only until
 /// measured.
-pub fn priority_parts(pack: &Pack, portal: &PortalInfo, stage: Option<i64>) -> PriorityParts {
+pub fn priority_parts(pack: &Pack, portal: &PortalInfo, stage: Option<Stage>) -> PriorityParts {
     let (stage, certain) = match stage {
-        Some(s) => (stage_of(s), true),
+        Some(s) => (s, true),
         None => (Stage::Ipv4Only, false),
     };
     v6audit_rules::priority_parts(pack, stage, certain, portal.category, portal.audience)
 }
 
 fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
-    let certain: Vec<i64> = rows
+    let stage = rows
         .iter()
         .filter(|l| l.stage_certain)
-        .map(|l| i64::from(l.stage.number()))
-        .collect();
-    let stage = certain.iter().copied().min();
+        .map(|l| l.stage)
+        .min();
     let reachable_from = rows.iter().filter(|l| l.stage >= Stage::Reachable).count();
     let summary = if rows.is_empty() {
         "not measured yet".to_owned()
@@ -206,7 +205,7 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
     let priority = priority_parts(pack, portal, stage).total;
     Combined {
         stage,
-        stage_name: stage.map(stage_name),
+        stage_name: stage.map(Stage::name),
         reachable_from,
         vantages: rows.len(),
         summary,
@@ -219,7 +218,7 @@ fn combine(portal: &PortalInfo, rows: &[&Latest], pack: &Pack) -> Combined {
 pub fn priorities(views: &[PortalView]) -> Vec<&PortalView> {
     let mut list: Vec<&PortalView> = views
         .iter()
-        .filter(|v| v.combined.stage.is_none_or(|s| s < 3))
+        .filter(|v| v.combined.stage.is_none_or(|s| s < Stage::DualStack))
         .collect();
     list.sort_by(|a, b| {
         b.combined

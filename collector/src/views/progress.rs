@@ -7,7 +7,6 @@ use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use v6audit_model::{PortalInfo, Stage};
 
-use super::stage_name;
 use crate::catalog::Catalog;
 use crate::store::DailyStage;
 
@@ -71,7 +70,7 @@ pub fn stages_by_day(
     daily: &[DailyStage],
     from_day: i64,
     to_day: i64,
-) -> BTreeMap<String, Vec<Option<i64>>> {
+) -> BTreeMap<String, Vec<Option<Stage>>> {
     let mut by_pa: BTreeMap<(&str, &str), Vec<&DailyStage>> = BTreeMap::new();
     for d in daily {
         by_pa
@@ -80,22 +79,22 @@ pub fn stages_by_day(
             .push(d);
     }
     let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
-    let mut out: BTreeMap<String, Vec<Option<i64>>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<Option<Stage>>> = BTreeMap::new();
     for ((portal, _), mut rows) in by_pa {
         rows.sort_by_key(|d| d.day);
         let series = out
             .entry(portal.to_owned())
             .or_insert_with(|| vec![None; days]);
         let mut i = 0;
-        let mut current: Option<i64> = None;
+        let mut current: Option<Stage> = None;
         for (k, slot) in series.iter_mut().enumerate() {
             let day = from_day + k as i64;
             while i < rows.len() && rows[i].day <= day {
-                current = Some(i64::from(rows[i].stage.number()));
+                current = Some(rows[i].stage);
                 i += 1;
             }
             if let Some(s) = current {
-                *slot = Some(slot.map_or(s, |prev: i64| prev.min(s)));
+                *slot = Some(slot.map_or(s, |prev: Stage| prev.min(s)));
             }
         }
     }
@@ -155,7 +154,7 @@ pub fn progress(
                 .or_insert_with(|| vec![StageCounts::new(); days]);
             for (k, c) in counts.iter_mut().enumerate() {
                 match stages.get(id).and_then(|s| s[k]) {
-                    Some(s) => *c.stages.entry(stage_name(s)).or_default() += 1,
+                    Some(s) => *c.stages.entry(s.name()).or_default() += 1,
                     None => c.unmeasured += 1,
                 }
             }

@@ -6,11 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use time::Date;
-use v6audit_model::{Category, PortalInfo};
+use v6audit_model::{Category, PortalInfo, Stage};
 use v6audit_rules::Pack;
 
 use super::progress::{StageCounts, stages_by_day};
-use super::stage_name;
 use crate::catalog::Catalog;
 use crate::store::DailyStage;
 
@@ -84,11 +83,11 @@ pub fn ranking(
                 .entry(agency)
                 .or_insert_with(|| (0.0, 0.0, 0, StageCounts::new()));
             let stage = stages.get(id).and_then(|s| s[0]);
-            entry.0 += w * stage.unwrap_or(0) as f64 / 4.0;
+            entry.0 += w * f64::from(stage.map_or(0, Stage::number)) / 4.0;
             entry.1 += w;
             entry.2 += 1;
             match stage {
-                Some(s) => *entry.3.stages.entry(stage_name(s)).or_default() += 1,
+                Some(s) => *entry.3.stages.entry(s.name()).or_default() += 1,
                 None => entry.3.unmeasured += 1,
             }
         }

@@ -101,6 +101,20 @@ pub(crate) async fn database(backend: &str) -> Option<Db> {
     }
 }
 
+/// Runs `sql` on the test's database behind the store's back.
+pub(crate) async fn execute(db: &Db, sql: &'static str) {
+    use sqlx::Executor;
+    if db.pg_name.is_some() {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        pool.execute(sql).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        pool.execute(sql).await.unwrap();
+        pool.close().await;
+    }
+}
+
 /// Runs a test body once per backend.
 macro_rules! battery {
     ($($name:ident => $body:expr;)*) => {

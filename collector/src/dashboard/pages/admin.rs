@@ -11,7 +11,7 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
-use v6audit_model::Category;
+use v6audit_model::{Category, Stage};
 
 use super::{AgentRow, Opt, agent_rows, failed, options};
 use crate::config::hash_token;
@@ -74,7 +74,9 @@ async fn admin_page(
         agents,
         inventories,
         stage_options: options(
-            (0..5).map(|s| (s.to_string(), t.stage_label(Some(s)).to_owned())),
+            Stage::ALL
+                .into_iter()
+                .map(|s| (s.number().to_string(), t.stage_label(Some(s)).to_owned())),
             "3",
         ),
         category_options: options(

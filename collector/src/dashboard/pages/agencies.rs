@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
+use v6audit_model::Stage;
 
 use super::{
     Opt, PageResult, RankRow, YearQuery, failed, options, rank_row, ranking_day, stage_class,
@@ -48,10 +49,11 @@ async fn agencies_inner(ctx: &PageContext, year: Option<i32>) -> PageResult {
         .await
         .map_err(|e| failed(ctx, e))?;
     let this_year = views::today(ctx.state.config.utc_offset).year();
-    let mut stage_heads: Vec<StageHead> = (0..5)
+    let mut stage_heads: Vec<StageHead> = Stage::ALL
+        .into_iter()
         .map(|s| StageHead {
             class: stage_class(Some(s)),
-            short: STAGE_NUMBERS[s as usize],
+            short: STAGE_NUMBERS[usize::from(s.number())],
             label: t.stage_label(Some(s)),
         })
         .collect();

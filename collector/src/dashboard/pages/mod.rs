@@ -78,14 +78,14 @@ pub(super) fn error_page(
 }
 
 /// The CSS class of a stage (`s0`…`s4`, `su` for not measured).
-fn stage_class(stage: Option<i64>) -> &'static str {
+fn stage_class(stage: Option<Stage>) -> &'static str {
     match stage {
-        Some(0) => "s0",
-        Some(1) => "s1",
-        Some(2) => "s2",
-        Some(3) => "s3",
-        Some(4) => "s4",
-        _ => "su",
+        Some(Stage::Ipv4Only) => "s0",
+        Some(Stage::Broken) => "s1",
+        Some(Stage::Reachable) => "s2",
+        Some(Stage::DualStack) => "s3",
+        Some(Stage::Ipv6Complete) => "s4",
+        None => "su",
     }
 }
 
@@ -188,7 +188,8 @@ fn since_first_measured(series: &views::ProgressSeries) -> (views::ProgressSerie
 /// The stacked area of stages over days, stage 4 at the bottom.
 fn progress_chart(t: &Texts, title: &str, series: &views::ProgressSeries) -> String {
     let dates: Vec<String> = series.points.iter().map(|p| p.date.clone()).collect();
-    let mut layers: Vec<Layer<'_>> = (0..5)
+    let mut layers: Vec<Layer<'_>> = Stage::ALL
+        .into_iter()
         .rev()
         .map(|s| Layer {
             class: stage_class(Some(s)),
@@ -196,13 +197,7 @@ fn progress_chart(t: &Texts, title: &str, series: &views::ProgressSeries) -> Str
             values: series
                 .points
                 .iter()
-                .map(|p| {
-                    p.stages
-                        .stages
-                        .get(Stage::ALL[s as usize].name())
-                        .copied()
-                        .unwrap_or(0)
-                })
+                .map(|p| p.stages.stages.get(s.name()).copied().unwrap_or(0))
                 .collect(),
         })
         .collect();
@@ -239,11 +234,8 @@ fn change_row(ctx: &PageContext, e: &Event) -> ChangeRow {
         (None, Some(f)) if f != e.to_stage => ctx
             .t
             .stage_change
-            .replace("{from}", ctx.t.stage_label(Some(i64::from(f.number()))))
-            .replace(
-                "{to}",
-                ctx.t.stage_label(Some(i64::from(e.to_stage.number()))),
-            ),
+            .replace("{from}", ctx.t.stage_label(Some(f)))
+            .replace("{to}", ctx.t.stage_label(Some(e.to_stage))),
         _ => e.message.clone(),
     };
     ChangeRow {
@@ -340,7 +332,7 @@ fn short_number(x: f64) -> String {
 
 /// The parts of a portal's priority at its combined stage, from the same
 /// function as the priority itself (`views::priority_parts`).
-fn priority_why(t: &Texts, pack: &Pack, portal: &PortalInfo, stage: Option<i64>) -> PriorityWhy {
+fn priority_why(t: &Texts, pack: &Pack, portal: &PortalInfo, stage: Option<Stage>) -> PriorityWhy {
     let p = views::priority_parts(pack, portal, stage);
     let weight = short_number(p.category_weight);
     let factor = short_number(p.audience_factor);

@@ -58,13 +58,14 @@ struct OverviewPage {
 
 /// The stage counts over portals' combined stages, every stage present.
 fn stage_counts(t: &Texts, views: &[&PortalView]) -> Vec<CountCard> {
-    let mut counts: Vec<CountCard> = (0..5)
+    let mut counts: Vec<CountCard> = Stage::ALL
+        .into_iter()
         .map(|s| CountCard {
-            key: Stage::ALL[s as usize].name().to_owned(),
+            key: s.name().to_owned(),
             class: stage_class(Some(s)),
             label: t.stage_label(Some(s)),
             count: 0,
-            href: format!("/portals?stage={s}"),
+            href: format!("/portals?stage={}", s.number()),
         })
         .collect();
     counts.push(CountCard {
@@ -78,9 +79,7 @@ fn stage_counts(t: &Texts, views: &[&PortalView]) -> Vec<CountCard> {
         let i = v
             .combined
             .stage
-            .and_then(|s| usize::try_from(s).ok())
-            .filter(|s| *s < 5)
-            .unwrap_or(5);
+            .map_or(Stage::ALL.len(), |s| usize::from(s.number()));
         counts[i].count += 1;
     }
     counts
@@ -102,7 +101,7 @@ fn campaign_rows(ctx: &PageContext, list: &[views::CampaignView]) -> Vec<Campaig
                 id: c.id.clone(),
                 spark: svg::sparkline(&name, &c.trend.iter().map(|x| x.1).collect::<Vec<_>>()),
                 name,
-                target: t.stage_label(Some(i64::from(c.target_stage))),
+                target: t.stage_label(Stage::try_from(c.target_stage).ok()),
                 deadline: c.deadline.clone(),
                 at_target: c.at_target,
                 portals: c.portals,
@@ -130,7 +129,7 @@ async fn overview_inner(ctx: &PageContext) -> PageResult {
     let counts = stage_counts(t, &all);
     let at_least_3 = all
         .iter()
-        .filter(|v| v.combined.stage.is_some_and(|s| s >= 3))
+        .filter(|v| v.combined.stage.is_some_and(|s| s >= Stage::DualStack))
         .count();
     let total = all.len();
     let share_dual_stack = if total == 0 {

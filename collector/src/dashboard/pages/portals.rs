@@ -9,7 +9,7 @@ use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use v6audit_model::{Category, PortalInfo};
+use v6audit_model::{Category, PortalInfo, Stage};
 
 use super::{Opt, PageResult, failed, options, portal_href, stage_class};
 use crate::dashboard::{Chrome, PageContext, html};
@@ -92,7 +92,7 @@ fn portal_row(ctx: &PageContext, v: &PortalView) -> PortalRow {
         name: p.name.clone().unwrap_or_default(),
         url: p.url.clone(),
         agency: p.agency.clone().unwrap_or_default(),
-        stage_key: v.combined.stage.unwrap_or(-1),
+        stage_key: v.combined.stage.map_or(-1, |s| i64::from(s.number())),
         stage_label: ctx.t.stage_label(v.combined.stage),
         stage_class: stage_class(v.combined.stage),
         reach: format!("{}/{}", v.combined.reachable_from, v.combined.vantages),
@@ -134,7 +134,11 @@ fn matches(v: &PortalView, f: &PortalFilter, vantage_of: &BTreeMap<String, Strin
         "" => {}
         "unmeasured" if v.combined.stage.is_some() => return false,
         "unmeasured" => {}
-        s if s.parse::<i64>().ok() != v.combined.stage || v.combined.stage.is_none() => {
+        s if v
+            .combined
+            .stage
+            .is_none_or(|stage| s.parse::<u8>().ok() != Some(stage.number())) =>
+        {
             return false;
         }
         _ => {}
@@ -207,8 +211,9 @@ async fn portals_inner(ctx: &PageContext, f: PortalFilter) -> PageResult {
             &f.category,
         ),
         stages: options(
-            (0..5)
-                .map(|s| (s.to_string(), t.stage_label(Some(s)).to_owned()))
+            Stage::ALL
+                .into_iter()
+                .map(|s| (s.number().to_string(), t.stage_label(Some(s)).to_owned()))
                 .chain([("unmeasured".to_owned(), t.unmeasured.to_owned())]),
             &f.stage,
         ),

@@ -6,7 +6,7 @@
 mod en;
 mod vi;
 
-use v6audit_model::{Lang, Status};
+use v6audit_model::{Lang, Stage, Status};
 
 pub use en::EN;
 pub use vi::VI;
@@ -377,11 +377,8 @@ impl Texts {
     }
 
     /// A stage's label; "not measured" for none.
-    pub fn stage_label(&self, stage: Option<i64>) -> &'static str {
-        stage
-            .and_then(|s| usize::try_from(s).ok())
-            .and_then(|s| self.stages.get(s).copied())
-            .unwrap_or(self.unmeasured)
+    pub fn stage_label(&self, stage: Option<Stage>) -> &'static str {
+        stage.map_or(self.unmeasured, |s| self.stages[usize::from(s.number())])
     }
 
     /// A category's label.
