@@ -228,6 +228,36 @@ fn open(path: &Path) -> std::io::Result<File> {
 /// Reads a file a user named, as bytes: a regular file (symbolic links
 /// followed) of at most `kind.limit()` bytes.
 pub fn read_bytes(path: &Path, kind: FileKind) -> Result<Vec<u8>, ReadError> {
+    let (file, size) = open_regular(path, kind)?;
+    let limit = kind.limit();
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| ReadError::Io {
+            kind,
+            path: path.display().to_string(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            kind,
+            path: path.display().to_string(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// Opens a file a user named to be read as it is parsed, with the checks of
+/// [`read_bytes`]: a regular file of at most `kind.limit()` bytes, and never
+/// more than one byte past the limit read from it (a file that grows is cut
+/// short, which its parser reports).
+pub fn open_bounded(path: &Path, kind: FileKind) -> Result<std::io::Take<File>, ReadError> {
+    let (file, _) = open_regular(path, kind)?;
+    Ok(file.take(kind.limit() + 1))
+}
+
+/// Opens a regular file of at most `kind.limit()` bytes; its size.
+fn open_regular(path: &Path, kind: FileKind) -> Result<(File, u64), ReadError> {
     let name = || path.display().to_string();
     let io = |source: std::io::Error| ReadError::Io {
         kind,
@@ -251,18 +281,12 @@ pub fn read_bytes(path: &Path, kind: FileKind) -> Result<Vec<u8>, ReadError> {
     if let Some(found) = not_regular(&meta.file_type()) {
         return Err(refuse(found));
     }
-    let limit = kind.limit();
-    if meta.len() > limit {
+    if meta.len() > kind.limit() {
         return Err(too_large());
     }
     // The size is at most the limit here; the file may still grow while it
-    // is read, so the read itself is bounded too.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    // is read, so each reader bounds the read itself too.
+    Ok((file, meta.len()))
 }
 
 /// Reads a file a user named, as UTF-8 text (see [`read_bytes`]).

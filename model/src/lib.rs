@@ -17,7 +17,9 @@ pub mod why;
 pub mod writer;
 
 pub use input::{FileKind, ReadError};
-pub use inventory::{Category, Inventory, InventoryError, PortSpec, Portal};
+pub use inventory::{
+    Category, Inventory, InventoryError, InventoryStream, Names, PortSpec, Portal,
+};
 pub use lang::Lang;
 pub use observation::*;
 pub use report::*;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use v6audit_model::inventory::{INVENTORY_SCHEMA, InventoryFile, json_schema};
-use v6audit_model::{Category, Inventory, PortSpec, Stage};
+use v6audit_model::{Category, Inventory, InventoryStream, PortSpec, Portal, Stage};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
@@ -371,4 +371,125 @@ fn an_inventory_of_100000_portals_loads() {
     let inv = Inventory::parse(&text, "national.yaml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(inv.portals.len(), 100_000);
     assert_eq!(inv.portals[99_999].id, "portal-99999");
+}
+
+/// Every portal of a streamed reading, in order.
+fn streamed(
+    path: &Path,
+    shard: Option<v6audit_model::Shard>,
+) -> Result<(InventoryStream, Vec<Portal>), String> {
+    let stream = InventoryStream::open(path, shard).map_err(|e| e.to_string())?;
+    let mut portals = Vec::new();
+    stream
+        .read(|p| {
+            portals.push(p);
+            true
+        })
+        .map_err(|e| e.to_string())?;
+    Ok((stream, portals))
+}
+
+/// Issue "Speed and scale", goal 1: an inventory read portal by portal (so
+/// that 100,000 portals are never held at once) gives the same portals, the
+/// same campaigns and, for a bad file, the same list of problems as the
+/// whole reading, for every fixture and every shipped inventory.
+#[test]
+fn a_streamed_inventory_reads_as_the_whole_one() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in [
+        fixtures().join("good"),
+        fixtures().join("invalid"),
+        repo().join("inventories"),
+    ] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 20, "{files:?}");
+    for path in &files {
+        let whole = Inventory::load(path).map_err(|e| e.to_string());
+        match (whole, streamed(path, None)) {
+            (Ok(whole), Ok((stream, portals))) => {
+                assert_eq!(portals, whole.portals, "{}", path.display());
+                assert_eq!(stream.campaigns, whole.campaigns, "{}", path.display());
+                assert_eq!(stream.name, whole.name, "{}", path.display());
+                assert_eq!((stream.total, stream.count), (portals.len(), portals.len()));
+                assert!(
+                    portals
+                        .iter()
+                        .all(|p| stream.names.has_id(&p.id) && stream.names.has_host(&p.host))
+                );
+            }
+            (Err(whole), Err(streamed)) => assert_eq!(streamed, whole, "{}", path.display()),
+            (whole, streamed) => panic!(
+                "{}: read whole {:?}, streamed {:?}",
+                path.display(),
+                whole.map(|i| i.portals.len()),
+                streamed.map(|s| s.1.len())
+            ),
+        }
+    }
+}
+
+/// The defaults may come after the portals in the file; a streamed reading
+/// still applies them, and a shard reads only its own portals.
+#[test]
+fn a_streamed_inventory_applies_defaults_written_after_the_portals_and_keeps_to_its_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late-defaults.yaml");
+    let mut text = String::from("schema: v6audit/inventory/v1\nportals:\n");
+    for i in 0..40 {
+        text.push_str(&format!("  - id: p{i}\n    url: https://p{i}.gov.vn/\n"));
+    }
+    text.push_str("defaults:\n  category: citizen\n  tags: [late]\n  target_stage: 3\n");
+    std::fs::write(&path, &text).unwrap();
+    let whole = Inventory::load(&path).unwrap();
+    let (_, portals) = streamed(&path, None).unwrap();
+    assert_eq!(portals, whole.portals);
+    assert!(portals.iter().all(|p| p.category == Category::Citizen
+        && p.tags == ["late"]
+        && p.target_stage == Some(Stage::DualStack)));
+    let shard = v6audit_model::Shard::new(2, 3).unwrap();
+    let (stream, mine) = streamed(&path, Some(shard)).unwrap();
+    let mut want = whole.portals;
+    shard.retain(&mut want);
+    assert_eq!(mine, want);
+    assert_eq!((stream.total, stream.count), (40, want.len()));
+}
+
+/// A file changed between its check and its reading (a portal added that
+/// was never checked) stops the run with an error naming the file, instead
+/// of auditing what was not checked.
+#[test]
+fn an_inventory_changed_while_audited_stops_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.yaml");
+    let file = |ids: &[&str]| {
+        let mut text = String::from("schema: v6audit/inventory/v1\nportals:\n");
+        for id in ids {
+            text.push_str(&format!("  - id: {id}\n    url: https://{id}.gov.vn/\n"));
+        }
+        text
+    };
+    std::fs::write(&path, file(&["a", "b"])).unwrap();
+    let stream = InventoryStream::open(&path, None).unwrap();
+    std::fs::write(&path, file(&["a", "evil"])).unwrap();
+    let mut read = Vec::new();
+    let err = stream
+        .read(|p| {
+            read.push(p.id);
+            true
+        })
+        .unwrap_err();
+    assert_eq!(read, ["a"]);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: the inventory changed while it was being audited; the rest of it was not audited, run the audit again",
+            path.display()
+        )
+    );
 }

@@ -152,7 +152,11 @@ pub(super) fn compile_parts(
 
 /// Checks the inventory's defaults; returns their target stage, if they set
 /// a valid one.
-fn check_defaults(file: &str, defaults: &Defaults, errors: &mut Vec<SourceError>) -> Option<Stage> {
+pub(super) fn check_defaults(
+    file: &str,
+    defaults: &Defaults,
+    errors: &mut Vec<SourceError>,
+) -> Option<Stage> {
     if let Some(message) = defaults.ports.as_deref().and_then(check_ports) {
         errors.push(SourceError {
             file: file.to_owned(),
@@ -187,17 +191,69 @@ fn compile_portals(
     entries: Vec<Placed<EntryRead>>,
     errors: &mut Vec<SourceError>,
 ) -> (Vec<Portal>, HashSet<String>) {
-    let mut ids: HashSet<String> = HashSet::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut checker = EntryChecker::new(file, defaults, default_target);
     let mut portals = Vec::with_capacity(entries.len());
-    for (
-        i,
+    for (i, entry) in entries.into_iter().enumerate() {
+        portals.extend(checker.entry(i, entry, errors));
+    }
+    (portals, checker.ids)
+}
+
+/// Checks portal entries one at a time, in the file's order: each id valid
+/// and used once, each URL valid, each entry that read whole compiled with
+/// the defaults. What [`Inventory::load`] and the streamed reading of a
+/// large inventory (`stream.rs`) both do to an entry.
+///
+/// [`Inventory::load`]: super::Inventory::load
+pub(super) struct EntryChecker<'a> {
+    file: &'a str,
+    defaults: &'a Defaults,
+    default_target: Option<Stage>,
+    /// Every id read so far, valid or not.
+    pub(super) ids: HashSet<String>,
+    /// Each valid id read so far, with the line it was first used on.
+    seen: HashMap<String, u64>,
+    /// Whether ids are kept (`ids`, `seen`, the duplicate check).
+    remember: bool,
+}
+
+impl<'a> EntryChecker<'a> {
+    pub(super) fn new(
+        file: &'a str,
+        defaults: &'a Defaults,
+        default_target: Option<Stage>,
+    ) -> Self {
+        Self {
+            file,
+            defaults,
+            default_target,
+            ids: HashSet::new(),
+            seen: HashMap::new(),
+            remember: true,
+        }
+    }
+
+    /// A checker that keeps no ids, for a file checked whole before: its
+    /// memory does not grow with the file, and duplicates are not looked for.
+    pub(super) fn forgetting_ids(self) -> Self {
+        Self {
+            remember: false,
+            ..self
+        }
+    }
+
+    /// Entry `i` checked and, when it read whole and is valid, compiled;
+    /// its problems are pushed to `errors`.
+    pub(super) fn entry(
+        &mut self,
+        i: usize,
         Placed {
             value: entry,
             shift,
-        },
-    ) in entries.into_iter().enumerate()
-    {
+        }: Placed<EntryRead>,
+        errors: &mut Vec<SourceError>,
+    ) -> Option<Portal> {
+        let file = self.file;
         let at = |field: &str| format!("portals[{i}].{field}");
         let (id, url) = match &entry {
             EntryRead::Whole(e) => (Some(&e.id), Some(&e.url)),
@@ -206,7 +262,9 @@ fn compile_portals(
         };
         if let Some(id) = id {
             let text = &id.value;
-            ids.insert(text.clone());
+            if self.remember {
+                self.ids.insert(text.clone());
+            }
             if !is_valid_id(text) {
                 errors.push(placed(
                     file,
@@ -215,7 +273,8 @@ fn compile_portals(
                     at("id"),
                     format!("invalid id `{text}`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen"),
                 ));
-            } else if let Some(first) = seen.get(text) {
+            } else if !self.remember {
+            } else if let Some(first) = self.seen.get(text) {
                 errors.push(placed(
                     file,
                     id,
@@ -224,7 +283,7 @@ fn compile_portals(
                     format!("duplicate id `{text}` (first used at line {first})"),
                 ));
             } else {
-                seen.insert(text.clone(), id.referenced.line() + shift);
+                self.seen.insert(text.clone(), id.referenced.line() + shift);
             }
         }
         let url = url.and_then(|url| {
@@ -237,16 +296,22 @@ fn compile_portals(
             }
         });
         let EntryRead::Whole(entry) = entry else {
-            continue;
+            return None;
         };
         let entry = Placed {
             value: *entry,
             shift,
         };
-        let portal = compile_entry(file, defaults, default_target, entry, i, url, errors);
-        portals.extend(portal);
+        compile_entry(
+            file,
+            self.defaults,
+            self.default_target,
+            entry,
+            i,
+            url,
+            errors,
+        )
     }
-    (portals, ids)
 }
 
 /// Compiles portal entry `i`, which read whole, with its URL and host when
@@ -334,7 +399,7 @@ fn compile_entry(
 /// Checks and compiles every campaign; `ids` are the inventory's portal
 /// ids when every entry's id could be read, so a campaign's selection can
 /// be checked against them.
-fn compile_campaigns(
+pub(super) fn compile_campaigns(
     file: &str,
     campaign_entries: Vec<Placed<CampaignEntry>>,
     ids: Option<&HashSet<String>>,

@@ -16,6 +16,7 @@ mod compile;
 mod file;
 mod names;
 mod pieces;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -33,6 +34,7 @@ use crate::stage::Stage;
 use names::{default_ports, host_of, id_from_host, parse_portal_url};
 
 pub use file::{CampaignEntry, Defaults, InventoryFile, PortalEntry, Selector, json_schema};
+pub use stream::{InventoryStream, Names};
 
 /// The schema tag of a v1 inventory.
 pub const INVENTORY_SCHEMA: &str = "v6audit/inventory/v1";
@@ -241,6 +243,15 @@ pub enum InventoryError {
     /// The YAML is well formed but some portals are not valid; every problem is listed.
     #[error("{0}")]
     Invalid(SourceErrors),
+    /// The file was changed while it was read portal by portal
+    /// ([`InventoryStream::read`]): the rest of it was not audited.
+    #[error(
+        "{path}: the inventory changed while it was being audited; the rest of it was not audited, run the audit again"
+    )]
+    Changed {
+        /// The inventory, as the user named it.
+        path: String,
+    },
 }
 
 impl InventoryError {
