@@ -205,14 +205,6 @@ impl Default for ContactPolicy {
 }
 
 impl ContactPolicy {
-    /// The policy a pack's parameters set.
-    pub fn of(params: &crate::pack::Params) -> Self {
-        Self {
-            allow: params.allow.clone(),
-            private_for_internal: params.allow_ula_for_internal,
-        }
-    }
-
     /// Why the agent will not connect to `ip` for a portal (`internal` when
     /// its category is), if it will not: "not contacted: 169.254.169.254 is
     /// a link-local address".

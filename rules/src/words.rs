@@ -2,7 +2,7 @@
 //! facts: why a connection, a handshake, a lookup, an exchange or a mail
 //! session failed, and what a certificate's chain is. A value names a word
 //! as `{=key}`; the pack says each word in every language (`words:` in
-//! `packs/default.yaml`), and [`crate::render`] expands it in the reader's
+//! `packs/default.yaml`), and the `render` module expands it in the reader's
 //! language, so one stored finding reads in English or in Vietnamese.
 //!
 //! The engine takes keys only from the functions here, and [`ALL`] lists

@@ -69,10 +69,8 @@ impl InventoryError {
 
 /// A part of an inventory, and how many lines of the file come before the
 /// text it was read from: 0 when it was read with the whole file, more when
-/// it was read on its own to find every problem (see [`pieces`]). Its
+/// it was read on its own to find every problem (see `pieces.rs`). Its
 /// locations are moved down by that much.
-///
-/// [`pieces`]: super::pieces
 pub(super) struct Placed<T> {
     pub(super) value: T,
     pub(super) shift: u64,

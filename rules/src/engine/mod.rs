@@ -17,12 +17,14 @@ use crate::words::{self, word};
 
 mod content;
 mod dns;
+mod endpoints;
 mod mail;
 mod net;
 mod tls;
 mod web;
 
-pub use web::{exchange_reason, fetch_failure_reason, hosts_leaving_ipv6};
+pub use endpoints::exchange_reason;
+pub use web::{fetch_failure_reason, hosts_leaving_ipv6};
 
 /// What a rule concluded, before the pack puts it into words.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,27 +5,10 @@ use std::collections::BTreeSet;
 
 use v6audit_model::{ChainStatus, Endpoint, Family, Observation, Status, TcpOutcome, TlsOutcome};
 
-use super::web::{none_tried, retries, tcp_reason, v6_endpoints};
+use super::endpoints::{none_tried, retries, tls_reason, v6_endpoints};
 use super::{Outcome, Tally, endpoint_label, has_aaaa, join, no_aaaa, out};
 use crate::pack::Params;
 use crate::words::{self, word};
-
-pub(super) fn tls_reason(e: &Endpoint) -> String {
-    let Some(tls) = &e.tls else {
-        return format!("{} ({})", word("tls.no_tcp"), tcp_reason(e));
-    };
-    let what = word(words::tls(tls.outcome));
-    match &tls.error {
-        // An alert's name or the library's reason says what the word cannot;
-        // a timeout, a close or a version refusal is said in full by its word.
-        Some(err)
-            if !err.is_empty() && matches!(tls.outcome, TlsOutcome::Alert | TlsOutcome::Error) =>
-        {
-            format!("{what} ({err})")
-        }
-        _ => what,
-    }
-}
 
 pub(super) fn v6_handshake(obs: &Observation) -> Outcome {
     let tls_ports: BTreeSet<u16> = obs.ports.iter().filter(|p| p.tls).map(|p| p.port).collect();

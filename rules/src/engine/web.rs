@@ -1,23 +1,23 @@
 //! The `web.*` rules of reaching the portal over IPv6: its IPv6 endpoints,
-//! HTTP over IPv6 and where its redirects lead; with the endpoint helpers
-//! the TLS rules share and the reasons a fetch failed. Parity between the
-//! families and sub-resources are in `content.rs`.
+//! HTTP over IPv6 and where its redirects lead; with the reasons a fetch
+//! failed. The endpoint helpers shared with the TLS rules are in
+//! `endpoints.rs`; parity between the families and sub-resources are in
+//! `content.rs`.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use v6audit_model::{
-    Endpoint, EndpointAttempt, Family, FetchOutcome, HttpExchange, HttpFetch, HttpOutcome,
-    Observation, Status, TcpOutcome, TlsOutcome,
+    Endpoint, Family, FetchOutcome, HttpFetch, HttpOutcome, Observation, Status, TcpOutcome,
+    TlsOutcome,
 };
 
+use super::endpoints::{
+    exchange_reason, none_tried, retries, tcp_reason, tls_reason, v6_endpoints,
+};
 use super::{Outcome, Tally, endpoint_label, has_aaaa, join, no_aaaa, out};
 use crate::addr::AddressClass;
 use crate::words::{self, word};
-
-pub(super) fn v6_endpoints(obs: &Observation) -> impl Iterator<Item = &Endpoint> {
-    obs.endpoints.iter().filter(|e| e.family == Family::V6)
-}
 
 /// An endpoint's address class as published: a mapped AAAA is named as
 /// mapped, not by the IPv4 address inside it.
@@ -26,41 +26,6 @@ fn published_class(e: &Endpoint) -> AddressClass {
         IpAddr::V6(v6) => AddressClass::of(v6),
         IpAddr::V4(v4) => AddressClass::of_v4(v4),
     }
-}
-
-pub(super) fn tcp_reason(e: &Endpoint) -> String {
-    word(words::tcp(e.tcp.outcome))
-}
-
-/// Which step of an earlier try failed, and how.
-fn attempt_failure(a: &EndpointAttempt) -> String {
-    if a.tcp.outcome != TcpOutcome::Connected {
-        format!("TCP: {}", word(words::tcp(a.tcp.outcome)))
-    } else if let Some(t) = a.tls.as_ref().filter(|t| t.outcome != TlsOutcome::Ok) {
-        format!("TLS: {}", word(words::tls(t.outcome)))
-    } else {
-        match &a.http {
-            Some(x) => format!("HTTP: {}", exchange_reason(x)),
-            None => "HTTP".to_owned(),
-        }
-    }
-}
-
-/// The earlier tries of `eps` that failed at the step `at` picks, each as
-/// "endpoint: how it failed", and the number of tries in all: what a
-/// `retried` outcome says when a second try succeeded.
-pub(super) fn retries(eps: &[&Endpoint], at: fn(&EndpointAttempt) -> bool) -> (Vec<String>, usize) {
-    let attempts = eps.iter().map(|e| e.attempts()).sum();
-    let failed = eps
-        .iter()
-        .flat_map(|e| {
-            e.failed_attempts
-                .iter()
-                .filter(move |a| at(a))
-                .map(move |a| format!("{} ({})", endpoint_label(e), attempt_failure(a)))
-        })
-        .collect();
-    (failed, attempts)
 }
 
 // Long because the checks run in a fixed order, each able to end the rule with its outcome.
@@ -152,21 +117,6 @@ pub(super) fn v6_reachable(obs: &Observation) -> Outcome {
     )
 }
 
-/// Why an exchange gave no usable response, in a few words.
-pub fn exchange_reason(x: &HttpExchange) -> String {
-    let what = word(words::http(x.outcome));
-    match crate::render::reason_value(x.why.as_ref(), x.error.as_deref()) {
-        // The outcome says all a timeout or a close can say.
-        Some(e)
-            if !e.is_empty()
-                && !matches!(x.outcome, HttpOutcome::Timeout | HttpOutcome::Closed) =>
-        {
-            format!("{what}: {e}")
-        }
-        _ => what,
-    }
-}
-
 /// Why a page fetch reached no page. A hop that got no usable response
 /// says why; a fetch that sent nothing failed at its endpoints, each said in
 /// the pack's words (the agent's own sentence is the last resort, for an
@@ -196,9 +146,7 @@ pub fn fetch_failure_reason(obs: &Observation, fetch: &HttpFetch) -> String {
                         e.tls
                             .as_ref()
                             .filter(|t| t.outcome != TlsOutcome::Ok)
-                            .map(|_| {
-                                format!("TLS {} {}", endpoint_label(e), super::tls::tls_reason(e))
-                            })
+                            .map(|_| format!("TLS {} {}", endpoint_label(e), tls_reason(e)))
                     }
                 })
                 .collect();
@@ -384,14 +332,6 @@ pub(super) fn on_url_port(obs: &Observation, family: Family) -> Vec<&Endpoint> {
         .iter()
         .filter(|e| e.family == family && Some(e.port) == url_port)
         .collect()
-}
-
-/// Endpoints of which none could be tried (the agent's budget or sockets).
-pub(super) fn none_tried(eps: &[&Endpoint]) -> bool {
-    !eps.is_empty()
-        && eps
-            .iter()
-            .all(|e| matches!(e.tcp.outcome, TcpOutcome::NotTried | TcpOutcome::LocalError))
 }
 
 pub(super) fn redirects_v6(obs: &Observation) -> Outcome {

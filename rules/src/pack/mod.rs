@@ -11,9 +11,11 @@
 //! This file holds the compiled pack and the ways to load one; [`file`] the
 //! pack as written, [`compile`] the checks that turn one into the other (the
 //! rules, their messages and plan steps, the stages and the priority), with
-//! [`params`] for the rules' parameters and [`words`] for the pack's words;
-//! [`template`] the texts with placeholders.
+//! [`params`] for the rules' parameters and [`words`] for the pack's words,
+//! each a phase of the [`builder`] that collects the problems; [`template`]
+//! the texts with placeholders.
 
+mod builder;
 mod compile;
 mod file;
 mod params;
@@ -31,8 +33,9 @@ use v6audit_model::input::{self, FileKind, ReadError};
 use v6audit_model::source::{MAX_YAML_BYTES, yaml_options};
 use v6audit_model::{Category, Lang, Severity, SourceError, SourceErrors};
 
+use crate::addr::ContactPolicy;
 use crate::spec::RuleId;
-use compile::Builder;
+use builder::Builder;
 
 pub use file::{PackFile, PriorityFile, RuleFile, StagesFile, StepFile};
 pub use template::Template;
@@ -137,6 +140,17 @@ pub struct Params {
     /// `web.v6-reachable`: the addresses probed per family and portal; the
     /// rest are recorded as not probed.
     pub max_addresses: u32,
+}
+
+// Here rather than in `addr.rs`, so the address rules need nothing of the pack.
+impl ContactPolicy {
+    /// The policy a pack's parameters set.
+    pub fn of(params: &Params) -> Self {
+        Self {
+            allow: params.allow.clone(),
+            private_for_internal: params.allow_ula_for_internal,
+        }
+    }
 }
 
 /// How portals are weighed for priority ([`crate::priority_of`]).

@@ -7,7 +7,7 @@ use std::fmt;
 use ipnet::IpNet;
 use serde_saphyr::Spanned;
 
-use super::compile::Builder;
+use super::builder::Builder;
 use super::{Params, RuleFile};
 use crate::spec::{Param, RuleId};
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_saphyr::Spanned;
 use v6audit_model::Lang;
 
-use super::compile::Builder;
+use super::builder::Builder;
 use super::template::placeholders;
 use super::{Pack, Text};
 
