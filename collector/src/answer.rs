@@ -1,6 +1,7 @@
 //! An error answer of the collector's HTTP side: a `Refusal` as JSON
 //! `{error, message, field?}` with its status, and `Retry-After` for 429
-//! and 503. Shared by the API and the body budget, below both.
+//! and 503. Shared by the API and the reading of request bodies (`body.rs`),
+//! below both.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

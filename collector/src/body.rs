@@ -1,8 +1,9 @@
 //! Request bodies, read within bounds: each body up to its own limit, all
-//! the bodies being read at once within one memory budget (the bytes a body
-//! needs are taken from it as they arrive and given back when the answer is
-//! sent; a body that finds it spent is answered 503 with `Retry-After`), a
-//! stalled body given up, and a refused body drained without being kept.
+//! the bodies being read at once within the state's memory budget
+//! (`budget.rs`; a body that finds it spent is answered 503 with
+//! `Retry-After`), a stalled body given up, and a refused body drained
+//! without being kept. Above the state: its middleware reads the budget
+//! from it.
 //!
 //! A body is drained, not just dropped, so that its sender reads the answer
 //! (401, 413, 429, 503) rather than a connection reset mid-upload; draining
@@ -17,80 +18,18 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::answer::ApiError;
+use crate::budget::{Budget, Held, RETRY_AFTER_S};
 use crate::ingest::Refusal;
 use crate::state::AppState;
 
 /// The longest a refused body is drained.
 pub const DRAIN_TIME: Duration = Duration::from_secs(10);
 
-/// What a client is told to wait (`Retry-After`, in seconds) when the
-/// memory budget is spent.
-pub const RETRY_AFTER_S: u32 = 5;
-
 /// The largest body of a dashboard form or an inventory upload: axum's
 /// default body limit, which these routes have always had.
 pub const FORM_LIMIT: usize = 2 << 20;
-
-/// The memory budget for request bodies, shared by every request.
-#[derive(Debug, Clone)]
-pub struct Budget {
-    bytes: Arc<Semaphore>,
-}
-
-/// Bytes taken from the budget; given back when dropped.
-#[derive(Debug, Default)]
-pub struct Held(Option<OwnedSemaphorePermit>);
-
-impl Held {
-    /// How many bytes are held.
-    pub fn bytes(&self) -> usize {
-        self.0.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
-    }
-}
-
-impl Budget {
-    /// A budget of `bytes` bytes.
-    pub fn new(bytes: usize) -> Self {
-        Self {
-            bytes: Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS))),
-        }
-    }
-
-    /// The bytes not taken at the moment.
-    pub fn available(&self) -> usize {
-        self.bytes.available_permits()
-    }
-
-    /// Takes `n` more bytes into `held`, or says the budget cannot spare
-    /// them (it never waits).
-    pub fn take(&self, held: &mut Held, n: usize) -> bool {
-        if n == 0 {
-            return true;
-        }
-        let Ok(n) = u32::try_from(n) else {
-            return false;
-        };
-        match self.bytes.clone().try_acquire_many_owned(n) {
-            Ok(permit) => {
-                match &mut held.0 {
-                    Some(h) => h.merge(permit),
-                    None => held.0 = Some(permit),
-                }
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Makes `held` at least `n` bytes.
-    pub fn grow_to(&self, held: &mut Held, n: usize) -> bool {
-        let more = n.saturating_sub(held.bytes());
-        self.take(held, more)
-    }
-}
 
 /// Why a body was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

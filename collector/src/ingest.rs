@@ -124,7 +124,7 @@ pub fn gunzip(
             if !grow(capacity) {
                 return Err(Refusal::busy(
                     "the collector is reading too many bodies at once; retry later",
-                    crate::body::RETRY_AFTER_S,
+                    crate::budget::RETRY_AFTER_S,
                 ));
             }
             out.reserve_exact(capacity - out.len());

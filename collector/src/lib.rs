@@ -9,6 +9,8 @@
 mod answer;
 pub mod api;
 pub mod body;
+pub mod budget;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod dashboard;
@@ -19,6 +21,7 @@ pub mod projections;
 mod queries;
 pub mod router;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod views;

@@ -2,7 +2,8 @@
 //! the configuration, the pack and catalog in force, counters, webhooks,
 //! admin sessions, the cached projections, the body budget and the per-agent
 //! rate limits) and the clock. The bottom of the collector's layers: it
-//! knows no handler.
+//! knows no handler, and what it holds is defined below it (`sessions.rs`,
+//! `cache.rs`, `budget.rs`), never by a module that uses the state.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -10,9 +11,12 @@ use std::time::Instant;
 
 use v6audit_rules::Pack;
 
+use crate::budget::Budget;
+use crate::cache::Projections;
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::metrics::Counters;
+use crate::sessions::Sessions;
 use crate::store::{Storage, Store};
 use crate::webhooks::Webhooks;
 
@@ -32,11 +36,11 @@ pub struct AppState {
     /// Sends events to the configured webhooks.
     pub webhooks: Webhooks,
     /// The dashboard's signed-in administrators.
-    pub sessions: crate::dashboard::sessions::Sessions,
+    pub sessions: Sessions,
     /// Progress, ranking and campaigns, shared by the API and the dashboard.
-    pub projections: crate::projections::Projections,
+    pub projections: Projections,
     /// The memory budget of the request bodies being read.
-    pub bodies: crate::body::Budget,
+    pub bodies: Budget,
     rate: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
@@ -45,7 +49,7 @@ impl AppState {
     pub fn new(store: Store, config: Config, pack: Pack, catalog: Catalog) -> Arc<Self> {
         let counters = Arc::new(Counters::default());
         let webhooks = Webhooks::start(config.webhooks.clone(), counters.clone());
-        let bodies = crate::body::Budget::new(config.body_budget);
+        let bodies = Budget::new(config.body_budget);
         Arc::new(Self {
             store,
             config,
@@ -53,8 +57,8 @@ impl AppState {
             catalog: RwLock::new(Arc::new(catalog)),
             counters,
             webhooks,
-            sessions: crate::dashboard::sessions::Sessions::default(),
-            projections: crate::projections::Projections::default(),
+            sessions: Sessions::default(),
+            projections: Projections::default(),
             bodies,
             rate: Mutex::new(HashMap::new()),
         })

@@ -164,9 +164,7 @@ pub(super) async fn progress(
             return Err(ApiError(r));
         }
     };
-    let series = state
-        .projections
-        .progress(&state, from, to, group)
+    let series = crate::projections::progress(&state, from, to, group)
         .await
         .map_err(internal)?;
     Ok(Json(json!({
@@ -201,9 +199,7 @@ pub(super) async fn ranking(
             format!("{year} is not a year"),
         ))
     })?;
-    let list = state
-        .projections
-        .ranking(&state, views::day_of_date(end))
+    let list = crate::projections::ranking(&state, views::day_of_date(end))
         .await
         .map_err(internal)?;
     Ok(Json(json!({"year": year, "as_of": end.to_string(), "method": views::RANKING_METHOD, "ranking": list})).into_response())
@@ -211,9 +207,7 @@ pub(super) async fn ranking(
 
 pub(super) async fn campaigns(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let today = views::day_of_date(views::today(state.config.utc_offset));
-    let list = state
-        .projections
-        .campaigns(&state, today)
+    let list = crate::projections::campaigns(&state, today)
         .await
         .map_err(internal)?;
     Ok(Json(json!({"campaigns": list})).into_response())

@@ -36,7 +36,7 @@ pub(super) fn unread(e: crate::body::Unread, limit: usize) -> ApiError {
         ),
         Unread::OverBudget => Refusal::busy(
             "the collector is reading too many bodies at once; retry later",
-            crate::body::RETRY_AFTER_S,
+            crate::budget::RETRY_AFTER_S,
         ),
         Unread::Stalled => Refusal::new(408, "timeout", "the body stopped arriving"),
         Unread::Broken => Refusal::new(400, "bad_body", "the body could not be read"),
@@ -75,7 +75,7 @@ pub(super) async fn ingest_inner(
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    let mut inflated_held = crate::body::Held::default();
+    let mut inflated_held = crate::budget::Held::default();
     let inflated;
     let body: &[u8] = if gzip {
         let budget = &state.bodies;

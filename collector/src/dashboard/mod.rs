@@ -1,17 +1,17 @@
 //! The dashboard: server-rendered HTML pages for IT departments, on the
 //! same port as the API. This module owns what every page shares: the
 //! routes, read access (public, or viewer tokens and Basic auth), the
-//! administrator's sessions with their CSRF tokens, the language (a switch on
-//! every page, remembered in a cookie), dates in the configured time zone,
-//! the security headers (a strict Content-Security-Policy) and the static
-//! files, and the context every page is rendered in ([`PageContext`], an axum
-//! extractor). The pages themselves are in `pages/`, one file each, their
-//! words in `text/`, their charts in `svg.rs`, the pack's texts as HTML
-//! in `markup.rs`.
+//! administrator's sessions with their CSRF tokens (the cookie and the
+//! checks; the sessions themselves are kept in the state, `sessions.rs`),
+//! the language (a switch on every page, remembered in a cookie), dates in
+//! the configured time zone, the security headers (a strict
+//! Content-Security-Policy) and the static files, and the context every page
+//! is rendered in ([`PageContext`], an axum extractor). The pages themselves
+//! are in `pages/`, one file each, their words in `text/`, their charts in
+//! `svg.rs`, the pack's texts as HTML in `markup.rs`.
 
 mod markup;
 mod pages;
-pub mod sessions;
 pub mod svg;
 pub mod text;
 

@@ -10,6 +10,7 @@ use super::{
     Opt, PageResult, RankRow, YearQuery, failed, options, rank_row, ranking_day, stage_class,
 };
 use crate::dashboard::{Chrome, PageContext, html};
+use crate::projections;
 use crate::views;
 
 /// A stage column of the ranking: its number in the head, its label in the
@@ -42,10 +43,7 @@ pub(crate) async fn agencies(ctx: PageContext, Query(q): Query<YearQuery>) -> Re
 async fn agencies_inner(ctx: &PageContext, year: Option<i32>) -> PageResult {
     let t = ctx.t;
     let (year, end) = ranking_day(ctx, year);
-    let list = ctx
-        .state
-        .projections
-        .ranking(&ctx.state, views::day_of_date(end))
+    let list = projections::ranking(&ctx.state, views::day_of_date(end))
         .await
         .map_err(|e| failed(ctx, e))?;
     let this_year = views::today(ctx.state.config.utc_offset).year();

@@ -11,6 +11,7 @@ use super::{
     ranking_day, since_first_measured, stage_class,
 };
 use crate::dashboard::{CHART_DAYS, Chrome, PageContext, html};
+use crate::projections;
 use crate::queries::snapshot;
 use crate::views::{self, Group, PortalView};
 
@@ -65,9 +66,7 @@ async fn agency_inner(ctx: &PageContext, name: String) -> PageResult {
             .then(a.portal.id.cmp(&b.portal.id))
     });
     let (_, end) = ranking_day(ctx, None);
-    let ranking = state
-        .projections
-        .ranking(state, views::day_of_date(end))
+    let ranking = projections::ranking(state, views::day_of_date(end))
         .await
         .map_err(|e| failed(ctx, e))?;
     let rank = ranking
@@ -75,9 +74,7 @@ async fn agency_inner(ctx: &PageContext, name: String) -> PageResult {
         .find(|r| r.agency == name)
         .map(|r| rank_row(ctx, r));
     let from = end - time::Duration::days(CHART_DAYS - 1);
-    let progress = state
-        .projections
-        .progress(state, from, end, Group::Agency)
+    let progress = projections::progress(state, from, end, Group::Agency)
         .await
         .map_err(|e| failed(ctx, e))?;
     let (chart, range) = progress

@@ -12,6 +12,7 @@ use super::{
 use crate::dashboard::svg;
 use crate::dashboard::text::Texts;
 use crate::dashboard::{CHART_DAYS, Chrome, PageContext, html, now_ms};
+use crate::projections;
 use crate::queries::snapshot;
 use crate::store::{EventFilter, Storage};
 use crate::views::{self, Group, PortalView};
@@ -140,9 +141,7 @@ async fn overview_inner(ctx: &PageContext) -> PageResult {
     let today = views::today(state.config.utc_offset);
     let today_day = views::day_of_date(today);
     let from = today - time::Duration::days(CHART_DAYS - 1);
-    let progress = state
-        .projections
-        .progress(state, from, today, Group::All)
+    let progress = projections::progress(state, from, today, Group::All)
         .await
         .map_err(|e| failed(ctx, e))?;
     let has_history = progress
@@ -155,9 +154,7 @@ async fn overview_inner(ctx: &PageContext) -> PageResult {
             (progress_chart(t, t.progress_title, &series), range)
         })
         .unwrap_or_default();
-    let campaigns = state
-        .projections
-        .campaigns(state, today_day)
+    let campaigns = projections::campaigns(state, today_day)
         .await
         .map_err(|e| failed(ctx, e))?;
     let week = state

@@ -1,6 +1,7 @@
 //! The signed-in administrators of the dashboard, in memory (a restart
 //! signs them out): a session per cookie, each with its CSRF token, at most
-//! `MAX_SESSIONS`, each for `SESSION_TTL`. Held in the collector's state.
+//! `MAX_SESSIONS`, each for `SESSION_TTL`. Held in the collector's state,
+//! below it; the dashboard starts, checks and ends them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,7 +29,7 @@ pub struct Sessions {
 
 impl Sessions {
     /// Starts a session: (cookie value, CSRF token).
-    pub(super) fn start(&self) -> Option<(String, String)> {
+    pub(crate) fn start(&self) -> Option<(String, String)> {
         let id = crate::new_token().ok()?;
         let csrf = crate::new_token().ok()?;
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -50,14 +51,15 @@ impl Sessions {
     }
 
     /// The CSRF token of a live session.
-    pub(super) fn csrf(&self, id: &str) -> Option<String> {
+    pub(crate) fn csrf(&self, id: &str) -> Option<String> {
         let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&hash_token(id))
             .filter(|s| s.expires > Instant::now())
             .map(|s| s.csrf.clone())
     }
 
-    pub(super) fn end(&self, id: &str) {
+    /// Ends a session (signing out).
+    pub(crate) fn end(&self, id: &str) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&hash_token(id));
     }
