@@ -102,7 +102,7 @@ async fn lab_to_agent_to_collector(database: String) {
     let auditor = v6audit_agent::Auditor::new(settings).await.unwrap();
     let left = auditor
         .audit(
-            lab_inv.portals.into_iter().take(3).collect(),
+            lab_inv.portals.into_iter().take(3).collect::<Vec<_>>(),
             Arc::new(v6audit_rules::Pack::load(&lab.pack_path).unwrap()),
             v6audit_model::Lang::En,
             "lab-agent",

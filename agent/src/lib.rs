@@ -19,5 +19,5 @@ pub mod selfcheck;
 pub mod settings;
 
 pub use error::AgentError;
-pub use runner::{Auditor, Event, Streamed};
+pub use runner::{Auditor, Event, Portals, Streamed};
 pub use settings::{ResolverChoice, Settings};

@@ -12,8 +12,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use v6audit_agent::anchor::Anchor;
 use v6audit_agent::daemon::parts::Parts;
 use v6audit_agent::daemon::push::Pusher;
-use v6audit_agent::{Auditor, Event, ResolverChoice, Settings};
-use v6audit_model::{Inventory, Lang, PortalResult, Report, Unmeasured};
+use v6audit_agent::{Auditor, Event, Portals, ResolverChoice, Settings};
+use v6audit_model::{
+    Inventory, InventoryError, InventoryStream, Lang, Portal, PortalResult, Report, Unmeasured,
+};
 use v6audit_report::output::{self, Format};
 use v6audit_report::terminal;
 use v6audit_rules::Pack;
@@ -147,7 +149,12 @@ pub(crate) fn secs(v: f64) -> Duration {
 
 /// What an audit needs, loaded and checked.
 pub(crate) struct Loaded {
+    /// The inventory; with `streamed`, its portals are only the `--target`s
+    /// (the file's are read as the run goes).
     pub inventory: Inventory,
+    /// The inventory file, checked and read again portal by portal for the
+    /// run (`audit`), so that no inventory is held whole.
+    pub streamed: Option<InventoryStream>,
     pub pack: Arc<Pack>,
     pub settings: Settings,
     pub lang: Lang,
@@ -159,7 +166,31 @@ pub(crate) struct Loaded {
 
 /// Loads the inventory and pack; on bad input prints every problem and returns None.
 pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
+    load_with(inputs, false)
+}
+
+/// [`load`], with the inventory file only checked when `stream` (its
+/// portals are then read as the run goes: [`Loaded::take_portals`]).
+// Long because it reads and checks every input of an audit, each with its own error.
+pub(crate) fn load_with(inputs: &AuditInputs, stream: bool) -> Option<Loaded> {
+    let mut streamed = None;
     let mut inventory = match &inputs.inventory {
+        Some(path) if stream => match InventoryStream::open(path, inputs.shard) {
+            Ok(s) => {
+                let head = Inventory {
+                    name: s.name.clone(),
+                    source: s.source.clone(),
+                    portals: Vec::new(),
+                    campaigns: s.campaigns.clone(),
+                };
+                streamed = Some(s);
+                head
+            }
+            Err(e) => {
+                eprintln!("v6audit: invalid inventory:\n{}", terminal(&e.to_string()));
+                return None;
+            }
+        },
         Some(path) => match Inventory::load(path) {
             Ok(inv) => inv,
             Err(e) => {
@@ -179,7 +210,8 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
         match Inventory::from_targets(&inputs.targets) {
             Ok(extra) => {
                 for p in extra.portals {
-                    if inventory.portal(&p.id).is_some() {
+                    let in_file = streamed.as_ref().is_some_and(|s| s.names.has_id(&p.id));
+                    if in_file || inventory.portal(&p.id).is_some() {
                         eprintln!(
                             "v6audit: --target {} has the id `{}`, already used in the inventory",
                             p.url, p.id
@@ -195,7 +227,8 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
             }
         }
     }
-    if inventory.portals.is_empty() {
+    let (file_total, file_count) = streamed.as_ref().map_or((0, 0), |s| (s.total, s.count));
+    if inventory.portals.is_empty() && file_total == 0 {
         eprintln!(
             "v6audit: nothing to audit: give an INVENTORY.yaml or --target HOST_OR_URL (see --help)"
         );
@@ -203,12 +236,12 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
     }
     if let Some(shard) = inputs.shard {
         // An empty shard is no error: N agents may share fewer than N portals.
-        let all = inventory.portals.len();
+        let all = inventory.portals.len() + file_total;
         shard.retain(&mut inventory.portals);
         if !inputs.quiet {
             eprintln!(
                 "v6audit: shard {shard}: {} of the {all} portals",
-                inventory.portals.len()
+                inventory.portals.len() + file_count
             );
         }
     }
@@ -255,12 +288,63 @@ pub(crate) fn load(inputs: &AuditInputs) -> Option<Loaded> {
     settings.follow_pack(&pack.params);
     Some(Loaded {
         inventory,
+        streamed,
         pack: Arc::new(pack),
         settings,
         lang: inputs.lang,
         require_resolver: false,
         shard: inputs.shard,
     })
+}
+
+impl Loaded {
+    /// How many portals the run audits (before counterparts).
+    pub(crate) fn count(&self) -> usize {
+        self.inventory.portals.len() + self.streamed.as_ref().map_or(0, |s| s.count)
+    }
+
+    /// The portals of the run, taken: the run owns them. A streamed
+    /// inventory is read on a blocking thread a few portals ahead of the
+    /// run, then the `--target`s; the returned cell holds why the reading
+    /// stopped early, if it did (the file changed).
+    pub(crate) fn take_portals(
+        &mut self,
+    ) -> (Portals, Arc<std::sync::Mutex<Option<InventoryError>>>) {
+        let failed = Arc::new(std::sync::Mutex::new(None));
+        let extra = std::mem::take(&mut self.inventory.portals);
+        let Some(stream) = self.streamed.take() else {
+            return (extra.into(), failed);
+        };
+        let mut names = stream.names.clone();
+        for p in &extra {
+            names.insert(p);
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel::<Portal>(64);
+        let why = failed.clone();
+        tokio::task::spawn_blocking(move || {
+            // A closed channel: the run stopped; so does the reading.
+            match stream.read(|p| tx.blocking_send(p).is_ok()) {
+                Ok(()) => {
+                    for p in extra {
+                        if tx.blocking_send(p).is_err() {
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    if let Ok(mut cell) = why.lock() {
+                        *cell = Some(e);
+                    }
+                }
+            }
+        });
+        let portals =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|p| (p, rx)) },
+            );
+        (Portals::streamed(portals, names), failed)
+    }
 }
 
 /// `--concurrency`, lowered with a warning when the file-descriptor limit
@@ -318,7 +402,7 @@ pub(crate) struct Audited {
 /// resolver must be checked first, when it does not answer.
 pub(crate) async fn audit(
     loaded: &Loaded,
-    portals: Vec<v6audit_model::Portal>,
+    portals: Portals,
     agent_id: &str,
     bar: &ProgressBar,
     keep: bool,
@@ -467,11 +551,11 @@ pub(crate) async fn audit_to(
 ) -> anyhow::Result<Option<Audited>> {
     let (mut out, color) = sink(output)?;
     let agent_id = inputs.agent_id.clone().unwrap_or_else(host_name);
-    let bar = progress(loaded.inventory.portals.len(), inputs.quiet);
+    let bar = progress(loaded.count(), inputs.quiet);
     let streaming = format == Format::Jsonl;
     // The run owns the portals: a second copy of a long inventory is memory
     // in proportion to it.
-    let portals = std::mem::take(&mut loaded.inventory.portals);
+    let (portals, stopped) = loaded.take_portals();
     let loaded = &*loaded;
     let audited = audit(
         loaded,
@@ -492,6 +576,10 @@ pub(crate) async fn audit_to(
     let Some(audited) = audited else {
         return Ok(None);
     };
+    if let Some(e) = stopped.lock().ok().and_then(|mut cell| cell.take()) {
+        eprintln!("v6audit: {}", terminal(&e.to_string()));
+        return Ok(None);
+    }
     let width = if output.is_some() {
         None
     } else {
@@ -510,7 +598,7 @@ pub(crate) async fn audit_to(
 }
 
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
-    let Some(mut loaded) = load(&args.inputs) else {
+    let Some(mut loaded) = load_with(&args.inputs, true) else {
         return Ok(Outcome::BadInput);
     };
     let pusher = match (&args.push, &args.token) {

@@ -98,6 +98,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     settings.follow_pack(&pack.params);
     let loaded = Loaded {
         inventory,
+        streamed: None,
         pack: Arc::new(pack),
         settings,
         lang: args.lang,
@@ -107,7 +108,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     let bar = audit::progress(loaded.inventory.portals.len(), false);
     let Some(audited) = audit::audit(
         &loaded,
-        loaded.inventory.portals.clone(),
+        loaded.inventory.portals.clone().into(),
         "demo",
         &bar,
         true,

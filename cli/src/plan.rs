@@ -123,7 +123,7 @@ pub(crate) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             let bar = audit::progress(loaded.inventory.portals.len(), args.inputs.quiet);
             let Some(audited) = audit::audit(
                 &loaded,
-                loaded.inventory.portals.clone(),
+                loaded.inventory.portals.clone().into(),
                 &agent_id,
                 &bar,
                 true,

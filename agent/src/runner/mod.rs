@@ -4,6 +4,7 @@
 //! they finish, so a table, a TUI or a JSON-lines writer can show them live.
 
 mod observe;
+mod portals;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,6 +25,7 @@ use crate::probe::{self, Context, dns};
 use crate::resolver::{self, Dns};
 use crate::settings::{ResolverChoice, Settings};
 use observe::{empty_observation, observe_within};
+pub use portals::Portals;
 
 /// Something that happened during a run.
 #[derive(Debug)]
@@ -141,13 +143,19 @@ impl Auditor {
     }
 
     /// Audits portals concurrently; results arrive on the channel as they finish.
-    pub fn run(&self, portals: Vec<Portal>, pack: Arc<Pack>, lang: Lang) -> mpsc::Receiver<Event> {
+    pub fn run(
+        &self,
+        portals: impl Into<Portals>,
+        pack: Arc<Pack>,
+        lang: Lang,
+    ) -> mpsc::Receiver<Event> {
         let (tx, rx) = mpsc::channel(256);
         let limit = Arc::new(Semaphore::new(self.ctx.settings.concurrency.max(1)));
         let me = self.clone();
+        let mut portals = portals.into().into_stream().enumerate();
         tokio::spawn(async move {
             let mut tasks = tokio::task::JoinSet::new();
-            for (index, portal) in portals.into_iter().enumerate() {
+            while let Some((index, portal)) = portals.next().await {
                 // Acquire before spawning: at most `concurrency` portals exist at once.
                 let Ok(permit) = limit.clone().acquire_owned().await else {
                     break;
@@ -175,73 +183,6 @@ impl Auditor {
             while tasks.join_next().await.is_some() {}
         });
         rx
-    }
-
-    /// Adds each portal's `www.` counterpart when the portal is at its
-    /// zone's apex (found by the zone walk, never by counting labels), and
-    /// the apex when the portal is `www.` of it, as citizens type either;
-    /// only when that name has an address, is not audited already, and the
-    /// portal allows it (`also_www`). A counterpart follows its portal.
-    pub async fn expand(&self, portals: Vec<Portal>) -> Vec<Portal> {
-        let hosts: std::collections::HashSet<String> =
-            portals.iter().map(|p| p.host.clone()).collect();
-        // Finding a counterpart is part of a portal's work: it ends by the
-        // budget too.
-        let step = self
-            .ctx
-            .settings
-            .timeout
-            .min(self.ctx.settings.portal_budget);
-        // `concurrency` lookups in flight, in order: a future per portal at
-        // once would cost memory in proportion to the inventory.
-        let found: Vec<Option<Portal>> = futures_util::stream::iter(portals.iter())
-            .map(|p| {
-                let hosts = &hosts;
-                async move {
-                    if !p.also_www {
-                        return None;
-                    }
-                    let apex =
-                        tokio::time::timeout(step, self.ctx.zones.apex(&self.ctx.dns, &p.host))
-                            .await
-                            .ok()?
-                            .ok()?;
-                    let other = if apex == p.host {
-                        format!("www.{apex}")
-                    } else if p.host == format!("www.{apex}") {
-                        apex
-                    } else {
-                        return None;
-                    };
-                    if hosts.contains(&other) {
-                        return None;
-                    }
-                    let (a, aaaa) =
-                        tokio::time::timeout(step, dns::host_addresses(&self.ctx.dns, &other))
-                            .await
-                            .ok()?;
-                    if a.addrs.is_empty() && aaaa.addrs.is_empty() {
-                        return None;
-                    }
-                    p.counterpart(&other)
-                }
-            })
-            .buffered(self.ctx.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let mut out = Vec::with_capacity(portals.len());
-        let mut ids: std::collections::HashSet<String> =
-            portals.iter().map(|p| p.id.clone()).collect();
-        for (p, extra) in portals.into_iter().zip(found) {
-            out.push(p);
-            if let Some(c) = extra
-                && ids.insert(c.id.clone())
-            {
-                tracing::debug!(portal = %c.id, host = %c.host, "counterpart added");
-                out.push(c);
-            }
-        }
-        out
     }
 
     /// Forgets the facts shared between the portals of a run (zones, mail
@@ -276,7 +217,7 @@ impl Auditor {
     /// Audits every portal and returns the whole report, in inventory order.
     pub async fn audit(
         &self,
-        portals: Vec<Portal>,
+        portals: impl Into<Portals>,
         pack: Arc<Pack>,
         lang: Lang,
         agent_id: &str,
@@ -297,7 +238,7 @@ impl Auditor {
     /// waiting for the rest.
     pub async fn audit_with<E>(
         &self,
-        portals: Vec<Portal>,
+        portals: impl Into<Portals>,
         pack: Arc<Pack>,
         lang: Lang,
         agent_id: &str,
@@ -328,7 +269,7 @@ impl Auditor {
     /// summary and [`Streamed::unmeasured`] were counted as they passed.
     pub async fn audit_streamed<E>(
         &self,
-        portals: Vec<Portal>,
+        portals: impl Into<Portals>,
         pack: Arc<Pack>,
         lang: Lang,
         agent_id: &str,
@@ -336,7 +277,7 @@ impl Auditor {
         mut on_event: impl FnMut(Event) -> Result<(), E>,
     ) -> Result<Streamed, E> {
         let start = Instant::now();
-        let portals = self.expand(portals).await;
+        let portals = self.expanded(portals.into());
         let mut rx = self.run(portals, pack.clone(), lang);
         let mut tally = Tally::default();
         while let Some(event) = rx.recv().await {
