@@ -407,7 +407,7 @@ pub(crate) async fn audit(
     bar: &ProgressBar,
     keep: bool,
     push: Option<Pusher>,
-    mut on_result: impl FnMut(&PortalResult) -> std::io::Result<()>,
+    mut on_result: impl FnMut(usize, &PortalResult) -> std::io::Result<()>,
 ) -> anyhow::Result<Option<Audited>> {
     let auditor = match Auditor::new(loaded.settings.clone()).await {
         Ok(a) => a,
@@ -431,7 +431,7 @@ pub(crate) async fn audit(
         head.agent.shard = loaded.shard;
         (PartSender::new(pusher), Parts::new(head))
     });
-    let mut finished = |result: &PortalResult| -> std::io::Result<()> {
+    let mut finished = |index: usize, result: &PortalResult| -> std::io::Result<()> {
         bar.inc(1);
         if let Some((sender, parts)) = &mut push {
             if result.lookup_answered() {
@@ -441,7 +441,7 @@ pub(crate) async fn audit(
                 sender.part(part);
             }
         }
-        on_result(result)
+        on_result(index, result)
     };
     let (pack, lang) = (loaded.pack.clone(), loaded.lang);
     let mut on_event = |event: &Event| match event {
@@ -449,7 +449,7 @@ pub(crate) async fn audit(
             bar.set_message(id.clone());
             Ok(())
         }
-        Event::Finished { result, .. } => finished(result),
+        Event::Finished { index, result } => finished(*index, result),
     };
     let ran = if keep {
         auditor
@@ -553,6 +553,10 @@ pub(crate) async fn audit_to(
     let agent_id = inputs.agent_id.clone().unwrap_or_else(host_name);
     let bar = progress(loaded.count(), inputs.quiet);
     let streaming = format == Format::Jsonl;
+    // One JSON document holds its results as their bytes, not as objects
+    // (`check` judges the objects, so it keeps them).
+    let as_bytes = format == Format::Json && !keep;
+    let mut held: Vec<Option<Box<str>>> = Vec::new();
     // The run owns the portals: a second copy of a long inventory is memory
     // in proportion to it.
     let (portals, stopped) = loaded.take_portals();
@@ -562,12 +566,18 @@ pub(crate) async fn audit_to(
         portals,
         &agent_id,
         &bar,
-        keep || !streaming,
+        keep || !(streaming || as_bytes),
         push,
-        |result| {
+        |index, result| {
             if streaming {
                 out.write_all(output::jsonl_line(result).as_bytes())?;
                 out.flush()?;
+            }
+            if as_bytes {
+                if held.len() <= index {
+                    held.resize_with(index + 1, || None);
+                }
+                held[index] = Some(output::json_result(result));
             }
             Ok(())
         },
@@ -579,6 +589,12 @@ pub(crate) async fn audit_to(
     if let Some(e) = stopped.lock().ok().and_then(|mut cell| cell.take()) {
         eprintln!("v6audit: {}", terminal(&e.to_string()));
         return Ok(None);
+    }
+    if as_bytes {
+        let held: Vec<Box<str>> = held.into_iter().flatten().collect();
+        out.write_all(output::json_with_results(&audited.report, &held).as_bytes())?;
+        out.flush()?;
+        return Ok(Some(audited));
     }
     let width = if output.is_some() {
         None

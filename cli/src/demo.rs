@@ -113,7 +113,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         &bar,
         true,
         None,
-        |_| Ok(()),
+        |_, _| Ok(()),
     )
     .await?
     else {

@@ -128,7 +128,7 @@ pub(crate) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
                 &bar,
                 true,
                 None,
-                |_| Ok(()),
+                |_, _| Ok(()),
             )
             .await?
             else {

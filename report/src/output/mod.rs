@@ -88,6 +88,58 @@ pub fn json(report: &Report) -> String {
     s
 }
 
+/// One result as [`json`] writes it inside a report: pretty, indented for
+/// its place in the `results` list. A run that writes one document keeps its
+/// results as these bytes, not as objects, until [`json_with_results`].
+pub fn json_result(result: &PortalResult) -> Box<str> {
+    let pretty = serde_json::to_string_pretty(result).unwrap_or_default();
+    // JSON strings escape their line breaks, so every one here is the
+    // printer's own: each line moves in by the two levels of its place.
+    let mut s = String::with_capacity(pretty.len() + pretty.len() / 8);
+    for (i, line) in pretty.split('\n').enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str("    ");
+        s.push_str(line);
+    }
+    s.into_boxed_str()
+}
+
+/// The same text as [`json`] of `head` holding `results`, in their order,
+/// from `head` (whose own `results` are not written) and the results as
+/// [`json_result`] wrote them.
+pub fn json_with_results(head: &Report, results: &[Box<str>]) -> String {
+    let text = if head.results.is_empty() {
+        serde_json::to_string_pretty(head)
+    } else {
+        let mut empty = head.clone();
+        empty.results.clear();
+        serde_json::to_string_pretty(&empty)
+    }
+    .unwrap_or_default();
+    let hole = "\n  \"results\": [],\n";
+    let Some(at) = text.find(hole).filter(|_| !results.is_empty()) else {
+        let mut s = text;
+        s.push('\n');
+        return s;
+    };
+    let size = results.iter().map(|r| r.len() + 2).sum::<usize>();
+    let mut s = String::with_capacity(text.len() + size + 16);
+    s.push_str(&text[..at]);
+    s.push_str("\n  \"results\": [\n");
+    for (i, r) in results.iter().enumerate() {
+        if i > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(r);
+    }
+    s.push_str("\n  ],\n");
+    s.push_str(&text[at + hole.len()..]);
+    s.push('\n');
+    s
+}
+
 /// One result as a JSON line.
 pub fn jsonl_line(result: &PortalResult) -> String {
     let mut s = serde_json::to_string(result).unwrap_or_default();

@@ -9,7 +9,7 @@
 use v6audit_model::{Lang, Report, Stage};
 use v6audit_rules::Pack;
 
-use super::{csv, json, jsonl_line, junit, markdown, plan, table};
+use super::{csv, json, json_result, json_with_results, jsonl_line, junit, markdown, plan, table};
 
 /// Clears the screen, homes the cursor, retitles the terminal, rings the bell.
 const PWNED: &str = "\u{1b}[2J\u{1b}[H\u{1b}]0;PWNED\u{7}";
@@ -222,4 +222,18 @@ fn json_keeps_the_exact_string_escaped() {
     let line = jsonl_line(&report.results[0]);
     let one: v6audit_model::PortalResult = serde_json::from_str(&line).expect("a JSON line");
     assert_eq!(one.portal.name.as_deref(), Some(name.as_str()));
+}
+
+/// Issue "Speed and scale", goal 1: a one-document run keeps its results as
+/// their JSON bytes, not as objects; the document written from them is the
+/// same text, byte for byte, as the report's own, hostile strings and all.
+#[test]
+fn a_report_written_from_serialised_results_is_the_same_document() {
+    for report in [lab_report(), hostile_report()] {
+        let held: Vec<Box<str>> = report.results.iter().map(json_result).collect();
+        let mut head = report.clone();
+        head.results.clear();
+        assert_eq!(json_with_results(&head, &held), json(&report));
+        assert_eq!(json_with_results(&head, &[]), json(&head));
+    }
 }
