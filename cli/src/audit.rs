@@ -577,7 +577,7 @@ pub(crate) async fn audit_to(
                 if held.len() <= index {
                     held.resize_with(index + 1, || None);
                 }
-                held[index] = Some(output::json_result(result));
+                held[index] = Some(output::json_held(result));
             }
             Ok(())
         },
@@ -592,7 +592,7 @@ pub(crate) async fn audit_to(
     }
     if as_bytes {
         let held: Vec<Box<str>> = held.into_iter().flatten().collect();
-        out.write_all(output::json_with_results(&audited.report, &held).as_bytes())?;
+        output::write_json_with_results(&mut out, &audited.report, &held)?;
         out.flush()?;
         return Ok(Some(audited));
     }
