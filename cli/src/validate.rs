@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use v6audit_model::Inventory;
+use v6audit_model::InventoryStream;
+use v6audit_report::{terminal, terminal_line};
 use v6audit_rules::Pack;
 
 use crate::Outcome;
@@ -41,10 +42,13 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let mut bad_files = 0;
     let mut portals = 0;
     for path in &args.inventories {
-        match Inventory::load(path) {
-            Ok(inventory) => portals += inventory.portals.len(),
+        // Read as `audit` reads it: checked whole as it is read, never held,
+        // so a national list is checked in the memory of a short one.
+        match InventoryStream::open(path, None) {
+            Ok(inventory) => portals += inventory.total,
             Err(e) => {
-                eprintln!("{e}");
+                // The errors quote the file: its control characters are shown.
+                eprintln!("{}", terminal(&e.to_string()));
                 problems += e.errors().len().max(1);
                 bad_files += 1;
             }
@@ -54,7 +58,7 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
         Some(path) => match Pack::load(path) {
             Ok(pack) => Some(pack),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", terminal(&e.to_string()));
                 problems += e.errors().len().max(1);
                 bad_files += 1;
                 None
@@ -66,13 +70,13 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     match pack {
         Some(pack) if problems == 0 => {
             if args.inventories.is_empty() {
-                println!("pack {}: valid", pack.name);
+                println!("pack {}: valid", terminal_line(&pack.name));
             } else {
                 println!(
                     "{} in {}, pack {}: valid",
                     count(portals, "portal", "portals"),
                     count(args.inventories.len(), "file", "files"),
-                    pack.name
+                    terminal_line(&pack.name)
                 );
             }
             Ok(Outcome::Ok)

@@ -247,13 +247,58 @@ pub fn read_bytes(path: &Path, kind: FileKind) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-/// Opens a file a user named to be read as it is parsed, with the checks of
-/// [`read_bytes`]: a regular file of at most `kind.limit()` bytes, and never
-/// more than one byte past the limit read from it (a file that grows is cut
-/// short, which its parser reports).
-pub fn open_bounded(path: &Path, kind: FileKind) -> Result<std::io::Take<File>, ReadError> {
+/// Opens a file a user named to be read as UTF-8 text as it is parsed, with
+/// the checks of [`read_text`]: a regular file of at most `kind.limit()`
+/// bytes, never more than one byte past the limit read from it (a file that
+/// grows is cut short, which its parser reports), and an error from the
+/// reader at the first byte that is not UTF-8 (so no decoder downstream
+/// guesses another encoding, such as UTF-16 from a byte-order mark).
+pub fn open_text(
+    path: &Path,
+    kind: FileKind,
+) -> Result<Utf8Reader<std::io::Take<File>>, ReadError> {
     let (file, _) = open_regular(path, kind)?;
-    Ok(file.take(kind.limit() + 1))
+    Ok(Utf8Reader {
+        inner: file.take(kind.limit() + 1),
+        pending: Vec::new(),
+    })
+}
+
+/// A reader that passes UTF-8 on and fails at the first byte that is not.
+#[derive(Debug)]
+pub struct Utf8Reader<R> {
+    inner: R,
+    /// The start of a character the last read cut in two (at most 3 bytes).
+    pending: Vec<u8>,
+}
+
+impl<R: Read> Read for Utf8Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let not_utf8 =
+            || std::io::Error::new(std::io::ErrorKind::InvalidData, "the text is not UTF-8");
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            return if self.pending.is_empty() {
+                Ok(0)
+            } else {
+                Err(not_utf8())
+            };
+        }
+        // The cut character's start, then what was read: checked together.
+        let mut joined = std::mem::take(&mut self.pending);
+        joined.extend_from_slice(&buf[..n]);
+        // (Each read is checked whole: a parser reads in blocks, so the
+        // copy costs little against the parse.)
+        let whole = match std::str::from_utf8(&joined) {
+            Ok(_) => joined.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => return Err(not_utf8()),
+        };
+        // Everything read is handed on; a character cut at its end is
+        // remembered, to be checked with the bytes that complete it.
+        self.pending = joined[whole..].to_vec();
+        Ok(n)
+    }
 }
 
 /// Opens a regular file of at most `kind.limit()` bytes; its size.
@@ -312,6 +357,47 @@ mod tests {
             read_text(&path, FileKind::Inventory).unwrap(),
             "schema: x\n"
         );
+    }
+
+    /// Regression (a hostile tester): the streamed inventory reader
+    /// decoded UTF-16 from a byte-order mark, and replaced bytes that are
+    /// not UTF-8 after a UTF-8 one, so `audit` read files `validate`
+    /// refused. The reader now fails at the first byte that is not UTF-8,
+    /// however the reads cut the characters.
+    #[test]
+    fn a_text_reader_fails_at_the_first_byte_that_is_not_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let read_all = |bytes: &[u8], piece: usize| {
+            let path = dir.path().join("t.yaml");
+            std::fs::write(&path, bytes).unwrap();
+            let mut r = open_text(&path, FileKind::Inventory).unwrap();
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; piece];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => return Ok(out),
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                    Err(e) => return Err(e.kind()),
+                }
+            }
+        };
+        let text = "\u{feff}schema: tên cổng 🇻🇳\n".as_bytes();
+        for piece in [1, 2, 3, 5, 4096] {
+            assert_eq!(read_all(text, piece).as_deref(), Ok(text), "{piece}");
+            for bad in [
+                &b"\xff\xfes\x00c\x00"[..],
+                b"\xfe\xff\x00s",
+                b"\xef\xbb\xbfname: x\xffy\n",
+                b"ok \xe1\xbb",
+                b"cut \xf0\x9f\x87 here",
+            ] {
+                assert_eq!(
+                    read_all(bad, piece),
+                    Err(std::io::ErrorKind::InvalidData),
+                    "{bad:?} by {piece}"
+                );
+            }
+        }
     }
 
     #[test]

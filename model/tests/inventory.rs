@@ -461,35 +461,110 @@ fn a_streamed_inventory_applies_defaults_written_after_the_portals_and_keeps_to_
 }
 
 /// A file changed between its check and its reading (a portal added that
-/// was never checked) stops the run with an error naming the file, instead
-/// of auditing what was not checked.
+/// was never checked) stops the run with an error naming the file, before
+/// any portal, instead of auditing what was not checked.
 #[test]
 fn an_inventory_changed_while_audited_stops_with_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inv.yaml");
-    let file = |ids: &[&str]| {
-        let mut text = String::from("schema: v6audit/inventory/v1\nportals:\n");
-        for id in ids {
-            text.push_str(&format!("  - id: {id}\n    url: https://{id}.gov.vn/\n"));
-        }
-        text
-    };
-    std::fs::write(&path, file(&["a", "b"])).unwrap();
+    std::fs::write(&path, inventory_of(&["a", "b"])).unwrap();
     let stream = InventoryStream::open(&path, None).unwrap();
-    std::fs::write(&path, file(&["a", "evil"])).unwrap();
-    let mut read = Vec::new();
-    let err = stream
-        .read(|p| {
-            read.push(p.id);
-            true
-        })
-        .unwrap_err();
-    assert_eq!(read, ["a"]);
+    std::fs::write(&path, inventory_of(&["a", "evil"])).unwrap();
+    let (read, err) = read_ids(&stream);
+    assert!(read.is_empty(), "{read:?}");
     assert_eq!(
-        err.to_string(),
+        err.unwrap(),
         format!(
             "{}: the inventory changed while it was being audited; the rest of it was not audited, run the audit again",
             path.display()
         )
     );
+}
+
+/// Regression (a hostile tester): a file rewritten in place while it was
+/// audited, its size and time kept, was audited as it then read: a portal
+/// lost, one audited twice, one at a URL never checked, and exit 0. Every
+/// entry read is now one of the portals checked, each once, and all of them.
+#[test]
+fn an_inventory_rewritten_in_place_mid_run_stops_at_the_first_unchecked_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.yaml");
+    let original = inventory_of(&["a", "b", "c"]);
+    // Each the same length as the original, so only the entries tell.
+    let url_changed = original.replace("https://b.gov.vn/", "https://x.gov.vn/");
+    let repeated = original.replace(
+        "id: b\n    url: https://b.gov.vn/",
+        "id: a\n    url: https://a.gov.vn/",
+    );
+    let lost = original.replace(
+        "  - id: c\n    url: https://c.gov.vn/\n",
+        &format!("#{}\n", "-".repeat(35)),
+    );
+    for (what, text, want) in [
+        ("a URL changed", url_changed, vec!["a"]),
+        ("an entry repeated", repeated, vec!["a"]),
+        ("an entry lost", lost, vec!["a", "b"]),
+    ] {
+        assert_eq!(text.len(), original.len(), "{what}");
+        std::fs::write(&path, &original).unwrap();
+        let stream = InventoryStream::open(&path, None).unwrap();
+        let checked_at = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut &file, text.as_bytes()).unwrap();
+        file.set_modified(checked_at).unwrap();
+        drop(file);
+        let (read, err) = read_ids(&stream);
+        assert_eq!(read, want, "{what}");
+        assert!(
+            err.is_some_and(|e| e.contains("the inventory changed")),
+            "{what}"
+        );
+    }
+}
+
+/// An inventory of portals with these ids, each at `https://<id>.gov.vn/`.
+fn inventory_of(ids: &[&str]) -> String {
+    let mut text = String::from("schema: v6audit/inventory/v1\nportals:\n");
+    for id in ids {
+        text.push_str(&format!("  - id: {id}\n    url: https://{id}.gov.vn/\n"));
+    }
+    text
+}
+
+/// The ids a streamed reading handed on, and its error.
+fn read_ids(stream: &InventoryStream) -> (Vec<String>, Option<String>) {
+    let mut read = Vec::new();
+    let result = stream.read(|p| {
+        read.push(p.id);
+        true
+    });
+    (read, result.err().map(|e| e.to_string()))
+}
+
+/// Regression (a hostile tester): `audit` read UTF-16 files (from their
+/// byte-order mark) and bytes that are not UTF-8 after a UTF-8 mark, which
+/// `validate` refuses; and with another schema it listed only that, where
+/// `validate` lists every problem. Both readings now say the same.
+#[test]
+fn a_streamed_inventory_refuses_what_the_whole_reading_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = inventory_of(&["a", "b"]);
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(good.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let mut bom_then_bad = b"\xef\xbb\xbfname: \"x\xffy\"\n".to_vec();
+    bom_then_bad.extend_from_slice(good.as_bytes());
+    let schema_and_more = "schema: v6audit/inventory/v2\nportals:\n  - id: a\n    url: https://a.gov.vn/\n    audience: lots\n";
+    for (name, bytes) in [
+        ("utf16.yaml", utf16),
+        ("bom-then-bad.yaml", bom_then_bad),
+        ("schema-and-more.yaml", schema_and_more.as_bytes().to_vec()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let whole = Inventory::load(&path).unwrap_err().to_string();
+        let streamed = InventoryStream::open(&path, None).unwrap_err().to_string();
+        assert_eq!(streamed, whole, "{name}");
+    }
 }

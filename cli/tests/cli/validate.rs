@@ -112,3 +112,46 @@ fn validate_exits_0_on_the_shipped_inventories() {
         stdout(&o)
     );
 }
+
+/// Regression (a hostile tester): `validate` printed the file's own bytes
+/// raw in its errors (an id of `b` ESC `[2J` cleared the screen), where
+/// `audit` showed them escaped; and `audit` read a UTF-16 inventory that
+/// `validate` refused. Both now read and say it the same way.
+#[test]
+fn validate_and_audit_refuse_the_same_files_in_the_same_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let escape = write(
+        dir.path(),
+        "escape.yaml",
+        "schema: v6audit/inventory/v1\nportals:\n  - id: \"b\\e[2J\"\n    url: https://b.gov.vn/\n",
+    );
+    let good = "schema: v6audit/inventory/v1\nportals:\n  - id: a\n    url: https://a.gov.vn/\n";
+    let utf16 = dir.path().join("utf16.yaml");
+    let bytes: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(good.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&utf16, bytes).unwrap();
+    for file in [&escape, &utf16] {
+        let v = run(&["validate", file.to_str().unwrap()]);
+        // Nothing is probed: the dead resolver is never asked.
+        let a = run(&[
+            "audit",
+            file.to_str().unwrap(),
+            "--resolver",
+            "[::1]:9",
+            "--quiet",
+        ]);
+        assert_eq!(
+            (v.status.code(), a.status.code()),
+            (Some(2), Some(2)),
+            "{}",
+            stderr(&a)
+        );
+        let (v, a) = (stderr(&v), stderr(&a));
+        assert!(!v.contains('\u{1b}') && !a.contains('\u{1b}'), "{v}\n{a}");
+        let first = v.lines().next().unwrap();
+        assert!(a.contains(first), "validate: {v}\naudit: {a}");
+    }
+    assert!(stderr(&run(&["validate", escape.to_str().unwrap()])).contains("b\\x1b[2J"));
+}

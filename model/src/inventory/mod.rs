@@ -133,7 +133,7 @@ pub struct Inventory {
 }
 
 /// A portal ready to audit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Portal {
     /// Unique within the inventory: lower-case letters, digits and hyphens.
     pub id: String,

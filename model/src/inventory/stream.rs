@@ -66,6 +66,35 @@ impl Names {
     pub fn has_id(&self, id: &str) -> bool {
         self.ids.contains(&self.state.hash_one(id))
     }
+
+    /// A portal's fingerprint: every field, hashed.
+    fn fingerprint(&self, portal: &Portal) -> u64 {
+        self.state.hash_one(portal)
+    }
+}
+
+/// What a file's metadata says of its content: size, time of last change
+/// and inode. A file rewritten between two readings differs in one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl Identity {
+    fn of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
+    }
 }
 
 /// An inventory checked whole and read again portal by portal for a run
@@ -88,6 +117,10 @@ pub struct InventoryStream {
     shard: Option<Shard>,
     defaults: Defaults,
     default_target: Option<Stage>,
+    /// The fingerprint of every portal checked: a run audits no other.
+    checked: HashSet<u64>,
+    /// The file as it was checked.
+    identity: Option<Identity>,
     /// The portals, when the file could only be read whole (see [`Self::open`]).
     held: Option<Vec<Portal>>,
 }
@@ -118,13 +151,17 @@ impl InventoryStream {
         shard: Option<Shard>,
     ) -> Result<Result<Self, InventoryError>, Failed> {
         let head = read_file(path, None)?;
-        if let Err(e) = check_schema(source, &head.schema) {
-            return Ok(Err(InventoryError::Syntax(e)));
+        // Another schema: the whole reading says so, with every problem of
+        // the file's shape that it finds beside it.
+        if check_schema(source, &head.schema).is_err() {
+            return Err(Failed);
         }
         let mut errors = Vec::new();
         let default_target = check_defaults(source, &head.defaults, &mut errors);
         let mut checker = EntryChecker::new(source, &head.defaults, default_target);
+        let identity = Identity::of(path);
         let (mut total, mut count, mut names) = (0, 0, Names::default());
+        let mut checked = HashSet::new();
         read_file(
             path,
             Some(&mut |i, entry| {
@@ -138,6 +175,7 @@ impl InventoryStream {
                         count += 1;
                     }
                     names.insert(&portal);
+                    checked.insert(names.fingerprint(&portal));
                 }
                 true
             }),
@@ -165,6 +203,8 @@ impl InventoryStream {
             shard,
             defaults: head.defaults,
             default_target,
+            checked,
+            identity,
             held: None,
         }))
     }
@@ -188,15 +228,19 @@ impl InventoryStream {
             shard,
             defaults: Defaults::default(),
             default_target: None,
+            checked: HashSet::new(),
+            identity: None,
             held: Some(portals),
         }
     }
 
     /// Reads the portals of the run in the file's order, handing each to
     /// `each`, which returns false to stop. Blocks: call it off the async
-    /// runtime. An entry that no longer reads or checks as it did, or that
-    /// was not in the file before, means the file was changed since it was
-    /// opened: [`InventoryError::Changed`], and no more portals.
+    /// runtime. A file changed since it was checked gives
+    /// [`InventoryError::Changed`] and no more portals: another size, time
+    /// or inode before the reading; an entry that no longer reads or checks,
+    /// that is none of the portals checked (every field compared), or that
+    /// repeats one; or, at the end, fewer portals than were checked.
     pub fn read(&self, mut each: impl FnMut(Portal) -> bool) -> Result<(), InventoryError> {
         if let Some(held) = &self.held {
             for p in held {
@@ -209,10 +253,14 @@ impl InventoryStream {
         let changed = || InventoryError::Changed {
             path: self.source.clone(),
         };
+        if Identity::of(&self.path) != self.identity {
+            return Err(changed());
+        }
         let mut checker =
             EntryChecker::new(&self.source, &self.defaults, self.default_target).forgetting_ids();
-        let mut unexpected = false;
-        let read = read_file(
+        let (mut unexpected, mut stopped, mut read) = (false, false, 0);
+        let mut seen: HashSet<u64> = HashSet::with_capacity(self.total);
+        let reading = read_file(
             &self.path,
             Some(&mut |i, entry| {
                 let placed = Placed {
@@ -220,20 +268,25 @@ impl InventoryStream {
                     shift: 0,
                 };
                 let mut errors = Vec::new();
-                let portal = checker.entry(i, placed, &mut errors);
-                let Some(portal) = portal.filter(|p| errors.is_empty() && self.names.has_id(&p.id))
-                else {
+                let portal = checker.entry(i, placed, &mut errors).filter(|p| {
+                    let print = self.names.fingerprint(p);
+                    errors.is_empty() && self.checked.contains(&print) && seen.insert(print)
+                });
+                let Some(portal) = portal else {
                     unexpected = true;
                     return false;
                 };
+                read += 1;
                 if self.shard.is_some_and(|s| !s.holds(&portal.id)) {
                     return true;
                 }
-                each(portal)
+                stopped = !each(portal);
+                !stopped
             }),
         );
-        match read {
-            Ok(_) if !unexpected => Ok(()),
+        match reading {
+            Ok(_) if !unexpected && read == self.total => Ok(()),
+            Err(Failed) if stopped => Ok(()),
             _ => Err(changed()),
         }
     }
@@ -271,7 +324,7 @@ type Each<'f> = &'f mut dyn FnMut(usize, PortalEntry) -> bool;
 /// `each` (skipping them without one). A stop asked for by `each` is no
 /// failure.
 fn read_file(path: &Path, each: Option<Each<'_>>) -> Result<Head, Failed> {
-    let reader = input::open_bounded(path, FileKind::Inventory)?;
+    let reader = input::open_text(path, FileKind::Inventory)?;
     let stopped = Cell::new(false);
     let seed = FileSeed {
         entries: Entries {
