@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
-use html5gum::{DefaultEmitter, Token, Tokenizer};
+use html5gum::emitters::callback::{Callback, CallbackEmitter, CallbackEvent};
+use html5gum::{Span, Tokenizer};
 use url::Url;
 use v6audit_model::{AddressLookup, DnsOutcome, Family, SubresourceHost, Subresources, TcpProbe};
 
@@ -66,24 +67,114 @@ fn kind_of(tag: &[u8], attr: &[u8], rel: Option<&[u8]>) -> Option<&'static str> 
     }
 }
 
+/// Whether a start tag of this name can load a resource (or is `<base>`):
+/// the tags [`kind_of`] knows.
+fn may_load(tag: &[u8]) -> bool {
+    matches!(
+        tag,
+        b"script"
+            | b"img"
+            | b"picture"
+            | b"input"
+            | b"source"
+            | b"video"
+            | b"audio"
+            | b"track"
+            | b"embed"
+            | b"iframe"
+            | b"frame"
+            | b"object"
+            | b"form"
+            | b"link"
+            | b"base"
+    )
+}
+
+/// A start tag that may load a resource: its name and its attributes,
+/// sorted by name, the first of a repeated name kept (as WHATWG says and
+/// html5gum's own emitter does).
+struct StartTag {
+    name: Vec<u8>,
+    attributes: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The tokenizer's events, of which only the start tags that may load a
+/// resource are kept: html5gum's default emitter allocates for every token
+/// (each run of text, each tag name and attribute), which was most of the
+/// agent's allocations (issue "Speed and scale", goal 2).
+#[derive(Default)]
+struct StartTags {
+    name: Vec<u8>,
+    wanted: bool,
+    attributes: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The attribute whose value is being read, if it is kept.
+    current: Option<usize>,
+}
+
+impl Callback<StartTag, ()> for StartTags {
+    fn handle_event(&mut self, event: CallbackEvent<'_>, _: Span<()>) -> Option<StartTag> {
+        match event {
+            CallbackEvent::OpenStartTag { name } => {
+                self.name.clear();
+                self.name.extend_from_slice(name);
+                self.wanted = may_load(name);
+                self.attributes.clear();
+                self.current = None;
+                None
+            }
+            CallbackEvent::AttributeName { name } => {
+                self.current = None;
+                if self.wanted && !self.attributes.iter().any(|(k, _)| k.as_slice() == name) {
+                    self.attributes.push((name.to_vec(), Vec::new()));
+                    self.current = Some(self.attributes.len() - 1);
+                }
+                None
+            }
+            CallbackEvent::AttributeValue { value } => {
+                if let Some(i) = self.current {
+                    self.attributes[i].1.extend_from_slice(value);
+                }
+                None
+            }
+            CallbackEvent::CloseStartTag { .. } => {
+                self.current = None;
+                if !std::mem::take(&mut self.wanted) {
+                    return None;
+                }
+                let mut attributes = std::mem::take(&mut self.attributes);
+                attributes.sort_by(|a, b| a.0.cmp(&b.0));
+                Some(StartTag {
+                    name: self.name.clone(),
+                    attributes,
+                })
+            }
+            // Attributes written in an end tag belong to no start tag.
+            CallbackEvent::EndTag { .. } => {
+                self.wanted = false;
+                self.attributes.clear();
+                self.current = None;
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The resources a page loads, resolved against its URL (a `<base href>`
 /// counts), in document order, at most [`MAX_URLS`].
 pub fn resources(body: &[u8], page: &Url) -> Vec<Resource> {
-    let mut emitter = DefaultEmitter::default();
+    let mut emitter = CallbackEmitter::new(StartTags::default());
     // Script and style contents are not markup.
     emitter.naively_switch_states(true);
     let mut base = page.clone();
     let mut out = Vec::new();
-    for token in Tokenizer::new_with_emitter(body, emitter) {
-        let Ok(Token::StartTag(tag)) = token else {
-            continue;
-        };
+    for Ok(tag) in Tokenizer::new_with_emitter(body, emitter) {
         let name: &[u8] = &tag.name;
         let attr = |n: &str| {
             tag.attributes
                 .iter()
                 .find(|(k, _)| k.as_slice() == n.as_bytes())
-                .map(|(_, v)| v.value.as_slice())
+                .map(|(_, v)| v.as_slice())
         };
         if name == b"base" {
             if let Some(href) = attr("href")
@@ -105,7 +196,7 @@ pub fn resources(body: &[u8], page: &Url) -> Vec<Resource> {
                 ("preload", Some(b"image")) => "image",
                 (k, _) => k,
             };
-            let text = String::from_utf8_lossy(&value.value);
+            let text = String::from_utf8_lossy(value);
             // srcset: "url 1x, url 2x"; every candidate's URL.
             let candidates: Vec<&str> = if key.as_slice() == b"srcset" {
                 text.split(',')
@@ -288,97 +379,4 @@ async fn reach_host(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Regression (issue "Speed and scale", 2): a host that many portals'
-    /// pages load from was connected to again for every portal. A run
-    /// checks it once, even for pages checked at the same moment.
-    #[tokio::test]
-    async fn a_host_many_pages_load_from_is_checked_once_a_run() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let listener = tokio::net::TcpListener::bind("[::1]:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let counted = accepted.clone();
-        tokio::spawn(async move {
-            while listener.accept().await.is_ok() {
-                counted.fetch_add(1, Ordering::SeqCst);
-            }
-        });
-        let ctx = crate::probe::loopback_context(crate::settings::Settings {
-            contact: v6audit_rules::ContactPolicy {
-                allow: vec!["::1/128".parse().unwrap()],
-                private_for_internal: true,
-            },
-            ..crate::settings::Settings::default()
-        });
-        let script = Resource {
-            kind: "script",
-            url: Url::parse(&format!("https://[::1]:{port}/app.js")).unwrap(),
-        };
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        let pages: Vec<Url> = (0..6)
-            .map(|i| Url::parse(&format!("https://portal-{i}.gov.vn/")).unwrap())
-            .collect();
-        let found = std::slice::from_ref(&script);
-        let checked = futures_util::future::join_all(
-            pages.iter().map(|p| check(&ctx, p, found, false, deadline)),
-        )
-        .await;
-        for s in &checked {
-            assert_eq!(s.hosts.len(), 1);
-            let tcp = s.hosts[0].tcp.as_ref().unwrap();
-            assert_eq!(tcp.outcome, v6audit_model::TcpOutcome::Connected, "{s:?}");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert_eq!(accepted.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn the_resources_of_a_page_come_from_its_markup_not_its_text() {
-        let page = Url::parse("https://portal.gov.vn/dir/index.html").unwrap();
-        let html = br#"<!doctype html><html><head>
-            <base href="https://static.gov.vn/assets/">
-            <link rel="stylesheet" href="site.css">
-            <link rel="icon" href="//cdn.example.net/favicon.ico">
-            <link rel="canonical" href="https://elsewhere.example/">
-            <script src="https://cdn.example.net/app.js"></script>
-            <script>var s = "<img src='https://not.a.tag/x.png'>"; if (a < b) {}</script>
-            <style>body { background: url(https://in.css/bg.png) }</style>
-            </head><body>
-            <p>Text mentioning https://text.example/ is not a resource.</p>
-            <img src="data:image/png;base64,AAAA" alt="">
-            <img srcset="https://img.example/a.png 1x, https://img2.example/b.png 2x">
-            <iframe src="https://maps.example/embed"></iframe>
-            <form action="/search"></form>
-            <!-- <script src="https://commented.example/x.js"></script> -->
-            </body></html>"#;
-        let found: Vec<(String, String)> = resources(html, &page)
-            .into_iter()
-            .map(|r| (r.kind.to_owned(), r.url.to_string()))
-            .collect();
-        let want = [
-            ("style", "https://static.gov.vn/assets/site.css"),
-            ("image", "https://cdn.example.net/favicon.ico"),
-            ("script", "https://cdn.example.net/app.js"),
-            ("image", "https://img.example/a.png"),
-            ("image", "https://img2.example/b.png"),
-            ("iframe", "https://maps.example/embed"),
-            ("form", "https://static.gov.vn/search"),
-        ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(k, u)| ((*k).to_owned(), (*u).to_owned()))
-            .collect();
-        assert_eq!(found, want);
-    }
-
-    #[test]
-    fn a_page_is_read_for_at_most_max_urls() {
-        let page = Url::parse("https://portal.gov.vn/").unwrap();
-        let html = "<img src=\"https://x.example/i.png\">".repeat(MAX_URLS + 50);
-        assert_eq!(resources(html.as_bytes(), &page).len(), MAX_URLS);
-    }
-}
+mod tests;
