@@ -3,7 +3,7 @@
 # portals (mix `good`, --concurrency 64, --format jsonl), built in the
 # `profiling` profile (the release code with symbols). Prints the machine,
 # allocations per portal, the peak heap, and the sites that allocate most
-# (by the innermost v6audit frame, then by the innermost frame of any crate);
+# (the innermost frames outside the allocator and std's containers);
 # copy the block into bench/RESULTS.md with the command. Loopback only.
 #
 #   bench/heap-profile.sh            # 1,000 portals
@@ -48,24 +48,15 @@ calls = int(re.search(r"calls to allocation functions: (\d+)", text).group(1))
 peak = re.search(r"peak heap memory consumption: (\S+)", text).group(1)
 print(f"portals {n}, results {results}")
 print(f"allocations {calls}  per portal {calls / n:.0f}  peak heap {peak}")
-ours, anywhere = collections.Counter(), collections.Counter()
-crate = re.compile(r"(v6audit_\w+|hickory_\w+|rustls|tokio_rustls|tokio|hyper\w*|serde\w*|html5gum|url|idna|reqwest|aws_lc_rs)::")
-def short(frame):
-    frame = re.sub(r"::h[0-9a-f]{16}", "", frame)
-    frame = re.sub(r"\$LT\$|\$GT\$|\$u20\$|\$RF\$|\$C\$|\$u7b\$|\$u7d\$", "", frame)
-    return frame[:110]
+sites = collections.Counter()
+# The allocator's own frames and the standard library's containers say
+# nothing about who allocates: skip them to the first caller.
+plumbing = re.compile(r"\((alloc|raw_vec|boxed|string|slice|str|borrow|spec_from_elem|spec_from_iter|spec_from_iter_nested|in_place_collect|vec|mem|fmt|function|option|result|map|into_iter|iterator|clone3\.S|pthread_create\.c)\.rs\)|^_R|^__rust|^malloc|^realloc|^calloc|OPENSSL_malloc|OPENSSL_realloc")
 for line in open(folded):
     stack, _, count = line.rstrip().rpartition(" ")
-    count = int(count)
-    frames = stack.split(";")
-    mine = [f for f in frames if "v6audit_" in f]
-    ours[short(mine[-1]) if mine else "(outside v6audit)"] += count
-    named = [f for f in frames if crate.search(f)]
-    anywhere[short(named[-1]) if named else "(std, libc)"] += count
-print("by the innermost v6audit frame (allocations per portal):")
-for site, c in ours.most_common(15):
-    print(f"  {c / n:8.1f}  {site}")
-print("by the innermost frame of a named crate (allocations per portal):")
-for site, c in anywhere.most_common(15):
+    frames = [f for f in stack.split(";") if not plumbing.search(f) and "(mod.rs)" not in f]
+    sites[" < ".join(f[:60] for f in reversed(frames[-3:]))] += int(count)
+print("allocations per portal by call site (the innermost three frames outside the allocator):")
+for site, c in sites.most_common(20):
     print(f"  {c / n:8.1f}  {site}")
 EOF

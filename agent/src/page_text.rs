@@ -48,17 +48,19 @@ pub fn page_text(body: &[u8]) -> PageText {
             break;
         };
         let tag = &tag_src[1..gt];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        // The tag's name as written, compared without case (no copy: this
+        // runs for every tag of every page).
+        let written = tag.trim_start_matches('/');
+        let name = &written[..written
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(written.len())];
         let closing = tag.starts_with('/');
         rest = &tag_src[gt + 1..];
-        if !closing && HIDDEN.contains(&name.as_str()) {
+        if let Some(hidden) = HIDDEN.iter().find(|h| h.eq_ignore_ascii_case(name))
+            && !closing
+        {
             // Skip to the matching end tag.
-            let end_tag = format!("</{name}");
+            let end_tag = format!("</{hidden}");
             rest = match find_ignore_ascii_case(rest, &end_tag) {
                 Some(i) => match rest[i..].find('>') {
                     Some(g) => &rest[i + g + 1..],
@@ -68,7 +70,7 @@ pub fn page_text(body: &[u8]) -> PageText {
             };
             continue;
         }
-        if name == "title" {
+        if name.eq_ignore_ascii_case("title") {
             if closing {
                 if in_title && title.is_none() {
                     let t = collapse(&decode_entities(&title_buf));
