@@ -126,12 +126,7 @@ pub fn progress(
     let (from_day, to_day) = (day_of_date(from), day_of_date(to));
     let stages = stages_by_day(daily, from_day, to_day);
     let days = usize::try_from(to_day - from_day + 1).unwrap_or(0);
-    let ids: BTreeSet<&str> = catalog
-        .portals
-        .keys()
-        .map(String::as_str)
-        .chain(stages.keys().map(String::as_str))
-        .collect();
+    let ids = listed_or_measured(catalog, &stages);
     let mut series: BTreeMap<String, Vec<StageCounts>> = BTreeMap::new();
     for id in ids {
         let Some(info) = catalog.describe(id, agent_portals.get(id)) else {
@@ -173,5 +168,19 @@ pub fn progress(
                 })
                 .collect(),
         })
+        .collect()
+}
+
+/// The ids of the portals the catalog lists or `stages` measured, each once,
+/// in order.
+pub(super) fn listed_or_measured<'a>(
+    catalog: &'a Catalog,
+    stages: &'a BTreeMap<String, Vec<Option<Stage>>>,
+) -> BTreeSet<&'a str> {
+    catalog
+        .portals
+        .keys()
+        .map(String::as_str)
+        .chain(stages.keys().map(String::as_str))
         .collect()
 }

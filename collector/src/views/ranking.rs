@@ -2,14 +2,14 @@
 //! readiness index is computed ([`RANKING_METHOD`]), a portal's weight and
 //! the agencies ranked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use time::Date;
 use v6audit_model::{Category, PortalInfo, Stage};
 use v6audit_rules::Pack;
 
-use super::progress::{StageCounts, stages_by_day};
+use super::progress::{StageCounts, listed_or_measured, stages_by_day};
 use crate::catalog::Catalog;
 use crate::store::DailyStage;
 
@@ -63,12 +63,7 @@ pub fn ranking(
 ) -> Vec<AgencyRank> {
     let index_on = |day: i64| -> BTreeMap<String, (f64, f64, usize, StageCounts)> {
         let stages = stages_by_day(daily, day, day);
-        let ids: BTreeSet<&str> = catalog
-            .portals
-            .keys()
-            .map(String::as_str)
-            .chain(stages.keys().map(String::as_str))
-            .collect();
+        let ids = listed_or_measured(catalog, &stages);
         let mut agencies: BTreeMap<String, (f64, f64, usize, StageCounts)> = BTreeMap::new();
         for id in ids {
             let Some(info) = catalog.describe(id, agent_portals.get(id)) else {

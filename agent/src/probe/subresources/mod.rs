@@ -188,40 +188,61 @@ pub fn resources(body: &[u8], page: &Url) -> Vec<Resource> {
             let Some(kind) = kind_of(name, key, attr("rel")) else {
                 continue;
             };
-            // A preload says what it loads: as="font", "style", "script"…
-            let kind = match (kind, attr("as")) {
-                ("preload", Some(b"font")) => "font",
-                ("preload", Some(b"style")) => "style",
-                ("preload", Some(b"script")) => "script",
-                ("preload", Some(b"image")) => "image",
-                (k, _) => k,
-            };
-            let text = String::from_utf8_lossy(value);
-            // srcset: "url 1x, url 2x"; every candidate's URL.
-            let candidates: Vec<&str> = if key.as_slice() == b"srcset" {
-                text.split(',')
-                    .filter_map(|c| c.split_ascii_whitespace().next())
-                    .collect()
-            } else {
-                vec![text.trim()]
-            };
-            for c in candidates {
-                if c.is_empty() || c.starts_with("data:") || c.starts_with('#') {
-                    continue;
-                }
-                if let Ok(url) = base.join(c)
-                    && matches!(url.scheme(), "http" | "https")
-                    && url.host_str().is_some()
-                {
-                    out.push(Resource { kind, url });
-                    if out.len() >= MAX_URLS {
-                        return out;
-                    }
-                }
+            let kind = preloaded(kind, attr("as"));
+            if !add_urls(&mut out, &base, kind, key, value) {
+                return out;
             }
         }
     }
     out
+}
+
+/// What a preload loads, as its `as` says (`font`, `style`, `script`,
+/// `image`); any other kind as it is.
+fn preloaded(kind: &'static str, as_attr: Option<&[u8]>) -> &'static str {
+    match (kind, as_attr) {
+        ("preload", Some(b"font")) => "font",
+        ("preload", Some(b"style")) => "style",
+        ("preload", Some(b"script")) => "script",
+        ("preload", Some(b"image")) => "image",
+        (k, _) => k,
+    }
+}
+
+/// Adds to `out` the URLs an attribute's value names (each candidate of a
+/// `srcset`), resolved against `base`, `http` and `https` only; false once
+/// `out` holds [`MAX_URLS`].
+fn add_urls(
+    out: &mut Vec<Resource>,
+    base: &Url,
+    kind: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> bool {
+    let text = String::from_utf8_lossy(value);
+    // srcset: "url 1x, url 2x"; every candidate's URL.
+    let candidates: Vec<&str> = if key == b"srcset" {
+        text.split(',')
+            .filter_map(|c| c.split_ascii_whitespace().next())
+            .collect()
+    } else {
+        vec![text.trim()]
+    };
+    for c in candidates {
+        if c.is_empty() || c.starts_with("data:") || c.starts_with('#') {
+            continue;
+        }
+        if let Ok(url) = base.join(c)
+            && matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+        {
+            out.push(Resource { kind, url });
+            if out.len() >= MAX_URLS {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Checks each host the page loads from, other than the page's own, over IPv6.

@@ -102,7 +102,8 @@ fn a_page_is_read_for_at_most_max_urls() {
 /// quotes, character references).
 #[test]
 fn resources_are_what_the_default_emitter_found() {
-    /// [`resources`] as it was written with html5gum\'s default emitter: the
+    /// [`resources`] as it was written with html5gum's default emitter
+    /// (the tokenizing; the URLs are read from the tags alike): the
     /// reference the faster one is held to.
     fn resources_by_default_emitter(body: &[u8], page: &Url) -> Vec<Resource> {
         let mut emitter = html5gum::DefaultEmitter::default();
@@ -133,36 +134,9 @@ fn resources_are_what_the_default_emitter_found() {
                 let Some(kind) = kind_of(name, key, attr("rel")) else {
                     continue;
                 };
-                // A preload says what it loads: as="font", "style", "script"…
-                let kind = match (kind, attr("as")) {
-                    ("preload", Some(b"font")) => "font",
-                    ("preload", Some(b"style")) => "style",
-                    ("preload", Some(b"script")) => "script",
-                    ("preload", Some(b"image")) => "image",
-                    (k, _) => k,
-                };
-                let text = String::from_utf8_lossy(&value.value);
-                // srcset: "url 1x, url 2x"; every candidate's URL.
-                let candidates: Vec<&str> = if key.as_slice() == b"srcset" {
-                    text.split(',')
-                        .filter_map(|c| c.split_ascii_whitespace().next())
-                        .collect()
-                } else {
-                    vec![text.trim()]
-                };
-                for c in candidates {
-                    if c.is_empty() || c.starts_with("data:") || c.starts_with('#') {
-                        continue;
-                    }
-                    if let Ok(url) = base.join(c)
-                        && matches!(url.scheme(), "http" | "https")
-                        && url.host_str().is_some()
-                    {
-                        out.push(Resource { kind, url });
-                        if out.len() >= MAX_URLS {
-                            return out;
-                        }
-                    }
+                let kind = preloaded(kind, attr("as"));
+                if !add_urls(&mut out, &base, kind, key, &value.value) {
+                    return out;
                 }
             }
         }
