@@ -18,9 +18,11 @@
 //! - [`xml`]: XML 1.0 text and attribute values (JUnit, the SVG charts).
 //!
 //! A backslash is not escaped: `\x1b` in the output may have been those four
-//! characters in the input, which is harmless. JSON and JSON lines need none
-//! of this: serde escapes control characters, and programs get the exact
-//! string.
+//! characters in the input, which is harmless.
+//! - [`json_text`]: JSON and JSON lines as serde wrote them, with what a
+//!   terminal would obey and serde leaves as it is (C1 controls such as
+//!   U+009B, the 8-bit CSI; DEL; the bidi controls) written as `\uXXXX`
+//!   escapes: the same JSON value, so programs still get the exact string.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -92,6 +94,28 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 /// As [`terminal`], for a one-line cell: newline and tab are shown too.
 pub fn terminal_line(s: &str) -> Cow<'_, str> {
     neutralise(s, Layout::OneLine)
+}
+
+/// JSON text with every character a terminal would obey written as a
+/// `\uXXXX` escape (serde escapes only U+0000–U+001F, `"` and `\`). Such
+/// characters can only be inside JSON strings, where the escape means the
+/// same character: the value is unchanged. Borrowed when nothing changes.
+pub fn json_text(json: &str) -> Cow<'_, str> {
+    let obeyed = |c: char| c.is_control() || is_bidi_control(c);
+    let Some(first) = json.find(obeyed) else {
+        return Cow::Borrowed(json);
+    };
+    let mut out = String::with_capacity(json.len() + 16);
+    out.push_str(&json[..first]);
+    for c in json[first..].chars() {
+        // A control character serde left is above U+001F: one UTF-16 unit.
+        if obeyed(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// The first characters that make a spreadsheet read a cell as a formula

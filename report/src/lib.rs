@@ -11,4 +11,4 @@ pub mod escape;
 pub mod output;
 pub mod policy;
 
-pub use escape::{csv_cell, terminal, terminal_line, xml};
+pub use escape::{csv_cell, json_text, terminal, terminal_line, xml};

@@ -83,7 +83,8 @@ impl fmt::Display for Format {
 pub fn json(report: &Report) -> String {
     // A Report holds only strings, numbers, booleans and maps with string
     // keys, so serialising it cannot fail.
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_default();
+    let s = serde_json::to_string_pretty(report).unwrap_or_default();
+    let mut s = crate::json_text(&s).into_owned();
     s.push('\n');
     s
 }
@@ -115,6 +116,7 @@ pub fn write_json_with_results(
         serde_json::to_string_pretty(&empty)
     }
     .map_err(std::io::Error::other)?;
+    let text = crate::json_text(&text);
     let hole = "\n  \"results\": [],\n";
     let Some(at) = text.find(hole).filter(|_| !results.is_empty()) else {
         out.write_all(text.as_bytes())?;
@@ -128,6 +130,7 @@ pub fn write_json_with_results(
         }
         let result: PortalResult = serde_json::from_str(held).map_err(std::io::Error::other)?;
         let pretty = serde_json::to_string_pretty(&result).map_err(std::io::Error::other)?;
+        let pretty = crate::json_text(&pretty);
         // JSON strings escape their line breaks, so every one here is the
         // printer's own: each line moves in by the two levels of its place.
         for (j, line) in pretty.split('\n').enumerate() {
@@ -145,7 +148,8 @@ pub fn write_json_with_results(
 
 /// One result as a JSON line.
 pub fn jsonl_line(result: &PortalResult) -> String {
-    let mut s = serde_json::to_string(result).unwrap_or_default();
+    let s = serde_json::to_string(result).unwrap_or_default();
+    let mut s = crate::json_text(&s).into_owned();
     s.push('\n');
     s
 }

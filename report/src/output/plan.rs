@@ -227,7 +227,8 @@ pub fn csv(plan: &Plan) -> String {
 
 /// The plan as JSON (`v6audit/plan/v1`).
 pub fn json(plan: &Plan) -> String {
-    let mut s = serde_json::to_string_pretty(plan).unwrap_or_default();
+    let s = serde_json::to_string_pretty(plan).unwrap_or_default();
+    let mut s = crate::json_text(&s).into_owned();
     s.push('\n');
     s
 }

@@ -206,14 +206,22 @@ fn csv_cell_starting_with_equals_is_not_a_formula() {
 
 #[test]
 fn json_keeps_the_exact_string_escaped() {
-    let report = hostile_report();
+    let mut report = hostile_report();
+    // U+009B is the 8-bit CSI, which serde writes as it is: a terminal
+    // showing the JSON obeyed it (and the RLO), as a hostile tester found.
+    let c1 = "\u{9b}31mred";
+    report.results[0].portal.agency = Some(format!("{c1}{RLO}"));
     let text = json(&report);
-    assert_eq!(
-        obeyed(&text.replace(RLO, "")),
-        None,
-        "serde escapes control characters"
+    assert_eq!(obeyed(&text), None, "every control character is escaped");
+    assert!(!text.contains(RLO) && !text.contains('\u{9b}'), "{text}");
+    assert!(
+        text.contains("\\u001b[2J") && text.contains("\\u009b31mred\\u202e"),
+        "{text}"
     );
-    assert!(text.contains("\\u001b[2J"), "{text}");
+    let line = jsonl_line(&report.results[0]);
+    assert!(!line.contains(RLO) && !line.contains('\u{9b}'), "{line}");
+    let back: Report = serde_json::from_str(&text).expect("the report reads back");
+    assert_eq!(back.results[0].portal.agency, Some(format!("{c1}{RLO}")));
     let back: Report = serde_json::from_str(&text).expect("the report reads back");
     let name = format!("Cổng {PWNED}");
     assert_eq!(back.results[0].portal.name.as_deref(), Some(name.as_str()));
