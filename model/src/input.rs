@@ -272,6 +272,14 @@ pub struct Utf8Reader<R> {
     pending: Vec<u8>,
 }
 
+impl Utf8Reader<std::io::Take<File>> {
+    /// The metadata of the file open (fstat): what it is, whatever its
+    /// name now points at.
+    pub fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
+        self.inner.get_ref().metadata()
+    }
+}
+
 impl<R: Read> Read for Utf8Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let not_utf8 =

@@ -25,7 +25,7 @@ use super::compile::{
     EntryChecker, EntryRead, Placed, check_defaults, check_schema, compile_campaigns,
 };
 use super::{Campaign, CampaignEntry, Defaults, Inventory, InventoryError, Portal, PortalEntry};
-use crate::input::{self, FileKind};
+use crate::input::{self, FileKind, Utf8Reader};
 use crate::shard::Shard;
 use crate::source::yaml_options;
 use crate::stage::Stage;
@@ -83,8 +83,9 @@ struct Identity {
 }
 
 impl Identity {
-    fn of(path: &Path) -> Option<Self> {
-        let meta = std::fs::metadata(path).ok()?;
+    /// The identity of the file `file` has open.
+    fn of(file: &Utf8Reader<std::io::Take<std::fs::File>>) -> Option<Self> {
+        let meta = file.metadata().ok()?;
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&meta);
         #[cfg(not(unix))]
@@ -150,7 +151,10 @@ impl InventoryStream {
         source: &str,
         shard: Option<Shard>,
     ) -> Result<Result<Self, InventoryError>, Failed> {
-        let head = read_file(path, None)?;
+        // Each reading looks at the file it opened: a file replaced while
+        // it is checked (renamed over, rewritten) is not audited.
+        let (file, first) = open_file(path)?;
+        let head = read_file(file, None)?;
         // Another schema: the whole reading says so, with every problem of
         // the file's shape that it finds beside it.
         if check_schema(source, &head.schema).is_err() {
@@ -159,11 +163,16 @@ impl InventoryStream {
         let mut errors = Vec::new();
         let default_target = check_defaults(source, &head.defaults, &mut errors);
         let mut checker = EntryChecker::new(source, &head.defaults, default_target);
-        let identity = Identity::of(path);
+        let (file, identity) = open_file(path)?;
+        if identity != first {
+            return Ok(Err(InventoryError::Changed {
+                path: source.to_owned(),
+            }));
+        }
         let (mut total, mut count, mut names) = (0, 0, Names::default());
         let mut checked = HashSet::new();
         read_file(
-            path,
+            file,
             Some(&mut |i, entry| {
                 let placed = Placed {
                     value: EntryRead::Whole(Box::new(entry)),
@@ -253,7 +262,10 @@ impl InventoryStream {
         let changed = || InventoryError::Changed {
             path: self.source.clone(),
         };
-        if Identity::of(&self.path) != self.identity {
+        let Ok((file, identity)) = open_file(&self.path) else {
+            return Err(changed());
+        };
+        if identity != self.identity {
             return Err(changed());
         }
         let mut checker =
@@ -261,7 +273,7 @@ impl InventoryStream {
         let (mut unexpected, mut stopped, mut read) = (false, false, 0);
         let mut seen: HashSet<u64> = HashSet::with_capacity(self.total);
         let reading = read_file(
-            &self.path,
+            file,
             Some(&mut |i, entry| {
                 let placed = Placed {
                     value: EntryRead::Whole(Box::new(entry)),
@@ -320,11 +332,13 @@ struct Head {
 /// What is done with each portal entry, by its index; false stops the reading.
 type Each<'f> = &'f mut dyn FnMut(usize, PortalEntry) -> bool;
 
-/// Reads the file at `path` as it is parsed, handing each portal entry to
+/// Reads the opened inventory as it is parsed, handing each portal entry to
 /// `each` (skipping them without one). A stop asked for by `each` is no
 /// failure.
-fn read_file(path: &Path, each: Option<Each<'_>>) -> Result<Head, Failed> {
-    let reader = input::open_text(path, FileKind::Inventory)?;
+fn read_file(
+    reader: Utf8Reader<std::io::Take<std::fs::File>>,
+    each: Option<Each<'_>>,
+) -> Result<Head, Failed> {
     let stopped = Cell::new(false);
     let seed = FileSeed {
         entries: Entries {
@@ -341,6 +355,16 @@ fn read_file(path: &Path, each: Option<Each<'_>>) -> Result<Head, Failed> {
         Err(_) if stopped.get() => Err(Failed),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Opens the inventory to be read as it is parsed, with the identity of
+/// the file opened.
+fn open_file(
+    path: &Path,
+) -> Result<(Utf8Reader<std::io::Take<std::fs::File>>, Option<Identity>), Failed> {
+    let file = input::open_text(path, FileKind::Inventory)?;
+    let identity = Identity::of(&file);
+    Ok((file, identity))
 }
 
 /// The fields of an inventory file, as serde names them in errors.
