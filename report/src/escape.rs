@@ -21,7 +21,8 @@
 //! characters in the input, which is harmless.
 //! - [`json_text`]: JSON and JSON lines as serde wrote them, with what a
 //!   terminal would obey and serde leaves as it is (C1 controls such as
-//!   U+009B, the 8-bit CSI; DEL; the bidi controls) written as `\uXXXX`
+//!   U+009B, the 8-bit CSI; DEL; the bidi controls; the line and paragraph
+//!   separators U+2028 and U+2029) written as `\uXXXX`
 //!   escapes: the same JSON value, so programs still get the exact string.
 
 use std::borrow::Cow;
@@ -101,7 +102,9 @@ pub fn terminal_line(s: &str) -> Cow<'_, str> {
 /// characters can only be inside JSON strings, where the escape means the
 /// same character: the value is unchanged. Borrowed when nothing changes.
 pub fn json_text(json: &str) -> Cow<'_, str> {
-    let obeyed = |c: char| c.is_control() || is_bidi_control(c);
+    // U+2028 and U+2029 too: some readers of JSON lines split a line there.
+    let obeyed =
+        |c: char| c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}');
     let Some(first) = json.find(obeyed) else {
         return Cow::Borrowed(json);
     };

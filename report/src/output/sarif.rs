@@ -72,7 +72,8 @@ pub fn render(report: &Report, pack: &Pack, lang: Lang) -> String {
             "properties": {"reportId": report.id.to_string(), "agent": report.agent.id, "rulePack": pack.name},
         }],
     });
-    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let text = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let mut text = crate::json_text(&text).into_owned();
     text.push('\n');
     text
 }

@@ -220,6 +220,16 @@ fn json_keeps_the_exact_string_escaped() {
     );
     let line = jsonl_line(&report.results[0]);
     assert!(!line.contains(RLO) && !line.contains('\u{9b}'), "{line}");
+    // SARIF is JSON too; and a line separator would split a JSON line for
+    // some readers.
+    let pack = Pack::default_pack();
+    let sarif = super::sarif::render(&report, &pack, Lang::En);
+    assert_eq!(obeyed(&sarif), None, "{sarif}");
+    let mut separated = report.results[0].clone();
+    separated.portal.name = Some("a\u{2028}b\u{2029}c".to_owned());
+    let one_line = jsonl_line(&separated);
+    assert_eq!(one_line.lines().count(), 1);
+    assert!(one_line.contains("a\\u2028b\\u2029c"), "{one_line}");
     let back: Report = serde_json::from_str(&text).expect("the report reads back");
     assert_eq!(back.results[0].portal.agency, Some(format!("{c1}{RLO}")));
     let back: Report = serde_json::from_str(&text).expect("the report reads back");
