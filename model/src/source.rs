@@ -75,6 +75,7 @@ impl SourceError {
             }
             None => text,
         };
+        let message = in_our_words(message);
         Self {
             file: file.to_owned(),
             line: location.map_or(0, |l| l.line() + shift),
@@ -286,3 +287,19 @@ pub fn yaml_options() -> serde_saphyr::Options {
 
 /// The largest YAML file v6audit reads (an inventory of 100,000 portals is well under this).
 pub const MAX_YAML_BYTES: usize = 64 << 20;
+
+/// A YAML reader's message without its advice to the program that called
+/// it (serde-saphyr ends a duplicate key's with "set DuplicateKeyPolicy in
+/// Options if acceptable", a setting the user cannot reach).
+fn in_our_words(mut message: String) -> String {
+    if let Some(kept) = message
+        .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+        .map(str::len)
+    {
+        message.truncate(kept);
+    }
+    match message.strip_prefix("duplicate mapping key: ") {
+        Some(key) => format!("duplicate key `{key}`: write each key once"),
+        None => message,
+    }
+}

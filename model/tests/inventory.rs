@@ -35,6 +35,12 @@ fn every_good_fixture_loads() {
 fn invalid_fixtures_give_exact_errors() {
     let cases: &[(&str, &str)] = &[
         (
+            // Regression (a hostile tester): the YAML reader's advice to
+            // its caller ("set DuplicateKeyPolicy in Options") reached the user.
+            "invalid/duplicate-key.yaml",
+            "invalid/duplicate-key.yaml:4:5: portals[0].id: duplicate key `id`: write each key once",
+        ),
+        (
             "invalid/duplicate-id.yaml",
             "invalid/duplicate-id.yaml:7:9: portals[2].id: duplicate id `dichvucong` (first used at line 3)",
         ),
