@@ -24,14 +24,7 @@ impl InventoryFile {
     pub fn compile(self, file: &str) -> Result<Inventory, InventoryError> {
         check_schema(file, &self.schema).map_err(InventoryError::Syntax)?;
         let mut errors = Vec::new();
-        let portals = self
-            .portals
-            .into_iter()
-            .map(|e| Placed {
-                value: EntryRead::Whole(Box::new(e)),
-                shift: 0,
-            })
-            .collect();
+        let portals = self.portals.into_iter().map(Placed::whole).collect();
         let campaigns = self
             .campaigns
             .into_iter()
@@ -74,6 +67,16 @@ impl InventoryError {
 pub(super) struct Placed<T> {
     pub(super) value: T,
     pub(super) shift: u64,
+}
+
+impl Placed<EntryRead> {
+    /// A portal entry that read whole, with the whole file.
+    pub(super) fn whole(entry: PortalEntry) -> Self {
+        Self {
+            value: EntryRead::Whole(Box::new(entry)),
+            shift: 0,
+        }
+    }
 }
 
 /// What could be read of one portal entry (boxed: an entry is large).
@@ -272,6 +275,8 @@ impl<'a> EntryChecker<'a> {
                     format!("invalid id `{text}`: use lower-case letters, digits and hyphens (a-z, 0-9, -), not starting or ending with a hyphen"),
                 ));
             } else if !self.remember {
+                // Read again after the file was checked whole: its
+                // duplicates were found then.
             } else if let Some(first) = self.seen.get(text) {
                 errors.push(placed(
                     file,

@@ -21,9 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::compile::{
-    EntryChecker, EntryRead, Placed, check_defaults, check_schema, compile_campaigns,
-};
+use super::compile::{EntryChecker, Placed, check_defaults, check_schema, compile_campaigns};
 use super::{Campaign, CampaignEntry, Defaults, Inventory, InventoryError, Portal, PortalEntry};
 use crate::input::{self, FileKind, Utf8Reader};
 use crate::shard::Shard;
@@ -174,11 +172,7 @@ impl InventoryStream {
         read_file(
             file,
             Some(&mut |i, entry| {
-                let placed = Placed {
-                    value: EntryRead::Whole(Box::new(entry)),
-                    shift: 0,
-                };
-                if let Some(portal) = checker.entry(i, placed, &mut errors) {
+                if let Some(portal) = checker.entry(i, Placed::whole(entry), &mut errors) {
                     total += 1;
                     if shard.is_none_or(|s| s.holds(&portal.id)) {
                         count += 1;
@@ -275,15 +269,13 @@ impl InventoryStream {
         let reading = read_file(
             file,
             Some(&mut |i, entry| {
-                let placed = Placed {
-                    value: EntryRead::Whole(Box::new(entry)),
-                    shift: 0,
-                };
                 let mut errors = Vec::new();
-                let portal = checker.entry(i, placed, &mut errors).filter(|p| {
-                    let print = self.names.fingerprint(p);
-                    errors.is_empty() && self.checked.contains(&print) && seen.insert(print)
-                });
+                let portal = checker
+                    .entry(i, Placed::whole(entry), &mut errors)
+                    .filter(|p| {
+                        let print = self.names.fingerprint(p);
+                        errors.is_empty() && self.checked.contains(&print) && seen.insert(print)
+                    });
                 let Some(portal) = portal else {
                     unexpected = true;
                     return false;
