@@ -118,10 +118,15 @@ pub fn write_json_with_results(
     .map_err(std::io::Error::other)?;
     let text = crate::json_text(&text);
     let hole = "\n  \"results\": [],\n";
-    let Some(at) = text.find(hole).filter(|_| !results.is_empty()) else {
+    if results.is_empty() {
         out.write_all(text.as_bytes())?;
         return out.write_all(b"\n");
-    };
+    }
+    // Never written without its results: a head whose list is not where
+    // it is looked for is an error, not a document short of them.
+    let at = text
+        .find(hole)
+        .ok_or_else(|| std::io::Error::other("the report's results have no place in its head"))?;
     out.write_all(&text.as_bytes()[..at])?;
     out.write_all(b"\n  \"results\": [\n")?;
     for (i, held) in results.iter().enumerate() {
