@@ -9,6 +9,11 @@
 #   bench/peer-blackbox.sh [PORTALS]      # default 1000, lab mix good
 #   ROUNDS=3 bench/peer-blackbox.sh 1000  # rounds of the two (default 2)
 #   BIN=/path/to/v6audit bench/peer-blackbox.sh 200   # no cargo build
+#   BEFORE=/path/to/older/v6audit bench/peer-blackbox.sh 1000
+#       # a third row each round: an older build's audit of the same lab with
+#       # the same command, and the ratio of the two builds' CPU a portal;
+#       # BEFORE_PACK=file gives it another rule pack, for a build older than
+#       # the lab's pack (a pack it cannot read)
 #
 # Needs root (apt-get, nft). Installs prometheus-blackbox-exporter if it is
 # missing, keeps the packaged service stopped and disabled, and runs its own
@@ -218,7 +223,9 @@ EOF
 free_port() {
     local p
     for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 40000))
+        # Below the ephemeral range (32768 and up), which the runs' own
+        # connections take ports from: a listener there can collide with one.
+        p=$((20000 + RANDOM % 12000))
         [ -z "$(ss -Hltn "sport = :$p")" ] && { echo "$p"; return; }
     done
     echo "peer-blackbox.sh: no free port" >&2; exit 1
@@ -268,16 +275,19 @@ start_blackbox() {
 
 # One row per run: round tool wall_s cpu_ms conns dns_udp dns_tcp rss_kib driver_cpu_ms checked
 : > "$DIR/rows"
-run_v6audit() {
-    local before after
+run_v6audit() { # round [tool binary pack]
+    local before after tool=${2:-v6audit} bin=${3:-$BIN} args=("${AUDIT[@]:1}") i
+    if [ -n "${4:-}" ]; then
+        for i in "${!args[@]}"; do [ "${args[$i]}" = --rules ] && args[i + 1]=$4; done
+    fi
     before=$(counters)
     bounded "$RUN_LIMIT" /usr/bin/time -f '%e %U %S %M' -o "$DIR/v6.time" \
-        "$BIN" "${AUDIT[@]:1}" --concurrency "$PAR" --timeout "$TIMEOUT" --format jsonl --quiet --output "$DIR/out.jsonl" \
-        || { echo "peer-blackbox.sh: v6audit audit failed or took over $RUN_LIMIT s" >&2; exit 1; }
+        "$bin" "${args[@]}" --concurrency "$PAR" --timeout "$TIMEOUT" --format jsonl --quiet --output "$DIR/out.jsonl" \
+        || { echo "peer-blackbox.sh: $bin audit failed or took over $RUN_LIMIT s" >&2; exit 1; }
     after=$(counters)
     read -r wall user sys rss < <(tail -n 1 "$DIR/v6.time")
     read -r c0 u0 t0 <<< "$before"; read -r c1 u1 t1 <<< "$after"
-    echo "$1 v6audit $wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print (u + s) * 1000 }') $((c1 - c0)) $((u1 - u0)) $((t1 - t0)) $rss - $(wc -l < "$DIR/out.jsonl")_results" >> "$DIR/rows"
+    echo "$1 $tool $wall $(awk -v u="$user" -v s="$sys" 'BEGIN { print (u + s) * 1000 }') $((c1 - c0)) $((u1 - u0)) $((t1 - t0)) $rss - $(wc -l < "$DIR/out.jsonl")_results" >> "$DIR/rows"
 }
 run_blackbox() {
     local before after cpu0 cpu1 ok failed
@@ -305,10 +315,12 @@ run_blackbox() {
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "portals: $N (lab mix good), parallelism $PAR, timeout $TIMEOUT s, rounds $ROUNDS"
 echo "v6audit: $("$BIN" --version 2>&1 | head -1)"
+if [ -n "${BEFORE:-}" ]; then echo "before:  $("$BEFORE" --version 2>&1 | head -1) ($BEFORE)"; fi
 echo "peer:    $BB_VERSION, 7 probes a portal (https, http x ip6, ip4; dns A, AAAA, NS)"
 for r in $(seq 1 "$ROUNDS"); do
     run_v6audit "$r"
     run_blackbox "$r"
+    if [ -n "${BEFORE:-}" ]; then run_v6audit "$r" before "$BEFORE" "${BEFORE_PACK:-}"; fi
 done
 
 awk -v n="$N" '
@@ -337,5 +349,9 @@ awk -v n="$N" '
         printf "  blackbox VmHWM of a fresh exporter each run; CPU ms/p: v6audit process, blackbox exporter only (driver apart)\n"
         printf "median wall ms per portal: v6audit %.3f, blackbox %.3f; ratio v6audit/blackbox %.2f\n", vw, bw, vw / bw
         printf "median CPU ms per portal:  v6audit %.3f, blackbox %.3f (%.3f with the curl driver); ratio v6audit/blackbox %.2f (%.2f)\n", vc, bc, bd, vc / bc, vc / bd
+        if ("before" in cpu) {
+            pw = median(wall["before"]); pc = median(cpu["before"])
+            printf "before (the older build): median wall ms per portal %.3f, CPU ms per portal %.3f; this build/before: wall %.2f, CPU %.2f\n", pw, pc, vw / pw, vc / pc
+        }
     }
 ' "$DIR/rows"
