@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 N=${1:-1000}
 MIX=${2:-fast}
 PAR=64
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/v6audit
+cargo build --profile dist --quiet -p v6audit
+BIN=${CARGO_TARGET_DIR:-target}/dist/v6audit
 DIR=$(mktemp -d)
 trap 'kill "$LAB" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 

@@ -10,13 +10,15 @@
 #   bench/audit-memory.sh                  # 1000 10000 100000
 #   bench/audit-memory.sh 1000 10000       # other sizes
 #   V6AUDIT_BIN=/path/to/v6audit bench/audit-memory.sh
+#   MODES="jsonl push" bench/audit-memory.sh   # some of the modes (default all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=("${@:-1000 10000 100000}")
 read -r -a SIZES <<< "${SIZES[*]}"
+read -r -a MODES <<< "${MODES:-jsonl push json}"
 if [ -z "${V6AUDIT_BIN:-}" ]; then
-    cargo build --release --quiet -p v6audit
-    V6AUDIT_BIN=${CARGO_TARGET_DIR:-target}/release/v6audit
+    cargo build --profile dist --quiet -p v6audit
+    V6AUDIT_BIN=${CARGO_TARGET_DIR:-target}/dist/v6audit
 fi
 BIN=$V6AUDIT_BIN
 WORK=$(mktemp -d)
@@ -58,7 +60,7 @@ for n in "${SIZES[@]}"; do
     for _ in $(seq 1 6000); do [ -f "$dir/lab-audit.txt" ] && break; sleep 0.1; done
     [ -f "$dir/lab-audit.txt" ] || { echo "the lab of $n portals did not start" >&2; exit 1; }
     read -r -a audit < "$dir/lab-audit.txt"
-    for mode in jsonl push json; do
+    for mode in "${MODES[@]}"; do
         out="$dir/out.$mode"
         extra=(--format jsonl)
         case $mode in
@@ -86,7 +88,7 @@ for n in "${SIZES[@]}"; do
 done
 first=${SIZES[0]}
 last=${SIZES[${#SIZES[@]}-1]}
-for mode in jsonl push json; do
+for mode in "${MODES[@]}"; do
     awk -v m="$mode" -v a="${RSS[$first,$mode]}" -v b="${RSS[$last,$mode]}" -v f="$first" -v l="$last" \
         'BEGIN { printf "%-6s max RSS at %d portals / at %d: %.2fx\n", m, l, f, b / a }'
 done

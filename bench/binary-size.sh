@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The size of what ships: the release binary (fat LTO, one codegen unit,
-# stripped; [profile.release] in Cargo.toml), the .deb, and what the package
+# The size of what ships: the shipped binary (fat LTO, one codegen unit,
+# stripped; [profile.dist] in Cargo.toml), the .deb, and what the package
 # installs. Builds the package first (packaging/deb/build.sh, which needs
 # cargo-deb). Prints the machine and the figures; copy the block into
 # bench/RESULTS.md with the command.
@@ -13,7 +13,7 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 start=$(date +%s)
 deb=$(packaging/deb/build.sh)
 took=$(($(date +%s) - start))
-bin="$target/release/v6audit"
+bin="$target/dist/v6audit"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "commit: $("$bin" --version)"

@@ -21,6 +21,6 @@ args=(--portals "$portals" --days "$days" --vantages "$vantages" --requests "$re
 if [ -n "${DB:-}" ]; then
     args+=(--db "$DB")
 fi
-cargo build --quiet --release -p v6audit-collector --example dashboard_bench
+cargo build --quiet --profile dist -p v6audit-collector --example dashboard_bench
 target=${CARGO_TARGET_DIR:-$PWD/target}
-exec "$target/release/examples/dashboard_bench" "${args[@]}"
+exec "$target/dist/examples/dashboard_bench" "${args[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's heap on the lab: heaptrack around `v6audit audit` of N lab
 # portals (mix `good`, --concurrency 64, --format jsonl), built in the
-# `profiling` profile (the release code with symbols). Prints the machine,
+# `profiling` profile (the shipped code with symbols). Prints the machine,
 # allocations per portal, the peak heap, and the sites that allocate most
 # (the innermost frames outside the allocator and std's containers);
 # copy the block into bench/RESULTS.md with the command. Loopback only.

@@ -10,6 +10,6 @@
 #   bench/ingest.sh --sizes 100,1000 --agents 8
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release -p v6audit-collector --example ingest_bench
+cargo build --quiet --profile dist -p v6audit-collector --example ingest_bench
 target=${CARGO_TARGET_DIR:-$PWD/target}
-exec "$target/release/examples/ingest_bench" "$@"
+exec "$target/dist/examples/ingest_bench" "$@"

@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 SIZES=("${@:-1000 10000}")
 read -r -a SIZES <<< "${SIZES[*]}"
 if [ -z "${V6AUDIT_BIN:-}" ]; then
-    cargo build --release --quiet
-    V6AUDIT_BIN=${CARGO_TARGET_DIR:-target}/release/v6audit
+    cargo build --profile dist --quiet
+    V6AUDIT_BIN=${CARGO_TARGET_DIR:-target}/dist/v6audit
 fi
 BINS=("$V6AUDIT_BIN")
 [ -n "${BEFORE:-}" ] && BINS=("$BEFORE" "$V6AUDIT_BIN")

@@ -38,8 +38,8 @@ for tool in nft curl ss /usr/bin/time timeout; do
 done
 
 if [ -z "${BIN:-}" ]; then
-    cargo build --release --quiet
-    BIN=${CARGO_TARGET_DIR:-target}/release/v6audit
+    cargo build --profile dist --quiet -p v6audit
+    BIN=${CARGO_TARGET_DIR:-target}/dist/v6audit
 fi
 
 DIR=$(mktemp -d)

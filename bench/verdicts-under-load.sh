@@ -6,8 +6,9 @@
 # tried again, never judged "broken".
 #
 # Usage: bench/verdicts-under-load.sh [RUNS] [PORTALS]   (defaults 5 and 1000)
-# Needs: a built v6audit (V6AUDIT_BIN, default: the release build, else the
-# debug build under $CARGO_TARGET_DIR or target/), python3, taskset.
+# Needs: a built v6audit (V6AUDIT_BIN, default: the shipped (dist) build,
+# else the release build, else the debug build under $CARGO_TARGET_DIR or
+# target/), python3, taskset.
 # Traffic: loopback only (the lab on 127.0.0.1 and ::1). Every loop is
 # bounded: RUNS audits, each bounded by `timeout`, and the hog is killed
 # when its run ends (and on exit).
@@ -19,7 +20,7 @@ portals=${2:-1000}
 target=${CARGO_TARGET_DIR:-target}
 bin=${V6AUDIT_BIN:-}
 if [ -z "$bin" ]; then
-    for b in "$target/release/v6audit" "$target/debug/v6audit"; do
+    for b in "$target/dist/v6audit" "$target/release/v6audit" "$target/debug/v6audit"; do
         if [ -x "$b" ]; then bin=$b; break; fi
     done
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian package: the release binary (LTO, one codegen unit,
-# stripped), its man pages and shell completions generated from the CLI
+# Builds the Debian package: the shipped binary (profile `dist`: fat LTO, one
+# codegen unit, stripped), its man pages and shell completions generated from the CLI
 # itself, then `cargo deb` with the metadata in cli/Cargo.toml. Prints the
 # path of the .deb. Needs cargo-deb (`cargo install cargo-deb`).
 #
@@ -15,9 +15,9 @@ if ! cargo deb --version >/dev/null 2>&1; then
 fi
 target=${CARGO_TARGET_DIR:-$PWD/target}
 
-cargo build --release --locked -p v6audit
-bin="$target/release/v6audit"
-generated="$target/release/package"
+cargo build --profile dist --locked -p v6audit
+bin="$target/dist/v6audit"
+generated="$target/dist/package"
 rm -rf "$generated"
 "$bin" generate man --out "$generated/man" >/dev/null
 # Debian policy: man pages compressed, reproducibly (no name, no time).
@@ -27,4 +27,4 @@ for shell in bash zsh fish; do
 done
 
 # --no-build: the binary above is the one the pages were generated from.
-cargo deb -p v6audit --no-build --locked --output "$target/debian/" -q | tail -n 1
+cargo deb -p v6audit --profile dist --no-build --locked --output "$target/debian/" -q | tail -n 1
