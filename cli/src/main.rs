@@ -18,6 +18,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the agent allocates and frees on two
+/// worker threads at once, where glibc's arenas cost a tenth of its CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Audit and drive the IPv6 transition of public-service portals.
 ///
 /// v6audit probes every portal of an inventory for AAAA records, IPv6
