@@ -2,6 +2,7 @@
 //! signatures), implemented for SQLite and PostgreSQL in `sql.rs`, and the
 //! [`Store`] that holds the one chosen from the database URL at start-up.
 
+mod migrations;
 mod rows;
 mod sql;
 

@@ -1,7 +1,8 @@
 //! The rows the SQL backends read, as sqlx maps them: one `FromRow` struct
 //! per shape of query, its fields named after the columns, and its
-//! conversion into the store's own type. The derive writes an impl generic
-//! over the driver's row, so one struct serves SQLite and PostgreSQL alike.
+//! conversion into the store's own type. The `row!` macro writes an impl
+//! generic over the driver's row, so one struct serves SQLite and PostgreSQL
+//! alike.
 //!
 //! A stage column (an integer in both schemas, `INTEGER` in SQLite and
 //! `BIGINT` in PostgreSQL, both read as `i64`) is read as a [`Stage`]: a
@@ -12,6 +13,37 @@ use sqlx::error::BoxDynError;
 use v6audit_model::Stage;
 
 use super::{Agent, Counts, DailyStage, Event, HistoryPoint, Latest, StoredResult, StoredVerdict};
+
+/// A row struct and its `FromRow`, generic over the driver's row: each
+/// field is read from the column of its name, as sqlx's derive would, without
+/// building sqlx's macros (and a second sqlx with its drivers) for the
+/// compiler's host.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident $(<$lt:lifetime>)? {
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident: $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        $vis struct $name $(<$lt>)? {
+            $($(#[$fmeta])* $fvis $field: $ty,)*
+        }
+
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name $(<$lt>)?
+        where
+            &'static str: sqlx::ColumnIndex<R>,
+            $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)*
+        {
+            fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
 
 /// A stage as a number, if it is one (0 to 4).
 fn stage_of(n: i64) -> Option<Stage> {
@@ -61,14 +93,15 @@ where
     }
 }
 
-/// `name, vantage, created_ms, revoked_ms, last_report_ms` of `agents`.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct AgentRow {
-    name: String,
-    vantage: Option<String>,
-    created_ms: i64,
-    revoked_ms: Option<i64>,
-    last_report_ms: Option<i64>,
+row! {
+    /// `name, vantage, created_ms, revoked_ms, last_report_ms` of `agents`.
+    pub(super) struct AgentRow {
+        name: String,
+        vantage: Option<String>,
+        created_ms: i64,
+        revoked_ms: Option<i64>,
+        last_report_ms: Option<i64>,
+    }
 }
 
 impl From<AgentRow> for Agent {
@@ -83,16 +116,17 @@ impl From<AgentRow> for Agent {
     }
 }
 
-/// The verdict's columns of `results`: `stage, stage_certain, score,
-/// priority, findings, pack`.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct VerdictRow {
-    stage: StageColumn,
-    stage_certain: bool,
-    score: i64,
-    priority: i64,
-    findings: String,
-    pack: String,
+row! {
+    /// The verdict's columns of `results`: `stage, stage_certain, score,
+    /// priority, findings, pack`.
+    pub(super) struct VerdictRow {
+        stage: StageColumn,
+        stage_certain: bool,
+        score: i64,
+        priority: i64,
+        findings: String,
+        pack: String,
+    }
 }
 
 impl From<VerdictRow> for StoredVerdict {
@@ -109,7 +143,7 @@ impl From<VerdictRow> for StoredVerdict {
 }
 
 /// A whole row of `results` (`SELECT *`).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub(super) struct ResultRow {
     id: String,
     report_id: String,
@@ -118,8 +152,29 @@ pub(super) struct ResultRow {
     observed_ms: i64,
     portal: String,
     observation: String,
-    #[sqlx(flatten)]
     verdict: VerdictRow,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ResultRow
+where
+    &'static str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    VerdictRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            report_id: row.try_get("report_id")?,
+            agent: row.try_get("agent")?,
+            portal_id: row.try_get("portal_id")?,
+            observed_ms: row.try_get("observed_ms")?,
+            portal: row.try_get("portal")?,
+            observation: row.try_get("observation")?,
+            // The verdict's columns are of the same row.
+            verdict: VerdictRow::from_row(row)?,
+        })
+    }
 }
 
 impl From<ResultRow> for StoredResult {
@@ -137,25 +192,27 @@ impl From<ResultRow> for StoredResult {
     }
 }
 
-/// The `id` of a row, borrowed from it (read before deciding whether the
-/// rest of the row is needed).
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct IdRow<'r> {
-    /// The `id` column.
-    pub(super) id: &'r str,
+row! {
+    /// The `id` of a row, borrowed from it (read before deciding whether the
+    /// rest of the row is needed).
+    pub(super) struct IdRow<'r> {
+        /// The `id` column.
+        pub(super) id: &'r str,
+    }
 }
 
-/// A row of `latest`.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct LatestRow {
-    portal_id: String,
-    agent: String,
-    result_id: String,
-    observed_ms: i64,
-    stage: StageColumn,
-    stage_certain: bool,
-    score: i64,
-    priority: i64,
+row! {
+    /// A row of `latest`.
+    pub(super) struct LatestRow {
+        portal_id: String,
+        agent: String,
+        result_id: String,
+        observed_ms: i64,
+        stage: StageColumn,
+        stage_certain: bool,
+        score: i64,
+        priority: i64,
+    }
 }
 
 impl From<LatestRow> for Latest {
@@ -173,16 +230,17 @@ impl From<LatestRow> for Latest {
     }
 }
 
-/// `id, agent, observed_ms, stage, stage_certain, score` of `results`: a
-/// point of a portal's history.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct HistoryRow {
-    id: String,
-    agent: String,
-    observed_ms: i64,
-    stage: StageColumn,
-    stage_certain: bool,
-    score: i64,
+row! {
+    /// `id, agent, observed_ms, stage, stage_certain, score` of `results`: a
+    /// point of a portal's history.
+    pub(super) struct HistoryRow {
+        id: String,
+        agent: String,
+        observed_ms: i64,
+        stage: StageColumn,
+        stage_certain: bool,
+        score: i64,
+    }
 }
 
 impl From<HistoryRow> for HistoryPoint {
@@ -198,19 +256,20 @@ impl From<HistoryRow> for HistoryPoint {
     }
 }
 
-/// `day, portal_id, agent, stage` of `daily`, the strings borrowed from the
-/// row: most rows of a stream of days repeat the stage before them and are
-/// dropped unread.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct DailyRow<'r> {
-    /// The `day` column (days since the epoch).
-    pub(super) day: i64,
-    /// The `portal_id` column.
-    pub(super) portal_id: &'r str,
-    /// The `agent` column.
-    pub(super) agent: &'r str,
-    /// The `stage` column.
-    pub(super) stage: StageColumn,
+row! {
+    /// `day, portal_id, agent, stage` of `daily`, the strings borrowed from the
+    /// row: most rows of a stream of days repeat the stage before them and are
+    /// dropped unread.
+    pub(super) struct DailyRow<'r> {
+        /// The `day` column (days since the epoch).
+        pub(super) day: i64,
+        /// The `portal_id` column.
+        pub(super) portal_id: &'r str,
+        /// The `agent` column.
+        pub(super) agent: &'r str,
+        /// The `stage` column.
+        pub(super) stage: StageColumn,
+    }
 }
 
 impl From<DailyRow<'_>> for DailyStage {
@@ -224,19 +283,20 @@ impl From<DailyRow<'_>> for DailyStage {
     }
 }
 
-/// A whole row of `events` (`SELECT *`).
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct EventRow {
-    id: i64,
-    at_ms: i64,
-    portal_id: String,
-    agent: String,
-    kind: String,
-    from_stage: Option<StageColumn>,
-    to_stage: StageColumn,
-    rule: Option<String>,
-    message: String,
-    result_id: String,
+row! {
+    /// A whole row of `events` (`SELECT *`).
+    pub(super) struct EventRow {
+        id: i64,
+        at_ms: i64,
+        portal_id: String,
+        agent: String,
+        kind: String,
+        from_stage: Option<StageColumn>,
+        to_stage: StageColumn,
+        rule: Option<String>,
+        message: String,
+        result_id: String,
+    }
 }
 
 impl From<EventRow> for Event {
@@ -256,13 +316,14 @@ impl From<EventRow> for Event {
     }
 }
 
-/// The totals `reports, results, events` (each a `COUNT(*)`, a `BIGINT` in
-/// PostgreSQL and an integer in SQLite).
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct CountsRow {
-    reports: i64,
-    results: i64,
-    events: i64,
+row! {
+    /// The totals `reports, results, events` (each a `COUNT(*)`, a `BIGINT` in
+    /// PostgreSQL and an integer in SQLite).
+    pub(super) struct CountsRow {
+        reports: i64,
+        results: i64,
+        events: i64,
+    }
 }
 
 impl From<CountsRow> for Counts {

@@ -1,6 +1,6 @@
 //! The SQL backends. Both speak the same SQL (with `$n` parameters, which
 //! SQLite accepts too); a macro writes the one implementation twice, once per
-//! sqlx driver, and each backend keeps its own migrations. Rows are read
+//! sqlx driver, and each backend keeps its own migrations (`migrations.rs`). Rows are read
 //! through the `FromRow` structs of `rows.rs`, generic over the driver, which
 //! refuse a stage column that is not a stage. SQLite runs in WAL mode with
 //! `synchronous = FULL`, so a commit is on disk when it returns.
@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::migrations;
 use super::rows::{
     AgentRow, CountsRow, DailyRow, EventRow, HistoryRow, IdRow, LatestRow, ResultRow, StageColumn,
     VerdictRow,
@@ -67,10 +68,10 @@ impl PgStore {
 }
 
 macro_rules! sql_store {
-    ($store:ty, $migrations:literal) => {
+    ($store:ty, $migrations:expr) => {
         impl Storage for $store {
             async fn migrate(&self) -> Result<(), StoreError> {
-                sqlx::migrate!($migrations).run(&self.pool).await?;
+                migrations::migrator($migrations).run(&self.pool).await?;
                 Ok(())
             }
 
@@ -544,5 +545,5 @@ impl Backend for PgStore {
     type Db = sqlx::Postgres;
 }
 
-sql_store!(SqliteStore, "./migrations/sqlite");
-sql_store!(PgStore, "./migrations/postgres");
+sql_store!(SqliteStore, migrations::SQLITE);
+sql_store!(PgStore, migrations::POSTGRES);
