@@ -64,8 +64,10 @@ for n in "${SIZES[@]}"; do
         out="$dir/out.$mode"
         extra=(--format jsonl)
         case $mode in
+            jsonl) ;;
             json) extra=(--format json) ;;
             push) extra=(--format jsonl --push "http://[::1]:$PORT/" --token "$TOKEN") ;;
+            *) echo "audit-memory.sh: unknown mode $mode (jsonl, push, json)" >&2; exit 2 ;;
         esac
         /usr/bin/time -f '%e %M' -o "$dir/time" \
             "$BIN" "${audit[@]:1}" --concurrency 64 --timeout 10 --quiet --output "$out" "${extra[@]}" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's heap on the lab: heaptrack around `v6audit audit` of N lab
 # portals (mix `good`, --concurrency 64, --format jsonl), built in the
-# `profiling` profile (the shipped code with symbols). Prints the machine,
+# `profiling` profile (the shipped code with symbols, on glibc's malloc). Prints the machine,
 # allocations per portal, the peak heap, and the sites that allocate most
 # (the innermost frames outside the allocator and std's containers);
 # copy the block into bench/RESULTS.md with the command. Loopback only.
@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 N=${1:-1000}
 command -v heaptrack >/dev/null || { echo "heaptrack is not installed (apt-get install heaptrack)" >&2; exit 1; }
 if [ -z "${V6AUDIT_BIN:-}" ]; then
-    cargo build --quiet --profile profiling -p v6audit
+    # Without mimalloc: heaptrack counts what goes through libc's malloc.
+    cargo build --quiet --profile profiling -p v6audit --no-default-features
     V6AUDIT_BIN=${CARGO_TARGET_DIR:-target}/profiling/v6audit
 fi
 BIN=$V6AUDIT_BIN

@@ -278,7 +278,11 @@ start_blackbox() {
 run_v6audit() { # round [tool binary pack]
     local before after tool=${2:-v6audit} bin=${3:-$BIN} args=("${AUDIT[@]:1}") i
     if [ -n "${4:-}" ]; then
-        for i in "${!args[@]}"; do [ "${args[$i]}" = --rules ] && args[i + 1]=$4; done
+        local found=
+        for i in "${!args[@]}"; do
+            if [ "${args[$i]}" = --rules ]; then args[i + 1]=$4; found=1; fi
+        done
+        if [ -z "$found" ]; then args+=(--rules "$4"); fi
     fi
     before=$(counters)
     bounded "$RUN_LIMIT" /usr/bin/time -f '%e %U %S %M' -o "$DIR/v6.time" \

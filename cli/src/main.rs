@@ -20,6 +20,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: the agent allocates and frees on two
 /// worker threads at once, where glibc's arenas cost a tenth of its CPU.
+/// Without the `mimalloc` feature (bench/heap-profile.sh), glibc's.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
