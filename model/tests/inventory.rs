@@ -528,6 +528,35 @@ fn an_inventory_rewritten_in_place_mid_run_stops_at_the_first_unchecked_entry() 
     }
 }
 
+/// Regression: a file that gained an entry after all of its portals were
+/// read stopped with "the rest of it was not audited", when every portal
+/// checked had been. It now says that they were, and that there are more.
+#[test]
+fn an_inventory_that_grew_after_its_last_portal_says_every_portal_checked_was_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inv.yaml");
+    // The new entry takes the place of a comment of its length.
+    let original = format!("{}#{}\n", inventory_of(&["a", "b"]), "-".repeat(35));
+    let grown = inventory_of(&["a", "b", "d"]);
+    assert_eq!(grown.len(), original.len());
+    std::fs::write(&path, &original).unwrap();
+    let stream = InventoryStream::open(&path, None).unwrap();
+    let checked_at = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut &file, grown.as_bytes()).unwrap();
+    file.set_modified(checked_at).unwrap();
+    drop(file);
+    let (read, err) = read_ids(&stream);
+    assert_eq!(read, ["a", "b"]);
+    assert_eq!(
+        err.unwrap(),
+        format!(
+            "{}: the inventory changed while it was being audited: every portal it held when it was checked was audited, and it now has more; run the audit again to audit them",
+            path.display()
+        )
+    );
+}
+
 /// An inventory of portals with these ids, each at `https://<id>.gov.vn/`.
 fn inventory_of(ids: &[&str]) -> String {
     let mut text = String::from("schema: v6audit/inventory/v1\nportals:\n");

@@ -252,6 +252,16 @@ pub enum InventoryError {
         /// The inventory, as the user named it.
         path: String,
     },
+    /// The file gained entries while it was read portal by portal, after
+    /// every portal it held when it was checked: those were all audited,
+    /// the new ones were not.
+    #[error(
+        "{path}: the inventory changed while it was being audited: every portal it held when it was checked was audited, and it now has more; run the audit again to audit them"
+    )]
+    Grew {
+        /// The inventory, as the user named it.
+        path: String,
+    },
 }
 
 impl InventoryError {

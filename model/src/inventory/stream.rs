@@ -243,7 +243,9 @@ impl InventoryStream {
     /// [`InventoryError::Changed`] and no more portals: another size, time
     /// or inode before the reading; an entry that no longer reads or checks,
     /// that is none of the portals checked (every field compared), or that
-    /// repeats one; or, at the end, fewer portals than were checked.
+    /// repeats one; or, at the end, fewer portals than were checked. An
+    /// entry after all of the portals checked gives [`InventoryError::Grew`]:
+    /// the run lacks none of them.
     pub fn read(&self, mut each: impl FnMut(Portal) -> bool) -> Result<(), InventoryError> {
         if let Some(held) = &self.held {
             for p in held {
@@ -291,6 +293,11 @@ impl InventoryStream {
         match reading {
             Ok(_) if !unexpected && read == self.total => Ok(()),
             Err(Failed) if stopped => Ok(()),
+            // Every portal checked was read, each once: what came after is
+            // new, and only it went unaudited.
+            _ if unexpected && read == self.total => Err(InventoryError::Grew {
+                path: self.source.clone(),
+            }),
             _ => Err(changed()),
         }
     }
