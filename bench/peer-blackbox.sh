@@ -322,9 +322,17 @@ echo "v6audit: $("$BIN" --version 2>&1 | head -1)"
 if [ -n "${BEFORE:-}" ]; then echo "before:  $("$BEFORE" --version 2>&1 | head -1) ($BEFORE)"; fi
 echo "peer:    $BB_VERSION, 7 probes a portal (https, http x ip6, ip4; dns A, AAAA, NS)"
 for r in $(seq 1 "$ROUNDS"); do
-    run_v6audit "$r"
-    run_blackbox "$r"
-    if [ -n "${BEFORE:-}" ]; then run_v6audit "$r" before "$BEFORE" "${BEFORE_PACK:-}"; fi
+    # With an older build, odd rounds run this build first and even rounds
+    # the older one, so that neither always follows blackbox's run.
+    if [ -n "${BEFORE:-}" ] && [ $((r % 2)) -eq 0 ]; then
+        run_v6audit "$r" before "$BEFORE" "${BEFORE_PACK:-}"
+        run_blackbox "$r"
+        run_v6audit "$r"
+    else
+        run_v6audit "$r"
+        run_blackbox "$r"
+        if [ -n "${BEFORE:-}" ]; then run_v6audit "$r" before "$BEFORE" "${BEFORE_PACK:-}"; fi
+    fi
 done
 
 awk -v n="$N" '
