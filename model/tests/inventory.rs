@@ -512,13 +512,7 @@ fn an_inventory_rewritten_in_place_mid_run_stops_at_the_first_unchecked_entry() 
         ("an entry lost", lost, vec!["a", "b"]),
     ] {
         assert_eq!(text.len(), original.len(), "{what}");
-        std::fs::write(&path, &original).unwrap();
-        let stream = InventoryStream::open(&path, None).unwrap();
-        let checked_at = std::fs::metadata(&path).unwrap().modified().unwrap();
-        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        std::io::Write::write_all(&mut &file, text.as_bytes()).unwrap();
-        file.set_modified(checked_at).unwrap();
-        drop(file);
+        let stream = checked_then_rewritten(&path, &original, &text);
         let (read, err) = read_ids(&stream);
         assert_eq!(read, want, "{what}");
         assert!(
@@ -539,13 +533,7 @@ fn an_inventory_that_grew_after_its_last_portal_says_every_portal_checked_was_au
     let original = format!("{}#{}\n", inventory_of(&["a", "b"]), "-".repeat(35));
     let grown = inventory_of(&["a", "b", "d"]);
     assert_eq!(grown.len(), original.len());
-    std::fs::write(&path, &original).unwrap();
-    let stream = InventoryStream::open(&path, None).unwrap();
-    let checked_at = std::fs::metadata(&path).unwrap().modified().unwrap();
-    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    std::io::Write::write_all(&mut &file, grown.as_bytes()).unwrap();
-    file.set_modified(checked_at).unwrap();
-    drop(file);
+    let stream = checked_then_rewritten(&path, &original, &grown);
     let (read, err) = read_ids(&stream);
     assert_eq!(read, ["a", "b"]);
     assert_eq!(
@@ -555,6 +543,19 @@ fn an_inventory_that_grew_after_its_last_portal_says_every_portal_checked_was_au
             path.display()
         )
     );
+}
+
+/// A stream of `original`, checked, and then the file rewritten in place
+/// with `text` of the same length, its modification time kept: only the
+/// entries can tell.
+fn checked_then_rewritten(path: &Path, original: &str, text: &str) -> InventoryStream {
+    std::fs::write(path, original).unwrap();
+    let stream = InventoryStream::open(path, None).unwrap();
+    let checked_at = std::fs::metadata(path).unwrap().modified().unwrap();
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    std::io::Write::write_all(&mut &file, text.as_bytes()).unwrap();
+    file.set_modified(checked_at).unwrap();
+    stream
 }
 
 /// An inventory of portals with these ids, each at `https://<id>.gov.vn/`.
