@@ -17,8 +17,37 @@ use super::{Agent, Counts, DailyStage, Event, HistoryPoint, Latest, StoredResult
 /// A row struct and its `FromRow`, generic over the driver's row: each
 /// field is read from the column of its name, as sqlx's derive would, without
 /// building sqlx's macros (and a second sqlx with its drivers) for the
-/// compiler's host.
+/// compiler's host. A last field written `..name: Type` is another row
+/// struct read from the same row (sqlx's `#[sqlx(flatten)]`).
 macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($field:ident: $ty:ty,)*
+            ..$flat:ident: $flat_ty:ty $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        $vis struct $name {
+            $($field: $ty,)*
+            $flat: $flat_ty,
+        }
+
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
+        where
+            &'static str: sqlx::ColumnIndex<R>,
+            $($ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,)*
+            $flat_ty: sqlx::FromRow<'r, R>,
+        {
+            fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                    $flat: <$flat_ty>::from_row(row)?,
+                })
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident $(<$lt:lifetime>)? {
@@ -142,38 +171,18 @@ impl From<VerdictRow> for StoredVerdict {
     }
 }
 
-/// A whole row of `results` (`SELECT *`).
-#[derive(Debug)]
-pub(super) struct ResultRow {
-    id: String,
-    report_id: String,
-    agent: String,
-    portal_id: String,
-    observed_ms: i64,
-    portal: String,
-    observation: String,
-    verdict: VerdictRow,
-}
-
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ResultRow
-where
-    &'static str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    VerdictRow: sqlx::FromRow<'r, R>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            report_id: row.try_get("report_id")?,
-            agent: row.try_get("agent")?,
-            portal_id: row.try_get("portal_id")?,
-            observed_ms: row.try_get("observed_ms")?,
-            portal: row.try_get("portal")?,
-            observation: row.try_get("observation")?,
-            // The verdict's columns are of the same row.
-            verdict: VerdictRow::from_row(row)?,
-        })
+row! {
+    /// A whole row of `results` (`SELECT *`); the verdict's columns are of
+    /// the same row.
+    pub(super) struct ResultRow {
+        id: String,
+        report_id: String,
+        agent: String,
+        portal_id: String,
+        observed_ms: i64,
+        portal: String,
+        observation: String,
+        ..verdict: VerdictRow,
     }
 }
 

@@ -1,8 +1,8 @@
 //! The SQL backends. Both speak the same SQL (with `$n` parameters, which
 //! SQLite accepts too); a macro writes the one implementation twice, once per
-//! sqlx driver, and each backend keeps its own migrations (`migrations.rs`). Rows are read
-//! through the `FromRow` structs of `rows.rs`, generic over the driver, which
-//! refuse a stage column that is not a stage. SQLite runs in WAL mode with
+//! sqlx driver, and each backend keeps its own migrations (`migrations.rs`).
+//! Rows are read through the `FromRow` structs of `rows.rs`, generic over the
+//! driver, which refuse a stage column that is not a stage. SQLite runs in WAL mode with
 //! `synchronous = FULL`, so a commit is on disk when it returns.
 
 use std::collections::HashMap;
