@@ -17,6 +17,7 @@ mod validate;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use tracing_subscriber::filter::Targets;
 
 /// mimalloc instead of glibc's malloc: the agent allocates and frees on two
 /// worker threads at once, where glibc's arenas cost a tenth of its CPU.
@@ -190,18 +191,32 @@ pub async fn shutdown_signal() {
 /// Logs to standard error: v6audit's own crates at `default`, libraries not
 /// at all (hickory's server warns for every lab answer it skips, and those
 /// lines are noise to a user), unless `V6AUDIT_LOG` or `RUST_LOG` asks for
-/// more, in the `tracing` filter syntax.
+/// more: a comma-separated list of `level` and `target=level` (`debug`,
+/// `v6audit_agent=trace,rustls=debug`). A value that does not read as one is
+/// said once and the default kept.
 fn init_logging(default: &str) {
+    use tracing_subscriber::prelude::*;
     let ours = format!(
         "off,v6audit={default},v6audit_agent={default},v6audit_collector={default},\
          v6audit_lab={default},v6audit_rules={default},v6audit_model={default}"
     );
-    let filter = tracing_subscriber::EnvFilter::try_from_env("V6AUDIT_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(ours));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let asked = ["V6AUDIT_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().map(|value| (name, value)));
+    let filter = match asked.map(|(name, value)| (name, value.parse::<Targets>())) {
+        Some((_, Ok(filter))) => filter,
+        Some((name, Err(e))) => {
+            eprintln!(
+                "v6audit: {name}: {e} (expected `level` or `target=level`, comma-separated); \
+                 logging at the default"
+            );
+            ours.parse().unwrap_or_default()
+        }
+        None => ours.parse().unwrap_or_default(),
+    };
+    let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }

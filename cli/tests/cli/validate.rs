@@ -155,3 +155,37 @@ fn validate_and_audit_refuse_the_same_files_in_the_same_words() {
     }
     assert!(stderr(&run(&["validate", escape.to_str().unwrap()])).contains("b\\x1b[2J"));
 }
+
+/// A `RUST_LOG` (or `V6AUDIT_LOG`) that is not a filter is said once on
+/// stderr, and the command goes on with its default logging; one that is a
+/// filter is taken without a word.
+#[test]
+fn a_log_filter_that_does_not_read_is_said_once_and_the_default_kept() {
+    let example = repo().join("inventories/examples/minimal.yaml");
+    let o = bin()
+        .args(["validate", example.to_str().unwrap()])
+        .env_remove("V6AUDIT_LOG")
+        .env("RUST_LOG", "v6audit=loud")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("v6audit: RUST_LOG: ")
+            && err.contains("expected `level` or `target=level`, comma-separated")
+            && err.ends_with("logging at the default\n"),
+        "{err}"
+    );
+    assert!(stdout(&o).ends_with(", pack default: valid\n"));
+
+    // V6AUDIT_LOG is read first; a good filter is quiet.
+    let o = bin()
+        .args(["validate", example.to_str().unwrap()])
+        .env("V6AUDIT_LOG", "v6audit=warn,rustls=off")
+        .env("RUST_LOG", "v6audit=loud")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
