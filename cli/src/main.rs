@@ -193,16 +193,18 @@ pub async fn shutdown_signal() {
 /// lines are noise to a user), unless `V6AUDIT_LOG` or `RUST_LOG` asks for
 /// more: a comma-separated list of `level` and `target=level` (`debug`,
 /// `v6audit_agent=trace,rustls=debug`). A value that does not read as one is
-/// said once and the default kept.
+/// said once and the default kept; an empty one is as if unset.
 fn init_logging(default: &str) {
     use tracing_subscriber::prelude::*;
     let ours = format!(
         "off,v6audit={default},v6audit_agent={default},v6audit_collector={default},\
          v6audit_lab={default},v6audit_rules={default},v6audit_model={default}"
     );
-    let asked = ["V6AUDIT_LOG", "RUST_LOG"]
-        .into_iter()
-        .find_map(|name| std::env::var(name).ok().map(|value| (name, value)));
+    let asked = ["V6AUDIT_LOG", "RUST_LOG"].into_iter().find_map(|name| {
+        // Set but empty (`RUST_LOG=`) is not a request for silence.
+        let value = std::env::var(name).ok()?;
+        (!value.trim().is_empty()).then_some((name, value))
+    });
     let filter = match asked.map(|(name, value)| (name, value.parse::<Targets>())) {
         Some((_, Ok(filter))) => filter,
         Some((name, Err(e))) => {

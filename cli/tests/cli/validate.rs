@@ -179,6 +179,19 @@ fn a_log_filter_that_does_not_read_is_said_once_and_the_default_kept() {
     );
     assert!(stdout(&o).ends_with(", pack default: valid\n"));
 
+    // An empty V6AUDIT_LOG is as if unset: RUST_LOG is read, and said.
+    let o = bin()
+        .args(["validate", example.to_str().unwrap()])
+        .env("V6AUDIT_LOG", "")
+        .env("RUST_LOG", "v6audit=loud")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&o).starts_with("v6audit: RUST_LOG: "),
+        "{}",
+        stderr(&o)
+    );
+
     // V6AUDIT_LOG is read first; a good filter is quiet.
     let o = bin()
         .args(["validate", example.to_str().unwrap()])
