@@ -220,3 +220,53 @@ fn the_circle_finder_sees_a_circle_in_a_crate_written_with_one() {
     write("c.rs", "//! C, importing nothing.\n");
     assert!(circles(src).is_empty());
 }
+
+/// The `opt-level` each `[profile.P.package.C]` table of the workspace's
+/// Cargo.toml sets, as (P, C) → level.
+fn package_opt_levels(manifest: &str) -> BTreeMap<(String, String), String> {
+    let mut levels = BTreeMap::new();
+    let mut table: Option<(String, String)> = None;
+    for line in manifest.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            table = header
+                .strip_prefix("profile.")
+                .and_then(|rest| rest.split_once(".package."))
+                .map(|(p, c)| (p.to_owned(), c.trim_matches('"').to_owned()));
+        } else if let (Some(t), Some(value)) = (&table, line.strip_prefix("opt-level")) {
+            let value = value.trim_start().trim_start_matches('=').trim();
+            levels.insert(t.clone(), value.to_owned());
+        }
+    }
+    levels
+}
+
+/// A profile inherits its parent's package overrides: a crate left
+/// unoptimised in `release` (the newcomer's quick build) would be
+/// unoptimised in `dist` (what ships) too, unless `dist` sets it back.
+#[test]
+fn the_shipped_profile_optimises_every_crate_the_quick_build_leaves_unoptimised() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let levels = package_opt_levels(&manifest);
+    let lowered: Vec<&String> = levels
+        .iter()
+        .filter(|((p, c), level)| p == "release" && c != "*" && level.as_str() != "3")
+        .map(|((_, c), _)| c)
+        .collect();
+    assert!(!lowered.is_empty(), "no release override found: {levels:?}");
+    for crate_name in lowered {
+        assert_eq!(
+            levels
+                .get(&("dist".to_owned(), crate_name.clone()))
+                .map(String::as_str),
+            Some("3"),
+            "[profile.dist.package.{crate_name}] must set opt-level = 3"
+        );
+    }
+    // The reader sees a table and its level.
+    let sample =
+        "[profile.release.package.\"x\"]\n# c\nopt-level = 0\n[profile.dist]\nopt-level = 3\n";
+    assert_eq!(
+        package_opt_levels(sample).into_iter().collect::<Vec<_>>(),
+        [(("release".to_owned(), "x".to_owned()), "0".to_owned())]
+    );
+}
