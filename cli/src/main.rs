@@ -51,7 +51,8 @@ services as systemd credentials; /var/lib/v6audit, the collector's state;
 /var/lib/v6audit-agent, the agent's spool; /usr/share/v6audit/inventories,
 the Vietnamese public-services inventory.
 
-Environment: V6AUDIT_LOG (a tracing filter, e.g. debug), NO_COLOR, and the
+Environment: V6AUDIT_LOG or RUST_LOG (`level` or `target=level`,
+comma-separated, e.g. debug or v6audit_agent=trace), NO_COLOR, and the
 V6AUDIT_COLLECTOR_* and V6AUDIT_AGENT_* variables each command lists."
 )]
 struct Cli {
@@ -205,20 +206,94 @@ fn init_logging(default: &str) {
         let value = std::env::var(name).ok()?;
         (!value.trim().is_empty()).then_some((name, value))
     });
-    let filter = match asked.map(|(name, value)| (name, value.parse::<Targets>())) {
+    let filter = match asked.map(|(name, value)| (name, log_filter(&value))) {
         Some((_, Ok(filter))) => filter,
         Some((name, Err(e))) => {
             eprintln!(
                 "v6audit: {name}: {e} (expected `level` or `target=level`, comma-separated); \
                  logging at the default"
             );
-            ours.parse().unwrap_or_default()
+            log_filter(&ours).unwrap_or_default()
         }
-        None => ours.parse().unwrap_or_default(),
+        None => log_filter(&ours).unwrap_or_default(),
     };
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Reads a log filter: `level` and `target=level` pieces, comma-separated,
+/// blanks around them and empty pieces ignored. A piece that is neither (a
+/// misspelt level, a span or field filter) is refused, named, rather than
+/// read as a target to trace.
+fn log_filter(value: &str) -> Result<Targets, String> {
+    use tracing_subscriber::filter::LevelFilter;
+    let mut pieces = Vec::new();
+    for piece in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (target, level) = match piece.split_once('=') {
+            Some((target, level)) => (Some(target.trim()), level.trim()),
+            None => (None, piece),
+        };
+        if let Some(target) = target
+            && (target.is_empty()
+                || !target
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_:-".contains(c)))
+        {
+            return Err(format!(
+                "{piece:?} does not name a crate or module (span and field filters are not read)"
+            ));
+        }
+        if level.parse::<LevelFilter>().is_err() {
+            return Err(format!(
+                "{level:?} is not a level (off, error, warn, info, debug, trace)"
+            ));
+        }
+        pieces.push(target.map_or_else(|| level.to_owned(), |t| format!("{t}={level}")));
+    }
+    if pieces.is_empty() {
+        return Err("no level in it".to_owned());
+    }
+    pieces
+        .join(",")
+        .parse::<Targets>()
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn pieces_are_trimmed_and_empty_ones_skipped() {
+        let f = log_filter(" info , rustls = debug ,,").unwrap();
+        assert!(f.would_enable("v6audit_agent::runner", &Level::INFO));
+        assert!(!f.would_enable("v6audit_agent::runner", &Level::DEBUG));
+        assert!(f.would_enable("rustls::client", &Level::DEBUG));
+    }
+
+    #[test]
+    fn a_misspelt_level_or_a_span_filter_is_refused_not_traced() {
+        let e = log_filter("debgu").unwrap_err();
+        assert!(e.contains("\"debgu\" is not a level"), "{e}");
+        let e = log_filter("info,[span{field=1}]=debug").unwrap_err();
+        assert!(e.contains("span and field filters are not read"), "{e}");
+        let e = log_filter("=debug").unwrap_err();
+        assert!(e.contains("does not name a crate or module"), "{e}");
+        assert_eq!(log_filter(" , ").unwrap_err(), "no level in it");
+        // Named with its control characters escaped.
+        let e = log_filter("\u{1b}[2J").unwrap_err();
+        assert!(e.contains("\\u{1b}") && !e.contains('\u{1b}'), "{e}");
+    }
+
+    #[test]
+    fn the_default_turns_libraries_off_and_keeps_ours() {
+        let f = log_filter("off,v6audit=warn,v6audit_lab=warn").unwrap();
+        assert!(f.would_enable("v6audit_lab::dns", &Level::WARN));
+        assert!(!f.would_enable("hickory_server::server", &Level::ERROR));
+    }
 }
