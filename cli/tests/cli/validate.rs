@@ -162,43 +162,32 @@ fn validate_and_audit_refuse_the_same_files_in_the_same_words() {
 #[test]
 fn a_log_filter_that_does_not_read_is_said_once_and_the_default_kept() {
     let example = repo().join("inventories/examples/minimal.yaml");
-    let o = bin()
-        .args(["validate", example.to_str().unwrap()])
-        .env_remove("V6AUDIT_LOG")
-        .env("RUST_LOG", "v6audit=loud")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
+    // `validate` of a good file, V6AUDIT_LOG (None: unset) and RUST_LOG set.
+    let validate = |ours: Option<&str>, rust_log: &str| {
+        let mut cmd = bin();
+        cmd.args(["validate", example.to_str().unwrap()])
+            .env("RUST_LOG", rust_log);
+        match ours {
+            Some(v) => cmd.env("V6AUDIT_LOG", v),
+            None => cmd.env_remove("V6AUDIT_LOG"),
+        };
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).ends_with(", pack default: valid\n"));
+        stderr(&o)
+    };
+    let err = validate(None, "v6audit=loud");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with("v6audit: RUST_LOG: ")
+        err.starts_with("v6audit: RUST_LOG: \"loud\" is not a level")
             && err.contains("expected `level` or `target=level`, comma-separated")
             && err.ends_with("logging at the default\n"),
         "{err}"
     );
-    assert!(stdout(&o).ends_with(", pack default: valid\n"));
-
     // An empty V6AUDIT_LOG is as if unset: RUST_LOG is read, and said.
-    let o = bin()
-        .args(["validate", example.to_str().unwrap()])
-        .env("V6AUDIT_LOG", "")
-        .env("RUST_LOG", "v6audit=loud")
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&o).starts_with("v6audit: RUST_LOG: "),
-        "{}",
-        stderr(&o)
-    );
-
+    let err = validate(Some(""), "v6audit=loud");
+    assert!(err.starts_with("v6audit: RUST_LOG: "), "{err}");
     // V6AUDIT_LOG is read first; a good filter is quiet.
-    let o = bin()
-        .args(["validate", example.to_str().unwrap()])
-        .env("V6AUDIT_LOG", "v6audit=warn,rustls=off")
-        .env("RUST_LOG", "v6audit=loud")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    let err = validate(Some("v6audit=warn, rustls=off"), "v6audit=loud");
+    assert!(err.is_empty(), "{err}");
 }
