@@ -114,7 +114,12 @@ fn main() -> ExitCode {
     let _ = v6audit_agent::limits::raise_nofile();
     // Services log what they do; one-shot commands only what goes wrong.
     let service = matches!(cli.command, Command::Agent(_) | Command::Collector(_));
-    init_logging(if service { "info" } else { "warn" });
+    use tracing_subscriber::filter::LevelFilter;
+    init_logging(if service {
+        LevelFilter::INFO
+    } else {
+        LevelFilter::WARN
+    });
     // For `check`, 1 means "the policy failed"; any other failure must not say so.
     let failure = if matches!(cli.command, Command::Check(_)) {
         2
@@ -195,33 +200,37 @@ pub async fn shutdown_signal() {
 /// more: a comma-separated list of `level` and `target=level` (`debug`,
 /// `v6audit_agent=trace,rustls=debug`). A value that does not read as one is
 /// said once and the default kept; an empty one is as if unset.
-fn init_logging(default: &str) {
+fn init_logging(default: tracing_subscriber::filter::LevelFilter) {
     use tracing_subscriber::prelude::*;
-    let ours = format!(
-        "off,v6audit={default},v6audit_agent={default},v6audit_collector={default},\
-         v6audit_lab={default},v6audit_rules={default},v6audit_model={default}"
-    );
     let asked = ["V6AUDIT_LOG", "RUST_LOG"].into_iter().find_map(|name| {
         // Set but empty (`RUST_LOG=`) is not a request for silence.
         let value = std::env::var(name).ok()?;
         (!value.trim().is_empty()).then_some((name, value))
     });
     let filter = match asked.map(|(name, value)| (name, log_filter(&value))) {
-        Some((_, Ok(filter))) => filter,
+        Some((_, Ok(filter))) => Some(filter),
         Some((name, Err(e))) => {
             eprintln!(
                 "v6audit: {name}: {e} (expected `level` or `target=level`, comma-separated); \
                  logging at the default"
             );
-            log_filter(&ours).unwrap_or_default()
+            None
         }
-        None => log_filter(&ours).unwrap_or_default(),
-    };
+        None => None,
+    }
+    .unwrap_or_else(|| default_log_filter(default));
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// v6audit's own lines at `level`, nothing else: a target is a prefix of the
+/// module path, so `v6audit` covers every crate of the workspace
+/// (`v6audit_agent`, `v6audit_collector`, …).
+fn default_log_filter(level: tracing_subscriber::filter::LevelFilter) -> Targets {
+    Targets::new().with_target("v6audit", level)
 }
 
 /// Reads a log filter: `level` and `target=level` pieces, comma-separated,
@@ -266,7 +275,9 @@ fn log_filter(value: &str) -> Result<Targets, String> {
 mod log_filter_tests {
     use tracing::Level;
 
-    use super::log_filter;
+    use tracing_subscriber::filter::LevelFilter;
+
+    use super::{default_log_filter, log_filter};
 
     #[test]
     fn pieces_are_trimmed_and_empty_ones_skipped() {
@@ -292,8 +303,19 @@ mod log_filter_tests {
 
     #[test]
     fn the_default_turns_libraries_off_and_keeps_ours() {
-        let f = log_filter("off,v6audit=warn,v6audit_lab=warn").unwrap();
-        assert!(f.would_enable("v6audit_lab::dns", &Level::WARN));
+        let f = default_log_filter(LevelFilter::WARN);
+        for ours in [
+            "v6audit",
+            "v6audit_lab::dns",
+            "v6audit_agent::runner",
+            "v6audit_collector",
+        ] {
+            assert!(f.would_enable(ours, &Level::WARN), "{ours}");
+            assert!(!f.would_enable(ours, &Level::INFO), "{ours}");
+        }
         assert!(!f.would_enable("hickory_server::server", &Level::ERROR));
+        assert!(!f.would_enable("rustls::client", &Level::ERROR));
+        let f = default_log_filter(LevelFilter::INFO);
+        assert!(f.would_enable("v6audit_collector::ingest", &Level::INFO));
     }
 }
