@@ -483,6 +483,7 @@ thread_local! {
                 zones: ZoneCache::default(),
                 mail: Default::default(),
                 hosts: Default::default(),
+                pinger: Default::default(),
                 settings,
             }
         });

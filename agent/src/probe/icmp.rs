@@ -5,22 +5,38 @@
 //! else records that it may not. Information only: a portal may block ping
 //! and serve the web perfectly well.
 //!
+//! One socket serves the whole run ([`Pinger`]): the kernel hands every
+//! echo reply to every raw ICMPv6 socket whose address matches, so a socket
+//! per portal woke each of the run's sockets for each reply (64 portals in
+//! flight on one hosting address made 64 wake-ups of every reply). A
+//! receiving task reads the shared socket and hands each reply to the echo
+//! that waits for it, by its nonce and source address; a socket filter
+//! lets only echo replies with the run's identifier through to it.
+//!
+//! The round trip is timed by the kernel: a reply's arrival is the
+//! `SO_TIMESTAMPNS` stamp the kernel gives it, not the moment the busy agent
+//! got round to reading it (64 portals in flight made loopback echoes look
+//! 15 ms long, some 120 ms).
+//!
 //! Sockets come from socket2. Tokio drives them through a `UdpSocket` made
 //! from the socket's owned descriptor (tokio only polls the descriptor for
 //! readiness; `AsyncFd::new` is deprecated and its replacement is unsafe).
 //! Replies are read with nix's `recvmsg`, which hands over the
 //! `IPV6_HOPLIMIT` control message without unsafe code here.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
+use tokio::sync::oneshot;
 use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
 
 use crate::net::Routes;
@@ -36,11 +52,9 @@ const ECHO_REQUEST: u8 = 128;
 const ECHO_REPLY: u8 = 129;
 const MAGIC: &[u8; 8] = b"v6audit\0";
 
-/// Identifiers for raw sockets, which see every echo reply to this host.
-static NEXT_ID: AtomicU16 = AtomicU16::new(0);
-
+/// What opening the run's socket came to.
 enum Opened {
-    Ready(UdpSocket, EchoSocket),
+    Ready(Socket, EchoSocket),
     NoPermission,
     Failed(String),
 }
@@ -55,13 +69,15 @@ fn open() -> Opened {
                 if let Err(e) = s.set_nonblocking(true) {
                     return Opened::Failed(e.to_string());
                 }
-                // Without it the reply's hop limit is unknown; the echo still works.
+                // Without them the reply's hop limit is unknown and its
+                // arrival is when it was read; the echo still works.
                 let _ = s.set_recv_hoplimit_v6(true);
-                let owned = std::os::fd::OwnedFd::from(s);
-                return match UdpSocket::from_std(std::net::UdpSocket::from(owned)) {
-                    Ok(sock) => Opened::Ready(sock, kind),
-                    Err(e) => Opened::Failed(e.to_string()),
-                };
+                let _ = nix::sys::socket::setsockopt(
+                    &s,
+                    nix::sys::socket::sockopt::ReceiveTimestampns,
+                    &true,
+                );
+                return Opened::Ready(s, kind);
             }
             // EPERM, EACCES: not allowed this kind of socket; try the next.
             Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
@@ -71,30 +87,68 @@ fn open() -> Opened {
     Opened::NoPermission
 }
 
-/// One datagram and the hop limit it came with.
-fn receive(sock: &UdpSocket) -> io::Result<(Vec<u8>, Option<u8>)> {
-    let mut buf = [0u8; 1500];
-    let mut cmsg = nix::cmsg_space!(nix::libc::c_int);
-    let (n, hop) = {
-        let mut iov = [io::IoSliceMut::new(&mut buf)];
-        let msg = recvmsg::<SockaddrIn6>(
-            sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_DONTWAIT,
-        )
-        .map_err(io::Error::from)?;
-        let mut hop = None;
-        if let Ok(cmsgs) = msg.cmsgs() {
-            for c in cmsgs {
-                if let ControlMessageOwned::Ipv6HopLimit(h) = c {
-                    hop = u8::try_from(h).ok();
+/// A classic BPF program that passes an ICMPv6 echo reply carrying `id`
+/// and drops everything else a raw socket is handed: other programs'
+/// echoes, our own requests seen on loopback, neighbour discovery. A raw
+/// IPv6 socket's data starts at the ICMPv6 header: the type at offset 0,
+/// the identifier at 4.
+fn reply_filter(id: u16) -> [SockFilter; 6] {
+    const LD_B_ABS: u16 = 0x30;
+    const LD_H_ABS: u16 = 0x28;
+    const JEQ_K: u16 = 0x15;
+    const RET_K: u16 = 0x06;
+    [
+        SockFilter::new(LD_B_ABS, 0, 0, 0),
+        SockFilter::new(JEQ_K, 0, 3, u32::from(ECHO_REPLY)),
+        SockFilter::new(LD_H_ABS, 0, 0, 4),
+        SockFilter::new(JEQ_K, 0, 1, u32::from(id)),
+        SockFilter::new(RET_K, 0, 0, u32::MAX),
+        SockFilter::new(RET_K, 0, 0, 0),
+    ]
+}
+
+/// A datagram as read: its length, its source, the hop limit it came
+/// with and when the kernel received it.
+struct Datagram {
+    len: usize,
+    from: Option<Ipv6Addr>,
+    hop: Option<u8>,
+    arrived: Option<std::time::SystemTime>,
+}
+
+/// One datagram into `buf`.
+fn receive(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+    let mut cmsg = nix::cmsg_space!(nix::libc::c_int, nix::libc::timespec);
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn6>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(io::Error::from)?;
+    let (mut hop, mut arrived) = (None, None);
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            match c {
+                ControlMessageOwned::Ipv6HopLimit(h) => hop = u8::try_from(h).ok(),
+                ControlMessageOwned::ScmTimestampns(t) => {
+                    let since = Duration::new(
+                        u64::try_from(t.tv_sec()).unwrap_or(0),
+                        u32::try_from(t.tv_nsec()).unwrap_or(0),
+                    );
+                    arrived = std::time::UNIX_EPOCH.checked_add(since);
                 }
+                _ => {}
             }
         }
-        (msg.bytes, hop)
-    };
-    Ok((buf[..n.min(buf.len())].to_vec(), hop))
+    }
+    Ok(Datagram {
+        len: msg.bytes,
+        from: msg.address.map(|a| a.ip()),
+        hop,
+        arrived,
+    })
 }
 
 fn request(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
@@ -108,16 +162,21 @@ fn request(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
     p
 }
 
-/// Whether a datagram is the reply to our request. A ping socket's kernel
-/// sets the identifier itself, so only a raw socket checks it.
-fn is_reply(d: &[u8], kind: EchoSocket, id: u16, seq: u16, nonce: u64) -> bool {
-    d.len() >= 24
+/// The sequence number and nonce of a datagram that is a reply to one of
+/// our requests. A ping socket's kernel sets the identifier itself, so
+/// only a raw socket checks it.
+fn reply_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<(u16, u64)> {
+    let ours = d.len() >= 24
         && d[0] == ECHO_REPLY
         && d[1] == 0
         && (kind == EchoSocket::Datagram || d[4..6] == id.to_be_bytes())
-        && d[6..8] == seq.to_be_bytes()
-        && &d[8..16] == MAGIC
-        && d[16..24] == nonce.to_be_bytes()
+        && &d[8..16] == MAGIC;
+    ours.then(|| {
+        let seq = u16::from_be_bytes([d[6], d[7]]);
+        let mut nonce = [0u8; 8];
+        nonce.copy_from_slice(&d[16..24]);
+        (seq, u64::from_be_bytes(nonce))
+    })
 }
 
 fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoProbe {
@@ -132,110 +191,333 @@ fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoPro
     }
 }
 
-/// Pings one address: up to [`REQUESTS`] requests, by the deadline.
-// Long because one socket sends each request and waits for its reply, and any failure ends it.
-pub async fn echo(addr: Ipv6Addr, deadline: tokio::time::Instant, reach: &Routes) -> EchoProbe {
-    if !reach.can_reach(IpAddr::V6(addr)) {
-        return probe(
-            addr,
-            EchoOutcome::NoVantage,
-            Some("this vantage has no IPv6".to_owned()),
-        );
+/// When a reply arrived: the kernel's stamp, else when it was read.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    stamped: Option<std::time::SystemTime>,
+    read: Instant,
+}
+
+impl Arrival {
+    /// The round trip of a request sent at `sent` (the clock and the wall).
+    fn since(&self, sent: (Instant, std::time::SystemTime)) -> Duration {
+        self.stamped
+            .and_then(|at| at.duration_since(sent.1).ok())
+            .unwrap_or_else(|| self.read.saturating_duration_since(sent.0))
     }
-    if addr.to_ipv4_mapped().is_some() {
-        return probe(
-            addr,
-            EchoOutcome::Error,
-            Some("an IPv4-mapped address is not reached over ICMPv6".to_owned()),
-        );
+}
+
+/// What the receiving task hands an echo.
+enum Heard {
+    /// The reply: when it arrived, and its hop limit.
+    Reply(Arrival, Option<u8>),
+    /// Reading the socket failed, in the system's words.
+    Failed(String),
+}
+
+/// An echo waiting for its reply: from whom, to which request.
+struct Waiter {
+    from: Ipv6Addr,
+    seq: u16,
+    tx: oneshot::Sender<Heard>,
+}
+
+/// The run's open socket and the echoes waiting on it, by nonce.
+struct Shared {
+    sock: UdpSocket,
+    kind: EchoSocket,
+    id: u16,
+    next_nonce: AtomicU64,
+    waiting: Mutex<HashMap<u64, Waiter>>,
+}
+
+impl Shared {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
-    let (fd, kind) = match open() {
-        Opened::Ready(fd, kind) => (fd, kind),
-        Opened::NoPermission => {
+
+    /// Hands a datagram to the echo it answers, if one waits for it from
+    /// that address.
+    fn dispatch(&self, d: &[u8], from: Option<Ipv6Addr>, hop: Option<u8>, at: Arrival) {
+        let Some((seq, nonce)) = reply_of(d, self.kind, self.id) else {
+            return;
+        };
+        let mut waiting = self.waiting();
+        let answers = waiting
+            .get(&nonce)
+            .is_some_and(|w| Some(w.from) == from && w.seq == seq);
+        if answers && let Some(w) = waiting.remove(&nonce) {
+            let _ = w.tx.send(Heard::Reply(at, hop));
+        }
+    }
+
+    /// Tells every waiting echo that the socket failed.
+    fn fail_all(&self, why: &str) {
+        for (_, w) in self.waiting().drain() {
+            let _ = w.tx.send(Heard::Failed(why.to_owned()));
+        }
+    }
+}
+
+/// Reads the shared socket for as long as the run lasts.
+async fn receive_replies(shared: Arc<Shared>) {
+    let mut buf = [0u8; 1500];
+    loop {
+        if let Err(e) = shared.sock.readable().await {
+            shared.fail_all(&e.to_string());
+            return;
+        }
+        match shared
+            .sock
+            .try_io(Interest::READABLE, || receive(&shared.sock, &mut buf))
+        {
+            Ok(got) => {
+                let at = Arrival {
+                    stamped: got.arrived,
+                    read: Instant::now(),
+                };
+                let n = got.len.min(buf.len());
+                shared.dispatch(&buf[..n], got.from, got.hop, at);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                shared.fail_all(&e.to_string());
+                // Not a busy loop on an error that stays.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// An echo's entry among the waiting, removed when the echo stops
+/// waiting (answered, timed out, or its portal's budget gone).
+struct Expecting<'s> {
+    shared: &'s Shared,
+    nonce: u64,
+}
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        self.shared.waiting().remove(&self.nonce);
+    }
+}
+
+/// The state of the run's socket.
+enum Slot {
+    /// Not opened yet, or its receiver stopped (its runtime ended).
+    Closed,
+    /// Neither kind of socket is permitted: asked once a run.
+    Denied,
+    Open(Arc<Shared>, tokio::task::AbortHandle),
+}
+
+/// The run's ICMPv6 socket, opened at the first echo and shared by every
+/// echo of the run (see the module's documentation); its receiving task
+/// ends when the pinger is dropped.
+pub struct Pinger {
+    slot: Mutex<Slot>,
+}
+
+impl Default for Pinger {
+    fn default() -> Self {
+        Self {
+            slot: Mutex::new(Slot::Closed),
+        }
+    }
+}
+
+impl std::fmt::Debug for Pinger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &*self.slot.lock().unwrap_or_else(|p| p.into_inner()) {
+            Slot::Closed => "closed",
+            Slot::Denied => "denied",
+            Slot::Open(..) => "open",
+        };
+        f.debug_struct("Pinger").field("socket", &state).finish()
+    }
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        if let Slot::Open(_, task) = &*self.slot.lock().unwrap_or_else(|p| p.into_inner()) {
+            task.abort();
+        }
+    }
+}
+
+impl Pinger {
+    /// The open socket, opened now if need be; the outcome that stands for
+    /// the echo when there is none.
+    fn socket(&self) -> Result<Arc<Shared>, (EchoOutcome, String)> {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            Slot::Open(shared, task) if !task.is_finished() => return Ok(shared.clone()),
+            Slot::Denied => return Err(denied()),
+            Slot::Open(..) | Slot::Closed => {}
+        }
+        let (sock, kind) = match open() {
+            Opened::Ready(sock, kind) => (sock, kind),
+            Opened::NoPermission => {
+                *slot = Slot::Denied;
+                return Err(denied());
+            }
+            Opened::Failed(e) => return Err((EchoOutcome::Error, e)),
+        };
+        let mut seed = [0u8; 10];
+        let _ = aws_lc_rs::rand::fill(&mut seed);
+        let id = u16::from_be_bytes([seed[0], seed[1]]);
+        if kind == EchoSocket::Raw {
+            // Without the filter every reply still reaches the receiver,
+            // which tells them apart anyway.
+            let _ = sock.attach_filter(&reply_filter(id));
+        }
+        let owned = std::os::fd::OwnedFd::from(sock);
+        let sock = UdpSocket::from_std(std::net::UdpSocket::from(owned))
+            .map_err(|e| (EchoOutcome::Error, e.to_string()))?;
+        let mut nonce = [0u8; 8];
+        nonce.copy_from_slice(&seed[2..]);
+        let shared = Arc::new(Shared {
+            sock,
+            kind,
+            id,
+            next_nonce: AtomicU64::new(u64::from_be_bytes(nonce)),
+            waiting: Mutex::default(),
+        });
+        let task = tokio::spawn(receive_replies(shared.clone())).abort_handle();
+        if let Slot::Open(_, old) = std::mem::replace(&mut *slot, Slot::Open(shared.clone(), task))
+        {
+            old.abort();
+        }
+        Ok(shared)
+    }
+
+    /// Pings one address: up to [`REQUESTS`] requests, by the deadline.
+    pub async fn echo(
+        &self,
+        addr: Ipv6Addr,
+        deadline: tokio::time::Instant,
+        reach: &Routes,
+    ) -> EchoProbe {
+        if !reach.can_reach(IpAddr::V6(addr)) {
             return probe(
                 addr,
-                EchoOutcome::NoPermission,
-                Some("no permission to send ICMPv6 (run as root or grant CAP_NET_RAW)".to_owned()),
+                EchoOutcome::NoVantage,
+                Some("this vantage has no IPv6".to_owned()),
             );
         }
-        Opened::Failed(e) => return probe(addr, EchoOutcome::Error, Some(e)),
-    };
-    let mut result = probe(addr, EchoOutcome::NoReply, None);
-    result.socket = Some(kind);
-    // Replies from other addresses are not delivered to a connected socket.
-    if let Err(e) = fd.connect(SocketAddr::new(IpAddr::V6(addr), 0)).await {
-        result.outcome = EchoOutcome::Error;
-        result.error = Some(e.to_string());
-        return result;
-    }
-    let id = NEXT_ID
-        .fetch_add(1, Ordering::Relaxed)
-        .wrapping_add(std::process::id() as u16);
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    for seq in 1..=REQUESTS as u16 {
-        if tokio::time::Instant::now() >= deadline {
-            break;
+        if addr.to_ipv4_mapped().is_some() {
+            return probe(
+                addr,
+                EchoOutcome::Error,
+                Some("an IPv4-mapped address is not reached over ICMPv6".to_owned()),
+            );
         }
-        let sent_at = Instant::now();
-        match tokio::time::timeout_at(deadline, fd.send(&request(id, seq, nonce))).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                result.outcome = EchoOutcome::Error;
-                result.error = Some(e.to_string());
-                return result;
-            }
-            Err(_) => break,
-        }
-        result.sent += 1;
-        let wait_until = (tokio::time::Instant::now() + WAIT).min(deadline);
-        loop {
-            let Ok(ready) = tokio::time::timeout_at(wait_until, fd.readable()).await else {
+        let shared = match self.socket() {
+            Ok(shared) => shared,
+            Err((outcome, why)) => return probe(addr, outcome, Some(why)),
+        };
+        let mut result = probe(addr, EchoOutcome::NoReply, None);
+        result.socket = Some(shared.kind);
+        let to = SocketAddr::new(IpAddr::V6(addr), 0);
+        for seq in 1..=REQUESTS as u16 {
+            if tokio::time::Instant::now() >= deadline {
                 break;
-            };
-            if let Err(e) = ready {
-                result.outcome = EchoOutcome::Error;
-                result.error = Some(e.to_string());
-                return result;
             }
-            match fd.try_io(Interest::READABLE, || receive(&fd)) {
-                Ok((d, hop)) if is_reply(&d, kind, id, seq, nonce) => {
+            let nonce = shared.next_nonce.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            // Waiting before sending: a reply cannot overtake its entry.
+            shared.waiting().insert(
+                nonce,
+                Waiter {
+                    from: addr,
+                    seq,
+                    tx,
+                },
+            );
+            let _expecting = Expecting {
+                shared: &shared,
+                nonce,
+            };
+            let request = request(shared.id, seq, nonce);
+            let sent_at =
+                match tokio::time::timeout_at(deadline, send(&shared.sock, &request, to)).await {
+                    Ok(Ok(at)) => at,
+                    Ok(Err(e)) => {
+                        result.outcome = EchoOutcome::Error;
+                        result.error = Some(e.to_string());
+                        return result;
+                    }
+                    Err(_) => break,
+                };
+            result.sent += 1;
+            let wait_until = (tokio::time::Instant::now() + WAIT).min(deadline);
+            match tokio::time::timeout_at(wait_until, rx).await {
+                Ok(Ok(Heard::Reply(at, hop))) => {
                     result.outcome = EchoOutcome::Reply;
-                    result.rtt_ms =
-                        Some((sent_at.elapsed().as_secs_f64() * 10_000.0).round() / 10.0);
+                    let rtt = at.since(sent_at);
+                    result.rtt_ms = Some((rtt.as_secs_f64() * 10_000.0).round() / 10.0);
                     result.hop_limit = hop;
                     return result;
                 }
-                // Someone else's echo, our own request seen on loopback, an error report.
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
+                Ok(Ok(Heard::Failed(e))) => {
                     result.outcome = EchoOutcome::Error;
-                    result.error = Some(e.to_string());
+                    result.error = Some(e);
                     return result;
                 }
+                Ok(Err(_)) => {
+                    result.outcome = EchoOutcome::Error;
+                    result.error = Some("the ICMPv6 receiver stopped".to_owned());
+                    return result;
+                }
+                // No reply in time: the next request.
+                Err(_) => {}
             }
         }
+        result.error = Some(format!(
+            "no echo reply to {} request(s) in {} ms each",
+            result.sent,
+            WAIT.as_millis()
+        ));
+        result
     }
-    result.error = Some(format!(
-        "no echo reply to {} request(s) in {} ms each",
-        result.sent,
-        WAIT.as_millis()
-    ));
-    result
+
+    /// Pings each of the first [`MAX_ADDRESSES`] IPv6 addresses, at once.
+    pub async fn echo_all(
+        &self,
+        addrs: &[IpAddr],
+        deadline: tokio::time::Instant,
+        reach: &Routes,
+    ) -> Vec<EchoProbe> {
+        let v6: Vec<Ipv6Addr> = crate::net::ipv6_on_the_wire(addrs)
+            .take(MAX_ADDRESSES)
+            .collect();
+        futures_util::future::join_all(v6.into_iter().map(|a| self.echo(a, deadline, reach))).await
+    }
 }
 
-/// Pings each of the first [`MAX_ADDRESSES`] IPv6 addresses, at once.
-pub async fn echo_all(
-    addrs: &[IpAddr],
-    deadline: tokio::time::Instant,
-    reach: &Routes,
-) -> Vec<EchoProbe> {
-    let v6: Vec<Ipv6Addr> = crate::net::ipv6_on_the_wire(addrs)
-        .take(MAX_ADDRESSES)
-        .collect();
-    futures_util::future::join_all(v6.into_iter().map(|a| echo(a, deadline, reach))).await
+/// Sends `request` to `to` once the socket can take it, and says when it
+/// went: the moment before the system call, not before the wait for room.
+async fn send(
+    sock: &UdpSocket,
+    request: &[u8],
+    to: SocketAddr,
+) -> io::Result<(Instant, std::time::SystemTime)> {
+    loop {
+        sock.writable().await?;
+        let at = (Instant::now(), std::time::SystemTime::now());
+        match sock.try_send_to(request, to) {
+            Ok(_) => return Ok(at),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn denied() -> (EchoOutcome, String) {
+    (
+        EchoOutcome::NoPermission,
+        "no permission to send ICMPv6 (run as root or grant CAP_NET_RAW)".to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -243,25 +525,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reply_matches_its_request_only() {
+    fn a_reply_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
         let mut r = request(7, 2, 99);
         r[0] = ECHO_REPLY;
-        assert!(is_reply(&r, EchoSocket::Raw, 7, 2, 99));
-        assert!(
-            !is_reply(&r, EchoSocket::Raw, 8, 2, 99),
-            "another identifier"
-        );
-        assert!(
-            is_reply(&r, EchoSocket::Datagram, 8, 2, 99),
+        assert_eq!(reply_of(&r, EchoSocket::Raw, 7), Some((2, 99)));
+        assert_eq!(reply_of(&r, EchoSocket::Raw, 8), None, "another identifier");
+        assert_eq!(
+            reply_of(&r, EchoSocket::Datagram, 8),
+            Some((2, 99)),
             "the kernel sets a ping socket's identifier"
         );
-        assert!(!is_reply(&r, EchoSocket::Raw, 7, 3, 99), "another sequence");
-        assert!(!is_reply(&r, EchoSocket::Raw, 7, 2, 98), "another nonce");
-        assert!(
-            !is_reply(&request(7, 2, 99), EchoSocket::Raw, 7, 2, 99),
+        assert_eq!(
+            reply_of(&request(7, 2, 99), EchoSocket::Raw, 7),
+            None,
             "our own request"
         );
-        assert!(!is_reply(&r[..20], EchoSocket::Raw, 7, 2, 99), "cut short");
+        assert_eq!(reply_of(&r[..20], EchoSocket::Raw, 7), None, "cut short");
+        let mut other = r.clone();
+        other[8] = b'x';
+        assert_eq!(
+            reply_of(&other, EchoSocket::Raw, 7),
+            None,
+            "another program's echo"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
+        let sock = UdpSocket::bind("[::1]:0").await.unwrap();
+        let shared = Shared {
+            sock,
+            kind: EchoSocket::Raw,
+            id: 7,
+            next_nonce: AtomicU64::new(0),
+            waiting: Mutex::default(),
+        };
+        let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let (tx, mut rx) = oneshot::channel();
+        shared.waiting().insert(
+            99,
+            Waiter {
+                from: portal,
+                seq: 2,
+                tx,
+            },
+        );
+        let mut reply = request(7, 2, 99);
+        reply[0] = ECHO_REPLY;
+        let now = Arrival {
+            stamped: None,
+            read: Instant::now(),
+        };
+        // The right nonce from another address, or to another request: not it.
+        shared.dispatch(&reply, Some("2001:db8::2".parse().unwrap()), Some(64), now);
+        shared.dispatch(&reply, None, Some(64), now);
+        let mut later = request(7, 3, 99);
+        later[0] = ECHO_REPLY;
+        shared.dispatch(&later, Some(portal), Some(64), now);
+        assert!(rx.try_recv().is_err());
+        shared.dispatch(&reply, Some(portal), Some(57), now);
+        assert!(matches!(rx.try_recv(), Ok(Heard::Reply(_, Some(57)))));
+        assert!(shared.waiting().is_empty());
     }
 
     #[tokio::test]
@@ -271,7 +595,8 @@ mod tests {
             ..Routes::default()
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let p = echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
+        let pinger = Pinger::default();
+        let p = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
         match p.outcome {
             EchoOutcome::Reply => {
                 assert!(p.rtt_ms.is_some_and(|r| r >= 0.0), "{p:?}");
@@ -292,7 +617,56 @@ mod tests {
             other => panic!("{other:?}: {p:?}"),
         }
         // A vantage without IPv6 does not try.
-        let p = echo(Ipv6Addr::LOCALHOST, deadline, &Routes::default()).await;
+        let p = pinger
+            .echo(Ipv6Addr::LOCALHOST, deadline, &Routes::default())
+            .await;
         assert_eq!(p.outcome, EchoOutcome::NoVantage);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply() {
+        let reach = Routes {
+            ipv6_loopback: true,
+            ..Routes::default()
+        };
+        let pinger = Pinger::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let echoes = (0..64).map(|_| pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach));
+        let probes = futures_util::future::join_all(echoes).await;
+        if probes[0].outcome == EchoOutcome::NoPermission {
+            assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
+            return;
+        }
+        for p in &probes {
+            // One request each: no reply went to another echo, none was lost.
+            assert_eq!((p.outcome, p.sent), (EchoOutcome::Reply, 1), "{p:?}");
+        }
+        let Slot::Open(shared, _) = &*pinger.slot.lock().unwrap() else {
+            panic!("the socket is not open: {pinger:?}");
+        };
+        assert!(shared.waiting().is_empty(), "every entry is removed");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_busy_agent_does_not_lengthen_the_round_trip() {
+        let reach = Routes {
+            ipv6_loopback: true,
+            ..Routes::default()
+        };
+        let pinger = Pinger::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        // A first echo opens the socket, and the reactor has seen it
+        // writable: the next request goes out at its echo's first poll.
+        let first = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
+        if first.outcome == EchoOutcome::NoPermission {
+            assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
+            return;
+        }
+        let echo = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach);
+        // Then the only thread is busy for 300 ms before the reply can be read.
+        let busy = async { std::thread::sleep(Duration::from_millis(300)) };
+        let (p, ()) = tokio::join!(echo, busy);
+        assert_eq!(p.outcome, EchoOutcome::Reply, "{p:?}");
+        assert!(p.rtt_ms.is_some_and(|ms| ms < 100.0), "{p:?}");
     }
 }

@@ -44,6 +44,8 @@ pub struct Context {
     pub mail: smtp::SessionCache,
     /// Sub-resource hosts' addresses and connects, checked once a run.
     pub hosts: subresources::HostCache,
+    /// The run's ICMPv6 socket, shared by every echo.
+    pub pinger: icmp::Pinger,
 }
 
 impl Context {
@@ -266,6 +268,7 @@ pub(crate) fn loopback_context(settings: Settings) -> Context {
         zones: Default::default(),
         mail: Default::default(),
         hosts: Default::default(),
+        pinger: Default::default(),
         settings,
     }
 }

@@ -86,6 +86,7 @@ impl Auditor {
                 zones: dns::ZoneCache::default(),
                 mail: probe::smtp::SessionCache::default(),
                 hosts: probe::subresources::HostCache::default(),
+                pinger: probe::icmp::Pinger::default(),
             }),
             vantage,
         })

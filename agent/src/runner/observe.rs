@@ -203,7 +203,7 @@ async fn icmpv6_within(
             .copied()
             .filter(|ip| ctx.settings.contact.refuses(*ip, internal).is_none())
             .collect();
-        Some(probe::icmp::echo_all(&allowed, deadline, &ctx.reach).await)
+        Some(ctx.pinger.echo_all(&allowed, deadline, &ctx.reach).await)
     } else {
         None
     }
