@@ -24,22 +24,24 @@
 //! Replies are read with nix's `recvmsg`, which hands over the
 //! `IPV6_HOPLIMIT` control message without unsafe code here.
 
+mod socket;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg};
-use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
 
 use crate::net::Routes;
+use socket::{Opened, open, receive, reply_filter, reply_of, request, send};
 
 /// At most this many of a portal's IPv6 addresses are pinged.
 pub const MAX_ADDRESSES: usize = 4;
@@ -47,137 +49,6 @@ pub const MAX_ADDRESSES: usize = 4;
 pub const REQUESTS: u32 = 3;
 /// The most an echo request waits for its reply, within the deadline.
 pub const WAIT: Duration = Duration::from_secs(1);
-
-const ECHO_REQUEST: u8 = 128;
-const ECHO_REPLY: u8 = 129;
-const MAGIC: &[u8; 8] = b"v6audit\0";
-
-/// What opening the run's socket came to.
-enum Opened {
-    Ready(Socket, EchoSocket),
-    NoPermission,
-    Failed(String),
-}
-
-fn open() -> Opened {
-    for (ty, kind) in [
-        (Type::RAW, EchoSocket::Raw),
-        (Type::DGRAM, EchoSocket::Datagram),
-    ] {
-        match Socket::new(Domain::IPV6, ty, Some(Protocol::ICMPV6)) {
-            Ok(s) => {
-                if let Err(e) = s.set_nonblocking(true) {
-                    return Opened::Failed(e.to_string());
-                }
-                // Without them the reply's hop limit is unknown and its
-                // arrival is when it was read; the echo still works.
-                let _ = s.set_recv_hoplimit_v6(true);
-                let _ = nix::sys::socket::setsockopt(
-                    &s,
-                    nix::sys::socket::sockopt::ReceiveTimestampns,
-                    &true,
-                );
-                return Opened::Ready(s, kind);
-            }
-            // EPERM, EACCES: not allowed this kind of socket; try the next.
-            Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
-            Err(e) => return Opened::Failed(e.to_string()),
-        }
-    }
-    Opened::NoPermission
-}
-
-/// A classic BPF program that passes an ICMPv6 echo reply carrying `id`
-/// and drops everything else a raw socket is handed: other programs'
-/// echoes, our own requests seen on loopback, neighbour discovery. A raw
-/// IPv6 socket's data starts at the ICMPv6 header: the type at offset 0,
-/// the identifier at 4.
-fn reply_filter(id: u16) -> [SockFilter; 6] {
-    const LD_B_ABS: u16 = 0x30;
-    const LD_H_ABS: u16 = 0x28;
-    const JEQ_K: u16 = 0x15;
-    const RET_K: u16 = 0x06;
-    [
-        SockFilter::new(LD_B_ABS, 0, 0, 0),
-        SockFilter::new(JEQ_K, 0, 3, u32::from(ECHO_REPLY)),
-        SockFilter::new(LD_H_ABS, 0, 0, 4),
-        SockFilter::new(JEQ_K, 0, 1, u32::from(id)),
-        SockFilter::new(RET_K, 0, 0, u32::MAX),
-        SockFilter::new(RET_K, 0, 0, 0),
-    ]
-}
-
-/// A datagram as read: its length, its source, the hop limit it came
-/// with and when the kernel received it.
-struct Datagram {
-    len: usize,
-    from: Option<Ipv6Addr>,
-    hop: Option<u8>,
-    arrived: Option<std::time::SystemTime>,
-}
-
-/// One datagram into `buf`.
-fn receive(sock: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
-    let mut cmsg = nix::cmsg_space!(nix::libc::c_int, nix::libc::timespec);
-    let mut iov = [io::IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn6>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_DONTWAIT,
-    )
-    .map_err(io::Error::from)?;
-    let (mut hop, mut arrived) = (None, None);
-    if let Ok(cmsgs) = msg.cmsgs() {
-        for c in cmsgs {
-            match c {
-                ControlMessageOwned::Ipv6HopLimit(h) => hop = u8::try_from(h).ok(),
-                ControlMessageOwned::ScmTimestampns(t) => {
-                    let since = Duration::new(
-                        u64::try_from(t.tv_sec()).unwrap_or(0),
-                        u32::try_from(t.tv_nsec()).unwrap_or(0),
-                    );
-                    arrived = std::time::UNIX_EPOCH.checked_add(since);
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(Datagram {
-        len: msg.bytes,
-        from: msg.address.map(|a| a.ip()),
-        hop,
-        arrived,
-    })
-}
-
-fn request(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
-    let mut p = Vec::with_capacity(24);
-    // Type, code, checksum (the kernel fills it in for ICMPv6 sockets).
-    p.extend_from_slice(&[ECHO_REQUEST, 0, 0, 0]);
-    p.extend_from_slice(&id.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend_from_slice(MAGIC);
-    p.extend_from_slice(&nonce.to_be_bytes());
-    p
-}
-
-/// The sequence number and nonce of a datagram that is a reply to one of
-/// our requests. A ping socket's kernel sets the identifier itself, so
-/// only a raw socket checks it.
-fn reply_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<(u16, u64)> {
-    let ours = d.len() >= 24
-        && d[0] == ECHO_REPLY
-        && d[1] == 0
-        && (kind == EchoSocket::Datagram || d[4..6] == id.to_be_bytes())
-        && &d[8..16] == MAGIC;
-    ours.then(|| {
-        let seq = u16::from_be_bytes([d[6], d[7]]);
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&d[16..24]);
-        (seq, u64::from_be_bytes(nonce))
-    })
-}
 
 fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoProbe {
     EchoProbe {
@@ -495,178 +366,9 @@ impl Pinger {
     }
 }
 
-/// Sends `request` to `to` once the socket can take it, and says when it
-/// went: the moment before the system call, not before the wait for room.
-async fn send(
-    sock: &UdpSocket,
-    request: &[u8],
-    to: SocketAddr,
-) -> io::Result<(Instant, std::time::SystemTime)> {
-    loop {
-        sock.writable().await?;
-        let at = (Instant::now(), std::time::SystemTime::now());
-        match sock.try_send_to(request, to) {
-            Ok(_) => return Ok(at),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 fn denied() -> (EchoOutcome, String) {
     (
         EchoOutcome::NoPermission,
         "no permission to send ICMPv6 (run as root or grant CAP_NET_RAW)".to_owned(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reply_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
-        let mut r = request(7, 2, 99);
-        r[0] = ECHO_REPLY;
-        assert_eq!(reply_of(&r, EchoSocket::Raw, 7), Some((2, 99)));
-        assert_eq!(reply_of(&r, EchoSocket::Raw, 8), None, "another identifier");
-        assert_eq!(
-            reply_of(&r, EchoSocket::Datagram, 8),
-            Some((2, 99)),
-            "the kernel sets a ping socket's identifier"
-        );
-        assert_eq!(
-            reply_of(&request(7, 2, 99), EchoSocket::Raw, 7),
-            None,
-            "our own request"
-        );
-        assert_eq!(reply_of(&r[..20], EchoSocket::Raw, 7), None, "cut short");
-        let mut other = r.clone();
-        other[8] = b'x';
-        assert_eq!(
-            reply_of(&other, EchoSocket::Raw, 7),
-            None,
-            "another program's echo"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
-        let sock = UdpSocket::bind("[::1]:0").await.unwrap();
-        let shared = Shared {
-            sock,
-            kind: EchoSocket::Raw,
-            id: 7,
-            next_nonce: AtomicU64::new(0),
-            waiting: Mutex::default(),
-        };
-        let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
-        let (tx, mut rx) = oneshot::channel();
-        shared.waiting().insert(
-            99,
-            Waiter {
-                from: portal,
-                seq: 2,
-                tx,
-            },
-        );
-        let mut reply = request(7, 2, 99);
-        reply[0] = ECHO_REPLY;
-        let now = Arrival {
-            stamped: None,
-            read: Instant::now(),
-        };
-        // The right nonce from another address, or to another request: not it.
-        shared.dispatch(&reply, Some("2001:db8::2".parse().unwrap()), Some(64), now);
-        shared.dispatch(&reply, None, Some(64), now);
-        let mut later = request(7, 3, 99);
-        later[0] = ECHO_REPLY;
-        shared.dispatch(&later, Some(portal), Some(64), now);
-        assert!(rx.try_recv().is_err());
-        shared.dispatch(&reply, Some(portal), Some(57), now);
-        assert!(matches!(rx.try_recv(), Ok(Heard::Reply(_, Some(57)))));
-        assert!(shared.waiting().is_empty());
-    }
-
-    #[tokio::test]
-    async fn loopback_answers_or_the_missing_permission_is_named() {
-        let reach = Routes {
-            ipv6_loopback: true,
-            ..Routes::default()
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let pinger = Pinger::default();
-        let p = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
-        match p.outcome {
-            EchoOutcome::Reply => {
-                assert!(p.rtt_ms.is_some_and(|r| r >= 0.0), "{p:?}");
-                // Loopback replies leave with the default hop limit, one hop or none.
-                assert!(p.hop_limit.is_some_and(|h| h >= 63), "{p:?}");
-                assert_eq!(p.sent, 1);
-            }
-            EchoOutcome::NoPermission => {
-                assert!(
-                    std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none(),
-                    "root may ping: {p:?}"
-                );
-                assert_eq!(
-                    p.error.as_deref(),
-                    Some("no permission to send ICMPv6 (run as root or grant CAP_NET_RAW)")
-                );
-            }
-            other => panic!("{other:?}: {p:?}"),
-        }
-        // A vantage without IPv6 does not try.
-        let p = pinger
-            .echo(Ipv6Addr::LOCALHOST, deadline, &Routes::default())
-            .await;
-        assert_eq!(p.outcome, EchoOutcome::NoVantage);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply() {
-        let reach = Routes {
-            ipv6_loopback: true,
-            ..Routes::default()
-        };
-        let pinger = Pinger::default();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        let echoes = (0..64).map(|_| pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach));
-        let probes = futures_util::future::join_all(echoes).await;
-        if probes[0].outcome == EchoOutcome::NoPermission {
-            assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
-            return;
-        }
-        for p in &probes {
-            // One request each: no reply went to another echo, none was lost.
-            assert_eq!((p.outcome, p.sent), (EchoOutcome::Reply, 1), "{p:?}");
-        }
-        let Slot::Open(shared, _) = &*pinger.slot.lock().unwrap() else {
-            panic!("the socket is not open: {pinger:?}");
-        };
-        assert!(shared.waiting().is_empty(), "every entry is removed");
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_busy_agent_does_not_lengthen_the_round_trip() {
-        let reach = Routes {
-            ipv6_loopback: true,
-            ..Routes::default()
-        };
-        let pinger = Pinger::default();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        // A first echo opens the socket, and the reactor has seen it
-        // writable: the next request goes out at its echo's first poll.
-        let first = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
-        if first.outcome == EchoOutcome::NoPermission {
-            assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
-            return;
-        }
-        let echo = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach);
-        // Then the only thread is busy for 300 ms before the reply can be read.
-        let busy = async { std::thread::sleep(Duration::from_millis(300)) };
-        let (p, ()) = tokio::join!(echo, busy);
-        assert_eq!(p.outcome, EchoOutcome::Reply, "{p:?}");
-        assert!(p.rtt_ms.is_some_and(|ms| ms < 100.0), "{p:?}");
-    }
 }
