@@ -18,6 +18,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod echo;
 mod net;
 mod servers;
 

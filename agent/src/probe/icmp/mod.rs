@@ -13,6 +13,13 @@
 //! that waits for it, by its nonce and source address; a socket filter
 //! lets only echo replies with the run's identifier through to it.
 //!
+//! A Destination Unreachable that quotes one of our requests (a firewall's
+//! reject, a router without a route) ends that echo at once as no reply,
+//! with the refusal's words: it is the portal's network answering, not a
+//! lost packet. The socket is not connected, so the kernel reports no such
+//! error as a failure to read. A ping socket is not handed them at all: a
+//! refusal reads as silence there.
+//!
 //! The round trip is timed by the kernel: a reply's arrival is the
 //! `SO_TIMESTAMPNS` stamp the kernel gives it, not the moment the busy agent
 //! got round to reading it (64 portals in flight made loopback echoes look
@@ -41,7 +48,9 @@ use tokio::sync::oneshot;
 use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
 
 use crate::net::Routes;
-use socket::{Opened, open, receive, reply_filter, reply_of, request, send};
+use socket::{
+    Answer, Opened, answer_of, open, receive, reply_filter, request, send, unreachable_reason,
+};
 
 /// At most this many of a portal's IPv6 addresses are pinged.
 pub const MAX_ADDRESSES: usize = 4;
@@ -70,11 +79,15 @@ struct Arrival {
 }
 
 impl Arrival {
-    /// The round trip of a request sent at `sent` (the clock and the wall).
+    /// The round trip of a request sent at `sent` (the clock and the
+    /// wall). The kernel's stamp is wall time, so a clock stepped meanwhile
+    /// could lengthen it without bound: the monotonic clock's round trip,
+    /// which the stamp can only shorten, is the most it may say.
     fn since(&self, sent: (Instant, std::time::SystemTime)) -> Duration {
+        let read = self.read.saturating_duration_since(sent.0);
         self.stamped
             .and_then(|at| at.duration_since(sent.1).ok())
-            .unwrap_or_else(|| self.read.saturating_duration_since(sent.0))
+            .map_or(read, |stamped| stamped.min(read))
     }
 }
 
@@ -82,6 +95,8 @@ impl Arrival {
 enum Heard {
     /// The reply: when it arrived, and its hop limit.
     Reply(Arrival, Option<u8>),
+    /// The request was refused: a Destination Unreachable, as said.
+    Refused(String),
     /// Reading the socket failed, in the system's words.
     Failed(String),
 }
@@ -107,18 +122,33 @@ impl Shared {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hands a datagram to the echo it answers, if one waits for it from
-    /// that address.
+    /// Hands a datagram to the echo it answers, if one waits for it: a
+    /// reply from the address pinged, or a refusal (from any router on the
+    /// way) quoting the request sent to it.
     fn dispatch(&self, d: &[u8], from: Option<Ipv6Addr>, hop: Option<u8>, at: Arrival) {
-        let Some((seq, nonce)) = reply_of(d, self.kind, self.id) else {
-            return;
+        let (seq, nonce, to, heard) = match answer_of(d, self.kind, self.id) {
+            Some(Answer::Reply { seq, nonce }) => (seq, nonce, from, Heard::Reply(at, hop)),
+            Some(Answer::Refused {
+                seq,
+                nonce,
+                to,
+                code,
+            }) => {
+                let by = from.map_or_else(|| "a router".to_owned(), |a| a.to_string());
+                let why = format!(
+                    "refused by {by}: ICMPv6 destination unreachable, {} (code {code})",
+                    unreachable_reason(code)
+                );
+                (seq, nonce, Some(to), Heard::Refused(why))
+            }
+            None => return,
         };
         let mut waiting = self.waiting();
         let answers = waiting
             .get(&nonce)
-            .is_some_and(|w| Some(w.from) == from && w.seq == seq);
+            .is_some_and(|w| Some(w.from) == to && w.seq == seq);
         if answers && let Some(w) = waiting.remove(&nonce) {
-            let _ = w.tx.send(Heard::Reply(at, hop));
+            let _ = w.tx.send(heard);
         }
     }
 
@@ -133,6 +163,8 @@ impl Shared {
 /// Reads the shared socket for as long as the run lasts.
 async fn receive_replies(shared: Arc<Shared>) {
     let mut buf = [0u8; 1500];
+    // Failed reads in a row: one is tried again, a third fails the echoes.
+    let mut failures = 0;
     loop {
         if let Err(e) = shared.sock.readable().await {
             shared.fail_all(&e.to_string());
@@ -149,10 +181,14 @@ async fn receive_replies(shared: Arc<Shared>) {
                 };
                 let n = got.len.min(buf.len());
                 shared.dispatch(&buf[..n], got.from, got.hop, at);
+                failures = 0;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => {
-                shared.fail_all(&e.to_string());
+                failures += 1;
+                if failures >= 3 {
+                    shared.fail_all(&e.to_string());
+                }
                 // Not a busy loop on an error that stays.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -328,6 +364,11 @@ impl Pinger {
                     let rtt = at.since(sent_at);
                     result.rtt_ms = Some((rtt.as_secs_f64() * 10_000.0).round() / 10.0);
                     result.hop_limit = hop;
+                    return result;
+                }
+                // An answer, not a lost packet: not asked again.
+                Ok(Ok(Heard::Refused(why))) => {
+                    result.error = Some(why);
                     return result;
                 }
                 Ok(Ok(Heard::Failed(e))) => {

@@ -15,6 +15,7 @@ use v6audit_model::EchoSocket;
 
 pub(super) const ECHO_REQUEST: u8 = 128;
 pub(super) const ECHO_REPLY: u8 = 129;
+pub(super) const DEST_UNREACHABLE: u8 = 1;
 pub(super) const MAGIC: &[u8; 8] = b"v6audit\0";
 
 /// What opening the run's socket came to.
@@ -52,24 +53,45 @@ pub(super) fn open() -> Opened {
     Opened::NoPermission
 }
 
-/// A classic BPF program that passes an ICMPv6 echo reply carrying `id`
-/// and drops everything else a raw socket is handed: other programs'
-/// echoes, our own requests seen on loopback, neighbour discovery. A raw
-/// IPv6 socket's data starts at the ICMPv6 header: the type at offset 0,
-/// the identifier at 4.
-pub(super) fn reply_filter(id: u16) -> [SockFilter; 6] {
-    const LD_B_ABS: u16 = 0x30;
-    const LD_H_ABS: u16 = 0x28;
-    const JEQ_K: u16 = 0x15;
-    const RET_K: u16 = 0x06;
+/// One classic BPF instruction: code, jump if true, jump if false, constant.
+pub(super) type Instruction = (u16, u8, u8, u32);
+
+pub(super) const LD_B_ABS: u16 = 0x30;
+pub(super) const LD_H_ABS: u16 = 0x28;
+pub(super) const JA: u16 = 0x05;
+pub(super) const JEQ_K: u16 = 0x15;
+pub(super) const RET_K: u16 = 0x06;
+
+/// The classic BPF program of a raw socket: it passes an echo reply
+/// carrying `id`, and a Destination Unreachable quoting one of our
+/// requests (the quoted ICMPv6 header starts at 48: 8 bytes of the error's
+/// own, then the 40 of the quoted IPv6 header), and drops everything else
+/// a raw socket is handed: other programs' echoes, our own requests seen on
+/// loopback, neighbour discovery. A raw IPv6 socket's data starts at the
+/// ICMPv6 header: the type at offset 0, the identifier at 4. A load past
+/// the datagram's end drops it.
+pub(super) fn reply_program(id: u16) -> [Instruction; 11] {
     [
-        SockFilter::new(LD_B_ABS, 0, 0, 0),
-        SockFilter::new(JEQ_K, 0, 3, u32::from(ECHO_REPLY)),
-        SockFilter::new(LD_H_ABS, 0, 0, 4),
-        SockFilter::new(JEQ_K, 0, 1, u32::from(id)),
-        SockFilter::new(RET_K, 0, 0, u32::MAX),
-        SockFilter::new(RET_K, 0, 0, 0),
+        (LD_B_ABS, 0, 0, 0),
+        (JEQ_K, 0, 2, u32::from(ECHO_REPLY)),
+        (LD_H_ABS, 0, 0, 4),
+        (JA, 0, 0, 4),
+        (JEQ_K, 0, 5, u32::from(DEST_UNREACHABLE)),
+        (LD_B_ABS, 0, 0, 48),
+        (JEQ_K, 0, 3, u32::from(ECHO_REQUEST)),
+        (LD_H_ABS, 0, 0, 52),
+        (JEQ_K, 0, 1, u32::from(id)),
+        (RET_K, 0, 0, u32::MAX),
+        (RET_K, 0, 0, 0),
     ]
+}
+
+/// [`reply_program`] as the socket takes it.
+pub(super) fn reply_filter(id: u16) -> Vec<SockFilter> {
+    reply_program(id)
+        .iter()
+        .map(|&(code, jt, jf, k)| SockFilter::new(code, jt, jf, k))
+        .collect()
 }
 
 /// A datagram as read: its length, its source, the hop limit it came
@@ -127,12 +149,28 @@ pub(super) fn request(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
     p
 }
 
-/// The sequence number and nonce of a datagram that is a reply to one of
-/// our requests. A ping socket's kernel sets the identifier itself, so
-/// only a raw socket checks it.
-pub(super) fn reply_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<(u16, u64)> {
+/// What a datagram says of one of our requests, by its sequence number
+/// and nonce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    /// An echo reply.
+    Reply { seq: u16, nonce: u64 },
+    /// A Destination Unreachable quoting the request sent to `to`, with
+    /// its code.
+    Refused {
+        seq: u16,
+        nonce: u64,
+        to: Ipv6Addr,
+        code: u8,
+    },
+}
+
+/// The sequence number and nonce of our echo request or reply at the
+/// start of `d`, when it carries our mark (and, on a raw socket, `id`: a
+/// ping socket's kernel sets the identifier itself).
+fn echo_of(d: &[u8], ty: u8, kind: EchoSocket, id: u16) -> Option<(u16, u64)> {
     let ours = d.len() >= 24
-        && d[0] == ECHO_REPLY
+        && d[0] == ty
         && d[1] == 0
         && (kind == EchoSocket::Datagram || d[4..6] == id.to_be_bytes())
         && &d[8..16] == MAGIC;
@@ -142,6 +180,43 @@ pub(super) fn reply_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<(u16, u64)
         nonce.copy_from_slice(&d[16..24]);
         (seq, u64::from_be_bytes(nonce))
     })
+}
+
+/// What the datagram `d` answers of our requests, if anything: an echo
+/// reply, or a Destination Unreachable that quotes our request whole (its
+/// IPv6 header with no extension, then our echo request).
+pub(super) fn answer_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<Answer> {
+    if let Some((seq, nonce)) = echo_of(d, ECHO_REPLY, kind, id) {
+        return Some(Answer::Reply { seq, nonce });
+    }
+    const ICMPV6: u8 = 58;
+    let quoted = d.get(8..48)?;
+    if d[0] != DEST_UNREACHABLE || quoted[0] >> 4 != 6 || quoted[6] != ICMPV6 {
+        return None;
+    }
+    let (seq, nonce) = echo_of(&d[48..], ECHO_REQUEST, kind, id)?;
+    let mut to = [0u8; 16];
+    to.copy_from_slice(&quoted[24..40]);
+    Some(Answer::Refused {
+        seq,
+        nonce,
+        to: Ipv6Addr::from(to),
+        code: d[1],
+    })
+}
+
+/// RFC 4443's words for a Destination Unreachable code.
+pub(super) fn unreachable_reason(code: u8) -> &'static str {
+    match code {
+        0 => "no route to destination",
+        1 => "communication administratively prohibited",
+        2 => "beyond the scope of the source address",
+        3 => "address unreachable",
+        4 => "port unreachable",
+        5 => "source address failed ingress/egress policy",
+        6 => "reject route to destination",
+        _ => "unknown code",
+    }
 }
 
 /// Sends `request` to `to` once the socket can take it, and says when it

@@ -1,31 +1,124 @@
 //! The echo's tests: replies matched to their echoes, on one socket, timed by the kernel.
 
-use super::socket::ECHO_REPLY;
+use super::socket::{
+    DEST_UNREACHABLE, ECHO_REPLY, Instruction, JA, JEQ_K, LD_B_ABS, LD_H_ABS, RET_K, reply_program,
+};
 use super::*;
 
-#[test]
-fn a_reply_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
-    let mut r = request(7, 2, 99);
+/// Our echo reply as the portal sends it.
+fn reply(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
+    let mut r = request(id, seq, nonce);
     r[0] = ECHO_REPLY;
-    assert_eq!(reply_of(&r, EchoSocket::Raw, 7), Some((2, 99)));
-    assert_eq!(reply_of(&r, EchoSocket::Raw, 8), None, "another identifier");
+    r
+}
+
+/// A Destination Unreachable with `code`, quoting `request` as sent to `to`.
+fn refusal(code: u8, to: Ipv6Addr, request: &[u8]) -> Vec<u8> {
+    let mut d = vec![DEST_UNREACHABLE, code, 0, 0, 0, 0, 0, 0];
+    let mut ip = [0u8; 40];
+    ip[0] = 0x60;
+    ip[4..6].copy_from_slice(&(request.len() as u16).to_be_bytes());
+    ip[6] = 58;
+    ip[7] = 64;
+    ip[24..40].copy_from_slice(&to.octets());
+    d.extend_from_slice(&ip);
+    d.extend_from_slice(request);
+    d
+}
+
+/// What the kernel does with a classic BPF program of the five
+/// instructions the filter uses: whether `packet` is passed.
+fn passes(program: &[Instruction], packet: &[u8]) -> bool {
+    let (mut pc, mut acc) = (0usize, 0u32);
+    loop {
+        let (code, jt, jf, k) = program[pc];
+        let at = k as usize;
+        match code {
+            LD_B_ABS => match packet.get(at) {
+                Some(b) => acc = u32::from(*b),
+                None => return false,
+            },
+            LD_H_ABS => match packet.get(at..at + 2) {
+                Some(h) => acc = u32::from(u16::from_be_bytes([h[0], h[1]])),
+                None => return false,
+            },
+            JA => pc += at,
+            JEQ_K => pc += usize::from(if acc == k { jt } else { jf }),
+            RET_K => return k != 0,
+            other => panic!("an instruction the filter does not use: {other:#x}"),
+        }
+        pc += 1;
+    }
+}
+
+#[test]
+fn the_socket_filter_passes_our_replies_and_refusals_and_nothing_else() {
+    let program = reply_program(7);
+    let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    assert!(passes(&program, &reply(7, 1, 99)), "our reply");
+    assert!(
+        passes(&program, &refusal(1, portal, &request(7, 1, 99))),
+        "a refusal of our request"
+    );
+    assert!(
+        !passes(&program, &reply(8, 1, 99)),
+        "another program's reply"
+    );
+    assert!(
+        !passes(&program, &request(7, 1, 99)),
+        "our request on loopback"
+    );
+    assert!(
+        !passes(&program, &refusal(1, portal, &request(8, 1, 99))),
+        "a refusal of another program's request"
+    );
+    let mut solicitation = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    solicitation.extend_from_slice(&portal.octets());
+    assert!(!passes(&program, &solicitation), "neighbour discovery");
+    assert!(!passes(&program, &[ECHO_REPLY, 0, 0]), "cut short");
+    assert!(
+        !passes(&program, &refusal(1, portal, &request(7, 1, 99))[..50]),
+        "a refusal that quotes too little"
+    );
+}
+
+#[test]
+fn a_datagram_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
+    let r = reply(7, 2, 99);
+    let ours = Some(Answer::Reply { seq: 2, nonce: 99 });
+    assert_eq!(answer_of(&r, EchoSocket::Raw, 7), ours);
     assert_eq!(
-        reply_of(&r, EchoSocket::Datagram, 8),
-        Some((2, 99)),
+        answer_of(&r, EchoSocket::Raw, 8),
+        None,
+        "another identifier"
+    );
+    assert_eq!(
+        answer_of(&r, EchoSocket::Datagram, 8),
+        ours,
         "the kernel sets a ping socket's identifier"
     );
     assert_eq!(
-        reply_of(&request(7, 2, 99), EchoSocket::Raw, 7),
+        answer_of(&request(7, 2, 99), EchoSocket::Raw, 7),
         None,
         "our own request"
     );
-    assert_eq!(reply_of(&r[..20], EchoSocket::Raw, 7), None, "cut short");
-    let mut other = r.clone();
+    assert_eq!(answer_of(&r[..20], EchoSocket::Raw, 7), None, "cut short");
+    let mut other = r;
     other[8] = b'x';
     assert_eq!(
-        reply_of(&other, EchoSocket::Raw, 7),
+        answer_of(&other, EchoSocket::Raw, 7),
         None,
         "another program's echo"
+    );
+    let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    assert_eq!(
+        answer_of(&refusal(1, portal, &request(7, 2, 99)), EchoSocket::Raw, 7),
+        Some(Answer::Refused {
+            seq: 2,
+            nonce: 99,
+            to: portal,
+            code: 1
+        })
     );
 }
 
@@ -49,22 +142,72 @@ async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
             tx,
         },
     );
-    let mut reply = request(7, 2, 99);
-    reply[0] = ECHO_REPLY;
+    let ours = reply(7, 2, 99);
     let now = Arrival {
         stamped: None,
         read: Instant::now(),
     };
     // The right nonce from another address, or to another request: not it.
-    shared.dispatch(&reply, Some("2001:db8::2".parse().unwrap()), Some(64), now);
-    shared.dispatch(&reply, None, Some(64), now);
-    let mut later = request(7, 3, 99);
-    later[0] = ECHO_REPLY;
-    shared.dispatch(&later, Some(portal), Some(64), now);
+    shared.dispatch(&ours, Some("2001:db8::2".parse().unwrap()), Some(64), now);
+    shared.dispatch(&ours, None, Some(64), now);
+    shared.dispatch(&reply(7, 3, 99), Some(portal), Some(64), now);
     assert!(rx.try_recv().is_err());
-    shared.dispatch(&reply, Some(portal), Some(57), now);
+    // Another nonce, from the right address: not it either.
+    shared.dispatch(&reply(7, 2, 98), Some(portal), Some(64), now);
+    assert!(rx.try_recv().is_err());
+    shared.dispatch(&ours, Some(portal), Some(57), now);
     assert!(matches!(rx.try_recv(), Ok(Heard::Reply(_, Some(57)))));
     assert!(shared.waiting().is_empty());
+}
+
+#[tokio::test]
+async fn a_refusal_from_a_router_ends_the_echo_it_quotes_with_its_reason() {
+    let sock = UdpSocket::bind("[::1]:0").await.unwrap();
+    let shared = Shared {
+        sock,
+        kind: EchoSocket::Raw,
+        id: 7,
+        next_nonce: AtomicU64::new(0),
+        waiting: Mutex::default(),
+    };
+    let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let router: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
+    let (tx, mut rx) = oneshot::channel();
+    shared.waiting().insert(
+        99,
+        Waiter {
+            from: portal,
+            seq: 1,
+            tx,
+        },
+    );
+    let now = Arrival {
+        stamped: None,
+        read: Instant::now(),
+    };
+    // Quoting the request as sent to another address: not this echo's.
+    let elsewhere = "2001:db8::2".parse().unwrap();
+    shared.dispatch(
+        &refusal(1, elsewhere, &request(7, 1, 99)),
+        Some(router),
+        None,
+        now,
+    );
+    assert!(rx.try_recv().is_err());
+    shared.dispatch(
+        &refusal(1, portal, &request(7, 1, 99)),
+        Some(router),
+        None,
+        now,
+    );
+    match rx.try_recv() {
+        Ok(Heard::Refused(why)) => assert_eq!(
+            why,
+            "refused by 2001:db8:ffff::1: ICMPv6 destination unreachable, \
+             communication administratively prohibited (code 1)"
+        ),
+        _ => panic!("the refusal did not reach its echo"),
+    }
 }
 
 #[tokio::test]
@@ -117,7 +260,8 @@ async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply
         return;
     }
     for p in &probes {
-        // One request each: no reply went to another echo, none was lost.
+        // One request each, each answered: none was lost or left waiting
+        // (that a reply reaches only its own echo is the dispatch test's).
         assert_eq!((p.outcome, p.sent), (EchoOutcome::Reply, 1), "{p:?}");
     }
     let Slot::Open(shared, _) = &*pinger.slot.lock().unwrap() else {
@@ -141,10 +285,22 @@ async fn a_busy_agent_does_not_lengthen_the_round_trip() {
         assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
         return;
     }
-    let echo = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach);
-    // Then the only thread is busy for 300 ms before the reply can be read.
-    let busy = async { std::thread::sleep(Duration::from_millis(300)) };
-    let (p, ()) = tokio::join!(echo, busy);
-    assert_eq!(p.outcome, EchoOutcome::Reply, "{p:?}");
-    assert!(p.rtt_ms.is_some_and(|ms| ms < 100.0), "{p:?}");
+    // The kernel turns receive stamps on from a work queue after the
+    // first socket asks (until then it stamps a datagram when it is
+    // read): a loaded machine may take a while to run it, so the busy
+    // echo is tried up to five times, a pause before each.
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let echo = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach);
+        // The only thread is busy for 300 ms before the reply can be read.
+        let busy = async { std::thread::sleep(Duration::from_millis(300)) };
+        let (p, ()) = tokio::join!(echo, busy);
+        assert_eq!(p.outcome, EchoOutcome::Reply, "{p:?}");
+        if p.rtt_ms.is_some_and(|ms| ms < 100.0) {
+            return;
+        }
+        seen.push(p);
+    }
+    panic!("every busy echo took the agent's delay: {seen:?}");
 }
