@@ -13,14 +13,7 @@ use crate::net::Netns;
 /// Pings `::1` from a thread that joined `ns`, on one pinger: one echo
 /// before the rule and one after.
 fn echo_in(ns: &Netns, reject: impl FnOnce() + Send + 'static) -> (EchoProbe, EchoProbe, Duration) {
-    let path = format!("/run/netns/{}", ns.name);
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    crate::net::within(ns, move |rt| {
         rt.block_on(async {
             let reach = Routes {
                 ipv6_loopback: true,
@@ -39,8 +32,6 @@ fn echo_in(ns: &Netns, reject: impl FnOnce() + Send + 'static) -> (EchoProbe, Ec
             (open, refused, started.elapsed())
         })
     })
-    .join()
-    .unwrap()
 }
 
 #[test]

@@ -209,14 +209,7 @@ fn expected() -> Vec<Expected> {
 
 /// Audits in the agent's namespace: a thread joins it, then runs the agent.
 fn audit_in(ns: &Netns, settings: Settings, inventory: Inventory, pack: Arc<Pack>) -> Report {
-    let path = format!("/run/netns/{}", ns.name);
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+    net::within(ns, move |rt| {
         rt.block_on(async {
             let auditor = Auditor::new(settings).await.unwrap();
             let vantage = auditor.vantage();
@@ -226,8 +219,6 @@ fn audit_in(ns: &Netns, settings: Settings, inventory: Inventory, pack: Arc<Pack
                 .await
         })
     })
-    .join()
-    .unwrap()
 }
 
 #[test]

@@ -30,6 +30,25 @@ pub(crate) fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `work` on a thread that joined `ns`, in a runtime of its own there.
+pub(crate) fn within<T: Send + 'static>(
+    ns: &Netns,
+    work: impl FnOnce(&tokio::runtime::Runtime) -> T + Send + 'static,
+) -> T {
+    let path = format!("/run/netns/{}", ns.name);
+    std::thread::spawn(move || {
+        let f = File::open(&path).unwrap();
+        nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        work(&rt)
+    })
+    .join()
+    .unwrap()
+}
+
 /// A network namespace, deleted (with its interfaces) when dropped.
 pub(crate) struct Netns {
     pub name: String,

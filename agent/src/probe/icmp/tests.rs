@@ -5,6 +5,14 @@ use super::socket::{
 };
 use super::*;
 
+/// The routes of a vantage with IPv6 on loopback only.
+fn loopback() -> Routes {
+    Routes {
+        ipv6_loopback: true,
+        ..Routes::default()
+    }
+}
+
 /// Our echo reply as the portal sends it.
 fn reply(id: u16, seq: u16, nonce: u64) -> Vec<u8> {
     let mut r = request(id, seq, nonce);
@@ -122,31 +130,36 @@ fn a_datagram_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
     );
 }
 
-#[tokio::test]
-async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
-    let sock = UdpSocket::bind("[::1]:0").await.unwrap();
+/// A raw socket's shared state (identifier 7) with one echo waiting for
+/// the reply of `portal` to its request `seq`, nonce 99; what it hears;
+/// and a moment of arrival.
+async fn one_waiting(portal: Ipv6Addr, seq: u16) -> (Shared, oneshot::Receiver<Heard>, Arrival) {
     let shared = Shared {
-        sock,
+        sock: UdpSocket::bind("[::1]:0").await.unwrap(),
         kind: EchoSocket::Raw,
         id: 7,
         next_nonce: AtomicU64::new(0),
         waiting: Mutex::default(),
     };
-    let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
-    let (tx, mut rx) = oneshot::channel();
-    shared.waiting().insert(
-        99,
-        Waiter {
-            from: portal,
-            seq: 2,
-            tx,
-        },
-    );
-    let ours = reply(7, 2, 99);
+    let (tx, rx) = oneshot::channel();
+    let waiter = Waiter {
+        from: portal,
+        seq,
+        tx,
+    };
+    shared.waiting().insert(99, waiter);
     let now = Arrival {
         stamped: None,
         read: Instant::now(),
     };
+    (shared, rx, now)
+}
+
+#[tokio::test]
+async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
+    let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let (shared, mut rx, now) = one_waiting(portal, 2).await;
+    let ours = reply(7, 2, 99);
     // The right nonce from another address, or to another request: not it.
     shared.dispatch(&ours, Some("2001:db8::2".parse().unwrap()), Some(64), now);
     shared.dispatch(&ours, None, Some(64), now);
@@ -162,29 +175,9 @@ async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
 
 #[tokio::test]
 async fn a_refusal_from_a_router_ends_the_echo_it_quotes_with_its_reason() {
-    let sock = UdpSocket::bind("[::1]:0").await.unwrap();
-    let shared = Shared {
-        sock,
-        kind: EchoSocket::Raw,
-        id: 7,
-        next_nonce: AtomicU64::new(0),
-        waiting: Mutex::default(),
-    };
     let portal: Ipv6Addr = "2001:db8::1".parse().unwrap();
     let router: Ipv6Addr = "2001:db8:ffff::1".parse().unwrap();
-    let (tx, mut rx) = oneshot::channel();
-    shared.waiting().insert(
-        99,
-        Waiter {
-            from: portal,
-            seq: 1,
-            tx,
-        },
-    );
-    let now = Arrival {
-        stamped: None,
-        read: Instant::now(),
-    };
+    let (shared, mut rx, now) = one_waiting(portal, 1).await;
     // Quoting the request as sent to another address: not this echo's.
     let elsewhere = "2001:db8::2".parse().unwrap();
     shared.dispatch(
@@ -212,10 +205,7 @@ async fn a_refusal_from_a_router_ends_the_echo_it_quotes_with_its_reason() {
 
 #[tokio::test]
 async fn loopback_answers_or_the_missing_permission_is_named() {
-    let reach = Routes {
-        ipv6_loopback: true,
-        ..Routes::default()
-    };
+    let reach = loopback();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let pinger = Pinger::default();
     let p = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
@@ -247,10 +237,7 @@ async fn loopback_answers_or_the_missing_permission_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply() {
-    let reach = Routes {
-        ipv6_loopback: true,
-        ..Routes::default()
-    };
+    let reach = loopback();
     let pinger = Pinger::default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let echoes = (0..64).map(|_| pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach));
@@ -272,10 +259,7 @@ async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_agent_does_not_lengthen_the_round_trip() {
-    let reach = Routes {
-        ipv6_loopback: true,
-        ..Routes::default()
-    };
+    let reach = loopback();
     let pinger = Pinger::default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     // A first echo opens the socket, and the reactor has seen it
