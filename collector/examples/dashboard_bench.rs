@@ -31,7 +31,7 @@ use v6audit_collector::store::{NewReport, NewResult, Storage, StoredVerdict};
 use v6audit_model::Stage;
 
 mod support;
-use support::{bench_config, machine, now_ms, peak_rss_mib, percentile};
+use support::{bench_config, dated, machine, now_ms, peak_rss_mib, percentile};
 
 struct Args {
     portals: usize,
@@ -173,11 +173,13 @@ async fn seed_history(
 /// Today's reports: real observations (the lab fixture's, cycled), one report
 /// of at most 500 results per push.
 async fn push_today(base: &str, tokens: &[String], portals: usize) {
-    let fixture: Value =
+    let mut fixture: Value =
         serde_json::from_str(include_str!("../tests/fixtures/report-lab.json")).unwrap();
+    let started = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
+    // Its certificates move with it, or they would expire in the bench.
+    dated::made_at(&mut fixture, started);
     let samples = fixture["results"].as_array().unwrap();
     let client = reqwest::Client::new();
-    let started = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
     for (v, token) in tokens.iter().enumerate() {
         for chunk in (0..portals).collect::<Vec<_>>().chunks(500) {
             let mut report = fixture.clone();

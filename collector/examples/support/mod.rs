@@ -3,6 +3,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+/// The lab fixture moved in time, as the tests move it.
+#[path = "../../tests/support/dated.rs"]
+pub(crate) mod dated;
+
 /// A benchmark collector's configuration: SQLite at `db`, state and the
 /// inventory text in `dir`, listening on an ephemeral `[::1]` port, and no
 /// rate limit an agent of the benchmark could meet.

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub(crate) mod dated;
+
 use serde_json::{Value, json};
 use v6audit_collector::config::hash_token;
 use v6audit_collector::server::Background;
@@ -31,30 +33,10 @@ pub(crate) fn lab_report() -> Value {
     let mut report: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("report-lab.json")).unwrap())
             .unwrap();
-    let generated = parse_time(report["generated_at"].as_str().unwrap()).unwrap();
-    let age = time::OffsetDateTime::now_utc() - time::Duration::hours(2) - generated;
-    shift_times(&mut report, time::Duration::days(age.whole_days()));
+    let age =
+        time::OffsetDateTime::now_utc() - time::Duration::hours(2) - dated::generated_at(&report);
+    dated::shift_times(&mut report, time::Duration::days(age.whole_days()));
     report
-}
-
-fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// Moves every RFC 3339 time in `v` by `by`.
-fn shift_times(v: &mut Value, by: time::Duration) {
-    match v {
-        Value::String(s) => {
-            if let Some(t) = parse_time(s) {
-                *s = (t + by)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap();
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|x| shift_times(x, by)),
-        Value::Object(fields) => fields.values_mut().for_each(|x| shift_times(x, by)),
-        _ => {}
-    }
 }
 
 /// A fresh database on one backend, dropped with the guard.

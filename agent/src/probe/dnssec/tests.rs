@@ -20,6 +20,11 @@ fn names_are_walked_from_below_the_anchor_down_to_the_zone() {
 /// A zone's SOA signed by a fresh key, the signature made `age` ago and
 /// valid for 30 days.
 fn signed_soa(age: time::Duration) -> (Name, Vec<Record>, Vec<RRSIG>, DNSKEY) {
+    signed_soa_at(time::OffsetDateTime::now_utc() - age)
+}
+
+/// The same, signed at `signed`.
+fn signed_soa_at(signed: time::OffsetDateTime) -> (Name, Vec<Record>, Vec<RRSIG>, DNSKEY) {
     use hickory_proto::dnssec::crypto::EcdsaSigningKey;
     use hickory_proto::dnssec::{DnssecSigner, SigningKey as _};
     use hickory_proto::rr::RecordSet;
@@ -49,13 +54,7 @@ fn signed_soa(age: time::Duration) -> (Name, Vec<Record>, Vec<RRSIG>, DNSKEY) {
     );
     let mut set = RecordSet::new(zone.clone(), RecordType::SOA, 1);
     set.insert(soa.clone(), 1);
-    let sig = RRSIG::from_rrset(
-        &set,
-        DNSClass::IN,
-        time::OffsetDateTime::now_utc() - age,
-        &signer,
-    )
-    .unwrap();
+    let sig = RRSIG::from_rrset(&set, DNSClass::IN, signed, &signer).unwrap();
     (zone, vec![soa], vec![sig], dnskey)
 }
 
@@ -73,11 +72,13 @@ fn a_fresh_signature_verifies_and_an_expired_one_says_when_it_expired() {
     let tag = key.calculate_key_tag().unwrap();
     assert_eq!(verify(&zone, &records, &sigs, &[key], &zone), Ok(tag));
 
-    let (zone, records, sigs, key) = signed_soa(time::Duration::days(40));
+    // One reading of the clock: two could fall either side of midnight.
+    let signed = time::OffsetDateTime::now_utc() - time::Duration::days(40);
+    let (zone, records, sigs, key) = signed_soa_at(signed);
     let tag = key.calculate_key_tag().unwrap();
     let why = verify(&zone, &records, &sigs, &[key], &zone).unwrap_err();
     let err = english(&why);
-    let expired = (time::OffsetDateTime::now_utc() - time::Duration::days(10)).date();
+    let expired = (signed + time::Duration::days(30)).date();
     assert!(
         err.starts_with(&format!("RRSIG by key {tag} expired at {expired}T")),
         "{err}"
