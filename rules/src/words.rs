@@ -168,6 +168,17 @@ pub const SAID: &[(&str, &[&str])] = &[
     ("fetch.redirect_not_http", &["location"]),
     ("fetch.lookup_out_of_time", &["host"]),
     ("fetch.no_family_address", &["host", "family"]),
+    ("echo.unreachable", &["by", "reason", "code"]),
+    ("icmp.no_route", &[]),
+    ("icmp.prohibited", &[]),
+    ("icmp.beyond_scope", &[]),
+    ("icmp.address_unreachable", &[]),
+    ("icmp.port_unreachable", &[]),
+    ("icmp.source_policy", &[]),
+    ("icmp.reject_route", &[]),
+    ("icmp.source_routing", &[]),
+    ("icmp.headers_too_long", &[]),
+    ("icmp.unknown_code", &[]),
     ("fetch.no_connection", &[]),
 ];
 

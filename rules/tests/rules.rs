@@ -478,6 +478,7 @@ impl ObsBuilder {
                 hop_limit: Some(57),
                 socket: Some(EchoSocket::Raw),
                 error: None,
+                why: None,
             }]),
             subresources: Some(Subresources {
                 page_url: "https://portal.example.gov.vn/".into(),
@@ -1205,6 +1206,52 @@ fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
     // Observations from older agents: not checked.
     let old = ObsBuilder::good().with(|o| o.icmpv6 = None).build();
     assert_eq!(status(&verdict(&old), "net.icmpv6-echo"), Status::Skip);
+}
+
+/// Regression: a firewall's reject of echo (a Destination Unreachable,
+/// "administratively prohibited") was recorded by the agent but the
+/// finding read "No answer", as if the network had said nothing.
+#[test]
+fn a_refused_echo_names_who_refused_it_and_why_in_each_language() {
+    let refused = ObsBuilder::good()
+        .with(|o| {
+            let p = &mut o.icmpv6.as_mut().unwrap()[0];
+            p.outcome = EchoOutcome::NoReply;
+            p.rtt_ms = None;
+            p.hop_limit = None;
+            p.why = Some(
+                v6audit_model::Why::new("echo.unreachable")
+                    .with("by", "2001:ee0:100::1")
+                    .with_why("reason", &v6audit_model::Why::new("icmp.prohibited"))
+                    .with("code", 1),
+            );
+        })
+        .build();
+    let v = verdict(&refused);
+    let f = v.finding("net.icmpv6-echo").unwrap();
+    assert_eq!(f.status, Status::Info);
+    assert!(
+        f.message.starts_with(
+            "No answer to ICMPv6 echo from 2001:ee0:100::10 (destination unreachable \
+             from 2001:ee0:100::1: administratively prohibited (code 1))."
+        ),
+        "{}",
+        f.message
+    );
+    let v = evaluate(
+        &Pack::default_pack(),
+        &refused,
+        &portal(Category::Citizen),
+        Lang::Vi,
+    );
+    let vi = &v.finding("net.icmpv6-echo").unwrap().message;
+    assert!(
+        vi.starts_with(
+            "2001:ee0:100::10 (2001:ee0:100::1 báo không tới được đích: \
+             bị chặn theo chính sách quản trị (mã 1)) không trả lời ICMPv6 echo."
+        ),
+        "{vi}"
+    );
 }
 
 #[test]

@@ -66,10 +66,17 @@ fn a_rejected_echo_is_named_as_refused_and_not_asked_again() {
     assert_eq!(refused.sent, 1, "a refusal is an answer: {refused:?}");
     assert_eq!(
         refused.error.as_deref(),
-        Some(
-            "refused by ::1: ICMPv6 destination unreachable, \
-             communication administratively prohibited (code 1)"
+        Some("destination unreachable from ::1: administratively prohibited (code 1)"),
+        "{refused:?}"
+    );
+    // In the pack's words too, for the finding to say it in each language.
+    let why = refused.why.as_ref().expect("the refusal in words");
+    assert_eq!(
+        (
+            why.word.as_str(),
+            why.values.get("code").map(String::as_str)
         ),
+        ("echo.unreachable", Some("1")),
         "{refused:?}"
     );
     assert!(

@@ -177,7 +177,13 @@ pub struct EchoProbe {
     /// The socket the requests went out on, when one could be opened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket: Option<EchoSocket>,
-    /// Why sending failed, in the system's words.
+    /// Why sending failed, in the system's words; or, with `no_reply`,
+    /// why no reply came, such as a Destination Unreachable that answered
+    /// instead of the portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `error` in the pack's words, when the agent has them (a refusal:
+    /// `echo.unreachable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<crate::Why>,
 }

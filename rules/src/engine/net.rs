@@ -43,10 +43,15 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
         .copied()
         .filter(|p| p.outcome == EchoOutcome::Reply)
         .collect();
+    // A refusal (a Destination Unreachable instead of a reply) is named
+    // beside its address: the network answered, and said why.
     let silent: Vec<String> = probes
         .iter()
         .filter(|p| p.outcome == EchoOutcome::NoReply)
-        .map(|p| p.addr.to_string())
+        .map(|p| match p.why.as_ref().filter(|w| words::known(&w.word)) {
+            Some(why) => format!("{} ({})", p.addr, why.token()),
+            None => p.addr.to_string(),
+        })
         .collect();
     let reply = |p: &EchoProbe| {
         let rtt = p.rtt_ms.map_or_else(String::new, |r| format!(" {r:.1} ms"));

@@ -10,8 +10,10 @@
 //! per portal woke each of the run's sockets for each reply (64 portals in
 //! flight on one hosting address made 64 wake-ups of every reply). A
 //! receiving task reads the shared socket and hands each reply to the echo
-//! that waits for it, by its nonce and source address; a socket filter
-//! lets only echo replies with the run's identifier through to it.
+//! that waits for it, by its nonce and source address (each request's
+//! nonce is drawn at random: a host that has not seen a request can neither
+//! answer nor refuse it); a socket filter lets only echo replies with the
+//! run's identifier, and refusals of its requests, through to it.
 //!
 //! A Destination Unreachable that quotes one of our requests (a firewall's
 //! reject, a router without a route) ends that echo at once as no reply,
@@ -23,7 +25,9 @@
 //! The round trip is timed by the kernel: a reply's arrival is the
 //! `SO_TIMESTAMPNS` stamp the kernel gives it, not the moment the busy agent
 //! got round to reading it (64 portals in flight made loopback echoes look
-//! 15 ms long, some 120 ms).
+//! 15 ms long, some 120 ms). The monotonic clock times the whole, less the
+//! reply's wait in the queue (the stamp against the wall clock at the read),
+//! so a clock stepped during the round trip does not move it.
 //!
 //! Sockets come from socket2. Tokio drives them through a `UdpSocket` made
 //! from the socket's owned descriptor (tokio only polls the descriptor for
@@ -38,14 +42,13 @@ mod tests;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
-use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket};
+use tokio::sync::mpsc;
+use v6audit_model::{EchoOutcome, EchoProbe, EchoSocket, Why};
 
 use crate::net::Routes;
 use socket::{
@@ -68,52 +71,69 @@ fn probe(addr: Ipv6Addr, outcome: EchoOutcome, error: Option<String>) -> EchoPro
         hop_limit: None,
         socket: None,
         error,
+        why: None,
     }
 }
 
-/// When a reply arrived: the kernel's stamp, else when it was read.
+/// When the system's random generator fails (it does not, in practice).
+const NO_RANDOM: &str = "the system's random generator failed";
+
+/// When a reply arrived: when it was read, and how long it had waited in
+/// the socket's queue by then (the kernel's receive stamp against the wall
+/// clock at the read).
 #[derive(Debug, Clone, Copy)]
 struct Arrival {
-    stamped: Option<std::time::SystemTime>,
     read: Instant,
+    queued: Duration,
 }
 
 impl Arrival {
-    /// The round trip of a request sent at `sent` (the clock and the
-    /// wall). The kernel's stamp is wall time, so a clock stepped meanwhile
-    /// could lengthen it without bound: the monotonic clock's round trip,
-    /// which the stamp can only shorten, is the most it may say.
-    fn since(&self, sent: (Instant, std::time::SystemTime)) -> Duration {
-        let read = self.read.saturating_duration_since(sent.0);
-        self.stamped
-            .and_then(|at| at.duration_since(sent.1).ok())
-            .map_or(read, |stamped| stamped.min(read))
+    /// A datagram read now, stamped by the kernel at `stamped`. Only the
+    /// moment between the stamp and the read is timed on the wall clock: a
+    /// clock stepped during the round trip cannot move it, and one stepped
+    /// back between the stamp and the read counts as no wait at all.
+    fn now(stamped: Option<std::time::SystemTime>) -> Self {
+        let queued = stamped
+            .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
+            .unwrap_or(Duration::ZERO);
+        Self {
+            read: Instant::now(),
+            queued,
+        }
+    }
+
+    /// The round trip of a request sent at `sent`: until it was read, less
+    /// its wait in the queue (never more than the whole).
+    fn since(&self, sent: Instant) -> Duration {
+        let whole = self.read.saturating_duration_since(sent);
+        whole - self.queued.min(whole)
     }
 }
 
 /// What the receiving task hands an echo.
+#[derive(Debug)]
 enum Heard {
     /// The reply: when it arrived, and its hop limit.
     Reply(Arrival, Option<u8>),
     /// The request was refused: a Destination Unreachable, as said.
-    Refused(String),
+    Refused(Why),
     /// Reading the socket failed, in the system's words.
     Failed(String),
 }
 
-/// An echo waiting for its reply: from whom, to which request.
+/// A request waiting for its answer: to whom it went, its sequence number,
+/// and the echo it belongs to.
 struct Waiter {
-    from: Ipv6Addr,
+    to: Ipv6Addr,
     seq: u16,
-    tx: oneshot::Sender<Heard>,
+    tx: mpsc::Sender<(u16, Heard)>,
 }
 
-/// The run's open socket and the echoes waiting on it, by nonce.
+/// The run's open socket and the requests waiting on it, by nonce.
 struct Shared {
     sock: UdpSocket,
     kind: EchoSocket,
     id: u16,
-    next_nonce: AtomicU64,
     waiting: Mutex<HashMap<u64, Waiter>>,
 }
 
@@ -124,7 +144,8 @@ impl Shared {
 
     /// Hands a datagram to the echo it answers, if one waits for it: a
     /// reply from the address pinged, or a refusal (from any router on the
-    /// way) quoting the request sent to it.
+    /// way) quoting the request sent to it. Each request's nonce is drawn
+    /// at random, so no one who has not seen the request can answer it.
     fn dispatch(&self, d: &[u8], from: Option<Ipv6Addr>, hop: Option<u8>, at: Arrival) {
         let (seq, nonce, to, heard) = match answer_of(d, self.kind, self.id) {
             Some(Answer::Reply { seq, nonce }) => (seq, nonce, from, Heard::Reply(at, hop)),
@@ -134,11 +155,11 @@ impl Shared {
                 to,
                 code,
             }) => {
-                let by = from.map_or_else(|| "a router".to_owned(), |a| a.to_string());
-                let why = format!(
-                    "refused by {by}: ICMPv6 destination unreachable, {} (code {code})",
-                    unreachable_reason(code)
-                );
+                let by = from.map_or_else(|| "?".to_owned(), |a| a.to_string());
+                let why = Why::new("echo.unreachable")
+                    .with("by", by)
+                    .with_why("reason", &Why::new(unreachable_reason(code)))
+                    .with("code", code);
                 (seq, nonce, Some(to), Heard::Refused(why))
             }
             None => return,
@@ -146,16 +167,16 @@ impl Shared {
         let mut waiting = self.waiting();
         let answers = waiting
             .get(&nonce)
-            .is_some_and(|w| Some(w.from) == to && w.seq == seq);
+            .is_some_and(|w| Some(w.to) == to && w.seq == seq);
         if answers && let Some(w) = waiting.remove(&nonce) {
-            let _ = w.tx.send(heard);
+            let _ = w.tx.try_send((w.seq, heard));
         }
     }
 
     /// Tells every waiting echo that the socket failed.
     fn fail_all(&self, why: &str) {
         for (_, w) in self.waiting().drain() {
-            let _ = w.tx.send(Heard::Failed(why.to_owned()));
+            let _ = w.tx.try_send((w.seq, Heard::Failed(why.to_owned())));
         }
     }
 }
@@ -163,7 +184,8 @@ impl Shared {
 /// Reads the shared socket for as long as the run lasts.
 async fn receive_replies(shared: Arc<Shared>) {
     let mut buf = [0u8; 1500];
-    // Failed reads in a row: one is tried again, a third fails the echoes.
+    // Failed reads in a row: two are tried again after a pause, each
+    // further one fails the echoes then waiting; a good read starts over.
     let mut failures = 0;
     loop {
         if let Err(e) = shared.sock.readable().await {
@@ -175,10 +197,7 @@ async fn receive_replies(shared: Arc<Shared>) {
             .try_io(Interest::READABLE, || receive(&shared.sock, &mut buf))
         {
             Ok(got) => {
-                let at = Arrival {
-                    stamped: got.arrived,
-                    read: Instant::now(),
-                };
+                let at = Arrival::now(got.arrived);
                 let n = got.len.min(buf.len());
                 shared.dispatch(&buf[..n], got.from, got.hop, at);
                 failures = 0;
@@ -196,16 +215,26 @@ async fn receive_replies(shared: Arc<Shared>) {
     }
 }
 
-/// An echo's entry among the waiting, removed when the echo stops
+/// Eight bytes from the system's generator: a request's nonce.
+fn random_nonce() -> Option<u64> {
+    let mut b = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut b).ok()?;
+    Some(u64::from_be_bytes(b))
+}
+
+/// An echo's requests among the waiting, removed when the echo stops
 /// waiting (answered, timed out, or its portal's budget gone).
 struct Expecting<'s> {
     shared: &'s Shared,
-    nonce: u64,
+    nonces: Vec<u64>,
 }
 
 impl Drop for Expecting<'_> {
     fn drop(&mut self) {
-        self.shared.waiting().remove(&self.nonce);
+        let mut waiting = self.shared.waiting();
+        for nonce in &self.nonces {
+            waiting.remove(nonce);
+        }
     }
 }
 
@@ -270,24 +299,24 @@ impl Pinger {
             }
             Opened::Failed(e) => return Err((EchoOutcome::Error, e)),
         };
-        let mut seed = [0u8; 10];
-        let _ = aws_lc_rs::rand::fill(&mut seed);
-        let id = u16::from_be_bytes([seed[0], seed[1]]);
-        if kind == EchoSocket::Raw {
-            // Without the filter every reply still reaches the receiver,
-            // which tells them apart anyway.
-            let _ = sock.attach_filter(&reply_filter(id));
+        let Some(seed) = random_nonce() else {
+            return Err((EchoOutcome::Error, NO_RANDOM.to_owned()));
+        };
+        let id = (seed & 0xffff) as u16;
+        if kind == EchoSocket::Raw
+            && let Err(e) = sock.attach_filter(&reply_filter(id))
+        {
+            // Without the filter every datagram still reaches the
+            // receiver, which tells them apart anyway.
+            tracing::debug!("the ICMPv6 socket filter was not attached: {e}");
         }
         let owned = std::os::fd::OwnedFd::from(sock);
         let sock = UdpSocket::from_std(std::net::UdpSocket::from(owned))
             .map_err(|e| (EchoOutcome::Error, e.to_string()))?;
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&seed[2..]);
         let shared = Arc::new(Shared {
             sock,
             kind,
             id,
-            next_nonce: AtomicU64::new(u64::from_be_bytes(nonce)),
             waiting: Mutex::default(),
         });
         let task = tokio::spawn(receive_replies(shared.clone())).abort_handle();
@@ -326,57 +355,69 @@ impl Pinger {
         let mut result = probe(addr, EchoOutcome::NoReply, None);
         result.socket = Some(shared.kind);
         let to = SocketAddr::new(IpAddr::V6(addr), 0);
+        // Every request stays awaited until the echo ends: a reply later
+        // than its wait (a path slower than a second) or a refusal that
+        // took its time (neighbour discovery gives up after seconds) still
+        // counts, timed from its own request.
+        let (tx, mut rx) = mpsc::channel(REQUESTS as usize);
+        let mut expecting = Expecting {
+            shared: &shared,
+            nonces: Vec::with_capacity(REQUESTS as usize),
+        };
+        let mut sent_at = [None; REQUESTS as usize];
         for seq in 1..=REQUESTS as u16 {
             if tokio::time::Instant::now() >= deadline {
                 break;
             }
-            let nonce = shared.next_nonce.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
+            let Some(nonce) = random_nonce() else {
+                result.outcome = EchoOutcome::Error;
+                result.error = Some(NO_RANDOM.to_owned());
+                return result;
+            };
             // Waiting before sending: a reply cannot overtake its entry.
             shared.waiting().insert(
                 nonce,
                 Waiter {
-                    from: addr,
+                    to: addr,
                     seq,
-                    tx,
+                    tx: tx.clone(),
                 },
             );
-            let _expecting = Expecting {
-                shared: &shared,
-                nonce,
-            };
+            expecting.nonces.push(nonce);
             let request = request(shared.id, seq, nonce);
-            let sent_at =
-                match tokio::time::timeout_at(deadline, send(&shared.sock, &request, to)).await {
-                    Ok(Ok(at)) => at,
-                    Ok(Err(e)) => {
-                        result.outcome = EchoOutcome::Error;
-                        result.error = Some(e.to_string());
-                        return result;
-                    }
-                    Err(_) => break,
-                };
+            match tokio::time::timeout_at(deadline, send(&shared.sock, &request, to)).await {
+                Ok(Ok(at)) => sent_at[usize::from(seq - 1)] = Some(at),
+                Ok(Err(e)) => {
+                    result.outcome = EchoOutcome::Error;
+                    result.error = Some(e.to_string());
+                    return result;
+                }
+                Err(_) => break,
+            }
             result.sent += 1;
             let wait_until = (tokio::time::Instant::now() + WAIT).min(deadline);
-            match tokio::time::timeout_at(wait_until, rx).await {
-                Ok(Ok(Heard::Reply(at, hop))) => {
+            match tokio::time::timeout_at(wait_until, rx.recv()).await {
+                Ok(Some((seq, Heard::Reply(at, hop)))) => {
                     result.outcome = EchoOutcome::Reply;
-                    let rtt = at.since(sent_at);
-                    result.rtt_ms = Some((rtt.as_secs_f64() * 10_000.0).round() / 10.0);
+                    if let Some(sent) = sent_at[usize::from(seq - 1)] {
+                        let rtt = at.since(sent);
+                        result.rtt_ms = Some((rtt.as_secs_f64() * 10_000.0).round() / 10.0);
+                    }
                     result.hop_limit = hop;
                     return result;
                 }
                 // An answer, not a lost packet: not asked again.
-                Ok(Ok(Heard::Refused(why))) => {
-                    result.error = Some(why);
+                Ok(Some((_, Heard::Refused(why)))) => {
+                    result.error = Some(v6audit_rules::render::in_english(&why));
+                    result.why = Some(why);
                     return result;
                 }
-                Ok(Ok(Heard::Failed(e))) => {
+                Ok(Some((_, Heard::Failed(e)))) => {
                     result.outcome = EchoOutcome::Error;
                     result.error = Some(e);
                     return result;
                 }
-                Ok(Err(_)) => {
+                Ok(None) => {
                     result.outcome = EchoOutcome::Error;
                     result.error = Some("the ICMPv6 receiver stopped".to_owned());
                     return result;
@@ -384,6 +425,13 @@ impl Pinger {
                 // No reply in time: the next request.
                 Err(_) => {}
             }
+        }
+        if result.sent == 0 {
+            // The portal's time was spent before a request could go: the
+            // agent's budget, not the portal's silence.
+            result.outcome = EchoOutcome::Error;
+            result.error = Some("no time was left to send an echo request".to_owned());
+            return result;
         }
         result.error = Some(format!(
             "no echo reply to {} request(s) in {} ms each",

@@ -25,32 +25,37 @@ pub(super) enum Opened {
     Failed(String),
 }
 
+/// Room for the replies of a run's echoes in flight (64 portals, 4
+/// addresses each, replies of a kilobyte of kernel memory or so) while the
+/// receiver waits for a busy runtime: the default of about 200 KiB could
+/// drop some. The kernel caps it at `net.core.rmem_max`.
+const RECEIVE_BUFFER: usize = 1 << 20;
+
 pub(super) fn open() -> Opened {
-    for (ty, kind) in [
-        (Type::RAW, EchoSocket::Raw),
-        (Type::DGRAM, EchoSocket::Datagram),
-    ] {
-        match Socket::new(Domain::IPV6, ty, Some(Protocol::ICMPV6)) {
-            Ok(s) => {
-                if let Err(e) = s.set_nonblocking(true) {
-                    return Opened::Failed(e.to_string());
-                }
-                // Without them the reply's hop limit is unknown and its
-                // arrival is when it was read; the echo still works.
-                let _ = s.set_recv_hoplimit_v6(true);
-                let _ = nix::sys::socket::setsockopt(
-                    &s,
-                    nix::sys::socket::sockopt::ReceiveTimestampns,
-                    &true,
-                );
-                return Opened::Ready(s, kind);
-            }
-            // EPERM, EACCES: not allowed this kind of socket; try the next.
-            Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
-            Err(e) => return Opened::Failed(e.to_string()),
-        }
+    match Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)) {
+        Ok(s) => return ready(s, EchoSocket::Raw),
+        // EPERM, EACCES: not allowed a raw socket; a ping socket may do.
+        Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
+        Err(e) => return Opened::Failed(e.to_string()),
     }
-    Opened::NoPermission
+    match Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::ICMPV6)) {
+        Ok(s) => ready(s, EchoSocket::Datagram),
+        // Denied one, or a kernel without ping sockets: the raw socket's
+        // permission is what is missing.
+        Err(_) => Opened::NoPermission,
+    }
+}
+
+fn ready(s: Socket, kind: EchoSocket) -> Opened {
+    if let Err(e) = s.set_nonblocking(true) {
+        return Opened::Failed(e.to_string());
+    }
+    // Without them the reply's hop limit is unknown, its arrival is when
+    // it was read, and a burst may overflow the queue: the echo still works.
+    let _ = s.set_recv_hoplimit_v6(true);
+    let _ = nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
+    let _ = s.set_recv_buffer_size(RECEIVE_BUFFER);
+    Opened::Ready(s, kind)
 }
 
 /// One classic BPF instruction: code, jump if true, jump if false, constant.
@@ -205,33 +210,44 @@ pub(super) fn answer_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<Answer> {
     })
 }
 
-/// RFC 4443's words for a Destination Unreachable code.
+/// The pack's word for a Destination Unreachable code (RFC 4443, 7112,
+/// 8883).
 pub(super) fn unreachable_reason(code: u8) -> &'static str {
     match code {
-        0 => "no route to destination",
-        1 => "communication administratively prohibited",
-        2 => "beyond the scope of the source address",
-        3 => "address unreachable",
-        4 => "port unreachable",
-        5 => "source address failed ingress/egress policy",
-        6 => "reject route to destination",
-        _ => "unknown code",
+        0 => "icmp.no_route",
+        1 => "icmp.prohibited",
+        2 => "icmp.beyond_scope",
+        3 => "icmp.address_unreachable",
+        4 => "icmp.port_unreachable",
+        5 => "icmp.source_policy",
+        6 => "icmp.reject_route",
+        7 => "icmp.source_routing",
+        8 => "icmp.headers_too_long",
+        _ => "icmp.unknown_code",
     }
 }
 
+/// Tries of a send the kernel had no buffer for (ENOBUFS: the interface's
+/// queue is full for a moment), a pause before each.
+const NO_BUFFER_TRIES: u32 = 4;
+
 /// Sends `request` to `to` once the socket can take it, and says when it
 /// went: the moment before the system call, not before the wait for room.
-pub(super) async fn send(
-    sock: &UdpSocket,
-    request: &[u8],
-    to: SocketAddr,
-) -> io::Result<(Instant, std::time::SystemTime)> {
+pub(super) async fn send(sock: &UdpSocket, request: &[u8], to: SocketAddr) -> io::Result<Instant> {
+    let mut no_buffer = 0;
     loop {
         sock.writable().await?;
-        let at = (Instant::now(), std::time::SystemTime::now());
+        let at = Instant::now();
         match sock.try_send_to(request, to) {
             Ok(_) => return Ok(at),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e)
+                if e.raw_os_error() == Some(nix::libc::ENOBUFS)
+                    && no_buffer + 1 < NO_BUFFER_TRIES =>
+            {
+                no_buffer += 1;
+                tokio::time::sleep(Duration::from_millis(10 << no_buffer)).await;
+            }
             Err(e) => return Err(e),
         }
     }

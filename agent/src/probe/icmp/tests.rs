@@ -133,26 +133,24 @@ fn a_datagram_is_read_for_its_sequence_and_nonce_only_when_it_is_ours() {
 /// A raw socket's shared state (identifier 7) with one echo waiting for
 /// the reply of `portal` to its request `seq`, nonce 99; what it hears;
 /// and a moment of arrival.
-async fn one_waiting(portal: Ipv6Addr, seq: u16) -> (Shared, oneshot::Receiver<Heard>, Arrival) {
+async fn one_waiting(
+    portal: Ipv6Addr,
+    seq: u16,
+) -> (Shared, mpsc::Receiver<(u16, Heard)>, Arrival) {
     let shared = Shared {
-        sock: UdpSocket::bind("[::1]:0").await.unwrap(),
+        sock: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
         kind: EchoSocket::Raw,
         id: 7,
-        next_nonce: AtomicU64::new(0),
         waiting: Mutex::default(),
     };
-    let (tx, rx) = oneshot::channel();
+    let (tx, rx) = mpsc::channel(REQUESTS as usize);
     let waiter = Waiter {
-        from: portal,
+        to: portal,
         seq,
         tx,
     };
     shared.waiting().insert(99, waiter);
-    let now = Arrival {
-        stamped: None,
-        read: Instant::now(),
-    };
-    (shared, rx, now)
+    (shared, rx, Arrival::now(None))
 }
 
 #[tokio::test]
@@ -169,7 +167,7 @@ async fn a_reply_reaches_only_the_echo_that_waits_for_it_from_that_address() {
     shared.dispatch(&reply(7, 2, 98), Some(portal), Some(64), now);
     assert!(rx.try_recv().is_err());
     shared.dispatch(&ours, Some(portal), Some(57), now);
-    assert!(matches!(rx.try_recv(), Ok(Heard::Reply(_, Some(57)))));
+    assert!(matches!(rx.try_recv(), Ok((2, Heard::Reply(_, Some(57))))));
     assert!(shared.waiting().is_empty());
 }
 
@@ -194,12 +192,100 @@ async fn a_refusal_from_a_router_ends_the_echo_it_quotes_with_its_reason() {
         now,
     );
     match rx.try_recv() {
-        Ok(Heard::Refused(why)) => assert_eq!(
-            why,
-            "refused by 2001:db8:ffff::1: ICMPv6 destination unreachable, \
-             communication administratively prohibited (code 1)"
+        Ok((1, Heard::Refused(why))) => assert_eq!(
+            v6audit_rules::render::in_english(&why),
+            "destination unreachable from 2001:db8:ffff::1: administratively prohibited (code 1)"
         ),
-        _ => panic!("the refusal did not reach its echo"),
+        other => panic!("the refusal did not reach its echo: {other:?}"),
+    }
+}
+
+/// Regression: the requests' nonces counted up from one random start, so a
+/// portal that saw its own request could guess the nonces of the echoes in
+/// flight beside it and end them with forged refusals. Each is drawn anew.
+#[test]
+fn no_two_requests_share_a_nonce_nor_follow_one_another() {
+    let nonces: Vec<u64> = (0..1000).map(|_| random_nonce().unwrap()).collect();
+    let mut seen = std::collections::HashSet::new();
+    assert!(nonces.iter().all(|n| seen.insert(*n)), "a nonce came twice");
+    let steps = nonces
+        .windows(2)
+        .filter(|w| w[1].wrapping_sub(w[0]) < 1 << 20)
+        .count();
+    assert!(steps < 5, "{steps} nonces follow the one before");
+}
+
+#[test]
+fn the_round_trip_is_the_monotonic_clock_less_the_kernels_queue() {
+    let sent = Instant::now();
+    let read = sent + Duration::from_millis(200);
+    let at = |queued| Arrival { read, queued };
+    assert_eq!(at(Duration::ZERO).since(sent), Duration::from_millis(200));
+    // Read 150 ms after the kernel had it: the round trip was 50 ms.
+    assert_eq!(
+        at(Duration::from_millis(150)).since(sent),
+        Duration::from_millis(50)
+    );
+    // A wall clock stepped forward between the stamp and the read cannot
+    // make the round trip negative, nor longer than the whole.
+    assert_eq!(at(Duration::from_secs(3600)).since(sent), Duration::ZERO);
+    // A stamp after the read (a clock stepped back): no wait is taken off.
+    let later = std::time::SystemTime::now() + Duration::from_secs(60);
+    assert_eq!(Arrival::now(Some(later)).queued, Duration::ZERO);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_echo_dropped_while_it_waits_leaves_nothing_waiting() {
+    let reach = loopback();
+    let pinger = Pinger::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    // A first echo opens the socket.
+    let first = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
+    if first.outcome == EchoOutcome::NoPermission {
+        assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
+        return;
+    }
+    let shared = match &*pinger.slot.lock().unwrap() {
+        Slot::Open(shared, _) => shared.clone(),
+        _ => panic!("the socket is not open: {pinger:?}"),
+    };
+    // Polled once, the echo has sent its request and waits; on the only
+    // thread, the receiver cannot have read the reply yet. Then it is
+    // dropped, as a portal's budget ending drops it.
+    let mut echo = Box::pin(pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach));
+    assert!(futures_util::poll!(echo.as_mut()).is_pending());
+    assert_eq!(shared.waiting().len(), 1, "the request waits");
+    drop(echo);
+    assert!(
+        shared.waiting().is_empty(),
+        "a dropped echo left its request"
+    );
+}
+
+#[test]
+fn a_raw_socket_takes_the_filter() {
+    match socket::open() {
+        socket::Opened::Ready(sock, EchoSocket::Raw) => {
+            sock.attach_filter(&socket::reply_filter(7))
+                .expect("the kernel takes the filter");
+        }
+        _ => assert!(
+            std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none(),
+            "root may open a raw socket"
+        ),
+    }
+}
+
+proptest::proptest! {
+    /// Whatever a hostile host sends, reading it neither panics nor takes
+    /// it for ours unless it carries our mark.
+    #[test]
+    fn any_datagram_is_read_without_panic(d in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+        for kind in [EchoSocket::Raw, EchoSocket::Datagram] {
+            if answer_of(&d, kind, 7).is_some() {
+                proptest::prop_assert!(d.windows(8).any(|w| w == socket::MAGIC));
+            }
+        }
     }
 }
 
