@@ -179,6 +179,8 @@ pub const SAID: &[(&str, &[&str])] = &[
     ("icmp.source_routing", &[]),
     ("icmp.headers_too_long", &[]),
     ("icmp.unknown_code", &[]),
+    ("icmp.a_router", &[]),
+    ("echo.out_of_time", &[]),
     ("fetch.no_connection", &[]),
 ];
 

@@ -1254,6 +1254,39 @@ fn a_refused_echo_names_who_refused_it_and_why_in_each_language() {
     );
 }
 
+/// An echo the portal's time ran out before is the agent's budget, said
+/// in the reader's language, not silence and not the agent's English.
+#[test]
+fn an_echo_with_no_time_left_is_an_error_in_the_readers_words() {
+    let late = ObsBuilder::good()
+        .with(|o| {
+            let p = &mut o.icmpv6.as_mut().unwrap()[0];
+            p.outcome = EchoOutcome::Error;
+            p.sent = 0;
+            p.rtt_ms = None;
+            p.hop_limit = None;
+            p.error = Some("no time was left to send an echo request".into());
+            p.why = Some(v6audit_model::Why::new("echo.out_of_time"));
+        })
+        .build();
+    let f = verdict(&late).finding("net.icmpv6-echo").unwrap().clone();
+    assert_eq!(f.status, Status::Error);
+    assert_eq!(
+        f.message,
+        "ICMPv6 echo could not be sent: no time was left to send an echo request."
+    );
+    let v = evaluate(
+        &Pack::default_pack(),
+        &late,
+        &portal(Category::Citizen),
+        Lang::Vi,
+    );
+    assert_eq!(
+        v.finding("net.icmpv6-echo").unwrap().message,
+        "Không gửi được ICMPv6 echo: không còn thời gian để gửi yêu cầu echo."
+    );
+}
+
 #[test]
 fn a_page_loading_from_an_ipv4_only_host_is_not_ipv6_complete() {
     let v = verdict(

@@ -59,7 +59,9 @@ fn app(done: usize, lang: Lang) -> App {
     // just now, the rate was thousands a second or more, as fast as the
     // machine, and a faster machine shortened the bar of the snapshot.
     let now = Instant::now();
-    app.started = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
+    app.started = now
+        .checked_sub(Duration::from_secs(60))
+        .expect("a minute since the machine booted");
     if done < app.rows.len() {
         app.finished = None;
         app.started_row(done);

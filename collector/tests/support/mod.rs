@@ -35,7 +35,8 @@ pub(crate) fn lab_report() -> Value {
             .unwrap();
     let age =
         time::OffsetDateTime::now_utc() - time::Duration::hours(2) - dated::generated_at(&report);
-    dated::shift_times(&mut report, time::Duration::days(age.whole_days()));
+    let days = age.whole_seconds().div_euclid(86_400);
+    dated::shift_times(&mut report, time::Duration::days(days));
     report
 }
 

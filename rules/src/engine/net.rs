@@ -69,7 +69,11 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
                 probes
                     .iter()
                     .find_map(|p| match (&p.outcome, &p.error) {
-                        (EchoOutcome::Error, Some(e)) if !e.is_empty() => Some(e.clone()),
+                        (EchoOutcome::Error, _) => Some(
+                            crate::render::reason_value(p.why.as_ref(), p.error.as_deref())
+                                .filter(|r| !r.is_empty())
+                                .unwrap_or_else(|| word(words::echo(EchoOutcome::Error))),
+                        ),
                         (EchoOutcome::NoReply, _) => None,
                         (o, _) => Some(word(words::echo(*o))),
                     })

@@ -26,8 +26,9 @@
 //! `SO_TIMESTAMPNS` stamp the kernel gives it, not the moment the busy agent
 //! got round to reading it (64 portals in flight made loopback echoes look
 //! 15 ms long, some 120 ms). The monotonic clock times the whole, less the
-//! reply's wait in the queue (the stamp against the wall clock at the read),
-//! so a clock stepped during the round trip does not move it.
+//! reply's wait in the queue (the stamp against the wall clock at the read):
+//! a clock stepped during the round trip cannot move it, and one stepped
+//! between the stamp and the read moves it only within the monotonic whole.
 //!
 //! Sockets come from socket2. Tokio drives them through a `UdpSocket` made
 //! from the socket's owned descriptor (tokio only polls the descriptor for
@@ -42,6 +43,7 @@ mod tests;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -90,8 +92,9 @@ struct Arrival {
 impl Arrival {
     /// A datagram read now, stamped by the kernel at `stamped`. Only the
     /// moment between the stamp and the read is timed on the wall clock: a
-    /// clock stepped during the round trip cannot move it, and one stepped
-    /// back between the stamp and the read counts as no wait at all.
+    /// clock stepped during the rest of the round trip cannot move it; one
+    /// stepped back between the stamp and the read counts as no wait, one
+    /// stepped forward there as at most the whole.
     fn now(stamped: Option<std::time::SystemTime>) -> Self {
         let queued = stamped
             .and_then(|at| std::time::SystemTime::now().duration_since(at).ok())
@@ -135,6 +138,8 @@ struct Shared {
     kind: EchoSocket,
     id: u16,
     waiting: Mutex<HashMap<u64, Waiter>>,
+    /// Whether the receiving task still reads the socket.
+    receiving: AtomicBool,
 }
 
 impl Shared {
@@ -155,9 +160,12 @@ impl Shared {
                 to,
                 code,
             }) => {
-                let by = from.map_or_else(|| "?".to_owned(), |a| a.to_string());
-                let why = Why::new("echo.unreachable")
-                    .with("by", by)
+                let why = Why::new("echo.unreachable");
+                let why = match from {
+                    Some(by) => why.with("by", by),
+                    None => why.with_why("by", &Why::new("icmp.a_router")),
+                };
+                let why = why
                     .with_why("reason", &Why::new(unreachable_reason(code)))
                     .with("code", code);
                 (seq, nonce, Some(to), Heard::Refused(why))
@@ -168,6 +176,8 @@ impl Shared {
         let answers = waiting
             .get(&nonce)
             .is_some_and(|w| Some(w.to) == to && w.seq == seq);
+        // A request is removed as it is answered, so an echo's channel
+        // (room for each of its requests) is never full.
         if answers && let Some(w) = waiting.remove(&nonce) {
             let _ = w.tx.try_send((w.seq, heard));
         }
@@ -181,8 +191,19 @@ impl Shared {
     }
 }
 
+/// Marks the receiver stopped however its task ends (returned, aborted,
+/// or panicked), so an echo waiting on it says so instead of silence.
+struct Receiving(Arc<Shared>);
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.0.receiving.store(false, Ordering::Release);
+    }
+}
+
 /// Reads the shared socket for as long as the run lasts.
 async fn receive_replies(shared: Arc<Shared>) {
+    let _receiving = Receiving(shared.clone());
     let mut buf = [0u8; 1500];
     // Failed reads in a row: two are tried again after a pause, each
     // further one fails the echoes then waiting; a good read starts over.
@@ -318,6 +339,7 @@ impl Pinger {
             kind,
             id,
             waiting: Mutex::default(),
+            receiving: AtomicBool::new(true),
         });
         let task = tokio::spawn(receive_replies(shared.clone())).abort_handle();
         if let Slot::Open(_, old) = std::mem::replace(&mut *slot, Slot::Open(shared.clone(), task))
@@ -417,20 +439,24 @@ impl Pinger {
                     result.error = Some(e);
                     return result;
                 }
-                Ok(None) => {
+                // No reply in time: the next request, unless no one reads
+                // the socket any more (the echo holds a sender, so its
+                // channel does not close).
+                Ok(None) | Err(_) if !shared.receiving.load(Ordering::Acquire) => {
                     result.outcome = EchoOutcome::Error;
                     result.error = Some("the ICMPv6 receiver stopped".to_owned());
                     return result;
                 }
-                // No reply in time: the next request.
-                Err(_) => {}
+                Ok(None) | Err(_) => {}
             }
         }
         if result.sent == 0 {
             // The portal's time was spent before a request could go: the
             // agent's budget, not the portal's silence.
+            let why = Why::new("echo.out_of_time");
             result.outcome = EchoOutcome::Error;
-            result.error = Some("no time was left to send an echo request".to_owned());
+            result.error = Some(v6audit_rules::render::in_english(&why));
+            result.why = Some(why);
             return result;
         }
         result.error = Some(format!(

@@ -38,11 +38,22 @@ pub(super) fn open() -> Opened {
         Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
         Err(e) => return Opened::Failed(e.to_string()),
     }
+    use nix::libc::{EACCES, EAFNOSUPPORT, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
     match Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::ICMPV6)) {
         Ok(s) => ready(s, EchoSocket::Datagram),
         // Denied one, or a kernel without ping sockets: the raw socket's
         // permission is what is missing.
-        Err(_) => Opened::NoPermission,
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(EPERM | EACCES | EPROTONOSUPPORT | ESOCKTNOSUPPORT | EAFNOSUPPORT)
+            ) =>
+        {
+            Opened::NoPermission
+        }
+        // Out of descriptors or memory for a moment: tried again at the
+        // next echo, not taken for a missing permission for the whole run.
+        Err(e) => Opened::Failed(e.to_string()),
     }
 }
 
@@ -210,8 +221,8 @@ pub(super) fn answer_of(d: &[u8], kind: EchoSocket, id: u16) -> Option<Answer> {
     })
 }
 
-/// The pack's word for a Destination Unreachable code (RFC 4443, 7112,
-/// 8883).
+/// The pack's word for a Destination Unreachable code (RFC 4443 codes 0
+/// to 6, RFC 6554's 7, RFC 8883's 8).
 pub(super) fn unreachable_reason(code: u8) -> &'static str {
     match code {
         0 => "icmp.no_route",

@@ -142,6 +142,7 @@ async fn one_waiting(
         kind: EchoSocket::Raw,
         id: 7,
         waiting: Mutex::default(),
+        receiving: AtomicBool::new(true),
     };
     let (tx, rx) = mpsc::channel(REQUESTS as usize);
     let waiter = Waiter {
@@ -253,7 +254,8 @@ async fn an_echo_dropped_while_it_waits_leaves_nothing_waiting() {
     // thread, the receiver cannot have read the reply yet. Then it is
     // dropped, as a portal's budget ending drops it.
     let mut echo = Box::pin(pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach));
-    assert!(futures_util::poll!(echo.as_mut()).is_pending());
+    let first_poll = std::future::poll_fn(|cx| std::task::Poll::Ready(echo.as_mut().poll(cx)));
+    assert!(first_poll.await.is_pending());
     assert_eq!(shared.waiting().len(), 1, "the request waits");
     drop(echo);
     assert!(
