@@ -543,6 +543,26 @@ impl ObsBuilder {
     }
 }
 
+/// The message of `rule` for `obs` in `lang`, with the default pack.
+fn message_in(lang: Lang, obs: &Observation, rule: &str) -> String {
+    let v = evaluate(&Pack::default_pack(), obs, &portal(Category::Citizen), lang);
+    v.finding(rule).unwrap().message.clone()
+}
+
+/// The good observation, its first echo ended as `outcome` with no round
+/// trip, then changed by `more`.
+fn echo_ended(outcome: EchoOutcome, more: impl FnOnce(&mut EchoProbe)) -> Observation {
+    ObsBuilder::good()
+        .with(|o| {
+            let p = &mut o.icmpv6.as_mut().unwrap()[0];
+            p.outcome = outcome;
+            p.rtt_ms = None;
+            p.hop_limit = None;
+            more(p);
+        })
+        .build()
+}
+
 fn verdict(obs: &Observation) -> Verdict {
     evaluate(
         &Pack::default_pack(),
@@ -1162,14 +1182,7 @@ fn ipv6_markedly_slower_warns_and_a_v6_timeout_fails() {
 
 #[test]
 fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
-    let silent = ObsBuilder::good()
-        .with(|o| {
-            let p = &mut o.icmpv6.as_mut().unwrap()[0];
-            p.outcome = EchoOutcome::NoReply;
-            p.rtt_ms = None;
-            p.hop_limit = None;
-        })
-        .build();
+    let silent = echo_ended(EchoOutcome::NoReply, |_| {});
     let v = verdict(&silent);
     let f = v.finding("net.icmpv6-echo").unwrap();
     assert_eq!(f.status, Status::Info);
@@ -1193,14 +1206,8 @@ fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
         "No permission to send ICMPv6 (run as root or grant CAP_NET_RAW)."
     );
     assert!(v.stage_certain, "not a stage rule: the stage stays certain");
-    let v = evaluate(
-        &Pack::default_pack(),
-        &denied,
-        &portal(Category::Citizen),
-        Lang::Vi,
-    );
     assert_eq!(
-        v.finding("net.icmpv6-echo").unwrap().message,
+        message_in(Lang::Vi, &denied, "net.icmpv6-echo"),
         "Không có quyền gửi ICMPv6 (hãy chạy với quyền root hoặc cấp CAP_NET_RAW)."
     );
     // Observations from older agents: not checked.
@@ -1213,20 +1220,14 @@ fn icmpv6_echo_is_information_and_a_missing_permission_is_named() {
 /// finding read "No answer", as if the network had said nothing.
 #[test]
 fn a_refused_echo_names_who_refused_it_and_why_in_each_language() {
-    let refused = ObsBuilder::good()
-        .with(|o| {
-            let p = &mut o.icmpv6.as_mut().unwrap()[0];
-            p.outcome = EchoOutcome::NoReply;
-            p.rtt_ms = None;
-            p.hop_limit = None;
-            p.why = Some(
-                v6audit_model::Why::new("echo.unreachable")
-                    .with("by", "2001:ee0:100::1")
-                    .with_why("reason", &v6audit_model::Why::new("icmp.prohibited"))
-                    .with("code", 1),
-            );
-        })
-        .build();
+    let refused = echo_ended(EchoOutcome::NoReply, |p| {
+        p.why = Some(
+            v6audit_model::Why::new("echo.unreachable")
+                .with("by", "2001:ee0:100::1")
+                .with_why("reason", &v6audit_model::Why::new("icmp.prohibited"))
+                .with("code", 1),
+        );
+    });
     let v = verdict(&refused);
     let f = v.finding("net.icmpv6-echo").unwrap();
     assert_eq!(f.status, Status::Info);
@@ -1238,13 +1239,7 @@ fn a_refused_echo_names_who_refused_it_and_why_in_each_language() {
         "{}",
         f.message
     );
-    let v = evaluate(
-        &Pack::default_pack(),
-        &refused,
-        &portal(Category::Citizen),
-        Lang::Vi,
-    );
-    let vi = &v.finding("net.icmpv6-echo").unwrap().message;
+    let vi = message_in(Lang::Vi, &refused, "net.icmpv6-echo");
     assert!(
         vi.starts_with(
             "2001:ee0:100::10 (2001:ee0:100::1 báo không tới được đích: \
@@ -1258,31 +1253,19 @@ fn a_refused_echo_names_who_refused_it_and_why_in_each_language() {
 /// in the reader's language, not silence and not the agent's English.
 #[test]
 fn an_echo_with_no_time_left_is_an_error_in_the_readers_words() {
-    let late = ObsBuilder::good()
-        .with(|o| {
-            let p = &mut o.icmpv6.as_mut().unwrap()[0];
-            p.outcome = EchoOutcome::Error;
-            p.sent = 0;
-            p.rtt_ms = None;
-            p.hop_limit = None;
-            p.error = Some("no time was left to send an echo request".into());
-            p.why = Some(v6audit_model::Why::new("echo.out_of_time"));
-        })
-        .build();
+    let late = echo_ended(EchoOutcome::Error, |p| {
+        p.sent = 0;
+        p.error = Some("no time was left to send an echo request".into());
+        p.why = Some(v6audit_model::Why::new("echo.out_of_time"));
+    });
     let f = verdict(&late).finding("net.icmpv6-echo").unwrap().clone();
     assert_eq!(f.status, Status::Error);
     assert_eq!(
         f.message,
         "ICMPv6 echo could not be sent: no time was left to send an echo request."
     );
-    let v = evaluate(
-        &Pack::default_pack(),
-        &late,
-        &portal(Category::Citizen),
-        Lang::Vi,
-    );
     assert_eq!(
-        v.finding("net.icmpv6-echo").unwrap().message,
+        message_in(Lang::Vi, &late, "net.icmpv6-echo"),
         "Không gửi được ICMPv6 echo: không còn thời gian để gửi yêu cầu echo."
     );
 }

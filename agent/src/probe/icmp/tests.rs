@@ -235,17 +235,31 @@ fn the_round_trip_is_the_monotonic_clock_less_the_kernels_queue() {
     assert_eq!(Arrival::now(Some(later)).queued, Duration::ZERO);
 }
 
+/// A pinger whose socket a first echo to loopback opened (and the reactor
+/// has seen writable), with the deadline of the test's echoes; `None`
+/// where the agent may not ping and need not.
+async fn opened_pinger() -> Option<(Pinger, tokio::time::Instant)> {
+    let pinger = Pinger::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let first = pinger
+        .echo(Ipv6Addr::LOCALHOST, deadline, &loopback())
+        .await;
+    if first.outcome == EchoOutcome::NoPermission {
+        assert!(
+            std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none(),
+            "root may ping: {first:?}"
+        );
+        return None;
+    }
+    Some((pinger, deadline))
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn an_echo_dropped_while_it_waits_leaves_nothing_waiting() {
     let reach = loopback();
-    let pinger = Pinger::default();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    // A first echo opens the socket.
-    let first = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
-    if first.outcome == EchoOutcome::NoPermission {
-        assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
+    let Some((pinger, deadline)) = opened_pinger().await else {
         return;
-    }
+    };
     let shared = match &*pinger.slot.lock().unwrap() {
         Slot::Open(shared, _) => shared.clone(),
         _ => panic!("the socket is not open: {pinger:?}"),
@@ -348,15 +362,10 @@ async fn sixty_four_echoes_at_once_share_one_socket_and_each_hears_its_own_reply
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_agent_does_not_lengthen_the_round_trip() {
     let reach = loopback();
-    let pinger = Pinger::default();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    // A first echo opens the socket, and the reactor has seen it
-    // writable: the next request goes out at its echo's first poll.
-    let first = pinger.echo(Ipv6Addr::LOCALHOST, deadline, &reach).await;
-    if first.outcome == EchoOutcome::NoPermission {
-        assert!(std::env::var_os("V6AUDIT_REQUIRE_NETNS").is_none());
+    // Opened: the next request goes out at its echo's first poll.
+    let Some((pinger, deadline)) = opened_pinger().await else {
         return;
-    }
+    };
     // The kernel turns receive stamps on from a work queue after the
     // first socket asks (until then it stamps a datagram when it is
     // read): a loaded machine may take a while to run it, so the busy
