@@ -48,10 +48,12 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
     let silent: Vec<String> = probes
         .iter()
         .filter(|p| p.outcome == EchoOutcome::NoReply)
-        .map(|p| match p.why.as_ref().filter(|w| words::known(&w.word)) {
-            Some(why) => format!("{} ({})", p.addr, why.token()),
-            None => p.addr.to_string(),
-        })
+        .map(
+            |p| match crate::render::reason_value(p.why.as_ref(), None) {
+                Some(why) => format!("{} ({why})", p.addr),
+                None => p.addr.to_string(),
+            },
+        )
         .collect();
     let reply = |p: &EchoProbe| {
         let rtt = p.rtt_ms.map_or_else(String::new, |r| format!(" {r:.1} ms"));
@@ -68,14 +70,14 @@ pub(super) fn icmpv6_echo(obs: &Observation) -> Outcome {
                 "reason",
                 probes
                     .iter()
-                    .find_map(|p| match (&p.outcome, &p.error) {
-                        (EchoOutcome::Error, _) => Some(
+                    .find_map(|p| match p.outcome {
+                        EchoOutcome::Error => Some(
                             crate::render::reason_value(p.why.as_ref(), p.error.as_deref())
                                 .filter(|r| !r.is_empty())
                                 .unwrap_or_else(|| word(words::echo(EchoOutcome::Error))),
                         ),
-                        (EchoOutcome::NoReply, _) => None,
-                        (o, _) => Some(word(words::echo(*o))),
+                        EchoOutcome::NoReply => None,
+                        o => Some(word(words::echo(o))),
                     })
                     .unwrap_or_else(|| word("echo.not_sent")),
             )],

@@ -32,13 +32,13 @@ pub(super) enum Opened {
 const RECEIVE_BUFFER: usize = 1 << 20;
 
 pub(super) fn open() -> Opened {
+    use nix::libc::{EACCES, EAFNOSUPPORT, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
     match Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)) {
         Ok(s) => return ready(s, EchoSocket::Raw),
-        // EPERM, EACCES: not allowed a raw socket; a ping socket may do.
-        Err(e) if matches!(e.raw_os_error(), Some(1 | 13)) => {}
+        // Not allowed a raw socket: a ping socket may do.
+        Err(e) if matches!(e.raw_os_error(), Some(EPERM | EACCES)) => {}
         Err(e) => return Opened::Failed(e.to_string()),
     }
-    use nix::libc::{EACCES, EAFNOSUPPORT, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
     match Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::ICMPV6)) {
         Ok(s) => ready(s, EchoSocket::Datagram),
         // Denied one, or a kernel without ping sockets: the raw socket's
